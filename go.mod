@@ -3,6 +3,8 @@ module github.com/blindlist/blindlist
 go 1.26.0
 
 require (
+	github.com/bits-and-blooms/bitset v1.24.2 // indirect
+	github.com/bits-and-blooms/bloom/v3 v3.7.1 // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/cloudflare/circl v1.6.5 // indirect
 	github.com/go-chi/chi/v5 v5.5.0 // indirect
