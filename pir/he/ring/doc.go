@@ -1,0 +1,23 @@
+// Package ring implements RNS polynomials in Z_Q[X]/(X^N+1) exactly as
+// Apple's swift-homomorphic-encryption lays them out, so that Apple's seeded
+// ciphertexts, keys and NTT-form plaintexts can be read and written bit for
+// bit.
+//
+// Spec sections (shared/spec/he-spec.md):
+//   - §2.1 representation: [Poly] is a row-major matrix, row i modulo q_i.
+//   - §2.2 the NTT: [Table.Forward] evaluates at the odd powers of ψ, the
+//     numerically smallest primitive 2N-th root ([MinPrimitiveRoot]), with
+//     slot j holding a(ψ^(2·brv(j)+1)); [Table.Inverse] is its inverse.
+//     Harvey lazy butterflies with Shoup twiddles (§9).
+//   - §5.3 Galois automorphisms in coefficient form ([Basis.GaloisCoeff])
+//     and NTT form ([GaloisEvalPermutation], [Basis.GaloisEval]).
+//   - §3.4 and §6.1 bit packing, MSB-first, ceilLog2(q) bits per residue
+//     ([AppendPacked], [UnpackInto], [AppendPoly], [ReadPoly]).
+//   - §4.2 and §7.3 sampling from a byte stream: uniform NTT-form values
+//     ([Basis.SampleUniform]), ternary ([SampleTernary]) and centered
+//     binomial ([SampleCBD]) integers.
+//
+// The package does not know about ciphertexts, plaintexts or BFV; see
+// package bfv. Where to start: [NewBasis], then [Basis.NTT] and
+// [Basis.INTT].
+package ring
