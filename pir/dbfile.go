@@ -1,0 +1,233 @@
+package pir
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Processed database file, Apple's ProcessedDatabase (pir-spec §7.1,
+// he-spec §6.5):
+//
+//	u8 version = 1 | u32 LE plaintext count | per plaintext: u8 tag
+//	(0 = all-zero plaintext, no payload; 1 = Eval polynomial over the
+//	ciphertext moduli, packed per he-spec §6.1)
+const dbFileVersion = 1
+
+// Database is one processed keyword shard: its parameters and the Eval-form
+// plaintexts of every cuckoo table, in Apple's stored order (table, chunk,
+// column-major position). It is immutable once built and safe for
+// concurrent use.
+type Database struct {
+	params *Params
+	// plaintexts holds HashFunctionCount·ChunkCount·d0·d1 plaintexts; nil is
+	// the zero plaintext. Each is (L−1)·N residues, row q_i at [i·N, (i+1)·N).
+	plaintexts [][]uint64
+}
+
+// Params returns the shard's parameters.
+func (db *Database) Params() *Params { return db.params }
+
+// tablePlaintexts returns the plaintexts of cuckoo table i.
+func (db *Database) tablePlaintexts(i int) [][]uint64 {
+	n := db.params.layout().plaintextCount()
+	return db.plaintexts[i*n : (i+1)*n]
+}
+
+// WriteTo writes the shard in Apple's `.bin` format.
+func (db *Database) WriteTo(w io.Writer) (int64, error) {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	var hdr [5]byte
+	hdr[0] = dbFileVersion
+	binary.LittleEndian.PutUint32(hdr[1:], uint32(len(db.plaintexts)))
+	bw.Write(hdr[:])
+	written := int64(len(hdr))
+	he := db.params.he
+	buf := make([]byte, 0, he.polyBytes(len(he.moduli)-1))
+	for _, pt := range db.plaintexts {
+		if pt == nil {
+			bw.WriteByte(0)
+			written++
+			continue
+		}
+		buf = buf[:0]
+		for i, q := range he.ctModuli() {
+			buf = packBits(buf, pt[i*he.n:(i+1)*he.n], ceilLog2(q))
+		}
+		bw.WriteByte(1)
+		bw.Write(buf)
+		written += 1 + int64(len(buf))
+	}
+	if err := bw.Flush(); err != nil {
+		return written, fmt.Errorf("pir: writing database: %w", err)
+	}
+	return written, nil
+}
+
+// ReadDatabase reads a `.bin` shard with parameters p from r, checking the
+// plaintext count against p and every residue against its modulus.
+func ReadDatabase(r io.Reader, p *Params) (*Database, error) {
+	br := bufio.NewReaderSize(r, 1<<16)
+	var hdr [5]byte
+	if _, err := io.ReadFull(br, hdr[:]); err != nil {
+		return nil, fmt.Errorf("pir: database header: %w", noEOF(err))
+	}
+	if hdr[0] != dbFileVersion {
+		return nil, fmt.Errorf("pir: database version %d, want %d", hdr[0], dbFileVersion)
+	}
+	count := int(binary.LittleEndian.Uint32(hdr[1:]))
+	want := p.HashFunctionCount * p.layout().plaintextCount()
+	if count != want {
+		return nil, fmt.Errorf("pir: database has %d plaintexts, parameters %v×%d chunks×%d tables need %d",
+			count, p.Dimensions, p.ChunkCount(), p.HashFunctionCount, want)
+	}
+	he := p.he
+	ct := he.ctModuli()
+	buf := make([]byte, he.polyBytes(len(ct)))
+	db := &Database{params: p, plaintexts: make([][]uint64, count)}
+	for k := range count {
+		tag, err := br.ReadByte()
+		if err != nil {
+			return nil, fmt.Errorf("pir: database plaintext %d: %w", k, noEOF(err))
+		}
+		switch tag {
+		case 0:
+			continue
+		case 1:
+		default:
+			return nil, fmt.Errorf("pir: database plaintext %d has tag %d, want 0 or 1", k, tag)
+		}
+		if _, err := io.ReadFull(br, buf); err != nil {
+			return nil, fmt.Errorf("pir: database plaintext %d: %w", k, noEOF(err))
+		}
+		pt := make([]uint64, len(ct)*he.n)
+		off := 0
+		for i, q := range ct {
+			w := ceilLog2(q)
+			row := pt[i*he.n : (i+1)*he.n]
+			unpackBits(row, buf[off:], he.n, w)
+			off += packedLen(he.n, w)
+			for j, v := range row {
+				if v >= q {
+					return nil, fmt.Errorf("pir: database plaintext %d residue %d is %d, not below modulus %d", k, j, v, q)
+				}
+			}
+		}
+		db.plaintexts[k] = pt
+	}
+	if _, err := br.ReadByte(); err != io.EOF {
+		return nil, fmt.Errorf("pir: database has trailing bytes after %d plaintexts", count)
+	}
+	return db, nil
+}
+
+func noEOF(err error) error {
+	if errors.Is(err, io.EOF) {
+		return io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+// ShardPaths returns the database and parameter file names of shard i under
+// dir with stem, as Apple's tools name them: `<stem>-<i>.bin` and
+// `<stem>-<i>.params.txtpb`.
+func ShardPaths(dir, stem string, i int) (bin, params string) {
+	base := filepath.Join(dir, fmt.Sprintf("%s-%d", stem, i))
+	return base + ".bin", base + ".params.txtpb"
+}
+
+// LoadDatabase reads one shard from its `.bin` and params files (Apple's
+// PIRProcessDatabase output or ours).
+func LoadDatabase(binPath, paramsPath string) (*Database, error) {
+	p, err := ReadParamsFile(paramsPath)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Open(binPath)
+	if err != nil {
+		return nil, fmt.Errorf("pir: %w", err)
+	}
+	defer f.Close()
+	db, err := ReadDatabase(f, p)
+	if err != nil {
+		return nil, fmt.Errorf("%w (in %s)", err, binPath)
+	}
+	return db, nil
+}
+
+// LoadShards loads shards 0, 1, … of stem from dir until the next index has
+// no params file. It fails when shard 0 is missing, when shards disagree on
+// encryption parameters or sharding, or when ctx is done.
+func LoadShards(ctx context.Context, dir, stem string) ([]*Database, error) {
+	var dbs []*Database
+	for i := 0; ; i++ {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("pir: loading shards: %w", err)
+		}
+		bin, params := ShardPaths(dir, stem, i)
+		if _, err := os.Stat(params); err != nil {
+			if i == 0 {
+				return nil, fmt.Errorf("pir: no shard files %s-0.params.txtpb in %s", stem, dir)
+			}
+			if _, berr := os.Stat(bin); berr == nil {
+				return nil, fmt.Errorf("pir: %s exists without its params file", bin)
+			}
+			break
+		}
+		db, err := LoadDatabase(bin, params)
+		if err != nil {
+			return nil, fmt.Errorf("pir: loading shard %d: %w", i, err)
+		}
+		if i > 0 {
+			p0, p := dbs[0].params, db.params
+			if !p.he.equal(p0.he) || p.Sharding != p0.Sharding || p.HashFunctionCount != p0.HashFunctionCount {
+				return nil, fmt.Errorf("pir: shard %d has other encryption, sharding or hash parameters than shard 0", i)
+			}
+		}
+		dbs = append(dbs, db)
+	}
+	return dbs, nil
+}
+
+// WriteShard writes db as `<stem>-<i>.bin` and `<stem>-<i>.params.txtpb`
+// under dir, each through a temporary file renamed into place.
+func WriteShard(dir, stem string, i int, db *Database) error {
+	bin, params := ShardPaths(dir, stem, i)
+	if err := writeFileAtomic(bin, func(w io.Writer) error { _, err := db.WriteTo(w); return err }); err != nil {
+		return err
+	}
+	txt, err := marshalParams(db.params, strings.HasSuffix(params, ".txtpb"))
+	if err != nil {
+		return fmt.Errorf("pir: encoding params: %w", err)
+	}
+	return writeFileAtomic(params, func(w io.Writer) error { _, err := w.Write(txt); return err })
+}
+
+func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return fmt.Errorf("pir: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(f.Name())
+		}
+	}()
+	if err := write(f); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("pir: %w", err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("pir: %w", err)
+	}
+	return nil
+}
