@@ -1,0 +1,321 @@
+package api
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/blindlist/blindlist/pir/pb/apipb"
+	"github.com/blindlist/blindlist/pir/pb/hepb"
+)
+
+// marshal serializes deterministically (map order fixed), so equal answers
+// are equal bytes.
+func marshal(m proto.Message) ([]byte, error) {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("api: encoding %T: %w", m, err)
+	}
+	return b, nil
+}
+
+func malformed(what string, err error) error {
+	return &httpError{status: http.StatusBadRequest, category: catBody, message: "Malformed " + what, err: err}
+}
+
+// config answers POST /config (pir-spec §8.2): the newest configuration of
+// each requested usecase (or reuse_existing_config when the device already
+// holds it) and one KeyStatus per usecase.
+func (s *Server) config(ctx context.Context, c *call) (*reply, error) {
+	var req apipb.ConfigRequest
+	if err := proto.Unmarshal(c.body, &req); err != nil {
+		return nil, malformed("ConfigRequest", err)
+	}
+	snap := s.reg.load()
+	names := req.GetUsecases()
+	existing := req.GetExistingConfigIds()
+	if len(existing) != 0 && len(existing) != len(names) {
+		return nil, newHTTPError(http.StatusBadRequest, catBody,
+			fmt.Sprintf("Invalid existingConfigIds count %d. Expected 0 or %d.", len(existing), len(names)))
+	}
+	if len(names) == 0 {
+		names = snap.names(c.host)
+	}
+	if len(names) > s.cfg.Limits.MaxRequestsPerCall {
+		return nil, newHTTPError(http.StatusBadRequest, catBody, fmt.Sprintf("Too many usecases: %d, at most %d", len(names), s.cfg.Limits.MaxRequestsPerCall))
+	}
+	var missing []string
+	usecases := make([]Usecase, len(names))
+	for i, name := range names {
+		u, ok := snap.latest(name)
+		if !ok {
+			missing = append(missing, name)
+			continue
+		}
+		usecases[i] = u
+	}
+	if len(missing) > 0 {
+		return nil, newHTTPError(http.StatusNotFound, catUsecase,
+			fmt.Sprintf("One or more usecases not found. Requested usecases: %s.", strings.Join(missing, ", ")))
+	}
+	resp := &apipb.ConfigResponse{Configs: make(map[string]*apipb.Config, len(names))}
+	for i, name := range names {
+		cfg := usecases[i].Config()
+		if len(existing) != 0 && bytes.Equal(existing[i], cfg.GetConfigId()) {
+			resp.Configs[name] = &apipb.Config{ReuseExistingConfig: true}
+			continue
+		}
+		cfg, err := compatibleConfig(cfg, c.platform)
+		if err != nil {
+			return nil, err
+		}
+		resp.Configs[name] = cfg
+	}
+	for _, u := range usecases {
+		hash := u.Config().GetPirConfig().GetEvaluationKeyConfigHash()
+		ts, err := s.vault.timestamp(ctx, c.user, hash)
+		if err != nil {
+			return nil, err
+		}
+		resp.KeyInfo = append(resp.KeyInfo, &apipb.KeyStatus{Timestamp: ts, KeyConfig: u.KeyConfig()})
+	}
+	b, err := marshal(resp)
+	if err != nil {
+		return nil, err
+	}
+	if !acceptsGzip(c.header) {
+		return &reply{body: b}, nil
+	}
+	// Only /config is compressed, as in Apple's service: configs with many
+	// shards compress well; keys and ciphertexts do not.
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	if _, err := zw.Write(b); err != nil {
+		return nil, fmt.Errorf("api: compressing config: %w", err)
+	}
+	if err := zw.Close(); err != nil {
+		return nil, fmt.Errorf("api: compressing config: %w", err)
+	}
+	return &reply{body: z.Bytes(), encoding: "gzip"}, nil
+}
+
+// acceptsGzip reports whether Accept-Encoding lists gzip with a non-zero
+// quality.
+func acceptsGzip(h http.Header) bool {
+	for _, v := range h.Values("Accept-Encoding") {
+		for part := range strings.SplitSeq(v, ",") {
+			coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+			if !strings.EqualFold(strings.TrimSpace(coding), "gzip") {
+				continue
+			}
+			q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+			return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+		}
+	}
+	return false
+}
+
+// Bounds on an uploaded key's identifier: Apple's is a 32-byte SHA-256.
+const maxKeyIdentifierBytes = 64
+
+// key answers POST /key: every key is checked first, then all are stored
+// (a bad key stores nothing). Empty 200, as Apple's service.
+func (s *Server) key(ctx context.Context, c *call) (*reply, error) {
+	var req apipb.EvaluationKeys
+	if err := proto.Unmarshal(c.body, &req); err != nil {
+		return nil, malformed("EvaluationKeys", err)
+	}
+	keys := req.GetKeys()
+	if len(keys) > s.cfg.Limits.MaxRequestsPerCall {
+		return nil, newHTTPError(http.StatusBadRequest, catBody, fmt.Sprintf("Too many evaluation keys: %d, at most %d", len(keys), s.cfg.Limits.MaxRequestsPerCall))
+	}
+	snap := s.reg.load()
+	for _, k := range keys {
+		if k.GetMetadata() == nil || k.GetEvaluationKey() == nil {
+			return nil, newHTTPError(http.StatusBadRequest, catBody, "Evaluation key has unset fields")
+		}
+		id := k.GetMetadata().GetIdentifier()
+		if len(id) == 0 || len(id) > maxKeyIdentifierBytes {
+			return nil, newHTTPError(http.StatusBadRequest, catBody, fmt.Sprintf("Evaluation key identifier has %d bytes, want 1 to %d", len(id), maxKeyIdentifierBytes))
+		}
+		kc := snap.keyConfig(id)
+		if kc == nil {
+			return nil, newHTTPError(http.StatusBadRequest, catBody, "Evaluation key identifier matches no served configuration")
+		}
+		if err := checkKeyShape(k.GetEvaluationKey(), kc); err != nil {
+			return nil, err
+		}
+	}
+	for _, k := range keys {
+		if err := s.vault.put(ctx, c.user, k); err != nil {
+			return nil, err
+		}
+		s.m.keysStored.Inc()
+	}
+	return &reply{empty: true}, nil
+}
+
+// keyConfig returns the evaluation-key configuration whose hash is h among
+// the kept versions of all usecases, or nil.
+func (s *snapshot) keyConfig(h []byte) *hepb.EvaluationKeyConfig {
+	for _, v := range s.usecases {
+		for _, u := range v.byID {
+			if bytes.Equal(u.Config().GetPirConfig().GetEvaluationKeyConfigHash(), h) {
+				return u.KeyConfig()
+			}
+		}
+	}
+	return nil
+}
+
+// checkKeyShape checks that a key holds exactly the Galois elements and the
+// relinearization key its configuration asks for, so a key for another
+// configuration fails at upload with a clear message instead of at query
+// time. The key material itself is parsed by the usecase when answering.
+func checkKeyShape(k *hepb.SerializedEvaluationKey, kc *hepb.EvaluationKeyConfig) error {
+	var got []uint64
+	for g := range k.GetGaloisKey().GetKeySwitchKeys() {
+		got = append(got, g)
+	}
+	slices.Sort(got)
+	want := make([]uint64, len(kc.GetGaloisElements()))
+	for i, g := range kc.GetGaloisElements() {
+		want[i] = uint64(g)
+	}
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		return newHTTPError(http.StatusBadRequest, catBadQuery,
+			fmt.Sprintf("Evaluation key has Galois elements %v, the configuration asks for %v", got, want))
+	}
+	if (k.GetRelinKey() != nil) != kc.GetHasRelinKey() {
+		return newHTTPError(http.StatusBadRequest, catBadQuery,
+			fmt.Sprintf("Evaluation key relinearization key present: %v, the configuration asks for %v", k.GetRelinKey() != nil, kc.GetHasRelinKey()))
+	}
+	return nil
+}
+
+// job is one checked PIR request, ready to compute.
+type job struct {
+	usecase Usecase
+	key     *apipb.EvaluationKey
+	req     *apipb.PIRRequest
+}
+
+// queries answers POST /queries. Every request is checked (key, usecase,
+// configuration version, shard) before any is computed, so one failing
+// request fails the whole call at once, as in Apple's service, without
+// wasted work. Answers are computed in parallel within the compute slots.
+func (s *Server) queries(ctx context.Context, c *call) (*reply, error) {
+	var req apipb.Requests
+	if err := proto.Unmarshal(c.body, &req); err != nil {
+		return nil, malformed("Requests", err)
+	}
+	reqs := req.GetRequests()
+	if len(reqs) > s.cfg.Limits.MaxRequestsPerCall {
+		return nil, newHTTPError(http.StatusBadRequest, catBody, fmt.Sprintf("Too many requests: %d, at most %d", len(reqs), s.cfg.Limits.MaxRequestsPerCall))
+	}
+	snap := s.reg.load()
+	stored := map[string]*apipb.EvaluationKey{} // by identifier, per call
+	jobs := make([]job, len(reqs))
+	for i, r := range reqs {
+		j, err := s.plan(ctx, snap, c.user, r, stored)
+		if err != nil {
+			return nil, err
+		}
+		jobs[i] = j
+	}
+	out := &apipb.Responses{Responses: make([]*apipb.Response, len(jobs))}
+	g, gctx := errgroup.WithContext(ctx)
+	for i, j := range jobs {
+		g.Go(func() error {
+			if err := s.compute.acquire(gctx); err != nil {
+				return err
+			}
+			defer s.compute.release()
+			start := s.now()
+			resp, err := j.usecase.Answer(gctx, j.key, j.req)
+			if err != nil {
+				return fmt.Errorf("api: answering request %d: %w", i, err)
+			}
+			s.m.answers.Observe(s.now().Sub(start).Seconds())
+			out.Responses[i] = &apipb.Response{Response: &apipb.Response_PirResponse{PirResponse: resp}}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	b, err := marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	return &reply{body: b}, nil
+}
+
+// plan checks one Request in Apple's order: request type, evaluation key,
+// usecase and configuration version, then our own checks (shard id, shard
+// index, key shape).
+func (s *Server) plan(ctx context.Context, snap *snapshot, user string, r *apipb.Request, stored map[string]*apipb.EvaluationKey) (job, error) {
+	switch r.GetRequest().(type) {
+	case *apipb.Request_PirRequest:
+	case *apipb.Request_OprfRequest:
+		return job{}, newHTTPError(http.StatusNotImplemented, catNotImpl, "Symmetric PIR (OPRF) requests are not supported")
+	case *apipb.Request_SimplePirRequest:
+		return job{}, newHTTPError(http.StatusNotImplemented, catNotImpl, "SimplePIR requests are not supported")
+	default:
+		return job{}, newHTTPError(http.StatusBadRequest, catBody, "Unknown request type.")
+	}
+	pr := r.GetPirRequest()
+	key := pr.GetEvaluationKey()
+	if key == nil {
+		id := pr.GetEvaluationKeyMetadata().GetIdentifier()
+		var ok bool
+		if key, ok = stored[string(id)]; !ok {
+			var err error
+			if key, err = s.vault.get(ctx, user, id); err != nil {
+				return job{}, err
+			}
+			stored[string(id)] = key
+		}
+	}
+	u, err := snap.version(r.GetUsecase(), pr.GetConfigurationHash())
+	switch err {
+	case nil:
+	case errConfigGone:
+		return job{}, newHTTPError(http.StatusGone, catConfigGone,
+			fmt.Sprintf("Configuration id: %s is not available for usecase %s.", byteList(pr.GetConfigurationHash()), r.GetUsecase()))
+	default:
+		return job{}, newHTTPError(http.StatusBadRequest, catUsecase, "Unknown usecase: "+r.GetUsecase())
+	}
+	if pr.ShardId != nil {
+		return job{}, newHTTPError(http.StatusNotImplemented, catNotImpl, "Shard ids are not supported; use shard_index")
+	}
+	if n := u.ShardCount(); int64(pr.GetShardIndex()) >= int64(n) {
+		return job{}, newHTTPError(http.StatusBadRequest, catBadQuery, fmt.Sprintf("Shard index %d out of range: the configuration has %d shards", pr.GetShardIndex(), n))
+	}
+	if err := checkKeyShape(key.GetEvaluationKey(), u.KeyConfig()); err != nil {
+		return job{}, err
+	}
+	return job{usecase: u, key: key, req: pr}, nil
+}
+
+// byteList formats bytes as Swift prints a [UInt8] ("[1, 2, 3]").
+func byteList(b []byte) string {
+	var sb strings.Builder
+	sb.WriteByte('[')
+	for i, x := range b {
+		if i > 0 {
+			sb.WriteString(", ")
+		}
+		fmt.Fprint(&sb, x)
+	}
+	sb.WriteByte(']')
+	return sb.String()
+}
