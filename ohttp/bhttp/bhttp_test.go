@@ -408,7 +408,7 @@ func BenchmarkParse(b *testing.B) {
 	content := bytes.Repeat([]byte{1}, 30<<10)
 	for _, indeterminate := range []bool{false, true} {
 		req := &Request{Method: "POST", Scheme: "https", Authority: "service.example.net", Path: "/queries",
-			Header: []Field{{"authorization", "PrivateToken token=abcdef"}, {"user-agent", "x"}, {"user-identifier", "u"}},
+			Header:  []Field{{"authorization", "PrivateToken token=abcdef"}, {"user-agent", "x"}, {"user-identifier", "u"}},
 			Content: content, Indeterminate: indeterminate}
 		enc, err := req.MarshalBinary()
 		if err != nil {

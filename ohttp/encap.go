@@ -1,0 +1,228 @@
+package ohttp
+
+import (
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/hpke"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"io"
+)
+
+// Labels of RFC 9458 §4.3 and §4.4.
+const (
+	requestLabel  = "message/bhttp request"  // HPKE info prefix, followed by 0x00 and the header
+	responseLabel = "message/bhttp response" // HPKE exporter context for the response secret
+)
+
+// headerSize is the Encapsulated Request header: key_id (1), kem_id (2),
+// kdf_id (2), aead_id (2).
+const headerSize = 7
+
+// requestInfo builds the HPKE info of RFC 9458 §4.3 step 2 in a fresh slice:
+// "message/bhttp request" ‖ 0x00 ‖ hdr.
+func requestInfo(hdr []byte) []byte {
+	info := make([]byte, 0, len(requestLabel)+1+headerSize)
+	info = append(info, requestLabel...)
+	info = append(info, 0)
+	return append(info, hdr...)
+}
+
+// ResponseContext is what a gateway keeps from a decapsulated request to
+// encapsulate the response (RFC 9458 §4.4): the exported secret, the
+// encapsulated key enc and the AEAD.
+type ResponseContext struct {
+	secret []byte // Export("message/bhttp response", max(Nn, Nk))
+	enc    []byte
+	aead   uint16
+}
+
+// DecapsulateRequest opens an Encapsulated Request (RFC 9458 §4.3, gateway
+// side) and returns the binary HTTP request and the context for the
+// response. An unknown key id, a KEM other than the key's or a suite the key
+// does not offer is [ErrKeyConfig]; a body too short is [ErrMalformed]; a
+// failed HPKE open is [ErrDecrypt]. The work done before decryption depends
+// only on the public header.
+func (ks *KeySet) DecapsulateRequest(encRequest []byte) ([]byte, *ResponseContext, error) {
+	if len(encRequest) < headerSize {
+		return nil, nil, fmt.Errorf("%w: request of %d bytes has no header", ErrMalformed, len(encRequest))
+	}
+	hdr := encRequest[:headerSize]
+	keyID := hdr[0]
+	kemID := binary.BigEndian.Uint16(hdr[1:])
+	suite := Suite{KDF: binary.BigEndian.Uint16(hdr[3:]), AEAD: binary.BigEndian.Uint16(hdr[5:])}
+	k := ks.byID[keyID]
+	if k == nil {
+		return nil, nil, fmt.Errorf("%w: unknown key id %d", ErrKeyConfig, keyID)
+	}
+	if kemID != k.config.KEM {
+		return nil, nil, fmt.Errorf("%w: KEM 0x%04x for key id %d, want 0x%04x", ErrKeyConfig, kemID, keyID, k.config.KEM)
+	}
+	if !k.config.Supports(suite) {
+		return nil, nil, fmt.Errorf("%w: key id %d does not offer KDF 0x%04x AEAD 0x%04x", ErrKeyConfig, keyID, suite.KDF, suite.AEAD)
+	}
+	kdf, aead, err := hpkeSuite(suite)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrKeyConfig, err)
+	}
+	nenc, _ := kemPublicKeySize(kemID)
+	if len(encRequest) < headerSize+nenc+aeadTagSize {
+		return nil, nil, fmt.Errorf("%w: request of %d bytes is shorter than header, enc and tag", ErrMalformed, len(encRequest))
+	}
+	enc := encRequest[headerSize : headerSize+nenc]
+	ct := encRequest[headerSize+nenc:]
+	r, err := hpke.NewRecipient(enc, k.sk, kdf, aead, requestInfo(hdr))
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrDecrypt, err)
+	}
+	request, err := r.Open(nil, ct)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrDecrypt, err)
+	}
+	nk, nn, _ := aeadSizes(suite.AEAD)
+	secret, err := r.Export(responseLabel, max(nk, nn))
+	if err != nil {
+		return nil, nil, fmt.Errorf("ohttp: exporting response secret: %w", err)
+	}
+	return request, &ResponseContext{secret: secret, enc: enc, aead: suite.AEAD}, nil
+}
+
+// responseKeys derives the response AEAD key and nonce of RFC 9458 §4.4
+// steps 3–5: prk = Extract(salt = enc ‖ response_nonce, ikm = secret),
+// key = Expand(prk, "key", Nk), nonce = Expand(prk, "nonce", Nn), with the
+// plain HKDF-SHA256 of the suite (not HPKE's labeled variant).
+func responseKeys(secret, enc, responseNonce []byte, aeadID uint16) (key, nonce []byte, err error) {
+	nk, nn, ok := aeadSizes(aeadID)
+	if !ok {
+		return nil, nil, errUnsupportedSuite
+	}
+	salt := make([]byte, 0, len(enc)+len(responseNonce))
+	salt = append(append(salt, enc...), responseNonce...)
+	prk, err := hkdf.Extract(sha256.New, secret, salt)
+	if err != nil {
+		return nil, nil, err
+	}
+	if key, err = hkdf.Expand(sha256.New, prk, "key", nk); err != nil {
+		return nil, nil, err
+	}
+	if nonce, err = hkdf.Expand(sha256.New, prk, "nonce", nn); err != nil {
+		return nil, nil, err
+	}
+	return key, nonce, nil
+}
+
+// responseAEAD is [responseKeys] with the key turned into an AEAD.
+func responseAEAD(secret, enc, responseNonce []byte, aeadID uint16) (cipher.AEAD, []byte, error) {
+	key, nonce, err := responseKeys(secret, enc, responseNonce, aeadID)
+	if err != nil {
+		return nil, nil, err
+	}
+	aead, err := newAEAD(aeadID, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	return aead, nonce, nil
+}
+
+// EncapsulateResponse seals a binary HTTP response (RFC 9458 §4.4, gateway
+// side) and returns response_nonce ‖ ct. The response nonce, max(Nn, Nk)
+// bytes, is read from rnd (crypto/rand when nil).
+func (rc *ResponseContext) EncapsulateResponse(rnd io.Reader, response []byte) ([]byte, error) {
+	return rc.appendResponse(nil, rnd, response)
+}
+
+// appendResponse is EncapsulateResponse appending to dst.
+func (rc *ResponseContext) appendResponse(dst []byte, rnd io.Reader, response []byte) ([]byte, error) {
+	nk, nn, ok := aeadSizes(rc.aead)
+	if !ok {
+		return nil, errUnsupportedSuite
+	}
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	n := max(nk, nn)
+	start := len(dst)
+	dst = append(dst, make([]byte, n)...)
+	responseNonce := dst[start : start+n]
+	if _, err := io.ReadFull(rnd, responseNonce); err != nil {
+		return nil, fmt.Errorf("ohttp: reading response nonce: %w", err)
+	}
+	aead, nonce, err := responseAEAD(rc.secret, rc.enc, responseNonce, rc.aead)
+	if err != nil {
+		return nil, fmt.Errorf("ohttp: response keys: %w", err)
+	}
+	return aead.Seal(dst, nonce, response, nil), nil
+}
+
+// ClientContext is what a client keeps from an encapsulated request to open
+// the response.
+type ClientContext struct {
+	ResponseContext
+}
+
+// EncapsulateRequest seals a binary HTTP request to the gateway key of
+// config with suite (RFC 9458 §4.3, client side) and returns the
+// Encapsulated Request hdr ‖ enc ‖ ct. The ephemeral key comes from
+// crypto/rand, inside crypto/hpke.
+func EncapsulateRequest(config KeyConfig, suite Suite, request []byte) ([]byte, *ClientContext, error) {
+	if !config.Supports(suite) {
+		return nil, nil, fmt.Errorf("%w: key id %d does not offer KDF 0x%04x AEAD 0x%04x", ErrKeyConfig, config.KeyID, suite.KDF, suite.AEAD)
+	}
+	kdf, aead, err := hpkeSuite(suite)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrKeyConfig, err)
+	}
+	kem, err := hpke.NewKEM(config.KEM)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: %w", ErrKeyConfig, err)
+	}
+	pk, err := kem.NewPublicKey(config.PublicKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: public key of key id %d: %w", ErrKeyConfig, config.KeyID, err)
+	}
+	hdr := make([]byte, 0, headerSize)
+	hdr = append(hdr, config.KeyID)
+	hdr = binary.BigEndian.AppendUint16(hdr, config.KEM)
+	hdr = binary.BigEndian.AppendUint16(hdr, suite.KDF)
+	hdr = binary.BigEndian.AppendUint16(hdr, suite.AEAD)
+	enc, sender, err := hpke.NewSender(pk, kdf, aead, requestInfo(hdr))
+	if err != nil {
+		return nil, nil, fmt.Errorf("ohttp: HPKE setup: %w", err)
+	}
+	ct, err := sender.Seal(nil, request)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ohttp: HPKE seal: %w", err)
+	}
+	nk, nn, _ := aeadSizes(suite.AEAD)
+	secret, err := sender.Export(responseLabel, max(nk, nn))
+	if err != nil {
+		return nil, nil, fmt.Errorf("ohttp: exporting response secret: %w", err)
+	}
+	out := make([]byte, 0, len(hdr)+len(enc)+len(ct))
+	out = append(append(append(out, hdr...), enc...), ct...)
+	return out, &ClientContext{ResponseContext{secret: secret, enc: enc, aead: suite.AEAD}}, nil
+}
+
+// DecapsulateResponse opens an Encapsulated Response (RFC 9458 §4.4, client
+// side) and returns the binary HTTP response.
+func (cc *ClientContext) DecapsulateResponse(encResponse []byte) ([]byte, error) {
+	nk, nn, ok := aeadSizes(cc.aead)
+	if !ok {
+		return nil, errUnsupportedSuite
+	}
+	n := max(nk, nn)
+	if len(encResponse) < n+aeadTagSize {
+		return nil, fmt.Errorf("%w: response of %d bytes is shorter than nonce and tag", ErrMalformed, len(encResponse))
+	}
+	aead, nonce, err := responseAEAD(cc.secret, cc.enc, encResponse[:n], cc.aead)
+	if err != nil {
+		return nil, fmt.Errorf("ohttp: response keys: %w", err)
+	}
+	response, err := aead.Open(nil, nonce, encResponse[n:], nil)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrDecrypt, err)
+	}
+	return response, nil
+}

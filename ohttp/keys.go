@@ -1,0 +1,229 @@
+package ohttp
+
+import (
+	"crypto/ecdh"
+	"crypto/hkdf"
+	"crypto/hpke"
+	"crypto/rand"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"slices"
+)
+
+// SeedSize is the length of the secret seed gateway keys are derived from.
+const SeedSize = 32
+
+// seedLabel is the HKDF info prefix for deriving a gateway key; the key
+// identifier byte follows it, so each key id gets its own key (one label
+// per key, as sunlight derives its keys).
+const seedLabel = "blindlist ohttp gateway DHKEM(X25519, HKDF-SHA256) key id "
+
+// PrivateKey is one gateway key: an HPKE private key and the key
+// configuration that advertises it.
+type PrivateKey struct {
+	config KeyConfig
+	sk     hpke.PrivateKey
+}
+
+// NewPrivateKey builds a gateway key from a serialized HPKE private key
+// (RFC 9180 SerializePrivateKey; 32 bytes for X25519). Most callers derive
+// keys with [DeriveKey] instead; this exists for keys held elsewhere and for
+// the RFC 9458 known-answer test.
+func NewPrivateKey(keyID uint8, kemID uint16, sk []byte, suites []Suite) (*PrivateKey, error) {
+	if kemID != KEMX25519HKDFSHA256 {
+		return nil, fmt.Errorf("%w: gateway keys must use KEM 0x%04x, not 0x%04x", ErrKeyConfig, KEMX25519HKDFSHA256, kemID)
+	}
+	kem, err := hpke.NewKEM(kemID)
+	if err != nil {
+		return nil, fmt.Errorf("ohttp: %w", err)
+	}
+	priv, err := kem.NewPrivateKey(sk)
+	if err != nil {
+		return nil, fmt.Errorf("ohttp: private key for key id %d: %w", keyID, err)
+	}
+	return newPrivateKey(keyID, priv, suites)
+}
+
+// DeriveKey derives the DHKEM(X25519, HKDF-SHA256) gateway key for keyID from
+// a [SeedSize]-byte secret seed: ikm = HKDF-SHA256(seed, salt empty,
+// info = seedLabel ‖ keyID, 32 bytes), then the RFC 9180 §7.1.3
+// DeriveKeyPair(ikm). The same seed and key id always give the same key, so a
+// restarted gateway serves the same key configuration.
+func DeriveKey(seed []byte, keyID uint8, suites []Suite) (*PrivateKey, error) {
+	if len(seed) != SeedSize {
+		return nil, fmt.Errorf("ohttp: seed is %d bytes, want %d", len(seed), SeedSize)
+	}
+	ikm, err := hkdf.Key(sha256.New, seed, nil, seedLabel+string([]byte{keyID}), 32)
+	if err != nil {
+		return nil, fmt.Errorf("ohttp: deriving key id %d: %w", keyID, err)
+	}
+	priv, err := hpke.DHKEM(ecdh.X25519()).DeriveKeyPair(ikm)
+	if err != nil {
+		return nil, fmt.Errorf("ohttp: deriving key id %d: %w", keyID, err)
+	}
+	return newPrivateKey(keyID, priv, suites)
+}
+
+func newPrivateKey(keyID uint8, priv hpke.PrivateKey, suites []Suite) (*PrivateKey, error) {
+	for _, s := range suites {
+		if _, _, err := hpkeSuite(s); err != nil {
+			return nil, fmt.Errorf("ohttp: key id %d: suite KDF 0x%04x AEAD 0x%04x: %w", keyID, s.KDF, s.AEAD, err)
+		}
+	}
+	c := KeyConfig{
+		KeyID:     keyID,
+		KEM:       priv.KEM().ID(),
+		PublicKey: priv.PublicKey().Bytes(),
+		Suites:    slices.Clone(suites),
+	}
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	return &PrivateKey{config: c, sk: priv}, nil
+}
+
+// Config returns the key configuration that advertises k.
+func (k *PrivateKey) Config() KeyConfig {
+	c := k.config
+	c.PublicKey = slices.Clone(c.PublicKey)
+	c.Suites = slices.Clone(c.Suites)
+	return c
+}
+
+// KeySet is the immutable set of keys a gateway accepts. Active keys are
+// advertised at the key configuration endpoint and accepted; retired keys
+// are only accepted, so clients holding an old configuration keep working
+// during a rotation's overlap.
+//
+// Rotation: Apple provisions the gateway's key configuration out of band
+// (client-spec.md §5.2), so rotation is an operator's act, not a timer: add a
+// new key id to the active list and hand the new configuration to Apple; once
+// Apple serves it, move the old id to the retired list; after the grace
+// period, drop it.
+type KeySet struct {
+	byID    [256]*PrivateKey
+	active  []KeyConfig
+	encoded []byte // application/ohttp-keys of active
+}
+
+// NewKeySet returns a key set. active must not be empty; key ids must be
+// distinct across both lists.
+func NewKeySet(active, retired []*PrivateKey) (*KeySet, error) {
+	if len(active) == 0 {
+		return nil, errors.New("ohttp: key set has no active key")
+	}
+	ks := new(KeySet)
+	for i, k := range slices.Concat(active, retired) {
+		id := k.config.KeyID
+		if ks.byID[id] != nil {
+			return nil, fmt.Errorf("ohttp: key id %d appears twice in the key set", id)
+		}
+		ks.byID[id] = k
+		if i < len(active) {
+			ks.active = append(ks.active, k.config)
+		}
+	}
+	var err error
+	if ks.encoded, err = MarshalKeyConfigs(ks.active); err != nil {
+		return nil, err
+	}
+	return ks, nil
+}
+
+// DeriveKeySet derives a key set from seed with [DeriveKey]: one key per id,
+// each offering suites.
+func DeriveKeySet(seed []byte, activeIDs, retiredIDs []uint8, suites []Suite) (*KeySet, error) {
+	derive := func(ids []uint8) ([]*PrivateKey, error) {
+		var keys []*PrivateKey
+		for _, id := range ids {
+			k, err := DeriveKey(seed, id, suites)
+			if err != nil {
+				return nil, err
+			}
+			keys = append(keys, k)
+		}
+		return keys, nil
+	}
+	active, err := derive(activeIDs)
+	if err != nil {
+		return nil, err
+	}
+	retired, err := derive(retiredIDs)
+	if err != nil {
+		return nil, err
+	}
+	return NewKeySet(active, retired)
+}
+
+// Configs returns the configurations of the active keys, in order.
+func (ks *KeySet) Configs() []KeyConfig {
+	out := make([]KeyConfig, len(ks.active))
+	for i, c := range ks.active {
+		out[i] = ks.byID[c.KeyID].Config()
+	}
+	return out
+}
+
+// MarshalConfigs returns the application/ohttp-keys body for the active keys.
+func (ks *KeySet) MarshalConfigs() []byte { return slices.Clone(ks.encoded) }
+
+// LoadOrCreateSeed reads the [SeedSize]-byte seed at path. If the file does
+// not exist it is created with mode 0600 and filled from rnd (crypto/rand
+// when nil). A file of another size, or one that group or others may read,
+// is an error: the seed is the gateway's long-term secret.
+func LoadOrCreateSeed(path string, rnd io.Reader) ([]byte, error) {
+	seed, err := readSeed(path)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return seed, err
+	}
+	if rnd == nil {
+		rnd = rand.Reader
+	}
+	seed = make([]byte, SeedSize)
+	if _, err := io.ReadFull(rnd, seed); err != nil {
+		return nil, fmt.Errorf("ohttp: generating seed: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("ohttp: creating seed file: %w", err)
+	}
+	if _, err := f.Write(seed); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("ohttp: writing seed file: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("ohttp: writing seed file: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, fmt.Errorf("ohttp: writing seed file: %w", err)
+	}
+	return readSeed(path)
+}
+
+func readSeed(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("ohttp: seed file: %w", err)
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("ohttp: seed file %s has mode %04o, want 0600 or stricter", path, st.Mode().Perm())
+	}
+	if st.Size() != SeedSize {
+		return nil, fmt.Errorf("ohttp: seed file %s is %d bytes, want %d", path, st.Size(), SeedSize)
+	}
+	seed := make([]byte, SeedSize)
+	if _, err := io.ReadFull(f, seed); err != nil {
+		return nil, fmt.Errorf("ohttp: reading seed file: %w", err)
+	}
+	return seed, nil
+}
