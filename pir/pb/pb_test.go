@@ -2,6 +2,7 @@ package pb_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"io/fs"
 	"os"
 	"path"
@@ -183,6 +184,16 @@ func TestConfigResponseTextMatchesBinary(t *testing.T) {
 			if !bytes.Equal(got, bin) {
 				t.Fatalf("text form marshals to %d bytes that differ from config_response.binpb (%d bytes)", len(got), len(bin))
 			}
+			// Apple's config_id and evaluation_key_config_hash are SHA-256 of
+			// the serialized PIRConfig and EvaluationKeyConfig; both our
+			// serializations (pb.Marshal and protobuf-go's deterministic one)
+			// must reproduce them.
+			for usecase, cfg := range fromBinary.GetConfigs() {
+				checkHash(t, usecase+" config_id", cfg.GetPirConfig(), cfg.GetConfigId())
+				for _, ks := range fromBinary.GetKeyInfo() {
+					checkHash(t, usecase+" evaluation_key_config_hash", ks.GetKeyConfig(), cfg.GetPirConfig().GetEvaluationKeyConfigHash())
+				}
+			}
 			// Apple's service sets shard_id present but empty; presence must survive.
 			for usecase, cfg := range fromBinary.GetConfigs() {
 				pc := cfg.GetPirConfig()
@@ -236,5 +247,26 @@ func checkBytes(t *testing.T, rel string, msg proto.Message, data []byte) {
 	back := msg.ProtoReflect().New().Interface()
 	if err := proto.Unmarshal(det, back); err != nil || !proto.Equal(back, msg) {
 		t.Fatalf("deterministic round trip changed the message (err %v)", err)
+	}
+}
+
+// checkHash asserts SHA-256(serialize(m)) == want for both serializations.
+func checkHash(t *testing.T, what string, m proto.Message, want []byte) {
+	t.Helper()
+	if len(want) != sha256.Size {
+		t.Fatalf("%s: Apple's digest has %d bytes", what, len(want))
+	}
+	ours, err := pb.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	det, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, b := range map[string][]byte{"pb.Marshal": ours, "deterministic": det} {
+		if got := sha256.Sum256(b); !bytes.Equal(got[:], want) {
+			t.Errorf("%s via %s: got %x, want %x", what, name, got, want)
+		}
 	}
 }
