@@ -1,0 +1,123 @@
+package pir
+
+import (
+	"github.com/blindlist/blindlist/pir/he/ring"
+)
+
+// packTable turns the serialized buckets of one cuckoo table into its
+// Eval-form plaintexts in Apple's stored order (pir-spec §3.3): entries are
+// zero-padded to the entry size, packed entriesPerPlaintext to a plaintext
+// (or split into chunkCount plaintexts each when larger than a plaintext),
+// converted to log2(t)-bit coefficients MSB-first, centered-lifted into the
+// ciphertext moduli and NTT'd. All-zero plaintexts are nil.
+func packTable(he heParams, basis ring.Basis, l layout, entries [][]byte) [][]uint64 {
+	out := make([][]uint64, l.plaintextCount())
+	B := l.bytesPerPlaintext
+	perChunk := l.perChunk()
+	buf := make([]byte, B)
+	coeffs := make([]uint64, he.n)
+	if l.chunkCount() == 1 {
+		epp := l.entriesPerPlaintext()
+		for p := 0; p*epp < len(entries); p++ {
+			clear(buf)
+			for j := range epp {
+				if e := p*epp + j; e < len(entries) {
+					copy(buf[j*l.entrySize:], entries[e])
+				}
+			}
+			out[l.storedIndex(p)] = encodePlaintext(he, basis, buf, coeffs)
+		}
+		return out
+	}
+	for c := range l.chunkCount() {
+		for e, entry := range entries {
+			lo := c * B
+			if lo >= len(entry) {
+				continue
+			}
+			clear(buf)
+			copy(buf, entry[lo:])
+			out[c*perChunk+l.storedIndex(e)] = encodePlaintext(he, basis, buf, coeffs)
+		}
+	}
+	return out
+}
+
+// encodePlaintext returns the Eval-form lift of the bytes b (≤ B bytes), or
+// nil when every coefficient is zero.
+func encodePlaintext(he heParams, basis ring.Basis, b []byte, coeffs []uint64) []uint64 {
+	bitsPer := he.plaintextBits()
+	unpackBits(coeffs, b, he.n, bitsPer)
+	zero := true
+	for _, v := range coeffs {
+		if v != 0 {
+			zero = false
+			break
+		}
+	}
+	if zero {
+		return nil
+	}
+	ct := he.ctModuli()
+	pt := make([]uint64, len(ct)*he.n)
+	half := (he.t + 1) / 2
+	for i, q := range ct {
+		row := pt[i*he.n : (i+1)*he.n]
+		for j, v := range coeffs {
+			if v >= half {
+				v = q - (he.t - v) // v − t, centered
+			}
+			row[j] = v
+		}
+		basis[i].Forward(row)
+	}
+	return pt
+}
+
+// unpackTable inverts packTable for one table: it returns the bytes of each
+// of the entryCount entries (entrySize bytes each). Used by tests and by
+// tools that inspect Apple's databases.
+func unpackTable(he heParams, basis ring.Basis, l layout, pts [][]uint64) [][]byte {
+	B := l.bytesPerPlaintext
+	entries := make([][]byte, l.entryCount)
+	for e := range entries {
+		entries[e] = make([]byte, l.entrySize)
+	}
+	plainBytes := func(pt []uint64) []byte {
+		out := make([]byte, B)
+		if pt == nil {
+			return out
+		}
+		coeffs := make([]uint64, he.n)
+		copy(coeffs, pt[:he.n])
+		basis[0].Inverse(coeffs)
+		q := he.moduli[0]
+		for j, v := range coeffs {
+			if v > q/2 {
+				coeffs[j] = he.t - (q - v)
+			}
+		}
+		return packBits(out[:0], coeffs, he.plaintextBits())[:B]
+	}
+	if l.chunkCount() == 1 {
+		epp := l.entriesPerPlaintext()
+		for p := 0; p*epp < l.entryCount; p++ {
+			b := plainBytes(pts[l.storedIndex(p)])
+			for j := range epp {
+				if e := p*epp + j; e < l.entryCount {
+					copy(entries[e], b[j*l.entrySize:])
+				}
+			}
+		}
+		return entries
+	}
+	for c := range l.chunkCount() {
+		for e := range entries {
+			b := plainBytes(pts[c*l.perChunk()+l.storedIndex(e)])
+			if c*B < l.entrySize {
+				copy(entries[e][c*B:], b)
+			}
+		}
+	}
+	return entries
+}

@@ -1,0 +1,220 @@
+package pir
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/blindlist/blindlist/pir/he/ring"
+)
+
+// ProcessConfig says how keyword rows become processed shards, like the JSON
+// config of Apple's PIRProcessDatabase (pir-spec §7.3). Zero values of
+// optional fields select Apple's defaults.
+type ProcessConfig struct {
+	// Preset is the Apple rlwe preset name, e.g. n_4096_logq_27_28_28_logt_5.
+	Preset string
+	// ShardCount fixes the number of shards. If zero, EntryCountPerShard
+	// decides: max(rows / EntryCountPerShard, 1). If both are zero: 1 shard.
+	ShardCount int
+	// EntryCountPerShard is the average row count per shard.
+	EntryCountPerShard int
+	// Sharding routes keywords to shards (default SHA-256).
+	Sharding ShardingFunction
+	// Cuckoo configures the cuckoo tables. A zero MaxSerializedBucketSize
+	// selects DefaultMaxSerializedBucketSize for the largest value.
+	Cuckoo CuckooConfig
+	// KeyCompression selects the Galois elements of the evaluation key.
+	KeyCompression KeyCompression
+	// UseMaxSerializedBucketSize makes every entry MaxSerializedBucketSize
+	// bytes instead of the largest actual bucket.
+	UseMaxSerializedBucketSize bool
+	// EvenDimensions turns off Apple's uneven-dimension search.
+	EvenDimensions bool
+	// Workers bounds the shards processed in parallel (default GOMAXPROCS).
+	Workers int
+	// Progress, if set, is called after each finished shard with the count
+	// of finished shards and the total. It may be called concurrently.
+	Progress func(done, total int)
+}
+
+// resolved is a validated ProcessConfig for a given set of rows.
+type resolved struct {
+	ProcessConfig
+	he     heParams
+	shards int
+}
+
+func (c ProcessConfig) resolve(rows []Row) (*resolved, error) {
+	he, err := lookupPreset(c.Preset)
+	if err != nil {
+		return nil, err
+	}
+	r := &resolved{ProcessConfig: c, he: he}
+	r.Cuckoo = c.Cuckoo.withDefaults()
+	maxValue := 0
+	for _, row := range rows {
+		maxValue = max(maxValue, len(row.Value))
+	}
+	if maxValue > maxBucketValueLen {
+		return nil, fmt.Errorf("pir: a value has %d bytes, at most %d fit a hash bucket", maxValue, maxBucketValueLen)
+	}
+	if r.Cuckoo.MaxSerializedBucketSize == 0 {
+		r.Cuckoo.MaxSerializedBucketSize = DefaultMaxSerializedBucketSize(maxValue, he.bytesPerPlaintext())
+	}
+	if need := singleBucketSize(maxValue); r.Cuckoo.MaxSerializedBucketSize < need {
+		return nil, fmt.Errorf("pir: max serialized bucket size %d is below %d, the bucket of the largest (%d-byte) value",
+			r.Cuckoo.MaxSerializedBucketSize, need, maxValue)
+	}
+	if err := r.Cuckoo.validate(); err != nil {
+		return nil, err
+	}
+	switch {
+	case c.ShardCount < 0 || c.EntryCountPerShard < 0:
+		return nil, fmt.Errorf("pir: negative shard count or entries per shard")
+	case c.ShardCount > 0 && c.EntryCountPerShard > 0:
+		return nil, fmt.Errorf("pir: set shard count or entry count per shard, not both")
+	case c.ShardCount > 0:
+		r.shards = c.ShardCount
+	case c.EntryCountPerShard > 0:
+		r.shards = max(len(rows)/c.EntryCountPerShard, 1)
+	default:
+		r.shards = 1
+	}
+	if r.shards > maxConfigShards {
+		return nil, fmt.Errorf("pir: %d shards, at most %d", r.shards, maxConfigShards)
+	}
+	if c.KeyCompression < NoCompression || c.KeyCompression > HybridCompression {
+		return nil, fmt.Errorf("pir: unknown key compression %d", c.KeyCompression)
+	}
+	if r.Workers <= 0 {
+		r.Workers = runtime.GOMAXPROCS(0)
+	}
+	return r, nil
+}
+
+// ShardRows splits rows into shardCount shards with f, keeping input order
+// inside each shard. It returns an error on a repeated keyword.
+func ShardRows(rows []Row, f ShardingFunction, shardCount int) ([][]Row, error) {
+	if shardCount <= 0 {
+		return nil, fmt.Errorf("pir: shard count %d, want at least 1", shardCount)
+	}
+	out := make([][]Row, shardCount)
+	for _, r := range rows {
+		s, _ := f.ShardIndex(r.Keyword, shardCount)
+		out[s] = append(out[s], r)
+	}
+	return out, nil
+}
+
+// ProcessKeywords builds the processed shards of a keyword database: it
+// shards the rows, places each shard's rows into cuckoo tables and packs them
+// into MulPIR plaintexts. Every row is placed or the call fails; a repeated
+// keyword is an error. Shards are processed in parallel (cfg.Workers).
+func ProcessKeywords(ctx context.Context, rows []Row, cfg ProcessConfig) ([]*Database, error) {
+	r, err := cfg.resolve(rows)
+	if err != nil {
+		return nil, err
+	}
+	shards, err := ShardRows(rows, r.Sharding, r.shards)
+	if err != nil {
+		return nil, err
+	}
+	dbs := make([]*Database, len(shards))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(r.Workers)
+	var done atomic.Int64
+	for i := range shards {
+		g.Go(func() error {
+			db, err := r.processShard(gctx, shards[i], i)
+			if err != nil {
+				return fmt.Errorf("pir: shard %d: %w", i, err)
+			}
+			dbs[i] = db
+			if r.Progress != nil {
+				r.Progress(int(done.Add(1)), len(shards))
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return dbs, nil
+}
+
+// ProcessShard builds one processed shard from rows that already belong to
+// it, with the same parameter rules as ProcessKeywords (the bucket-size
+// default uses only these rows, so pass cfg.Cuckoo.MaxSerializedBucketSize
+// to match a full build). Seeds differ per shard index.
+func ProcessShard(ctx context.Context, rows []Row, shardIndex int, cfg ProcessConfig) (*Database, error) {
+	r, err := cfg.resolve(rows)
+	if err != nil {
+		return nil, err
+	}
+	return r.processShard(ctx, rows, shardIndex)
+}
+
+func (r *resolved) processShard(ctx context.Context, rows []Row, shardIndex int) (*Database, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	hashes := make([]uint64, len(rows))
+	seen := make(map[uint64]int, len(rows))
+	for i, row := range rows {
+		h := KeywordHash(row.Keyword)
+		if j, dup := seen[h]; dup {
+			if string(rows[j].Keyword) == string(row.Keyword) {
+				return nil, fmt.Errorf("keyword %q appears twice", row.Keyword)
+			}
+			return nil, fmt.Errorf("keywords %q and %q have the same 64-bit hash", rows[j].Keyword, row.Keyword)
+		}
+		seen[h] = i
+		hashes[i] = h
+	}
+	cc := r.Cuckoo
+	cc.Seed[0] ^= byte(shardIndex)
+	cc.Seed[1] ^= byte(shardIndex >> 8)
+	tab, err := buildCuckoo(rows, hashes, cc)
+	if err != nil {
+		return nil, err
+	}
+	buckets, maxSize, err := tab.serializeBuckets(rows, hashes)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	entrySize := maxSize
+	if r.UseMaxSerializedBucketSize {
+		entrySize = cc.MaxSerializedBucketSize
+	}
+	p := &Params{
+		he:                r.he,
+		EntryCount:        tab.bucketsPerTable,
+		EntrySize:         entrySize,
+		HashFunctionCount: cc.HashFunctionCount,
+		Sharding:          r.Sharding,
+	}
+	l := p.layout()
+	p.Dimensions = mulPirDimensions(l.neededPlaintexts(), p.HashFunctionCount, !r.EvenDimensions)
+	p.KeyConfig = mulPirKeyConfig(p.expandedCount(), r.he.n, r.KeyCompression)
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	l = p.layout()
+	basis, err := ring.NewBasis(r.he.n, r.he.ctModuli())
+	if err != nil {
+		return nil, fmt.Errorf("pir: internal error: %w", err)
+	}
+	db := &Database{params: p, plaintexts: make([][]uint64, 0, p.HashFunctionCount*l.plaintextCount())}
+	bpt := tab.bucketsPerTable
+	for ti := range p.HashFunctionCount {
+		db.plaintexts = append(db.plaintexts, packTable(r.he, basis, l, buckets[ti*bpt:(ti+1)*bpt])...)
+	}
+	return db, nil
+}
