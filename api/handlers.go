@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/blindlist/blindlist/pir"
 	"github.com/blindlist/blindlist/pir/pb/apipb"
 	"github.com/blindlist/blindlist/pir/pb/hepb"
 )
@@ -86,9 +87,11 @@ func (s *Server) config(ctx context.Context, c *call) (*reply, error) {
 		}
 		resp.KeyInfo = append(resp.KeyInfo, &apipb.KeyStatus{Timestamp: ts, KeyConfig: u.KeyConfig()})
 	}
-	b, err := marshal(resp)
+	// Field order and map order as SwiftProtobuf writes them, so our bytes
+	// equal Apple's service's for the same database.
+	b, err := pir.MarshalConfigResponse(resp)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("api: encoding config response: %w", err)
 	}
 	if !acceptsGzip(c.header) {
 		return &reply{body: b}, nil

@@ -1,0 +1,98 @@
+package api
+
+import (
+	"bytes"
+	"encoding/base64"
+	"net/http"
+	"testing"
+)
+
+func TestPrivateTokenFromHeader(t *testing.T) {
+	tok := bytes.Repeat([]byte{0xfb, 0xff}, tokenSize/2)
+	raw := base64.RawURLEncoding.EncodeToString(tok)
+	padded := base64.URLEncoding.EncodeToString(tok[:10])
+	cases := []struct {
+		name  string
+		value []string
+		want  []byte
+		ok    bool
+	}{
+		{"apple form", []string{"PrivateToken token=" + raw}, tok, true},
+		{"quoted", []string{`PrivateToken token="` + raw + `"`}, tok, true},
+		{"padded", []string{"PrivateToken token=" + padded}, tok[:10], true},
+		{"scheme case", []string{"privatetoken token=" + raw}, tok, true},
+		{"more params", []string{"PrivateToken challenge=abc, token=" + raw}, tok, true},
+		{"second header", []string{"Bearer x", "PrivateToken token=" + raw}, tok, true},
+		{"missing", nil, nil, false},
+		{"bearer", []string{"Bearer " + raw}, nil, false},
+		{"standard base64", []string{"PrivateToken token=+/+/"}, nil, false},
+		{"no token param", []string{"PrivateToken challenge=abc"}, nil, false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := http.Header{}
+			for _, v := range c.value {
+				h.Add("Authorization", v)
+			}
+			got, ok := privateTokenFromHeader(h)
+			if ok != c.ok || !bytes.Equal(got, c.want) {
+				t.Errorf("got %x, %v; want %x, %v", got, ok, c.want, c.ok)
+			}
+		})
+	}
+}
+
+func TestParsePlatform(t *testing.T) {
+	cases := []struct {
+		ua       string
+		want     *platform
+		fixedCfg bool
+	}{
+		{"com.apple.ciphermld/1.0 iOS/18.2 ...", &platform{major: 18, minor: 2}, true},
+		{"com.apple.ciphermld/1.0 iOS/18.1.1 ...", &platform{major: 18, minor: 1}, false},
+		{"com.apple.ciphermld/1.2 (Macintosh; OS X 15.2; XXXXX) ...", &platform{macOS: true, major: 15, minor: 2}, true},
+		{"com.apple.ciphermld/1.2 (Macintosh; OS X 14.7; XXXXX) ...", &platform{macOS: true, major: 14, minor: 7}, false},
+		{"curl/8.0", nil, false},
+	}
+	for _, c := range cases {
+		got := parsePlatform(c.ua)
+		if (got == nil) != (c.want == nil) || (got != nil && *got != *c.want) {
+			t.Errorf("%q: %+v, want %+v", c.ua, got, c.want)
+			continue
+		}
+		if got != nil && got.supportsFixedShardConfig() != c.fixedCfg {
+			t.Errorf("%q: supportsFixedShardConfig %v", c.ua, !c.fixedCfg)
+		}
+	}
+}
+
+func TestAcceptsGzip(t *testing.T) {
+	for v, want := range map[string]bool{"gzip": true, "br, gzip;q=0.5": true, "GZIP": true, "gzip;q=0": false, "deflate": false, "": false} {
+		h := http.Header{}
+		if v != "" {
+			h.Set("Accept-Encoding", v)
+		}
+		if got := acceptsGzip(h); got != want {
+			t.Errorf("%q: %v, want %v", v, got, want)
+		}
+	}
+}
+
+func TestBucket(t *testing.T) {
+	now := time0
+	b := newBucket(2, 3, now) // 2/s, burst 3
+	for i := range 3 {
+		if ok, _ := b.allow(now); !ok {
+			t.Fatalf("call %d within burst refused", i)
+		}
+	}
+	ok, wait := b.allow(now)
+	if ok || wait != 500*1e6 {
+		t.Fatalf("over burst: ok=%v wait=%v, want refused with 500ms", ok, wait)
+	}
+	if ok, _ := b.allow(now.Add(500 * 1e6)); !ok {
+		t.Error("refused after the refill time")
+	}
+}
+
+var time0 = mustTime("2026-01-01T00:00:00Z")

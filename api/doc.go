@@ -1,0 +1,56 @@
+// Package api is the PIR HTTP service an Apple device talks to (through
+// Apple's OHTTP relay and our gateway): POST /config, /key, /queries and
+// /report with Apple's protobuf messages, headers, statuses and error bodies.
+//
+// It follows shared/spec/pir-spec.md §6 and §8 (Apple's pir-service-example
+// 865bbcd, Sources/PIRService) and shared/spec/client-spec.md §4, §6, §7,
+// and adds what that example leaves out for production: durable evaluation
+// keys (bbolt or Redis through internal/store), several configuration
+// versions kept across database swaps (410 Gone only once evicted), atomic
+// hot reload, several usecases and vendors in one process, limits, metrics
+// and logs without identifiers.
+//
+// Where to start: [ParseFileConfig] reads the `blindlist serve` file;
+// [LoadEntries] opens its databases; [New] builds a [Server] whose
+// [Server.Handler] serves the endpoints; [Server.Replace] swaps in a newly
+// built database while calls are in flight.
+//
+// # Behaviour on the wire
+//
+// Every call to /config, /key and /queries must carry, checked in this order
+// as Apple's service does: `Authorization: PrivateToken token=<base64url>`
+// (401 "No private token", 400 for a wrong size, 401 "No token key found
+// with key id: [...]" or "Token did not pass verification"), then
+// `User-Identifier` and `User-Agent` (400 "Missing '…' header"). /report
+// needs only the token. Errors carry Apple's JSON body
+// {"error":{"message":"…"}}; messages never contain user data.
+//
+//   - /config: newest configuration per requested usecase (all usecases of
+//     the request's host when none is named); `reuse_existing_config` when
+//     the device already holds that config id; one KeyStatus per usecase
+//     whose timestamp is the one the device uploaded (0: no key stored).
+//     404 for an unknown usecase; gzip when accepted.
+//   - /key: every key is checked (metadata present, identifier of a served
+//     configuration, Galois elements and relinearization key as that
+//     configuration asks) before any is stored; stored under
+//     (User-Identifier, identifier), overwriting. Empty 200.
+//   - /queries: every request is checked first (key, usecase, configuration
+//     id, shard), so one bad request fails the call before any work: 400
+//     "Evaluation key not found", 400 "Unknown usecase: …", 410 for a
+//     configuration id no longer kept, 501 for shard ids and OPRF. Answers
+//     are computed in parallel within a fixed number of compute slots.
+//   - /report: JSON array or URLFilterReport; empty 400 when malformed;
+//     written durably to the report directory when one is configured.
+//
+// # Privacy
+//
+// User identifiers are hashed before they reach the key store and are never
+// logged or used as metric labels. Logs carry the endpoint, status, error
+// category, duration, sizes and the configured token tier only. The work
+// done and the response size of /queries depend only on public parameters
+// (the usecase's shard shape), never on whether a keyword is present.
+//
+// # Sizes to declare to Apple's relay
+//
+// See SIZES.md beside this file.
+package api

@@ -1,0 +1,117 @@
+package api
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+const goodConfig = `{
+  "listen": "127.0.0.1:8080",
+  "adminListen": "127.0.0.1:9090",
+  "dataDir": "state",
+  "vendors": [{
+    "name": "example",
+    "hosts": ["PIR.Example.com"],
+    "usecases": [{"name": "com.example.app.url.filtering", "directory": "db", "shardCount": 1}],
+    "tiers": [{"name": "tier1", "tokensFile": "/run/secrets/tier1", "queriesPerSecond": 5}]
+  }],
+  "keyStore": {"ttl": "48h"},
+  "limits": {"requestTimeout": "10s"}
+}`
+
+func TestParseFileConfig(t *testing.T) {
+	c, err := ParseFileConfig([]byte(goodConfig), "/etc/blindlist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := c.Vendors[0].Usecases[0]
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"dataDir", c.DataDir, "/etc/blindlist/state"},
+		{"directory", u.Directory, "/etc/blindlist/db"},
+		{"fileStem default", u.FileStem, "url"},
+		{"versionCount default", u.VersionCount, 2},
+		{"host lowercased", c.Vendors[0].Hosts[0], "pir.example.com"},
+		{"tokensFile absolute kept", c.Vendors[0].Tiers[0].TokensFile, "/run/secrets/tier1"},
+		{"burst default", c.Vendors[0].Tiers[0].Burst, 5},
+		{"backend default", c.KeyStore.Backend, "bbolt"},
+		{"key path default", c.KeyStore.Path, "/etc/blindlist/state/evaluation-keys.db"},
+		{"ttl", time.Duration(c.KeyStore.TTL), 48 * time.Hour},
+		{"requestTimeout", time.Duration(c.Limits.RequestTimeout), 10 * time.Second},
+		{"key body default", c.Limits.MaxKeyBodyBytes, int64(10 << 20)},
+		{"overlap default", time.Duration(c.PrivacyPass.KeyOverlap), 48 * time.Hour},
+	}
+	for _, ch := range checks {
+		if ch.got != ch.want {
+			t.Errorf("%s: %v, want %v", ch.name, ch.got, ch.want)
+		}
+	}
+}
+
+func TestParseFileConfigErrors(t *testing.T) {
+	replace := func(old, new string) string {
+		if !strings.Contains(goodConfig, old) {
+			t.Fatalf("test bug: %q not in the config", old)
+		}
+		return strings.Replace(goodConfig, old, new, 1)
+	}
+	cases := []struct {
+		name, config, want string
+	}{
+		{"unknown key", replace(`"dataDir"`, `"dataDirectory"`), `unknown field "dataDirectory"`},
+		{"trailing data", goodConfig + "{}", "unexpected data after the JSON object"},
+		{"syntax", replace(`"listen":`, `"listen"`), "line 2"},
+		{"wrong type", replace(`"shardCount": 1`, `"shardCount": "1"`), `field "vendors.usecases.shardCount"`},
+		{"no listen", replace(`"listen": "127.0.0.1:8080",`, ``), "listen is required"},
+		{"bad listen", replace(`127.0.0.1:8080`, `8080`), `listen "8080": want host:port`},
+		{"usecase suffix", replace(`com.example.app.url.filtering`, `com.example.app.block`), `vendors[0].usecases[0].name "com.example.app.block": want "<app bundle identifier>.url.filtering"`},
+		{"zero shards", replace(`"shardCount": 1`, `"shardCount": 0`), "vendors[0].usecases[0].shardCount 0: want 1 to 65536"},
+		{"bad version count", replace(`"shardCount": 1`, `"shardCount": 1, "versionCount": -1`), "versionCount -1: want 1 to 16"},
+		{"bad duration", replace(`"48h"`, `"two days"`), `time: invalid duration "two days"`},
+		{"short ttl", replace(`"48h"`, `"1m"`), "keyStore: ttl 1m0s: want at least 1h"},
+		{"bad backend", replace(`"ttl": "48h"`, `"backend": "etcd"`), `keyStore: backend "etcd"`},
+		{"redis without addr", replace(`"ttl": "48h"`, `"backend": "redis"`), "keyStore: redisAddr is required"},
+		{"redis with path", replace(`"ttl": "48h"`, `"backend": "redis", "redisAddr": "r:6379", "path": "x"`), `path applies to backend "bbolt" only`},
+		{"tiers required", replace(`"tiers": [{"name": "tier1", "tokensFile": "/run/secrets/tier1", "queriesPerSecond": 5}]`, `"tiers": []`), "vendors[0].tiers: at least one tier is required while privacyPass is enabled"},
+		{"negative rate", replace(`"queriesPerSecond": 5`, `"queriesPerSecond": -5`), "queriesPerSecond -5: must not be negative"},
+		{"small body cap", replace(`"requestTimeout": "10s"`, `"maxKeyBodyBytes": 10`), "limits: maxKeyBodyBytes 10"},
+		{"short overlap", replace(`"keyStore"`, `"privacyPass": {"keyOverlap": "1h"}, "keyStore"`), "privacyPass: keyOverlap 1h0m0s: want at least 24h"},
+		{"host with port", replace(`PIR.Example.com`, `pir.example.com:443`), "want a bare host name"},
+		{"bad vendor name", replace(`"name": "example"`, `"name": "Example Inc"`), `vendors[0].name "Example Inc"`},
+		{"ohttp key id", replace(`"keyStore"`, `"ohttp": {"keyId": 300}, "keyStore"`), "ohttp.keyId 300: want 0 to 255"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := ParseFileConfig([]byte(c.config), "/etc/blindlist")
+			if err == nil {
+				t.Fatal("no error")
+			}
+			if !strings.Contains(err.Error(), c.want) {
+				t.Errorf("error %q does not contain %q", err, c.want)
+			}
+		})
+	}
+}
+
+func TestParseFileConfigDuplicates(t *testing.T) {
+	two := `{"listen": ":1", "dataDir": "d", "privacyPass": {"disabled": true}, "vendors": [
+	  {"name": "a", "usecases": [{"name": "com.a.url.filtering", "directory": "x", "shardCount": 1}]},
+	  {"name": "b", "usecases": [{"name": "com.a.url.filtering", "directory": "y", "shardCount": 1}]}]}`
+	if _, err := ParseFileConfig([]byte(two), "/"); err == nil || !strings.Contains(err.Error(), `already used by vendor "a"`) {
+		t.Errorf("duplicate usecase across vendors: %v", err)
+	}
+}
+
+func FuzzParseFileConfig(f *testing.F) {
+	f.Add([]byte(goodConfig))
+	f.Add([]byte(`{"listen": ":1"}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ParseFileConfig(b, "/base")
+		if err == nil && (c.Listen == "" || c.DataDir == "" || len(c.Vendors) == 0) {
+			t.Errorf("accepted a config without required fields: %+v", c)
+		}
+	})
+}
