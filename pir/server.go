@@ -1,0 +1,295 @@
+package pir
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/bits"
+	"runtime"
+	"slices"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/blindlist/blindlist/pir/he/bfv"
+	"github.com/blindlist/blindlist/pir/he/ring"
+	"github.com/blindlist/blindlist/pir/pb/apipb"
+	"github.com/blindlist/blindlist/pir/pb/hepb"
+	"github.com/blindlist/blindlist/pir/pb/pirpb"
+)
+
+// Errors a caller (the HTTP service) maps to statuses.
+var (
+	// ErrBadRequest marks a request that does not fit the shard (wrong
+	// counts, sizes or moduli): the client's fault.
+	ErrBadRequest = errors.New("pir: bad request")
+	// ErrShardIndex marks a shard index outside the usecase's shards.
+	ErrShardIndex = errors.New("pir: shard index out of range")
+	// ErrKeyMismatch marks an evaluation key that lacks keys the shard needs
+	// (typically a key made for another config).
+	ErrKeyMismatch = errors.New("pir: evaluation key does not fit the config")
+	// ErrUnknownConfig marks a request built for another config version.
+	ErrUnknownConfig = errors.New("pir: unknown configuration")
+)
+
+// ServerOptions tunes a [Server].
+type ServerOptions struct {
+	// Workers bounds the goroutines one Answer uses (default GOMAXPROCS).
+	Workers int
+}
+
+// Server answers keyword PIR queries over the processed shards of one
+// usecase (pir-spec §3.5, §3.6). It is safe for concurrent use.
+type Server struct {
+	shards  []*Database
+	he      heParams
+	bp      *bfv.Params
+	config  *Config
+	workers int
+}
+
+// NewServer returns a server for the shards of one usecase, in shard order.
+func NewServer(shards []*Database, opts ServerOptions) (*Server, error) {
+	if len(shards) == 0 {
+		return nil, fmt.Errorf("pir: no shards")
+	}
+	ps := make([]*Params, len(shards))
+	for i, db := range shards {
+		ps[i] = db.params
+	}
+	cfg, err := BuildConfig(ps)
+	if err != nil {
+		return nil, err
+	}
+	he := ps[0].he
+	bp, err := bfv.Preset(he.presetName())
+	if err != nil {
+		return nil, fmt.Errorf("pir: %w", err)
+	}
+	w := opts.Workers
+	if w <= 0 {
+		w = runtime.GOMAXPROCS(0)
+	}
+	return &Server{shards: slices.Clone(shards), he: he, bp: bp, config: cfg, workers: w}, nil
+}
+
+// Config returns the usecase configuration served at /config.
+func (s *Server) Config() *Config { return s.config }
+
+// ShardCount returns the number of shards.
+func (s *Server) ShardCount() int { return len(s.shards) }
+
+// EvaluationKey is a device's parsed evaluation key, ready for [Server.Answer].
+// Parse it once per upload and reuse it.
+type EvaluationKey struct {
+	key      *bfv.EvaluationKey
+	elements []uint32 // sorted Galois elements present
+}
+
+// ParseEvaluationKey parses an uploaded key for this server's encryption
+// parameters, checking every key-switching key's shape.
+func (s *Server) ParseEvaluationKey(m *hepb.SerializedEvaluationKey) (*EvaluationKey, error) {
+	return parseEvaluationKey(s.bp, m)
+}
+
+func parseEvaluationKey(bp *bfv.Params, m *hepb.SerializedEvaluationKey) (*EvaluationKey, error) {
+	k, err := evaluationKeyFromProto(bp, m)
+	if err != nil {
+		return nil, err
+	}
+	ek := &EvaluationKey{key: k}
+	for g := range k.Galois {
+		ek.elements = append(ek.elements, uint32(g))
+	}
+	slices.Sort(ek.elements)
+	return ek, nil
+}
+
+// KeyConfig returns what the key provides.
+func (k *EvaluationKey) KeyConfig() KeyConfig {
+	return KeyConfig{GaloisElements: slices.Clone(k.elements), Relin: k.key.Relin != nil}
+}
+
+// Answer answers one PIR request: it checks the request against the config
+// (configuration_hash when set, shard index, sizes) and runs [Server.AnswerQuery].
+func (s *Server) Answer(ctx context.Context, req *apipb.PIRRequest, key *EvaluationKey) (*apipb.PIRResponse, error) {
+	if req.ShardId != nil {
+		return nil, fmt.Errorf("%w: shard_id routing is not supported, use shard_index", ErrBadRequest)
+	}
+	if h := req.GetConfigurationHash(); len(h) != 0 && string(h) != string(s.config.ID) {
+		return nil, ErrUnknownConfig
+	}
+	return s.AnswerQuery(ctx, int(req.GetShardIndex()), req.GetQuery(), key)
+}
+
+// AnswerQuery computes the MulPIR response to query on shard shardIndex:
+// expansion, first-dimension plaintext products, ciphertext products with
+// relinearization, modulus switching to q0, one reply per query index with
+// ChunkCount ciphertexts each (pir-spec §3.6). The work done and the
+// response size depend only on the shard parameters.
+func (s *Server) AnswerQuery(ctx context.Context, shardIndex int, query *pirpb.EncryptedIndices, key *EvaluationKey) (*apipb.PIRResponse, error) {
+	if shardIndex < 0 || shardIndex >= len(s.shards) {
+		return nil, fmt.Errorf("%w: %d, usecase has %d shards", ErrShardIndex, shardIndex, len(s.shards))
+	}
+	if key == nil {
+		return nil, fmt.Errorf("%w: no evaluation key", ErrKeyMismatch)
+	}
+	db := s.shards[shardIndex]
+	p := db.params
+	if !key.KeyConfig().contains(KeyConfig{Relin: true}) {
+		return nil, fmt.Errorf("%w: relinearization key missing", ErrKeyMismatch)
+	}
+	if int(query.GetNumPirCalls()) != p.HashFunctionCount {
+		return nil, fmt.Errorf("%w: query has %d PIR calls, shard batch size is %d", ErrBadRequest, query.GetNumPirCalls(), p.HashFunctionCount)
+	}
+	total := p.expandedCount()
+	n := s.he.n
+	if want := ceilDiv(total, n); len(query.GetCiphertexts()) != want {
+		return nil, fmt.Errorf("%w: query has %d ciphertexts, want %d", ErrBadRequest, len(query.GetCiphertexts()), want)
+	}
+	level := len(s.he.moduli) - 1
+	cts := make([]*bfv.Ciphertext, len(query.GetCiphertexts()))
+	for i, m := range query.GetCiphertexts() {
+		ct, err := ciphertextFromProto(s.bp, m, level, bfv.Coeff)
+		if err != nil {
+			return nil, fmt.Errorf("%w: query ciphertext %d: %v", ErrBadRequest, i, err)
+		}
+		if len(ct.Polys) != 2 {
+			return nil, fmt.Errorf("%w: query ciphertext %d has %d polynomials", ErrBadRequest, i, len(ct.Polys))
+		}
+		cts[i] = ct
+	}
+	x := &expander{bp: s.bp, key: key, logN: bits.Len(uint(n)) - 1, parallel: s.workers}
+	if _, _, err := x.checkKey(total); err != nil {
+		return nil, err
+	}
+	expanded, err := x.expand(cts, total)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return s.respond(ctx, db, expanded, key)
+}
+
+// checkKey verifies up front that every split of the expansion finds its
+// automorphism in the key.
+func (x *expander) checkKey(total int) (int, int, error) {
+	h := ceilLog2(uint64(min(total, x.bp.N())))
+	for l := 1; l <= h; l++ {
+		target := uint64(1)<<(x.logN-l+1) + 1
+		if _, _, err := x.key.galoisSteps(target, x.logN); err != nil {
+			return 0, 0, fmt.Errorf("%w: %v", ErrKeyMismatch, err)
+		}
+	}
+	return 0, 0, nil
+}
+
+// respond runs the database part of the answer on the expanded query.
+func (s *Server) respond(ctx context.Context, db *Database, expanded []*bfv.Ciphertext, key *EvaluationKey) (*apipb.PIRResponse, error) {
+	p := db.params
+	l := p.layout()
+	d0, d1 := p.Dimensions[0], p.Dimensions[1]
+	b := p.HashFunctionCount
+	chunks := l.chunkCount()
+	sd := d0 + d1
+
+	// First dimension operands in Eval form, shared by all chunks.
+	q0 := make([][]*bfv.Ciphertext, b)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(s.workers)
+	for k := range b {
+		q0[k] = make([]*bfv.Ciphertext, d0)
+		for r := range d0 {
+			g.Go(func() error {
+				c := expanded[k*sd+r].Clone()
+				if err := bfv.NewEvaluator(s.bp).ToEval(c); err != nil {
+					return err
+				}
+				q0[k][r] = c
+				return nil
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+
+	// R[k][c][col] = INTT(Σ_r Q0[r] ⊙ P[col·d0 + r]).
+	R := make([][][]*bfv.Ciphertext, b)
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(s.workers)
+	for k := range b {
+		R[k] = make([][]*bfv.Ciphertext, chunks)
+		pts := db.tablePlaintexts(k)
+		for c := range chunks {
+			R[k][c] = make([]*bfv.Ciphertext, d1)
+			for col := range d1 {
+				g.Go(func() error {
+					if err := gctx.Err(); err != nil {
+						return err
+					}
+					ev := bfv.NewEvaluator(s.bp)
+					ps := make([]*bfv.Plaintext, d0)
+					base := c*l.perChunk() + col*d0
+					for r := range d0 {
+						if pt := pts[base+r]; pt != nil {
+							ps[r] = &bfv.Plaintext{Poly: &ring.Poly{N: s.he.n, Coeffs: pt}, Format: bfv.Eval}
+						}
+					}
+					out := &bfv.Ciphertext{}
+					if err := ev.InnerProduct(out, q0[k], ps); err != nil {
+						return err
+					}
+					if err := ev.ToCoeff(out); err != nil {
+						return err
+					}
+					R[k][c][col] = out
+					return nil
+				})
+			}
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+
+	// Second dimension, relinearization, modulus switch, serialization.
+	replies := make([]*hepb.SerializedCiphertextVec, b)
+	for k := range b {
+		replies[k] = &hepb.SerializedCiphertextVec{Ciphertexts: make([]*hepb.SerializedCiphertext, chunks)}
+	}
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(s.workers)
+	for k := range b {
+		q1 := expanded[k*sd+d0 : (k+1)*sd]
+		for c := range chunks {
+			g.Go(func() error {
+				if err := gctx.Err(); err != nil {
+					return err
+				}
+				ev := bfv.NewEvaluator(s.bp)
+				x := &bfv.Ciphertext{}
+				if err := ev.MulInnerProduct(x, q1, R[k][c]); err != nil {
+					return err
+				}
+				if err := ev.Relinearize(x, x, key.key); err != nil {
+					return err
+				}
+				if err := ev.ModSwitchDownToSingle(x); err != nil {
+					return err
+				}
+				m, err := fullCiphertextProto(s.bp, x)
+				if err != nil {
+					return err
+				}
+				replies[k].Ciphertexts[c] = m
+				return nil
+			})
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return &apipb.PIRResponse{Replies: replies}, nil
+}

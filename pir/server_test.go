@@ -1,0 +1,120 @@
+package pir
+
+import (
+	"bytes"
+	"context"
+	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/blindlist/blindlist/internal/testvec"
+	"github.com/blindlist/blindlist/pir/he/bfv"
+	"github.com/blindlist/blindlist/pir/pb/apipb"
+	"github.com/blindlist/blindlist/pir/pb/hepb"
+)
+
+type vectorSet struct {
+	server   *Server
+	keys     *apipb.EvaluationKeys
+	requests *apipb.Requests
+	want     *apipb.Responses
+}
+
+func loadVectorSet(t testing.TB, set string) *vectorSet {
+	t.Helper()
+	dbs, err := LoadShards(context.Background(), testvec.Path(t, "pir", set), "url")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewServer(dbs, ServerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := &vectorSet{server: s, keys: &apipb.EvaluationKeys{}, requests: &apipb.Requests{}, want: &apipb.Responses{}}
+	for name, m := range map[string]proto.Message{"evaluation_keys.binpb": v.keys, "requests.binpb": v.requests, "responses.binpb": v.want} {
+		if err := proto.Unmarshal(testvec.Read(t, "pir", set, name), m); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	return v
+}
+
+// TestExpandApple compares our oblivious expansion of the first request of
+// sets A and D (compressed key) with Apple's.
+func TestExpandApple(t *testing.T) {
+	for _, set := range []string{"A", "D"} {
+		t.Run(set, func(t *testing.T) {
+			v := loadVectorSet(t, set)
+			key, err := v.server.ParseEvaluationKey(v.keys.GetKeys()[0].GetEvaluationKey())
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := v.server
+			p := s.shards[0].params
+			level := len(s.he.moduli) - 1
+			req := v.requests.GetRequests()[0].GetPirRequest()
+			ct, err := ciphertextFromProto(s.bp, req.GetQuery().GetCiphertexts()[0], level, bfv.Coeff)
+			if err != nil {
+				t.Fatal(err)
+			}
+			x := &expander{bp: s.bp, key: key, logN: 12, parallel: 2}
+			got, err := x.expand([]*bfv.Ciphertext{ct}, p.expandedCount())
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := &hepb.SerializedCiphertextVec{}
+			if err := proto.Unmarshal(testvec.Read(t, "pir", set, "debug", "request0_expanded.binpb"), want); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != len(want.GetCiphertexts()) {
+				t.Fatalf("%d expanded ciphertexts, want %d", len(got), len(want.GetCiphertexts()))
+			}
+			for i, c := range got {
+				polys, _, err := s.bp.SerializeFull(c, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if w := want.GetCiphertexts()[i].GetFull().GetPolys(); !bytes.Equal(polys, w) {
+					t.Errorf("expanded ciphertext %d differs from Apple's", i)
+				}
+			}
+		})
+	}
+}
+
+// TestAnswerApple answers Apple's requests on Apple's shards with Apple's
+// keys and compares with Apple's responses byte for byte.
+func TestAnswerApple(t *testing.T) {
+	for _, set := range vectorSets {
+		t.Run(set, func(t *testing.T) {
+			if testing.Short() && (set == "F" || set == "bench100k") {
+				t.Skip("large set in -short")
+			}
+			v := loadVectorSet(t, set)
+			key, err := v.server.ParseEvaluationKey(v.keys.GetKeys()[0].GetEvaluationKey())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i, r := range v.requests.GetRequests() {
+				resp, err := v.server.Answer(context.Background(), r.GetPirRequest(), key)
+				if err != nil {
+					t.Fatalf("request %d: %v", i, err)
+				}
+				got, err := deterministic.Marshal(resp)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, err := deterministic.Marshal(v.want.GetResponses()[i].GetPirResponse())
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(got) != len(want) {
+					t.Fatalf("request %d: response %d bytes, want %d", i, len(got), len(want))
+				}
+				if !bytes.Equal(got, want) {
+					t.Errorf("request %d: response differs from Apple's", i)
+				}
+			}
+		})
+	}
+}
