@@ -60,11 +60,19 @@ func NewTable(q uint64, n int) (*Table, error) {
 		t.w[k] = p
 		p = m.Mul(p, psi)
 	}
+	psiInv, err := m.Inv(psi)
+	if err != nil {
+		return nil, fmt.Errorf("ring: %w", err)
+	}
+	p = 1
+	for i := 0; i < n; i++ {
+		k := brv(uint64(i), logN)
+		t.wi[k] = p // ψ^{-i} = w[k]^{-1}
+		p = m.Mul(p, psiInv)
+	}
 	for k := 0; k < n; k++ {
 		t.ws[k] = m.Shoup(t.w[k])
-		inv, _ := m.Inv(t.w[k])
-		t.wi[k] = inv
-		t.wis[k] = m.Shoup(inv)
+		t.wis[k] = m.Shoup(t.wi[k])
 	}
 	t.nInv, _ = m.Inv(uint64(n))
 	t.nInvS = m.Shoup(t.nInv)

@@ -1,0 +1,41 @@
+// Package bfv implements the BFV homomorphic encryption scheme bit-compatible
+// with Apple's swift-homomorphic-encryption: parameters (all Apple presets by
+// name, custom parameters with Apple's validation), plaintext encodings,
+// seeded ciphertexts and keys, the server-side operations MulPIR needs, and a
+// test client (key generation, encryption, decryption, noise budget).
+//
+// API status: every exported function is implemented. Byte identity with
+// Apple's vectors (shared/vectors/he) is tested in package pir/heproto.
+//
+// Where to start: [Preset] or [NewParams] for a [Params]; [NewEvaluator]
+// (one per goroutine) for the server operations:
+//
+//   - query expansion: [Evaluator.ApplyGalois] (Galois automorphism + key
+//     switching, he-spec §5.2), [Evaluator.Add], [Evaluator.Sub],
+//     [Evaluator.MulPowerOfX];
+//   - first dimension: [Evaluator.ToEval], [Evaluator.InnerProduct] with
+//     Eval plaintexts ([Params.ToEval], [Params.ParsePlaintext]),
+//     [Evaluator.ToCoeff];
+//   - later dimensions: [Evaluator.MulInnerProduct] (exact Apple closed form,
+//     he-spec §4.5) then [Evaluator.Relinearize];
+//   - response: [Evaluator.ModSwitchDownToSingle] then
+//     [Params.SerializeForDecryption] (skip-LSB trimming, he-spec §4.8).
+//
+// Wire bytes (no protobuf here; package pir/heproto wraps these):
+// [Params.ParseSeededCiphertext], [Params.ParseFullCiphertext],
+// [Params.SerializeFull], [Params.SerializeSeeded], [Params.ParseSecretKey],
+// [Params.ParsePlaintext].
+//
+// Spec sections (shared/spec/he-spec.md): §1 parameters, §3 plaintexts, §4
+// ciphertexts and operations, §5 key switching, §6 byte layouts, §7 seeds.
+//
+// Forms: ciphertexts carry a [Format] tag (Coeff or Eval) that every
+// operation checks. Levels count ciphertext moduli: a fresh ciphertext has
+// [Params.MaxLevel] rows (q_0..q_{L-2}); key-switching keys span all L
+// moduli including the special modulus P.
+//
+// Security considerations: the server side never touches secret material.
+// The test-client functions ([Params.Decrypt], [Params.NoiseBudget]) use
+// big-integer arithmetic and are not constant time; Apple's real clients
+// decrypt on device. Never reveal a noise budget to another party.
+package bfv

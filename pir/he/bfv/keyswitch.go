@@ -1,0 +1,162 @@
+package bfv
+
+import (
+	"fmt"
+	"math/bits"
+
+	"github.com/blindlist/blindlist/pir/he/modq"
+	"github.com/blindlist/blindlist/pir/he/ring"
+)
+
+// checkKSK validates the shape of a key-switching key against p.
+func (p *Params) checkKSK(k *KeySwitchKey) error {
+	L := len(p.moduli)
+	if k == nil || len(k.Keys) != L-1 {
+		return fmt.Errorf("bfv: key-switching key needs %d ciphertexts", L-1)
+	}
+	for _, c := range k.Keys {
+		if c == nil || len(c.Polys) != 2 || c.Format != Eval {
+			return fmt.Errorf("bfv: key-switching key ciphertexts must be 2-poly Eval")
+		}
+		for _, poly := range c.Polys {
+			if poly.N != p.n || poly.Rows() != L {
+				return fmt.Errorf("bfv: key-switching key ciphertexts must span all %d moduli", L)
+			}
+		}
+	}
+	return nil
+}
+
+// keySwitch computes (u0, u1) over q_0..q_{l-1} with u0 + u1·s ≈ d·s' for
+// the key k from s' to s, d in Coeff form with l rows (he-spec §5.2:
+// hybrid key switching, one special modulus P, digits = RNS residues,
+// non-centered). u0 and u1 must have l rows; d is not modified.
+func (e *Evaluator) keySwitch(u0, u1, d *ring.Poly, k *KeySwitchKey, l int) {
+	p := e.p
+	L := len(p.moduli)
+	ks := p.levels[l].ks
+	ext := ks.ext
+	n := p.n
+	U0 := e.scratch(0, l+1)
+	U1 := e.scratch(1, l+1)
+	x := e.scratch(2, 1).Row(0)
+	if cap(e.acc) < 2*n {
+		e.acc = make([][2]uint64, 2*n)
+	}
+	acc0, acc1 := e.acc[:n], e.acc[n:2*n]
+	for r, tab := range ext {
+		m := &tab.M
+		keyRow := r
+		if r == l {
+			keyRow = L - 1
+		}
+		clear(acc0)
+		clear(acc1)
+		maxLazy := maxLazyCount(m.Q)
+		cnt := uint64(0)
+		for j := 0; j < l; j++ {
+			if cnt == maxLazy {
+				for s := range acc0 {
+					acc0[s] = [2]uint64{0, m.Reduce128(acc0[s][0], acc0[s][1])}
+					acc1[s] = [2]uint64{0, m.Reduce128(acc1[s][0], acc1[s][1])}
+				}
+				cnt = 1
+			}
+			cnt++
+			src := d.Row(j)
+			if j == r {
+				copy(x, src)
+			} else if p.moduli[j] > m.Q {
+				for s, v := range src {
+					x[s] = m.Reduce(v)
+				}
+			} else {
+				copy(x, src)
+			}
+			tab.Forward(x)
+			k0 := k.Keys[j].Polys[0].Row(keyRow)
+			k1 := k.Keys[j].Polys[1].Row(keyRow)
+			k0, k1 = k0[:len(x)], k1[:len(x)]
+			for s, v := range x {
+				hi, lo := bits.Mul64(v, k0[s])
+				var c uint64
+				acc0[s][1], c = bits.Add64(acc0[s][1], lo, 0)
+				acc0[s][0] += hi + c
+				hi, lo = bits.Mul64(v, k1[s])
+				acc1[s][1], c = bits.Add64(acc1[s][1], lo, 0)
+				acc1[s][0] += hi + c
+			}
+		}
+		o0, o1 := U0.Row(r), U1.Row(r)
+		for s := range o0 {
+			o0[s] = m.Reduce128(acc0[s][0], acc0[s][1])
+			o1[s] = m.Reduce128(acc1[s][0], acc1[s][1])
+		}
+		tab.Inverse(o0)
+		tab.Inverse(o1)
+	}
+	ks.drop.apply(ext, u0, U0)
+	ks.drop.apply(ext, u1, U1)
+}
+
+// ApplyGalois sets out = σ_g(ct) re-encrypted under s with the Galois key
+// for g (he-spec §5.2): c0' = σ_g(c0) + u0, c1' = u1 with
+// (u0, u1) = KeySwitch(σ_g(c1)). ct must be a 2-poly Coeff ciphertext.
+func (e *Evaluator) ApplyGalois(out, ct *Ciphertext, g uint64, evk *EvaluationKey) error {
+	if err := e.checkCt(ct, "Galois"); err != nil {
+		return err
+	}
+	if ct.Format != Coeff || len(ct.Polys) != 2 {
+		return fmt.Errorf("bfv: Galois needs a 2-poly Coeff ciphertext")
+	}
+	if !ring.ValidGaloisElement(g, e.p.n) {
+		return fmt.Errorf("bfv: invalid Galois element %d", g)
+	}
+	if evk == nil || evk.Galois[g] == nil {
+		return fmt.Errorf("bfv: no Galois key for element %d", g)
+	}
+	k := evk.Galois[g]
+	if err := e.p.checkKSK(k); err != nil {
+		return err
+	}
+	l := ct.Level()
+	b := e.p.basis(l)
+	c0 := e.scratch(3, l)
+	c1 := e.scratch(4, l)
+	b.GaloisCoeff(c0, ct.Polys[0], g)
+	b.GaloisCoeff(c1, ct.Polys[1], g)
+	e.shape(out, 2, l, Coeff)
+	e.keySwitch(out.Polys[0], out.Polys[1], c1, k, l)
+	b.Add(out.Polys[0], out.Polys[0], c0)
+	return nil
+}
+
+// Relinearize sets out = (c0 + u0, c1 + u1) with (u0, u1) =
+// KeySwitch(c2, relinearization key) for a 3-poly Coeff ciphertext
+// (he-spec §5.2).
+func (e *Evaluator) Relinearize(out, ct *Ciphertext, evk *EvaluationKey) error {
+	if err := e.checkCt(ct, "relinearize"); err != nil {
+		return err
+	}
+	if ct.Format != Coeff || len(ct.Polys) != 3 {
+		return fmt.Errorf("bfv: relinearize needs a 3-poly Coeff ciphertext")
+	}
+	if evk == nil || evk.Relin == nil {
+		return fmt.Errorf("bfv: no relinearization key")
+	}
+	if err := e.p.checkKSK(evk.Relin); err != nil {
+		return err
+	}
+	l := ct.Level()
+	b := e.p.basis(l)
+	u0 := e.scratch(3, l)
+	u1 := e.scratch(4, l)
+	e.keySwitch(u0, u1, ct.Polys[2], evk.Relin, l)
+	c0, c1 := ct.Polys[0], ct.Polys[1]
+	e.shape(out, 2, l, Coeff)
+	b.Add(out.Polys[0], c0, u0)
+	b.Add(out.Polys[1], c1, u1)
+	return nil
+}
+
+var _ = modq.CeilLog2

@@ -1,0 +1,346 @@
+package bfv
+
+import (
+	"fmt"
+	"math/big"
+	"math/bits"
+	"slices"
+	"sync"
+
+	"github.com/blindlist/blindlist/pir/he/modq"
+	"github.com/blindlist/blindlist/pir/he/ring"
+)
+
+// Ciphertext × ciphertext, byte-identical to Apple (he-spec §4.5).
+//
+// Apple computes the product with BEHZ (eprint 2016/510). Its output has a
+// closed form that does not depend on the auxiliary primes:
+//
+//  1. lift each input coefficient c ∈ [0, Q) to c or c − Q: with
+//     x = m̃·c mod Q and α(x) the overflow of the fast base conversion of x,
+//     use c − Q iff floor(m̃·c/Q) − α(x) ≥ m̃/2;
+//  2. D = exact tensor (a0·b0, a0·b1 + a1·b0, a1·b1), summed over all pairs
+//     of an inner product;
+//  3. y = floor(t·D/Q) − α(t·D mod Q), reduced mod each q_i.
+//
+// We compute exactly that with our own auxiliary base B_sk = B ∪ {m_sk} of
+// NTT-friendly primes: step 1 is Apple's SmMRq Montgomery step (it yields
+// the closed-form lift exactly), step 2 is done by NTT over Q ∪ B_sk, and
+// step 3 computes y mod each prime of B_sk as
+// (t·D − FastBconv_Q(t·D mod Q))·Q^{-1}, then converts y back to Q exactly
+// with Shenoy–Kumaresan (|y| < B is guaranteed by the size of B).
+
+// maxMulPairs bounds the number of ciphertext pairs in one
+// [Evaluator.MulInnerProduct]; B is sized for it.
+const maxMulPairs = 1 << 16
+
+// mulTables are the constants of ct×ct at one level.
+type mulTables struct {
+	q      ring.Basis // q_0..q_{l-1}
+	aux    ring.Basis // b_0..b_{k-1}, m_sk
+	all    ring.Basis // q ∪ aux
+	mTilde uint64     // 2^16 or 2^32
+
+	qHatInv, qHatInvS []uint64   // (Q/q_i)^{-1} mod q_i
+	qHatAux           [][]uint64 // [i][m] = (Q/q_i) mod aux_m
+	qHatMt            []uint64   // (Q/q_i) mod 2^64 (reduce mod m̃ by masking)
+	negQInvMt         uint64     // -Q^{-1} mod m̃
+	mtModQ            []uint64   // m̃ mod q_i
+	qModAux           []uint64   // Q mod aux_m
+	mtInvAux          []uint64   // m̃^{-1} mod aux_m
+	tModQ             []uint64   // t mod q_i
+	tModAux           []uint64   // t mod aux_m
+	qInvAux           []uint64   // Q^{-1} mod aux_m
+	// Shenoy–Kumaresan from B = aux[:k] to q and m_sk.
+	bHatInv []uint64   // (B/b_k)^{-1} mod b_k
+	bHatQ   [][]uint64 // [k][i] = (B/b_k) mod q_i
+	bHatMsk []uint64   // (B/b_k) mod m_sk
+	bInvMsk uint64     // B^{-1} mod m_sk
+	bModQ   []uint64   // B mod q_i
+}
+
+// mulOnce guards the lazily built ct×ct tables of each level.
+type mulOnce struct {
+	once sync.Once
+	tab  *mulTables
+	err  error
+}
+
+// auxPrimes returns count primes ≡ 1 mod 2^17 (NTT-friendly for every
+// N <= 65536) just below 2^61, skipping the given moduli.
+func auxPrimes(count int, avoid []uint64) []uint64 {
+	const step = 1 << 17
+	var out []uint64
+	for c := uint64(1<<61) / step; len(out) < count; c-- {
+		q := c*step + 1
+		if q < 1<<61 && modq.IsPrime(q) && !slices.Contains(avoid, q) {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+func bigMod(x *big.Int, m uint64) uint64 {
+	return new(big.Int).Mod(x, new(big.Int).SetUint64(m)).Uint64()
+}
+
+func newMulTables(p *Params, l int) (*mulTables, error) {
+	lv := p.levels[l]
+	qB := lv.basis
+	bigQ := lv.bigQ
+	// |y| <= t·pairs·2N·Q + l; B (each prime >= 2^60) must exceed it.
+	need := bits.Len64(p.t) + bits.Len64(maxMulPairs) + bits.Len64(uint64(2*p.n)) + bigQ.BitLen() + 2
+	k := (need + 59) / 60
+	primes := auxPrimes(k+1, p.moduli)
+	aux, err := ring.NewBasis(p.n, primes)
+	if err != nil {
+		return nil, fmt.Errorf("bfv: building auxiliary base: %w", err)
+	}
+	mt := &mulTables{q: qB, aux: aux, all: append(append(ring.Basis{}, qB...), aux...)}
+	mt.mTilde = 1 << 32
+	if p.wordBits == 32 {
+		mt.mTilde = 1 << 16
+	}
+	bt := new(big.Int).SetUint64(p.t)
+	for i, tab := range qB {
+		qi := new(big.Int).SetUint64(tab.M.Q)
+		qHat := new(big.Int).Quo(bigQ, qi)
+		inv := new(big.Int).ModInverse(new(big.Int).Mod(qHat, qi), qi).Uint64()
+		mt.qHatInv = append(mt.qHatInv, inv)
+		mt.qHatInvS = append(mt.qHatInvS, tab.M.Shoup(inv))
+		row := make([]uint64, len(aux))
+		for m, a := range aux {
+			row[m] = bigMod(qHat, a.M.Q)
+		}
+		mt.qHatAux = append(mt.qHatAux, row)
+		mt.qHatMt = append(mt.qHatMt, new(big.Int).And(qHat, new(big.Int).SetUint64(^uint64(0))).Uint64())
+		mt.mtModQ = append(mt.mtModQ, mt.mTilde%tab.M.Q)
+		mt.tModQ = append(mt.tModQ, p.t%tab.M.Q)
+		_ = i
+	}
+	mtBig := new(big.Int).SetUint64(mt.mTilde)
+	qInvMt := new(big.Int).ModInverse(new(big.Int).Mod(bigQ, mtBig), mtBig)
+	mt.negQInvMt = (mt.mTilde - qInvMt.Uint64()) % mt.mTilde
+	for _, a := range aux {
+		am := new(big.Int).SetUint64(a.M.Q)
+		mt.qModAux = append(mt.qModAux, bigMod(bigQ, a.M.Q))
+		mt.mtInvAux = append(mt.mtInvAux, new(big.Int).ModInverse(mtBig, am).Uint64())
+		mt.tModAux = append(mt.tModAux, bigMod(bt, a.M.Q))
+		mt.qInvAux = append(mt.qInvAux, new(big.Int).ModInverse(new(big.Int).Mod(bigQ, am), am).Uint64())
+	}
+	// Shenoy–Kumaresan tables.
+	bPrimes := primes[:k]
+	msk := primes[k]
+	bigB := big.NewInt(1)
+	for _, b := range bPrimes {
+		bigB.Mul(bigB, new(big.Int).SetUint64(b))
+	}
+	for _, b := range bPrimes {
+		bi := new(big.Int).SetUint64(b)
+		bHat := new(big.Int).Quo(bigB, bi)
+		mt.bHatInv = append(mt.bHatInv, new(big.Int).ModInverse(new(big.Int).Mod(bHat, bi), bi).Uint64())
+		row := make([]uint64, l)
+		for i, tab := range qB {
+			row[i] = bigMod(bHat, tab.M.Q)
+		}
+		mt.bHatQ = append(mt.bHatQ, row)
+		mt.bHatMsk = append(mt.bHatMsk, bigMod(bHat, msk))
+	}
+	mskB := new(big.Int).SetUint64(msk)
+	mt.bInvMsk = new(big.Int).ModInverse(new(big.Int).Mod(bigB, mskB), mskB).Uint64()
+	for _, tab := range qB {
+		mt.bModQ = append(mt.bModQ, bigMod(bigB, tab.M.Q))
+	}
+	return mt, nil
+}
+
+// mulTablesAt returns the (lazily built, then immutable) ct×ct tables.
+func (p *Params) mulTablesAt(l int) (*mulTables, error) {
+	o := &p.mulOnces[l]
+	o.once.Do(func() { o.tab, o.err = newMulTables(p, l) })
+	return o.tab, o.err
+}
+
+// mulScratch holds the extended-basis polynomials of a product.
+type mulScratch struct {
+	lifted [4]*ring.Poly // a0, a1, b0, b1 over q ∪ aux
+	d      [3]*ring.Poly
+}
+
+// lift writes into out (rows q ∪ aux) the closed-form lift of the Coeff
+// poly c (rows q): rows q copied, rows aux from Apple's SmMRq step.
+func (mt *mulTables) lift(out, c *ring.Poly, v []uint64) {
+	l := len(mt.q)
+	copy(out.Coeffs[:l*c.N], c.Coeffs[:l*c.N])
+	mask := mt.mTilde - 1
+	half := mt.mTilde / 2
+	for j := 0; j < c.N; j++ {
+		var xmt uint64
+		for i, tab := range mt.q {
+			m := &tab.M
+			x := m.Mul(c.Coeffs[i*c.N+j], mt.mtModQ[i])
+			v[i] = m.MulShoup(x, mt.qHatInv[i], mt.qHatInvS[i])
+			xmt += v[i] * mt.qHatMt[i]
+		}
+		r := (xmt & mask) * mt.negQInvMt & mask // [-X·Q^{-1}]_m̃ in [0, m̃)
+		neg := r >= half
+		rAbs := r
+		if neg {
+			rAbs = mt.mTilde - r
+		}
+		for a, tab := range mt.aux {
+			m := &tab.M
+			var hi, lo uint64
+			for i := range mt.q {
+				h, lw := bits.Mul64(v[i], mt.qHatAux[i][a])
+				var cy uint64
+				lo, cy = bits.Add64(lo, lw, 0)
+				hi += h + cy
+			}
+			xm := m.Reduce128(hi, lo)
+			rq := m.Mul(rAbs, mt.qModAux[a])
+			if neg {
+				xm = m.Sub(xm, rq)
+			} else {
+				xm = m.Add(xm, rq)
+			}
+			out.Coeffs[(l+a)*c.N+j] = m.Mul(xm, mt.mtInvAux[a])
+		}
+	}
+}
+
+// scale turns the exact tensor d (rows q ∪ aux, Coeff) into
+// y = floor(t·D/Q) − α(t·D mod Q) mod q_i, written to out (rows q).
+func (mt *mulTables) scale(out, d *ring.Poly, v []uint64, y []uint64) {
+	l := len(mt.q)
+	n := d.N
+	k := len(mt.aux) - 1
+	msk := &mt.aux[k].M
+	for j := 0; j < n; j++ {
+		for i, tab := range mt.q {
+			m := &tab.M
+			x := m.Mul(d.Coeffs[i*n+j], mt.tModQ[i])
+			v[i] = m.MulShoup(x, mt.qHatInv[i], mt.qHatInvS[i])
+		}
+		for a, tab := range mt.aux {
+			m := &tab.M
+			var hi, lo uint64
+			for i := range mt.q {
+				h, lw := bits.Mul64(v[i], mt.qHatAux[i][a])
+				var cy uint64
+				lo, cy = bits.Add64(lo, lw, 0)
+				hi += h + cy
+			}
+			fb := m.Reduce128(hi, lo)
+			td := m.Mul(d.Coeffs[(l+a)*n+j], mt.tModAux[a])
+			y[a] = m.Mul(m.Sub(td, fb), mt.qInvAux[a])
+		}
+		// Shenoy–Kumaresan: z_b = [y_b·(B/b)^{-1}]_b; γ from m_sk.
+		var zsum uint64
+		for b := 0; b < k; b++ {
+			m := &mt.aux[b].M
+			y[b] = m.Mul(y[b], mt.bHatInv[b])
+			zsum = msk.Add(zsum, msk.Mul(msk.Reduce(y[b]), mt.bHatMsk[b]))
+		}
+		gamma := msk.Mul(msk.Sub(zsum, y[k]), mt.bInvMsk)
+		gneg := gamma > msk.Q/2
+		gAbs := gamma
+		if gneg {
+			gAbs = msk.Q - gamma
+		}
+		for i, tab := range mt.q {
+			m := &tab.M
+			var hi, lo uint64
+			for b := 0; b < k; b++ {
+				h, lw := bits.Mul64(m.Reduce(y[b]), mt.bHatQ[b][i])
+				var cy uint64
+				lo, cy = bits.Add64(lo, lw, 0)
+				hi += h + cy
+			}
+			s := m.Reduce128(hi, lo)
+			g := m.Mul(m.Reduce(gAbs), mt.bModQ[i])
+			if gneg {
+				s = m.Add(s, g)
+			} else {
+				s = m.Sub(s, g)
+			}
+			out.Coeffs[i*n+j] = s
+		}
+	}
+}
+
+// Mul sets out = a × b, a 3-poly Coeff ciphertext (not relinearized),
+// bit-identical to Apple's BEHZ product (he-spec §4.5). a and b must be
+// 2-poly Coeff ciphertexts at the same level.
+func (e *Evaluator) Mul(out, a, b *Ciphertext) error {
+	return e.MulInnerProduct(out, []*Ciphertext{a}, []*Ciphertext{b})
+}
+
+// MulInnerProduct sets out = Σ_i as[i] × bs[i] with the exact tensor summed
+// over all pairs before the single t/Q scaling, as Apple's ciphertext inner
+// product (PIR's later dimensions, he-spec §4.5). The result is a 3-poly
+// Coeff ciphertext; relinearize it with [Evaluator.Relinearize].
+func (e *Evaluator) MulInnerProduct(out *Ciphertext, as, bs []*Ciphertext) error {
+	if len(as) != len(bs) || len(as) == 0 || len(as) > maxMulPairs {
+		return fmt.Errorf("bfv: product of %d and %d ciphertexts", len(as), len(bs))
+	}
+	l := as[0].Level()
+	for i := range as {
+		for _, c := range []*Ciphertext{as[i], bs[i]} {
+			if err := e.checkCt(c, "ciphertext product"); err != nil {
+				return err
+			}
+			if c.Format != Coeff || len(c.Polys) != 2 || c.Level() != l {
+				return fmt.Errorf("bfv: ciphertext product needs 2-poly Coeff ciphertexts at one level")
+			}
+		}
+	}
+	mt, err := e.p.mulTablesAt(l)
+	if err != nil {
+		return err
+	}
+	rows := len(mt.all)
+	n := e.p.n
+	if e.mulSc == nil || e.mulSc.d[0].Rows() != rows {
+		sc := &mulScratch{}
+		for i := range sc.lifted {
+			sc.lifted[i] = ring.NewPoly(n, rows)
+		}
+		for i := range sc.d {
+			sc.d[i] = ring.NewPoly(n, rows)
+		}
+		e.mulSc = sc
+	}
+	sc := e.mulSc
+	for _, d := range sc.d {
+		clear(d.Coeffs)
+	}
+	v := make([]uint64, l)
+	y := make([]uint64, len(mt.aux))
+	for i := range as {
+		mt.lift(sc.lifted[0], as[i].Polys[0], v)
+		mt.lift(sc.lifted[1], as[i].Polys[1], v)
+		mt.lift(sc.lifted[2], bs[i].Polys[0], v)
+		mt.lift(sc.lifted[3], bs[i].Polys[1], v)
+		for _, p := range sc.lifted {
+			mt.all.NTT(p)
+		}
+		a0, a1, b0, b1 := sc.lifted[0], sc.lifted[1], sc.lifted[2], sc.lifted[3]
+		for r, tab := range mt.all {
+			m := &tab.M
+			x0, x1, y0, y1 := a0.Row(r), a1.Row(r), b0.Row(r), b1.Row(r)
+			d0, d1, d2 := sc.d[0].Row(r), sc.d[1].Row(r), sc.d[2].Row(r)
+			for j := range d0 {
+				d0[j] = m.Add(d0[j], m.Mul(x0[j], y0[j]))
+				d1[j] = m.Add(d1[j], m.Add(m.Mul(x0[j], y1[j]), m.Mul(x1[j], y0[j])))
+				d2[j] = m.Add(d2[j], m.Mul(x1[j], y1[j]))
+			}
+		}
+	}
+	e.shape(out, 3, l, Coeff)
+	for k, d := range sc.d {
+		mt.all.INTT(d)
+		mt.scale(out.Polys[k], d, v, y)
+	}
+	return nil
+}

@@ -1,0 +1,321 @@
+package bfv
+
+import (
+	"fmt"
+	"math/bits"
+
+	"github.com/blindlist/blindlist/pir/he/ring"
+)
+
+// Evaluator runs homomorphic operations for one [Params]. It owns scratch
+// buffers, so one Evaluator must not be used by several goroutines at once;
+// create one per goroutine (they are cheap).
+//
+// Unless stated otherwise, an operation writing to out resizes out as
+// needed (reusing its storage when the shape already fits), and out may
+// alias an input.
+type Evaluator struct {
+	p *Params
+	// scratch polys, sized for the largest basis used.
+	tmp   []*ring.Poly
+	acc   [][2]uint64 // 128-bit lazy accumulators
+	mulSc *mulScratch
+}
+
+// NewEvaluator returns an Evaluator for p.
+func NewEvaluator(p *Params) *Evaluator {
+	return &Evaluator{p: p}
+}
+
+// Params returns the parameters of the evaluator.
+func (e *Evaluator) Params() *Params { return e.p }
+
+// scratch returns scratch poly i with at least rows rows.
+func (e *Evaluator) scratch(i, rows int) *ring.Poly {
+	for len(e.tmp) <= i {
+		e.tmp = append(e.tmp, nil)
+	}
+	if e.tmp[i] == nil || e.tmp[i].Rows() < rows {
+		e.tmp[i] = ring.NewPoly(e.p.n, rows)
+	}
+	return e.tmp[i].Truncate(rows)
+}
+
+// shape makes out a ciphertext with count polys at level l in format f,
+// reusing storage. The seed is cleared and the correction factor set to 1.
+func (e *Evaluator) shape(out *Ciphertext, count, l int, f Format) {
+	if cap(out.Polys) < count {
+		out.Polys = append(out.Polys[:cap(out.Polys)], make([]*ring.Poly, count-cap(out.Polys))...)
+	}
+	out.Polys = out.Polys[:count]
+	for i, p := range out.Polys {
+		if p == nil || cap(p.Coeffs) < l*e.p.n || p.N != e.p.n {
+			out.Polys[i] = ring.NewPoly(e.p.n, l)
+		} else {
+			out.Polys[i] = &ring.Poly{N: e.p.n, Coeffs: p.Coeffs[:l*e.p.n]}
+		}
+	}
+	out.Format = f
+	out.Seed = nil
+	out.CorrectionFactor = 1
+}
+
+func (e *Evaluator) checkCt(ct *Ciphertext, what string) error {
+	if ct == nil || len(ct.Polys) < 2 {
+		return fmt.Errorf("bfv: %s: ciphertext needs at least 2 polynomials", what)
+	}
+	l := ct.Polys[0].Rows()
+	if l < 1 || l > e.p.MaxLevel() {
+		return fmt.Errorf("bfv: %s: ciphertext level %d out of range", what, l)
+	}
+	for _, p := range ct.Polys {
+		if p.N != e.p.n || p.Rows() != l || len(p.Coeffs) != l*p.N {
+			return fmt.Errorf("bfv: %s: inconsistent polynomial shapes", what)
+		}
+	}
+	if ct.CorrectionFactor != 1 {
+		return fmt.Errorf("bfv: %s: correction factor %d, want 1", what, ct.CorrectionFactor)
+	}
+	return nil
+}
+
+func (e *Evaluator) checkPair(a, b *Ciphertext, what string) error {
+	if err := e.checkCt(a, what); err != nil {
+		return err
+	}
+	if err := e.checkCt(b, what); err != nil {
+		return err
+	}
+	if a.Format != b.Format || a.Level() != b.Level() {
+		return fmt.Errorf("bfv: %s: operands differ (%v level %d vs %v level %d)", what,
+			a.Format, a.Level(), b.Format, b.Level())
+	}
+	return nil
+}
+
+// Add sets out = a + b (same format and level; the result has as many
+// polynomials as the longer operand).
+func (e *Evaluator) Add(out, a, b *Ciphertext) error { return e.addSub(out, a, b, false) }
+
+// Sub sets out = a - b.
+func (e *Evaluator) Sub(out, a, b *Ciphertext) error { return e.addSub(out, a, b, true) }
+
+func (e *Evaluator) addSub(out, a, b *Ciphertext, sub bool) error {
+	if err := e.checkPair(a, b, "add/sub"); err != nil {
+		return err
+	}
+	l, f := a.Level(), a.Format
+	bs := e.p.basis(l)
+	n := max(len(a.Polys), len(b.Polys))
+	ap, bp := a.Polys, b.Polys
+	e.shape(out, n, l, f)
+	for i := 0; i < n; i++ {
+		switch {
+		case i < len(ap) && i < len(bp):
+			if sub {
+				bs.Sub(out.Polys[i], ap[i], bp[i])
+			} else {
+				bs.Add(out.Polys[i], ap[i], bp[i])
+			}
+		case i < len(ap):
+			copy(out.Polys[i].Coeffs, ap[i].Coeffs)
+		default:
+			if sub {
+				bs.Neg(out.Polys[i], bp[i])
+			} else {
+				copy(out.Polys[i].Coeffs, bp[i].Coeffs)
+			}
+		}
+	}
+	return nil
+}
+
+// MulPowerOfX sets out = X^k · ct for a Coeff ciphertext (k may be
+// negative; Apple's multiplyPowerOfX, he-spec §4.5). out must not alias ct.
+func (e *Evaluator) MulPowerOfX(out, ct *Ciphertext, k int) error {
+	if err := e.checkCt(ct, "multiply by power of x"); err != nil {
+		return err
+	}
+	if ct.Format != Coeff {
+		return fmt.Errorf("bfv: multiply by power of x needs a Coeff ciphertext")
+	}
+	if out == ct {
+		return fmt.Errorf("bfv: multiply by power of x: out aliases the input")
+	}
+	l := ct.Level()
+	in := ct.Polys
+	e.shape(out, len(in), l, Coeff)
+	for i, p := range in {
+		e.p.basis(l).MulPowerOfX(out.Polys[i], p, k)
+	}
+	return nil
+}
+
+// ToEval converts ct to Eval form in place (no-op when already Eval). The
+// seed, if any, is kept.
+func (e *Evaluator) ToEval(ct *Ciphertext) error {
+	if err := e.checkCt(ct, "to Eval"); err != nil {
+		return err
+	}
+	if ct.Format == Eval {
+		return nil
+	}
+	for _, p := range ct.Polys {
+		e.p.basis(ct.Level()).NTT(p)
+	}
+	ct.Format = Eval
+	return nil
+}
+
+// ToCoeff converts ct to Coeff form in place (no-op when already Coeff).
+func (e *Evaluator) ToCoeff(ct *Ciphertext) error {
+	if err := e.checkCt(ct, "to Coeff"); err != nil {
+		return err
+	}
+	if ct.Format == Coeff {
+		return nil
+	}
+	for _, p := range ct.Polys {
+		e.p.basis(ct.Level()).INTT(p)
+	}
+	ct.Format = Coeff
+	return nil
+}
+
+// MulPlain sets out = ct ⊙ pt for an Eval ciphertext and an Eval plaintext
+// of at least the ciphertext's level (he-spec §4.5).
+func (e *Evaluator) MulPlain(out, ct *Ciphertext, pt *Plaintext) error {
+	if err := e.checkCt(ct, "ciphertext-plaintext product"); err != nil {
+		return err
+	}
+	if ct.Format != Eval || pt.Format != Eval {
+		return fmt.Errorf("bfv: ciphertext-plaintext product needs Eval operands")
+	}
+	l := ct.Level()
+	if pt.Level() < l {
+		return fmt.Errorf("bfv: plaintext level %d below ciphertext level %d", pt.Level(), l)
+	}
+	in := ct.Polys
+	e.shape(out, len(in), l, Eval)
+	for i, p := range in {
+		e.p.basis(l).MulCoeffs(out.Polys[i], p, pt.Poly)
+	}
+	return nil
+}
+
+// InnerProduct sets out = Σ_i cts[i] ⊙ pts[i] for Eval ciphertexts and
+// Eval plaintexts (nil plaintexts count as zero and are skipped), with
+// lazy 128-bit accumulation and one reduction per slot (he-spec §4.5, §9).
+// This is PIR's first-dimension product. out must not alias an input.
+func (e *Evaluator) InnerProduct(out *Ciphertext, cts []*Ciphertext, pts []*Plaintext) error {
+	if len(cts) != len(pts) || len(cts) == 0 {
+		return fmt.Errorf("bfv: inner product of %d ciphertexts and %d plaintexts", len(cts), len(pts))
+	}
+	l := cts[0].Level()
+	np := len(cts[0].Polys)
+	for i, ct := range cts {
+		if err := e.checkCt(ct, "inner product"); err != nil {
+			return err
+		}
+		if ct.Format != Eval || ct.Level() != l || len(ct.Polys) != np {
+			return fmt.Errorf("bfv: inner product: ciphertext %d differs in format, level or size", i)
+		}
+		if pts[i] != nil && (pts[i].Format != Eval || pts[i].Level() < l) {
+			return fmt.Errorf("bfv: inner product: plaintext %d is not an Eval plaintext of level >= %d", i, l)
+		}
+	}
+	n := e.p.n
+	e.shape(out, np, l, Eval)
+	if cap(e.acc) < n {
+		e.acc = make([][2]uint64, n)
+	}
+	acc := e.acc[:n]
+	for r := 0; r < l; r++ {
+		m := &e.p.keyB[r].M
+		q := m.Q
+		// Products are < q², so 2^128/q² of them fit; reduce early when
+		// the count could overflow.
+		maxLazy := maxLazyCount(q)
+		for k := 0; k < np; k++ {
+			clear(acc)
+			cnt := uint64(0)
+			for i, ct := range cts {
+				pt := pts[i]
+				if pt == nil {
+					continue
+				}
+				if cnt == maxLazy {
+					for j := range acc {
+						acc[j] = [2]uint64{0, m.Reduce128(acc[j][0], acc[j][1])}
+					}
+					cnt = 1
+				}
+				cnt++
+				x := ct.Polys[k].Row(r)
+				y := pt.Poly.Row(r)
+				y = y[:len(x)]
+				for j := range x {
+					hi, lo := bits.Mul64(x[j], y[j])
+					var c uint64
+					acc[j][1], c = bits.Add64(acc[j][1], lo, 0)
+					acc[j][0] += hi + c
+				}
+			}
+			o := out.Polys[k].Row(r)
+			for j := range o {
+				o[j] = m.Reduce128(acc[j][0], acc[j][1])
+			}
+		}
+	}
+	return nil
+}
+
+// maxLazyCount returns how many products below q² can be summed in 128
+// bits on top of one value below 2^64 without overflow.
+func maxLazyCount(q uint64) uint64 {
+	hi, _ := bits.Mul64(q-1, q-1)
+	// floor((2^128 - 2^64) / (q-1)^2) ≈ 2^64 / (hi + 1) - 1.
+	if hi == 0 {
+		return 1 << 62
+	}
+	c, _ := bits.Div64(0, ^uint64(0), hi+1)
+	return max(c, 2) - 1
+}
+
+// ModSwitchDown drops the last modulus of ct's level with rounding
+// (Apple's divideAndRoundQLast on every polynomial, he-spec §4.6). ct must
+// be Coeff at level >= 2. It works in place and clears the seed.
+func (e *Evaluator) ModSwitchDown(ct *Ciphertext) error {
+	if err := e.checkCt(ct, "modulus switch"); err != nil {
+		return err
+	}
+	if ct.Format != Coeff {
+		return fmt.Errorf("bfv: modulus switch needs a Coeff ciphertext")
+	}
+	l := ct.Level()
+	if l < 2 {
+		return fmt.Errorf("bfv: modulus switch: ciphertext already at level 1")
+	}
+	lv := e.p.levels[l]
+	for i, p := range ct.Polys {
+		lv.down.apply(lv.basis, p, p)
+		ct.Polys[i] = p.Truncate(l - 1)
+	}
+	ct.Seed = nil
+	return nil
+}
+
+// ModSwitchDownToSingle switches ct down to q_0 alone (Apple's
+// modSwitchDownToSingle), as every response must be (he-spec §4.7).
+func (e *Evaluator) ModSwitchDownToSingle(ct *Ciphertext) error {
+	if err := e.checkCt(ct, "modulus switch"); err != nil {
+		return err
+	}
+	for ct.Level() > 1 {
+		if err := e.ModSwitchDown(ct); err != nil {
+			return err
+		}
+	}
+	ct.Seed = nil
+	return nil
+}

@@ -1,0 +1,120 @@
+package bfv
+
+import (
+	"fmt"
+	"math/big"
+
+	"github.com/blindlist/blindlist/pir/he/modq"
+	"github.com/blindlist/blindlist/pir/he/ring"
+)
+
+// level holds the RNS constants of the ciphertext moduli q_0..q_{l-1}.
+type level struct {
+	l     int
+	basis ring.Basis
+	bigQ  *big.Int
+
+	// Plaintext translation Δ̃(m) (he-spec §4.3): floor(Q/t) mod q_i and
+	// Q mod t.
+	qDivT []uint64
+	qModT uint64
+
+	// down drops q_{l-1} with rounding (he-spec §4.6); nil at level 1.
+	down *dropper
+	// ks is the key-switching extension q_0..q_{l-1}, P and the rounding
+	// division by P (he-spec §5.2); nil when L == 1.
+	ks *keySwitchLevel
+}
+
+// dropper divides by the last modulus of a basis with rounding:
+// x_i ← (x_i + h − (r mod q_i))·q_last^{-1}, r = (x_last + h) mod q_last,
+// h = floor(q_last/2) (Apple's divideAndRoundQLast, he-spec §4.6).
+type dropper struct {
+	last    *ring.Table
+	half    uint64
+	halfMod []uint64 // h mod q_i
+	inv     []uint64 // q_last^{-1} mod q_i
+	invS    []uint64 // Shoup companions
+}
+
+func newDropper(b ring.Basis) *dropper {
+	last := b[len(b)-1]
+	d := &dropper{last: last, half: last.M.Q / 2}
+	for _, t := range b[:len(b)-1] {
+		m := &t.M
+		inv, err := m.Inv(m.Reduce(last.M.Q))
+		if err != nil {
+			panic("bfv: internal error: moduli not coprime")
+		}
+		d.halfMod = append(d.halfMod, m.Reduce(d.half))
+		d.inv = append(d.inv, inv)
+		d.invS = append(d.invS, m.Shoup(inv))
+	}
+	return d
+}
+
+// apply reads the rows of in (len(b) rows, Coeff) and writes the first
+// len(b)-1 rows of out (which may alias in).
+func (d *dropper) apply(b ring.Basis, out, in *ring.Poly) {
+	k := len(b) - 1
+	lastRow := in.Row(k)
+	qLast := d.last.M.Q
+	for i := 0; i < k; i++ {
+		m := &b[i].M
+		q := m.Q
+		src, dst := in.Row(i), out.Row(i)
+		hm, inv, invS := d.halfMod[i], d.inv[i], d.invS[i]
+		small := qLast <= q
+		for j, x := range src {
+			r := modq.CondSub(lastRow[j]+d.half, qLast)
+			if !small {
+				r = m.Reduce(r)
+			}
+			// x + h - r mod q.
+			v := m.Sub(m.Add(x, hm), r)
+			dst[j] = m.MulShoup(v, inv, invS)
+		}
+	}
+}
+
+type keySwitchLevel struct {
+	ext  ring.Basis // q_0..q_{l-1}, P
+	drop *dropper
+}
+
+// precompute fills the per-level tables.
+func (p *Params) precompute() error {
+	L := len(p.moduli)
+	maxL := p.MaxLevel()
+	p.levels = make([]*level, maxL+1)
+	p.mulOnces = make([]mulOnce, maxL+1)
+	bt := new(big.Int).SetUint64(p.t)
+	for l := 1; l <= maxL; l++ {
+		lv := &level{l: l, basis: p.keyB[:l], bigQ: big.NewInt(1)}
+		for _, q := range p.moduli[:l] {
+			lv.bigQ.Mul(lv.bigQ, new(big.Int).SetUint64(q))
+		}
+		qDivT, qModT := new(big.Int).QuoRem(lv.bigQ, bt, new(big.Int))
+		lv.qModT = qModT.Uint64()
+		for _, q := range p.moduli[:l] {
+			lv.qDivT = append(lv.qDivT, new(big.Int).Mod(qDivT, new(big.Int).SetUint64(q)).Uint64())
+		}
+		if l >= 2 {
+			lv.down = newDropper(lv.basis)
+		}
+		if L > 1 {
+			ext := append(append(ring.Basis{}, p.keyB[:l]...), p.keyB[L-1])
+			lv.ks = &keySwitchLevel{ext: ext, drop: newDropper(ext)}
+		}
+		p.levels[l] = lv
+	}
+	return nil
+}
+
+// levelOf returns the tables of level l or an error.
+func (p *Params) levelOf(l int) (*level, error) {
+	if l < 1 || l > p.MaxLevel() {
+		return nil, fmt.Errorf("bfv: level %d out of range 1..%d", l, p.MaxLevel())
+	}
+	return p.levels[l], nil
+}
