@@ -1,0 +1,437 @@
+package blocklist
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Options tune [Compile]. The zero value is usable.
+type Options struct {
+	// MaxBytes caps each source document after decompression
+	// (0 means DefaultMaxBytes).
+	MaxBytes int64
+	// HTTPClient fetches http(s) sources (nil means a client with a
+	// 10-minute timeout). Cancel the context to stop a fetch.
+	HTTPClient *http.Client
+	// AllowRemovesParents removes a blocked parent when an allow entry lies
+	// below it (allowing sub.example.com unblocks example.com). Otherwise
+	// the parent stays and the conflict is only reported.
+	AllowRemovesParents bool
+	// TestIdentity adds Apple's onboarding test keys ([TestIdentityKeys]).
+	TestIdentity bool
+	// Progress, if set, is called about every 256k lines and at the end of
+	// each document with the document name, lines and bytes read so far.
+	Progress func(doc string, lines int, bytes int64)
+}
+
+// DefaultMaxBytes is the default per-document cap: 1 GiB of list text.
+const DefaultMaxBytes = 1 << 30
+
+// TestIdentityKeys are the keys Apple's relay onboarding looks up
+// (client-spec §3.4 rule 4): the documented www form, which PIR is asked
+// for directly, and the bare form a device derives after stripping www.
+var TestIdentityKeys = []string{"apple.com/url-filter-test", "www.apple.com/url-filter-test"}
+
+// maxProblems, maxConflicts and maxExamples bound the report.
+const (
+	maxProblems  = 200
+	maxConflicts = 200
+	maxExamples  = 5
+)
+
+// Result is the output of [Compile].
+type Result struct {
+	// Keys are the final keys, sorted bytewise, without duplicates.
+	Keys   []string
+	Report *Report
+}
+
+// Report accounts for every entry [Compile] read. It is meant to be written
+// as JSON beside the build.
+type Report struct {
+	Sources      []*SourceReport `json:"sources"`
+	AllowSources []*SourceReport `json:"allow_sources,omitempty"`
+	// Entries is the number of entries read from block sources;
+	// Keys the final key count.
+	Entries   int `json:"entries"`
+	AllowKeys int `json:"allow_keys"`
+	Keys      int `json:"keys"`
+	// Rewritten counts normalisation changes by [Rewrite] name (one entry
+	// may count under several names).
+	Rewritten map[string]int `json:"rewritten"`
+	// Dropped counts entries and rules that did not become keys, by reason:
+	// syntax ("invalid_line", "line_too_long"), unsupported rules
+	// ("abp_exception", "abp_modifier", …), normalisation failures
+	// ("invalid_host", "single_label", …), "urlhaus_offline", "duplicate",
+	// "covered_by_parent", "allowlisted", "allow_conflict_parent_removed".
+	Dropped map[string]int `json:"dropped"`
+	// Examples holds the first few lines dropped for each reason.
+	Examples      map[string][]string `json:"examples,omitempty"`
+	Conflicts     []Conflict          `json:"conflicts,omitempty"`
+	ConflictCount int                 `json:"conflict_count"`
+	// Problems lists the first malformed lines with source and line.
+	Problems         []Problem `json:"problems,omitempty"`
+	ProblemCount     int       `json:"problem_count"`
+	TestIdentityKeys []string  `json:"test_identity_keys,omitempty"`
+}
+
+// SourceReport is what one source contributed.
+type SourceReport struct {
+	Source       string `json:"source"`
+	Documents    int    `json:"documents"`
+	SkippedFiles int    `json:"skipped_files,omitempty"`
+	Bytes        int64  `json:"bytes"`
+	Lines        int    `json:"lines"`
+	Entries      int    `json:"entries"`
+}
+
+// Problem is one malformed line.
+type Problem struct {
+	Source  string `json:"source"`
+	Line    int    `json:"line"`
+	Reason  string `json:"reason"`
+	Message string `json:"message"`
+}
+
+func (p Problem) String() string {
+	return fmt.Sprintf("%s:%d: %s", p.Source, p.Line, p.Message)
+}
+
+// Conflict is an allow entry below a blocked parent key.
+type Conflict struct {
+	Allow         string `json:"allow"`
+	BlockedParent string `json:"blocked_parent"`
+	ParentRemoved bool   `json:"parent_removed"`
+}
+
+type compiler struct {
+	opts   Options
+	client *http.Client
+	rep    *Report
+}
+
+func (c *compiler) dropped(reason string, n int) {
+	c.rep.Dropped[reason] += n
+}
+
+func (c *compiler) example(reason, where string) {
+	if ex := c.rep.Examples[reason]; len(ex) < maxExamples {
+		c.rep.Examples[reason] = append(ex, where)
+	}
+}
+
+func (c *compiler) problem(p Problem) {
+	c.rep.ProblemCount++
+	if len(c.rep.Problems) < maxProblems {
+		c.rep.Problems = append(c.rep.Problems, p)
+	}
+}
+
+// Compile reads the block and allow sources, normalises every entry, applies
+// the allow list, drops duplicates and keys covered by a parent, and returns
+// the sorted keys. A malformed line is counted and reported, never fatal; a
+// source that cannot be read (missing file, HTTP error, over the size cap)
+// is an error. Compile with no block sources returns an error.
+func Compile(ctx context.Context, block, allow []Source, opts Options) (*Result, error) {
+	if len(block) == 0 {
+		return nil, errors.New("blocklist: no block sources")
+	}
+	if opts.MaxBytes <= 0 {
+		opts.MaxBytes = DefaultMaxBytes
+	}
+	c := &compiler{opts: opts, client: opts.HTTPClient, rep: &Report{
+		Rewritten: map[string]int{}, Dropped: map[string]int{}, Examples: map[string][]string{},
+	}}
+	if c.client == nil {
+		c.client = &http.Client{Timeout: 10 * time.Minute}
+	}
+	blocked := make(map[string]struct{})
+	for _, s := range block {
+		sr, err := c.read(ctx, s, blocked, true)
+		if err != nil {
+			return nil, err
+		}
+		c.rep.Sources = append(c.rep.Sources, sr)
+	}
+	allowed := make(map[string]struct{})
+	for _, s := range allow {
+		sr, err := c.read(ctx, s, allowed, false)
+		if err != nil {
+			return nil, err
+		}
+		c.rep.AllowSources = append(c.rep.AllowSources, sr)
+	}
+	c.rep.AllowKeys = len(allowed)
+	c.applyAllow(blocked, allowed)
+	c.compress(blocked)
+	if opts.TestIdentity {
+		for _, k := range TestIdentityKeys {
+			if _, ok := blocked[k]; !ok {
+				blocked[k] = struct{}{}
+				c.rep.TestIdentityKeys = append(c.rep.TestIdentityKeys, k)
+			}
+		}
+	}
+	keys := make([]string, 0, len(blocked))
+	for k := range blocked {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	c.rep.Keys = len(keys)
+	return &Result{Keys: keys, Report: c.rep}, nil
+}
+
+// read adds the normalised entries of one source to set.
+func (c *compiler) read(ctx context.Context, src Source, set map[string]struct{}, isBlock bool) (*SourceReport, error) {
+	sr := &SourceReport{Source: src.String()}
+	docs, err := c.documents(ctx, src, sr)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range docs {
+		if err := ctx.Err(); err != nil {
+			return nil, fmt.Errorf("blocklist: %w", err)
+		}
+		if err := c.readDocument(d, set, sr, isBlock); err != nil {
+			return nil, err
+		}
+		sr.Documents++
+	}
+	if isBlock {
+		c.rep.Entries += sr.Entries
+	}
+	return sr, nil
+}
+
+func (c *compiler) readDocument(d document, set map[string]struct{}, sr *SourceReport, isBlock bool) error {
+	rc, err := d.open()
+	if err != nil {
+		return fmt.Errorf("blocklist: opening %s: %w", d.name, err)
+	}
+	defer rc.Close()
+	lr, capped, closeZ, err := openLines(rc, c.opts.MaxBytes)
+	if err != nil {
+		return fmt.Errorf("blocklist: %s: %w", d.name, err)
+	}
+	parse := lineParser(d.format)
+	lines := 0
+	err = eachLine(lr, func(raw []byte, n int) {
+		lines = n
+		raw = bytes.TrimSpace(raw)
+		if len(raw) == 0 {
+			return
+		}
+		res := parse(string(raw))
+		switch {
+		case res.err != nil:
+			c.dropped("invalid_line", 1)
+			c.problem(Problem{d.name, n, "invalid_line", res.err.Error()})
+			return
+		case res.skip == "comment":
+			return
+		case res.skip != "":
+			c.dropped(res.skip, 1)
+			c.example(res.skip, fmt.Sprintf("%s:%d: %s", d.name, n, raw))
+			return
+		}
+		if res.boilerplate > 0 {
+			c.dropped("hosts_boilerplate", res.boilerplate)
+		}
+		for _, e := range res.entries {
+			sr.Entries++
+			key, rw, err := Normalize(e)
+			if err != nil {
+				de := &DropError{Reason: "invalid_entry", Detail: err.Error()}
+				errors.As(err, &de)
+				reason := de.Reason
+				c.dropped(reason, 1)
+				c.example(reason, fmt.Sprintf("%s:%d: %s", d.name, n, e))
+				if reason == "invalid_host" || reason == "invalid_port" || reason == "invalid_character" {
+					c.problem(Problem{d.name, n, reason, de.Detail})
+				}
+				continue
+			}
+			for i := range rewriteCount {
+				if rw&(1<<i) != 0 {
+					c.rep.Rewritten[rewriteNames[i]]++
+				}
+			}
+			if _, dup := set[key]; dup {
+				if isBlock {
+					c.dropped("duplicate", 1)
+				}
+				continue
+			}
+			set[key] = struct{}{}
+		}
+		if c.opts.Progress != nil && n%(1<<18) == 0 {
+			c.opts.Progress(d.name, n, capped.read)
+		}
+	}, func(n int) {
+		c.dropped("line_too_long", 1)
+		c.problem(Problem{d.name, n, "line_too_long", fmt.Sprintf("line longer than %d bytes", maxLineBytes)})
+	})
+	sr.Lines += lines
+	sr.Bytes += capped.read
+	if c.opts.Progress != nil {
+		c.opts.Progress(d.name, lines, capped.read)
+	}
+	if cerr := closeZ(); err == nil && cerr != nil && !errors.Is(cerr, ErrTooLarge) {
+		err = cerr
+	}
+	if err != nil {
+		if errors.Is(err, ErrTooLarge) {
+			return fmt.Errorf("blocklist: %s: %w (%d bytes)", d.name, ErrTooLarge, c.opts.MaxBytes)
+		}
+		return fmt.Errorf("blocklist: reading %s: %w", d.name, err)
+	}
+	return nil
+}
+
+// applyAllow removes blocked keys equal to or below an allowed key and
+// reports allowed keys that lie below a blocked parent.
+func (c *compiler) applyAllow(blocked, allowed map[string]struct{}) {
+	if len(allowed) == 0 {
+		return
+	}
+	for k := range blocked {
+		hit := false
+		if _, ok := allowed[k]; ok {
+			hit = true
+		} else {
+			ancestors(k, func(a string) bool {
+				_, hit = allowed[a]
+				return hit
+			})
+		}
+		if hit {
+			delete(blocked, k)
+			c.dropped("allowlisted", 1)
+		}
+	}
+	allowKeys := make([]string, 0, len(allowed))
+	for a := range allowed {
+		allowKeys = append(allowKeys, a)
+	}
+	slices.Sort(allowKeys)
+	for _, a := range allowKeys {
+		ancestors(a, func(p string) bool {
+			if _, ok := blocked[p]; !ok {
+				return false
+			}
+			c.rep.ConflictCount++
+			conf := Conflict{Allow: a, BlockedParent: p, ParentRemoved: c.opts.AllowRemovesParents}
+			if len(c.rep.Conflicts) < maxConflicts {
+				c.rep.Conflicts = append(c.rep.Conflicts, conf)
+			}
+			if c.opts.AllowRemovesParents {
+				delete(blocked, p)
+				c.dropped("allow_conflict_parent_removed", 1)
+			}
+			return false
+		})
+	}
+}
+
+// compress drops keys that a parent key already covers.
+func (c *compiler) compress(blocked map[string]struct{}) {
+	var covered []string
+	for k := range blocked {
+		ancestors(k, func(a string) bool {
+			_, ok := blocked[a]
+			if ok {
+				covered = append(covered, k)
+			}
+			return ok
+		})
+	}
+	for _, k := range covered {
+		delete(blocked, k)
+	}
+	c.dropped("covered_by_parent", len(covered))
+}
+
+// ancestors calls visit with every key that covers key on the device
+// (client-spec §3.2) other than key itself, until visit returns true: the
+// same and parent hosts (down to two labels), with and without key's port,
+// combined with every path prefix; for keys with a query, the bare path;
+// for keys with a fragment, the key without it. Keys are as [Normalize]
+// returns them.
+func ancestors(key string, visit func(string) bool) {
+	hpEnd := strings.IndexAny(key, "/?#")
+	if hpEnd < 0 {
+		hpEnd = len(key)
+	}
+	hostport, rest := key[:hpEnd], key[hpEnd:]
+	host, port := hostport, ""
+	if !strings.HasPrefix(hostport, "[") {
+		if i := strings.LastIndexByte(hostport, ':'); i >= 0 {
+			host, port = hostport[:i], hostport[i:]
+		}
+	} else if i := strings.LastIndex(hostport, "]:"); i >= 0 {
+		host, port = hostport[:i+1], hostport[i+1:]
+	}
+	path, tail := rest, ""
+	if i := strings.IndexAny(rest, "?#"); i >= 0 {
+		path, tail = rest[:i], rest[i:]
+	}
+	// Path prefixes, shortest first: "", "/a", "/a/b", …, the full path,
+	// and "path?query" under "path?query#f". The key itself is skipped.
+	var prefixes []int // lengths into rest
+	prefixes = append(prefixes, 0)
+	for i := 1; i < len(path); i++ {
+		if path[i] == '/' {
+			prefixes = append(prefixes, i)
+		}
+	}
+	if path != "" && path != "/" {
+		prefixes = append(prefixes, len(path))
+	}
+	if tail != "" {
+		if j := strings.IndexByte(tail, '#'); j > 0 {
+			prefixes = append(prefixes, len(path)+j)
+		}
+	}
+	isIP := strings.HasPrefix(host, "[") || isIPv4(host)
+	for start := 0; start <= len(host); {
+		h := host[start:]
+		for _, n := range prefixes {
+			cand := key[start : hpEnd+n] // this host with key's port, if any
+			if cand != key && visit(cand) {
+				return
+			}
+			if port != "" {
+				if visit(h + rest[:n]) {
+					return
+				}
+			}
+		}
+		if isIP {
+			return
+		}
+		next := strings.IndexByte(h, '.')
+		if next < 0 || strings.IndexByte(h[next+1:], '.') < 0 {
+			return // the next parent would be a bare TLD
+		}
+		start += next + 1
+	}
+}
+
+func isIPv4(h string) bool {
+	dots := 0
+	for i := 0; i < len(h); i++ {
+		switch c := h[i]; {
+		case c == '.':
+			dots++
+		case c < '0' || c > '9':
+			return false
+		}
+	}
+	return dots == 3
+}

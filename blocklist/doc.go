@@ -1,0 +1,40 @@
+// Package blocklist compiles public blocklists into the key strings Apple's
+// NEURLFilter looks up: the list both the Bloom prefilter (package bloom)
+// and the PIR keyword database are built from.
+//
+// For most uses, call [Compile] with the block and allow [Source]s; it
+// returns the sorted keys and a [Report] that counts every dropped or
+// rewritten entry by reason. [SubURLs] expands a visited URL into the
+// strings the device tests, for checking what a built list blocks.
+//
+// # Formats
+//
+// Hosts files (0.0.0.0 name...), plain domain lists, AdBlock/AdGuard network
+// rules of the form ||domain^ and ||domain/path^ (rules that cannot be
+// expressed as a key — exceptions @@, cosmetic rules, regular expressions,
+// wildcards, narrowing modifiers — are dropped and counted), plain URL lists,
+// URLhaus CSV (online entries only) and UT1-style category directories
+// (every domains and urls file below the directory). Sources are files,
+// directories or http(s) URLs, optionally gzip-compressed, read with a size
+// cap. A malformed line is reported with its source and line number; it
+// never stops the build.
+//
+// # Key space
+//
+// [Normalize] maps an entry to the device's key space
+// (shared/spec/client-spec.md §3.4): no scheme, lowercase, Punycode host
+// (golang.org/x/net/idna), no leading "www.", no default port, canonical
+// path (no empty or dot segments, no trailing slash), fragment kept only
+// after a query. Because the device also tests every parent domain and path
+// prefix of a URL, a key covered by another key (sub.example.com under
+// example.com, example.com/a/b under example.com/a) is redundant and is
+// dropped. Allow entries are normalised the same way and applied after
+// normalisation, parent-aware: an allowed key removes itself and everything
+// below it. An allowed key below a blocked parent cannot be expressed (the
+// device would still find the parent); it is reported as a conflict and, if
+// [Options.AllowRemovesParents] is set, the parent is removed.
+//
+// Not supported: the iOS 27 ParsingConfiguration variants (excluded
+// components, levels, regular expressions) and Public Suffix List
+// awareness; keys follow the default configuration.
+package blocklist

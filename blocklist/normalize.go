@@ -1,0 +1,307 @@
+package blocklist
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"strings"
+
+	"golang.org/x/net/idna"
+)
+
+// Rewrite is a set of changes [Normalize] made to an entry, one bit each.
+type Rewrite uint16
+
+// The rewrites [Normalize] reports; each is counted in [Report.Rewritten]
+// under the name [Rewrite.Names] gives it.
+const (
+	RewriteScheme      Rewrite = 1 << iota // "scheme_removed": http:// or https:// dropped
+	RewriteLowercase                       // "lowercased"
+	RewritePunycode                        // "punycoded": a Unicode host converted to its ASCII form
+	RewriteWWW                             // "www_stripped"
+	RewriteTrailingDot                     // "trailing_dot_removed": example.com. → example.com
+	RewriteDefaultPort                     // "default_port_removed": :443 or :80 dropped
+	RewritePath                            // "path_canonicalised": empty, dot or trailing segments removed
+	RewriteFragment                        // "fragment_removed": #fragment without a query
+	RewriteUserinfo                        // "userinfo_removed": user:pass@ dropped
+	RewriteWildcard                        // "wildcard_prefix_removed": *.example.com → example.com
+	rewriteCount       = iota
+)
+
+var rewriteNames = [rewriteCount]string{
+	"scheme_removed", "lowercased", "punycoded", "www_stripped", "trailing_dot_removed",
+	"default_port_removed", "path_canonicalised", "fragment_removed", "userinfo_removed",
+	"wildcard_prefix_removed",
+}
+
+// Names returns the report names of the rewrites in r.
+func (r Rewrite) Names() []string {
+	var out []string
+	for i := range rewriteCount {
+		if r&(1<<i) != 0 {
+			out = append(out, rewriteNames[i])
+		}
+	}
+	return out
+}
+
+// DropError is an entry that [Normalize] cannot turn into a key. Reason is
+// the short name it is counted under in [Report.Dropped].
+type DropError struct {
+	Reason string
+	Detail string
+}
+
+func (e *DropError) Error() string { return "blocklist: " + e.Detail }
+
+func drop(reason, format string, args ...any) error {
+	return &DropError{Reason: reason, Detail: fmt.Sprintf(format, args...)}
+}
+
+// MaxKeyBytes caps a key's length. Longer entries are dropped
+// ("too_long"): real URLs in lists are far shorter and a PIR keyword this
+// long would only waste database space.
+const MaxKeyBytes = 2048
+
+// idnaProfile maps a host as a browser's URL parser does before lookup
+// (UTS #46 non-transitional), without the STD3 rules, so the underscores
+// found in real host names are kept.
+var idnaProfile = idna.New(idna.MapForLookup(), idna.Transitional(false), idna.StrictDomainName(false))
+
+// Normalize maps one blocklist entry (a domain, host:port or URL, with or
+// without scheme) to a key in the device's key space (client-spec §3.4) and
+// reports what it changed. The returned error is a *[DropError] when the
+// entry cannot be a key.
+func Normalize(entry string) (string, Rewrite, error) {
+	var rw Rewrite
+	s := strings.TrimSpace(entry)
+	if s == "" {
+		return "", 0, drop("empty", "empty entry")
+	}
+	if i := strings.Index(s, "://"); i >= 0 {
+		switch strings.ToLower(s[:i]) {
+		case "http", "https":
+		default:
+			return "", 0, drop("unsupported_scheme", "scheme %q is not http or https", s[:i])
+		}
+		s = s[i+3:]
+		rw |= RewriteScheme
+	}
+	// Split authority / path / query / fragment.
+	end := strings.IndexAny(s, "/?#")
+	if end < 0 {
+		end = len(s)
+	}
+	authority, rest := s[:end], s[end:]
+	var path, query, fragment string
+	hasQuery := false
+	if i := strings.IndexByte(rest, '#'); i >= 0 {
+		rest, fragment = rest[:i], rest[i+1:]
+		if fragment == "" {
+			rw |= RewriteFragment
+		}
+	}
+	if i := strings.IndexByte(rest, '?'); i >= 0 {
+		rest, query = rest[:i], rest[i+1:]
+		hasQuery = query != ""
+	}
+	path = rest
+	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
+		authority = authority[at+1:]
+		rw |= RewriteUserinfo
+	}
+	host, port, err := splitHostPort(authority)
+	if err != nil {
+		return "", 0, err
+	}
+	host, hrw, err := NormalizeHost(host)
+	if err != nil {
+		return "", 0, err
+	}
+	rw |= hrw
+	if port == "443" || port == "80" {
+		port = ""
+		rw |= RewriteDefaultPort
+	}
+	canon, changed := canonicalPath(path)
+	if changed {
+		rw |= RewritePath
+	}
+	if fragment != "" && !hasQuery {
+		fragment = ""
+		rw |= RewriteFragment
+	}
+	var b strings.Builder
+	b.Grow(len(host) + len(port) + 1 + len(canon) + len(query) + len(fragment) + 3)
+	b.WriteString(host)
+	if port != "" {
+		b.WriteByte(':')
+		b.WriteString(port)
+	}
+	switch {
+	case canon != "":
+		b.WriteString(canon)
+	case hasQuery:
+		b.WriteByte('/') // example.com/?q=1: a browser's path is at least "/"
+	}
+	if hasQuery {
+		b.WriteByte('?')
+		b.WriteString(query)
+		if fragment != "" {
+			b.WriteByte('#')
+			b.WriteString(fragment)
+		}
+	}
+	key := b.String()
+	if lower := strings.ToLower(key[len(host):]); lower != key[len(host):] {
+		key = key[:len(host)] + lower
+		rw |= RewriteLowercase
+	}
+	if len(key) > MaxKeyBytes {
+		return "", 0, drop("too_long", "entry is %d bytes, over %d", len(key), MaxKeyBytes)
+	}
+	for i := 0; i < len(key); i++ {
+		if c := key[i]; c <= ' ' || c == 0x7f || c == '"' || c == '\\' {
+			return "", 0, drop("invalid_character", "entry contains byte %#02x", c)
+		}
+	}
+	return key, rw, nil
+}
+
+// splitHostPort separates an optional :port; IPv6 literals keep brackets.
+func splitHostPort(a string) (host, port string, err error) {
+	if strings.HasPrefix(a, "[") {
+		i := strings.IndexByte(a, ']')
+		if i < 0 {
+			return "", "", drop("invalid_host", "unterminated IPv6 literal %q", a)
+		}
+		host, a = a[:i+1], a[i+1:]
+		if a == "" {
+			return host, "", nil
+		}
+		if a[0] != ':' {
+			return "", "", drop("invalid_host", "junk after IPv6 literal %q", a)
+		}
+		port = a[1:]
+	} else if i := strings.LastIndexByte(a, ':'); i >= 0 {
+		host, port = a[:i], a[i+1:]
+	} else {
+		return a, "", nil
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || n == 0 || port[0] == '0' {
+		return "", "", drop("invalid_port", "port %q is not a number in 1..65535", port)
+	}
+	return host, port, nil
+}
+
+// NormalizeHost lowercases host, converts Unicode labels to Punycode,
+// removes a trailing dot, a leading "*." and one leading "www.", and checks
+// the label syntax. IP literals are kept as they are (IPv4 dotted,
+// IPv6 in brackets). Single-label names cannot be keys (the device never
+// tests a bare TLD) and are dropped.
+func NormalizeHost(host string) (string, Rewrite, error) {
+	var rw Rewrite
+	if host == "" {
+		return "", 0, drop("invalid_host", "empty host")
+	}
+	if host[0] == '[' {
+		addr, err := netip.ParseAddr(strings.Trim(host, "[]"))
+		if err != nil || !addr.Is6() {
+			return "", 0, drop("invalid_host", "bad IPv6 literal %q", host)
+		}
+		return "[" + addr.String() + "]", 0, nil
+	}
+	if strings.HasSuffix(host, ".") {
+		host = host[:len(host)-1]
+		rw |= RewriteTrailingDot
+	}
+	if strings.HasPrefix(host, "*.") {
+		host = host[2:]
+		rw |= RewriteWildcard
+	}
+	ascii := true
+	for i := 0; i < len(host); i++ {
+		if host[i] >= 0x80 {
+			ascii = false
+			break
+		}
+	}
+	if !ascii {
+		a, err := idnaProfile.ToASCII(host)
+		if err != nil {
+			return "", 0, drop("invalid_host", "host %q: %v", host, errors.Unwrap(err))
+		}
+		host = a
+		rw |= RewritePunycode
+	}
+	if lower := strings.ToLower(host); lower != host {
+		host = lower
+		rw |= RewriteLowercase
+	}
+	if len(host) > 253 {
+		return "", 0, drop("invalid_host", "host is %d bytes, over 253", len(host))
+	}
+	if addr, err := netip.ParseAddr(host); err == nil && addr.Is4() {
+		return host, rw, nil
+	}
+	labels := 0
+	for l := range strings.SplitSeq(host, ".") {
+		labels++
+		if l == "" || len(l) > 63 {
+			return "", 0, drop("invalid_host", "host %q has an empty or over-long label", host)
+		}
+		for i := 0; i < len(l); i++ {
+			c := l[i]
+			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+				if c == '*' {
+					return "", 0, drop("wildcard", "host %q has a wildcard", host)
+				}
+				return "", 0, drop("invalid_host", "host %q has character %q", host, c)
+			}
+		}
+	}
+	if strings.HasPrefix(host, "www.") && labels > 2 {
+		host = host[4:]
+		labels--
+		rw |= RewriteWWW
+	}
+	if labels < 2 {
+		return "", 0, drop("single_label", "host %q has one label", host)
+	}
+	return host, rw, nil
+}
+
+// canonicalPath returns "/seg1/seg2…" with empty and "." segments removed
+// and ".." applied, or "" for an empty path, and whether that changed path.
+func canonicalPath(p string) (string, bool) {
+	if p == "" {
+		return "", false
+	}
+	clean := true
+	for _, seg := range strings.Split(p[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return p, false
+	}
+	var segs []string
+	for _, seg := range strings.Split(p, "/") {
+		switch seg {
+		case "", ".":
+		case "..":
+			if len(segs) > 0 {
+				segs = segs[:len(segs)-1]
+			}
+		default:
+			segs = append(segs, seg)
+		}
+	}
+	if len(segs) == 0 {
+		return "", true
+	}
+	return "/" + strings.Join(segs, "/"), true
+}

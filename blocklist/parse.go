@@ -1,0 +1,254 @@
+package blocklist
+
+import (
+	"encoding/csv"
+	"fmt"
+	"net/netip"
+	"strings"
+)
+
+// Format is the syntax of a list source.
+type Format int
+
+// The formats [Compile] reads. FormatAuto decides per line (hosts line,
+// AdBlock rule or a single domain/URL) and switches to FormatURLhausCSV
+// when the source looks like URLhaus's CSV export; a directory is read as
+// FormatUT1.
+const (
+	FormatAuto       Format = iota
+	FormatHosts             // "0.0.0.0 ads.example.com other.example.net"
+	FormatDomains           // one domain per line
+	FormatABP               // AdBlock Plus / AdGuard: ||example.com^
+	FormatURLs              // one URL per line, scheme optional
+	FormatURLhausCSV        // abuse.ch URLhaus CSV; only url_status "online"
+	FormatUT1               // a directory tree of "domains" and "urls" files
+)
+
+var formatNames = map[Format]string{
+	FormatAuto: "auto", FormatHosts: "hosts", FormatDomains: "domains", FormatABP: "abp",
+	FormatURLs: "urls", FormatURLhausCSV: "urlhaus", FormatUT1: "ut1",
+}
+
+// String returns the format's name as [ParseSource] accepts it.
+func (f Format) String() string {
+	if n, ok := formatNames[f]; ok {
+		return n
+	}
+	return fmt.Sprintf("Format(%d)", int(f))
+}
+
+// ParseFormat returns the format with the given name.
+func ParseFormat(name string) (Format, bool) {
+	for f, n := range formatNames {
+		if n == name {
+			return f, true
+		}
+	}
+	return 0, false
+}
+
+// lineResult is what a line parser found: entries to normalise, or a reason
+// to skip the line (comment, unsupported rule), or a syntax error.
+type lineResult struct {
+	entries []string
+	skip    string // "" when entries or err apply; "comment" is not counted as a drop
+	err     error
+	// boilerplate counts names of a hosts line that only describe the
+	// machine itself (localhost, broadcasthost, …).
+	boilerplate int
+}
+
+// hostsBoilerplate are the names hosts files list for the local machine.
+var hostsBoilerplate = map[string]bool{
+	"localhost": true, "localhost.localdomain": true, "local": true, "broadcasthost": true,
+	"ip6-localhost": true, "ip6-loopback": true, "ip6-localnet": true, "ip6-mcastprefix": true,
+	"ip6-allnodes": true, "ip6-allrouters": true, "ip6-allhosts": true, "0.0.0.0": true,
+}
+
+func skipped(reason string) lineResult { return lineResult{skip: reason} }
+
+// stripComment removes a "#" comment that starts the line or follows
+// whitespace, so URL fragments (example.com/a#b) survive.
+func stripComment(line string) string {
+	if strings.HasPrefix(line, "#") {
+		return ""
+	}
+	for i := 1; i < len(line); i++ {
+		if line[i] == '#' && (line[i-1] == ' ' || line[i-1] == '\t') {
+			return strings.TrimSpace(line[:i])
+		}
+	}
+	return line
+}
+
+// parseHostsLine reads "IP name [name...]".
+func parseHostsLine(line string) lineResult {
+	line = stripComment(line)
+	if line == "" {
+		return skipped("comment")
+	}
+	f := strings.Fields(line)
+	if _, err := netip.ParseAddr(f[0]); err != nil {
+		return lineResult{err: fmt.Errorf("hosts line does not start with an IP address")}
+	}
+	if len(f) == 1 {
+		return lineResult{err: fmt.Errorf("hosts line has an address but no name")}
+	}
+	res := lineResult{entries: f[1:]}
+	for _, name := range f[1:] {
+		if hostsBoilerplate[strings.ToLower(name)] {
+			res.boilerplate++
+		}
+	}
+	if res.boilerplate > 0 {
+		res.entries = make([]string, 0, len(f)-1)
+		for _, name := range f[1:] {
+			if !hostsBoilerplate[strings.ToLower(name)] {
+				res.entries = append(res.entries, name)
+			}
+		}
+	}
+	return res
+}
+
+// parseSingleLine reads one domain or URL, with an optional trailing
+// comment.
+func parseSingleLine(line string) lineResult {
+	if strings.HasPrefix(line, "!") {
+		return skipped("comment")
+	}
+	line = stripComment(line)
+	if line == "" {
+		return skipped("comment")
+	}
+	f := strings.Fields(line)
+	if len(f) != 1 {
+		return lineResult{err: fmt.Errorf("expected one domain or URL, found %d fields", len(f))}
+	}
+	return lineResult{entries: f}
+}
+
+// abpHarmlessOptions are modifiers that do not narrow where a rule applies,
+// so ||domain^$option is still the whole domain.
+var abpHarmlessOptions = map[string]bool{"important": true, "all": true, "document": true, "doc": true}
+
+// parseABPLine reads an AdBlock Plus / AdGuard network rule. Only rules
+// that block a whole domain or a path below it can become keys.
+func parseABPLine(line string) lineResult {
+	switch {
+	case line == "" || line[0] == '!' || line[0] == '[':
+		return skipped("comment")
+	case strings.HasPrefix(line, "@@"):
+		return skipped("abp_exception")
+	case strings.Contains(line, "##") || strings.Contains(line, "#@#") || strings.Contains(line, "#?#") ||
+		strings.Contains(line, "#$#") || strings.Contains(line, "#%#"):
+		return skipped("abp_cosmetic")
+	case line[0] == '#':
+		return skipped("comment")
+	case len(line) > 1 && line[0] == '/' && strings.HasSuffix(line, "/"):
+		return skipped("abp_regex")
+	}
+	if f := strings.Fields(line); len(f) >= 2 {
+		if _, err := netip.ParseAddr(f[0]); err == nil {
+			return parseHostsLine(line) // AdGuard accepts hosts syntax in filter lists
+		}
+	}
+	rule := line
+	if i := strings.IndexByte(rule, '$'); i >= 0 {
+		for opt := range strings.SplitSeq(rule[i+1:], ",") {
+			if !abpHarmlessOptions[strings.TrimSpace(opt)] {
+				return skipped("abp_modifier")
+			}
+		}
+		rule = rule[:i]
+	}
+	switch {
+	case strings.HasPrefix(rule, "||"):
+		rule = rule[2:]
+	case strings.HasPrefix(rule, "|") && (strings.HasPrefix(rule, "|http://") || strings.HasPrefix(rule, "|https://")):
+		rule = rule[1:]
+	case strings.HasPrefix(rule, "|"):
+		return skipped("abp_unsupported")
+	}
+	rule = strings.TrimSuffix(rule, "|")
+	rule = strings.TrimSuffix(rule, "^")
+	if strings.HasPrefix(rule, "*.") {
+		rule = rule[2:]
+	}
+	if rule == "" || strings.ContainsAny(rule, "*^|") {
+		return skipped("abp_wildcard")
+	}
+	if strings.ContainsAny(rule, " \t") {
+		return lineResult{err: fmt.Errorf("rule contains whitespace")}
+	}
+	return lineResult{entries: []string{rule}}
+}
+
+// parseAutoLine classifies one line of an unknown format.
+func parseAutoLine(line string) lineResult {
+	if line == "" {
+		return skipped("comment")
+	}
+	switch line[0] {
+	case '!', '[', '|', '@', '/':
+		return parseABPLine(line)
+	case '#':
+		if strings.HasPrefix(line, "##") || strings.HasPrefix(line, "#@#") {
+			return parseABPLine(line)
+		}
+		return skipped("comment")
+	case '"':
+		return parseURLhausLine(line)
+	}
+	if strings.ContainsAny(line, "^$") || strings.Contains(line, "##") {
+		return parseABPLine(line)
+	}
+	if f := strings.Fields(line); len(f) >= 2 {
+		if _, err := netip.ParseAddr(f[0]); err == nil {
+			return parseHostsLine(line)
+		}
+	}
+	return parseSingleLine(line)
+}
+
+func lineParser(f Format) func(string) lineResult {
+	switch f {
+	case FormatHosts:
+		return parseHostsLine
+	case FormatABP:
+		return parseABPLine
+	case FormatDomains, FormatURLs:
+		return parseSingleLine
+	case FormatURLhausCSV:
+		return parseURLhausLine
+	default:
+		return parseAutoLine
+	}
+}
+
+// parseURLhausLine reads one row of URLhaus's CSV export:
+// "id","dateadded","url","url_status","last_online","threat","tags",
+// "urlhaus_link","reporter". Only rows whose url_status is "online" are
+// kept.
+func parseURLhausLine(line string) lineResult {
+	if line == "" || line[0] == '#' {
+		return skipped("comment")
+	}
+	r := csv.NewReader(strings.NewReader(line))
+	r.FieldsPerRecord = -1
+	r.LazyQuotes = true
+	rec, err := r.Read()
+	if err != nil {
+		return lineResult{err: fmt.Errorf("bad CSV row: %v", err)}
+	}
+	if len(rec) < 4 {
+		return lineResult{err: fmt.Errorf("URLhaus row has %d columns, want at least 4", len(rec))}
+	}
+	if rec[0] == "id" {
+		return skipped("comment") // a header row
+	}
+	if rec[3] != "online" {
+		return skipped("urlhaus_offline")
+	}
+	return lineResult{entries: []string{rec[2]}}
+}
