@@ -170,3 +170,105 @@ func TestVectorsSeedExpansion(t *testing.T) {
 		})
 	}
 }
+
+func readPlain(t *testing.T, s *heSet, file string, f bfv.Format) *bfv.Plaintext {
+	t.Helper()
+	var m hepb.SerializedPlaintext
+	if err := proto.Unmarshal(testvec.Read(t, "he", s.name, file), &m); err != nil {
+		t.Fatal(err)
+	}
+	pt, err := PlaintextFromProto(s.p, &m, f, s.p.MaxLevel())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pt
+}
+
+// TestVectorsServerOps recomputes every server-side case from Apple's
+// inputs and compares the serialized bytes with Apple's files.
+func TestVectorsServerOps(t *testing.T) {
+	for _, name := range hePresets {
+		t.Run(name, func(t *testing.T) {
+			s := loadSet(t, name)
+			p := s.p
+			ev := bfv.NewEvaluator(p)
+			a, _ := readCt(t, s, "ct_a_full.binpb", p.MaxLevel())
+			b, _ := readCt(t, s, "ct_b_full.binpb", p.MaxLevel())
+			evk := s.evalKey(t)
+			check := func(caseName string, ct *bfv.Ciphertext, forDecryption bool) {
+				t.Helper()
+				var m *hepb.SerializedCiphertext
+				var err error
+				if forDecryption {
+					m, err = CiphertextForDecryptionToProto(p, ct)
+				} else {
+					m, err = CiphertextToProto(p, ct)
+				}
+				if err != nil {
+					t.Fatalf("%s: %v", caseName, err)
+				}
+				if !bytes.Equal(marshal(t, m), testvec.Read(t, "he", name, caseName+".binpb")) {
+					t.Errorf("%s: bytes differ from Apple's", caseName)
+				}
+			}
+			must := func(err error) {
+				t.Helper()
+				if err != nil {
+					t.Fatal(err)
+				}
+			}
+
+			// Plaintext lift: Coeff b → Eval over the ciphertext moduli.
+			ptCoeff := readPlain(t, s, "plaintext_b_coeff.binpb", bfv.Coeff)
+			ptEval, err := p.ToEval(ptCoeff, p.MaxLevel())
+			must(err)
+			if !bytes.Equal(marshal(t, PlaintextToProto(p, ptEval)), testvec.Read(t, "he", name, "plaintext_b_eval.binpb")) {
+				t.Error("lifted plaintext differs from Apple's plaintext_b_eval")
+			}
+
+			out := &bfv.Ciphertext{}
+			must(ev.Add(out, a, b))
+			check("ct_a_plus_b", out, false)
+			must(ev.Sub(out, a, b))
+			check("ct_a_minus_b", out, false)
+
+			ae := a.Clone()
+			must(ev.ToEval(ae))
+			must(ev.MulPlain(out, ae, readPlain(t, s, "plaintext_b_eval.binpb", bfv.Eval)))
+			must(ev.ToCoeff(out))
+			check("ct_a_times_pt_b", out, false)
+
+			must(ev.MulPowerOfX(out, a, 5))
+			check("ct_a_times_x5", out, false)
+			must(ev.MulPowerOfX(out, a, -3))
+			check("ct_a_times_x_minus3", out, false)
+
+			for _, c := range s.cases {
+				g, ok := strings.CutPrefix(c.Name, "ct_a_galois_")
+				if !ok {
+					continue
+				}
+				var el uint64
+				for _, ch := range g {
+					el = el*10 + uint64(ch-'0')
+				}
+				must(ev.ApplyGalois(out, a, el, evk))
+				check(c.Name, out, false)
+			}
+
+			prod := &bfv.Ciphertext{}
+			must(ev.Mul(prod, a, b))
+			check("ct_a_times_b_unrelin", prod, false)
+			relin := &bfv.Ciphertext{}
+			must(ev.Relinearize(relin, prod, evk))
+			check("ct_a_times_b_relin", relin, false)
+			must(ev.ModSwitchDownToSingle(relin))
+			check("ct_a_times_b_single_modulus", relin, false)
+			check("ct_a_times_b_for_decryption", relin, true)
+
+			a1 := a.Clone()
+			must(ev.ModSwitchDownToSingle(a1))
+			check("ct_a_for_decryption", a1, true)
+		})
+	}
+}
