@@ -1,0 +1,62 @@
+// Package ohttp implements an Oblivious HTTP gateway (RFC 9458) with a test
+// relay and a client, for serving Apple's NEURLFilter through Apple's relay.
+//
+// For most uses: derive a [KeySet] from a stored seed ([LoadOrCreateSeed],
+// [DeriveKeySet]), build a [Gateway] with [New] listing the allowed targets,
+// and serve [Gateway.Handler]. Targets are ordinary http.Handlers: the
+// service's own handler in the all-in-one mode, or [NewProxy] to forward over
+// HTTP (HTTP/1.1, h2 or h2c). This package imports nothing else of
+// blindlist. Binary HTTP (RFC 9292) lives in the bhttp subpackage.
+//
+// What the gateway does with a POST to [GatewayPath]:
+//
+//  1. checks the media type (message/ohttp-req) and the size cap;
+//  2. decapsulates (RFC 9458 §4.3) with the key the header names;
+//  3. decodes the binary HTTP request, in either framing;
+//  4. forwards it to the target its authority names, if allowed;
+//  5. encodes the target's response in the request's framing family and
+//     encapsulates it (RFC 9458 §4.4) as message/ohttp-res.
+//
+// Failures in steps 1–2 are answered without protection, as RFC 9458 §5.2
+// requires: 415, 413, or 400 (with the §5.3 "ohttp-key" problem document for
+// an unknown key id, KEM or suite, so clients refetch the configuration).
+// Failures from step 3 on travel inside a 200 message/ohttp-res: 400 for an
+// invalid inner request, 417 for a 100-continue expectation (§5.1), 403 for a
+// target outside the allow list, 502 for a response over the cap. Clients see
+// a status and nothing more. Metrics use a fixed set of result labels; logs
+// carry only that label, never addresses, keys or payloads.
+//
+// # HPKE
+//
+// HPKE is Go's crypto/hpke (Go 1.26), not circl's: it is in the standard
+// library and maintained with crypto/ecdh's constant-time X25519; it
+// resolves algorithm ids with errors rather than circl's panicking Scheme();
+// and it has the exporter and DeriveKeyPair RFC 9458 and seeded keys need.
+// Its one limit is that senders draw their ephemeral key from crypto/rand,
+// so a test cannot replay RFC 9458 Appendix A's client encryption; the
+// known-answer test covers everything else (see testdata/README.md). The
+// response AEAD is used directly (RFC 9458 §4.4), from crypto/aes and
+// golang.org/x/crypto/chacha20poly1305. Suites: DHKEM(X25519, HKDF-SHA256)
+// with HKDF-SHA256 and AES-128-GCM, AES-256-GCM or ChaCha20-Poly1305.
+//
+// # Keys and rotation
+//
+// Gateway keys are derived from a 32-byte seed with HKDF, one label per key
+// id ([DeriveKey]), so a restart serves the same configuration: Apple
+// provisions it out of band and never learns of a new one by itself. A
+// [KeySet] has active keys (advertised and accepted) and retired keys
+// (accepted only) for the overlap of a rotation; [Gateway.SetKeys] swaps
+// sets without a restart.
+//
+// # Security considerations
+//
+// The seed is the gateway's long-term secret: [LoadOrCreateSeed] creates it
+// 0600 and refuses a file others can read. HPKE opening runs in crypto/hpke
+// and is constant time in the key; everything this package does before it
+// depends only on the public header. The gateway is not an open proxy: only
+// allow-listed authorities are forwarded to. It adds nothing that identifies
+// the client (no RemoteAddr, no X-Forwarded-For) to inner requests. Request
+// and response sizes are not padded; a target that must hide sizes pads its
+// own responses. Chunked OHTTP (draft-ietf-ohai-chunked-ohttp) is not
+// implemented.
+package ohttp

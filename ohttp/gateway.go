@@ -1,0 +1,372 @@
+package ohttp
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/blindlist/blindlist/ohttp/bhttp"
+)
+
+// Paths the gateway handler serves.
+const (
+	// GatewayPath accepts POSTed message/ohttp-req bodies: the gateway
+	// resource Apple's relay forwards to.
+	GatewayPath = "/gateway"
+	// KeysPath serves the active key configurations as
+	// application/ohttp-keys (RFC 9458 §3.2): the key configuration resource.
+	KeysPath = "/ohttp-keys"
+	// LegacyConfigPath serves the first active key configuration alone,
+	// without a length prefix, as Cloudflare's gateway does at the same path.
+	// Which form Apple's onboarding reads is unknown (client-spec.md §5.3).
+	LegacyConfigPath = "/ohttp-configs"
+)
+
+// Media types of RFC 9458 §9.
+const (
+	mediaTypeRequest  = "message/ohttp-req"
+	mediaTypeResponse = "message/ohttp-res"
+	mediaTypeKeys     = "application/ohttp-keys"
+)
+
+// Defaults for the zero values of [Config] size caps.
+const (
+	DefaultMaxRequestBytes  = 16 << 20 // an evaluation-key upload is about 10 MiB
+	DefaultMaxResponseBytes = 16 << 20
+)
+
+// problemKeyConfig is the RFC 9458 §5.3 problem document for a key
+// configuration mismatch.
+const problemKeyConfig = `{"type":"https://iana.org/assignments/http-problem-types#ohttp-key","title":"key identifier unknown"}`
+
+// Config configures a [Gateway]. The zero value of each optional field is
+// documented; New rejects negative sizes and durations.
+type Config struct {
+	// Keys is the set of HPKE keys the gateway accepts and advertises.
+	// Required. Replace it at run time with [Gateway.SetKeys].
+	Keys *KeySet
+
+	// Targets is the allow list: the authority ("host" or "host:port") of
+	// every target the gateway forwards to, mapped to the handler that serves
+	// it. Authorities compare case-insensitively and exactly otherwise (a
+	// port must match). Use the service's own handler for the all-in-one
+	// mode, or [NewProxy] to forward over HTTP. Requests for any other
+	// authority get an encapsulated 403. At least one target is required.
+	Targets map[string]http.Handler
+
+	// MaxRequestBytes caps the encapsulated request body. Larger bodies get
+	// an outer 413. Zero means DefaultMaxRequestBytes.
+	MaxRequestBytes int64
+
+	// MaxResponseBytes caps the content a target may write. A larger response
+	// becomes an encapsulated 502. Zero means DefaultMaxResponseBytes.
+	MaxResponseBytes int64
+
+	// ForwardTimeout bounds the time a target may take; its context is
+	// cancelled after it. Zero means no bound beyond the outer request's
+	// context (and the http.Server's timeouts).
+	ForwardTimeout time.Duration
+
+	// Registerer receives the gateway's Prometheus collectors. Nil means the
+	// metrics are kept but not registered anywhere.
+	Registerer prometheus.Registerer
+
+	// Logger receives one line per failed request, with a constant result
+	// category and never client addresses, keys or payloads. Nil discards.
+	Logger *slog.Logger
+
+	// Rand supplies response nonces. Nil means crypto/rand.
+	Rand io.Reader
+}
+
+// Gateway is an RFC 9458 Oblivious Gateway Resource. It is safe for
+// concurrent use.
+type Gateway struct {
+	keys             atomic.Pointer[KeySet]
+	targets          map[string]http.Handler
+	maxRequestBytes  int64
+	maxResponseBytes int
+	forwardTimeout   time.Duration
+	rand             io.Reader
+	log              *slog.Logger
+	metrics          *metrics
+	keysCacheControl string
+}
+
+// New checks cfg and returns a gateway.
+func New(cfg Config) (*Gateway, error) {
+	if cfg.Keys == nil {
+		return nil, errors.New("ohttp: Config.Keys is required")
+	}
+	if len(cfg.Targets) == 0 {
+		return nil, errors.New("ohttp: Config.Targets must allow at least one target")
+	}
+	if cfg.MaxRequestBytes < 0 || cfg.MaxResponseBytes < 0 || cfg.ForwardTimeout < 0 {
+		return nil, errors.New("ohttp: Config sizes and timeouts must not be negative")
+	}
+	g := &Gateway{
+		targets:          make(map[string]http.Handler, len(cfg.Targets)),
+		maxRequestBytes:  cmpOr(cfg.MaxRequestBytes, DefaultMaxRequestBytes),
+		maxResponseBytes: int(cmpOr(cfg.MaxResponseBytes, DefaultMaxResponseBytes)),
+		forwardTimeout:   cfg.ForwardTimeout,
+		rand:             cfg.Rand,
+		log:              cfg.Logger,
+	}
+	for authority, h := range cfg.Targets {
+		if authority == "" || strings.ContainsAny(authority, "/ \t") || h == nil {
+			return nil, fmt.Errorf("ohttp: bad target %q: want a host or host:port with a handler", authority)
+		}
+		g.targets[strings.ToLower(authority)] = h
+	}
+	if g.rand == nil {
+		g.rand = rand.Reader
+	}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	var err error
+	if g.metrics, err = newMetrics(cfg.Registerer); err != nil {
+		return nil, fmt.Errorf("ohttp: registering metrics: %w", err)
+	}
+	// Key configurations change rarely; a max-age jittered per instance,
+	// 12 to 36 hours as Cloudflare's gateway does, keeps caches from
+	// expiring together.
+	var j [2]byte
+	if _, err := io.ReadFull(rand.Reader, j[:]); err != nil {
+		return nil, fmt.Errorf("ohttp: %w", err)
+	}
+	maxAge := 12*3600 + int(binary.BigEndian.Uint16(j[:]))%(24*3600)
+	g.keysCacheControl = "public, max-age=" + strconv.Itoa(maxAge)
+	g.keys.Store(cfg.Keys)
+	return g, nil
+}
+
+func cmpOr(v, def int64) int64 {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// SetKeys replaces the key set, for rotation without a restart. Requests in
+// flight finish with the set they started with.
+func (g *Gateway) SetKeys(ks *KeySet) error {
+	if ks == nil {
+		return errors.New("ohttp: nil key set")
+	}
+	g.keys.Store(ks)
+	return nil
+}
+
+// Handler returns the gateway's HTTP handler: POST [GatewayPath], GET
+// [KeysPath] and GET [LegacyConfigPath].
+func (g *Gateway) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+GatewayPath, g.serveGateway)
+	mux.HandleFunc("GET "+KeysPath, g.serveKeys)
+	mux.HandleFunc("GET "+LegacyConfigPath, g.serveLegacyConfig)
+	return mux
+}
+
+func (g *Gateway) serveKeys(w http.ResponseWriter, r *http.Request) {
+	g.metrics.keyRequests.Inc()
+	body := g.keys.Load().encoded
+	w.Header().Set("Content-Type", mediaTypeKeys)
+	w.Header().Set("Cache-Control", g.keysCacheControl)
+	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+	w.Write(body)
+}
+
+func (g *Gateway) serveLegacyConfig(w http.ResponseWriter, r *http.Request) {
+	g.metrics.keyRequests.Inc()
+	body := g.keys.Load().encoded[2:] // one active key always exists
+	body = body[:binary.BigEndian.Uint16(g.keys.Load().encoded)]
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Cache-Control", g.keysCacheControl)
+	w.Write(body)
+}
+
+func (g *Gateway) serveGateway(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	g.metrics.inFlight.Inc()
+	result := g.handle(w, r)
+	g.metrics.inFlight.Dec()
+	g.metrics.requests.WithLabelValues(result).Inc()
+	g.metrics.duration.WithLabelValues(result).Observe(time.Since(start).Seconds())
+	if result != resultOK {
+		g.log.LogAttrs(r.Context(), slog.LevelInfo, "ohttp gateway request failed", slog.String("result", result))
+	}
+}
+
+// outerError maps a failure before decapsulation succeeded to the status
+// sent without protection (RFC 9458 §5.2) and its metric result. It is the
+// one place that decides outer statuses.
+func outerError(err error) (status int, result string) {
+	var maxBytes *http.MaxBytesError
+	switch {
+	case errors.As(err, &maxBytes):
+		return http.StatusRequestEntityTooLarge, resultTooLarge
+	case errors.Is(err, ErrKeyConfig):
+		return http.StatusBadRequest, resultKeyConfig
+	case errors.Is(err, ErrDecrypt):
+		return http.StatusBadRequest, resultDecrypt
+	case errors.Is(err, ErrMalformed):
+		return http.StatusBadRequest, resultMalformed
+	}
+	return http.StatusBadRequest, resultMalformed
+}
+
+// handle serves one encapsulated request and returns its metric result.
+func (g *Gateway) handle(w http.ResponseWriter, r *http.Request) string {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != mediaTypeRequest {
+		http.Error(w, http.StatusText(http.StatusUnsupportedMediaType), http.StatusUnsupportedMediaType)
+		return resultUnsupportedMediaType
+	}
+	body, err := readBody(w, r, g.maxRequestBytes)
+	if err == nil {
+		g.metrics.requestSize.Observe(float64(len(body)))
+	}
+	var request []byte
+	var rc *ResponseContext
+	if err == nil {
+		request, rc, err = g.keys.Load().DecapsulateRequest(body)
+	}
+	if err != nil {
+		status, result := outerError(err)
+		if result == resultKeyConfig {
+			w.Header().Set("Content-Type", "application/problem+json")
+			w.WriteHeader(status)
+			io.WriteString(w, problemKeyConfig)
+		} else {
+			http.Error(w, http.StatusText(status), status)
+		}
+		return result
+	}
+
+	indeterminate := len(request) > 0 && request[0] == 2 // answer in the request's framing family
+	response, result := g.forward(r.Context(), request, indeterminate)
+	out, err := g.seal(rc, response)
+	if err != nil {
+		// The target's response does not encode (say, a header value with a
+		// newline). Tell the client so, still encapsulated.
+		result = resultResponseInvalid
+		out, err = g.seal(rc, statusOnly(http.StatusBadGateway, indeterminate))
+	}
+	if err != nil {
+		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
+		return resultInternal
+	}
+	g.metrics.innerStatus.WithLabelValues(statusClass(response.Status)).Inc()
+	g.metrics.responseSize.Observe(float64(len(out)))
+	h := w.Header()
+	h.Set("Content-Type", mediaTypeResponse)
+	h.Set("Cache-Control", "private, no-store")
+	h.Set("Content-Length", strconv.Itoa(len(out)))
+	w.WriteHeader(http.StatusOK)
+	w.Write(out)
+	return result
+}
+
+// readBody reads the request body, at most maxBytes of it.
+func readBody(w http.ResponseWriter, r *http.Request, maxBytes int64) ([]byte, error) {
+	if r.ContentLength > maxBytes {
+		return nil, &http.MaxBytesError{Limit: maxBytes}
+	}
+	body := http.MaxBytesReader(w, r.Body, maxBytes)
+	if r.ContentLength >= 0 {
+		buf := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(body, buf); err != nil {
+			return nil, fmt.Errorf("%w: reading body: %w", ErrMalformed, err)
+		}
+		return buf, nil
+	}
+	buf, err := io.ReadAll(body)
+	var maxErr *http.MaxBytesError
+	if errors.As(err, &maxErr) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: reading body: %w", ErrMalformed, err)
+	}
+	return buf, nil
+}
+
+// statusOnly is the encapsulated answer to a failure after decapsulation: a
+// status and nothing else (clients see only the status).
+func statusOnly(status int, indeterminate bool) *bhttp.Response {
+	return &bhttp.Response{Status: status, Indeterminate: indeterminate}
+}
+
+// forward decodes the inner request, checks it against the allow list and
+// runs the target. Every failure here becomes an encapsulated response
+// (RFC 9458 §5.2), so it returns a response, never an error.
+func (g *Gateway) forward(ctx context.Context, plaintext []byte, indeterminate bool) (*bhttp.Response, string) {
+	br, err := bhttp.ParseRequest(plaintext)
+	if err != nil {
+		return statusOnly(http.StatusBadRequest, indeterminate), resultInnerInvalid
+	}
+	for _, f := range br.Header {
+		// RFC 9458 §5.1: a 100-continue expectation MUST be an error.
+		if strings.EqualFold(f.Name, "expect") && strings.EqualFold(f.Value, "100-continue") {
+			return statusOnly(http.StatusExpectationFailed, indeterminate), resultExpectContinue
+		}
+	}
+	authority := strings.ToLower(innerAuthority(br))
+	target := g.targets[authority]
+	if target == nil {
+		return statusOnly(http.StatusForbidden, indeterminate), resultForbiddenTarget
+	}
+	if g.forwardTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, g.forwardTimeout)
+		defer cancel()
+	}
+	req, err := newInnerRequest(ctx, br, authority)
+	if err != nil {
+		return statusOnly(http.StatusBadRequest, indeterminate), resultInnerInvalid
+	}
+	rec := newRecorder(g.maxResponseBytes)
+	target.ServeHTTP(rec, req)
+	if rec.overflow {
+		return statusOnly(http.StatusBadGateway, indeterminate), resultResponseTooLarge
+	}
+	return rec.response(indeterminate), resultOK
+}
+
+// seal encodes response and encapsulates it in one buffer: the response
+// nonce, then the binary HTTP message, sealed in place.
+func (g *Gateway) seal(rc *ResponseContext, response *bhttp.Response) ([]byte, error) {
+	nk, nn, ok := aeadSizes(rc.aead)
+	if !ok {
+		return nil, errUnsupportedSuite
+	}
+	n := max(nk, nn)
+	buf := make([]byte, n, n+len(response.Content)+512+aeadTagSize)
+	buf, err := response.AppendBinary(buf)
+	if err != nil {
+		return nil, err
+	}
+	buf = slices.Grow(buf, aeadTagSize)
+	if _, err := io.ReadFull(g.rand, buf[:n]); err != nil {
+		return nil, fmt.Errorf("ohttp: reading response nonce: %w", err)
+	}
+	aead, nonce, err := responseAEAD(rc.secret, rc.enc, buf[:n], rc.aead)
+	if err != nil {
+		return nil, err
+	}
+	ct := aead.Seal(buf[n:n], nonce, buf[n:], nil)
+	return buf[:n+len(ct)], nil
+}
