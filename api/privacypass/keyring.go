@@ -1,0 +1,171 @@
+package privacypass
+
+import (
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha512"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// KeySpec is one issuer key in a [Keyring].
+//
+// Rotation with overlap: add the new key with NotBefore in the future (the
+// directory lists it at once, so devices and relays learn it early); when
+// NotBefore passes it becomes the tier's current key for
+// /token-key-for-user-token. Give the old key a NotAfter at least the
+// device's token lifetime (24 h, pir-spec §8.3) after that: until then its
+// tokens still verify and requests still addressed to it are still answered.
+type KeySpec struct {
+	// Key is the issuer key.
+	Key *PrivateKey
+	// Tier is the user tier the key issues for (Apple's example: "tier1",
+	// "tier2", "tier3"). Tokens redeemed with this key carry this tier.
+	Tier string
+	// NotBefore is when the key starts issuing; zero means at once. When set
+	// it is published as the directory's "not-before".
+	NotBefore time.Time
+	// NotAfter is when the key retires: it stops issuing, its tokens are
+	// refused and it leaves the directory. Zero means never.
+	NotAfter time.Time
+}
+
+func (s *KeySpec) activeAt(now time.Time) bool {
+	return !now.Before(s.NotBefore) && (s.NotAfter.IsZero() || now.Before(s.NotAfter))
+}
+
+func (s *KeySpec) retiredAt(now time.Time) bool {
+	return !s.NotAfter.IsZero() && !now.Before(s.NotAfter)
+}
+
+// Keyring is an immutable set of issuer keys, one or more per tier. Build a
+// new one to rotate and hand it to [Service.SetKeyring].
+type Keyring struct {
+	keys []KeySpec
+}
+
+// NewKeyring checks specs and returns the keyring. Truncated key ids must
+// be distinct across all keys (devices name the key by that one byte in
+// token requests; Apple's example regenerates keys until they differ), as
+// must tier names be non-empty.
+func NewKeyring(specs []KeySpec) (*Keyring, error) {
+	if len(specs) == 0 {
+		return nil, errors.New("privacypass: keyring has no keys")
+	}
+	seen := map[byte]int{}
+	for i, s := range specs {
+		if s.Key == nil {
+			return nil, fmt.Errorf("privacypass: keyring entry %d has no key", i)
+		}
+		if s.Tier == "" {
+			return nil, fmt.Errorf("privacypass: keyring entry %d has no tier", i)
+		}
+		if !s.NotAfter.IsZero() && !s.NotAfter.After(s.NotBefore) {
+			return nil, fmt.Errorf("privacypass: keyring entry %d retires before it starts", i)
+		}
+		tid := s.Key.Public().TruncatedID()
+		if j, dup := seen[tid]; dup {
+			return nil, fmt.Errorf("privacypass: keyring entries %d and %d share truncated key id %d: generate another key", j, i, tid)
+		}
+		seen[tid] = i
+	}
+	return &Keyring{keys: slices.Clone(specs)}, nil
+}
+
+// Keys returns a copy of the key specs.
+func (r *Keyring) Keys() []KeySpec { return slices.Clone(r.keys) }
+
+// Current returns the key tier issues with at now: of the tier's active keys,
+// the one that started last.
+func (r *Keyring) Current(tier string, now time.Time) (*PrivateKey, error) {
+	var best *KeySpec
+	for i := range r.keys {
+		s := &r.keys[i]
+		if s.Tier != tier || !s.activeAt(now) {
+			continue
+		}
+		if best == nil || s.NotBefore.After(best.NotBefore) {
+			best = s
+		}
+	}
+	if best == nil {
+		return nil, fmt.Errorf("privacypass: no active key for tier %q", tier)
+	}
+	return best.Key, nil
+}
+
+// Issue answers the token request body for a user of tier at now, with the
+// tier's active key named by the request's truncated key id, so devices that
+// fetched the previous key during an overlap are still served.
+func (r *Keyring) Issue(tier string, body []byte, now time.Time) ([]byte, error) {
+	req, err := ParseTokenRequest(body)
+	if err != nil {
+		return nil, err
+	}
+	if req.TokenType != TokenType {
+		return nil, fmt.Errorf("privacypass: token type %#04x: %w", req.TokenType, ErrRequestTokenType)
+	}
+	for i := range r.keys {
+		s := &r.keys[i]
+		if s.Tier == tier && s.activeAt(now) && s.Key.Public().TruncatedID() == req.TruncatedKeyID {
+			return s.Key.Issue(req)
+		}
+	}
+	return nil, fmt.Errorf("privacypass: truncated key id %d for tier %q: %w", req.TruncatedKeyID, tier, ErrRequestKeyID)
+}
+
+// CheckToken parses and checks a token against the keyring at now: size,
+// type, key id of a key that is not retired, and the RSASSA-PSS signature
+// (SHA-384, MGF1-SHA-384, 48-byte salt; RFC 9578 §6.4). It does not look at
+// double spending: [Service.Verify] does. It returns the key's tier.
+//
+// The challenge digest is not checked, as in Apple's service: the device
+// builds the challenge itself.
+func (r *Keyring) CheckToken(b []byte, now time.Time) (tier string, tok *Token, err error) {
+	tok, err = ParseToken(b)
+	if err != nil {
+		return "", nil, err
+	}
+	if tok.TokenType != TokenType {
+		return "", nil, fmt.Errorf("privacypass: token type %#04x: %w", tok.TokenType, ErrTokenType)
+	}
+	var spec *KeySpec
+	for i := range r.keys {
+		if r.keys[i].Key.Public().ID() == tok.KeyID {
+			spec = &r.keys[i]
+		}
+	}
+	if spec == nil || spec.retiredAt(now) {
+		return "", nil, ErrUnknownKey
+	}
+	if err := verifyAuthenticator(spec.Key.Public(), tok); err != nil {
+		return "", nil, err
+	}
+	return spec.Tier, tok, nil
+}
+
+// verifyAuthenticator checks the token's signature under pub. The token key
+// id has already been matched to pub.
+func verifyAuthenticator(pub *PublicKey, tok *Token) error {
+	digest := sha512.Sum384(tok.authenticatorInput())
+	opts := &rsa.PSSOptions{SaltLength: saltLength, Hash: crypto.SHA384}
+	if err := rsa.VerifyPSS(pub.RSA(), crypto.SHA384, digest[:], tok.Authenticator, opts); err != nil {
+		return ErrBadSignature
+	}
+	return nil
+}
+
+// directoryKeys returns the keys to publish at now: every key not retired,
+// in order of NotBefore (stable for equal times).
+func (r *Keyring) directoryKeys(now time.Time) []KeySpec {
+	var out []KeySpec
+	for _, s := range r.keys {
+		if !s.retiredAt(now) {
+			out = append(out, s)
+		}
+	}
+	slices.SortStableFunc(out, func(a, b KeySpec) int { return a.NotBefore.Compare(b.NotBefore) })
+	return out
+}
