@@ -79,7 +79,7 @@ func Normalize(entry string) (string, Rewrite, error) {
 	if s == "" {
 		return "", 0, drop("empty", "empty entry")
 	}
-	if i := strings.Index(s, "://"); i >= 0 {
+	if i := strings.Index(s, "://"); i > 0 && isScheme(s[:i]) {
 		switch strings.ToLower(s[:i]) {
 		case "http", "https":
 		default:
@@ -304,4 +304,18 @@ func canonicalPath(p string) (string, bool) {
 		return "", true
 	}
 	return "/" + strings.Join(segs, "/"), true
+}
+
+// isScheme reports whether s has URL scheme syntax (RFC 3986 §3.1).
+func isScheme(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z':
+		case i > 0 && (c >= '0' && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return true
 }

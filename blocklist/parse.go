@@ -250,5 +250,8 @@ func parseURLhausLine(line string) lineResult {
 	if rec[3] != "online" {
 		return skipped("urlhaus_offline")
 	}
+	if strings.TrimSpace(rec[2]) == "" {
+		return lineResult{err: fmt.Errorf("URLhaus row has an empty url")}
+	}
 	return lineResult{entries: []string{rec[2]}}
 }

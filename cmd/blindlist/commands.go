@@ -3,5 +3,10 @@ package main
 // extraCommands lists the subcommands beyond version. Add one line per
 // subcommand here; its implementation lives in its own file.
 func extraCommands() []command {
-	return []command{}
+	return []command{
+		{"bloom", "build bloom_filter.plist + input.txtpb from a key list, as Apple's BloomFilterTool", runBloom},
+		{"build", "compile blocklists into the prefilter and the PIR key list", runBuild},
+		{"check", "show the sub-URLs of a URL and which hit a built prefilter", runCheck},
+		{"hash", "print FNV-1a, Murmur3 and bit indices of strings", runHash},
+	}
 }

@@ -1,0 +1,415 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/blindlist/blindlist/blocklist"
+	"github.com/blindlist/blindlist/bloom"
+)
+
+const buildUsage = `Usage: blindlist build [--source [FORMAT:]LOCATION]... [--allow [FORMAT:]LOCATION]... [--out DIR] [flags]
+
+Compile blocklists into the key set Apple's NEURLFilter looks up, then write in one pass:
+  DIR/prefilter.bin        the Bloom prefilter bits (NEURLFilterPrefilter data)
+  DIR/bloom_filter.plist   the same filter as the SimpleURLFilter sample's plist
+  DIR/prefilter.json       bit count, hash count, seed, tag (SHA-256 of the bits)
+  DIR/keys.txt             the normalised keys, one per line (the PIR input)
+  DIR/input.txtpb          the keys as a KeywordDatabase text proto, value "1" (for PIRProcessDatabase)
+  DIR/manifest.json        what was read, rewritten and dropped, by reason
+
+Unlike 'blindlist bloom', build normalises entries to the device's key space (no scheme,
+lowercase, Punycode, no leading www., canonical path), removes duplicates and keys covered
+by a parent key, and applies allow lists after normalisation. With no --source it builds
+a small built-in demo list.
+
+LOCATION is a file, a directory (UT1 layout: every 'domains' and 'urls' file below it) or
+an http(s) URL; gzip is detected. FORMAT is auto (default), hosts, domains, abp, urls,
+urlhaus or ut1.
+
+Flags:
+  --source SRC             block list source (repeatable)
+  --allow SRC              allow list source (repeatable)
+  --out DIR                output directory, created if needed (default "out")
+  --tolerance P            per-key false-positive rate (default 0.001)
+  --visit-rate R           size for a false-positive rate R per visited URL instead
+  --suburls S              sub-URLs the device tests per visit, for --visit-rate (default 24)
+  --seed N                 Murmur3 seed (default: derived from the keys, so builds are reproducible)
+  --allow-removes-parents  an allowed key below a blocked parent removes the parent
+  --no-test-identity       do not add Apple's onboarding key apple.com/url-filter-test
+  --max-bytes N            size cap per source after decompression (default 1 GiB)
+  --timeout D              overall time limit for reading sources (default 10m)
+  --workers N              goroutines for the Bloom build (default: all cores)
+  --progress               print progress to stderr (default: only on a terminal)
+  --json                   print the manifest summary as JSON on stdout
+
+Examples:
+  blindlist build --out out/
+  blindlist build --source https://raw.githubusercontent.com/StevenBlack/hosts/master/hosts \
+      --source abp:lists/oisd_small.txt --allow allow.txt --visit-rate 0.001 --out out/
+`
+
+// multiFlag collects a repeatable string flag.
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// parseArgs parses flags that may appear before, between or after the
+// positional arguments, which it returns. On -h it prints usage to stdout
+// and returns code 0; on a bad flag, usage to stderr and code 2.
+func parseArgs(e *env, fs *flag.FlagSet, usage string, args []string) (pos []string, code int, ok bool) {
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {}
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				fmt.Fprint(e.stdout, usage)
+				return nil, 0, false
+			}
+			fmt.Fprint(e.stderr, usage)
+			return nil, 2, false
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, 0, true
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// postBuildStep is a later stage of 'blindlist build' that works from the
+// final keys, such as writing PIR shards into the same directory.
+type postBuildStep func(ctx context.Context, e *env, keys []string, outDir string) error
+
+// buildSteps lists the stages run after the prefilter and key list are
+// written. Add one line per stage.
+func buildSteps() []postBuildStep {
+	return nil
+}
+
+// buildManifest is DIR/manifest.json.
+type buildManifest struct {
+	Tool      string            `json:"tool"`
+	Built     string            `json:"built"`
+	Keys      int               `json:"keys"`
+	KeysFile  string            `json:"keys_file"`
+	PIRInput  string            `json:"pir_input"`
+	Sizing    buildSizing       `json:"sizing"`
+	Prefilter bloom.Manifest    `json:"prefilter"`
+	Report    *blocklist.Report `json:"report"`
+}
+
+type buildSizing struct {
+	Tolerance      float64 `json:"per_key_tolerance"`
+	VisitRate      float64 `json:"per_visit_rate,omitempty"`
+	SubURLs        int     `json:"suburls_per_visit,omitempty"`
+	SeedDerived    bool    `json:"seed_derived_from_keys"`
+	PlistAndBits   string  `json:"files"`
+	ExpectedFPRate float64 `json:"expected_per_key_rate"`
+}
+
+func runBuild(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("build", flag.ContinueOnError)
+	var sources, allows multiFlag
+	fs.Var(&sources, "source", "")
+	fs.Var(&allows, "allow", "")
+	out := fs.String("out", "out", "")
+	tolerance := fs.Float64("tolerance", 0.001, "")
+	visitRate := fs.Float64("visit-rate", 0, "")
+	subURLs := fs.Int("suburls", 24, "")
+	seedFlag := fs.String("seed", "", "")
+	allowParents := fs.Bool("allow-removes-parents", false, "")
+	noTestID := fs.Bool("no-test-identity", false, "")
+	maxBytes := fs.Int64("max-bytes", blocklist.DefaultMaxBytes, "")
+	timeout := fs.Duration("timeout", 10*time.Minute, "")
+	workers := fs.Int("workers", 0, "")
+	progress := fs.Bool("progress", false, "")
+	asJSON := fs.Bool("json", false, "")
+	pos, code, ok := parseArgs(e, fs, buildUsage, args)
+	if !ok {
+		return code
+	}
+	if len(pos) > 0 {
+		fmt.Fprint(e.stderr, buildUsage)
+		return 2
+	}
+	p := *tolerance
+	if *visitRate != 0 {
+		var err error
+		if p, err = bloom.ToleranceForVisit(*visitRate, *subURLs); err != nil {
+			return e.errorf("%v", err)
+		}
+	}
+	if !(p > 0 && p < 1) {
+		return e.errorf("tolerance %v is outside (0, 1)", p)
+	}
+
+	var block, allow []blocklist.Source
+	for _, s := range sources {
+		src, err := blocklist.ParseSource(s)
+		if err != nil {
+			return e.errorf("%v", err)
+		}
+		block = append(block, src)
+	}
+	if len(block) == 0 {
+		block = []blocklist.Source{blocklist.DemoSource()}
+		e.hintf("no --source given: building the built-in demo list")
+	}
+	for _, s := range allows {
+		src, err := blocklist.ParseSource(s)
+		if err != nil {
+			return e.errorf("%v", err)
+		}
+		allow = append(allow, src)
+	}
+	opts := blocklist.Options{
+		MaxBytes:            *maxBytes,
+		AllowRemovesParents: *allowParents,
+		TestIdentity:        !*noTestID,
+	}
+	if *progress || isTerminal(e.stderr) {
+		opts.Progress = progressPrinter(e.stderr)
+	}
+	rctx, cancel := context.WithTimeout(ctx, *timeout)
+	res, err := blocklist.Compile(rctx, block, allow, opts)
+	cancel()
+	if err != nil {
+		return e.errorf("%v", err)
+	}
+	for i, pr := range res.Report.Problems {
+		if i == 5 {
+			e.hintf("%d malformed lines in all; see %s", res.Report.ProblemCount, filepath.Join(*out, "manifest.json"))
+			break
+		}
+		fmt.Fprintf(e.stderr, "blindlist: warning: %s\n", pr)
+	}
+	if len(res.Keys) == 0 {
+		return e.errorf("the sources gave no keys")
+	}
+
+	seed, derived := uint32(0), *seedFlag == ""
+	if derived {
+		seed = seedFromKeys(res.Keys)
+	} else if seed, err = parseSeed(*seedFlag); err != nil {
+		return e.errorf("%v", err)
+	}
+	f, err := bloom.Build(res.Keys, p, seed, *workers)
+	if err != nil {
+		return e.errorf("%v", err)
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return e.errorf("creating output directory: %v", err)
+	}
+	if err := f.WriteDir(*out); err != nil {
+		return e.errorf("%v", err)
+	}
+	if err := writeKeyFiles(*out, res.Keys); err != nil {
+		return e.errorf("%v", err)
+	}
+	man := buildManifest{
+		Tool:      "blindlist build",
+		Built:     time.Now().UTC().Format(time.RFC3339),
+		Keys:      len(res.Keys),
+		KeysFile:  "keys.txt",
+		PIRInput:  "input.txtpb",
+		Prefilter: f.Manifest(bloom.BitsFile),
+		Report:    res.Report,
+		Sizing: buildSizing{
+			Tolerance: p, VisitRate: *visitRate, SeedDerived: derived,
+			PlistAndBits:   strings.Join([]string{bloom.BitsFile, bloom.PlistFile, bloom.ManifestFile}, " "),
+			ExpectedFPRate: bloom.FalsePositiveRate(f.Params().BitCount, f.Params().HashCount, len(res.Keys)),
+		},
+	}
+	if *visitRate != 0 {
+		man.Sizing.SubURLs = *subURLs
+	}
+	mj, err := json.MarshalIndent(man, "", "  ")
+	if err != nil {
+		return e.errorf("encoding manifest: %v", err)
+	}
+	if err := writeFileAtomic(filepath.Join(*out, "manifest.json"), append(mj, '\n')); err != nil {
+		return e.errorf("%v", err)
+	}
+	for _, step := range buildSteps() {
+		if err := step(ctx, e, res.Keys, *out); err != nil {
+			return e.errorf("%v", err)
+		}
+	}
+	if *asJSON {
+		sum, _ := json.MarshalIndent(struct {
+			Keys      int            `json:"keys"`
+			Out       string         `json:"out"`
+			Prefilter bloom.Manifest `json:"prefilter"`
+			Dropped   map[string]int `json:"dropped"`
+		}{len(res.Keys), *out, man.Prefilter, res.Report.Dropped}, "", "  ")
+		fmt.Fprintf(e.stdout, "%s\n", sum)
+		return 0
+	}
+	pp := f.Params()
+	fmt.Fprintf(e.stdout, "%d keys from %d entries -> %s\n", len(res.Keys), res.Report.Entries, *out)
+	fmt.Fprintf(e.stdout, "prefilter: %d bits, %d hashes, seed %d, %d bytes, tag %s\n",
+		pp.BitCount, pp.HashCount, pp.Seed, f.ByteCount(), f.Tag())
+	fmt.Fprintf(e.stdout, "dropped: %s\n", formatCounts(res.Report.Dropped))
+	return 0
+}
+
+// seedFromKeys derives the Murmur3 seed from the sorted keys (the first
+// four bytes of SHA-256 over the keys, one per line), so the same list
+// always gives the same filter. The seed is public in the prefilter anyway.
+func seedFromKeys(keys []string) uint32 {
+	h := sha256.New()
+	for _, k := range keys {
+		io.WriteString(h, k)
+		h.Write([]byte{'\n'})
+	}
+	return binary.BigEndian.Uint32(h.Sum(nil))
+}
+
+func parseSeed(s string) (uint32, error) {
+	n, err := strconv.ParseUint(s, 0, 32)
+	if err != nil {
+		return 0, fmt.Errorf("seed %q is not a number in 0..4294967295", s)
+	}
+	return uint32(n), nil
+}
+
+func formatCounts(m map[string]int) string {
+	var parts []string
+	for _, k := range sortedKeys(m) {
+		if m[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%s=%d", k, m[k]))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, " ")
+}
+
+func sortedKeys(m map[string]int) []string {
+	return slices.Sorted(maps.Keys(m))
+}
+
+// writeKeyFiles writes keys.txt and input.txtpb.
+func writeKeyFiles(dir string, keys []string) error {
+	var kb strings.Builder
+	for _, k := range keys {
+		kb.WriteString(k)
+		kb.WriteByte('\n')
+	}
+	if err := writeFileAtomic(filepath.Join(dir, "keys.txt"), []byte(kb.String())); err != nil {
+		return err
+	}
+	return writeWith(filepath.Join(dir, "input.txtpb"), func(w io.Writer) error { return writeKeywordDB(w, keys) })
+}
+
+// writeKeywordDB writes keys as Apple's pir.v1.KeywordDatabase in protobuf
+// text format, one row per key with value "1", in the layout
+// PIRProcessDatabase reads (shared/vectors/pir/A/input.txtpb).
+func writeKeywordDB(w io.Writer, keys []string) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	for _, k := range keys {
+		bw.WriteString("rows {\n  keyword: \"")
+		writeTextProtoBytes(bw, k)
+		bw.WriteString("\"\n  value: \"1\"\n}\n")
+	}
+	return bw.Flush()
+}
+
+// writeTextProtoBytes escapes s for a protobuf text-format string: \" \\
+// \n \r \t, and every other byte outside printable ASCII as a three-digit
+// octal escape, which is valid for both string and bytes fields.
+func writeTextProtoBytes(w *bufio.Writer, s string) {
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '"':
+			w.WriteString(`\"`)
+		case '\\':
+			w.WriteString(`\\`)
+		case '\n':
+			w.WriteString(`\n`)
+		case '\r':
+			w.WriteString(`\r`)
+		case '\t':
+			w.WriteString(`\t`)
+		default:
+			if c < 0x20 || c >= 0x7f {
+				w.WriteByte('\\')
+				w.WriteByte('0' + c>>6)
+				w.WriteByte('0' + c>>3&7)
+				w.WriteByte('0' + c&7)
+			} else {
+				w.WriteByte(c)
+			}
+		}
+	}
+}
+
+// writeWith streams a file through fn into a temporary name, then renames
+// it over path.
+func writeWith(path string, fn func(io.Writer) error) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	err = fn(tmp)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return nil
+}
+
+func writeFileAtomic(path string, data []byte) error {
+	return writeWith(path, func(w io.Writer) error { _, err := w.Write(data); return err })
+}
+
+// isTerminal reports whether w is a character device (a terminal).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// progressPrinter prints at most one progress line per second.
+func progressPrinter(w io.Writer) func(doc string, lines int, n int64) {
+	var last time.Time
+	return func(doc string, lines int, n int64) {
+		if now := time.Now(); now.Sub(last) >= time.Second {
+			last = now
+			fmt.Fprintf(w, "blindlist: reading %s: %d lines, %.1f MB\n", doc, lines, float64(n)/1e6)
+		}
+	}
+}
