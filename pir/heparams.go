@@ -23,10 +23,19 @@ type preset struct {
 	n      int
 	t      uint64
 	moduli []uint64
-	// crtT marks plaintext moduli ≡ 1 mod 2N, which Apple's keyword PIR cannot
-	// use (shared/vectors README, "Known limits").
-	crtT bool
+	// unusable, when set, says why keyword PIR refuses the preset.
+	unusable string
 }
+
+// Reasons a preset is refused.
+const (
+	// Plaintext moduli ≡ 1 mod 2N (CRT batching): Apple's own keyword PIR
+	// fails with them (shared/vectors README, "Known limits").
+	crtReason = "has a plaintext modulus ≡ 1 mod 2N (CRT batching); Apple's keyword PIR fails with such presets"
+	// t ≈ 2^12 against q0 ≈ 2^27 leaves no noise budget after a 2-D MulPIR
+	// answer (measured: budget ≈ 0, decryption fails).
+	noiseReason = "leaves no noise budget for a 2-dimensional MulPIR answer (t too large for q0)"
+)
 
 var (
 	moduli27_28_28 = []uint64{134176769, 268369921, 268361729}
@@ -39,20 +48,20 @@ var (
 
 // presets lists Apple's PredefinedRlweParameters usable with 128-bit security.
 var presets = []preset{
-	{"n_4096_logq_16_33_33_logt_4", 4096, 11, moduli16_33_33, false},
-	{"n_4096_logq_27_28_28_logt_4", 4096, 11, moduli27_28_28, false},
-	{"n_4096_logq_27_28_28_logt_5", 4096, 17, moduli27_28_28, false},
-	{"n_4096_logq_27_28_28_logt_6", 4096, 37, moduli27_28_28, false},
-	{"n_4096_logq_27_28_28_logt_13", 4096, 4099, moduli27_28_28, false},
-	{"n_4096_logq_27_28_28_logt_16", 4096, 40961, moduli27_28_28, true},
-	{"n_4096_logq_27_28_28_logt_17", 4096, 65537, moduli27_28_28, true},
-	{"n_8192_logq_3x55_logt_24", 8192, 8404993, moduli3x55, true},
-	{"n_8192_logq_3x55_logt_29", 8192, 268582913, moduli3x55, true},
-	{"n_8192_logq_3x55_logt_30", 8192, 536903681, moduli3x55, true},
-	{"n_8192_logq_3x55_logt_42", 8192, 2199023288321, moduli3x55, true},
-	{"n_8192_logq_28_60_60_logt_20", 8192, 557057, moduli28_60_60, true},
-	{"n_8192_logq_29_60_60_logt_15", 8192, 16411, moduli29_60_60, false},
-	{"n_8192_logq_40_60_60_logt_26", 8192, 33832961, moduli40_60_60, true},
+	{"n_4096_logq_16_33_33_logt_4", 4096, 11, moduli16_33_33, ""},
+	{"n_4096_logq_27_28_28_logt_4", 4096, 11, moduli27_28_28, ""},
+	{"n_4096_logq_27_28_28_logt_5", 4096, 17, moduli27_28_28, ""},
+	{"n_4096_logq_27_28_28_logt_6", 4096, 37, moduli27_28_28, ""},
+	{"n_4096_logq_27_28_28_logt_13", 4096, 4099, moduli27_28_28, noiseReason},
+	{"n_4096_logq_27_28_28_logt_16", 4096, 40961, moduli27_28_28, crtReason},
+	{"n_4096_logq_27_28_28_logt_17", 4096, 65537, moduli27_28_28, crtReason},
+	{"n_8192_logq_3x55_logt_24", 8192, 8404993, moduli3x55, crtReason},
+	{"n_8192_logq_3x55_logt_29", 8192, 268582913, moduli3x55, crtReason},
+	{"n_8192_logq_3x55_logt_30", 8192, 536903681, moduli3x55, crtReason},
+	{"n_8192_logq_3x55_logt_42", 8192, 2199023288321, moduli3x55, crtReason},
+	{"n_8192_logq_28_60_60_logt_20", 8192, 557057, moduli28_60_60, crtReason},
+	{"n_8192_logq_29_60_60_logt_15", 8192, 16411, moduli29_60_60, ""},
+	{"n_8192_logq_40_60_60_logt_26", 8192, 33832961, moduli40_60_60, crtReason},
 }
 
 // Presets returns the names of Apple's parameter presets that keyword PIR
@@ -60,7 +69,7 @@ var presets = []preset{
 func Presets() []string {
 	var out []string
 	for _, p := range presets {
-		if !p.crtT {
+		if p.unusable == "" {
 			out = append(out, p.name)
 		}
 	}
@@ -73,8 +82,8 @@ func lookupPreset(name string) (heParams, error) {
 		if p.name != name {
 			continue
 		}
-		if p.crtT {
-			return heParams{}, fmt.Errorf("pir: preset %s has a plaintext modulus ≡ 1 mod 2N (CRT batching); Apple's keyword PIR fails with such presets, use one of %v", name, Presets())
+		if p.unusable != "" {
+			return heParams{}, fmt.Errorf("pir: preset %s %s; use one of %v", name, p.unusable, Presets())
 		}
 		return heParams{n: p.n, t: p.t, moduli: p.moduli}, nil
 	}

@@ -103,6 +103,7 @@ func TestProcessKeywordsErrors(t *testing.T) {
 	}{
 		{"unknown preset", rows, ProcessConfig{Preset: "n_1_logt_1"}},
 		{"crt preset", rows, ProcessConfig{Preset: "n_4096_logq_27_28_28_logt_16"}},
+		{"noisy preset", rows, ProcessConfig{Preset: "n_4096_logq_27_28_28_logt_13"}},
 		{"duplicate", dup, ProcessConfig{Preset: "n_4096_logq_27_28_28_logt_5"}},
 		{"bucket too small", testRows(5, func(int) int { return 100 }),
 			ProcessConfig{Preset: "n_4096_logq_27_28_28_logt_5", Cuckoo: CuckooConfig{MaxSerializedBucketSize: 50}}},
