@@ -252,6 +252,7 @@ const (
 	defaultVersionCount      = 2
 	defaultKeyTTL            = 30 * 24 * time.Hour
 	defaultMaxKeyBytes       = 4 << 20
+	defaultKeyCacheSize      = 64
 	defaultMaxKeyBody        = 10 << 20
 	defaultMaxQueriesBody    = 10 << 20
 	defaultMaxConfigBody     = 64 << 10

@@ -207,14 +207,15 @@ func checkKeyShape(k *hepb.SerializedEvaluationKey, kc *hepb.EvaluationKeyConfig
 // job is one checked PIR request, ready to compute.
 type job struct {
 	usecase Usecase
-	key     *apipb.EvaluationKey
+	key     *pir.EvaluationKey
 	req     *apipb.PIRRequest
 }
 
 // queries answers POST /queries. Every request is checked (key, usecase,
-// configuration version, shard) before any is computed, so one failing
-// request fails the whole call at once, as in Apple's service, without
-// wasted work. Answers are computed in parallel within the compute slots.
+// configuration version, shard, key parse) before any is computed, so one
+// failing request fails the whole call at once, as in Apple's service,
+// without wasted work. Answers are computed in parallel within the compute
+// slots.
 func (s *Server) queries(ctx context.Context, c *call) (*reply, error) {
 	var req apipb.Requests
 	if err := proto.Unmarshal(c.body, &req); err != nil {
@@ -225,7 +226,7 @@ func (s *Server) queries(ctx context.Context, c *call) (*reply, error) {
 		return nil, newHTTPError(http.StatusBadRequest, catBody, fmt.Sprintf("Too many requests: %d, at most %d", len(reqs), s.cfg.Limits.MaxRequestsPerCall))
 	}
 	snap := s.reg.load()
-	stored := map[string]*apipb.EvaluationKey{} // by identifier, per call
+	stored := map[string][]byte{} // serialized stored keys by identifier, per call
 	jobs := make([]job, len(reqs))
 	for i, r := range reqs {
 		j, err := s.plan(ctx, snap, c.user, r, stored)
@@ -264,8 +265,8 @@ func (s *Server) queries(ctx context.Context, c *call) (*reply, error) {
 
 // plan checks one Request in Apple's order: request type, evaluation key,
 // usecase and configuration version, then our own checks (shard id, shard
-// index, key shape).
-func (s *Server) plan(ctx context.Context, snap *snapshot, user string, r *apipb.Request, stored map[string]*apipb.EvaluationKey) (job, error) {
+// index, key shape) and parses the key (or finds it parsed in the cache).
+func (s *Server) plan(ctx context.Context, snap *snapshot, user string, r *apipb.Request, stored map[string][]byte) (job, error) {
 	switch r.GetRequest().(type) {
 	case *apipb.Request_PirRequest:
 	case *apipb.Request_OprfRequest:
@@ -276,16 +277,21 @@ func (s *Server) plan(ctx context.Context, snap *snapshot, user string, r *apipb
 		return job{}, newHTTPError(http.StatusBadRequest, catBody, "Unknown request type.")
 	}
 	pr := r.GetPirRequest()
-	key := pr.GetEvaluationKey()
-	if key == nil {
+	var raw []byte
+	if inline := pr.GetEvaluationKey(); inline != nil {
+		var err error
+		if raw, err = marshal(inline); err != nil {
+			return job{}, err
+		}
+	} else {
 		id := pr.GetEvaluationKeyMetadata().GetIdentifier()
 		var ok bool
-		if key, ok = stored[string(id)]; !ok {
+		if raw, ok = stored[string(id)]; !ok {
 			var err error
-			if key, err = s.vault.get(ctx, user, id); err != nil {
+			if raw, err = s.vault.get(ctx, user, id); err != nil {
 				return job{}, err
 			}
-			stored[string(id)] = key
+			stored[string(id)] = raw
 		}
 	}
 	u, err := snap.version(r.GetUsecase(), pr.GetConfigurationHash())
@@ -303,10 +309,33 @@ func (s *Server) plan(ctx context.Context, snap *snapshot, user string, r *apipb
 	if n := u.ShardCount(); int64(pr.GetShardIndex()) >= int64(n) {
 		return job{}, newHTTPError(http.StatusBadRequest, catBadQuery, fmt.Sprintf("Shard index %d out of range: the configuration has %d shards", pr.GetShardIndex(), n))
 	}
-	if err := checkKeyShape(key.GetEvaluationKey(), u.KeyConfig()); err != nil {
+	key, err := s.parsedKey(u, raw)
+	if err != nil {
 		return job{}, err
 	}
 	return job{usecase: u, key: key, req: pr}, nil
+}
+
+// parsedKey returns the parsed form of a serialized EvaluationKey for u,
+// from the cache or by checking its shape and parsing it.
+func (s *Server) parsedKey(u Usecase, raw []byte) (*pir.EvaluationKey, error) {
+	id := newKeyCacheID(raw, u.Config().GetPirConfig().GetEvaluationKeyConfigHash())
+	if k, ok := s.keys.get(id); ok {
+		return k, nil
+	}
+	var ek apipb.EvaluationKey
+	if err := proto.Unmarshal(raw, &ek); err != nil {
+		return nil, fmt.Errorf("api: stored evaluation key is corrupt: %w", err)
+	}
+	if err := checkKeyShape(ek.GetEvaluationKey(), u.KeyConfig()); err != nil {
+		return nil, err
+	}
+	k, err := u.ParseKey(ek.GetEvaluationKey())
+	if err != nil {
+		return nil, err
+	}
+	s.keys.put(id, k)
+	return k, nil
 }
 
 // byteList formats bytes as Swift prints a [UInt8] ("[1, 2, 3]").

@@ -89,8 +89,9 @@ func (kv *keyVault) timestamp(ctx context.Context, user string, identifier []byt
 	return binary.BigEndian.Uint64(b), nil
 }
 
-// get returns the stored key, or an error wrapping [ErrKeyNotFound].
-func (kv *keyVault) get(ctx context.Context, user string, identifier []byte) (*apipb.EvaluationKey, error) {
+// get returns the stored serialized EvaluationKey, or an error wrapping
+// [ErrKeyNotFound].
+func (kv *keyVault) get(ctx context.Context, user string, identifier []byte) ([]byte, error) {
 	b, err := kv.store.Get(ctx, storeKey('k', keyDigest(user, identifier)))
 	if errors.Is(err, store.ErrNotFound) {
 		return nil, ErrKeyNotFound
@@ -98,11 +99,7 @@ func (kv *keyVault) get(ctx context.Context, user string, identifier []byte) (*a
 	if err != nil {
 		return nil, storeError("reading evaluation key", err)
 	}
-	var k apipb.EvaluationKey
-	if err := proto.Unmarshal(b, &k); err != nil {
-		return nil, fmt.Errorf("api: stored evaluation key is corrupt: %w", err)
-	}
-	return &k, nil
+	return b, nil
 }
 
 // storeError marks a store failure: 503 for the client (the store may be

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -12,13 +13,33 @@ import (
 
 // pirUsecase is a [Usecase] backed by processed shards loaded by package pir.
 type pirUsecase struct {
-	cfg    *pir.Config
-	shards []*pir.Database
+	srv *pir.Server
 }
 
-func (u *pirUsecase) Config() *apipb.Config                { return u.cfg.Proto }
-func (u *pirUsecase) KeyConfig() *hepb.EvaluationKeyConfig { return u.cfg.KeyConfig }
-func (u *pirUsecase) ShardCount() int                      { return len(u.shards) }
+func (u *pirUsecase) Config() *apipb.Config                { return u.srv.Config().Proto }
+func (u *pirUsecase) KeyConfig() *hepb.EvaluationKeyConfig { return u.srv.Config().KeyConfig }
+func (u *pirUsecase) ShardCount() int                      { return u.srv.ShardCount() }
+
+func (u *pirUsecase) ParseKey(k *hepb.SerializedEvaluationKey) (*pir.EvaluationKey, error) {
+	pk, err := u.srv.ParseEvaluationKey(k)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadRequest, err)
+	}
+	return pk, nil
+}
+
+func (u *pirUsecase) Answer(ctx context.Context, key *pir.EvaluationKey, req *apipb.PIRRequest) (*apipb.PIRResponse, error) {
+	resp, err := u.srv.Answer(ctx, req, key)
+	switch {
+	case err == nil:
+		return resp, nil
+	case errors.Is(err, pir.ErrBadRequest), errors.Is(err, pir.ErrShardIndex),
+		errors.Is(err, pir.ErrKeyMismatch), errors.Is(err, pir.ErrUnknownConfig):
+		return nil, fmt.Errorf("%w: %w", ErrBadRequest, err)
+	default:
+		return nil, err
+	}
+}
 
 // OpenUsecase loads the shards `<stem>-<i>.bin` and `<stem>-<i>.params.txtpb`
 // for i in [0, ShardCount) from the usecase's directory and builds its
@@ -28,9 +49,8 @@ func OpenUsecase(ctx context.Context, uc UsecaseConfig) (Usecase, error) {
 	if uc.ShardCount < 1 {
 		return nil, fmt.Errorf("api: usecase %q: shard count %d, want at least 1", uc.Name, uc.ShardCount)
 	}
-	u := &pirUsecase{shards: make([]*pir.Database, uc.ShardCount)}
-	params := make([]*pir.Params, uc.ShardCount)
-	for i := range u.shards {
+	shards := make([]*pir.Database, uc.ShardCount)
+	for i := range shards {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("api: usecase %q: %w", uc.Name, err)
 		}
@@ -39,15 +59,13 @@ func OpenUsecase(ctx context.Context, uc UsecaseConfig) (Usecase, error) {
 		if err != nil {
 			return nil, fmt.Errorf("api: usecase %q: shard %d: %w", uc.Name, i, err)
 		}
-		u.shards[i] = db
-		params[i] = db.Params()
+		shards[i] = db
 	}
-	cfg, err := pir.BuildConfig(params)
+	srv, err := pir.NewServer(shards, pir.ServerOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("api: usecase %q: %w", uc.Name, err)
 	}
-	u.cfg = cfg
-	return u, nil
+	return &pirUsecase{srv: srv}, nil
 }
 
 // LoadEntries opens every usecase of a configuration file, ready for
@@ -73,10 +91,15 @@ func LoadEntries(ctx context.Context, fc *FileConfig) ([]Entry, error) {
 	return entries, nil
 }
 
-// Answer computes one PIR response.
-//
-// TODO(api): call package pir's answer once it lands; until then every
-// query fails with an internal error.
-func (u *pirUsecase) Answer(ctx context.Context, key *apipb.EvaluationKey, req *apipb.PIRRequest) (*apipb.PIRResponse, error) {
-	return nil, fmt.Errorf("api: PIR answering is not wired yet")
+// Reload loads every usecase of fc and publishes them atomically: calls in
+// flight finish on the databases they started with, new calls see the new
+// set, and older configurations stay answerable up to each usecase's
+// VersionCount. On error nothing changes.
+func (s *Server) Reload(ctx context.Context, fc *FileConfig) error {
+	entries, err := LoadEntries(ctx, fc)
+	if err != nil {
+		s.m.reloads.WithLabelValues("error").Inc()
+		return err
+	}
+	return s.Replace(entries)
 }

@@ -9,13 +9,14 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/blindlist/blindlist/pir"
 	"github.com/blindlist/blindlist/pir/pb/apipb"
 	"github.com/blindlist/blindlist/pir/pb/hepb"
 )
 
 // Usecase is one loaded version of a PIR database: what /config announces and
-// what /queries computes on. The pir package provides the implementation;
-// api only routes to it. Implementations must be safe for concurrent use and
+// what /queries computes on. [OpenUsecase] builds one from processed shards
+// with package pir. Implementations must be safe for concurrent use and
 // immutable once published.
 type Usecase interface {
 	// Config returns the Config sent by /config, with pir_config and
@@ -32,12 +33,16 @@ type Usecase interface {
 	// be below it.
 	ShardCount() int
 
-	// Answer computes the response to one PIR request with the given
-	// evaluation key. Errors caused by the request or key content wrap
-	// [ErrBadRequest]. The work and the response size must depend only on
-	// public parameters, never on whether the keyword is present. Answer
-	// honours ctx cancellation.
-	Answer(ctx context.Context, key *apipb.EvaluationKey, req *apipb.PIRRequest) (*apipb.PIRResponse, error)
+	// ParseKey parses an uploaded evaluation key for this usecase's
+	// encryption parameters (the costly step, done once per key and
+	// cached by the server). Errors wrap [ErrBadRequest].
+	ParseKey(k *hepb.SerializedEvaluationKey) (*pir.EvaluationKey, error)
+
+	// Answer computes the response to one PIR request. Errors caused by
+	// the request or key content wrap [ErrBadRequest]. The work and the
+	// response size depend only on public parameters, never on whether
+	// the keyword is present. Answer honours ctx cancellation.
+	Answer(ctx context.Context, key *pir.EvaluationKey, req *apipb.PIRRequest) (*apipb.PIRResponse, error)
 }
 
 // Entry is one usecase to publish in a [Registry].

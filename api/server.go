@@ -30,6 +30,10 @@ type Config struct {
 	// MaxKeyBytes caps one serialized evaluation key. 0: 4 MiB.
 	MaxKeyBytes int64
 
+	// KeyCacheSize is how many parsed evaluation keys stay in memory
+	// (a parsed N=4096 key takes a few MB). 0: 64; negative: no cache.
+	KeyCacheSize int
+
 	// TierLimits are the call rates per user-token tier (names as the
 	// [TokenVerifier] returns them). Tiers not listed are not limited.
 	TierLimits map[string]TierLimit
@@ -66,6 +70,7 @@ type Server struct {
 	m        *metrics
 	limiter  *tierLimiter
 	compute  slots
+	keys     *keyCache
 	draining atomic.Bool
 	now      func() time.Time
 	handler  http.Handler
@@ -87,6 +92,12 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	}
 	if cfg.MaxKeyBytes < 0 {
 		return nil, fmt.Errorf("api: MaxKeyBytes %d must not be negative", cfg.MaxKeyBytes)
+	}
+	switch {
+	case cfg.KeyCacheSize == 0:
+		cfg.KeyCacheSize = defaultKeyCacheSize
+	case cfg.KeyCacheSize < 0:
+		cfg.KeyCacheSize = 0
 	}
 	if cfg.Limits.MaxConcurrentAnswers == 0 {
 		cfg.Limits.MaxConcurrentAnswers = runtime.NumCPU()
@@ -111,6 +122,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		log:     log,
 		m:       m,
 		compute: make(slots, cfg.Limits.MaxConcurrentAnswers),
+		keys:    newKeyCache(cfg.KeyCacheSize),
 		now:     time.Now,
 	}
 	if s.limiter, err = newTierLimiter(cfg.TierLimits, s.now); err != nil {
