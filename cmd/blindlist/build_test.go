@@ -1,0 +1,183 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/blindlist/blindlist/bloom"
+)
+
+func TestBuildFixtures(t *testing.T) {
+	out := t.TempDir()
+	code, stdout, errs := runCLI(t, "", "build",
+		"--source", "../../testdata/hosts.txt", "--source", "abp:../../testdata/abp.txt",
+		"--source", "../../testdata/urlhaus.csv", "--source", "../../testdata/ut1",
+		"--allow", "../../testdata/allow.txt", "--seed", "99", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(errs, `hosts.txt:17: host "bad_host!.example.com"`) {
+		t.Errorf("bad line not reported with file:line: %q", errs)
+	}
+	keys := strings.Split(strings.TrimSuffix(string(mustRead(t, filepath.Join(out, "keys.txt"))), "\n"), "\n")
+	for _, want := range []string{"ads.example.com", "adserver.example.com", "dl.example.net/payload/setup.msi",
+		"gambling.example.com", "apple.com/url-filter-test", "www.apple.com/url-filter-test"} {
+		if !slices.Contains(keys, want) {
+			t.Errorf("keys.txt lacks %q", want)
+		}
+	}
+	for _, absent := range []string{"tracker.example.net", "cdn.ads.example.com", "old.example.org/bin.sh"} {
+		if slices.Contains(keys, absent) {
+			t.Errorf("keys.txt has %q", absent)
+		}
+	}
+	if !slices.IsSorted(keys) {
+		t.Error("keys.txt not sorted")
+	}
+	f, err := bloom.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keys {
+		if !f.TestString(k) {
+			t.Errorf("prefilter misses key %q", k)
+		}
+	}
+	if f.Params().Seed != 99 || f.ItemCount() != len(keys) {
+		t.Errorf("params %+v items %d", f.Params(), f.ItemCount())
+	}
+	if pl, err := bloom.UnmarshalPlist(mustRead(t, filepath.Join(out, bloom.PlistFile))); err != nil || pl.Tag() != f.Tag() {
+		t.Errorf("plist disagrees with raw bits: %v", err)
+	}
+	txt := string(mustRead(t, filepath.Join(out, "input.txtpb")))
+	if strings.Count(txt, "rows {") != len(keys) || !strings.Contains(txt, "keyword: \"ads.example.com\"\n  value: \"1\"") {
+		t.Errorf("input.txtpb does not hold the keys")
+	}
+	var man buildManifest
+	if err := json.Unmarshal(mustRead(t, filepath.Join(out, "manifest.json")), &man); err != nil {
+		t.Fatal(err)
+	}
+	r := man.Report
+	if man.Keys != len(keys) || r.Dropped["allowlisted"] == 0 || r.Dropped["urlhaus_offline"] != 1 || r.ConflictCount != 2 ||
+		man.Prefilter.Tag != f.Tag() {
+		t.Errorf("manifest: keys %d dropped %v conflicts %d", man.Keys, r.Dropped, r.ConflictCount)
+	}
+	if !strings.Contains(stdout, "keys from") {
+		t.Errorf("stdout %q", stdout)
+	}
+	// Same input, no seed: the derived seed makes two builds identical.
+	out2, out3 := t.TempDir(), t.TempDir()
+	runCLI(t, "", "build", "--source", "../../testdata/domains.txt", "--out", out2)
+	runCLI(t, "", "build", "--source", "../../testdata/domains.txt", "--out", out3, "--workers", "1")
+	a, b := mustRead(t, filepath.Join(out2, bloom.BitsFile)), mustRead(t, filepath.Join(out3, bloom.BitsFile))
+	if string(a) != string(b) {
+		t.Error("two builds of the same list differ")
+	}
+}
+
+func TestBuildDemoAndVisitRate(t *testing.T) {
+	out := t.TempDir()
+	code, _, errs := runCLI(t, "", "build", "--out", out, "--visit-rate", "0.01", "--suburls", "48", "--no-test-identity")
+	if code != 0 || !strings.Contains(errs, "built-in demo list") {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	f, err := bloom.ReadDir(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := bloom.ToleranceForVisit(0.01, 48)
+	if f.Tolerance() != p {
+		t.Errorf("tolerance %v, want %v", f.Tolerance(), p)
+	}
+	if f.TestString("apple.com/url-filter-test") && f.TestString("www.apple.com/url-filter-test") {
+		t.Error("--no-test-identity still added the test keys")
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "comments"), []byte("# nothing\n"), 0o644)
+	for _, tc := range []struct {
+		args []string
+		code int
+		msg  string
+	}{
+		{[]string{"build", "--source", filepath.Join(dir, "missing"), "--out", dir}, 1, "no such file"},
+		{[]string{"build", "--source", filepath.Join(dir, "comments"), "--no-test-identity", "--out", dir}, 1, "no keys"},
+		{[]string{"build", "--tolerance", "2", "--out", dir}, 1, "outside (0, 1)"},
+		{[]string{"build", "--visit-rate", "0.5", "--suburls", "0", "--out", dir}, 1, "sub-URLs"},
+		{[]string{"build", "--bogus"}, 2, "Usage"},
+		{[]string{"build", "stray"}, 2, "Usage"},
+	} {
+		code, _, errs := runCLI(t, "", tc.args...)
+		if code != tc.code || !strings.Contains(errs, tc.msg) {
+			t.Errorf("%v: exit %d, stderr %q; want %d, %q", tc.args, code, errs, tc.code, tc.msg)
+		}
+	}
+	if code, out, _ := runCLI(t, "", "build", "-h"); code != 0 || !strings.Contains(out, "blindlist build") {
+		t.Errorf("-h: exit %d", code)
+	}
+}
+
+func TestCheck(t *testing.T) {
+	out := t.TempDir()
+	if code, _, errs := runCLI(t, "", "build", "--out", out); code != 0 {
+		t.Fatal(errs)
+	}
+	code, stdout, errs := runCLI(t, "", "check", "https://www.cdn.ads.example.com/x?y=1", "--prefilter", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	if !strings.Contains(stdout, "LISTED         ads.example.com\n") || !strings.Contains(stdout, "blocked: listed key ads.example.com") {
+		t.Errorf("check output:\n%s", stdout)
+	}
+	code, stdout, _ = runCLI(t, "", "check", "--json", "--prefilter", out, "clean.example.org/page")
+	var res []checkResult
+	if code != 0 || json.Unmarshal([]byte(stdout), &res) != nil || len(res) != 1 || strings.HasPrefix(res[0].Verdict, "blocked") {
+		t.Errorf("clean URL: exit %d %s", code, stdout)
+	}
+	if len(res) == 1 && len(res[0].Subs) != 16 {
+		t.Errorf("clean.example.org/page: %d sub-URLs, want 16 (2 hosts x 2 ports x 4)", len(res[0].Subs))
+	}
+	// Without keys.txt, hits are only "maybe".
+	os.Remove(filepath.Join(out, "keys.txt"))
+	_, stdout, _ = runCLI(t, "", "check", "--prefilter", out, "https://ads.example.com/")
+	if !strings.Contains(stdout, "maybe blocked") {
+		t.Errorf("no keys.txt:\n%s", stdout)
+	}
+	if code, _, errs := runCLI(t, "", "check", "--prefilter", t.TempDir(), "example.com"); code != 1 || !strings.Contains(errs, "neither") {
+		t.Errorf("empty dir: exit %d %q", code, errs)
+	}
+	if code, _, _ := runCLI(t, "", "check"); code != 2 {
+		t.Errorf("no URL: exit %d, want 2", code)
+	}
+}
+
+func TestHash(t *testing.T) {
+	code, out, _ := runCLI(t, "", "hash", "example.com", "www.apple.com/url-filter-test")
+	want := "seed 1267652889, 144 bits, 10 hashes\n" +
+		"\"example.com\" fnv1a32=431ceb26 murmur3=45ffc2de indices=134,52,114,64,126,44,106,56,118,36\n" +
+		"\"www.apple.com/url-filter-test\" fnv1a32=52571b77 murmur3=cafaf5ed indices=135,132,97,94,91,88,85,50,47,44\n"
+	if code != 0 || out != want {
+		t.Errorf("hash: exit %d\n%s\nwant\n%s", code, out, want)
+	}
+	code, out, _ = runCLI(t, "", "hash", "--seed", "0x9747b28c", "--json", "test")
+	var res struct {
+		Keys []hashLine `json:"keys"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || res.Keys[0].Murmur3 != "704b81dc" || res.Keys[0].FNV1a32 != "afd071e5" {
+		t.Errorf("hash --json: %s", out)
+	}
+	for _, args := range [][]string{{"hash", "--bits", "0", "x"}, {"hash", "--seed", "-1", "x"}} {
+		if code, _, _ := runCLI(t, "", args...); code != 1 {
+			t.Errorf("%v: exit %d, want 1", args, code)
+		}
+	}
+	if code, _, _ := runCLI(t, "", "hash"); code != 2 {
+		t.Errorf("no string: exit %d, want 2", code)
+	}
+}
