@@ -54,6 +54,9 @@ type envOptions struct {
 	reg     *Registry
 	cfg     Config
 	noToken bool
+	// kv and spent replace the bbolt file (Redis-backed replicas).
+	kv    store.KV
+	spent store.SpentSet
 }
 
 func newEnv(t testing.TB, o envOptions) *testEnv {
@@ -69,19 +72,20 @@ func newEnv(t testing.TB, o envOptions) *testEnv {
 		}
 	}
 	var err error
-	if e.bolt, err = store.OpenBolt(e.dbPath); err != nil {
-		t.Fatal(err)
-	}
-	kv, err := e.bolt.KV("evaluation-keys", store.Limits{TTL: defaultKeyTTL, MaxKeyBytes: 64, MaxValueBytes: defaultMaxKeyBytes})
-	if err != nil {
-		t.Fatal(err)
+	kv, spent := o.kv, o.spent
+	if kv == nil {
+		if e.bolt, err = store.OpenBolt(e.dbPath); err != nil {
+			t.Fatal(err)
+		}
+		if kv, err = e.bolt.KV("evaluation-keys", store.Limits{TTL: defaultKeyTTL, MaxKeyBytes: 64, MaxValueBytes: defaultMaxKeyBytes}); err != nil {
+			t.Fatal(err)
+		}
+		if spent, err = e.bolt.SpentSet("nonces", 0); err != nil {
+			t.Fatal(err)
+		}
 	}
 	deps := Deps{Registry: e.reg, Keys: kv}
 	if !o.noToken {
-		spent, err := e.bolt.SpentSet("nonces", 0)
-		if err != nil {
-			t.Fatal(err)
-		}
 		e.tokens = &testTokens{spent: spent}
 		deps.Tokens = e.tokens
 	}
