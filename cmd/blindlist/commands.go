@@ -7,6 +7,8 @@ func extraCommands() []command {
 		{"bloom", "build bloom_filter.plist + input.txtpb from a key list, as Apple's BloomFilterTool", runBloom},
 		{"build", "compile blocklists into the prefilter and the PIR key list", runBuild},
 		{"check", "show the sub-URLs of a URL and which hit a built prefilter", runCheck},
+		{"gateway", "run the Oblivious HTTP gateway (RFC 9458) in front of the service and issuer", runGateway},
+		{"relay", "run an Oblivious HTTP relay for local end-to-end tests", runRelay},
 		{"hash", "print FNV-1a, Murmur3 and bit indices of strings", runHash},
 	}
 }

@@ -1,0 +1,366 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/blindlist/blindlist/ohttp"
+)
+
+const gatewayUsage = `Usage: blindlist gateway --config FILE
+       blindlist gateway --seed-file FILE --target HOST --upstream URL [flags]
+
+Run a standalone Oblivious HTTP gateway (RFC 9458) in front of the PIR service
+and the Privacy Pass issuer. It serves:
+  POST /gateway        encapsulated requests (message/ohttp-req) from the relay
+  GET  /ohttp-keys     the key configurations (application/ohttp-keys)
+  GET  /ohttp-configs  the first key configuration alone (legacy form)
+Decapsulated requests whose authority is in the allow list (--target) are
+forwarded to --upstream; any other authority gets an encapsulated 403.
+
+Keys are derived from the 32-byte seed in --seed-file (created 0600 if absent),
+one key per key id, so restarts serve the same configuration. To rotate: add
+the new id to --key-ids, hand the new configuration to Apple, then move the
+old id to --retired-key-ids (still accepted, no longer advertised).
+
+Without TLS the listener speaks HTTP/1.1 and h2c (put it behind a TLS proxy
+that speaks h2 to Apple's relay); with --tls-cert/--tls-key it speaks h2 and
+HTTP/1.1 over TLS.
+
+Flags:
+  --config FILE            JSON config with the fields below (snake_case names);
+                           unknown fields are an error; no other flag may be given
+  --listen ADDR            listen address (default ":8080")
+  --seed-file FILE         gateway key seed (required)
+  --key-ids LIST           active key ids, comma-separated (default "1")
+  --retired-key-ids LIST   key ids still accepted but not advertised
+  --target HOST            allowed target authority; repeat or comma-separate (required)
+  --upstream URL           where allowed requests go: http://… or https://… (required)
+  --upstream-h2c           speak HTTP/2 without TLS to an http:// upstream
+  --tls-cert FILE          TLS certificate chain (PEM)
+  --tls-key FILE           TLS private key (PEM)
+  --max-request-bytes N    cap on encapsulated requests (default 16777216)
+  --max-response-bytes N   cap on target responses (default 16777216)
+  --forward-timeout D      bound on each forwarded request (default 30s)
+  --metrics-listen ADDR    serve Prometheus /metrics on this separate address
+
+Example:
+  blindlist gateway --seed-file /var/lib/blindlist/ohttp.seed \
+    --target service.example.net --target issuer.example.net \
+    --upstream http://127.0.0.1:8081 --upstream-h2c --listen :8080
+`
+
+// gatewayConfig is the gateway's configuration, from flags or from the JSON
+// file --config names. Field names in the file are the json tags.
+type gatewayConfig struct {
+	// Listen is the gateway's listen address, host:port.
+	Listen string `json:"listen"`
+	// SeedFile holds the 32-byte secret the keys derive from; created 0600
+	// when missing.
+	SeedFile string `json:"seed_file"`
+	// KeyIDs are the active key ids (advertised and accepted), 0..255.
+	KeyIDs []int `json:"key_ids"`
+	// RetiredKeyIDs are accepted but no longer advertised.
+	RetiredKeyIDs []int `json:"retired_key_ids"`
+	// Targets is the allow list of target authorities (host or host:port).
+	Targets []string `json:"targets"`
+	// Upstream is the base URL allowed requests are forwarded to.
+	Upstream string `json:"upstream"`
+	// UpstreamH2C selects HTTP/2 without TLS to an http:// upstream.
+	UpstreamH2C bool `json:"upstream_h2c"`
+	// TLSCert and TLSKey, both or neither, make the listener serve TLS.
+	TLSCert string `json:"tls_cert"`
+	TLSKey  string `json:"tls_key"`
+	// MaxRequestBytes caps encapsulated requests.
+	MaxRequestBytes int64 `json:"max_request_bytes"`
+	// MaxResponseBytes caps target responses.
+	MaxResponseBytes int64 `json:"max_response_bytes"`
+	// ForwardTimeout bounds each forwarded request, as a Go duration ("30s").
+	ForwardTimeout string `json:"forward_timeout"`
+	// MetricsListen, if set, serves /metrics on that separate address.
+	MetricsListen string `json:"metrics_listen"`
+}
+
+func defaultGatewayConfig() gatewayConfig {
+	return gatewayConfig{
+		Listen:           ":8080",
+		KeyIDs:           []int{1},
+		MaxRequestBytes:  ohttp.DefaultMaxRequestBytes,
+		MaxResponseBytes: ohttp.DefaultMaxResponseBytes,
+		ForwardTimeout:   "30s",
+	}
+}
+
+// listFlag collects a repeatable, comma-separated flag.
+type listFlag []string
+
+func (l *listFlag) String() string { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error {
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			*l = append(*l, v)
+		}
+	}
+	return nil
+}
+
+func parseKeyIDs(list string) ([]int, error) {
+	var ids []int
+	for _, s := range strings.Split(list, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		id, err := strconv.Atoi(s)
+		if err != nil {
+			return nil, fmt.Errorf("key id %q is not a number", s)
+		}
+		ids = append(ids, id)
+	}
+	return ids, nil
+}
+
+// readGatewayConfig decodes a config file strictly: unknown fields and
+// trailing data are errors.
+func readGatewayConfig(path string) (gatewayConfig, error) {
+	cfg := defaultGatewayConfig()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return cfg, err
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return cfg, fmt.Errorf("config %s: %w", path, err)
+	}
+	if dec.More() {
+		return cfg, fmt.Errorf("config %s: data after the JSON object", path)
+	}
+	return cfg, nil
+}
+
+func keyIDBytes(ids []int, what string) ([]uint8, error) {
+	out := make([]uint8, len(ids))
+	for i, id := range ids {
+		if id < 0 || id > 255 {
+			return nil, fmt.Errorf("%s: key id %d is outside 0..255", what, id)
+		}
+		out[i] = uint8(id)
+	}
+	return out, nil
+}
+
+// build checks cfg and builds the gateway and its registry.
+func (cfg gatewayConfig) build() (*ohttp.Gateway, *prometheus.Registry, error) {
+	switch {
+	case cfg.SeedFile == "":
+		return nil, nil, errors.New("no seed file: give --seed-file or seed_file")
+	case len(cfg.Targets) == 0:
+		return nil, nil, errors.New("no targets: give --target or targets (the allow list)")
+	case cfg.Upstream == "":
+		return nil, nil, errors.New("no upstream: give --upstream or upstream")
+	case len(cfg.KeyIDs) == 0:
+		return nil, nil, errors.New("no active key ids")
+	case (cfg.TLSCert == "") != (cfg.TLSKey == ""):
+		return nil, nil, errors.New("give both the TLS certificate and key, or neither")
+	}
+	active, err := keyIDBytes(cfg.KeyIDs, "key_ids")
+	if err != nil {
+		return nil, nil, err
+	}
+	retired, err := keyIDBytes(cfg.RetiredKeyIDs, "retired_key_ids")
+	if err != nil {
+		return nil, nil, err
+	}
+	timeout, err := time.ParseDuration(cfg.ForwardTimeout)
+	if err != nil || timeout <= 0 {
+		return nil, nil, fmt.Errorf("forward timeout %q is not a positive duration", cfg.ForwardTimeout)
+	}
+	if cfg.MaxRequestBytes <= 0 || cfg.MaxResponseBytes <= 0 {
+		return nil, nil, errors.New("size caps must be positive")
+	}
+	seed, err := ohttp.LoadOrCreateSeed(cfg.SeedFile, nil)
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := ohttp.DeriveKeySet(seed, active, retired, ohttp.DefaultSuites())
+	if err != nil {
+		return nil, nil, err
+	}
+	proxy, err := ohttp.NewProxy(ohttp.ProxyConfig{Upstream: cfg.Upstream, H2C: cfg.UpstreamH2C})
+	if err != nil {
+		return nil, nil, err
+	}
+	targets := make(map[string]http.Handler, len(cfg.Targets))
+	for _, t := range cfg.Targets {
+		targets[t] = proxy
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	gw, err := ohttp.New(ohttp.Config{
+		Keys:             keys,
+		Targets:          targets,
+		MaxRequestBytes:  cfg.MaxRequestBytes,
+		MaxResponseBytes: cfg.MaxResponseBytes,
+		ForwardTimeout:   timeout,
+		Registerer:       reg,
+		Logger:           slog.New(slog.NewTextHandler(os.Stderr, nil)),
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	return gw, reg, nil
+}
+
+func runGateway(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("gateway", flag.ContinueOnError)
+	d := defaultGatewayConfig()
+	configFile := fs.String("config", "", "")
+	listen := fs.String("listen", d.Listen, "")
+	seedFile := fs.String("seed-file", "", "")
+	keyIDs := fs.String("key-ids", "1", "")
+	retiredIDs := fs.String("retired-key-ids", "", "")
+	var targets listFlag
+	fs.Var(&targets, "target", "")
+	upstream := fs.String("upstream", "", "")
+	h2c := fs.Bool("upstream-h2c", false, "")
+	tlsCert := fs.String("tls-cert", "", "")
+	tlsKey := fs.String("tls-key", "", "")
+	maxReq := fs.Int64("max-request-bytes", d.MaxRequestBytes, "")
+	maxResp := fs.Int64("max-response-bytes", d.MaxResponseBytes, "")
+	timeout := fs.String("forward-timeout", d.ForwardTimeout, "")
+	metricsListen := fs.String("metrics-listen", "", "")
+	pos, code, ok := parseArgs(e, fs, gatewayUsage, args)
+	if !ok {
+		return code
+	}
+	if len(pos) > 0 {
+		fmt.Fprint(e.stderr, gatewayUsage)
+		return 2
+	}
+	var cfg gatewayConfig
+	if *configFile != "" {
+		n := 0
+		fs.Visit(func(*flag.Flag) { n++ })
+		if n > 1 {
+			return e.errorf("--config cannot be combined with other flags")
+		}
+		var err error
+		if cfg, err = readGatewayConfig(*configFile); err != nil {
+			return e.errorf("%v", err)
+		}
+	} else {
+		active, err := parseKeyIDs(*keyIDs)
+		if err != nil {
+			return e.errorf("--key-ids: %v", err)
+		}
+		retired, err := parseKeyIDs(*retiredIDs)
+		if err != nil {
+			return e.errorf("--retired-key-ids: %v", err)
+		}
+		cfg = gatewayConfig{
+			Listen: *listen, SeedFile: *seedFile, KeyIDs: active, RetiredKeyIDs: retired,
+			Targets: targets, Upstream: *upstream, UpstreamH2C: *h2c, TLSCert: *tlsCert, TLSKey: *tlsKey,
+			MaxRequestBytes: *maxReq, MaxResponseBytes: *maxResp, ForwardTimeout: *timeout, MetricsListen: *metricsListen,
+		}
+	}
+	gw, reg, err := cfg.build()
+	if err != nil {
+		return e.errorf("%v", err)
+	}
+	srv := newServer(gw.Handler())
+	var tlsCfg *tls.Config
+	if cfg.TLSCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
+		if err != nil {
+			return e.errorf("loading TLS key pair: %v", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
+	servers := []namedServer{{"gateway", cfg.Listen, srv, tlsCfg}}
+	if cfg.MetricsListen != "" {
+		metrics := newServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		servers = append(servers, namedServer{"metrics", cfg.MetricsListen, metrics, nil})
+	}
+	if err := serve(ctx, e, servers); err != nil {
+		return e.errorf("%v", err)
+	}
+	return 0
+}
+
+// newServer returns an http.Server with all four timeouts set, speaking
+// HTTP/1.1 and HTTP/2 (h2 over TLS, h2c without).
+func newServer(h http.Handler) *http.Server {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		Protocols:         new(http.Protocols),
+	}
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetHTTP2(true)
+	srv.Protocols.SetUnencryptedHTTP2(true)
+	return srv
+}
+
+type namedServer struct {
+	name   string
+	addr   string
+	srv    *http.Server
+	tlsCfg *tls.Config
+}
+
+// serve listens on every server's address, prints where, serves until ctx is
+// done, then shuts all down with a 10-second deadline.
+func serve(ctx context.Context, e *env, servers []namedServer) error {
+	errc := make(chan error, len(servers))
+	for _, s := range servers {
+		ln, err := net.Listen("tcp", s.addr)
+		if err != nil {
+			for _, t := range servers {
+				t.srv.Close()
+			}
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		if s.tlsCfg != nil {
+			s.srv.TLSConfig = s.tlsCfg
+			ln = tls.NewListener(ln, s.tlsCfg)
+		}
+		fmt.Fprintf(e.stderr, "blindlist: %s listening on %s\n", s.name, ln.Addr())
+		go func() {
+			if err := s.srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				errc <- fmt.Errorf("%s: %w", s.name, err)
+			}
+		}()
+	}
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	for _, s := range servers {
+		if err := s.srv.Shutdown(shutdownCtx); err != nil && serveErr == nil {
+			serveErr = fmt.Errorf("%s: shutdown: %w", s.name, err)
+		}
+	}
+	return serveErr
+}

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/blindlist/blindlist/ohttp"
+)
+
+// syncBuffer is a bytes.Buffer safe to read while a server goroutine writes.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// startCommand runs a serving subcommand until the test ends and returns the
+// address it printed for name.
+func startCommand(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := new(syncBuffer)
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, args, strings.NewReader(""), io.Discard, stderr) }()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != 0 {
+			t.Errorf("%s exited %d: %s", args[0], code, stderr.String())
+		}
+	})
+	re := regexp.MustCompile(`blindlist: ` + name + ` listening on (\S+)`)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := re.FindStringSubmatch(stderr.String()); m != nil {
+			return m[1]
+		}
+		select {
+		case code := <-done:
+			done <- code
+			t.Fatalf("%s exited %d: %s", args[0], code, stderr.String())
+		default:
+		}
+	}
+	t.Fatalf("%s did not start: %s", args[0], stderr.String())
+	return ""
+}
+
+func fetchKeys(t *testing.T, gatewayAddr string) []byte {
+	t.Helper()
+	resp, err := http.Get("http://" + gatewayAddr + ohttp.KeysPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return body
+}
+
+// TestGatewayRelayCommands runs 'blindlist gateway' and 'blindlist relay' on
+// loopback in front of a real target, sends a request through them with the
+// ohttp client, restarts the gateway and checks the key configuration held.
+func TestGatewayRelayCommands(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Write(append([]byte(r.Host+" "+r.URL.Path+" "), body...))
+	}))
+	defer upstream.Close()
+	dir := t.TempDir()
+	seed := filepath.Join(dir, "ohttp.seed")
+	gwArgs := []string{"gateway", "--listen", "127.0.0.1:0", "--seed-file", seed,
+		"--target", "service.example.net", "--upstream", upstream.URL}
+
+	var firstKeys []byte
+	{
+		gwAddr := startCommand(t, "gateway", gwArgs...)
+		relayAddr := startCommand(t, "relay", "relay", "--listen", "127.0.0.1:0", "--gateway", "http://"+gwAddr+ohttp.GatewayPath)
+		firstKeys = fetchKeys(t, gwAddr)
+		configs, err := ohttp.ParseKeyConfigs(firstKeys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := &http.Client{Transport: &ohttp.Client{RelayURL: "http://" + relayAddr + "/", KeyConfig: configs[0]}}
+		resp, err := c.Post("https://service.example.net/queries", "application/octet-stream", strings.NewReader("hello"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != "service.example.net /queries hello" {
+			t.Errorf("through relay and gateway: %d %q", resp.StatusCode, body)
+		}
+		resp, err = c.Get("https://elsewhere.example/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("target outside the allow list: status %d, want 403", resp.StatusCode)
+		}
+	}
+	st, err := os.Stat(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Errorf("seed file mode %04o", st.Mode().Perm())
+	}
+	// A second gateway from the same seed file (a restart) serves the same
+	// configuration.
+	gwAddr := startCommand(t, "gateway", gwArgs...)
+	if again := fetchKeys(t, gwAddr); !bytes.Equal(again, firstKeys) {
+		t.Error("key configuration changed across a restart")
+	}
+}
+
+func TestGatewayConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, text string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	seed := filepath.Join(dir, "seed")
+	good := write("good.json", `{"listen": "127.0.0.1:0", "seed_file": "`+seed+`", "key_ids": [1, 2],
+		"targets": ["service.example.net"], "upstream": "http://127.0.0.1:1", "upstream_h2c": true}`)
+	addr := startCommand(t, "gateway", "gateway", "--config", good)
+	configs, err := ohttp.ParseKeyConfigs(fetchKeys(t, addr))
+	if err != nil || len(configs) != 2 {
+		t.Errorf("config file with key_ids [1, 2]: %d configs, %v", len(configs), err)
+	}
+
+	for name, tc := range map[string]struct {
+		args []string
+		code int
+		msg  string
+	}{
+		"unknown field":    {[]string{"--config", write("u.json", `{"listen": ":0", "seed": "x"}`)}, 1, `unknown field "seed"`},
+		"trailing data":    {[]string{"--config", write("t.json", `{"listen": ":0"} {}`)}, 1, "data after the JSON object"},
+		"config and flags": {[]string{"--config", good, "--listen", ":0"}, 1, "cannot be combined"},
+		"no seed":          {[]string{"--target", "a", "--upstream", "http://b"}, 1, "no seed file"},
+		"no targets":       {[]string{"--seed-file", seed, "--upstream", "http://b"}, 1, "no targets"},
+		"bad key id":       {[]string{"--seed-file", seed, "--target", "a", "--upstream", "http://b", "--key-ids", "300"}, 1, "outside 0..255"},
+		"bad upstream":     {[]string{"--seed-file", seed, "--target", "a", "--upstream", "ftp://b"}, 1, "must be http"},
+		"h2c with https":   {[]string{"--seed-file", seed, "--target", "a", "--upstream", "https://b", "--upstream-h2c"}, 1, "h2c needs"},
+		"bad timeout":      {[]string{"--seed-file", seed, "--target", "a", "--upstream", "http://b", "--forward-timeout", "soon"}, 1, "not a positive duration"},
+		"bad flag":         {[]string{"--nope"}, 2, "Usage: blindlist gateway"},
+		"positional":       {[]string{"extra"}, 2, "Usage: blindlist gateway"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var stderr bytes.Buffer
+			code := run(context.Background(), append([]string{"gateway"}, tc.args...), strings.NewReader(""), io.Discard, &stderr)
+			if code != tc.code || !strings.Contains(stderr.String(), tc.msg) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr.String(), tc.code, tc.msg)
+			}
+			if tc.code == 1 && strings.Count(stderr.String(), "blindlist: error: ") != 1 {
+				t.Errorf("want exactly one error line, got %q", stderr.String())
+			}
+		})
+	}
+}
+
+func TestGatewayRelayUsage(t *testing.T) {
+	for _, cmd := range []string{"gateway", "relay"} {
+		var stdout, stderr bytes.Buffer
+		if code := run(context.Background(), []string{cmd, "-h"}, strings.NewReader(""), &stdout, &stderr); code != 0 {
+			t.Errorf("%s -h: exit %d", cmd, code)
+		}
+		if !strings.Contains(stdout.String(), "Usage: blindlist "+cmd) || !strings.Contains(stdout.String(), "Example:") {
+			t.Errorf("%s -h printed %q", cmd, stdout.String())
+		}
+	}
+	var stderr bytes.Buffer
+	if code := run(context.Background(), []string{"relay"}, strings.NewReader(""), io.Discard, &stderr); code != 1 ||
+		!strings.Contains(stderr.String(), "blindlist: error: no gateway") || !strings.Contains(stderr.String(), "blindlist: hint: ") {
+		t.Errorf("relay without --gateway: exit %d, %q", code, stderr.String())
+	}
+}
