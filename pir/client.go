@@ -246,3 +246,12 @@ func (c *Client) Lookup(ctx context.Context, s *Server, key *EvaluationKey, keyw
 	}
 	return c.Decrypt(q, resp)
 }
+
+// QueryFor returns the routing and bucket indices of keyword, what
+// [Client.Decrypt] needs for a response to a query built elsewhere (by a
+// device, or an earlier run).
+func (c *Client) QueryFor(keyword []byte) *Query {
+	si := c.cfg.ShardIndex(keyword)
+	p := c.cfg.Shards[si]
+	return &Query{Keyword: keyword, ShardIndex: si, Indices: HashIndices(keyword, p.EntryCount, p.HashFunctionCount)}
+}

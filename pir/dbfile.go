@@ -196,17 +196,10 @@ func LoadShards(ctx context.Context, dir, stem string) ([]*Database, error) {
 }
 
 // WriteShard writes db as `<stem>-<i>.bin` and `<stem>-<i>.params.txtpb`
-// under dir, each through a temporary file renamed into place.
+// under dir.
 func WriteShard(dir, stem string, i int, db *Database) error {
 	bin, params := ShardPaths(dir, stem, i)
-	if err := writeFileAtomic(bin, func(w io.Writer) error { _, err := db.WriteTo(w); return err }); err != nil {
-		return err
-	}
-	txt, err := marshalParams(db.params, strings.HasSuffix(params, ".txtpb"))
-	if err != nil {
-		return fmt.Errorf("pir: encoding params: %w", err)
-	}
-	return writeFileAtomic(params, func(w io.Writer) error { _, err := w.Write(txt); return err })
+	return WriteShardFiles(bin, params, db)
 }
 
 func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
@@ -230,4 +223,18 @@ func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
 		return fmt.Errorf("pir: %w", err)
 	}
 	return nil
+}
+
+// WriteShardFiles writes db to the given `.bin` path and its parameters to
+// paramsPath (text format when it ends in .txtpb, binary otherwise), each
+// through a temporary file renamed into place.
+func WriteShardFiles(binPath, paramsPath string, db *Database) error {
+	if err := writeFileAtomic(binPath, func(w io.Writer) error { _, err := db.WriteTo(w); return err }); err != nil {
+		return err
+	}
+	b, err := marshalParams(db.params, strings.HasSuffix(paramsPath, ".txtpb"))
+	if err != nil {
+		return fmt.Errorf("pir: encoding params: %w", err)
+	}
+	return writeFileAtomic(paramsPath, func(w io.Writer) error { _, err := w.Write(b); return err })
 }

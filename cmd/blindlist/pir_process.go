@@ -1,0 +1,314 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/encoding/prototext"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/blindlist/blindlist/pir"
+	"github.com/blindlist/blindlist/pir/pb/pirpb"
+)
+
+const pirProcessUsage = `Usage: blindlist pir process [--config FILE.json | --input FILE [flags]]
+
+Builds processed keyword-PIR shards like Apple's PIRProcessDatabase: shards the rows by keyword
+hash, places each shard's rows into cuckoo tables (every row is placed or the command fails) and
+packs them into MulPIR plaintexts. Writes <stem>-<N>.bin and <stem>-<N>.params.txtpb per shard.
+
+Either give Apple's PIRProcessDatabase JSON config (--config; its inputDatabase, outputDatabase,
+outputPirParameters with SHARD_ID, rlweParameters, sharding, shardingFunction,
+cuckooTableArguments, keyCompression, useMaxSerializedBucketSize, outputEvaluationKeyConfig,
+unevenDimensions are honoured; databaseType must be keyword) or flags:
+
+  --input FILE              KeywordDatabase (.txtpb text or .binpb binary), or a plain key list
+                            (one key per line, trimmed, empty lines skipped) with value --value
+  --value STR               value of every key of a plain key list (default "1", as Apple's sample)
+  --out DIR                 output directory (default .)
+  --stem NAME               output file stem (default url)
+  --preset NAME             rlwe preset (default n_4096_logq_27_28_28_logt_5)
+  --shard-count N           number of shards
+  --entries-per-shard N     average rows per shard (Apple's sample uses 50000); default 1 shard
+  --double-mod N            double-mod sharding with N other shards (default SHA-256 sharding)
+  --hash-functions K        cuckoo hash functions = cuckoo tables (default 2)
+  --max-bucket-size B       max serialized bucket size in bytes (default: Apple's rule)
+  --use-max-bucket-size     make every entry the max bucket size
+  --key-compression MODE    noCompression (default), hybridCompression or maxCompression
+  --key-config-out FILE     also write the union EvaluationKeyConfig (text proto)
+
+Common flags:
+  --workers N               shards processed in parallel (default: all cores)
+  --progress                print progress per shard to stderr
+
+Example:
+  blindlist pir process --input keys.txt --entries-per-shard 50000 --out shards
+  blindlist pir process --config process-config.json
+`
+
+// appleProcessConfig is the subset of PIRProcessDatabase's JSON config we
+// honour (pir-spec §7.3); unknown keys are an error.
+type appleProcessConfig struct {
+	InputDatabase              string `json:"inputDatabase"`
+	OutputDatabase             string `json:"outputDatabase"`
+	OutputPirParameters        string `json:"outputPirParameters"`
+	OutputEvaluationKeyConfig  string `json:"outputEvaluationKeyConfig"`
+	RlweParameters             string `json:"rlweParameters"`
+	DatabaseType               string `json:"databaseType"`
+	Algorithm                  string `json:"algorithm"`
+	KeyCompression             string `json:"keyCompression"`
+	UseMaxSerializedBucketSize bool   `json:"useMaxSerializedBucketSize"`
+	TrialsPerShard             int    `json:"trialsPerShard"`
+	UnevenDimensions           *bool  `json:"unevenDimensions"`
+	Sharding                   *struct {
+		ShardCount         int `json:"shardCount"`
+		EntryCountPerShard int `json:"entryCountPerShard"`
+	} `json:"sharding"`
+	ShardingFunction json.RawMessage `json:"shardingFunction"`
+	Cuckoo           *struct {
+		HashFunctionCount       int `json:"hashFunctionCount"`
+		MaxEvictionCount        int `json:"maxEvictionCount"`
+		MaxSerializedBucketSize int `json:"maxSerializedBucketSize"`
+		SlotCount               int `json:"slotCount"`
+		BucketCount             *struct {
+			AllowExpansion *struct {
+				TargetLoadFactor float64 `json:"targetLoadFactor"`
+				ExpansionFactor  float64 `json:"expansionFactor"`
+			} `json:"allowExpansion"`
+			FixedSize *struct {
+				BucketCount int `json:"bucketCount"`
+			} `json:"fixedSize"`
+		} `json:"bucketCount"`
+	} `json:"cuckooTableArguments"`
+}
+
+// processJob is a resolved process run.
+type processJob struct {
+	input, value          string
+	binTemplate, parTempl string // paths with SHARD_ID
+	keyConfigOut          string
+	cfg                   pir.ProcessConfig
+}
+
+func runPIRProcess(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("pir process", flag.ContinueOnError)
+	jsonPath := fs.String("config", "", "")
+	input := fs.String("input", "", "")
+	value := fs.String("value", "1", "")
+	outDir := fs.String("out", ".", "")
+	stem := fs.String("stem", "url", "")
+	preset := fs.String("preset", "n_4096_logq_27_28_28_logt_5", "")
+	shardCount := fs.Int("shard-count", 0, "")
+	perShard := fs.Int("entries-per-shard", 0, "")
+	doubleMod := fs.Uint("double-mod", 0, "")
+	hashes := fs.Int("hash-functions", 0, "")
+	maxBucket := fs.Int("max-bucket-size", 0, "")
+	useMax := fs.Bool("use-max-bucket-size", false, "")
+	compression := fs.String("key-compression", "noCompression", "")
+	keyConfigOut := fs.String("key-config-out", "", "")
+	workers := fs.Int("workers", 0, "")
+	progress := fs.Bool("progress", false, "")
+	pos, code, ok := parseArgs(e, fs, pirProcessUsage, args)
+	if !ok {
+		return code
+	}
+	if len(pos) != 0 {
+		fmt.Fprint(e.stderr, pirProcessUsage)
+		return 2
+	}
+	var job *processJob
+	if *jsonPath != "" {
+		if *input != "" {
+			return e.errorf("give --config or --input, not both")
+		}
+		var err error
+		if job, err = readAppleProcessConfig(*jsonPath); err != nil {
+			return e.errorf("%v", err)
+		}
+	} else {
+		if *input == "" {
+			return e.errorf("--input or --config is required")
+		}
+		kc, err := pir.ParseKeyCompression(*compression)
+		if err != nil {
+			return e.errorf("%v", err)
+		}
+		base := filepath.Join(*outDir, *stem)
+		job = &processJob{
+			input: *input, value: *value,
+			binTemplate: base + "-SHARD_ID.bin", parTempl: base + "-SHARD_ID.params.txtpb",
+			keyConfigOut: *keyConfigOut,
+			cfg: pir.ProcessConfig{
+				Preset: *preset, ShardCount: *shardCount, EntryCountPerShard: *perShard,
+				Sharding:                   pir.ShardingFunction{OtherShardCount: uint32(*doubleMod)},
+				Cuckoo:                     pir.CuckooConfig{HashFunctionCount: *hashes, MaxSerializedBucketSize: *maxBucket},
+				KeyCompression:             kc,
+				UseMaxSerializedBucketSize: *useMax,
+			},
+		}
+		if *doubleMod > 1<<31 {
+			return e.errorf("--double-mod %d is too large", *doubleMod)
+		}
+	}
+	job.cfg.Workers = *workers
+	if *progress {
+		job.cfg.Progress = func(done, total int) {
+			fmt.Fprintf(e.stderr, "blindlist: processed shard %d of %d\n", done, total)
+		}
+	}
+	return job.run(ctx, e)
+}
+
+func (job *processJob) run(ctx context.Context, e *env) int {
+	start := time.Now()
+	rows, err := readKeywordRows(job.input, job.value)
+	if err != nil {
+		return e.errorf("%v", err)
+	}
+	fmt.Fprintf(e.stderr, "blindlist: read %d rows from %s in %.1f s\n", len(rows), job.input, time.Since(start).Seconds())
+	dbs, err := pir.ProcessKeywords(ctx, rows, job.cfg)
+	if err != nil {
+		return e.errorf("%v", err)
+	}
+	if len(dbs) > 1 && (!strings.Contains(job.binTemplate, "SHARD_ID") || !strings.Contains(job.parTempl, "SHARD_ID")) {
+		return e.errorf("%d shards but the output paths have no SHARD_ID", len(dbs))
+	}
+	var ps []*pir.Params
+	for i, db := range dbs {
+		bin := strings.ReplaceAll(job.binTemplate, "SHARD_ID", strconv.Itoa(i))
+		par := strings.ReplaceAll(job.parTempl, "SHARD_ID", strconv.Itoa(i))
+		if err := pir.WriteShardFiles(bin, par, db); err != nil {
+			return e.errorf("%v", err)
+		}
+		ps = append(ps, db.Params())
+	}
+	cfg, err := pir.BuildConfig(ps)
+	if err != nil {
+		return e.errorf("%v", err)
+	}
+	if job.keyConfigOut != "" {
+		b, err := prototext.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(cfg.KeyConfig)
+		if err != nil {
+			return e.errorf("%v", err)
+		}
+		if err := os.WriteFile(job.keyConfigOut, b, 0o644); err != nil {
+			return e.errorf("%v", err)
+		}
+	}
+	fmt.Fprintf(e.stderr, "blindlist: wrote %d shards (%s) in %.1f s\n", len(dbs), ps[0].Preset(), time.Since(start).Seconds())
+	fmt.Fprintf(e.stdout, "shards %d\nconfig_id %x\nevaluation_key_config_hash %x\n", len(dbs), cfg.ID, cfg.KeyConfigHash)
+	return 0
+}
+
+// readKeywordRows reads a KeywordDatabase (.txtpb text, .binpb binary) or a
+// plain key list with one value for every key.
+func readKeywordRows(path, value string) ([]pir.Row, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var m *pirpb.KeywordDatabase
+	switch {
+	case strings.HasSuffix(path, ".txtpb"):
+		m = &pirpb.KeywordDatabase{}
+		if err := prototext.Unmarshal(b, m); err != nil {
+			return nil, fmt.Errorf("%s is not a KeywordDatabase text proto: %v", path, err)
+		}
+	case strings.HasSuffix(path, ".binpb") || strings.HasSuffix(path, ".pb"):
+		m = &pirpb.KeywordDatabase{}
+		if err := proto.Unmarshal(b, m); err != nil {
+			return nil, fmt.Errorf("%s is not a KeywordDatabase: %v", path, err)
+		}
+	}
+	if m != nil {
+		rows := make([]pir.Row, len(m.GetRows()))
+		for i, r := range m.GetRows() {
+			rows[i] = pir.Row{Keyword: r.GetKeyword(), Value: r.GetValue()}
+		}
+		return rows, nil
+	}
+	var rows []pir.Row
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	v := []byte(value)
+	for sc.Scan() {
+		line := bytes.TrimSpace(sc.Bytes())
+		if len(line) == 0 {
+			continue
+		}
+		rows = append(rows, pir.Row{Keyword: append([]byte(nil), line...), Value: v})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("reading %s: %v", path, err)
+	}
+	return rows, nil
+}
+
+// readAppleProcessConfig reads PIRProcessDatabase's JSON config.
+func readAppleProcessConfig(path string) (*processJob, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var c appleProcessConfig
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("%s: %v", path, err)
+	}
+	switch {
+	case c.DatabaseType != "keyword":
+		return nil, fmt.Errorf("%s: databaseType %q, only keyword is supported", path, c.DatabaseType)
+	case c.Algorithm != "" && c.Algorithm != "mulPir":
+		return nil, fmt.Errorf("%s: algorithm %q, only mulPir is supported", path, c.Algorithm)
+	case c.InputDatabase == "" || c.OutputDatabase == "" || c.OutputPirParameters == "" || c.RlweParameters == "":
+		return nil, fmt.Errorf("%s: inputDatabase, outputDatabase, outputPirParameters and rlweParameters are required", path)
+	}
+	job := &processJob{input: c.InputDatabase, value: "1", binTemplate: c.OutputDatabase, parTempl: c.OutputPirParameters,
+		keyConfigOut: c.OutputEvaluationKeyConfig}
+	job.cfg.Preset = c.RlweParameters
+	if c.KeyCompression != "" {
+		if job.cfg.KeyCompression, err = pir.ParseKeyCompression(c.KeyCompression); err != nil {
+			return nil, err
+		}
+	}
+	job.cfg.UseMaxSerializedBucketSize = c.UseMaxSerializedBucketSize
+	job.cfg.EvenDimensions = c.UnevenDimensions != nil && !*c.UnevenDimensions
+	if c.Sharding != nil {
+		job.cfg.ShardCount, job.cfg.EntryCountPerShard = c.Sharding.ShardCount, c.Sharding.EntryCountPerShard
+	}
+	if len(c.ShardingFunction) > 0 {
+		var f struct {
+			SHA256    *json.RawMessage `json:"sha256"`
+			DoubleMod *uint32          `json:"doubleMod"`
+		}
+		if err := json.Unmarshal(c.ShardingFunction, &f); err != nil {
+			return nil, fmt.Errorf("%s: shardingFunction: %v", path, err)
+		}
+		if f.DoubleMod != nil {
+			job.cfg.Sharding.OtherShardCount = *f.DoubleMod
+		}
+	}
+	if cu := c.Cuckoo; cu != nil {
+		job.cfg.Cuckoo = pir.CuckooConfig{HashFunctionCount: cu.HashFunctionCount, MaxEvictionCount: cu.MaxEvictionCount,
+			MaxSerializedBucketSize: cu.MaxSerializedBucketSize, SlotCount: cu.SlotCount}
+		if bc := cu.BucketCount; bc != nil {
+			if a := bc.AllowExpansion; a != nil {
+				job.cfg.Cuckoo.TargetLoadFactor, job.cfg.Cuckoo.ExpansionFactor = a.TargetLoadFactor, a.ExpansionFactor
+			}
+			if f := bc.FixedSize; f != nil {
+				job.cfg.Cuckoo.FixedBucketCount = f.BucketCount
+			}
+		}
+	}
+	return job, nil
+}
