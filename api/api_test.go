@@ -5,17 +5,17 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/blindlist/blindlist/api/privacypass"
 	"github.com/blindlist/blindlist/internal/store"
 	"github.com/blindlist/blindlist/internal/testvec"
 	"github.com/blindlist/blindlist/pir/pb/apipb"
@@ -86,7 +86,7 @@ func newEnv(t testing.TB, o envOptions) *testEnv {
 	}
 	deps := Deps{Registry: e.reg, Keys: kv}
 	if !o.noToken {
-		e.tokens = &testTokens{spent: spent}
+		e.tokens = newTestTokens(t, spent)
 		deps.Tokens = e.tokens
 	}
 	if e.s, err = New(o.cfg, deps); err != nil {
@@ -174,37 +174,53 @@ func (e *testEnv) config(req *apipb.ConfigRequest, hdr map[string]string) *apipb
 	return &resp
 }
 
-// testTokens is a stand-in for api/privacypass's verifier until it lands:
-// a token is valid when its type is 2 and its key id is testKeyID, once.
+// testTokens issues real Privacy Pass tokens (RFC 9578 type 2) with the
+// issuer key of Apple's privacypass vectors, and redeems them through
+// api/privacypass with a durable spent set.
 type testTokens struct {
-	spent store.SpentSet
+	TokenVerifier
+	t    testing.TB
+	ring *privacypass.Keyring
 }
 
-var testKeyID = bytes.Repeat([]byte{7}, 32)
-
-func (tt *testTokens) mint() []byte {
-	tok := make([]byte, tokenSize)
-	binary.BigEndian.PutUint16(tok, 2)
-	rand.Read(tok[2 : 2+32])
-	copy(tok[2+32+32:], testKeyID)
-	return tok
-}
-
-func (tt *testTokens) Redeem(ctx context.Context, tok []byte) (string, error) {
-	if binary.BigEndian.Uint16(tok) != 2 {
-		return "", ErrTokenInvalid
-	}
-	if !bytes.Equal(tok[2+32+32:2+32+32+32], testKeyID) {
-		return "", ErrTokenUnknownKey
-	}
-	spent, err := tt.spent.MarkSpent(ctx, tok[2:2+32])
+func newTestTokens(t testing.TB, spent store.SpentSet) *testTokens {
+	t.Helper()
+	k, err := privacypass.ParsePrivateKeyPEM(testvec.Read(t, "privacypass", "issuer_private_key.pem"))
 	if err != nil {
-		return "", err
+		t.Fatal(err)
 	}
-	if spent {
-		return "", ErrTokenInvalid
+	ring, err := privacypass.NewKeyring([]privacypass.KeySpec{{Key: k, Tier: "tier1"}})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return "tier1", nil
+	svc, err := privacypass.New(privacypass.Config{Keyring: ring, Spent: spent})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &testTokens{TokenVerifier: PrivacyPassVerifier(svc), t: t, ring: ring}
+}
+
+// mint plays the device: blind, have the issuer sign, finalize.
+func (tt *testTokens) mint() []byte {
+	tt.t.Helper()
+	now := time.Now()
+	k, err := tt.ring.Current("tier1", now)
+	if err != nil {
+		tt.t.Fatal(err)
+	}
+	pending, req, err := privacypass.NewTokenRequest(rand.Reader, k.Public(), []byte("challenge"))
+	if err != nil {
+		tt.t.Fatal(err)
+	}
+	resp, err := tt.ring.Issue("tier1", req, now)
+	if err != nil {
+		tt.t.Fatal(err)
+	}
+	tok, err := pending.Finalize(resp)
+	if err != nil {
+		tt.t.Fatal(err)
+	}
+	return tok
 }
 
 // TestConfigApple: /config for Apple's processed files answers Apple's
@@ -428,11 +444,17 @@ func TestReplayedToken(t *testing.T) {
 	if code != 401 || errorMessage(t, body) != "Token did not pass verification" {
 		t.Errorf("replay: %d %s", code, body)
 	}
-	var unknown []byte = e.tokens.mint()
+	unknown := e.tokens.mint()
 	unknown[2+32+32] ^= 1
 	code, _, body = e.post("/config", req, map[string]string{"Authorization": "PrivateToken token=" + base64.RawURLEncoding.EncodeToString(unknown)})
-	if code != 401 || !strings.HasPrefix(errorMessage(t, body), "No token key found with key id: [6, 7, 7,") {
-		t.Errorf("unknown key: %d %s", code, body)
+	if want := "No token key found with key id: " + byteList(unknown[2+32+32:2+32+32+32]); code != 401 || errorMessage(t, body) != want {
+		t.Errorf("unknown key: %d %s, want 401 %q", code, body, want)
+	}
+	forged := e.tokens.mint()
+	forged[len(forged)-1] ^= 1
+	code, _, body = e.post("/config", req, map[string]string{"Authorization": "PrivateToken token=" + base64.RawURLEncoding.EncodeToString(forged)})
+	if code != 401 || errorMessage(t, body) != "Token did not pass verification" {
+		t.Errorf("bad signature: %d %s", code, body)
 	}
 }
 

@@ -1,0 +1,102 @@
+package api
+
+import (
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/blindlist/blindlist/api/privacypass"
+	"github.com/blindlist/blindlist/internal/testvec"
+	"github.com/blindlist/blindlist/pir/pb/apipb"
+)
+
+// TestAppleTokens: Apple's finalized tokens are accepted once by /config and
+// refused when redeemed again.
+func TestAppleTokens(t *testing.T) {
+	e := newEnv(t, envOptions{})
+	req, _ := proto.Marshal(&apipb.ConfigRequest{})
+	for _, name := range []string{"token_0.bin", "token_1.bin", "token_2.bin"} {
+		auth := privacypass.Authorization(testvec.Read(t, "privacypass", name))
+		if code, _, body := e.post("/config", req, map[string]string{"Authorization": auth}); code != http.StatusOK {
+			t.Errorf("%s: %d %s", name, code, body)
+		}
+		if code, _, _ := e.post("/config", req, map[string]string{"Authorization": auth}); code != http.StatusUnauthorized {
+			t.Errorf("%s replayed: %d, want 401", name, code)
+		}
+	}
+}
+
+func TestIssuerKeyDirRotation(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "issuer")
+	apple, err := privacypass.ParsePrivateKeyPEM(testvec.Read(t, "privacypass", "issuer_private_key.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gens := 0
+	d := &IssuerKeyDir{Dir: dir, Lifetime: 30 * 24 * time.Hour, Overlap: 48 * time.Hour, Generate: func() (*privacypass.PrivateKey, error) {
+		gens++
+		if gens == 1 {
+			return apple, nil
+		}
+		return privacypass.GenerateKey()
+	}}
+	t0 := time.Unix(1_800_000_000, 0)
+	ring, err := d.Keyring([]string{"example/tier1"}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, err := ring.Current("example/tier1", t0); err != nil || k.Public().ID() != apple.Public().ID() {
+		t.Fatalf("first key: %v", err)
+	}
+	// A restart reuses the file.
+	if _, err := d.Keyring([]string{"example/tier1"}, t0.Add(time.Hour)); err != nil || gens != 1 {
+		t.Fatalf("restart generated a key (%d generations, %v)", gens, err)
+	}
+	// Past the lifetime a successor signs; the old key still verifies.
+	t1 := t0.Add(31 * 24 * time.Hour)
+	ring, err = d.Keyring([]string{"example/tier1"}, t1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k, _ := ring.Current("example/tier1", t1); k.Public().ID() == apple.Public().ID() {
+		t.Error("old key still current after its lifetime")
+	}
+	if _, _, err := ring.CheckToken(testvec.Read(t, "privacypass", "token_0.bin"), t1); err != nil {
+		t.Errorf("token of the previous key refused during the overlap: %v", err)
+	}
+	// After the overlap the old key is gone, file included.
+	t2 := t1.Add(49 * time.Hour)
+	ring, err = d.Keyring([]string{"example/tier1"}, t2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := ring.CheckToken(testvec.Read(t, "privacypass", "token_0.bin"), t2); err == nil {
+		t.Error("token of a retired key accepted")
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.pem"))
+	if len(files) != 1 {
+		t.Errorf("%d key files, want 1", len(files))
+	}
+	if fi, err := os.Stat(files[0]); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("key file mode %v, want 0600 (%v)", fi.Mode().Perm(), err)
+	}
+}
+
+func TestReadUserTokens(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good")
+	os.WriteFile(good, []byte("# tier1\nAAAA\n\n  BBBB==  \n"), 0o600)
+	toks, err := ReadUserTokens(good)
+	if err != nil || len(toks) != 2 || toks[1] != "BBBB==" {
+		t.Errorf("tokens %q, %v", toks, err)
+	}
+	bad := filepath.Join(dir, "bad")
+	os.WriteFile(bad, []byte("not base64!\n"), 0o600)
+	if _, err := ReadUserTokens(bad); err == nil {
+		t.Error("non-base64 token accepted")
+	}
+}
