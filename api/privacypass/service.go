@@ -148,3 +148,6 @@ func SpentKey(t *Token) []byte {
 // SpentNamespace is the store namespace of spent tokens, shared by the
 // service and `blindlist token verify --spent-db`.
 const SpentNamespace = "privacypass-tokens"
+
+// Now returns the service's current time, the instant keys are chosen for.
+func (s *Service) Now() time.Time { return s.now() }
