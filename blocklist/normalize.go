@@ -79,6 +79,9 @@ func Normalize(entry string) (string, Rewrite, error) {
 	if s == "" {
 		return "", 0, drop("empty", "empty entry")
 	}
+	if isCanonicalHost(s) {
+		return s, 0, nil // the common case: a list entry that is already a key
+	}
 	if i := strings.Index(s, "://"); i > 0 && isScheme(s[:i]) {
 		switch strings.ToLower(s[:i]) {
 		case "http", "https":
@@ -318,4 +321,33 @@ func isScheme(s string) bool {
 		}
 	}
 	return true
+}
+
+// isCanonicalHost reports whether s is already a normalised host-only key:
+// lowercase ASCII labels of 1–63 bytes from [a-z0-9_-], at least two
+// labels, at most 253 bytes, no leading "www." or "*.". Such entries skip
+// the general path and its allocations.
+func isCanonicalHost(s string) bool {
+	if len(s) > 253 || strings.HasPrefix(s, "www.") {
+		return false
+	}
+	dots, label := 0, 0
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_':
+			label++
+			if label > 63 {
+				return false
+			}
+		case c == '.':
+			if label == 0 {
+				return false
+			}
+			dots++
+			label = 0
+		default:
+			return false
+		}
+	}
+	return dots > 0 && label > 0
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -179,5 +180,42 @@ func TestHash(t *testing.T) {
 	}
 	if code, _, _ := runCLI(t, "", "hash"); code != 2 {
 		t.Errorf("no string: exit %d, want 2", code)
+	}
+}
+
+// writeHostsFile writes an n-line hosts file of distinct names, with the
+// mix of case, www. and comments real lists have.
+func writeHostsFile(tb testing.TB, path string, n int) {
+	tb.Helper()
+	var b strings.Builder
+	b.WriteString("# generated hosts file\n127.0.0.1 localhost\n")
+	for i := range n {
+		switch i % 10 {
+		case 0:
+			fmt.Fprintf(&b, "0.0.0.0 www.Ads%d.tracker-%d.example.com\n", i, i%5003)
+		case 1:
+			fmt.Fprintf(&b, "0.0.0.0 cdn%d.metrics-%d.example.net # note\n", i, i%7919)
+		default:
+			fmt.Fprintf(&b, "0.0.0.0 host%d.ads-%d.example.org\n", i, i%9973)
+		}
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// BenchmarkBuildHosts1M runs the whole 'blindlist build' on a generated
+// 1,000,000-line hosts file: parse, normalise, dedupe, Bloom build, write
+// all outputs.
+func BenchmarkBuildHosts1M(b *testing.B) {
+	dir := b.TempDir()
+	hosts := filepath.Join(dir, "hosts.txt")
+	writeHostsFile(b, hosts, 1_000_000)
+	out := filepath.Join(dir, "out")
+	b.ReportAllocs()
+	for b.Loop() {
+		if code, _, errs := runCLI(b, "", "build", "--source", hosts, "--out", out); code != 0 {
+			b.Fatal(errs)
+		}
 	}
 }
