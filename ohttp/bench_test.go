@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/blindlist/blindlist/ohttp/bhttp"
 )
@@ -80,12 +81,22 @@ func benchGateway(b *testing.B, s Suite, querySize, answerSize int) {
 	w := &discardWriter{h: make(http.Header)}
 	b.SetBytes(int64(len(enc)))
 	b.ReportAllocs()
+	cpu := processCPUTime()
 	for b.Loop() {
 		body.Reset(enc)
 		clear(w.h)
 		if result := g.handle(w, req); result != resultOK {
 			b.Fatalf("result %s", result)
 		}
+	}
+	reportCPU(b, cpu)
+}
+
+// reportCPU reports process CPU time per operation since start, as
+// "cpu-ns/op" (see processCPUTime).
+func reportCPU(b *testing.B, start time.Duration) {
+	if b.N > 0 {
+		b.ReportMetric(float64(processCPUTime()-start)/float64(b.N), "cpu-ns/op")
 	}
 }
 
@@ -105,6 +116,7 @@ func BenchmarkOpenSeal(b *testing.B) {
 			}
 			b.SetBytes(int64(len(msg)))
 			b.ReportAllocs()
+			cpu := processCPUTime()
 			for b.Loop() {
 				pt, rc, err := ks.DecapsulateRequest(enc)
 				if err != nil {
@@ -114,6 +126,7 @@ func BenchmarkOpenSeal(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			reportCPU(b, cpu)
 		})
 	}
 }

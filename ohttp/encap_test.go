@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"bytes"
 	"crypto/ecdh"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"os"
@@ -263,4 +265,26 @@ func FuzzDecapsulateRequest(f *testing.F) {
 			t.Fatalf("undocumented error %v", err)
 		}
 	})
+}
+
+// TestResponseKeysMatchHKDF checks the written-out HKDF of responseKeys
+// against crypto/hkdf for every AEAD.
+func TestResponseKeysMatchHKDF(t *testing.T) {
+	secret, enc, rn := bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32), bytes.Repeat([]byte{3}, 32)
+	for _, s := range DefaultSuites() {
+		nk, nn, _ := aeadSizes(s.AEAD)
+		key, nonce, err := responseKeys(secret, enc, rn[:max(nk, nn)], s.AEAD)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prk, err := hkdf.Extract(sha256.New, secret, append(bytes.Clone(enc), rn[:max(nk, nn)]...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantKey, _ := hkdf.Expand(sha256.New, prk, "key", nk)
+		wantNonce, _ := hkdf.Expand(sha256.New, prk, "nonce", nn)
+		if !bytes.Equal(key, wantKey) || !bytes.Equal(nonce, wantNonce) {
+			t.Errorf("AEAD 0x%04x: key %x nonce %x, want %x %x", s.AEAD, key, nonce, wantKey, wantNonce)
+		}
+	}
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"mime"
 	"net/http"
 	"slices"
 	"strconv"
@@ -204,8 +203,9 @@ func (g *Gateway) serveGateway(w http.ResponseWriter, r *http.Request) {
 	g.metrics.inFlight.Inc()
 	result := g.handle(w, r)
 	g.metrics.inFlight.Dec()
-	g.metrics.requests.WithLabelValues(result).Inc()
-	g.metrics.duration.WithLabelValues(result).Observe(time.Since(start).Seconds())
+	m := g.metrics.byResult[result]
+	m.requests.Inc()
+	m.duration.Observe(time.Since(start).Seconds())
 	if result != resultOK {
 		g.log.LogAttrs(r.Context(), slog.LevelInfo, "ohttp gateway request failed", slog.String("result", result))
 	}
@@ -231,7 +231,7 @@ func outerError(err error) (status int, result string) {
 
 // handle serves one encapsulated request and returns its metric result.
 func (g *Gateway) handle(w http.ResponseWriter, r *http.Request) string {
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != mediaTypeRequest {
+	if !isMediaType(r.Header.Get("Content-Type"), mediaTypeRequest) {
 		http.Error(w, http.StatusText(http.StatusUnsupportedMediaType), http.StatusUnsupportedMediaType)
 		return resultUnsupportedMediaType
 	}
@@ -269,7 +269,7 @@ func (g *Gateway) handle(w http.ResponseWriter, r *http.Request) string {
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
 		return resultInternal
 	}
-	g.metrics.innerStatus.WithLabelValues(statusClass(response.Status)).Inc()
+	g.metrics.innerStatus[statusClass(response.Status)].Inc()
 	g.metrics.responseSize.Observe(float64(len(out)))
 	h := w.Header()
 	h.Set("Content-Type", mediaTypeResponse)
@@ -280,20 +280,30 @@ func (g *Gateway) handle(w http.ResponseWriter, r *http.Request) string {
 	return result
 }
 
-// readBody reads the request body, at most maxBytes of it.
+// isMediaType reports whether a Content-Type value names the media type
+// want (lower case), ignoring parameters and case. It is mime.ParseMediaType
+// without the parameter map, which the gateway never reads.
+func isMediaType(contentType, want string) bool {
+	mt, _, _ := strings.Cut(contentType, ";")
+	return strings.EqualFold(strings.TrimSpace(mt), want)
+}
+
+// readBody reads the request body, at most maxBytes of it. With a declared
+// Content-Length it reads into one buffer of that size (net/http's server
+// holds the body to its declared length); otherwise it reads through
+// http.MaxBytesReader.
 func readBody(w http.ResponseWriter, r *http.Request, maxBytes int64) ([]byte, error) {
 	if r.ContentLength > maxBytes {
 		return nil, &http.MaxBytesError{Limit: maxBytes}
 	}
-	body := http.MaxBytesReader(w, r.Body, maxBytes)
 	if r.ContentLength >= 0 {
 		buf := make([]byte, r.ContentLength)
-		if _, err := io.ReadFull(body, buf); err != nil {
+		if _, err := io.ReadFull(r.Body, buf); err != nil {
 			return nil, fmt.Errorf("%w: reading body: %w", ErrMalformed, err)
 		}
 		return buf, nil
 	}
-	buf, err := io.ReadAll(body)
+	buf, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
 		return nil, err

@@ -28,15 +28,22 @@ var allResults = []string{
 	resultResponseInvalid, resultInternal,
 }
 
-// metrics are the gateway's Prometheus collectors.
+// metrics are the gateway's Prometheus collectors, with every labelled
+// child resolved once so the request path does no label lookups.
 type metrics struct {
 	requests     *prometheus.CounterVec   // by result
 	duration     *prometheus.HistogramVec // by result
 	inFlight     prometheus.Gauge
-	innerStatus  *prometheus.CounterVec // by status class of the encapsulated response
+	innerStatus  map[string]prometheus.Counter // by status class of the encapsulated response
 	keyRequests  prometheus.Counter
 	requestSize  prometheus.Histogram
 	responseSize prometheus.Histogram
+	byResult     map[string]resultMetrics
+}
+
+type resultMetrics struct {
+	requests prometheus.Counter
+	duration prometheus.Observer
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -55,10 +62,8 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Name: "ohttp_gateway_in_flight_requests",
 			Help: "Encapsulated requests being handled.",
 		}),
-		innerStatus: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ohttp_gateway_inner_responses_total",
-			Help: "Encapsulated responses by status class of the inner response.",
-		}, []string{"class"}),
+		innerStatus: map[string]prometheus.Counter{},
+		byResult:    map[string]resultMetrics{},
 		keyRequests: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "ohttp_gateway_key_config_requests_total",
 			Help: "Requests for the key configuration.",
@@ -71,15 +76,19 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 	}
 	for _, r := range allResults {
-		m.requests.WithLabelValues(r)
+		m.byResult[r] = resultMetrics{m.requests.WithLabelValues(r), m.duration.WithLabelValues(r)}
 	}
+	innerStatus := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "ohttp_gateway_inner_responses_total",
+		Help: "Encapsulated responses by status class of the inner response.",
+	}, []string{"class"})
 	for _, c := range []string{"2xx", "3xx", "4xx", "5xx"} {
-		m.innerStatus.WithLabelValues(c)
+		m.innerStatus[c] = innerStatus.WithLabelValues(c)
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.inFlight, m.innerStatus, m.keyRequests, m.requestSize, m.responseSize} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.inFlight, innerStatus, m.keyRequests, m.requestSize, m.responseSize} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

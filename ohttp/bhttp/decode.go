@@ -31,10 +31,11 @@ func (d *decoder) take(n uint64, what string) ([]byte, error) {
 
 // prefixed reads a varint length and that many bytes.
 func (d *decoder) prefixed(what string) ([]byte, error) {
-	n, err := d.varint(what + " length")
-	if err != nil {
-		return nil, err
+	n, size, ok := readVarint(d.b)
+	if !ok {
+		return nil, invalidf("truncated %s length", what)
 	}
+	d.b = d.b[size:]
 	return d.take(n, what)
 }
 
