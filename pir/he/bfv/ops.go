@@ -52,7 +52,7 @@ func (e *Evaluator) shape(out *Ciphertext, count, l int, f Format) {
 		if p == nil || cap(p.Coeffs) < l*e.p.n || p.N != e.p.n {
 			out.Polys[i] = ring.NewPoly(e.p.n, l)
 		} else {
-			out.Polys[i] = &ring.Poly{N: e.p.n, Coeffs: p.Coeffs[:l*e.p.n]}
+			p.Coeffs = p.Coeffs[:l*e.p.n]
 		}
 	}
 	out.Format = f
@@ -297,9 +297,9 @@ func (e *Evaluator) ModSwitchDown(ct *Ciphertext) error {
 		return fmt.Errorf("bfv: modulus switch: ciphertext already at level 1")
 	}
 	lv := e.p.levels[l]
-	for i, p := range ct.Polys {
+	for _, p := range ct.Polys {
 		lv.down.apply(lv.basis, p, p)
-		ct.Polys[i] = p.Truncate(l - 1)
+		p.Coeffs = p.Coeffs[:(l-1)*p.N]
 	}
 	ct.Seed = nil
 	return nil
