@@ -10,6 +10,7 @@ func extraCommands() []command {
 		{"check", "show the sub-URLs of a URL and which hit a built prefilter", runCheck},
 		{"gateway", "run the Oblivious HTTP gateway (RFC 9458) in front of the service and issuer", runGateway},
 		{"relay", "run an Oblivious HTTP relay for local end-to-end tests", runRelay},
+		{"token", "Privacy Pass issuer tools: keygen, key (SPKI, directory), issue, verify", runToken},
 		{"hash", "print FNV-1a, Murmur3 and bit indices of strings", runHash},
 	}
 }
