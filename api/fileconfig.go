@@ -9,6 +9,7 @@ import (
 	"net"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -219,8 +220,16 @@ type OHTTPConfig struct {
 	// GET /ohttp-configs). Default false.
 	Enabled bool `json:"enabled,omitempty"`
 
-	// KeyID is the OHTTP key identifier (0-255). Default 1.
+	// KeyID is the OHTTP key identifier (0-255). Default 1. The key is
+	// derived from a seed file under DataDir ("ohttp-seed"), so it is the
+	// same across restarts.
 	KeyID *int `json:"keyId,omitempty"`
+
+	// Targets are the authorities ("host" or "host:port") of inner
+	// requests the gateway serves in-process (the PIR service and issuer
+	// host names registered with Apple). Default: every vendor host.
+	// Required when enabled and no vendor lists hosts.
+	Targets []string `json:"targets,omitempty"`
 }
 
 // Duration is a time.Duration written in JSON as a Go duration string
@@ -427,8 +436,26 @@ func (c *FileConfig) normalize(baseDir string) error {
 	if err := c.PrivacyPass.normalize(); err != nil {
 		return fmt.Errorf("privacyPass: %w", err)
 	}
-	if c.OHTTP.KeyID != nil && (*c.OHTTP.KeyID < 0 || *c.OHTTP.KeyID > 255) {
+	if c.OHTTP.KeyID == nil {
+		c.OHTTP.KeyID = new(int)
+		*c.OHTTP.KeyID = 1
+	}
+	if *c.OHTTP.KeyID < 0 || *c.OHTTP.KeyID > 255 {
 		return fmt.Errorf("ohttp.keyId %d: want 0 to 255", *c.OHTTP.KeyID)
+	}
+	if c.OHTTP.Enabled && len(c.OHTTP.Targets) == 0 {
+		for h := range hosts {
+			c.OHTTP.Targets = append(c.OHTTP.Targets, h)
+		}
+		slices.Sort(c.OHTTP.Targets)
+		if len(c.OHTTP.Targets) == 0 {
+			return errors.New("ohttp.targets: required when no vendor lists hosts (the authorities devices address inner requests to)")
+		}
+	}
+	for i, t := range c.OHTTP.Targets {
+		if t == "" || strings.ContainsAny(t, "/ \t") {
+			return fmt.Errorf("ohttp.targets[%d] %q: want host or host:port", i, t)
+		}
 	}
 	return nil
 }

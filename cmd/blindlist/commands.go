@@ -11,6 +11,7 @@ func extraCommands() []command {
 		{"gateway", "run the Oblivious HTTP gateway (RFC 9458) in front of the service and issuer", runGateway},
 		{"relay", "run an Oblivious HTTP relay for local end-to-end tests", runRelay},
 		{"token", "Privacy Pass issuer tools: keygen, key (SPKI, directory), issue, verify", runToken},
+		{"serve", "serve the PIR service, Privacy Pass issuer and OHTTP gateway (all in one)", runServe},
 		{"hash", "print FNV-1a, Murmur3 and bit indices of strings", runHash},
 	}
 }

@@ -1,0 +1,154 @@
+package api
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+
+	"github.com/blindlist/blindlist/pir"
+)
+
+// ZeroConfigOptions describe the one-command mode of `blindlist serve --db`.
+type ZeroConfigOptions struct {
+	// DB is a directory with processed shards (`<stem>-<i>.bin` and
+	// `.params.txtpb`), or the output of `blindlist build` (keys.txt),
+	// which is then processed once into State and reused on restarts.
+	DB string
+	// Stem is the shard file stem. Empty: "url".
+	Stem string
+	// Usecase is the usecase name ("<app bundle id>.url.filtering").
+	Usecase string
+	// Listen is the public listener's host:port.
+	Listen string
+	// State is the durable state directory (keys, issuer keys, OHTTP
+	// seed, processed shards, the generated user-token file).
+	State string
+}
+
+// Zero-config processing: Apple's URL-filter sample configuration
+// (pir-spec §9).
+const (
+	zeroConfigPreset          = "n_4096_logq_27_28_28_logt_5"
+	zeroConfigEntriesPerShard = 50000
+	zeroConfigUserTokensFile  = "user-tokens"
+)
+
+// ZeroConfig builds the configuration of `blindlist serve --db DIR`: one
+// vendor "default" with one usecase, bbolt state, Privacy Pass with one
+// tier whose user token is generated once into State/user-tokens, and the
+// OHTTP gateway serving the listen address in-process. Processing keys.txt
+// is deterministic in its outcome only up to cuckoo placement, so the
+// processed shards are kept in State under the SHA-256 of keys.txt: a
+// restart serves the same configuration id.
+func ZeroConfig(ctx context.Context, o ZeroConfigOptions) (*FileConfig, error) {
+	if o.Stem == "" {
+		o.Stem = defaultFileStem
+	}
+	if err := os.MkdirAll(o.State, 0o700); err != nil {
+		return nil, fmt.Errorf("api: zero config: %w", err)
+	}
+	dir, shards, err := zeroConfigShards(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	tokens := filepath.Join(o.State, zeroConfigUserTokensFile)
+	if _, err := os.Stat(tokens); errors.Is(err, os.ErrNotExist) {
+		var b [32]byte
+		if _, err := rand.Read(b[:]); err != nil {
+			return nil, err
+		}
+		line := "# user token for NEURLFilterManager's pirAuthenticationToken\n" + base64.StdEncoding.EncodeToString(b[:]) + "\n"
+		if err := writeSecretFile(tokens, []byte(line)); err != nil {
+			return nil, fmt.Errorf("api: zero config: writing user token: %w", err)
+		}
+	}
+	host, _, err := net.SplitHostPort(o.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("api: zero config: listen %q: %w", o.Listen, err)
+	}
+	if host == "" {
+		host = "localhost"
+	}
+	cfg := fmt.Sprintf(`{
+	  "listen": %q, "dataDir": %q,
+	  "vendors": [{"name": "default",
+	    "usecases": [{"name": %q, "directory": %q, "fileStem": %q, "shardCount": %d}],
+	    "tiers": [{"name": "tier1", "tokensFile": %q}]}],
+	  "ohttp": {"enabled": true, "targets": [%q, %q]}
+	}`, o.Listen, o.State, o.Usecase, dir, o.Stem, shards, tokens, host, o.Listen)
+	return ParseFileConfig([]byte(cfg), o.State)
+}
+
+// zeroConfigShards finds or makes the processed shards for o.DB.
+func zeroConfigShards(ctx context.Context, o ZeroConfigOptions) (dir string, shards int, err error) {
+	if n := countShards(o.DB, o.Stem); n > 0 {
+		return o.DB, n, nil
+	}
+	keysPath := filepath.Join(o.DB, "keys.txt")
+	keys, err := os.ReadFile(keysPath)
+	if err != nil {
+		return "", 0, fmt.Errorf("api: zero config: %s has neither %s-0.params.txtpb nor keys.txt (run 'blindlist build --out %s' first)", o.DB, o.Stem, o.DB)
+	}
+	sum := sha256.Sum256(keys)
+	dir = filepath.Join(o.State, "db-"+hex.EncodeToString(sum[:8]))
+	if n := countShards(dir, o.Stem); n > 0 {
+		return dir, n, nil
+	}
+	var rows []pir.Row
+	sc := bufio.NewScanner(bytes.NewReader(keys))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		k := bytes.TrimSpace(sc.Bytes())
+		if len(k) == 0 || k[0] == '#' {
+			continue
+		}
+		rows = append(rows, pir.Row{Keyword: bytes.Clone(k), Value: []byte("1")})
+	}
+	if err := sc.Err(); err != nil {
+		return "", 0, fmt.Errorf("api: zero config: reading %s: %w", keysPath, err)
+	}
+	dbs, err := pir.ProcessKeywords(ctx, rows, pir.ProcessConfig{Preset: zeroConfigPreset, EntryCountPerShard: zeroConfigEntriesPerShard})
+	if err != nil {
+		return "", 0, fmt.Errorf("api: zero config: processing %s: %w", keysPath, err)
+	}
+	tmp := dir + ".tmp"
+	if err := os.RemoveAll(tmp); err != nil {
+		return "", 0, err
+	}
+	if err := os.MkdirAll(tmp, 0o700); err != nil {
+		return "", 0, err
+	}
+	for i, db := range dbs {
+		if err := pir.WriteShard(tmp, o.Stem, i, db); err != nil {
+			return "", 0, fmt.Errorf("api: zero config: %w", err)
+		}
+	}
+	if err := os.Rename(tmp, dir); err != nil {
+		return "", 0, fmt.Errorf("api: zero config: %w", err)
+	}
+	return dir, len(dbs), nil
+}
+
+// countShards returns how many consecutive shards 0, 1, … exist in dir.
+func countShards(dir, stem string) int {
+	n := 0
+	for {
+		bin, params := pir.ShardPaths(dir, stem, n)
+		if _, err := os.Stat(params); err != nil {
+			return n
+		}
+		if _, err := os.Stat(bin); err != nil {
+			return n
+		}
+		n++
+	}
+}

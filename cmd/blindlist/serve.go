@@ -1,0 +1,463 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/blindlist/blindlist/api"
+	"github.com/blindlist/blindlist/api/privacypass"
+	"github.com/blindlist/blindlist/internal/store"
+	"github.com/blindlist/blindlist/ohttp"
+)
+
+const serveUsage = `Usage: blindlist serve --config FILE
+       blindlist serve --db DIR --usecase NAME [--listen ADDR] [--state DIR]
+
+Serve the PIR service Apple's NEURLFilter talks to, all in one process:
+  POST /config /key /queries /report                 the PIR service (Apple's protobuf API)
+  GET  /.well-known/private-token-issuer-directory   the Privacy Pass issuer
+  GET  /token-key-for-user-token, POST /issue
+  POST /gateway, GET /ohttp-keys                     the Oblivious HTTP gateway (when enabled)
+  GET  /healthz /readyz
+and, on the admin listener, /metrics, /versions and POST /reload.
+
+Evaluation keys, spent tokens, issuer keys and the OHTTP key seed are kept in
+the data directory (or Redis), so a restart changes nothing a device sees.
+SIGHUP (or POST /reload on the admin listener) re-reads the configuration and
+swaps in newly built databases atomically; calls in flight finish on the old
+ones, and older configurations stay answerable (versionCount). SIGINT/SIGTERM
+drain: /readyz fails, calls in flight finish, then the process exits.
+
+--config FILE is the JSON file documented in package api (FileConfig): unknown
+keys are errors. --db DIR serves one usecase from a directory of processed
+shards (<stem>-<i>.bin + .params.txtpb) or from the output of 'blindlist
+build' (keys.txt, processed once into the state directory), with Privacy Pass
+(one tier; the user token is written to STATE/user-tokens) and the OHTTP
+gateway for --listen's authority.
+
+The listener speaks HTTP/1.1 and h2c; put it behind a TLS proxy that speaks h2
+to Apple's relay.
+
+Flags:
+  --config FILE     configuration file
+  --db DIR          serve this database directory (no configuration file)
+  --usecase NAME    usecase name for --db: <app bundle id>.url.filtering
+  --stem NAME       shard file stem for --db (default url)
+  --listen ADDR     listen address for --db (default 127.0.0.1:8080)
+  --admin ADDR      admin listen address for --db (default: none)
+  --state DIR       state directory for --db (default DIR/state)
+  --log-format F    text or json (default text)
+
+Examples:
+  blindlist build --out out/ && blindlist serve --db out/ --usecase com.example.app.url.filtering
+  blindlist serve --config /etc/blindlist/serve.json
+`
+
+func runServe(ctx context.Context, e *env, args []string) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	configPath := fs.String("config", "", "")
+	dbDir := fs.String("db", "", "")
+	usecase := fs.String("usecase", "", "")
+	stem := fs.String("stem", "url", "")
+	listen := fs.String("listen", "127.0.0.1:8080", "")
+	admin := fs.String("admin", "", "")
+	state := fs.String("state", "", "")
+	logFormat := fs.String("log-format", "text", "")
+	pos, code, ok := parseArgs(e, fs, serveUsage, args)
+	if !ok {
+		return code
+	}
+	if len(pos) != 0 {
+		fmt.Fprint(e.stderr, serveUsage)
+		return 2
+	}
+	if (*configPath == "") == (*dbDir == "") {
+		e.errorf("give exactly one of --config and --db")
+		return 2
+	}
+	var log *slog.Logger
+	switch *logFormat {
+	case "text":
+		log = slog.New(slog.NewTextHandler(e.stderr, nil))
+	case "json":
+		log = slog.New(slog.NewJSONHandler(e.stderr, nil))
+	default:
+		e.errorf("--log-format %q: want text or json", *logFormat)
+		return 2
+	}
+
+	load := func(ctx context.Context) (*api.FileConfig, error) {
+		if *configPath != "" {
+			b, err := os.ReadFile(*configPath)
+			if err != nil {
+				return nil, err
+			}
+			return api.ParseFileConfig(b, filepath.Dir(*configPath))
+		}
+		if *usecase == "" {
+			return nil, errors.New("--db needs --usecase <app bundle id>.url.filtering")
+		}
+		st := *state
+		if st == "" {
+			st = filepath.Join(*dbDir, "state")
+		}
+		fc, err := api.ZeroConfig(ctx, api.ZeroConfigOptions{DB: *dbDir, Stem: *stem, Usecase: *usecase, Listen: *listen, State: st})
+		if err == nil {
+			fc.AdminListen = *admin
+		}
+		return fc, err
+	}
+	fc, err := load(ctx)
+	if err != nil {
+		return e.errorf("%v", err)
+	}
+	if *dbDir != "" && !fc.PrivacyPass.Disabled {
+		e.hintf("the user token for pirAuthenticationToken is in %s", fc.Vendors[0].Tiers[0].TokensFile)
+	}
+	if err := runService(ctx, e, fc, load, log); err != nil {
+		return e.errorf("%v", err)
+	}
+	return 0
+}
+
+// service is everything `serve` runs, built from one FileConfig.
+type service struct {
+	fc      *api.FileConfig
+	log     *slog.Logger
+	api     *api.Server
+	issuer  *privacypass.Service
+	keyDir  *api.IssuerKeyDir
+	tiers   []string
+	closers []func() error
+}
+
+// runService runs the service until ctx is done, then drains and shuts down.
+func runService(ctx context.Context, e *env, fc *api.FileConfig, load func(context.Context) (*api.FileConfig, error), log *slog.Logger) (err error) {
+	if err := os.MkdirAll(fc.DataDir, 0o700); err != nil {
+		return err
+	}
+	metrics := prometheus.NewRegistry()
+	metrics.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s := &service{fc: fc, log: log}
+	defer func() {
+		for i := len(s.closers) - 1; i >= 0; i-- {
+			if cerr := s.closers[i](); cerr != nil && err == nil {
+				err = cerr
+			}
+		}
+	}()
+	kv, spent, err := s.openStores()
+	if err != nil {
+		return err
+	}
+	entries, err := api.LoadEntries(ctx, fc)
+	if err != nil {
+		return err
+	}
+	cfg := api.Config{
+		Limits:          fc.Limits,
+		MaxKeyBytes:     fc.KeyStore.MaxKeyBytes,
+		ReportDirectory: fc.ReportDirectory,
+		TierLimits:      map[string]api.TierLimit{},
+	}
+	deps := api.Deps{Registry: &api.Registry{}, Keys: kv, Logger: log, Metrics: metrics}
+	if !fc.PrivacyPass.Disabled {
+		if err := s.openIssuer(spent, cfg.TierLimits); err != nil {
+			return err
+		}
+		deps.Tokens = api.PrivacyPassVerifier(s.issuer)
+	}
+	if s.api, err = api.New(cfg, deps); err != nil {
+		return err
+	}
+	if err := s.api.Replace(entries); err != nil {
+		return err
+	}
+
+	inner := chi.NewRouter()
+	if s.issuer != nil {
+		ih := s.issuer.Handler()
+		inner.Method(http.MethodGet, privacypass.DirectoryPath, ih)
+		inner.Method(http.MethodGet, privacypass.TokenKeyPath, ih)
+		inner.Method(http.MethodPost, privacypass.IssuePath, ih)
+	}
+	inner.Mount("/", s.api.Handler())
+	public := http.Handler(inner)
+	if fc.OHTTP.Enabled {
+		if public, err = s.withGateway(inner, metrics); err != nil {
+			return err
+		}
+	}
+
+	reload := func(ctx context.Context) error {
+		next, err := load(ctx)
+		if err != nil {
+			return err
+		}
+		return s.reload(ctx, next)
+	}
+	servers := []*http.Server{s.httpServer(public)}
+	addrs := []string{fc.Listen}
+	if fc.AdminListen != "" {
+		servers = append(servers, s.httpServer(s.api.AdminHandler(reload, promhttp.HandlerFor(metrics, promhttp.HandlerOpts{}))))
+		addrs = append(addrs, fc.AdminListen)
+	}
+	listeners := make([]net.Listener, len(servers))
+	for i, a := range addrs {
+		if listeners[i], err = net.Listen("tcp", a); err != nil {
+			for _, l := range listeners[:i] {
+				l.Close()
+			}
+			return err
+		}
+	}
+	fmt.Fprintf(e.stderr, "blindlist: serving on http://%s\n", listeners[0].Addr())
+	if len(listeners) > 1 {
+		fmt.Fprintf(e.stderr, "blindlist: admin on http://%s\n", listeners[1].Addr())
+	}
+
+	errc := make(chan error, len(servers))
+	for i, srv := range servers {
+		go func() { errc <- srv.Serve(listeners[i]) }()
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	rotate := time.NewTicker(time.Hour)
+	defer rotate.Stop()
+	var serveErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case err := <-errc:
+			serveErr = err
+			break loop
+		case <-hup:
+			if err := reload(ctx); err != nil {
+				log.Error("reload failed", "error", err.Error())
+			} else {
+				log.Info("reloaded")
+			}
+		case <-rotate.C:
+			if err := s.rotateIssuerKeys(); err != nil {
+				log.Error("issuer key rotation failed", "error", err.Error())
+			}
+		}
+	}
+	s.api.SetDraining(true)
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Duration(fc.Limits.ShutdownTimeout))
+	defer cancel()
+	var wg sync.WaitGroup
+	var shutdownErr error
+	var mu sync.Mutex
+	for _, srv := range servers {
+		wg.Go(func() {
+			if err := srv.Shutdown(shutdownCtx); err != nil {
+				mu.Lock()
+				shutdownErr = errors.Join(shutdownErr, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return serveErr
+	}
+	return shutdownErr
+}
+
+// httpServer sets every timeout: headers, whole request, response, idle.
+func (s *service) httpServer(h http.Handler) *http.Server {
+	timeout := time.Duration(s.fc.Limits.RequestTimeout)
+	var protocols http.Protocols
+	protocols.SetHTTP1(true)
+	protocols.SetUnencryptedHTTP2(true)
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       timeout,
+		WriteTimeout:      timeout + 10*time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		Protocols:         &protocols,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+}
+
+// openStores opens the evaluation-key store and the spent-token set.
+func (s *service) openStores() (store.KV, store.SpentSet, error) {
+	ks := s.fc.KeyStore
+	limits := store.Limits{TTL: time.Duration(ks.TTL), MaxKeyBytes: 64, MaxValueBytes: int(ks.MaxKeyBytes)}
+	spentTTL := time.Duration(s.fc.PrivacyPass.KeyLifetime + s.fc.PrivacyPass.KeyOverlap)
+	switch ks.Backend {
+	case "redis":
+		opts := &redis.Options{Addr: ks.RedisAddr}
+		if ks.RedisPasswordEnv != "" {
+			opts.Password = os.Getenv(ks.RedisPasswordEnv)
+		}
+		c := redis.NewClient(opts)
+		s.closers = append(s.closers, c.Close)
+		r := store.NewRedis(c, "blindlist:")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := r.Ping(ctx); err != nil {
+			return nil, nil, err
+		}
+		kv, err := r.KV("evaluation-keys", limits)
+		if err != nil {
+			return nil, nil, err
+		}
+		spent, err := r.SpentSet(privacypass.SpentNamespace, spentTTL)
+		return kv, spent, err
+	default:
+		b, err := store.OpenBolt(ks.Path)
+		if err != nil {
+			return nil, nil, err
+		}
+		s.closers = append(s.closers, b.Close)
+		kv, err := b.KV("evaluation-keys", limits)
+		if err != nil {
+			return nil, nil, err
+		}
+		spent, err := b.SpentSet(privacypass.SpentNamespace, spentTTL)
+		return kv, spent, err
+	}
+}
+
+// openIssuer loads (or creates) the issuer keys and the user tokens.
+func (s *service) openIssuer(spent store.SpentSet, limits map[string]api.TierLimit) error {
+	pp := s.fc.PrivacyPass
+	s.keyDir = &api.IssuerKeyDir{Dir: filepath.Join(s.fc.DataDir, "issuer-keys"),
+		Lifetime: time.Duration(pp.KeyLifetime), Overlap: time.Duration(pp.KeyOverlap)}
+	users, err := s.userTokens(limits)
+	if err != nil {
+		return err
+	}
+	ring, err := s.keyDir.Keyring(s.tiers, time.Now())
+	if err != nil {
+		return err
+	}
+	s.issuer, err = privacypass.New(privacypass.Config{Keyring: ring, UserTokens: users, Spent: spent, Logger: s.log})
+	return err
+}
+
+// userTokens reads every tier's tokens file. Tier names are
+// "<vendor>/<tier>" so vendors cannot collide.
+func (s *service) userTokens(limits map[string]api.TierLimit) (map[string]string, error) {
+	users := map[string]string{}
+	s.tiers = nil
+	for _, v := range s.fc.Vendors {
+		for _, t := range v.Tiers {
+			tier := v.Name + "/" + t.Name
+			s.tiers = append(s.tiers, tier)
+			if limits != nil {
+				limits[tier] = api.TierLimit{PerSecond: t.QueriesPerSecond, Burst: t.Burst}
+			}
+			toks, err := api.ReadUserTokens(t.TokensFile)
+			if err != nil {
+				return nil, err
+			}
+			for _, tok := range toks {
+				if other, dup := users[tok]; dup && other != tier {
+					return nil, fmt.Errorf("a user token of tier %s is also listed for tier %s", tier, other)
+				}
+				users[tok] = tier
+			}
+		}
+	}
+	return users, nil
+}
+
+func (s *service) rotateIssuerKeys() error {
+	if s.issuer == nil {
+		return nil
+	}
+	ring, err := s.keyDir.Keyring(s.tiers, time.Now())
+	if err != nil {
+		return err
+	}
+	s.issuer.SetKeyring(ring)
+	return nil
+}
+
+// reload applies a re-read configuration: databases and user tokens. Other
+// changes (listen addresses, stores, limits) need a restart and are only
+// reported.
+func (s *service) reload(ctx context.Context, next *api.FileConfig) error {
+	if next.Listen != s.fc.Listen || next.KeyStore != s.fc.KeyStore || next.DataDir != s.fc.DataDir {
+		s.log.Warn("reload: listen, dataDir and keyStore changes take effect after a restart")
+	}
+	if err := s.api.Reload(ctx, next); err != nil {
+		return err
+	}
+	if s.issuer != nil {
+		prev := s.fc
+		s.fc = next
+		users, err := s.userTokens(nil)
+		if err == nil {
+			err = s.rotateIssuerKeys()
+		}
+		if err == nil {
+			err = s.issuer.SetUserTokens(users)
+		}
+		if err != nil {
+			s.fc = prev
+			return err
+		}
+	}
+	s.fc = next
+	return nil
+}
+
+// withGateway puts the OHTTP gateway in front: its paths go to the
+// gateway, which serves decapsulated requests for the configured
+// authorities with inner; everything else goes to inner directly.
+func (s *service) withGateway(inner http.Handler, reg prometheus.Registerer) (http.Handler, error) {
+	seed, err := ohttp.LoadOrCreateSeed(filepath.Join(s.fc.DataDir, "ohttp-seed"), nil)
+	if err != nil {
+		return nil, err
+	}
+	keys, err := ohttp.DeriveKeySet(seed, []uint8{uint8(*s.fc.OHTTP.KeyID)}, nil, ohttp.DefaultSuites())
+	if err != nil {
+		return nil, err
+	}
+	targets := map[string]http.Handler{}
+	for _, t := range s.fc.OHTTP.Targets {
+		targets[strings.ToLower(t)] = inner
+	}
+	g, err := ohttp.New(ohttp.Config{
+		Keys: keys, Targets: targets, Registerer: reg, Logger: s.log,
+		MaxRequestBytes: max(s.fc.Limits.MaxKeyBodyBytes, s.fc.Limits.MaxQueriesBodyBytes) + 64<<10,
+		ForwardTimeout:  time.Duration(s.fc.Limits.RequestTimeout),
+	})
+	if err != nil {
+		return nil, err
+	}
+	r := chi.NewRouter()
+	gh := g.Handler()
+	r.Method(http.MethodPost, ohttp.GatewayPath, gh)
+	r.Method(http.MethodGet, ohttp.KeysPath, gh)
+	r.Method(http.MethodGet, ohttp.LegacyConfigPath, gh)
+	r.Mount("/", inner)
+	return r, nil
+}
