@@ -1,6 +1,7 @@
 package pir
 
 import (
+	"errors"
 	"fmt"
 	"math/bits"
 	"sync"
@@ -22,7 +23,29 @@ type expander struct {
 	parallel int // goroutines allowed for subtrees (≥ 1)
 }
 
-// expand expands the query ciphertexts to outputCount ciphertexts, in order.
+// worker is one goroutine's evaluator with a free list of ciphertexts whose
+// storage can be reused, which keeps an expansion's garbage near the size
+// of its output.
+type worker struct {
+	ev   *bfv.Evaluator
+	free []*bfv.Ciphertext
+}
+
+func (x *expander) newWorker() *worker { return &worker{ev: bfv.NewEvaluator(x.bp)} }
+
+func (w *worker) get() *bfv.Ciphertext {
+	if n := len(w.free); n > 0 {
+		c := w.free[n-1]
+		w.free = w.free[:n-1]
+		return c
+	}
+	return &bfv.Ciphertext{}
+}
+
+func (w *worker) put(c *bfv.Ciphertext) { w.free = append(w.free, c) }
+
+// expand expands the query ciphertexts to outputCount ciphertexts, in
+// order. It consumes cts: their storage is reused.
 func (x *expander) expand(cts []*bfv.Ciphertext, outputCount int) ([]*bfv.Ciphertext, error) {
 	n := x.bp.N()
 	out := make([]*bfv.Ciphertext, 0, outputCount)
@@ -31,7 +54,7 @@ func (x *expander) expand(cts []*bfv.Ciphertext, outputCount int) ([]*bfv.Cipher
 		c := min(remaining, n)
 		remaining -= c
 		res := make([]*bfv.Ciphertext, c)
-		if err := x.expandOne(bfv.NewEvaluator(x.bp), ct, res, 1, ceilLog2(uint64(c)), x.parallel); err != nil {
+		if err := x.expandOne(x.newWorker(), ct, res, 1, ceilLog2(uint64(c)), x.parallel); err != nil {
 			return nil, err
 		}
 		out = append(out, res...)
@@ -41,90 +64,98 @@ func (x *expander) expand(cts []*bfv.Ciphertext, outputCount int) ([]*bfv.Cipher
 
 // expandOne writes the len(out) ciphertexts expanded from ct at level ℓ of a
 // tree of height h into out, in Apple's interleaved order: out[2i] from the
-// first half, out[2i+1] from the second.
-func (x *expander) expandOne(ev *bfv.Evaluator, ct *bfv.Ciphertext, out []*bfv.Ciphertext, l, h, par int) error {
+// first half, out[2i+1] from the second. Up to par goroutines work on
+// disjoint subtrees. ct is consumed.
+func (x *expander) expandOne(w *worker, ct *bfv.Ciphertext, out []*bfv.Ciphertext, l, h, par int) error {
 	n := len(out)
 	if n == 1 {
-		if l > h {
-			out[0] = ct
-			return nil
+		if l <= h { // equalise the scaling of shallow leaves
+			if err := w.ev.Add(ct, ct, ct); err != nil {
+				return err
+			}
 		}
-		r := &bfv.Ciphertext{}
-		if err := ev.Add(r, ct, ct); err != nil {
-			return err
-		}
-		out[0] = r
+		out[0] = ct
 		return nil
 	}
 	s := n / 2
 	f := n - s
-	p0, p1, err := x.split(ev, ct, l)
+	p0, p1, err := x.split(w, ct, l)
 	if err != nil {
 		return err
 	}
-	first := make([]*bfv.Ciphertext, f)
-	second := make([]*bfv.Ciphertext, s)
+	w.put(ct)
+	first, second := out[:f], make([]*bfv.Ciphertext, s)
 	if par > 1 {
 		var wg sync.WaitGroup
 		var err0 error
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err0 = x.expandOne(bfv.NewEvaluator(x.bp), p0, first, l+1, h, par/2)
+			err0 = x.expandOne(x.newWorker(), p0, first, l+1, h, par/2)
 		}()
-		err1 := x.expandOne(ev, p1, second, l+1, h, par-par/2)
+		err1 := x.expandOne(w, p1, second, l+1, h, par-par/2)
 		wg.Wait()
-		if err0 != nil {
-			return err0
-		}
-		if err1 != nil {
-			return err1
+		if err := errors.Join(err0, err1); err != nil {
+			return err
 		}
 	} else {
-		if err := x.expandOne(ev, p0, first, l+1, h, 1); err != nil {
+		if err := x.expandOne(w, p0, first, l+1, h, 1); err != nil {
 			return err
 		}
-		if err := x.expandOne(ev, p1, second, l+1, h, 1); err != nil {
+		if err := x.expandOne(w, p1, second, l+1, h, 1); err != nil {
 			return err
 		}
+	}
+	// Interleave in place: first occupies out[:f]; spread it backwards.
+	tail := f > s
+	var last *bfv.Ciphertext
+	if tail {
+		last = first[s]
+	}
+	for i := s - 1; i >= 0; i-- {
+		out[2*i] = first[i]
 	}
 	for i := range s {
-		out[2*i] = first[i]
 		out[2*i+1] = second[i]
 	}
-	if f > s {
-		out[2*s] = first[s]
+	if tail {
+		out[2*s] = last
 	}
 	return nil
 }
 
 // split returns (ct + σ(ct), (ct − σ(ct))·x^(−2^(ℓ−1))) for the level-ℓ
-// automorphism σ.
-func (x *expander) split(ev *bfv.Evaluator, ct *bfv.Ciphertext, l int) (*bfv.Ciphertext, *bfv.Ciphertext, error) {
+// automorphism σ (Apple's expandCiphertextForOneStep). ct is not modified.
+func (x *expander) split(w *worker, ct *bfv.Ciphertext, l int) (*bfv.Ciphertext, *bfv.Ciphertext, error) {
 	target := uint64(1)<<(x.logN-l+1) + 1
 	g, reps, err := x.key.galoisSteps(target, x.logN)
 	if err != nil {
 		return nil, nil, err
 	}
-	c1 := ct
-	for range reps {
-		next := &bfv.Ciphertext{}
-		if err := ev.ApplyGalois(next, c1, g, x.key.key); err != nil {
+	c1 := w.get()
+	if err := w.ev.ApplyGalois(c1, ct, g, x.key.key); err != nil {
+		return nil, nil, fmt.Errorf("pir: expansion: %w", err)
+	}
+	for range reps - 1 {
+		next := w.get()
+		if err := w.ev.ApplyGalois(next, c1, g, x.key.key); err != nil {
 			return nil, nil, fmt.Errorf("pir: expansion: %w", err)
 		}
+		w.put(c1)
 		c1 = next
 	}
-	p0, p1, diff := &bfv.Ciphertext{}, &bfv.Ciphertext{}, &bfv.Ciphertext{}
-	if err := ev.Sub(diff, ct, c1); err != nil {
+	diff, p1 := w.get(), w.get()
+	if err := w.ev.Sub(diff, ct, c1); err != nil {
 		return nil, nil, err
 	}
-	if err := ev.MulPowerOfX(p1, diff, -(1 << (l - 1))); err != nil {
+	if err := w.ev.MulPowerOfX(p1, diff, -(1 << (l - 1))); err != nil {
 		return nil, nil, err
 	}
-	if err := ev.Add(p0, ct, c1); err != nil {
+	w.put(diff)
+	if err := w.ev.Add(c1, ct, c1); err != nil {
 		return nil, nil, err
 	}
-	return p0, p1, nil
+	return c1, p1, nil
 }
 
 // galoisSteps returns the key element g and repetition count r with

@@ -194,7 +194,7 @@ func (s *Server) respond(ctx context.Context, db *Database, expanded []*bfv.Ciph
 	chunks := l.chunkCount()
 	sd := d0 + d1
 
-	// First dimension operands in Eval form, shared by all chunks.
+	// First-dimension operands in Eval form, shared by all chunks.
 	q0 := make([][]*bfv.Ciphertext, b)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.workers)
@@ -202,7 +202,7 @@ func (s *Server) respond(ctx context.Context, db *Database, expanded []*bfv.Ciph
 		q0[k] = make([]*bfv.Ciphertext, d0)
 		for r := range d0 {
 			g.Go(func() error {
-				c := expanded[k*sd+r].Clone()
+				c := expanded[k*sd+r] // used only here: convert in place
 				if err := bfv.NewEvaluator(s.bp).ToEval(c); err != nil {
 					return err
 				}
