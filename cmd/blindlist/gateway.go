@@ -12,8 +12,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,7 +39,8 @@ forwarded to --upstream; any other authority gets an encapsulated 403.
 Keys are derived from the 32-byte seed in --seed-file (created 0600 if absent),
 one key per key id, so restarts serve the same configuration. To rotate: add
 the new id to --key-ids, hand the new configuration to Apple, then move the
-old id to --retired-key-ids (still accepted, no longer advertised).
+old id to --retired-key-ids (still accepted, no longer advertised). With
+--config, SIGHUP re-reads the file's key ids without a restart.
 
 Without TLS the listener speaks HTTP/1.1 and h2c (put it behind a TLS proxy
 that speaks h2 to Apple's relay); with --tls-cert/--tls-key it speaks h2 and
@@ -165,6 +168,29 @@ func keyIDBytes(ids []int, what string) ([]uint8, error) {
 	return out, nil
 }
 
+// keySet loads (or creates) the seed file and derives the key set.
+func (cfg gatewayConfig) keySet() (*ohttp.KeySet, error) {
+	if cfg.SeedFile == "" {
+		return nil, errors.New("no seed file: give --seed-file or seed_file")
+	}
+	if len(cfg.KeyIDs) == 0 {
+		return nil, errors.New("no active key ids")
+	}
+	active, err := keyIDBytes(cfg.KeyIDs, "key_ids")
+	if err != nil {
+		return nil, err
+	}
+	retired, err := keyIDBytes(cfg.RetiredKeyIDs, "retired_key_ids")
+	if err != nil {
+		return nil, err
+	}
+	seed, err := ohttp.LoadOrCreateSeed(cfg.SeedFile, nil)
+	if err != nil {
+		return nil, err
+	}
+	return ohttp.DeriveKeySet(seed, active, retired, ohttp.DefaultSuites())
+}
+
 // build checks cfg and builds the gateway and its registry.
 func (cfg gatewayConfig) build() (*ohttp.Gateway, *prometheus.Registry, error) {
 	switch {
@@ -174,18 +200,8 @@ func (cfg gatewayConfig) build() (*ohttp.Gateway, *prometheus.Registry, error) {
 		return nil, nil, errors.New("no targets: give --target or targets (the allow list)")
 	case cfg.Upstream == "":
 		return nil, nil, errors.New("no upstream: give --upstream or upstream")
-	case len(cfg.KeyIDs) == 0:
-		return nil, nil, errors.New("no active key ids")
 	case (cfg.TLSCert == "") != (cfg.TLSKey == ""):
 		return nil, nil, errors.New("give both the TLS certificate and key, or neither")
-	}
-	active, err := keyIDBytes(cfg.KeyIDs, "key_ids")
-	if err != nil {
-		return nil, nil, err
-	}
-	retired, err := keyIDBytes(cfg.RetiredKeyIDs, "retired_key_ids")
-	if err != nil {
-		return nil, nil, err
 	}
 	timeout, err := time.ParseDuration(cfg.ForwardTimeout)
 	if err != nil || timeout <= 0 {
@@ -194,15 +210,11 @@ func (cfg gatewayConfig) build() (*ohttp.Gateway, *prometheus.Registry, error) {
 	if cfg.MaxRequestBytes <= 0 || cfg.MaxResponseBytes <= 0 {
 		return nil, nil, errors.New("size caps must be positive")
 	}
-	seed, err := ohttp.LoadOrCreateSeed(cfg.SeedFile, nil)
-	if err != nil {
-		return nil, nil, err
-	}
-	keys, err := ohttp.DeriveKeySet(seed, active, retired, ohttp.DefaultSuites())
-	if err != nil {
-		return nil, nil, err
-	}
 	proxy, err := ohttp.NewProxy(ohttp.ProxyConfig{Upstream: cfg.Upstream, H2C: cfg.UpstreamH2C})
+	if err != nil {
+		return nil, nil, err
+	}
+	keys, err := cfg.keySet() // last: it may create the seed file
 	if err != nil {
 		return nil, nil, err
 	}
@@ -292,6 +304,10 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 		}
 		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
+	if *configFile != "" {
+		stop := reloadKeysOnHangup(ctx, e, gw, *configFile)
+		defer stop()
+	}
 	servers := []namedServer{{"gateway", cfg.Listen, srv, tlsCfg}}
 	if cfg.MetricsListen != "" {
 		metrics := newServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
@@ -301,6 +317,44 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 		return e.errorf("%v", err)
 	}
 	return 0
+}
+
+// reloadKeysOnHangup re-reads the config file on SIGHUP and swaps in the key
+// set it names, so a rotation (a new active id, an old one retired) needs no
+// restart. Other fields take effect only on restart. A bad file keeps the
+// current keys. The returned function stops listening for SIGHUP.
+func reloadKeysOnHangup(ctx context.Context, e *env, gw *ohttp.Gateway, path string) func() {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-done:
+				return
+			case <-hup:
+			}
+			cfg, err := readGatewayConfig(path)
+			var keys *ohttp.KeySet
+			if err == nil {
+				keys, err = cfg.keySet()
+			}
+			if err == nil {
+				err = gw.SetKeys(keys)
+			}
+			if err != nil {
+				fmt.Fprintf(e.stderr, "blindlist: error: reloading keys, keeping the current ones: %v\n", err)
+				continue
+			}
+			fmt.Fprintf(e.stderr, "blindlist: gateway reloaded keys: active %v, retired %v\n", cfg.KeyIDs, cfg.RetiredKeyIDs)
+		}
+	}()
+	return func() {
+		signal.Stop(hup)
+		close(done)
+	}
 }
 
 // newServer returns an http.Server with all four timeouts set, speaking

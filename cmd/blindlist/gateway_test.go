@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -198,5 +199,50 @@ func TestGatewayRelayUsage(t *testing.T) {
 	if code := run(context.Background(), []string{"relay"}, strings.NewReader(""), io.Discard, &stderr); code != 1 ||
 		!strings.Contains(stderr.String(), "blindlist: error: no gateway") || !strings.Contains(stderr.String(), "blindlist: hint: ") {
 		t.Errorf("relay without --gateway: exit %d, %q", code, stderr.String())
+	}
+}
+
+// TestGatewayReloadOnHangup rotates keys by editing the config file and
+// sending SIGHUP: the new id is advertised, the old one still accepted.
+func TestGatewayReloadOnHangup(t *testing.T) {
+	dir := t.TempDir()
+	seed := filepath.Join(dir, "seed")
+	path := filepath.Join(dir, "gateway.json")
+	writeConfig := func(active, retired string) {
+		text := `{"listen": "127.0.0.1:0", "seed_file": "` + seed + `", "key_ids": [` + active + `],
+			"retired_key_ids": [` + retired + `], "targets": ["service.example.net"], "upstream": "http://127.0.0.1:1"}`
+		if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeConfig("1", "")
+	addr := startCommand(t, "gateway", "gateway", "--config", path)
+	before, err := ohttp.ParseKeyConfigs(fetchKeys(t, addr))
+	if err != nil || len(before) != 1 || before[0].KeyID != 1 {
+		t.Fatalf("before: %+v %v", before, err)
+	}
+	writeConfig("2", "1")
+	if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	var after []ohttp.KeyConfig
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if after, err = ohttp.ParseKeyConfigs(fetchKeys(t, addr)); err == nil && after[0].KeyID == 2 {
+			break
+		}
+	}
+	if len(after) != 1 || after[0].KeyID != 2 {
+		t.Fatalf("after SIGHUP the gateway advertises %+v", after)
+	}
+	// A client still holding key id 1 gets through to the (absent)
+	// upstream: an encapsulated 502, not an outer key-config error.
+	c := &http.Client{Transport: &ohttp.Client{RelayURL: "http://" + addr + ohttp.GatewayPath, KeyConfig: before[0]}}
+	resp, err := c.Get("https://service.example.net/")
+	if err != nil {
+		t.Fatalf("retired key after reload: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("status %d, want 502 from the unreachable upstream", resp.StatusCode)
 	}
 }
