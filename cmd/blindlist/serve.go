@@ -453,11 +453,14 @@ func (s *service) withGateway(inner http.Handler, reg prometheus.Registerer) (ht
 	if err != nil {
 		return nil, err
 	}
-	r := chi.NewRouter()
+	// A plain ServeMux outside: a chi router here would leave its routing
+	// state in the context of the decapsulated requests the gateway hands
+	// to inner (also chi), which would then route them wrongly.
+	mux := http.NewServeMux()
 	gh := g.Handler()
-	r.Method(http.MethodPost, ohttp.GatewayPath, gh)
-	r.Method(http.MethodGet, ohttp.KeysPath, gh)
-	r.Method(http.MethodGet, ohttp.LegacyConfigPath, gh)
-	r.Mount("/", inner)
-	return r, nil
+	mux.Handle("POST "+ohttp.GatewayPath, gh)
+	mux.Handle("GET "+ohttp.KeysPath, gh)
+	mux.Handle("GET "+ohttp.LegacyConfigPath, gh)
+	mux.Handle("/", inner)
+	return mux, nil
 }
