@@ -35,7 +35,9 @@ func startServe(t *testing.T, args ...string) *serveProcess {
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr := new(syncBuffer)
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, append([]string{"serve"}, args...), strings.NewReader(""), io.Discard, stderr) }()
+	go func() {
+		done <- run(ctx, append([]string{"serve"}, args...), strings.NewReader(""), io.Discard, stderr)
+	}()
 	p := &serveProcess{stderr: stderr}
 	stopped := false
 	code := 0
