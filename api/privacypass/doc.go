@@ -48,7 +48,8 @@
 // reveal a prime (Boneh, DeMillo, Lipton 1997). Key loading converts the CRT
 // values from math/big once; the range check m < n is on public data.
 //
-// Verification uses crypto/rsa.VerifyPSS (public data only).
+// Verification (public data only) uses circl's RFC 9474 verifier, cross-checked
+// against crypto/rsa.VerifyPSS in the tests.
 //
 // Double spending. Redeemed tokens are recorded under key id || nonce in a
 // store.SpentSet; its TTL must exceed the time any key stays accepted, or

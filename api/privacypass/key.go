@@ -10,6 +10,7 @@ import (
 	"fmt"
 
 	"github.com/blindlist/blindlist/api/privacypass/internal/ctrsa"
+	"github.com/cloudflare/circl/blindsign/blindrsa"
 )
 
 // KeyBits is the modulus size of token type 2 keys (RFC 9578 §6: Nk = 256).
@@ -18,17 +19,22 @@ const KeyBits = 2048
 // PublicKey is a token key: an RSA-2048 public key with e = 65537 or
 // another odd exponent, its SPKI bytes and its token key id.
 type PublicKey struct {
-	rsa  *rsa.PublicKey
-	spki []byte
-	id   [32]byte
+	rsa      *rsa.PublicKey
+	spki     []byte
+	id       [32]byte
+	verifier blindrsa.Verifier
 }
 
 func newPublicKey(pub *rsa.PublicKey) (*PublicKey, error) {
 	if pub.N.BitLen() != KeyBits {
 		return nil, fmt.Errorf("privacypass: token key has %d bits, token type 2 needs %d", pub.N.BitLen(), KeyBits)
 	}
+	v, err := blindrsa.NewVerifier(blindrsa.SHA384PSSDeterministic, pub)
+	if err != nil {
+		return nil, fmt.Errorf("privacypass: token key: %w", err)
+	}
 	spki := marshalSPKI(pub)
-	return &PublicKey{rsa: pub, spki: spki, id: sha256.Sum256(spki)}, nil
+	return &PublicKey{rsa: pub, spki: spki, id: sha256.Sum256(spki), verifier: v}, nil
 }
 
 // SPKI returns the key's SubjectPublicKeyInfo as served in the directory and

@@ -3,7 +3,10 @@ package privacypass
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha512"
 	"crypto/x509"
 	"encoding/base64"
 	"errors"
@@ -355,4 +358,30 @@ func TestParsePrivateKeyPEMRefuses(t *testing.T) {
 // ParsePublicKey must refuse.
 func marshalPKIXForTest(k *PrivateKey) ([]byte, error) {
 	return x509.MarshalPKIXPublicKey(k.Public().RSA())
+}
+
+// TestVerifyMatchesStdlib checks circl's verifier, which CheckToken uses,
+// against crypto/rsa.VerifyPSS on genuine and altered tokens.
+func TestVerifyMatchesStdlib(t *testing.T) {
+	k := vectorKey(t)
+	opts := &rsa.PSSOptions{SaltLength: saltLength, Hash: crypto.SHA384}
+	for _, name := range []string{"token_0.bin", "token_1.bin", "token_2.bin"} {
+		good := testvec.Read(t, "privacypass", name)
+		for i := -1; i < len(good); i += 5 {
+			b := bytes.Clone(good)
+			if i >= 0 {
+				b[i] ^= 0x10
+			}
+			tok, err := ParseToken(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			digest := sha512.Sum384(tok.authenticatorInput())
+			std := rsa.VerifyPSS(k.Public().RSA(), crypto.SHA384, digest[:], tok.Authenticator, opts) == nil
+			ours := verifyAuthenticator(k.Public(), tok) == nil
+			if std != ours || (i < 0) != ours {
+				t.Fatalf("%s byte %d: circl %v, crypto/rsa %v", name, i, ours, std)
+			}
+		}
+	}
 }

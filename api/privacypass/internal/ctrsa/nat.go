@@ -165,31 +165,34 @@ func (mod *modulus) montMul(z, x, y, t nat) {
 }
 
 // redcWide sets z = t·R⁻¹ mod m for a 2L-word t < m·R (Montgomery reduction
-// of a double-length value). It is how a value of the modulus n is brought
-// into the range of one prime. w is scratch of length 2L+1; t is not modified.
+// of a double-length value, the SOS method of Koç, Acar and Kaliski). It is
+// how a value of the modulus n is brought into the range of one prime. w is
+// scratch of length 2L; t is not modified unless it is w.
 func (mod *modulus) redcWide(z, t, w nat) {
 	m := mod.m
 	L := len(m)
-	copy(w, t)
-	w[2*L] = 0
+	w = w[:2*L]
+	copy(w, t[:2*L])
+	// top is the carry out of word i+L, deferred to word i+L+1: the next row
+	// writes words i+1 … i+L only, so adding it with that row's final carry is
+	// exact. After the last row it is the bit at 2L.
+	var top uint64
 	for i := range L {
 		u := w[i] * mod.m0inv
+		row := w[i : i+L+1]
 		var c uint64
-		for j := range L {
+		for j := range len(m) {
 			hi, lo := bits.Mul64(u, m[j])
-			lo, cc := bits.Add64(lo, w[i+j], 0)
+			lo, cc := bits.Add64(lo, row[j], 0)
 			hi += cc
 			lo, cc = bits.Add64(lo, c, 0)
 			c = hi + cc
-			w[i+j] = lo
+			row[j] = lo
 		}
-		// Carry through every remaining word, whatever its value.
-		for k := i + L; k < len(w); k++ {
-			w[k], c = bits.Add64(w[k], c, 0)
-		}
+		row[L], top = bits.Add64(row[L], c, top)
 	}
 	copy(z, w[L:2*L])
-	mod.reduceOnce(z, w[2*L], w[:L])
+	mod.reduceOnce(z, top, w[:L])
 }
 
 // windowBits is the fixed window width of [modulus.exp].

@@ -129,7 +129,7 @@ func (k *PrivateKey) Sign(m []byte) ([]byte, error) {
 	}
 	L := len(k.p.m)
 	c := natFromBytes(m, 2*L)
-	wide := make(nat, 2*L+1)
+	wide := make(nat, 2*L)
 	t := make(nat, L+1)
 
 	// sp = c^dp mod p, sq = c^dq mod q. c < n = p·q < p·R, so one wide
