@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -26,9 +27,59 @@ const dbFileVersion = 1
 // concurrent use.
 type Database struct {
 	params *Params
-	// plaintexts holds HashFunctionCount·ChunkCount·d0·d1 plaintexts; nil is
-	// the zero plaintext. Each is (L−1)·N residues, row q_i at [i·N, (i+1)·N).
-	plaintexts [][]uint64
+	// The HashFunctionCount·ChunkCount·d0·d1 plaintexts, nil for the zero
+	// plaintext. Each is (L−1)·N residues, row q_i at [i·N, (i+1)·N). When
+	// every ciphertext modulus is below 2^32 they are kept as uint32 (pt32),
+	// halving the memory of a served shard; otherwise as uint64 (pt64).
+	pt32 [][]uint32
+	pt64 [][]uint64
+}
+
+// newDatabase returns an empty database of count plaintexts for p.
+func newDatabase(p *Params, count int) *Database {
+	db := &Database{params: p}
+	if slices.Max(p.he.ctModuli()) < 1<<32 {
+		db.pt32 = make([][]uint32, count)
+	} else {
+		db.pt64 = make([][]uint64, count)
+	}
+	return db
+}
+
+// count is the number of plaintexts.
+func (db *Database) count() int { return max(len(db.pt32), len(db.pt64)) }
+
+// set stores plaintext k (nil for zero).
+func (db *Database) set(k int, v []uint64) {
+	if db.pt64 != nil {
+		db.pt64[k] = v
+		return
+	}
+	if v == nil {
+		return
+	}
+	w := make([]uint32, len(v))
+	for i, x := range v {
+		w[i] = uint32(x)
+	}
+	db.pt32[k] = w
+}
+
+// plaintext returns plaintext k as uint64 residues (a copy when stored
+// narrow), or nil for the zero plaintext.
+func (db *Database) plaintext(k int) []uint64 {
+	if db.pt64 != nil {
+		return db.pt64[k]
+	}
+	w := db.pt32[k]
+	if w == nil {
+		return nil
+	}
+	v := make([]uint64, len(w))
+	for i, x := range w {
+		v[i] = uint64(x)
+	}
+	return v
 }
 
 // Params returns the shard's parameters.
@@ -37,7 +88,11 @@ func (db *Database) Params() *Params { return db.params }
 // tablePlaintexts returns the plaintexts of cuckoo table i.
 func (db *Database) tablePlaintexts(i int) [][]uint64 {
 	n := db.params.layout().plaintextCount()
-	return db.plaintexts[i*n : (i+1)*n]
+	out := make([][]uint64, n)
+	for k := range out {
+		out[k] = db.plaintext(i*n + k)
+	}
+	return out
 }
 
 // WriteTo writes the shard in Apple's `.bin` format.
@@ -45,12 +100,13 @@ func (db *Database) WriteTo(w io.Writer) (int64, error) {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	var hdr [5]byte
 	hdr[0] = dbFileVersion
-	binary.LittleEndian.PutUint32(hdr[1:], uint32(len(db.plaintexts)))
+	binary.LittleEndian.PutUint32(hdr[1:], uint32(db.count()))
 	bw.Write(hdr[:])
 	written := int64(len(hdr))
 	he := db.params.he
 	buf := make([]byte, 0, he.polyBytes(len(he.moduli)-1))
-	for _, pt := range db.plaintexts {
+	for k := range db.count() {
+		pt := db.plaintext(k)
 		if pt == nil {
 			bw.WriteByte(0)
 			written++
@@ -90,7 +146,8 @@ func ReadDatabase(r io.Reader, p *Params) (*Database, error) {
 	he := p.he
 	ct := he.ctModuli()
 	buf := make([]byte, he.polyBytes(len(ct)))
-	db := &Database{params: p, plaintexts: make([][]uint64, count)}
+	db := newDatabase(p, count)
+	pt := make([]uint64, len(ct)*he.n)
 	for k := range count {
 		tag, err := br.ReadByte()
 		if err != nil {
@@ -106,7 +163,9 @@ func ReadDatabase(r io.Reader, p *Params) (*Database, error) {
 		if _, err := io.ReadFull(br, buf); err != nil {
 			return nil, fmt.Errorf("pir: database plaintext %d: %w", k, noEOF(err))
 		}
-		pt := make([]uint64, len(ct)*he.n)
+		if db.pt64 != nil {
+			pt = make([]uint64, len(ct)*he.n)
+		}
 		off := 0
 		for i, q := range ct {
 			w := ceilLog2(q)
@@ -119,7 +178,7 @@ func ReadDatabase(r io.Reader, p *Params) (*Database, error) {
 				}
 			}
 		}
-		db.plaintexts[k] = pt
+		db.set(k, pt)
 	}
 	if _, err := br.ReadByte(); err != io.EOF {
 		return nil, fmt.Errorf("pir: database has trailing bytes after %d plaintexts", count)

@@ -211,10 +211,12 @@ func (r *resolved) processShard(ctx context.Context, rows []Row, shardIndex int)
 	if err != nil {
 		return nil, fmt.Errorf("pir: internal error: %w", err)
 	}
-	db := &Database{params: p, plaintexts: make([][]uint64, 0, p.HashFunctionCount*l.plaintextCount())}
+	db := newDatabase(p, p.HashFunctionCount*l.plaintextCount())
 	bpt := tab.bucketsPerTable
 	for ti := range p.HashFunctionCount {
-		db.plaintexts = append(db.plaintexts, packTable(r.he, basis, l, buckets[ti*bpt:(ti+1)*bpt])...)
+		for k, pt := range packTable(r.he, basis, l, buckets[ti*bpt:(ti+1)*bpt]) {
+			db.set(ti*l.plaintextCount()+k, pt)
+		}
 	}
 	return db, nil
 }

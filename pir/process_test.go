@@ -85,8 +85,13 @@ func TestProcessKeywordsPlain(t *testing.T) {
 				if err != nil {
 					t.Fatalf("shard %d: %v", i, err)
 				}
-				if len(back.plaintexts) != len(db.plaintexts) {
-					t.Fatalf("shard %d: %d plaintexts after round trip, want %d", i, len(back.plaintexts), len(db.plaintexts))
+				if back.count() != db.count() {
+					t.Fatalf("shard %d: %d plaintexts after round trip, want %d", i, back.count(), db.count())
+				}
+				for k := range db.count() {
+					if !equalU64(back.plaintext(k), db.plaintext(k)) {
+						t.Fatalf("shard %d plaintext %d differs after round trip", i, k)
+					}
 				}
 			}
 		})

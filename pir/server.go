@@ -11,7 +11,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/blindlist/blindlist/pir/he/bfv"
-	"github.com/blindlist/blindlist/pir/he/ring"
+	"github.com/blindlist/blindlist/pir/he/modq"
 	"github.com/blindlist/blindlist/pir/pb/apipb"
 	"github.com/blindlist/blindlist/pir/pb/hepb"
 	"github.com/blindlist/blindlist/pir/pb/pirpb"
@@ -44,6 +44,7 @@ type Server struct {
 	he      heParams
 	bp      *bfv.Params
 	config  *Config
+	moduli  []modq.Modulus // ciphertext moduli
 	workers int
 }
 
@@ -69,7 +70,7 @@ func NewServer(shards []*Database, opts ServerOptions) (*Server, error) {
 	if w <= 0 {
 		w = runtime.GOMAXPROCS(0)
 	}
-	return &Server{shards: slices.Clone(shards), he: he, bp: bp, config: cfg, workers: w}, nil
+	return &Server{shards: slices.Clone(shards), he: he, bp: bp, config: cfg, moduli: ctModuliOf(he), workers: w}, nil
 }
 
 // Config returns the usecase configuration served at /config.
@@ -219,9 +220,9 @@ func (s *Server) respond(ctx context.Context, db *Database, expanded []*bfv.Ciph
 	R := make([][][]*bfv.Ciphertext, b)
 	g, gctx = errgroup.WithContext(ctx)
 	g.SetLimit(s.workers)
+	perTable := l.plaintextCount()
 	for k := range b {
 		R[k] = make([][]*bfv.Ciphertext, chunks)
-		pts := db.tablePlaintexts(k)
 		for c := range chunks {
 			R[k][c] = make([]*bfv.Ciphertext, d1)
 			for col := range d1 {
@@ -230,15 +231,9 @@ func (s *Server) respond(ctx context.Context, db *Database, expanded []*bfv.Ciph
 						return err
 					}
 					ev := bfv.NewEvaluator(s.bp)
-					ps := make([]*bfv.Plaintext, d0)
-					base := c*l.perChunk() + col*d0
-					for r := range d0 {
-						if pt := pts[base+r]; pt != nil {
-							ps[r] = &bfv.Plaintext{Poly: &ring.Poly{N: s.he.n, Coeffs: pt}, Format: bfv.Eval}
-						}
-					}
 					out := &bfv.Ciphertext{}
-					if err := ev.InnerProduct(out, q0[k], ps); err != nil {
+					base := k*perTable + c*l.perChunk() + col*d0
+					if err := db.dot(ev, s.bp, s.moduli, out, q0[k], base, &dotScratch{}); err != nil {
 						return err
 					}
 					if err := ev.ToCoeff(out); err != nil {
