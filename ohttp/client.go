@@ -14,7 +14,7 @@ import (
 
 // StatusError is a relay or gateway answer that is not an encapsulated
 // response: an error status sent without protection (RFC 9458 §5.2). A
-// [ProblemType] ending in "#ohttp-key" means the key configuration is stale.
+// ProblemType ending in "#ohttp-key" means the key configuration is stale.
 type StatusError struct {
 	StatusCode  int
 	ProblemType string // the "type" of an application/problem+json body, if any

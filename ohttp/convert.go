@@ -109,8 +109,8 @@ func appendFields(dst []bhttp.Field, h http.Header, skip func(string) bool) []bh
 	return dst
 }
 
-// newOuterRequest is the client side: it turns an http.Request and its body
-// into a binary HTTP request.
+// newBinaryRequest is the client side: it turns an http.Request and its
+// body into a binary HTTP request.
 func newBinaryRequest(req *http.Request, content []byte, indeterminate bool) *bhttp.Request {
 	authority := req.Host
 	if authority == "" {

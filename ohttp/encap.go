@@ -45,7 +45,8 @@ type ResponseContext struct {
 // response. An unknown key id, a KEM other than the key's or a suite the key
 // does not offer is [ErrKeyConfig]; a body too short is [ErrMalformed]; a
 // failed HPKE open is [ErrDecrypt]. The work done before decryption depends
-// only on the public header.
+// only on the public header. The context keeps a reference to enc inside
+// encRequest, so encRequest must not change until the response is sealed.
 func (ks *KeySet) DecapsulateRequest(encRequest []byte) ([]byte, *ResponseContext, error) {
 	if len(encRequest) < headerSize {
 		return nil, nil, fmt.Errorf("%w: request of %d bytes has no header", ErrMalformed, len(encRequest))

@@ -191,8 +191,8 @@ func (g *Gateway) serveKeys(w http.ResponseWriter, r *http.Request) {
 
 func (g *Gateway) serveLegacyConfig(w http.ResponseWriter, r *http.Request) {
 	g.metrics.keyRequests.Inc()
-	body := g.keys.Load().encoded[2:] // one active key always exists
-	body = body[:binary.BigEndian.Uint16(g.keys.Load().encoded)]
+	encoded := g.keys.Load().encoded // one active key always exists
+	body := encoded[2 : 2+binary.BigEndian.Uint16(encoded)]
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Cache-Control", g.keysCacheControl)
 	w.Write(body)

@@ -144,12 +144,26 @@ func TestEndToEnd(t *testing.T) {
 				if got := resp.Trailer.Get("X-Sum"); got != fmt.Sprintf("%x", sum[:8]) {
 					t.Errorf("trailer X-Sum = %q", got)
 				}
-				if n := counter(t, tg.reg, "ohttp_gateway_requests_total", "ok"); n != 1 {
+				if n := waitCounter(t, tg.reg, "ohttp_gateway_requests_total", "ok", 1); n != 1 {
 					t.Errorf("requests_total{result=ok} = %v, want 1", n)
 				}
 			})
 		}
 	}
+}
+
+// waitCounter reads a counter until it reaches want or a second passes: the
+// gateway counts a request after writing its response, so a client can see
+// the response first.
+func waitCounter(t *testing.T, reg *prometheus.Registry, name, label string, want float64) float64 {
+	t.Helper()
+	var v float64
+	for deadline := time.Now().Add(time.Second); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		if v = counter(t, reg, name, label); v == want {
+			break
+		}
+	}
+	return v
 }
 
 // counter reads one labelled counter from a registry.
@@ -293,7 +307,7 @@ func TestOuterErrors(t *testing.T) {
 					t.Errorf("key mismatch answered %q %s", ct, body)
 				}
 			}
-			if after := counter(t, tg.reg, "ohttp_gateway_requests_total", tc.result); after != before+1 {
+			if after := waitCounter(t, tg.reg, "ohttp_gateway_requests_total", tc.result, before+1); after != before+1 {
 				t.Errorf("requests_total{result=%s} went %v -> %v", tc.result, before, after)
 			}
 		})
@@ -375,7 +389,7 @@ func TestInnerErrors(t *testing.T) {
 			if wantIndeterminate := plain[0] == 2; br.Indeterminate != wantIndeterminate {
 				t.Errorf("response indeterminate=%v for request framing %d", br.Indeterminate, plain[0])
 			}
-			if after := counter(t, tc.tg.reg, "ohttp_gateway_requests_total", tc.result); after != before+1 {
+			if after := waitCounter(t, tc.tg.reg, "ohttp_gateway_requests_total", tc.result, before+1); after != before+1 {
 				t.Errorf("requests_total{result=%s} went %v -> %v", tc.result, before, after)
 			}
 		})
@@ -477,5 +491,24 @@ func TestSetKeysRotation(t *testing.T) {
 	configs, err := ParseKeyConfigs(body)
 	if err != nil || len(configs) != 1 || configs[0].KeyID != 2 {
 		t.Errorf("after rotation the gateway advertises %+v (%v)", configs, err)
+	}
+}
+
+func TestLoadOrCreateSeedErrors(t *testing.T) {
+	dir := t.TempDir()
+	short := filepath.Join(dir, "short")
+	if err := os.WriteFile(short, []byte("abc"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadOrCreateSeed(short, nil); err == nil || !strings.Contains(err.Error(), "is 3 bytes") {
+		t.Errorf("short seed file: %v", err)
+	}
+	if _, err := LoadOrCreateSeed(filepath.Join(dir, "missing-dir", "seed"), nil); err == nil || !strings.HasPrefix(err.Error(), "ohttp: ") {
+		t.Errorf("seed in a missing directory: %v", err)
+	}
+	fixed := filepath.Join(dir, "fixed")
+	seed, err := LoadOrCreateSeed(fixed, bytes.NewReader(testSeed(9)))
+	if err != nil || !bytes.Equal(seed, testSeed(9)) {
+		t.Errorf("seed from the given reader: %x, %v", seed, err)
 	}
 }

@@ -188,6 +188,9 @@ func LoadOrCreateSeed(path string, rnd io.Reader) ([]byte, error) {
 		return nil, fmt.Errorf("ohttp: generating seed: %w", err)
 	}
 	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return readSeed(path) // another process created it first
+	}
 	if err != nil {
 		return nil, fmt.Errorf("ohttp: creating seed file: %w", err)
 	}
@@ -208,7 +211,7 @@ func LoadOrCreateSeed(path string, rnd io.Reader) ([]byte, error) {
 func readSeed(path string) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("ohttp: reading seed file: %w", err)
 	}
 	defer f.Close()
 	st, err := f.Stat()
