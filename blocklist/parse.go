@@ -88,6 +88,9 @@ func parseHostsLine(line string) lineResult {
 		return skipped("comment")
 	}
 	f := strings.Fields(line)
+	if len(f) == 0 {
+		return skipped("comment")
+	}
 	if _, err := netip.ParseAddr(f[0]); err != nil {
 		return lineResult{err: fmt.Errorf("hosts line does not start with an IP address")}
 	}
@@ -250,8 +253,8 @@ func parseURLhausLine(line string) lineResult {
 	if rec[3] != "online" {
 		return skipped("urlhaus_offline")
 	}
-	if strings.TrimSpace(rec[2]) == "" {
-		return lineResult{err: fmt.Errorf("URLhaus row has an empty url")}
+	if rec[2] == "" || strings.ContainsAny(rec[2], " \t") {
+		return lineResult{err: fmt.Errorf("URLhaus row has an empty url or one with whitespace")}
 	}
 	return lineResult{entries: []string{rec[2]}}
 }
