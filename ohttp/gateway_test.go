@@ -512,3 +512,47 @@ func TestLoadOrCreateSeedErrors(t *testing.T) {
 		t.Errorf("seed from the given reader: %x, %v", seed, err)
 	}
 }
+
+// TestProxyH2 forwards to an https upstream and checks HTTP/2 was negotiated
+// by ALPN (h2), and that an unreachable upstream is an encapsulated 502.
+func TestProxyH2(t *testing.T) {
+	upstream := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(r.Proto + " " + r.Host))
+	}))
+	upstream.EnableHTTP2 = true
+	upstream.StartTLS()
+	defer upstream.Close()
+	tlsCfg := upstream.Client().Transport.(*http.Transport).TLSClientConfig
+	proxy, err := NewProxy(ProxyConfig{Upstream: upstream.URL, TLSConfig: tlsCfg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead, err := NewProxy(ProxyConfig{Upstream: "http://127.0.0.1:1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg := newTestGateway(t, testSeed(1), false, func(c *Config) {
+		c.Targets = map[string]http.Handler{"service.example.net": proxy, "dead.example.net": dead}
+	})
+	c := tg.client(false)
+	resp, err := c.Get("https://service.example.net/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "HTTP/2.0 service.example.net" {
+		t.Errorf("upstream saw %q, want HTTP/2.0 and the inner authority", body)
+	}
+	resp, err = c.Get("https://dead.example.net/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadGateway {
+		t.Errorf("unreachable upstream: status %d, want 502", resp.StatusCode)
+	}
+	if _, err := NewProxy(ProxyConfig{Upstream: "https://x", H2C: true}); err == nil {
+		t.Error("h2c with an https upstream accepted")
+	}
+}

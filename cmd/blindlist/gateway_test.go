@@ -154,6 +154,17 @@ func TestGatewayConfigFile(t *testing.T) {
 	if err != nil || len(configs) != 2 {
 		t.Errorf("config file with key_ids [1, 2]: %d configs, %v", len(configs), err)
 	}
+	// The listener speaks h2c (HTTP/2 with prior knowledge) besides HTTP/1.1.
+	h2c := &http.Transport{Protocols: new(http.Protocols)}
+	h2c.Protocols.SetUnencryptedHTTP2(true)
+	resp, err := (&http.Client{Transport: h2c}).Get("http://" + addr + ohttp.KeysPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Proto != "HTTP/2.0" {
+		t.Errorf("h2c request answered over %s", resp.Proto)
+	}
 
 	for name, tc := range map[string]struct {
 		args []string
