@@ -139,36 +139,50 @@ func responseAEAD(secret, enc, responseNonce []byte, aeadID uint16) (cipher.AEAD
 // side) and returns response_nonce ‖ ct. The response nonce, max(Nn, Nk)
 // bytes, is read from rnd (crypto/rand when nil).
 func (rc *ResponseContext) EncapsulateResponse(rnd io.Reader, response []byte) ([]byte, error) {
-	return rc.appendResponse(nil, rnd, response)
+	n, err := rc.nonceSize()
+	if err != nil {
+		return nil, err
+	}
+	buf := make([]byte, n, n+len(response)+aeadTagSize)
+	return rc.sealInPlace(rnd, append(buf, response...), n)
 }
 
-// appendResponse is EncapsulateResponse appending to dst.
-func (rc *ResponseContext) appendResponse(dst []byte, rnd io.Reader, response []byte) ([]byte, error) {
+// nonceSize is the response nonce length, max(Nn, Nk).
+func (rc *ResponseContext) nonceSize() (int, error) {
 	nk, nn, ok := aeadSizes(rc.aead)
 	if !ok {
-		return nil, errUnsupportedSuite
+		return 0, errUnsupportedSuite
 	}
+	return max(nk, nn), nil
+}
+
+// sealInPlace encapsulates buf[n:], the response, in place: it fills
+// buf[:n] with the response nonce from rnd, derives the key and nonce, and
+// seals buf[n:] over itself, so the whole Encapsulated Response needs one
+// buffer.
+func (rc *ResponseContext) sealInPlace(rnd io.Reader, buf []byte, n int) ([]byte, error) {
 	if rnd == nil {
 		rnd = rand.Reader
 	}
-	n := max(nk, nn)
-	start := len(dst)
-	dst = append(dst, make([]byte, n)...)
-	responseNonce := dst[start : start+n]
-	if _, err := io.ReadFull(rnd, responseNonce); err != nil {
+	buf = slices.Grow(buf, aeadTagSize) // Seal then appends the tag without moving buf
+	if _, err := io.ReadFull(rnd, buf[:n]); err != nil {
 		return nil, fmt.Errorf("ohttp: reading response nonce: %w", err)
 	}
-	aead, nonce, err := responseAEAD(rc.secret, rc.enc, responseNonce, rc.aead)
+	aead, nonce, err := responseAEAD(rc.secret, rc.enc, buf[:n], rc.aead)
 	if err != nil {
 		return nil, fmt.Errorf("ohttp: response keys: %w", err)
 	}
-	return aead.Seal(dst, nonce, response, nil), nil
+	ct := aead.Seal(buf[n:n], nonce, buf[n:], nil)
+	return buf[:n+len(ct)], nil
 }
 
 // ClientContext is what a client keeps from an encapsulated request to open
-// the response.
+// the response: the same secret, enc and AEAD as the gateway's
+// [ResponseContext].
 type ClientContext struct {
-	ResponseContext
+	secret []byte
+	enc    []byte
+	aead   uint16
 }
 
 // EncapsulateRequest seals a binary HTTP request to the gateway key of
@@ -211,7 +225,7 @@ func EncapsulateRequest(config KeyConfig, suite Suite, request []byte) ([]byte, 
 	}
 	out := make([]byte, 0, len(hdr)+len(enc)+len(ct))
 	out = append(append(append(out, hdr...), enc...), ct...)
-	return out, &ClientContext{ResponseContext{secret: secret, enc: enc, aead: suite.AEAD}}, nil
+	return out, &ClientContext{secret: secret, enc: enc, aead: suite.AEAD}, nil
 }
 
 // DecapsulateResponse opens an Encapsulated Response (RFC 9458 §4.4, client

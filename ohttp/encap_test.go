@@ -108,7 +108,7 @@ func TestRFC9458AppendixA(t *testing.T) {
 	want("encapsulated_response", encResponse)
 
 	// Client: the same secret opens the response.
-	cc := &ClientContext{ResponseContext{secret: v["exported_secret"], enc: v["client_ephemeral_public_key"], aead: AEADAES128GCM}}
+	cc := &ClientContext{secret: v["exported_secret"], enc: v["client_ephemeral_public_key"], aead: AEADAES128GCM}
 	response, err := cc.DecapsulateResponse(v["encapsulated_response"])
 	if err != nil {
 		t.Fatal(err)

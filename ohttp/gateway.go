@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -359,24 +358,13 @@ func (g *Gateway) forward(ctx context.Context, plaintext []byte, indeterminate b
 // seal encodes response and encapsulates it in one buffer: the response
 // nonce, then the binary HTTP message, sealed in place.
 func (g *Gateway) seal(rc *ResponseContext, response *bhttp.Response) ([]byte, error) {
-	nk, nn, ok := aeadSizes(rc.aead)
-	if !ok {
-		return nil, errUnsupportedSuite
+	n, err := rc.nonceSize()
+	if err != nil {
+		return nil, err
 	}
-	n := max(nk, nn)
 	buf := make([]byte, n, n+len(response.Content)+512+aeadTagSize)
-	buf, err := response.AppendBinary(buf)
-	if err != nil {
+	if buf, err = response.AppendBinary(buf); err != nil {
 		return nil, err
 	}
-	buf = slices.Grow(buf, aeadTagSize)
-	if _, err := io.ReadFull(g.rand, buf[:n]); err != nil {
-		return nil, fmt.Errorf("ohttp: reading response nonce: %w", err)
-	}
-	aead, nonce, err := responseAEAD(rc.secret, rc.enc, buf[:n], rc.aead)
-	if err != nil {
-		return nil, err
-	}
-	ct := aead.Seal(buf[n:n], nonce, buf[n:], nil)
-	return buf[:n+len(ct)], nil
+	return rc.sealInPlace(g.rand, buf, n)
 }
