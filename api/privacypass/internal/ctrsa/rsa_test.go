@@ -220,18 +220,33 @@ func TestNewPrivateKeyRejects(t *testing.T) {
 	}
 }
 
+// BenchmarkSign signs inputs of very different shape (0, 1, n-1, random):
+// constant-time code shows the same time for all of them.
 func BenchmarkSign(b *testing.B) {
-	ck, err := NewPrivateKey(loadVectorKey(b))
+	k := loadVectorKey(b)
+	ck, err := NewPrivateKey(k)
 	if err != nil {
 		b.Fatal(err)
 	}
-	m := make([]byte, 256)
-	rand.Read(m)
-	m[0] = 0
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := ck.Sign(m); err != nil {
-			b.Fatal(err)
-		}
+	random, _ := rand.Int(rand.Reader, k.N)
+	inputs := []struct {
+		name string
+		x    *big.Int
+	}{
+		{"m=0", big.NewInt(0)},
+		{"m=1", big.NewInt(1)},
+		{"m=n-1", new(big.Int).Sub(k.N, big.NewInt(1))},
+		{"m=random", random},
+	}
+	for _, in := range inputs {
+		m := in.x.FillBytes(make([]byte, ck.Size()))
+		b.Run(in.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := ck.Sign(m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
