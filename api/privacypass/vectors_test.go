@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/blindlist/blindlist/internal/store"
+	"github.com/blindlist/blindlist/internal/store/redistest"
 	"github.com/blindlist/blindlist/internal/testvec"
 )
 
@@ -233,6 +234,40 @@ func TestVectorSpentSurvivesRestart(t *testing.T) {
 	for _, tc := range c.Tokens {
 		if _, err := svc.Verify(ctx, testvec.Read(t, "privacypass", tc.Token)); !errors.Is(err, ErrTokenSpent) {
 			t.Errorf("token %d after restart: %v, want ErrTokenSpent", tc.Index, err)
+		}
+	}
+}
+
+// TestVectorTokensRedis redeems Apple's tokens with the spent set in a real
+// Redis: a second service on the same Redis (another replica, or this one
+// after a restart) refuses them.
+func TestVectorTokensRedis(t *testing.T) {
+	c := readCases(t)
+	srv := redistest.Start(t)
+	ring, err := NewKeyring([]KeySpec{{Key: vectorKey(t), Tier: "tier1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newSvc := func() *Service {
+		spent, err := store.NewRedis(srv.Client(t), "blindlist:").SpentSet(SpentNamespace, time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc, err := New(Config{Keyring: ring, Spent: spent})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return svc
+	}
+	ctx := context.Background()
+	a, b := newSvc(), newSvc()
+	for _, tc := range c.Tokens {
+		tok := testvec.Read(t, "privacypass", tc.Token)
+		if _, err := a.Verify(ctx, tok); err != nil {
+			t.Fatalf("token %d on replica a: %v", tc.Index, err)
+		}
+		if _, err := b.Verify(ctx, tok); !errors.Is(err, ErrTokenSpent) {
+			t.Fatalf("token %d on replica b: %v, want ErrTokenSpent", tc.Index, err)
 		}
 	}
 }
