@@ -29,7 +29,23 @@ type Table struct {
 	// nInv = N^{-1} mod q, and nInvW = N^{-1}·w[1]^{-1} for the merged last
 	// inverse stage.
 	nInv, nInvS, nInvW, nInvWS uint64
+
+	// lane32 is set for q < 2^30 (every preset modulus of the 27/28-bit
+	// URL-filter presets): then every lazy value (< 4q) fits in 32 bits and
+	// the NTT uses 32-bit Shoup companions w' = floor(w·2^32/q) (ws32, wis32,
+	// nInvS32, nInvWS32), so a twiddle product needs only 64-bit multiplies
+	// (see forward32).
+	lane32            bool
+	ws32, wis32       []uint64
+	nInvS32, nInvWS32 uint64
+	// simd selects the AVX2 kernels (lane32 tables on a CPU with AVX2 and
+	// N >= 16); see ntt_amd64.go.
+	simd bool
 }
+
+// lane32Max bounds the moduli of the 32-bit NTT path: q < 2^30 so that
+// 4q < 2^32.
+const lane32Max = 1 << 30
 
 // ErrNotNTTFriendly reports a modulus that is not prime or not ≡ 1 mod 2N.
 var ErrNotNTTFriendly = errors.New("ring: modulus is not NTT-friendly")
@@ -78,6 +94,17 @@ func NewTable(q uint64, n int) (*Table, error) {
 	t.nInvS = m.Shoup(t.nInv)
 	t.nInvW = m.Mul(t.nInv, t.wi[1])
 	t.nInvWS = m.Shoup(t.nInvW)
+	if q < lane32Max {
+		t.lane32 = true
+		t.ws32, t.wis32 = make([]uint64, n), make([]uint64, n)
+		for k := 0; k < n; k++ {
+			t.ws32[k] = shoup32(t.w[k], q)
+			t.wis32[k] = shoup32(t.wi[k], q)
+		}
+		t.nInvS32 = shoup32(t.nInv, q)
+		t.nInvWS32 = shoup32(t.nInvW, q)
+		t.simd = haveSIMD && n >= 16
+	}
 	return t, nil
 }
 
@@ -123,50 +150,25 @@ func MinPrimitiveRoot(q, degree uint64) (uint64, error) {
 	return best, nil
 }
 
+// shoup32 returns floor(w·2^32/q), the 32-bit Shoup companion of w < q.
+func shoup32(w, q uint64) uint64 { return (w << 32) / q }
+
 // Forward replaces a (N values in [0, q), coefficient order) by its Apple
 // NTT: out[j] = a(ψ^(2·brv(j)+1)), values in [0, q) (he-spec §2.2).
 //
 // Cooley–Tukey with Harvey's lazy butterflies: between stages values stay
-// in [0, 4q); the final pass reduces to [0, q).
+// in [0, 4q); the last stage reduces to [0, q). Moduli below 2^30 use the
+// 32-bit kernels (AVX2 when available), others the 64-bit one; all produce
+// the same output.
 func (t *Table) Forward(a []uint64) {
-	n := t.N
-	a = a[:n]
-	q := t.M.Q
-	q2 := 2 * q
-	w, ws := t.w, t.ws
-	for m, h := 1, n/2; m < n; m, h = 2*m, h/2 {
-		if h >= 4 {
-			for i := 0; i < m; i++ {
-				wi, wsi := w[m+i], ws[m+i]
-				base := 2 * i * h
-				x := a[base : base+h]
-				y := a[base+h : base+2*h]
-				y = y[:len(x)] // bounds-check hint
-				for j := range x {
-					u := modq.CondSub(x[j], q2)
-					hv, _ := bits.Mul64(y[j], wsi)
-					v := y[j]*wi - hv*q
-					x[j] = u + v
-					y[j] = u - v + q2
-				}
-			}
-			continue
-		}
-		// Short butterflies (h = 2, 1): iterate over groups directly.
-		for i := 0; i < m; i++ {
-			wi, wsi := w[m+i], ws[m+i]
-			base := 2 * i * h
-			for j := base; j < base+h; j++ {
-				u := modq.CondSub(a[j], q2)
-				hv, _ := bits.Mul64(a[j+h], wsi)
-				v := a[j+h]*wi - hv*q
-				a[j] = u + v
-				a[j+h] = u - v + q2
-			}
-		}
-	}
-	for j := range a {
-		a[j] = modq.CondSub(modq.CondSub(a[j], q2), q)
+	a = a[:t.N]
+	switch {
+	case t.simd:
+		forward32SIMD(a, t.w, t.ws32, t.M.Q)
+	case t.lane32:
+		t.forward32(a)
+	default:
+		t.forward64(a)
 	}
 }
 
@@ -176,57 +178,13 @@ func (t *Table) Forward(a []uint64) {
 // Gentleman–Sande with lazy butterflies: values stay in [0, 2q) between
 // stages; the last stage folds in N^{-1}.
 func (t *Table) Inverse(a []uint64) {
-	n := t.N
-	a = a[:n]
-	q := t.M.Q
-	q2 := 2 * q
-	wi, wis := t.wi, t.wis
-	for m, h := n/2, 1; m >= 2; m, h = m/2, 2*h {
-		if h >= 4 {
-			for i := 0; i < m; i++ {
-				w, s := wi[m+i], wis[m+i]
-				base := 2 * i * h
-				x := a[base : base+h]
-				y := a[base+h : base+2*h]
-				y = y[:len(x)]
-				for j := range x {
-					u, v := x[j], y[j]
-					x[j] = modq.CondSub(u+v, q2)
-					d := u - v + q2
-					hv, _ := bits.Mul64(d, s)
-					y[j] = d*w - hv*q
-				}
-			}
-			continue
-		}
-		for i := 0; i < m; i++ {
-			w, s := wi[m+i], wis[m+i]
-			base := 2 * i * h
-			for j := base; j < base+h; j++ {
-				u, v := a[j], a[j+h]
-				a[j] = modq.CondSub(u+v, q2)
-				d := u - v + q2
-				hv, _ := bits.Mul64(d, s)
-				a[j+h] = d*w - hv*q
-			}
-		}
-	}
-	// Last stage (m = 1, twiddle w[1]^{-1}) merged with the N^{-1} factor:
-	// x' = (u+v)/N, y' = (u-v)·w^{-1}/N.
-	h := n / 2
-	x := a[:h]
-	y := a[h:n]
-	y = y[:len(x)]
-	ni, nis, nw, nws := t.nInv, t.nInvS, t.nInvW, t.nInvWS
-	for j := range x {
-		u, v := x[j], y[j]
-		s := u + v // < 4q
-		hv, _ := bits.Mul64(s, nis)
-		r := s*ni - hv*q
-		d := u - v + q2
-		hv, _ = bits.Mul64(d, nws)
-		r2 := d*nw - hv*q
-		x[j] = modq.CondSub(r, q)
-		y[j] = modq.CondSub(r2, q)
+	a = a[:t.N]
+	switch {
+	case t.simd:
+		inverse32SIMD(a, t.wi, t.wis32, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32)
+	case t.lane32:
+		t.inverse32(a)
+	default:
+		t.inverse64(a)
 	}
 }

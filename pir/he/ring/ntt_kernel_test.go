@@ -1,0 +1,130 @@
+package ring
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/blindlist/blindlist/pir/he/modq"
+)
+
+// kernel is one NTT implementation of a [Table].
+type kernel struct {
+	name             string
+	forward, inverse func(t *Table, a []uint64)
+	ok               func(t *Table) bool
+}
+
+// kernels lists every NTT kernel; forward64/inverse64 is the reference.
+var kernels = []kernel{
+	{"64", (*Table).forward64, (*Table).inverse64, func(*Table) bool { return true }},
+	{"32", (*Table).forward32, (*Table).inverse32, func(t *Table) bool { return t.lane32 }},
+	{"simd", func(t *Table, a []uint64) { forward32SIMD(a, t.w, t.ws32, t.M.Q) },
+		func(t *Table, a []uint64) {
+			inverse32SIMD(a, t.wi, t.wis32, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32)
+		},
+		func(t *Table) bool { return t.simd }},
+}
+
+// kernelModuli returns every NTT-friendly modulus of the Apple presets
+// (he-spec §1.2, §2.2) for degree n, plus the largest primes ≡ 1 mod 2n
+// below 2^30 (the 32-bit kernels' limit) and below 2^62.
+func kernelModuli(n int) []uint64 {
+	presets := []uint64{
+		40961, 65537, 134176769, 268369921, 268361729, 8589852673, 8589844481, // N = 4096
+		536690689, 1099511480321, 1152921504606830593, 1152921504606748673, 36028797018652673,
+		36028797017571329, 36028797017456641, 557057, 8404993, 268582913, 536903681, 2199023288321,
+		33832961, // N = 8192
+	}
+	var qs []uint64
+	for _, q := range presets {
+		if q%(2*uint64(n)) == 1 {
+			qs = append(qs, q)
+		}
+	}
+	for _, bound := range []uint64{lane32Max, modq.MaxModulus} {
+		for q := bound - bound%(2*uint64(n)) + 1; ; q -= 2 * uint64(n) {
+			if q < bound && modq.IsPrime(q) {
+				qs = append(qs, q)
+				break
+			}
+		}
+	}
+	return qs
+}
+
+// TestNTTKernels runs every kernel on the same inputs (random, all q−1,
+// alternating 0 and q−1, one-hot) and compares it with the 64-bit
+// reference, for all preset moduli at N = 16, 64, 4096 and 8192.
+func TestNTTKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	sizes := []int{16, 64, 4096, 8192}
+	if testing.Short() {
+		sizes = []int{16, 64, 4096}
+	}
+	for _, n := range sizes {
+		for _, q := range kernelModuli(n) {
+			tab, err := NewTable(q, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inputs := map[string][]uint64{}
+			for k := range 3 {
+				x := make([]uint64, n)
+				for i := range x {
+					x[i] = rng.Uint64N(q)
+				}
+				inputs[fmt.Sprint("random", k)] = x
+			}
+			top, alt, one := make([]uint64, n), make([]uint64, n), make([]uint64, n)
+			for i := range top {
+				top[i] = q - 1
+				alt[i] = (q - 1) * uint64(i&1)
+			}
+			one[n-1] = q - 1
+			inputs["q-1"], inputs["alternating"], inputs["one-hot"] = top, alt, one
+			for name, x := range inputs {
+				wantF := slices.Clone(x)
+				tab.forward64(wantF)
+				wantI := slices.Clone(x)
+				tab.inverse64(wantI)
+				for _, k := range kernels {
+					if !k.ok(tab) {
+						continue
+					}
+					got := slices.Clone(x)
+					k.forward(tab, got)
+					if !slices.Equal(got, wantF) {
+						t.Fatalf("N=%d q=%d %s: kernel %s forward differs from the reference", n, q, name, k.name)
+					}
+					k.inverse(tab, got)
+					if !slices.Equal(got, x) {
+						t.Fatalf("N=%d q=%d %s: kernel %s inverse(forward(x)) != x", n, q, name, k.name)
+					}
+					got = slices.Clone(x)
+					k.inverse(tab, got)
+					if !slices.Equal(got, wantI) {
+						t.Fatalf("N=%d q=%d %s: kernel %s inverse differs from the reference", n, q, name, k.name)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestNTTKernelSelection checks which kernel each modulus gets.
+func TestNTTKernelSelection(t *testing.T) {
+	for _, c := range []struct {
+		q      uint64
+		lane32 bool
+	}{{134176769, true}, {268369921, true}, {8589852673, false}, {1152921504606830593, false}} {
+		tab, err := NewTable(c.q, 4096)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tab.lane32 != c.lane32 || tab.simd != (c.lane32 && haveSIMD) {
+			t.Errorf("q=%d: lane32=%v simd=%v, want lane32=%v simd=%v", c.q, tab.lane32, tab.simd, c.lane32, c.lane32 && haveSIMD)
+		}
+	}
+}
