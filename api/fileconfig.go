@@ -294,6 +294,9 @@ func ParseFileConfig(data []byte, baseDir string) (*FileConfig, error) {
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return nil, errors.New("api: config: unexpected data after the JSON object")
 	}
+	if err := strictKeys[FileConfig](data); err != nil {
+		return nil, fmt.Errorf("api: config: %w", err)
+	}
 	if err := c.normalize(baseDir); err != nil {
 		return nil, fmt.Errorf("api: config: %w", err)
 	}

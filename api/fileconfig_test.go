@@ -115,3 +115,16 @@ func FuzzParseFileConfig(f *testing.F) {
 		}
 	})
 }
+
+func TestParseFileConfigKeyCase(t *testing.T) {
+	for _, c := range []struct{ old, new, want string }{
+		{`"dataDir"`, `"datadir"`, `unknown field "datadir"`},
+		{`"shardCount"`, `"ShardCount"`, `unknown field "vendors.0.usecases.0.ShardCount"`},
+		{`"ttl"`, `"TTL"`, `unknown field "keyStore.TTL"`},
+	} {
+		_, err := ParseFileConfig([]byte(strings.Replace(goodConfig, c.old, c.new, 1)), "/")
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: %v, want %q", c.new, err, c.want)
+		}
+	}
+}

@@ -180,3 +180,61 @@ func TestConfigHosts(t *testing.T) {
 		}
 	}
 }
+
+// TestReloadInFlight swaps databases while /queries calls are running: every
+// call completes with 200 (the versions it uses stay answerable).
+func TestReloadInFlight(t *testing.T) {
+	if testing.Short() {
+		t.Skip("computes several PIR answers")
+	}
+	a, d := openSet(t, "A", 1), openSet(t, "D", 1)
+	e := newEnv(t, envOptions{noToken: true})
+	if code, _, body := e.post("/key", testvec.Read(t, "pir", "A", "evaluation_keys.binpb"), nil); code != http.StatusOK {
+		t.Fatalf("/key: %d %s", code, body)
+	}
+	var reqs apipb.Requests
+	if err := proto.Unmarshal(testvec.Read(t, "pir", "A", "requests.binpb"), &reqs); err != nil {
+		t.Fatal(err)
+	}
+	reqs.Requests = reqs.Requests[:1]
+	body, _ := proto.Marshal(&reqs)
+	var wg sync.WaitGroup
+	codes := make(chan int, 8)
+	for range 8 {
+		wg.Go(func() {
+			code, _, _ := e.post("/queries", body, nil)
+			codes <- code
+		})
+	}
+	for i := range 20 {
+		u := d
+		if i%2 == 1 {
+			u = a
+		}
+		if err := e.s.Replace([]Entry{{Name: testUsecase, VersionCount: 2, Usecase: u}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	wg.Wait()
+	close(codes)
+	for c := range codes {
+		if c != http.StatusOK {
+			t.Errorf("call during reloads: %d", c)
+		}
+	}
+}
+
+// TestRateLimit: a tier over its rate gets 429 with Retry-After.
+func TestRateLimit(t *testing.T) {
+	e := newEnv(t, envOptions{cfg: Config{TierLimits: map[string]TierLimit{"tier1": {PerSecond: 0.001, Burst: 2}}}})
+	req, _ := proto.Marshal(&apipb.ConfigRequest{})
+	for i := range 2 {
+		if code, _, body := e.post("/config", req, nil); code != http.StatusOK {
+			t.Fatalf("call %d within burst: %d %s", i, code, body)
+		}
+	}
+	code, hdr, _ := e.post("/config", req, nil)
+	if code != http.StatusTooManyRequests || hdr.Get("Retry-After") == "" {
+		t.Errorf("over the rate: %d, Retry-After %q", code, hdr.Get("Retry-After"))
+	}
+}
