@@ -31,6 +31,12 @@ Compile blocklists into the key set Apple's NEURLFilter looks up, then write in 
   DIR/keys.txt             the normalised keys, one per line (the PIR input)
   DIR/input.txtpb          the keys as a KeywordDatabase text proto, value "1" (for PIRProcessDatabase)
   DIR/manifest.json        what was read, rewritten and dropped, by reason
+  DIR/url-N.bin, DIR/url-N.params.txtpb
+                           the keyword-PIR shards of the same keys, value "1", in the layout of
+                           Apple's PIRProcessDatabase ('blindlist serve --db DIR' serves them)
+  DIR/evaluation_key_config.txtpb
+                           the evaluation-key config devices generate keys for
+  DIR/pir-manifest.json    settings, config_id, per shard its key count, key digest and file SHA-256
 
 Unlike 'blindlist bloom', build normalises entries to the device's key space (no scheme,
 lowercase, Punycode, no leading www., canonical path), removes duplicates and keys covered
@@ -53,12 +59,21 @@ Flags:
   --no-test-identity       do not add Apple's onboarding key apple.com/url-filter-test
   --max-bytes N            size cap per source after decompression (default 1 GiB)
   --timeout D              overall time limit for reading sources (default 10m)
-  --workers N              goroutines for the Bloom build (default: all cores)
+  --workers N              goroutines for the Bloom build and PIR shards (default: all cores)
   --progress               print progress to stderr (default: only on a terminal)
   --json                   print the manifest summary as JSON on stdout
 
+PIR flags (a rebuild into the same DIR with the same settings and shard count reprocesses
+only the shards whose keys changed, keeping their parameters when the keys fit):
+  --no-pir                 write the prefilter and key list only
+  --shards N               number of PIR shards
+  --entries-per-shard N    keys per shard instead: max(keys/N, 1) shards (default 50000)
+  --preset NAME            rlwe preset (default n_4096_logq_27_28_28_logt_5)
+  --hash-functions K       cuckoo hash functions (default 2)
+  --stem NAME              shard file stem (default url)
+
 Examples:
-  blindlist build --out out/
+  blindlist build --out out/ && blindlist serve --db out/ --usecase com.example.app.url.filtering
   blindlist build --source https://raw.githubusercontent.com/StevenBlack/hosts/master/hosts \
       --source abp:lists/oisd_small.txt --allow allow.txt --visit-rate 0.001 --out out/
 `
@@ -99,8 +114,10 @@ type postBuildStep func(ctx context.Context, e *env, keys []string, outDir strin
 
 // buildSteps lists the stages run after the prefilter and key list are
 // written. Add one line per stage.
-func buildSteps() []postBuildStep {
-	return nil
+func buildSteps(pirFlags *pirBuildFlags) []postBuildStep {
+	return []postBuildStep{
+		pirFlags.step(), // PIR shards, build_pir.go
+	}
 }
 
 // buildManifest is DIR/manifest.json.
@@ -141,6 +158,8 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 	workers := fs.Int("workers", 0, "")
 	progress := fs.Bool("progress", false, "")
 	asJSON := fs.Bool("json", false, "")
+	var pirFlags pirBuildFlags
+	pirFlags.register(fs)
 	pos, code, ok := parseArgs(e, fs, buildUsage, args)
 	if !ok {
 		return code
@@ -149,6 +168,10 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 		fmt.Fprint(e.stderr, buildUsage)
 		return 2
 	}
+	if err := pirFlags.check(fs); err != nil {
+		return e.errorf("%v", err)
+	}
+	pirFlags.workers, pirFlags.progress = *workers, *progress || isTerminal(e.stderr)
 	p := *tolerance
 	if *visitRate != 0 {
 		var err error
@@ -247,7 +270,7 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 	if err := writeFileAtomic(filepath.Join(*out, "manifest.json"), append(mj, '\n')); err != nil {
 		return e.errorf("%v", err)
 	}
-	for _, step := range buildSteps() {
+	for _, step := range buildSteps(&pirFlags) {
 		if err := step(ctx, e, res.Keys, *out); err != nil {
 			return e.errorf("%v", err)
 		}

@@ -1,0 +1,609 @@
+package main
+
+// The PIR stage of 'blindlist build': process the normalised keys into
+// Apple-layout keyword-PIR shards (<stem>-<i>.bin + .params.txtpb, pir-spec
+// §7) in the output directory, next to the prefilter, and on later builds
+// reprocess only the shards whose keys changed.
+//
+// Incremental rule (pir-spec §4.5, §8.5): a shard is a pure function of its
+// key set, so pir-manifest.json records per shard a SHA-256 over its sorted
+// keyword-value pairs and the SHA-256 of its two files. A new build with the
+// same settings and shard count routes the keys with the config's sharding
+// function and reprocesses a shard only when its key digest changed or its
+// files no longer match the manifest. A reprocessed shard keeps its previous
+// cuckoo size and entry size when the new keys fit ("fixed cuckoo sizes to
+// keep configs stable"), so its params file, and the config_id devices
+// cache, stay the same.
+//
+// Crash safety: new shard files are written and fsynced in a staging
+// directory inside the output directory, renamed over the old ones only once
+// every shard is complete, and the manifest is written last. A crash during
+// the renames leaves each file whole; the next build sees files that do not
+// match the manifest and reprocesses those shards.
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/protobuf/encoding/prototext"
+
+	"github.com/blindlist/blindlist/pir"
+)
+
+const (
+	pirManifestFile        = "pir-manifest.json"
+	pirKeyConfigFile       = "evaluation_key_config.txtpb"
+	pirStagingPrefix       = ".pir-staging-"
+	defaultPIRPreset       = "n_4096_logq_27_28_28_logt_5"
+	defaultEntriesPerShard = 50000 // Apple's SimpleURLFilter sample (pir-spec §9)
+	// pirValue is the value of every key, as in Apple's sample database.
+	pirValue = "1"
+	// pirManifestFormat versions pir-manifest.json and the digest rule; a
+	// build never reuses shards recorded under another format.
+	pirManifestFormat = 1
+)
+
+// pirBuildFlags are the PIR flags of 'blindlist build'.
+type pirBuildFlags struct {
+	noPIR           bool
+	shards          int
+	entriesPerShard int
+	preset          string
+	hashFunctions   int
+	stem            string
+	// Set by runBuild after parsing.
+	workers  int
+	progress bool
+}
+
+// register adds the PIR flags to fs.
+func (o *pirBuildFlags) register(fs *flag.FlagSet) {
+	fs.BoolVar(&o.noPIR, "no-pir", false, "")
+	fs.IntVar(&o.shards, "shards", 0, "")
+	fs.IntVar(&o.entriesPerShard, "entries-per-shard", defaultEntriesPerShard, "")
+	fs.StringVar(&o.preset, "preset", defaultPIRPreset, "")
+	fs.IntVar(&o.hashFunctions, "hash-functions", 2, "")
+	fs.StringVar(&o.stem, "stem", "url", "")
+}
+
+// check validates the PIR flags after fs is parsed, before any work.
+func (o *pirBuildFlags) check(fs *flag.FlagSet) error {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch {
+	case set["shards"] && set["entries-per-shard"]:
+		return errors.New("give --shards or --entries-per-shard, not both")
+	case o.shards < 0 || o.shards > 1<<16:
+		return fmt.Errorf("--shards %d: want 1 to 65536", o.shards)
+	case o.shards == 0 && o.entriesPerShard < 1:
+		return fmt.Errorf("--entries-per-shard %d: want at least 1", o.entriesPerShard)
+	case o.hashFunctions < 1 || o.hashFunctions > 8:
+		return fmt.Errorf("--hash-functions %d: want 1 to 8", o.hashFunctions)
+	case o.stem == "" || strings.ContainsAny(o.stem, `/\`) || strings.HasPrefix(o.stem, "."):
+		return fmt.Errorf("--stem %q: want a plain file name prefix", o.stem)
+	case !slices.Contains(pir.Presets(), o.preset):
+		return fmt.Errorf("--preset %q: want one of %s", o.preset, strings.Join(pir.Presets(), ", "))
+	}
+	return nil
+}
+
+// step returns the build stage for these flags.
+func (o *pirBuildFlags) step() postBuildStep {
+	if o.noPIR {
+		return o.warnStale
+	}
+	return o.build
+}
+
+// warnStale runs under --no-pir: shards left by an earlier build would be
+// served instead of keys.txt, so say so.
+func (o *pirBuildFlags) warnStale(_ context.Context, e *env, _ []string, outDir string) error {
+	if bin, _ := pir.ShardPaths(outDir, o.stem, 0); fileExists(bin) {
+		fmt.Fprintf(e.stderr, "blindlist: warning: --no-pir: %s still holds PIR shards of an earlier build that do not match the new keys\n", outDir)
+		e.hintf("rebuild without --no-pir, or remove %s-*.bin, %s-*.params.txtpb and %s", o.stem, o.stem, pirManifestFile)
+	}
+	return nil
+}
+
+// build is the PIR build stage.
+func (o *pirBuildFlags) build(ctx context.Context, e *env, keys []string, outDir string) error {
+	b := &pirBuilder{
+		dir:      outDir,
+		settings: pirSettings{Preset: o.preset, HashFunctions: o.hashFunctions, Sharding: pir.ShardingFunction{}.String(), KeyCompression: pir.NoCompression.String(), Value: pirValue, Stem: o.stem},
+		workers:  o.workers,
+		logf:     func(format string, args ...any) { fmt.Fprintf(e.stderr, "blindlist: pir: "+format+"\n", args...) },
+	}
+	if o.progress {
+		b.progressf = b.logf
+	}
+	shards := o.shards
+	if shards == 0 {
+		shards = max(len(keys)/o.entriesPerShard, 1)
+	}
+	_, err := b.run(ctx, keys, shards)
+	return err
+}
+
+// pirSettings are the build settings a previous output must share for its
+// shards to be reused.
+type pirSettings struct {
+	Preset         string `json:"preset"`
+	HashFunctions  int    `json:"hash_functions"`
+	Sharding       string `json:"sharding"`
+	KeyCompression string `json:"key_compression"`
+	Value          string `json:"value"`
+	Stem           string `json:"stem"`
+}
+
+// pirManifest is DIR/pir-manifest.json.
+type pirManifest struct {
+	Format     int         `json:"format"`
+	Tool       string      `json:"tool"`
+	Built      string      `json:"built"`
+	Settings   pirSettings `json:"settings"`
+	Keys       int         `json:"keys"`
+	ShardCount int         `json:"shard_count"`
+	// ConfigID and EvaluationKeyConfigHash are what devices see in /config.
+	ConfigID                string         `json:"config_id"`
+	EvaluationKeyConfigHash string         `json:"evaluation_key_config_hash"`
+	EvaluationKeyConfig     pirFileInfo    `json:"evaluation_key_config"`
+	Shards                  []pirShardInfo `json:"shards"`
+}
+
+// pirShardInfo records one shard.
+type pirShardInfo struct {
+	Index int `json:"index"`
+	Keys  int `json:"keys"`
+	// KeysSHA256 is SHA-256 over the shard's rows in keyword byte order,
+	// each as u32be len(keyword) || keyword || u32be len(value) || value.
+	KeysSHA256 string      `json:"keys_sha256"`
+	EntryCount int         `json:"entry_count"` // buckets per cuckoo table
+	EntrySize  int         `json:"entry_size"`
+	Dimensions [2]int      `json:"dimensions"`
+	Bin        pirFileInfo `json:"bin"`
+	Params     pirFileInfo `json:"params"`
+}
+
+// pirFileInfo names a file in the output directory and its digest.
+type pirFileInfo struct {
+	Name   string `json:"name"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// pirBuilder writes the PIR output of one build into dir.
+type pirBuilder struct {
+	dir       string
+	settings  pirSettings
+	workers   int
+	logf      func(format string, args ...any) // always shown
+	progressf func(format string, args ...any) // per shard; nil: quiet
+}
+
+// pirShardJob is one shard of a build.
+type pirShardJob struct {
+	keys   []string
+	digest string
+	prev   *pirShardInfo // previous record: reuse it, or pin its sizes
+	keep   bool
+	info   pirShardInfo
+	params *pir.Params
+}
+
+// run writes the shards of keys into b.dir and returns the manifest it
+// wrote. keys must be distinct.
+func (b *pirBuilder) run(ctx context.Context, keys []string, shardCount int) (*pirManifest, error) {
+	start := time.Now()
+	jobs, err := b.route(keys, shardCount)
+	if err != nil {
+		return nil, err
+	}
+	prev, reason := b.previous(shardCount)
+	if reason != "" {
+		b.logf("%s: full rebuild", reason)
+	}
+	for i, j := range jobs {
+		if prev == nil {
+			continue
+		}
+		j.prev = &prev.Shards[i]
+		if j.prev.KeysSHA256 != j.digest {
+			continue
+		}
+		if err := b.matches(j.prev); err != nil {
+			b.logf("shard %d: %v: reprocessing it", i, err)
+			continue
+		}
+		j.keep = true
+	}
+	b.removeStaging()
+	staging, err := os.MkdirTemp(b.dir, pirStagingPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("pir output: %w", err)
+	}
+	defer os.RemoveAll(staging)
+	if err := b.processAll(ctx, jobs, staging); err != nil {
+		return nil, err
+	}
+	for i, j := range jobs {
+		if j.keep {
+			j.info = *j.prev
+			_, params := pir.ShardPaths(b.dir, b.settings.Stem, i)
+			if j.params, err = pir.ReadParamsFile(params); err != nil {
+				return nil, fmt.Errorf("pir output: shard %d: %w", i, err)
+			}
+		}
+	}
+	ps := make([]*pir.Params, len(jobs))
+	for i, j := range jobs {
+		ps[i] = j.params
+	}
+	cfg, err := pir.BuildConfig(ps)
+	if err != nil {
+		return nil, fmt.Errorf("pir output: %w", err)
+	}
+	man := &pirManifest{
+		Format: pirManifestFormat, Tool: "blindlist build", Built: time.Now().UTC().Format(time.RFC3339),
+		Settings: b.settings, Keys: len(keys), ShardCount: shardCount,
+		ConfigID: hex.EncodeToString(cfg.ID), EvaluationKeyConfigHash: hex.EncodeToString(cfg.KeyConfigHash),
+	}
+	for _, j := range jobs {
+		man.Shards = append(man.Shards, j.info)
+	}
+	if man.EvaluationKeyConfig, err = b.commit(jobs, staging, cfg); err != nil {
+		return nil, err
+	}
+	if err := b.writeManifest(man); err != nil {
+		return nil, err
+	}
+	processed := 0
+	for _, j := range jobs {
+		if !j.keep {
+			processed++
+		}
+	}
+	idNote := "new"
+	if prev != nil && prev.ConfigID == man.ConfigID {
+		idNote = "unchanged"
+	}
+	b.logf("%d shards (%d processed, %d unchanged), config_id %.16s… %s, in %.1f s",
+		shardCount, processed, shardCount-processed, man.ConfigID, idNote, time.Since(start).Seconds())
+	return man, nil
+}
+
+// route splits keys into shards with the sharding function and computes
+// each shard's key digest.
+func (b *pirBuilder) route(keys []string, shardCount int) ([]*pirShardJob, error) {
+	if shardCount < 1 || shardCount > 1<<16 {
+		return nil, fmt.Errorf("pir output: %d shards, want 1 to 65536", shardCount)
+	}
+	var sharding pir.ShardingFunction // SHA-256 sharding, Apple's default (pir-spec §4.5)
+	idx := make([]uint16, len(keys))
+	counts := make([]int, shardCount)
+	var kb []byte
+	for i, k := range keys {
+		kb = append(kb[:0], k...)
+		s, err := sharding.ShardIndex(kb, shardCount)
+		if err != nil {
+			return nil, fmt.Errorf("pir output: %w", err)
+		}
+		idx[i] = uint16(s)
+		counts[s]++
+	}
+	jobs := make([]*pirShardJob, shardCount)
+	for s := range jobs {
+		jobs[s] = &pirShardJob{keys: make([]string, 0, counts[s])}
+	}
+	for i, s := range idx {
+		jobs[s].keys = append(jobs[s].keys, keys[i])
+	}
+	for _, j := range jobs {
+		if !slices.IsSorted(j.keys) {
+			slices.Sort(j.keys)
+		}
+		for i := 1; i < len(j.keys); i++ {
+			if j.keys[i] == j.keys[i-1] {
+				return nil, fmt.Errorf("pir output: key %q appears twice", j.keys[i])
+			}
+		}
+		j.digest = keysDigest(j.keys, pirValue)
+	}
+	return jobs, nil
+}
+
+// keysDigest is the KeysSHA256 of sorted keys, all with value.
+func keysDigest(sorted []string, value string) string {
+	h := sha256.New()
+	var n [4]byte
+	for _, k := range sorted {
+		binary.BigEndian.PutUint32(n[:], uint32(len(k)))
+		h.Write(n[:])
+		io.WriteString(h, k)
+		binary.BigEndian.PutUint32(n[:], uint32(len(value)))
+		h.Write(n[:])
+		io.WriteString(h, value)
+	}
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// previous returns the previous manifest when its shards can be reused, or
+// nil and why not ("" when the directory holds no previous PIR output).
+func (b *pirBuilder) previous(shardCount int) (*pirManifest, string) {
+	raw, err := os.ReadFile(filepath.Join(b.dir, pirManifestFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		if bin, _ := pir.ShardPaths(b.dir, b.settings.Stem, 0); fileExists(bin) {
+			return nil, fmt.Sprintf("%s holds %s shards but no %s", b.dir, b.settings.Stem, pirManifestFile)
+		}
+		return nil, ""
+	}
+	if err != nil {
+		return nil, fmt.Sprintf("cannot read %s (%v)", pirManifestFile, err)
+	}
+	var m pirManifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Sprintf("%s is unreadable (%v)", pirManifestFile, err)
+	}
+	switch {
+	case m.Format != pirManifestFormat:
+		return nil, fmt.Sprintf("%s has format %d, this build writes %d", pirManifestFile, m.Format, pirManifestFormat)
+	case m.Settings != b.settings:
+		return nil, fmt.Sprintf("PIR settings changed (%s -> %s)", settingsString(m.Settings), settingsString(b.settings))
+	case m.ShardCount != shardCount:
+		return nil, fmt.Sprintf("shard count changed (%d -> %d)", m.ShardCount, shardCount)
+	case len(m.Shards) != m.ShardCount:
+		return nil, fmt.Sprintf("%s lists %d shards, not %d", pirManifestFile, len(m.Shards), m.ShardCount)
+	}
+	for i, s := range m.Shards {
+		bin, params := b.shardNames(i)
+		if s.Index != i || s.Bin.Name != bin || s.Params.Name != params {
+			return nil, fmt.Sprintf("%s shard %d names other files", pirManifestFile, i)
+		}
+	}
+	return &m, ""
+}
+
+func settingsString(s pirSettings) string {
+	return fmt.Sprintf("preset %s, %d hash functions, %s sharding, %s, value %q, stem %s",
+		s.Preset, s.HashFunctions, s.Sharding, s.KeyCompression, s.Value, s.Stem)
+}
+
+// shardNames returns the file names (relative to the output directory) of
+// shard i.
+func (b *pirBuilder) shardNames(i int) (bin, params string) {
+	bin, params = pir.ShardPaths("", b.settings.Stem, i)
+	return bin, params
+}
+
+// matches reports whether the files of a recorded shard are on disk as
+// recorded.
+func (b *pirBuilder) matches(s *pirShardInfo) error {
+	for _, f := range []pirFileInfo{s.Bin, s.Params} {
+		got, err := describeFile(filepath.Join(b.dir, f.Name), f.Name, false)
+		if err != nil {
+			return err
+		}
+		if got != f {
+			return fmt.Errorf("%s differs from %s", f.Name, pirManifestFile)
+		}
+	}
+	return nil
+}
+
+// processAll processes the shards not kept into staging, in parallel.
+func (b *pirBuilder) processAll(ctx context.Context, jobs []*pirShardJob, staging string) error {
+	todo := 0
+	for _, j := range jobs {
+		if !j.keep {
+			todo++
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	if b.workers > 0 {
+		g.SetLimit(b.workers)
+	} else {
+		g.SetLimit(max(1, min(todo, runtime.GOMAXPROCS(0))))
+	}
+	var mu sync.Mutex
+	done := 0
+	for i, j := range jobs {
+		if j.keep {
+			continue
+		}
+		g.Go(func() error {
+			t0 := time.Now()
+			if err := b.processShard(gctx, i, j, staging); err != nil {
+				return fmt.Errorf("pir output: shard %d: %w", i, err)
+			}
+			if b.progressf != nil {
+				mu.Lock()
+				done++
+				b.progressf("shard %d processed (%d keys, %.1f s), %d of %d", i, len(j.keys), time.Since(t0).Seconds(), done, todo)
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// processShard builds shard i into staging, fsyncs its files and records
+// them. A shard with a previous record first tries that record's cuckoo
+// size and entry size, so its parameters do not change.
+func (b *pirBuilder) processShard(ctx context.Context, i int, j *pirShardJob, staging string) error {
+	rows := make([]pir.Row, len(j.keys))
+	value := []byte(pirValue)
+	for r, k := range j.keys {
+		rows[r] = pir.Row{Keyword: []byte(k), Value: value}
+	}
+	cfg := pir.ProcessConfig{
+		Preset: b.settings.Preset,
+		Cuckoo: pir.CuckooConfig{HashFunctionCount: b.settings.HashFunctions},
+	}
+	var db *pir.Database
+	var err error
+	if p := j.prev; p != nil && p.EntryCount > 0 && p.EntrySize > 0 {
+		pinned := cfg
+		pinned.Cuckoo.FixedBucketCount = p.EntryCount * b.settings.HashFunctions
+		pinned.Cuckoo.MaxSerializedBucketSize = p.EntrySize
+		pinned.UseMaxSerializedBucketSize = true
+		db, err = pir.ProcessShard(ctx, rows, i, pinned)
+		if err == nil && (db.Params().Dimensions != p.Dimensions || db.Params().EntryCount != p.EntryCount) {
+			err = errors.New("other dimensions")
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			b.logf("shard %d: the new keys do not fit its previous %d×%d buckets of %d bytes (%v); new parameters, so a new config_id",
+				i, b.settings.HashFunctions, p.EntryCount, p.EntrySize, err)
+			db = nil
+		}
+	}
+	if db == nil {
+		if db, err = pir.ProcessShard(ctx, rows, i, cfg); err != nil {
+			return err
+		}
+	}
+	rows = nil
+	if err := pir.WriteShard(staging, b.settings.Stem, i, db); err != nil {
+		return err
+	}
+	binName, paramsName := b.shardNames(i)
+	j.params = db.Params()
+	j.info = pirShardInfo{
+		Index: i, Keys: len(j.keys), KeysSHA256: j.digest,
+		EntryCount: j.params.EntryCount, EntrySize: j.params.EntrySize, Dimensions: j.params.Dimensions,
+	}
+	for _, name := range []string{binName, paramsName} {
+		// Public files, readable like the prefilter (the temp files are 0600).
+		if err := os.Chmod(filepath.Join(staging, name), 0o644); err != nil {
+			return err
+		}
+	}
+	if j.info.Bin, err = describeFile(filepath.Join(staging, binName), binName, true); err != nil {
+		return err
+	}
+	if j.info.Params, err = describeFile(filepath.Join(staging, paramsName), paramsName, true); err != nil {
+		return err
+	}
+	return nil
+}
+
+// commit moves the processed shards from staging over the old ones,
+// removes shards beyond the new count and writes the evaluation-key config.
+func (b *pirBuilder) commit(jobs []*pirShardJob, staging string, cfg *pir.Config) (pirFileInfo, error) {
+	for i, j := range jobs {
+		if j.keep {
+			continue
+		}
+		for _, name := range []string{j.info.Bin.Name, j.info.Params.Name} {
+			if err := os.Rename(filepath.Join(staging, name), filepath.Join(b.dir, name)); err != nil {
+				return pirFileInfo{}, fmt.Errorf("pir output: shard %d: %w", i, err)
+			}
+		}
+	}
+	// Shards beyond the new count would be counted by loaders that read
+	// <stem>-0, -1, … until a file is missing: remove them, params first.
+	for i := len(jobs); ; i++ {
+		bin, params := pir.ShardPaths(b.dir, b.settings.Stem, i)
+		if !fileExists(bin) && !fileExists(params) {
+			break
+		}
+		for _, p := range []string{params, bin} {
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return pirFileInfo{}, fmt.Errorf("pir output: removing stale shard: %w", err)
+			}
+		}
+		b.logf("removed stale shard %d", i)
+	}
+	kc, err := prototext.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(cfg.KeyConfig)
+	if err != nil {
+		return pirFileInfo{}, fmt.Errorf("pir output: encoding evaluation key config: %w", err)
+	}
+	path := filepath.Join(b.dir, pirKeyConfigFile)
+	if old, err := os.ReadFile(path); err != nil || !bytes.Equal(old, kc) {
+		if err := writeFileAtomic(path, kc); err != nil {
+			return pirFileInfo{}, fmt.Errorf("pir output: %w", err)
+		}
+	}
+	if err := syncDir(b.dir); err != nil {
+		return pirFileInfo{}, err
+	}
+	sum := sha256.Sum256(kc)
+	return pirFileInfo{Name: pirKeyConfigFile, Bytes: int64(len(kc)), SHA256: hex.EncodeToString(sum[:])}, nil
+}
+
+func (b *pirBuilder) writeManifest(m *pirManifest) error {
+	mj, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("pir output: encoding manifest: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(b.dir, pirManifestFile), append(mj, '\n')); err != nil {
+		return fmt.Errorf("pir output: %w", err)
+	}
+	return nil
+}
+
+// removeStaging removes staging directories left by an interrupted build.
+func (b *pirBuilder) removeStaging() {
+	old, _ := filepath.Glob(filepath.Join(b.dir, pirStagingPrefix+"*"))
+	for _, d := range old {
+		if err := os.RemoveAll(d); err == nil {
+			b.logf("removed %s left by an interrupted build", filepath.Base(d))
+		}
+	}
+}
+
+// describeFile returns the size and SHA-256 of path, recorded under name.
+// With sync it also flushes the file to stable storage.
+func describeFile(path, name string, sync bool) (pirFileInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return pirFileInfo{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err == nil && sync {
+		err = f.Sync()
+	}
+	if err != nil {
+		return pirFileInfo{}, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return pirFileInfo{Name: name, Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// syncDir flushes a directory's entries (the renames) to stable storage.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("pir output: %w", err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+		return fmt.Errorf("pir output: syncing %s: %w", dir, err)
+	}
+	return nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
