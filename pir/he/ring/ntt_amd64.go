@@ -1,10 +1,29 @@
+//go:build !purego
+
 package ring
 
-// haveSIMD is false until the AVX2 kernels land.
-const haveSIMD = false
+import "golang.org/x/sys/cpu"
 
-func forward32SIMD(a, w, ws []uint64, q uint64) { panic("ring: internal error: no SIMD NTT") }
+// haveSIMD reports AVX2 support, which the 32-bit NTT kernels of
+// ntt_amd64.s need. It is fixed at program start (read-only afterwards).
+var haveSIMD = cpu.X86.HasAVX2
 
-func inverse32SIMD(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64) {
-	panic("ring: internal error: no SIMD NTT")
+// forward32SIMD is forward32 with AVX2 (ntt_amd64.s); len(a) = N >= 16, a
+// power of two, w and ws the twiddle tables of length N.
+func forward32SIMD(a, w, ws []uint64, q uint64) {
+	_, _ = w[len(a)-1], ws[len(a)-1] // the kernel reads w[:N], ws[:N]
+	forward32AVX2(a, w, ws, q)
 }
+
+// inverse32SIMD is inverse32 with AVX2 (ntt_amd64.s); same shapes as
+// forward32SIMD.
+func inverse32SIMD(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64) {
+	_, _ = wi[len(a)-1], wis[len(a)-1]
+	inverse32AVX2(a, wi, wis, q, nInv, nInvS, nInvW, nInvWS)
+}
+
+//go:noescape
+func forward32AVX2(a, w, ws []uint64, q uint64)
+
+//go:noescape
+func inverse32AVX2(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64)

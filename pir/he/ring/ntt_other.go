@@ -1,9 +1,9 @@
-//go:build !amd64
+//go:build !amd64 || purego
 
 package ring
 
 // haveSIMD is false: no vector kernels on this architecture.
-const haveSIMD = false
+var haveSIMD = false
 
 func forward32SIMD(a, w, ws []uint64, q uint64) { panic("ring: internal error: no SIMD NTT") }
 

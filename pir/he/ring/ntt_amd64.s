@@ -1,0 +1,250 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// AVX2 NTT kernels for moduli q < 2^30 (see ntt_scalar.go for the bounds
+// argument and ntt_amd64.go for the Go declarations). Every residue sits in
+// a 64-bit lane and stays below 4q < 2^32, so:
+//   - VPMULUDQ (low 32 bits of each lane, full 64-bit product) computes
+//     y·w, y·w' and floor(y·w'/2^32)·q exactly, four lanes at a time;
+//   - the conditional subtraction min(x, x−c) works on 32-bit halves
+//     (VPSUBD, VPMINUD): the high halves are 0 − 0 = 0 and the low half is
+//     correct for x < 2c because x−c wraps above x when x < c.
+// Register conventions: Y15 = q, Y14 = 2q in every lane.
+
+// SHOUP sets X = X·W − floor(X·WS/2^32)·q ∈ [0, 2q) for X < 2^32, with
+// WS = floor(W·2^32/q). T is clobbered.
+#define SHOUP(X, W, WS, T) \
+	VPMULUDQ WS, X, T \
+	VPSRLQ   $32, T, T \
+	VPMULUDQ Y15, T, T \
+	VPMULUDQ W, X, X \
+	VPSUBQ   T, X, X
+
+// CSUB sets X = X − C if X >= C, for X < 2C < 2^32. T is clobbered.
+#define CSUB(X, C, T) \
+	VPSUBD  C, X, T \
+	VPMINUD T, X, X
+
+// FWD sets (X, Y) = (u + v, u − v + 2q) with u = CSUB(X, 2q) and
+// v = SHOUP(Y, W, WS): Cooley–Tukey, X, Y in [0, 4q) in and out.
+#define FWD(X, Y, W, WS, T) \
+	CSUB(X, Y14, T) \
+	SHOUP(Y, W, WS, T) \
+	VPSUBQ Y, X, T \
+	VPADDQ Y, X, X \
+	VPADDQ Y14, T, Y
+
+// INV sets (X, Y) = (CSUB(X + Y, 2q), SHOUP(X − Y + 2q, W, WS)):
+// Gentleman–Sande, X, Y in [0, 2q) in and out.
+#define INV(X, Y, W, WS, T) \
+	VPADDQ  Y, X, T \
+	VPSUBQ  Y, X, Y \
+	VPADDQ  Y14, Y, Y \
+	VPSUBD  Y14, T, X \
+	VPMINUD X, T, X \
+	SHOUP(Y, W, WS, T)
+
+// func forward32AVX2(a, w, ws []uint64, q uint64)
+TEXT ·forward32AVX2(SB), NOSPLIT, $0-80
+	MOVQ         a_base+0(FP), DI
+	MOVQ         a_len+8(FP), CX
+	MOVQ         w_base+24(FP), SI
+	MOVQ         ws_base+48(FP), R8
+	VPBROADCASTQ q+72(FP), Y15
+	VPADDQ       Y15, Y15, Y14
+	MOVQ         $1, R9            // m: groups in this stage
+	MOVQ         CX, R10
+	SHRQ         $1, R10           // h: half-distance
+
+fstage:
+	CMPQ R10, $4
+	JB   flast
+	XORQ R11, R11                  // group i
+	MOVQ DI, BX                    // &x[0] of group i
+
+fgroup:
+	LEAQ         (R9)(R11*1), R12
+	VPBROADCASTQ (SI)(R12*8), Y13  // w[m+i]
+	VPBROADCASTQ (R8)(R12*8), Y12  // w'[m+i]
+	LEAQ         (BX)(R10*8), DX   // &y[0] = &x[h]
+	MOVQ         R10, R13
+
+floop:
+	VMOVDQU (BX), Y0
+	VMOVDQU (DX), Y1
+	FWD(Y0, Y1, Y13, Y12, Y2)
+	VMOVDQU Y0, (BX)
+	VMOVDQU Y1, (DX)
+	ADDQ    $32, BX
+	ADDQ    $32, DX
+	SUBQ    $4, R13
+	JNZ     floop
+	MOVQ    DX, BX                 // the next group starts after this y half
+	INCQ    R11
+	CMPQ    R11, R9
+	JB      fgroup
+	SHLQ    $1, R9
+	SHRQ    $1, R10
+	JMP     fstage
+
+	// The last two stages (h = 2 with m = N/4, h = 1 with m = N/2), fused,
+	// on blocks of 8 values a0..a7, followed by the reduction to [0, q).
+flast:
+	LEAQ (SI)(R9*8), R11           // &w[N/4]
+	LEAQ (R8)(R9*8), R12           // &w'[N/4]
+	LEAQ (R9)(R9*1), AX            // N/2
+	LEAQ (SI)(AX*8), R13           // &w[N/2]
+	LEAQ (R8)(AX*8), R14           // &w'[N/2]
+	MOVQ CX, DX
+	SHRQ $3, DX
+	MOVQ DI, BX
+
+flast8:
+	VMOVDQU    (BX), Y0            // a0 a1 a2 a3
+	VMOVDQU    32(BX), Y1          // a4 a5 a6 a7
+	VPERM2I128 $0x20, Y1, Y0, Y2   // x: a0 a1 a4 a5
+	VPERM2I128 $0x31, Y1, Y0, Y3   // y: a2 a3 a6 a7
+	VPERMQ     $0x50, (R11), Y4    // w[2b] w[2b] w[2b+1] w[2b+1]
+	VPERMQ     $0x50, (R12), Y5
+	FWD(Y2, Y3, Y4, Y5, Y6)
+	VPUNPCKLQDQ Y3, Y2, Y0         // x: a0 a2 a4 a6
+	VPUNPCKHQDQ Y3, Y2, Y1         // y: a1 a3 a5 a7
+	VMOVDQU     (R13), Y4          // w[4b .. 4b+3]
+	VMOVDQU     (R14), Y5
+	FWD(Y0, Y1, Y4, Y5, Y6)
+	CSUB(Y0, Y14, Y6)
+	CSUB(Y0, Y15, Y6)
+	CSUB(Y1, Y14, Y6)
+	CSUB(Y1, Y15, Y6)
+	VPUNPCKLQDQ Y1, Y0, Y2         // a0 a1 a4 a5
+	VPUNPCKHQDQ Y1, Y0, Y3         // a2 a3 a6 a7
+	VPERM2I128  $0x20, Y3, Y2, Y0  // a0 a1 a2 a3
+	VPERM2I128  $0x31, Y3, Y2, Y1  // a4 a5 a6 a7
+	VMOVDQU     Y0, (BX)
+	VMOVDQU     Y1, 32(BX)
+	ADDQ        $64, BX
+	ADDQ        $16, R11
+	ADDQ        $16, R12
+	ADDQ        $32, R13
+	ADDQ        $32, R14
+	DECQ        DX
+	JNZ         flast8
+	VZEROUPPER
+	RET
+
+// func inverse32AVX2(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64)
+TEXT ·inverse32AVX2(SB), NOSPLIT, $0-112
+	MOVQ         a_base+0(FP), DI
+	MOVQ         a_len+8(FP), CX
+	MOVQ         wi_base+24(FP), SI
+	MOVQ         wis_base+48(FP), R8
+	VPBROADCASTQ q+72(FP), Y15
+	VPADDQ       Y15, Y15, Y14
+
+	// The first two stages (h = 1 with m = N/2, h = 2 with m = N/4), fused,
+	// on blocks of 8 values a0..a7.
+	MOVQ CX, R9
+	SHRQ $2, R9                    // N/4
+	LEAQ (R9)(R9*1), AX            // N/2
+	LEAQ (SI)(AX*8), R13           // &wi[N/2]
+	LEAQ (R8)(AX*8), R14
+	LEAQ (SI)(R9*8), R11           // &wi[N/4]
+	LEAQ (R8)(R9*8), R12
+	MOVQ CX, DX
+	SHRQ $3, DX
+	MOVQ DI, BX
+
+ifirst8:
+	VMOVDQU     (BX), Y0           // a0 a1 a2 a3
+	VMOVDQU     32(BX), Y1         // a4 a5 a6 a7
+	VPUNPCKLQDQ Y1, Y0, Y2         // x: a0 a4 a2 a6 (groups 4b, 4b+2, 4b+1, 4b+3)
+	VPUNPCKHQDQ Y1, Y0, Y3         // y: a1 a5 a3 a7
+	VPERMQ      $0xD8, (R13), Y4   // wi[4b] wi[4b+2] wi[4b+1] wi[4b+3]
+	VPERMQ      $0xD8, (R14), Y5
+	INV(Y2, Y3, Y4, Y5, Y6)
+	VPUNPCKLQDQ Y3, Y2, Y0         // a0 a1 a2 a3
+	VPUNPCKHQDQ Y3, Y2, Y1         // a4 a5 a6 a7
+	VPERM2I128  $0x20, Y1, Y0, Y2  // x: a0 a1 a4 a5
+	VPERM2I128  $0x31, Y1, Y0, Y3  // y: a2 a3 a6 a7
+	VPERMQ      $0x50, (R11), Y4   // wi[2b] wi[2b] wi[2b+1] wi[2b+1]
+	VPERMQ      $0x50, (R12), Y5
+	INV(Y2, Y3, Y4, Y5, Y6)
+	VPERM2I128  $0x20, Y3, Y2, Y0  // a0 a1 a2 a3
+	VPERM2I128  $0x31, Y3, Y2, Y1  // a4 a5 a6 a7
+	VMOVDQU     Y0, (BX)
+	VMOVDQU     Y1, 32(BX)
+	ADDQ        $64, BX
+	ADDQ        $32, R13
+	ADDQ        $32, R14
+	ADDQ        $16, R11
+	ADDQ        $16, R12
+	DECQ        DX
+	JNZ         ifirst8
+
+	// Middle stages h = 4, 8, ... while m >= 2.
+	MOVQ CX, R9
+	SHRQ $3, R9                    // m = N/8
+	MOVQ $4, R10                   // h
+
+istage:
+	CMPQ R9, $2
+	JB   ilast
+	XORQ R11, R11
+	MOVQ DI, BX
+
+igroup:
+	LEAQ         (R9)(R11*1), R12
+	VPBROADCASTQ (SI)(R12*8), Y13
+	VPBROADCASTQ (R8)(R12*8), Y12
+	LEAQ         (BX)(R10*8), DX
+	MOVQ         R10, R13
+
+iloop:
+	VMOVDQU (BX), Y0
+	VMOVDQU (DX), Y1
+	INV(Y0, Y1, Y13, Y12, Y2)
+	VMOVDQU Y0, (BX)
+	VMOVDQU Y1, (DX)
+	ADDQ    $32, BX
+	ADDQ    $32, DX
+	SUBQ    $4, R13
+	JNZ     iloop
+	MOVQ    DX, BX
+	INCQ    R11
+	CMPQ    R11, R9
+	JB      igroup
+	SHRQ    $1, R9
+	SHLQ    $1, R10
+	JMP     istage
+
+	// Last stage (m = 1, h = N/2) merged with N^{-1}:
+	// x' = (u+v)·N^{-1}, y' = (u−v+2q)·N^{-1}·wi[1], reduced to [0, q).
+ilast:
+	VPBROADCASTQ nInv+80(FP), Y13
+	VPBROADCASTQ nInvS+88(FP), Y12
+	VPBROADCASTQ nInvW+96(FP), Y11
+	VPBROADCASTQ nInvWS+104(FP), Y10
+	MOVQ         CX, R13
+	SHRQ         $1, R13
+	MOVQ         DI, BX
+	LEAQ         (DI)(R13*8), DX
+
+ilastloop:
+	VMOVDQU (BX), Y0
+	VMOVDQU (DX), Y1
+	VPADDQ  Y1, Y0, Y2
+	VPSUBQ  Y1, Y0, Y3
+	VPADDQ  Y14, Y3, Y3
+	SHOUP(Y2, Y13, Y12, Y4)
+	SHOUP(Y3, Y11, Y10, Y4)
+	CSUB(Y2, Y15, Y4)
+	CSUB(Y3, Y15, Y4)
+	VMOVDQU Y2, (BX)
+	VMOVDQU Y3, (DX)
+	ADDQ    $32, BX
+	ADDQ    $32, DX
+	SUBQ    $4, R13
+	JNZ     ilastloop
+	VZEROUPPER
+	RET
