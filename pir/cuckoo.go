@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 )
 
 // CuckooConfig describes how keyword-value rows are placed into cuckoo hash
@@ -109,6 +110,7 @@ type cuckooTable struct {
 	tables          int
 	buckets         [][]int32 // row indices per bucket
 	sizes           []int     // serialized size per bucket
+	cands           []int32   // candidate buckets, tables per row
 	expansions      int
 }
 
@@ -169,14 +171,22 @@ func tryCuckoo(rows []Row, hashes []uint64, cfg CuckooConfig, bpt int, rng *rand
 	for i := range tab.sizes {
 		tab.sizes[i] = 1
 	}
+	// Candidate buckets of every row at this table size, computed once.
+	tab.cands = make([]int32, len(rows)*k)
+	var tmp []int
+	for r, h := range hashes {
+		tmp = tab.candidateBuckets(tmp, h)
+		for i, b := range tmp {
+			tab.cands[r*k+i] = int32(b)
+		}
+	}
 	type swap struct{ bucket, slot int }
 	var swaps []swap
-	cands := make([]int, 0, k)
 	for r := range rows {
 		cur := int32(r)
 		placed := false
 		for evictions := 0; ; evictions++ {
-			cands = tab.candidateBuckets(cands, hashes[cur])
+			cands := tab.cands[int(cur)*k : int(cur+1)*k]
 			need := bucketSlotHeader + len(rows[cur].Value)
 			placed = false
 			for _, b := range cands {
@@ -194,7 +204,7 @@ func tryCuckoo(rows []Row, hashes []uint64, cfg CuckooConfig, bpt int, rng *rand
 			for _, b := range cands {
 				for s, other := range tab.buckets[b] {
 					if tab.sizes[b]-len(rows[other].Value)+len(rows[cur].Value) <= cfg.MaxSerializedBucketSize {
-						swaps = append(swaps, swap{b, s})
+						swaps = append(swaps, swap{int(b), s})
 					}
 				}
 			}
@@ -241,12 +251,12 @@ func containsLocal(dst []int, bpt, x int) bool {
 	return false
 }
 
-// verify checks that every row sits in exactly one of its candidate buckets
-// and that every bucket respects the size limit.
+// verify checks that every row sits in exactly one bucket, and that this
+// bucket is one of its candidates.
 func (tab *cuckooTable) verify(rows []Row, hashes []uint64) error {
 	seen := make([]bool, len(rows))
 	placed := 0
-	cands := make([]int, 0, tab.tables)
+	k := tab.tables
 	for b, bucket := range tab.buckets {
 		for _, r := range bucket {
 			if seen[r] {
@@ -254,9 +264,8 @@ func (tab *cuckooTable) verify(rows []Row, hashes []uint64) error {
 			}
 			seen[r] = true
 			placed++
-			cands = tab.candidateBuckets(cands, hashes[r])
-			if !contains(cands, b) {
-				return fmt.Errorf("pir: internal error: row %d placed in bucket %d, not a candidate %v", r, b, cands)
+			if !slices.Contains(tab.cands[int(r)*k:int(r+1)*k], int32(b)) {
+				return fmt.Errorf("pir: internal error: row %d placed in bucket %d, not a candidate", r, b)
 			}
 		}
 	}

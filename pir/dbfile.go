@@ -49,7 +49,8 @@ func newDatabase(p *Params, count int) *Database {
 // count is the number of plaintexts.
 func (db *Database) count() int { return max(len(db.pt32), len(db.pt64)) }
 
-// set stores plaintext k (nil for zero).
+// set stores plaintext k (nil for zero). When residues are kept as uint64,
+// v itself is kept; otherwise it is copied and may be reused.
 func (db *Database) set(k int, v []uint64) {
 	if db.pt64 != nil {
 		db.pt64[k] = v

@@ -1,6 +1,8 @@
 package pir
 
 import (
+	"slices"
+
 	"github.com/blindlist/blindlist/pir/he/ring"
 )
 
@@ -12,10 +14,18 @@ import (
 // ciphertext moduli and NTT'd. All-zero plaintexts are nil.
 func packTable(he heParams, basis ring.Basis, l layout, entries [][]byte) [][]uint64 {
 	out := make([][]uint64, l.plaintextCount())
+	packTableFunc(he, basis, l, entries, func(k int, pt []uint64) { out[k] = slices.Clone(pt) })
+	return out
+}
+
+// packTableFunc is packTable handing each non-zero plaintext k to emit in a
+// buffer that is reused after emit returns.
+func packTableFunc(he heParams, basis ring.Basis, l layout, entries [][]byte, emit func(k int, pt []uint64)) {
 	B := l.bytesPerPlaintext
 	perChunk := l.perChunk()
 	buf := make([]byte, B)
 	coeffs := make([]uint64, he.n)
+	pt := make([]uint64, len(he.ctModuli())*he.n)
 	if l.chunkCount() == 1 {
 		epp := l.entriesPerPlaintext()
 		for p := 0; p*epp < len(entries); p++ {
@@ -25,9 +35,11 @@ func packTable(he heParams, basis ring.Basis, l layout, entries [][]byte) [][]ui
 					copy(buf[j*l.entrySize:], entries[e])
 				}
 			}
-			out[l.storedIndex(p)] = encodePlaintext(he, basis, buf, coeffs)
+			if encodePlaintext(he, basis, buf, coeffs, pt) {
+				emit(l.storedIndex(p), pt)
+			}
 		}
-		return out
+		return
 	}
 	for c := range l.chunkCount() {
 		for e, entry := range entries {
@@ -37,15 +49,16 @@ func packTable(he heParams, basis ring.Basis, l layout, entries [][]byte) [][]ui
 			}
 			clear(buf)
 			copy(buf, entry[lo:])
-			out[c*perChunk+l.storedIndex(e)] = encodePlaintext(he, basis, buf, coeffs)
+			if encodePlaintext(he, basis, buf, coeffs, pt) {
+				emit(c*perChunk+l.storedIndex(e), pt)
+			}
 		}
 	}
-	return out
 }
 
-// encodePlaintext returns the Eval-form lift of the bytes b (≤ B bytes), or
-// nil when every coefficient is zero.
-func encodePlaintext(he heParams, basis ring.Basis, b []byte, coeffs []uint64) []uint64 {
+// encodePlaintext writes the Eval-form lift of the bytes b (≤ B bytes) to
+// pt and reports whether it is non-zero (a zero plaintext is stored as nil).
+func encodePlaintext(he heParams, basis ring.Basis, b []byte, coeffs, pt []uint64) bool {
 	bitsPer := he.plaintextBits()
 	unpackBits(coeffs, b, he.n, bitsPer)
 	zero := true
@@ -56,10 +69,9 @@ func encodePlaintext(he heParams, basis ring.Basis, b []byte, coeffs []uint64) [
 		}
 	}
 	if zero {
-		return nil
+		return false
 	}
 	ct := he.ctModuli()
-	pt := make([]uint64, len(ct)*he.n)
 	half := (he.t + 1) / 2
 	for i, q := range ct {
 		row := pt[i*he.n : (i+1)*he.n]
@@ -71,7 +83,7 @@ func encodePlaintext(he heParams, basis ring.Basis, b []byte, coeffs []uint64) [
 		}
 		basis[i].Forward(row)
 	}
-	return pt
+	return true
 }
 
 // unpackTable inverts packTable for one table: it returns the bytes of each

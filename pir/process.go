@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"slices"
+	"sync"
 	"sync/atomic"
 
 	"golang.org/x/sync/errgroup"
@@ -104,46 +106,95 @@ func ShardRows(rows []Row, f ShardingFunction, shardCount int) ([][]Row, error) 
 	}
 	out := make([][]Row, shardCount)
 	for _, r := range rows {
-		s, _ := f.ShardIndex(r.Keyword, shardCount)
+		s := shardOfHash(KeywordHash(r.Keyword), f, shardCount)
 		out[s] = append(out[s], r)
 	}
 	return out, nil
 }
 
+// shardOfHash is [ShardingFunction.ShardIndex] on a keyword hash.
+func shardOfHash(h uint64, f ShardingFunction, shardCount int) int {
+	if f.OtherShardCount != 0 {
+		h %= uint64(f.OtherShardCount)
+	}
+	return int(h % uint64(shardCount))
+}
+
 // ProcessKeywords builds the processed shards of a keyword database: it
 // shards the rows, places each shard's rows into cuckoo tables and packs them
 // into MulPIR plaintexts. Every row is placed or the call fails; a repeated
-// keyword is an error. Shards are processed in parallel (cfg.Workers).
+// keyword is an error. Shards are processed in parallel (cfg.Workers). See
+// [ProcessKeywordsFunc] to write shards as they finish instead of holding
+// them all.
 func ProcessKeywords(ctx context.Context, rows []Row, cfg ProcessConfig) ([]*Database, error) {
+	var mu sync.Mutex
+	var dbs []*Database
+	err := ProcessKeywordsFunc(ctx, rows, cfg, func(i, n int, db *Database) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if dbs == nil {
+			dbs = make([]*Database, n)
+		}
+		dbs[i] = db
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return dbs, nil
+}
+
+// ProcessKeywordsFunc is [ProcessKeywords] that hands each finished shard i
+// of n to emit (called from several goroutines at once, at most cfg.Workers)
+// and then forgets it, so memory holds only the shards in progress.
+func ProcessKeywordsFunc(ctx context.Context, rows []Row, cfg ProcessConfig, emit func(i, n int, db *Database) error) error {
 	r, err := cfg.resolve(rows)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	shards, err := ShardRows(rows, r.Sharding, r.shards)
-	if err != nil {
-		return nil, err
+	// Hash every keyword once; sharding and cuckoo placement reuse it.
+	hashes := make([]uint64, len(rows))
+	shardOf := make([]int32, len(rows))
+	counts := make([]int, r.shards)
+	for i, row := range rows {
+		h := KeywordHash(row.Keyword)
+		hashes[i] = h
+		s := shardOfHash(h, r.Sharding, r.shards)
+		shardOf[i] = int32(s)
+		counts[s]++
 	}
-	dbs := make([]*Database, len(shards))
+	members := make([][]int32, r.shards)
+	for s, c := range counts {
+		members[s] = make([]int32, 0, c)
+	}
+	for i, s := range shardOf {
+		members[s] = append(members[s], int32(i))
+	}
+	shardOf = nil
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(r.Workers)
 	var done atomic.Int64
-	for i := range shards {
+	for i := range members {
 		g.Go(func() error {
-			db, err := r.processShard(gctx, shards[i], i)
+			srows := make([]Row, len(members[i]))
+			shashes := make([]uint64, len(members[i]))
+			for j, m := range members[i] {
+				srows[j], shashes[j] = rows[m], hashes[m]
+			}
+			db, err := r.processShard(gctx, srows, shashes, i)
 			if err != nil {
 				return fmt.Errorf("pir: shard %d: %w", i, err)
 			}
-			dbs[i] = db
+			if err := emit(i, len(members), db); err != nil {
+				return err
+			}
 			if r.Progress != nil {
-				r.Progress(int(done.Add(1)), len(shards))
+				r.Progress(int(done.Add(1)), len(members))
 			}
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	return dbs, nil
+	return g.Wait()
 }
 
 // ProcessShard builds one processed shard from rows that already belong to
@@ -155,17 +206,21 @@ func ProcessShard(ctx context.Context, rows []Row, shardIndex int, cfg ProcessCo
 	if err != nil {
 		return nil, err
 	}
-	return r.processShard(ctx, rows, shardIndex)
+	hashes := make([]uint64, len(rows))
+	for i, row := range rows {
+		hashes[i] = KeywordHash(row.Keyword)
+	}
+	return r.processShard(ctx, rows, hashes, shardIndex)
 }
 
-func (r *resolved) processShard(ctx context.Context, rows []Row, shardIndex int) (*Database, error) {
+// processShard builds one shard; hashes[i] is KeywordHash(rows[i].Keyword).
+func (r *resolved) processShard(ctx context.Context, rows []Row, hashes []uint64, shardIndex int) (*Database, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	hashes := make([]uint64, len(rows))
 	seen := make(map[uint64]int, len(rows))
 	for i, row := range rows {
-		h := KeywordHash(row.Keyword)
+		h := hashes[i]
 		if j, dup := seen[h]; dup {
 			if string(rows[j].Keyword) == string(row.Keyword) {
 				return nil, fmt.Errorf("keyword %q appears twice", row.Keyword)
@@ -173,7 +228,6 @@ func (r *resolved) processShard(ctx context.Context, rows []Row, shardIndex int)
 			return nil, fmt.Errorf("keywords %q and %q have the same 64-bit hash", rows[j].Keyword, row.Keyword)
 		}
 		seen[h] = i
-		hashes[i] = h
 	}
 	cc := r.Cuckoo
 	cc.Seed[0] ^= byte(shardIndex)
@@ -214,9 +268,12 @@ func (r *resolved) processShard(ctx context.Context, rows []Row, shardIndex int)
 	db := newDatabase(p, p.HashFunctionCount*l.plaintextCount())
 	bpt := tab.bucketsPerTable
 	for ti := range p.HashFunctionCount {
-		for k, pt := range packTable(r.he, basis, l, buckets[ti*bpt:(ti+1)*bpt]) {
+		packTableFunc(r.he, basis, l, buckets[ti*bpt:(ti+1)*bpt], func(k int, pt []uint64) {
+			if db.pt64 != nil {
+				pt = slices.Clone(pt)
+			}
 			db.set(ti*l.plaintextCount()+k, pt)
-		}
+		})
 	}
 	return db, nil
 }
