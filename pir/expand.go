@@ -21,6 +21,13 @@ type expander struct {
 	key      *EvaluationKey
 	logN     int
 	parallel int // goroutines allowed for subtrees (≥ 1)
+	// sink, if set, may consume a finished leaf at absolute position p
+	// (returning true); consumed leaves are not kept in the output and
+	// their storage is reused.
+	sink func(w *worker, p int, leaf *bfv.Ciphertext) (bool, error)
+
+	mu      sync.Mutex
+	workers []*worker
 }
 
 // worker is one goroutine's evaluator with a free list of ciphertexts whose
@@ -29,9 +36,16 @@ type expander struct {
 type worker struct {
 	ev   *bfv.Evaluator
 	free []*bfv.Ciphertext
+	acc  *firstDimAcc // the sink's per-worker state, if any
 }
 
-func (x *expander) newWorker() *worker { return &worker{ev: bfv.NewEvaluator(x.bp)} }
+func (x *expander) newWorker() *worker {
+	w := &worker{ev: bfv.NewEvaluator(x.bp)}
+	x.mu.Lock()
+	x.workers = append(x.workers, w)
+	x.mu.Unlock()
+	return w
+}
 
 func (w *worker) get() *bfv.Ciphertext {
 	if n := len(w.free); n > 0 {
@@ -45,36 +59,49 @@ func (w *worker) get() *bfv.Ciphertext {
 func (w *worker) put(c *bfv.Ciphertext) { w.free = append(w.free, c) }
 
 // expand expands the query ciphertexts to outputCount ciphertexts, in
-// order. It consumes cts: their storage is reused.
+// order; positions consumed by the sink are nil. It consumes cts: their
+// storage is reused.
 func (x *expander) expand(cts []*bfv.Ciphertext, outputCount int) ([]*bfv.Ciphertext, error) {
 	n := x.bp.N()
-	out := make([]*bfv.Ciphertext, 0, outputCount)
-	remaining := outputCount
+	out := make([]*bfv.Ciphertext, outputCount)
+	start := 0
 	for _, ct := range cts {
-		c := min(remaining, n)
-		remaining -= c
-		res := make([]*bfv.Ciphertext, c)
-		if err := x.expandOne(x.newWorker(), ct, res, 1, ceilLog2(uint64(c)), x.parallel); err != nil {
+		c := min(outputCount-start, n)
+		pos := make([]int, c)
+		for i := range pos {
+			pos[i] = start + i
+		}
+		if err := x.expandOne(x.newWorker(), ct, out, pos, 1, ceilLog2(uint64(c)), x.parallel); err != nil {
 			return nil, err
 		}
-		out = append(out, res...)
+		start += c
 	}
 	return out, nil
 }
 
-// expandOne writes the len(out) ciphertexts expanded from ct at level ℓ of a
-// tree of height h into out, in Apple's interleaved order: out[2i] from the
-// first half, out[2i+1] from the second. Up to par goroutines work on
-// disjoint subtrees. ct is consumed.
-func (x *expander) expandOne(w *worker, ct *bfv.Ciphertext, out []*bfv.Ciphertext, l, h, par int) error {
-	n := len(out)
+// expandOne expands ct, at level ℓ of a tree of height h, into the
+// len(pos) outputs out[pos[i]]. Apple's order interleaves the halves: output
+// i of the first half goes to pos[2i], of the second half to pos[2i+1]. Up
+// to par goroutines work on disjoint subtrees. ct is consumed.
+func (x *expander) expandOne(w *worker, ct *bfv.Ciphertext, out []*bfv.Ciphertext, pos []int, l, h, par int) error {
+	n := len(pos)
 	if n == 1 {
 		if l <= h { // equalise the scaling of shallow leaves
 			if err := w.ev.Add(ct, ct, ct); err != nil {
 				return err
 			}
 		}
-		out[0] = ct
+		if x.sink != nil {
+			used, err := x.sink(w, pos[0], ct)
+			if err != nil {
+				return err
+			}
+			if used {
+				w.put(ct)
+				return nil
+			}
+		}
+		out[pos[0]] = ct
 		return nil
 	}
 	s := n / 2
@@ -84,44 +111,29 @@ func (x *expander) expandOne(w *worker, ct *bfv.Ciphertext, out []*bfv.Ciphertex
 		return err
 	}
 	w.put(ct)
-	first, second := out[:f], make([]*bfv.Ciphertext, s)
+	first, second := make([]int, f), make([]int, s)
+	for i := range first {
+		first[i] = pos[2*i]
+	}
+	for i := range second {
+		second[i] = pos[2*i+1]
+	}
 	if par > 1 {
 		var wg sync.WaitGroup
 		var err0 error
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			err0 = x.expandOne(x.newWorker(), p0, first, l+1, h, par/2)
+			err0 = x.expandOne(x.newWorker(), p0, out, first, l+1, h, par/2)
 		}()
-		err1 := x.expandOne(w, p1, second, l+1, h, par-par/2)
+		err1 := x.expandOne(w, p1, out, second, l+1, h, par-par/2)
 		wg.Wait()
-		if err := errors.Join(err0, err1); err != nil {
-			return err
-		}
-	} else {
-		if err := x.expandOne(w, p0, first, l+1, h, 1); err != nil {
-			return err
-		}
-		if err := x.expandOne(w, p1, second, l+1, h, 1); err != nil {
-			return err
-		}
+		return errors.Join(err0, err1)
 	}
-	// Interleave in place: first occupies out[:f]; spread it backwards.
-	tail := f > s
-	var last *bfv.Ciphertext
-	if tail {
-		last = first[s]
+	if err := x.expandOne(w, p0, out, first, l+1, h, 1); err != nil {
+		return err
 	}
-	for i := s - 1; i >= 0; i-- {
-		out[2*i] = first[i]
-	}
-	for i := range s {
-		out[2*i+1] = second[i]
-	}
-	if tail {
-		out[2*s] = last
-	}
-	return nil
+	return x.expandOne(w, p1, out, second, l+1, h, 1)
 }
 
 // split returns (ct + σ(ct), (ct − σ(ct))·x^(−2^(ℓ−1))) for the level-ℓ

@@ -87,3 +87,120 @@ func ctModuliOf(he heParams) []modq.Modulus {
 	}
 	return ms
 }
+
+// firstDimAcc accumulates, for one worker, the first-dimension products of
+// the leaves it expanded: acc[k][c·d1+col] += leaf(k, r) ⊙ P_k[c, col·d0+r],
+// unreduced, for narrow (uint32) databases. Leaves are consumed as they are
+// produced, so an answer never holds all expanded ciphertexts.
+type firstDimAcc struct {
+	db       *Database
+	moduli   []modq.Modulus
+	n, l     int
+	maxTerms uint64
+	acc      [][][]uint64 // [k][c·d1+col] → 2 polys × l rows × n
+	terms    []uint64     // products added to acc[k] since its last reduction
+}
+
+func newFirstDimAcc(db *Database, moduli []modq.Modulus, n, l int) *firstDimAcc {
+	p := db.params
+	a := &firstDimAcc{db: db, moduli: moduli, n: n, l: l, maxTerms: ^uint64(0)}
+	for _, m := range moduli[:l] {
+		q := m.Q
+		a.maxTerms = min(a.maxTerms, (^uint64(0)-(q-1))/((q-1)*(q-1)))
+	}
+	per := p.ChunkCount() * p.Dimensions[1]
+	a.acc = make([][][]uint64, p.HashFunctionCount)
+	a.terms = make([]uint64, p.HashFunctionCount)
+	for k := range a.acc {
+		a.acc[k] = make([][]uint64, per)
+		for i := range a.acc[k] {
+			a.acc[k][i] = make([]uint64, 2*l*n)
+		}
+	}
+	return a
+}
+
+// add accumulates the Eval leaf for row r of table k.
+func (a *firstDimAcc) add(k, r int, leaf *bfv.Ciphertext) {
+	p := a.db.params
+	lay := p.layout()
+	d0, d1 := p.Dimensions[0], p.Dimensions[1]
+	if a.terms[k] == a.maxTerms {
+		a.reduce(k)
+	}
+	a.terms[k]++
+	n, l := a.n, a.l
+	base := k * lay.plaintextCount()
+	for c := range lay.chunkCount() {
+		for col := range d1 {
+			w := a.db.pt32[base+c*lay.perChunk()+col*d0+r]
+			if w == nil {
+				continue
+			}
+			buf := a.acc[k][c*d1+col]
+			for i := range l {
+				y := w[i*n : (i+1)*n]
+				x0 := leaf.Polys[0].Row(i)[:n]
+				x1 := leaf.Polys[1].Row(i)[:n]
+				a0 := buf[i*n : (i+1)*n]
+				a1 := buf[(l+i)*n : (l+i+1)*n]
+				for j, v := range y {
+					a0[j] += x0[j] * uint64(v)
+					a1[j] += x1[j] * uint64(v)
+				}
+			}
+		}
+	}
+}
+
+// reduce brings every accumulator of table k below its modulus.
+func (a *firstDimAcc) reduce(k int) {
+	for _, buf := range a.acc[k] {
+		for pi := range 2 {
+			for i := range a.l {
+				m := &a.moduli[i]
+				row := buf[(pi*a.l+i)*a.n : (pi*a.l+i+1)*a.n]
+				for j, v := range row {
+					row[j] = m.Reduce(v)
+				}
+			}
+		}
+	}
+	a.terms[k] = 0
+}
+
+// sumFirstDim returns R[k][c][col], the Eval ciphertexts Σ over workers of
+// their reduced accumulators.
+func sumFirstDim(bp *bfv.Params, accs []*firstDimAcc, b, chunks, d1 int) [][][]*bfv.Ciphertext {
+	a0 := accs[0]
+	n, l := a0.n, a0.l
+	for _, a := range accs {
+		for k := range b {
+			a.reduce(k)
+		}
+	}
+	R := make([][][]*bfv.Ciphertext, b)
+	for k := range b {
+		R[k] = make([][]*bfv.Ciphertext, chunks)
+		for c := range chunks {
+			R[k][c] = make([]*bfv.Ciphertext, d1)
+			for col := range d1 {
+				ct := bp.NewCiphertext(2, l, bfv.Eval)
+				for pi := range 2 {
+					for i := range l {
+						m := &a0.moduli[i]
+						o := ct.Polys[pi].Row(i)
+						for _, a := range accs {
+							row := a.acc[k][c*d1+col][(pi*l+i)*n : (pi*l+i+1)*n]
+							for j, v := range row {
+								o[j] = m.Add(o[j], v)
+							}
+						}
+					}
+				}
+				R[k][c][col] = ct
+			}
+		}
+	}
+	return R
+}

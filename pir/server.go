@@ -163,6 +163,9 @@ func (s *Server) AnswerQuery(ctx context.Context, shardIndex int, query *pirpb.E
 	if _, _, err := x.checkKey(total); err != nil {
 		return nil, err
 	}
+	if db.pt32 != nil {
+		return s.respondStreaming(ctx, db, x, cts, key)
+	}
 	expanded, err := x.expand(cts, total)
 	if err != nil {
 		return nil, err
@@ -249,12 +252,23 @@ func (s *Server) respond(ctx context.Context, db *Database, expanded []*bfv.Ciph
 		return nil, err
 	}
 
-	// Second dimension, relinearization, modulus switch, serialization.
+	return s.secondDimension(ctx, db, expanded, R, key)
+}
+
+// secondDimension finishes an answer from the first-dimension results R:
+// ct × ct inner product with the second-dimension query ciphertexts,
+// relinearization, modulus switch to q0 and serialization (pir-spec §3.6).
+func (s *Server) secondDimension(ctx context.Context, db *Database, expanded []*bfv.Ciphertext, R [][][]*bfv.Ciphertext, key *EvaluationKey) (*apipb.PIRResponse, error) {
+	p := db.params
+	d0, d1 := p.Dimensions[0], p.Dimensions[1]
+	b := p.HashFunctionCount
+	chunks := p.ChunkCount()
+	sd := d0 + d1
 	replies := make([]*hepb.SerializedCiphertextVec, b)
 	for k := range b {
 		replies[k] = &hepb.SerializedCiphertextVec{Ciphertexts: make([]*hepb.SerializedCiphertext, chunks)}
 	}
-	g, gctx = errgroup.WithContext(ctx)
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(s.workers)
 	for k := range b {
 		q1 := expanded[k*sd+d0 : (k+1)*sd]
@@ -287,4 +301,56 @@ func (s *Server) respond(ctx context.Context, db *Database, expanded []*bfv.Ciph
 		return nil, err
 	}
 	return &apipb.PIRResponse{Replies: replies}, nil
+}
+
+// respondStreaming answers a narrow (uint32) shard: the expansion hands each
+// first-dimension leaf to its worker's accumulator as soon as it exists
+// (NTT, multiply-accumulate into every column, reuse its storage), so the
+// answer holds only the second-dimension leaves and d1 accumulators per
+// table and chunk.
+func (s *Server) respondStreaming(ctx context.Context, db *Database, x *expander, cts []*bfv.Ciphertext, key *EvaluationKey) (*apipb.PIRResponse, error) {
+	p := db.params
+	d0, d1 := p.Dimensions[0], p.Dimensions[1]
+	sd := d0 + d1
+	l := len(s.he.moduli) - 1
+	x.sink = func(w *worker, pos int, leaf *bfv.Ciphertext) (bool, error) {
+		if pos%sd >= d0 {
+			return false, nil
+		}
+		if err := w.ev.ToEval(leaf); err != nil {
+			return false, err
+		}
+		if w.acc == nil {
+			w.acc = newFirstDimAcc(db, s.moduli, s.he.n, l)
+		}
+		w.acc.add(pos/sd, pos%sd, leaf)
+		return true, nil
+	}
+	expanded, err := x.expand(cts, p.expandedCount())
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var accs []*firstDimAcc
+	for _, w := range x.workers {
+		if w.acc != nil {
+			accs = append(accs, w.acc)
+		}
+	}
+	R := sumFirstDim(s.bp, accs, p.HashFunctionCount, p.ChunkCount(), d1)
+	g, _ := errgroup.WithContext(ctx)
+	g.SetLimit(s.workers)
+	for _, Rk := range R {
+		for _, Rc := range Rk {
+			for _, ct := range Rc {
+				g.Go(func() error { return bfv.NewEvaluator(s.bp).ToCoeff(ct) })
+			}
+		}
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return s.secondDimension(ctx, db, expanded, R, key)
 }
