@@ -364,7 +364,7 @@ func (b *pirBuilder) previous(shardCount int) (*pirManifest, string) {
 	case m.Format != pirManifestFormat:
 		return nil, fmt.Sprintf("%s has format %d, this build writes %d", pirManifestFile, m.Format, pirManifestFormat)
 	case m.Settings != b.settings:
-		return nil, fmt.Sprintf("PIR settings changed (%s -> %s)", settingsString(m.Settings), settingsString(b.settings))
+		return nil, fmt.Sprintf("PIR settings changed (%s)", settingsDiff(m.Settings, b.settings))
 	case m.ShardCount != shardCount:
 		return nil, fmt.Sprintf("shard count changed (%d -> %d)", m.ShardCount, shardCount)
 	case len(m.Shards) != m.ShardCount:
@@ -379,9 +379,21 @@ func (b *pirBuilder) previous(shardCount int) (*pirManifest, string) {
 	return &m, ""
 }
 
-func settingsString(s pirSettings) string {
-	return fmt.Sprintf("preset %s, %d hash functions, %s sharding, %s, value %q, stem %s",
-		s.Preset, s.HashFunctions, s.Sharding, s.KeyCompression, s.Value, s.Stem)
+// settingsDiff lists the settings that differ between a and b.
+func settingsDiff(a, b pirSettings) string {
+	var d []string
+	add := func(name string, x, y any) {
+		if x != y {
+			d = append(d, fmt.Sprintf("%s %v -> %v", name, x, y))
+		}
+	}
+	add("preset", a.Preset, b.Preset)
+	add("hash functions", a.HashFunctions, b.HashFunctions)
+	add("sharding", a.Sharding, b.Sharding)
+	add("key compression", a.KeyCompression, b.KeyCompression)
+	add("value", fmt.Sprintf("%q", a.Value), fmt.Sprintf("%q", b.Value))
+	add("stem", a.Stem, b.Stem)
+	return strings.Join(d, ", ")
 }
 
 // shardNames returns the file names (relative to the output directory) of

@@ -1,0 +1,343 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/blindlist/blindlist/api"
+	"github.com/blindlist/blindlist/pir"
+)
+
+// writeDomains writes a plain domain list.
+func writeDomains(t *testing.T, path string, domains []string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(strings.Join(domains, "\n")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// buildOK runs 'blindlist build' and fails the test on a non-zero exit.
+func buildOK(t *testing.T, args ...string) (stderr string) {
+	t.Helper()
+	code, _, errs := runCLI(t, "", append([]string{"build", "--no-test-identity"}, args...)...)
+	if code != 0 {
+		t.Fatalf("build %v: exit %d: %s", args, code, errs)
+	}
+	return errs
+}
+
+func readPIRManifest(t *testing.T, dir string) *pirManifest {
+	t.Helper()
+	var m pirManifest
+	if err := json.Unmarshal(mustRead(t, filepath.Join(dir, pirManifestFile)), &m); err != nil {
+		t.Fatal(err)
+	}
+	return &m
+}
+
+func readKeys(t *testing.T, dir string) []string {
+	t.Helper()
+	return strings.Fields(string(mustRead(t, filepath.Join(dir, "keys.txt"))))
+}
+
+func shardOf(t *testing.T, key string, shards int) int {
+	t.Helper()
+	s, err := pir.ShardingFunction{}.ShardIndex([]byte(key), shards)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// checkPIRManifest recomputes every recorded digest from keys.txt and the
+// files on disk.
+func checkPIRManifest(t *testing.T, dir string, shards int) *pirManifest {
+	t.Helper()
+	m := readPIRManifest(t, dir)
+	keys := readKeys(t, dir)
+	if m.ShardCount != shards || len(m.Shards) != shards || m.Keys != len(keys) {
+		t.Fatalf("manifest: %d shards (%d listed), %d keys; want %d shards, %d keys", m.ShardCount, len(m.Shards), m.Keys, shards, len(keys))
+	}
+	perShard := make([][]string, shards)
+	for _, k := range keys {
+		s := shardOf(t, k, shards)
+		perShard[s] = append(perShard[s], k)
+	}
+	for i, s := range m.Shards {
+		slices.Sort(perShard[i])
+		var rows bytes.Buffer
+		for _, k := range perShard[i] {
+			fmt.Fprintf(&rows, "%s%s%s%s", be32(len(k)), k, be32(1), "1")
+		}
+		want := sha256.Sum256(rows.Bytes())
+		if s.Keys != len(perShard[i]) || s.KeysSHA256 != hex.EncodeToString(want[:]) {
+			t.Errorf("shard %d: %d keys, digest %s; want %d keys, %x", i, s.Keys, s.KeysSHA256, len(perShard[i]), want)
+		}
+		for _, f := range []pirFileInfo{s.Bin, s.Params, m.EvaluationKeyConfig} {
+			b := mustRead(t, filepath.Join(dir, f.Name))
+			if sum := sha256.Sum256(b); int64(len(b)) != f.Bytes || hex.EncodeToString(sum[:]) != f.SHA256 {
+				t.Errorf("%s: %d bytes, sha256 %x; manifest says %d, %s", f.Name, len(b), sum, f.Bytes, f.SHA256)
+			}
+		}
+	}
+	return m
+}
+
+func be32(n int) string { return string([]byte{byte(n >> 24), byte(n >> 16), byte(n >> 8), byte(n)}) }
+
+// lookupAll serves dir's shards in process and queries every keyword with
+// the Go client, as a device would: present ones must return "1", absent
+// ones nothing.
+func lookupAll(t *testing.T, dir string, present, absent []string) {
+	t.Helper()
+	ctx := context.Background()
+	dbs, err := pir.LoadShards(ctx, dir, "url")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := pir.NewServer(dbs, pir.ServerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := pir.ClientConfigFromResponse(s.Config().ConfigResponse("u"), "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := pir.NewClient(cc, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	upload, err := c.EvaluationKey(1, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := s.ParseEvaluationKey(upload.GetEvaluationKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kw := range present {
+		v, ok, err := c.Lookup(ctx, s, key, []byte(kw), rand.Reader)
+		if err != nil || !ok || string(v) != "1" {
+			t.Errorf("present %q: value %q found %v err %v", kw, v, ok, err)
+		}
+	}
+	for _, kw := range absent {
+		if v, ok, err := c.Lookup(ctx, s, key, []byte(kw), rand.Reader); err != nil || ok {
+			t.Errorf("absent %q: value %q found %v err %v", kw, v, ok, err)
+		}
+	}
+}
+
+// TestBuildPIRIncremental changes one key and checks that only its shard is
+// rewritten, that the shard keeps its parameters (same config_id), and that
+// every key answers correctly through real PIR queries.
+func TestBuildPIRIncremental(t *testing.T) {
+	tmp := t.TempDir()
+	src, out := filepath.Join(tmp, "list.txt"), filepath.Join(tmp, "out")
+	var domains []string
+	for i := range 40 {
+		domains = append(domains, fmt.Sprintf("site%02d.example.com", i))
+	}
+	writeDomains(t, src, domains)
+	const shards = 3
+	buildOK(t, "--source", "domains:"+src, "--out", out, "--shards", "3")
+	before := checkPIRManifest(t, out, shards)
+
+	// Age every shard file, so a rewrite shows in its mtime.
+	old := time.Now().Add(-time.Hour).Truncate(time.Second)
+	binBefore := make([][]byte, shards)
+	for i := range shards {
+		bin, params := pir.ShardPaths(out, "url", i)
+		binBefore[i] = mustRead(t, bin)
+		for _, p := range []string{bin, params} {
+			if err := os.Chtimes(p, old, old); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	// Replace one key by a new one routed to the same shard.
+	removed := domains[7]
+	target := shardOf(t, removed, shards)
+	added := ""
+	for i := 0; added == ""; i++ {
+		if c := fmt.Sprintf("new%d.example.org", i); shardOf(t, c, shards) == target {
+			added = c
+		}
+	}
+	domains[7] = added
+	writeDomains(t, src, domains)
+	errs := buildOK(t, "--source", "domains:"+src, "--out", out, "--shards", "3", "--progress")
+	if !strings.Contains(errs, "(1 processed, 2 unchanged)") || strings.Contains(errs, "full rebuild") {
+		t.Errorf("rebuild stderr:\n%s", errs)
+	}
+	after := checkPIRManifest(t, out, shards)
+	for i := range shards {
+		bin, params := pir.ShardPaths(out, "url", i)
+		fi, err := os.Stat(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		changed := !bytes.Equal(mustRead(t, bin), binBefore[i])
+		touched := !fi.ModTime().Equal(old)
+		if want := i == target; changed != want || touched != want {
+			t.Errorf("shard %d: bytes changed %v, mtime changed %v; want %v", i, changed, touched, want)
+		}
+		if pi, err := os.Stat(params); err != nil || (i != target && !pi.ModTime().Equal(old)) {
+			t.Errorf("shard %d params rewritten: %v", i, err)
+		}
+	}
+	if after.ConfigID != before.ConfigID || after.Shards[target].Params.SHA256 != before.Shards[target].Params.SHA256 {
+		t.Errorf("shard %d did not keep its parameters: config_id %s -> %s", target, before.ConfigID, after.ConfigID)
+	}
+	if !strings.Contains(errs, "config_id "+after.ConfigID[:16]+"… unchanged") {
+		t.Errorf("stderr does not report the unchanged config_id:\n%s", errs)
+	}
+	lookupAll(t, out, readKeys(t, out), []string{removed, "absent.example.net"})
+}
+
+// TestBuildPIRRebuilds covers the cases that reprocess more than the
+// changed keys: tampered files, an unreadable manifest, changed settings,
+// a changed shard count (stale shards removed), and --no-pir.
+func TestBuildPIRRebuilds(t *testing.T) {
+	tmp := t.TempDir()
+	src, out := filepath.Join(tmp, "list.txt"), filepath.Join(tmp, "out")
+	var domains []string
+	for i := range 12 {
+		domains = append(domains, fmt.Sprintf("ads%d.example.net", i))
+	}
+	writeDomains(t, src, domains)
+	build := func(args ...string) string {
+		return buildOK(t, append([]string{"--source", "domains:" + src, "--out", out}, args...)...)
+	}
+	build("--shards", "3")
+
+	// A tampered shard file is reprocessed; the others are kept.
+	bin1, _ := pir.ShardPaths(out, "url", 1)
+	b := mustRead(t, bin1)
+	b[len(b)-1] ^= 1
+	os.WriteFile(bin1, b, 0o644)
+	os.Mkdir(filepath.Join(out, pirStagingPrefix+"crashed"), 0o755)
+	errs := build("--shards", "3")
+	for _, want := range []string{"shard 1: url-1.bin differs", "(1 processed, 2 unchanged)", "removed " + pirStagingPrefix + "crashed"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("tampered shard: stderr lacks %q:\n%s", want, errs)
+		}
+	}
+	checkPIRManifest(t, out, 3)
+
+	steps := []struct {
+		name   string
+		prep   func()
+		args   []string
+		shards int
+		want   string
+	}{
+		{"unreadable manifest", func() { os.WriteFile(filepath.Join(out, pirManifestFile), []byte("{"), 0o644) },
+			[]string{"--shards", "3"}, 3, "pir-manifest.json is unreadable"},
+		{"settings changed", nil, []string{"--shards", "3", "--hash-functions", "1"}, 3, "PIR settings changed (hash functions 2 -> 1)"},
+		{"fewer shards", nil, []string{"--shards", "2", "--hash-functions", "1"}, 2, "shard count changed (3 -> 2)"},
+		{"shards from elsewhere", func() { os.Remove(filepath.Join(out, pirManifestFile)) },
+			[]string{"--entries-per-shard", "5"}, 2, "holds url shards but no pir-manifest.json"},
+	}
+	for _, s := range steps {
+		if s.prep != nil {
+			s.prep()
+		}
+		errs := build(s.args...)
+		if !strings.Contains(errs, s.want) || !strings.Contains(errs, ": full rebuild\n") {
+			t.Errorf("%s: stderr lacks %q:\n%s", s.name, s.want, errs)
+		}
+		checkPIRManifest(t, out, s.shards)
+	}
+	if bin, params := pir.ShardPaths(out, "url", 2); fileExists(bin) || fileExists(params) {
+		t.Error("stale shard 2 left behind")
+	}
+	if ents, _ := filepath.Glob(filepath.Join(out, ".*")); len(ents) != 0 {
+		t.Errorf("temporary files left: %v", ents)
+	}
+	lookupAll(t, out, domains[:3], []string{"ads99.example.net"})
+
+	// The output is what 'blindlist serve --db' serves as is.
+	fc, err := api.ZeroConfig(context.Background(), api.ZeroConfigOptions{DB: out, Usecase: "com.example.app.url.filtering",
+		Listen: "127.0.0.1:0", State: filepath.Join(tmp, "state")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := fc.Vendors[0].Usecases[0]; u.Directory != out || u.ShardCount != 2 {
+		t.Errorf("serve --db would use %s with %d shards, want %s with 2", u.Directory, u.ShardCount, out)
+	}
+
+	// --no-pir leaves the shards alone but warns that they are stale.
+	binBefore := mustRead(t, bin1)
+	errs = build("--no-pir")
+	if !strings.Contains(errs, "--no-pir") || !bytes.Equal(mustRead(t, bin1), binBefore) {
+		t.Errorf("--no-pir: stderr %q", errs)
+	}
+	empty := filepath.Join(tmp, "nopir")
+	buildOK(t, "--source", "domains:"+src, "--out", empty, "--no-pir")
+	if m, _ := filepath.Glob(filepath.Join(empty, "url-*")); len(m) != 0 || fileExists(filepath.Join(empty, pirManifestFile)) {
+		t.Errorf("--no-pir wrote PIR files: %v", m)
+	}
+}
+
+// TestBuildPIREmptyShards builds more shards than keys: shards with no key
+// are still written (the service needs every index) and answer "absent".
+func TestBuildPIREmptyShards(t *testing.T) {
+	tmp := t.TempDir()
+	src, out := filepath.Join(tmp, "list.txt"), filepath.Join(tmp, "out")
+	domains := []string{"a.example", "b.example", "c.example"}
+	writeDomains(t, src, domains)
+	buildOK(t, "--source", "domains:"+src, "--out", out, "--shards", "6", "--hash-functions", "3")
+	m := checkPIRManifest(t, out, 6)
+	var absent []string
+	for i, s := range m.Shards {
+		if s.Keys > 0 {
+			continue
+		}
+		for j := 0; ; j++ {
+			if kw := fmt.Sprintf("x%d.example", j); shardOf(t, kw, 6) == i {
+				absent = append(absent, kw)
+				break
+			}
+		}
+	}
+	if len(absent) < 3 {
+		t.Fatalf("%d empty shards, want at least 3 (6 shards, 3 keys)", len(absent))
+	}
+	lookupAll(t, out, domains, absent[:1])
+}
+
+func TestBuildPIRFlagErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		msg  string
+	}{
+		{[]string{"--shards", "2", "--entries-per-shard", "10"}, "not both"},
+		{[]string{"--shards", "-1"}, "--shards -1"},
+		{[]string{"--shards", "70000"}, "--shards 70000"},
+		{[]string{"--entries-per-shard", "0"}, "--entries-per-shard 0"},
+		{[]string{"--hash-functions", "9"}, "--hash-functions 9"},
+		{[]string{"--preset", "n_4096_logq_27_28_28_logt_16"}, "want one of"},
+		{[]string{"--stem", "../x"}, "plain file name"},
+	} {
+		code, _, errs := runCLI(t, "", append([]string{"build", "--out", dir}, tc.args...)...)
+		if code != 1 || !strings.Contains(errs, tc.msg) || strings.Count(errs, "blindlist: error:") != 1 {
+			t.Errorf("%v: exit %d, stderr %q; want 1 and %q", tc.args, code, errs, tc.msg)
+		}
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 0 {
+		t.Errorf("a rejected flag still wrote %d files", len(ents))
+	}
+}
