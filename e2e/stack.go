@@ -1,0 +1,345 @@
+package e2e
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/blindlist/blindlist/api"
+	"github.com/blindlist/blindlist/api/privacypass"
+	"github.com/blindlist/blindlist/internal/store"
+	"github.com/blindlist/blindlist/ohttp"
+)
+
+// Host names the device addresses inside OHTTP. The gateway forwards only
+// these authorities (its allow list); the stack's balancer serves both.
+const (
+	ServiceHost = "service.blindlist.test"
+	IssuerHost  = "issuer.blindlist.test"
+)
+
+// issuerPaths are the Privacy Pass issuer's routes, served by
+// privacypass.Service on the same listener as the PIR service.
+var issuerPaths = []string{"/.well-known/private-token-issuer-directory", "/token-key-for-user-token", "/issue"}
+
+// StackConfig describes a whole deployment on loopback.
+type StackConfig struct {
+	// DB is the processed database to serve. Required.
+	DB *Built
+	// Usecase is the usecase name. Required.
+	Usecase string
+	// Replicas is the number of service replicas. Zero: 1.
+	Replicas int
+	// NewStores returns the evaluation-key store and the spent-token set of
+	// one replica. Replicas sharing state return stores on the same Redis.
+	// Required.
+	NewStores func(replica int) (store.KV, store.SpentSet, error)
+	// Keyring holds the issuer keys, shared by all replicas (in production:
+	// one Secret or shared volume). Required.
+	Keyring *privacypass.Keyring
+	// UserTokens maps bearer user tokens to tiers. Required.
+	UserTokens map[string]string
+	// Limits bounds each replica's work; zero fields get api's defaults.
+	Limits api.LimitsConfig
+}
+
+// Stack is a running deployment on loopback: service replicas behind a
+// round-robin balancer (a Kubernetes Service), an OHTTP gateway in front of
+// the balancer, and a relay in front of the gateway.
+type Stack struct {
+	cfg      StackConfig
+	Replicas []*Replica
+	balancer *http.Server
+	// BalancerURL reaches the replicas directly (a development build's
+	// path, and the issuer directory's).
+	BalancerURL string
+	gateway     *http.Server
+	// GatewayURL is the gateway's base URL (key configurations at
+	// /ohttp-keys, requests at /gateway).
+	GatewayURL string
+	relay      *http.Server
+	// RelayURL is the relay resource devices POST to.
+	RelayURL string
+	// KeyConfig is the gateway's key configuration, as Apple provisions it.
+	KeyConfig ohttp.KeyConfig
+}
+
+// Replica is one `blindlist serve` process: the PIR service and the
+// issuer on one loopback listener, which can be stopped and restarted on
+// the same address.
+type Replica struct {
+	index int
+	cfg   *StackConfig
+	addr  string
+
+	mu  sync.Mutex
+	srv *http.Server
+	api *api.Server
+}
+
+// StartStack starts every component; Close stops them.
+func StartStack(ctx context.Context, cfg StackConfig) (*Stack, error) {
+	if cfg.DB == nil || cfg.Usecase == "" || cfg.NewStores == nil || cfg.Keyring == nil || cfg.UserTokens == nil {
+		return nil, errors.New("e2e: StackConfig needs DB, Usecase, NewStores, Keyring and UserTokens")
+	}
+	if cfg.Replicas == 0 {
+		cfg.Replicas = 1
+	}
+	s := &Stack{cfg: cfg}
+	ok := false
+	defer func() {
+		if !ok {
+			s.Close()
+		}
+	}()
+	for i := range cfg.Replicas {
+		r := &Replica{index: i, cfg: &s.cfg}
+		if err := r.Start(ctx); err != nil {
+			return nil, err
+		}
+		s.Replicas = append(s.Replicas, r)
+	}
+
+	var err error
+	s.balancer, s.BalancerURL, err = serve(newBalancer(s.Replicas))
+	if err != nil {
+		return nil, err
+	}
+
+	seed := make([]byte, ohttp.SeedSize)
+	if _, err := io.ReadFull(rand.Reader, seed); err != nil {
+		return nil, fmt.Errorf("e2e: gateway seed: %w", err)
+	}
+	keys, err := ohttp.DeriveKeySet(seed, []uint8{1}, nil, ohttp.DefaultSuites())
+	if err != nil {
+		return nil, fmt.Errorf("e2e: gateway keys: %w", err)
+	}
+	s.KeyConfig = keys.Configs()[0]
+	proxy, err := ohttp.NewProxy(ohttp.ProxyConfig{Upstream: s.BalancerURL})
+	if err != nil {
+		return nil, fmt.Errorf("e2e: gateway proxy: %w", err)
+	}
+	gw, err := ohttp.New(ohttp.Config{
+		Keys:           keys,
+		Targets:        map[string]http.Handler{ServiceHost: proxy, IssuerHost: proxy},
+		ForwardTimeout: time.Minute,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("e2e: gateway: %w", err)
+	}
+	s.gateway, s.GatewayURL, err = serve(gw.Handler())
+	if err != nil {
+		return nil, err
+	}
+
+	relay, err := ohttp.NewRelay(ohttp.RelayConfig{GatewayURL: s.GatewayURL + ohttp.GatewayPath})
+	if err != nil {
+		return nil, fmt.Errorf("e2e: relay: %w", err)
+	}
+	s.relay, s.RelayURL, err = serve(relay.Handler())
+	if err != nil {
+		return nil, err
+	}
+	s.RelayURL += "/relay"
+	ok = true
+	return s, nil
+}
+
+// Close stops every component.
+func (s *Stack) Close() {
+	for _, srv := range []*http.Server{s.relay, s.gateway, s.balancer} {
+		if srv != nil {
+			srv.Close()
+		}
+	}
+	for _, r := range s.Replicas {
+		r.Stop()
+	}
+}
+
+// Device returns a device configured for the stack: every token-key, issue
+// and PIR call goes device → relay → gateway → balancer → replica; the
+// issuer directory is fetched directly, as devices do.
+func (s *Stack) Device(userToken string) *Device {
+	oc := &ohttp.Client{RelayURL: s.RelayURL, KeyConfig: s.KeyConfig}
+	return &Device{
+		Service:         "https://" + ServiceHost,
+		Issuer:          "https://" + IssuerHost,
+		Usecase:         s.cfg.Usecase,
+		UserToken:       userToken,
+		Prefilter:       s.cfg.DB.Prefilter,
+		Client:          &http.Client{Transport: oc, Timeout: 2 * time.Minute},
+		DirectoryClient: &http.Client{Transport: rewriteTo(s.BalancerURL), Timeout: time.Minute},
+	}
+}
+
+// DirectDevice returns a device that talks to one replica directly, as a
+// development build talks to the configured hosts.
+func (s *Stack) DirectDevice(replica int, userToken string) *Device {
+	base := "http://" + s.Replicas[replica].addr
+	return &Device{
+		Service:   base,
+		Issuer:    base,
+		Usecase:   s.cfg.Usecase,
+		UserToken: userToken,
+		Prefilter: s.cfg.DB.Prefilter,
+		Client:    &http.Client{Timeout: 2 * time.Minute},
+	}
+}
+
+// Addr returns the replica's host:port.
+func (r *Replica) Addr() string { return r.addr }
+
+// Start starts the replica, on its previous address after a Stop.
+func (r *Replica) Start(ctx context.Context) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.srv != nil {
+		return nil
+	}
+	kv, spent, err := r.cfg.NewStores(r.index)
+	if err != nil {
+		return fmt.Errorf("e2e: replica %d stores: %w", r.index, err)
+	}
+	pp, err := privacypass.New(privacypass.Config{Keyring: r.cfg.Keyring, UserTokens: r.cfg.UserTokens, Spent: spent})
+	if err != nil {
+		return fmt.Errorf("e2e: replica %d issuer: %w", r.index, err)
+	}
+	uc, err := api.OpenUsecase(ctx, api.UsecaseConfig{Name: r.cfg.Usecase, Directory: r.cfg.DB.Dir, FileStem: r.cfg.DB.Stem, ShardCount: r.cfg.DB.ShardCount})
+	if err != nil {
+		return fmt.Errorf("e2e: replica %d: %w", r.index, err)
+	}
+	reg := &api.Registry{}
+	if err := reg.Replace([]api.Entry{{Name: r.cfg.Usecase, Vendor: "e2e", VersionCount: 2, Usecase: uc}}); err != nil {
+		return fmt.Errorf("e2e: replica %d: %w", r.index, err)
+	}
+	as, err := api.New(api.Config{Limits: r.cfg.Limits}, api.Deps{Registry: reg, Keys: kv, Tokens: api.PrivacyPassVerifier(pp)})
+	if err != nil {
+		return fmt.Errorf("e2e: replica %d: %w", r.index, err)
+	}
+	mux := http.NewServeMux()
+	for _, p := range issuerPaths {
+		mux.Handle(p, pp.Handler())
+	}
+	mux.Handle("/", as.Handler())
+
+	addr := r.addr
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	var ln net.Listener
+	// A restarted replica takes its old port back; the kernel may hold it
+	// briefly after the close.
+	for try := 0; ; try++ {
+		ln, err = net.Listen("tcp", addr)
+		if err == nil || try == 50 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		return fmt.Errorf("e2e: replica %d: %w", r.index, err)
+	}
+	r.addr = ln.Addr().String()
+	r.srv = newServer(mux)
+	r.api = as
+	go r.srv.Serve(ln)
+	return nil
+}
+
+// Stop kills the replica abruptly: open connections are closed and calls
+// in flight fail, as when a process dies.
+func (r *Replica) Stop() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.srv != nil {
+		r.srv.Close()
+		r.srv = nil
+	}
+}
+
+func (r *Replica) running() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.srv != nil
+}
+
+// newBalancer returns a round-robin reverse proxy over the running
+// replicas, like a Kubernetes Service in front of ready pods: a replica
+// that is stopped receives no new calls, calls in flight on it fail.
+func newBalancer(replicas []*Replica) http.Handler {
+	var next atomic.Uint64
+	tr := &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
+		MaxIdleConnsPerHost: 64,
+		Proxy:               nil,
+	}
+	return &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			var r *Replica
+			for range len(replicas) {
+				c := replicas[next.Add(1)%uint64(len(replicas))]
+				if c.running() {
+					r = c
+					break
+				}
+			}
+			if r == nil {
+				r = replicas[0]
+			}
+			pr.SetURL(&url.URL{Scheme: "http", Host: r.addr})
+			pr.Out.Host = pr.In.Host
+		},
+		Transport: tr,
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) {
+			w.WriteHeader(http.StatusBadGateway)
+		},
+	}
+}
+
+func newServer(h http.Handler) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       time.Minute,
+	}
+}
+
+// serve starts h on a fresh loopback port.
+func serve(h http.Handler) (*http.Server, string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, "", fmt.Errorf("e2e: %w", err)
+	}
+	srv := newServer(h)
+	go srv.Serve(ln)
+	return srv, "http://" + ln.Addr().String(), nil
+}
+
+// rewriteTo is a transport that sends every request to base, keeping the
+// request's Host: how the device's directory fetch reaches a host name that
+// only exists inside the stack.
+func rewriteTo(base string) http.RoundTripper {
+	u, _ := url.Parse(base)
+	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		out := req.Clone(req.Context())
+		out.Host = req.URL.Host
+		out.URL.Scheme, out.URL.Host = u.Scheme, u.Host
+		return http.DefaultTransport.RoundTrip(out)
+	})
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
