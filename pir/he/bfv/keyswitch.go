@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/bits"
 
-	"github.com/blindlist/blindlist/pir/he/modq"
 	"github.com/blindlist/blindlist/pir/he/ring"
 )
 
@@ -32,6 +31,17 @@ func (p *Params) checkKSK(k *KeySwitchKey) error {
 // hybrid key switching, one special modulus P, digits = RNS residues,
 // non-centered). u0 and u1 must have l rows; d is not modified.
 func (e *Evaluator) keySwitch(u0, u1, d *ring.Poly, k *KeySwitchKey, l int) {
+	if e.p.levels[l].ks.word32 {
+		e.keySwitch32(u0, u1, d, k, l)
+		return
+	}
+	e.keySwitch64(u0, u1, d, k, l)
+}
+
+// keySwitch64 is keySwitch for any moduli: 128-bit lazy accumulation of the
+// digit products, reduced every maxLazyCount terms. It is the reference the
+// 32-bit path is tested against.
+func (e *Evaluator) keySwitch64(u0, u1, d *ring.Poly, k *KeySwitchKey, l int) {
 	p := e.p
 	L := len(p.moduli)
 	ks := p.levels[l].ks
@@ -99,6 +109,73 @@ func (e *Evaluator) keySwitch(u0, u1, d *ring.Poly, k *KeySwitchKey, l int) {
 	ks.drop.apply(ext, u1, U1)
 }
 
+// keySwitch32 is keySwitch when every modulus of the extension is below
+// 2^30 and l·(2^30)^2 < 2^64 (ks.word32): a digit-by-key product is below
+// 2^60, so the l products of a slot are summed exactly in one uint64 and
+// reduced once (single-word Barrett), with no 128-bit arithmetic. Digits
+// below 4·q_r go into the NTT unreduced (Forward accepts [0, 4q)).
+func (e *Evaluator) keySwitch32(u0, u1, d *ring.Poly, k *KeySwitchKey, l int) {
+	p := e.p
+	L := len(p.moduli)
+	ks := p.levels[l].ks
+	ext := ks.ext
+	U0 := e.scratch(0, l+1)
+	U1 := e.scratch(1, l+1)
+	X := e.scratch(2, l)
+	for r, tab := range ext {
+		m := &tab.M
+		keyRow := r
+		if r == l {
+			keyRow = L - 1
+		}
+		for j := 0; j < l; j++ {
+			x, src := X.Row(j), d.Row(j)
+			if p.moduli[j] <= 4*m.Q {
+				copy(x, src)
+			} else {
+				for s, v := range src {
+					x[s] = m.Reduce(v)
+				}
+			}
+			tab.Forward(x)
+		}
+		o0, o1 := U0.Row(r), U1.Row(r)
+		mulKey32(o0, o1, X.Row(0), k.Keys[0].Polys[0].Row(keyRow), k.Keys[0].Polys[1].Row(keyRow))
+		for j := 1; j < l; j++ {
+			macKey32(o0, o1, X.Row(j), k.Keys[j].Polys[0].Row(keyRow), k.Keys[j].Polys[1].Row(keyRow))
+		}
+		for s := range o0 {
+			o0[s] = m.Reduce(o0[s])
+			o1[s] = m.Reduce(o1[s])
+		}
+		tab.Inverse(o0)
+		tab.Inverse(o1)
+	}
+	ks.drop.apply(ext, u0, U0)
+	ks.drop.apply(ext, u1, U1)
+}
+
+// mulKey32 sets o0 = x·k0, o1 = x·k1 slot-wise (unreduced; operands below
+// 2^30).
+func mulKey32(o0, o1, x, k0, k1 []uint64) {
+	o1, k0, k1 = o1[:len(o0)], k0[:len(o0)], k1[:len(o0)]
+	x = x[:len(o0)]
+	for s, v := range x {
+		o0[s] = v * k0[s]
+		o1[s] = v * k1[s]
+	}
+}
+
+// macKey32 adds x·k0 to o0 and x·k1 to o1 slot-wise (unreduced).
+func macKey32(o0, o1, x, k0, k1 []uint64) {
+	o1, k0, k1 = o1[:len(o0)], k0[:len(o0)], k1[:len(o0)]
+	x = x[:len(o0)]
+	for s, v := range x {
+		o0[s] += v * k0[s]
+		o1[s] += v * k1[s]
+	}
+}
+
 // ApplyGalois sets out = σ_g(ct) re-encrypted under s with the Galois key
 // for g (he-spec §5.2): c0' = σ_g(c0) + u0, c1' = u1 with
 // (u0, u1) = KeySwitch(σ_g(c1)). ct must be a 2-poly Coeff ciphertext.
@@ -158,5 +235,3 @@ func (e *Evaluator) Relinearize(out, ct *Ciphertext, evk *EvaluationKey) error {
 	b.Add(out.Polys[1], c1, u1)
 	return nil
 }
-
-var _ = modq.CeilLog2

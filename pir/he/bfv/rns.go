@@ -35,6 +35,10 @@ type dropper struct {
 	halfMod []uint64 // h mod q_i
 	inv     []uint64 // q_last^{-1} mod q_i
 	invS    []uint64 // Shoup companions
+	// invS32[i] = floor(inv[i]·2^32/q_i), set when every modulus of the
+	// basis is below 2^30 (word32).
+	invS32 []uint64
+	word32 bool
 }
 
 func newDropper(b ring.Basis) *dropper {
@@ -49,6 +53,11 @@ func newDropper(b ring.Basis) *dropper {
 		d.halfMod = append(d.halfMod, m.Reduce(d.half))
 		d.inv = append(d.inv, inv)
 		d.invS = append(d.invS, m.Shoup(inv))
+		d.invS32 = append(d.invS32, (inv<<32)/m.Q)
+	}
+	d.word32 = true
+	for _, t := range b {
+		d.word32 = d.word32 && t.M.Q < word32Max
 	}
 	return d
 }
@@ -65,6 +74,10 @@ func (d *dropper) apply(b ring.Basis, out, in *ring.Poly) {
 		src, dst := in.Row(i), out.Row(i)
 		hm, inv, invS := d.halfMod[i], d.inv[i], d.invS[i]
 		small := qLast <= q
+		if d.word32 {
+			drop32(dst, src, lastRow, qLast, d.half, q, hm, inv, d.invS32[i], m)
+			continue
+		}
 		for j, x := range src {
 			r := modq.CondSub(lastRow[j]+d.half, qLast)
 			if !small {
@@ -77,10 +90,35 @@ func (d *dropper) apply(b ring.Basis, out, in *ring.Poly) {
 	}
 }
 
+// drop32 is one row of dropper.apply for moduli below 2^30:
+// r = (x_last + h) mod q_last reduced mod q, v = x + h + q − r < 3q < 2^32,
+// dst = v·q_last^{-1} by a 32-bit Shoup product (w' = invS32), then one
+// conditional subtraction.
+func drop32(dst, src, last []uint64, qLast, half, q, hm, inv, invS32 uint64, m *modq.Modulus) {
+	src, last = src[:len(dst)], last[:len(dst)]
+	for j, x := range src {
+		r := last[j] + half
+		r = min(r, r-qLast)
+		if qLast > q {
+			r = m.Reduce(r)
+		}
+		v := x + hm + q - r
+		v = v*inv - (v*invS32>>32)*q
+		dst[j] = min(v, v-q)
+	}
+}
+
 type keySwitchLevel struct {
 	ext  ring.Basis // q_0..q_{l-1}, P
 	drop *dropper
+	// word32: every modulus of ext is below 2^30 and the l digit products
+	// of a slot (each below 2^60) sum below 2^64 (see keySwitch32).
+	word32 bool
 }
+
+// word32Max bounds the moduli of the 32-bit fast paths: below 2^30, so
+// that 4q < 2^32 and a product of two residues is below 2^60.
+const word32Max = 1 << 30
 
 // precompute fills the per-level tables.
 func (p *Params) precompute() error {
@@ -104,7 +142,10 @@ func (p *Params) precompute() error {
 		}
 		if L > 1 {
 			ext := append(append(ring.Basis{}, p.keyB[:l]...), p.keyB[L-1])
-			lv.ks = &keySwitchLevel{ext: ext, drop: newDropper(ext)}
+			lv.ks = &keySwitchLevel{ext: ext, drop: newDropper(ext), word32: l < 16}
+			for _, t := range ext {
+				lv.ks.word32 = lv.ks.word32 && t.M.Q < word32Max
+			}
 		}
 		p.levels[l] = lv
 	}

@@ -94,7 +94,15 @@ func (m *Modulus) Neg(a uint64) uint64 {
 }
 
 // Reduce returns x mod q for any uint64 x.
-func (m *Modulus) Reduce(x uint64) uint64 { return m.Reduce128(0, x) }
+//
+// Single-word Barrett: barrettHi = floor(2^128/q) >> 64 = floor(2^64/q) =: μ,
+// and x·μ/2^64 > x/q − x/2^64 > x/q − 1, so the quotient estimate
+// floor(x·μ/2^64) is at most 1 below floor(x/q) and one conditional
+// subtraction finishes (x − quot·q < 2q < 2^63).
+func (m *Modulus) Reduce(x uint64) uint64 {
+	quot, _ := bits.Mul64(x, m.barrettHi)
+	return csub(x-quot*m.Q, m.Q)
+}
 
 // Reduce128 returns (hi·2^64 + lo) mod q for any 128-bit value (Barrett with
 // floor(2^128/q); the quotient estimate is at most 2 below the true one, so

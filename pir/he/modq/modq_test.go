@@ -32,6 +32,26 @@ func TestReduce128AgainstBig(t *testing.T) {
 	}
 }
 
+func TestReduceAgainstBig(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, q := range testModuli {
+		m := MustNew(q)
+		edges := []uint64{0, 1, q - 1, q, q + 1, 2*q - 1, ^uint64(0), ^uint64(0) - 1,
+			^uint64(0) / q * q, ^uint64(0)/q*q - 1, (^uint64(0)/q - 1) * q}
+		for i := 0; i < 20000+len(edges); i++ {
+			x := rng.Uint64()
+			if i < len(edges) {
+				x = edges[i]
+			} else if i%3 == 0 {
+				x >>= rng.UintN(64)
+			}
+			if got, want := m.Reduce(x), x%q; got != want {
+				t.Fatalf("q=%d Reduce(%d) = %d, want %d", q, x, got, want)
+			}
+		}
+	}
+}
+
 func TestArithmetic(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	for _, q := range testModuli {

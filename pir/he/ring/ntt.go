@@ -155,6 +155,8 @@ func shoup32(w, q uint64) uint64 { return (w << 32) / q }
 
 // Forward replaces a (N values in [0, q), coefficient order) by its Apple
 // NTT: out[j] = a(ψ^(2·brv(j)+1)), values in [0, q) (he-spec §2.2).
+// Inputs may in fact be anywhere in [0, 4q) (the first lazy butterfly
+// accepts that range); the output is always fully reduced.
 //
 // Cooley–Tukey with Harvey's lazy butterflies: between stages values stay
 // in [0, 4q); the last stage reduces to [0, q). Moduli below 2^30 use the

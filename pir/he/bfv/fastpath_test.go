@@ -1,0 +1,121 @@
+package bfv
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/blindlist/blindlist/pir/he/modq"
+	"github.com/blindlist/blindlist/pir/he/ring"
+)
+
+// primesBelow returns count primes ≡ 1 mod 2n just below bound.
+func primesBelow(bound uint64, n, count int) []uint64 {
+	var out []uint64
+	step := 2 * uint64(n)
+	for q := bound - bound%step + 1; len(out) < count; q -= step {
+		if q < bound && modq.IsPrime(q) {
+			out = append(out, q)
+		}
+	}
+	return out
+}
+
+// fastPathParams returns parameter sets whose key-switching extension takes
+// the 32-bit path: the URL-filter preset, and custom sets with more
+// moduli, N = 8192, and moduli right below 2^30.
+func fastPathParams(t *testing.T) []*Params {
+	t.Helper()
+	p, err := Preset("n_4096_logq_27_28_28_logt_5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := []*Params{p}
+	for _, lit := range []ParamsLiteral{
+		{N: 4096, T: 17, Moduli: primesBelow(word32Max, 4096, 5), Security: Unchecked},
+		{N: 8192, T: 17, Moduli: []uint64{268369921, 536690689, primesBelow(word32Max, 8192, 1)[0]}, Security: Unchecked},
+		{N: 4096, T: 17, Moduli: []uint64{40961, 134176769, 268369921, 268361729}, Security: Unchecked},
+	} {
+		p, err := NewParams(lit)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, p)
+	}
+	return out
+}
+
+// randomCoeffPoly returns a poly over p's first l moduli with random
+// residues and q−1 / 0 runs at both ends.
+func randomCoeffPoly(p *Params, l int, rng *rand.Rand) *ring.Poly {
+	x := ring.NewPoly(p.n, l)
+	for i := 0; i < l; i++ {
+		q := p.moduli[i]
+		row := x.Row(i)
+		for j := range row {
+			row[j] = rng.Uint64N(q)
+		}
+		for j := 0; j < 16; j++ {
+			row[j], row[len(row)-1-j] = q-1, 0
+		}
+	}
+	return x
+}
+
+// TestKeySwitch32MatchesReference runs the 32-bit key switching and the
+// 64-bit reference on the same inputs at every level.
+func TestKeySwitch32MatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	for _, p := range fastPathParams(t) {
+		t.Run(fmt.Sprintf("N=%d/moduli=%v", p.n, p.moduli), func(t *testing.T) {
+			rnd := testRand(t, 3)
+			sk, err := p.GenerateSecretKey(rnd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			evk, err := p.GenerateEvaluationKey(sk, []uint64{3}, false, rnd)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ev := NewEvaluator(p)
+			for l := 1; l <= p.MaxLevel(); l++ {
+				if !p.levels[l].ks.word32 {
+					t.Fatalf("level %d does not take the 32-bit path", l)
+				}
+				d := randomCoeffPoly(p, l, rng)
+				want0, want1 := ring.NewPoly(p.n, l), ring.NewPoly(p.n, l)
+				ev.keySwitch64(want0, want1, d, evk.Galois[3], l)
+				got0, got1 := ring.NewPoly(p.n, l), ring.NewPoly(p.n, l)
+				ev.keySwitch32(got0, got1, d, evk.Galois[3], l)
+				if !slices.Equal(got0.Coeffs, want0.Coeffs) || !slices.Equal(got1.Coeffs, want1.Coeffs) {
+					t.Fatalf("level %d: 32-bit key switching differs from the reference", l)
+				}
+			}
+		})
+	}
+}
+
+// TestDrop32MatchesReference compares the 32-bit divide-and-round by the
+// last modulus with the generic one.
+func TestDrop32MatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(23, 24))
+	for _, p := range fastPathParams(t) {
+		for l := 2; l <= len(p.moduli); l++ {
+			b := p.keyB[:l]
+			fast := newDropper(b)
+			if !fast.word32 {
+				t.Fatalf("moduli %v: dropper does not take the 32-bit path", p.moduli[:l])
+			}
+			ref := *fast
+			ref.word32 = false
+			x := randomCoeffPoly(p, l, rng)
+			got, want := ring.NewPoly(p.n, l-1), ring.NewPoly(p.n, l-1)
+			fast.apply(b, got, x)
+			ref.apply(b, want, x)
+			if !slices.Equal(got.Coeffs, want.Coeffs) {
+				t.Fatalf("moduli %v: 32-bit drop differs from the reference", p.moduli[:l])
+			}
+		}
+	}
+}
