@@ -21,6 +21,7 @@ func TestParseYAMLSubset(t *testing.T) {
 			"f": "{\n  \"k\": 1 # not a comment\n}\n", "g": "h"}}},
 		{"anchor and merge", "x: &base\n  i: 1\ns:\n  a:\n    <<: *base\n    j: 2\n", map[string]any{
 			"x": map[string]any{"i": "1"}, "s": map[string]any{"a": map[string]any{"<<": "*base", "j": "2"}}}},
+		{"alias", "a: &l\n  - x\nb: *l\n", map[string]any{"a": []any{"x"}, "b": []any{"x"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -41,7 +42,7 @@ func TestParseYAMLSubsetRejects(t *testing.T) {
 		"a: 1\na: 2\n",         // duplicate key
 		"a: 1\n   b: 2\n",      // bad indentation
 		"a: {b: c}\n",          // flow mapping
-		"a: *alias\n",          // alias outside a merge key
+		"a: *alias\n",          // alias of no anchor
 		"a: [b\n",              // unterminated flow sequence
 		"a: \"b\n",             // unterminated quote
 		"just a scalar line\n", // not a mapping

@@ -95,7 +95,7 @@ func parseYAML(doc string) (yamlNode, error) {
 			i = j - 1
 		}
 	}
-	p := &yamlParser{lines: lines}
+	p := &yamlParser{lines: lines, anchors: map[string]yamlNode{}}
 	if len(lines) == 0 {
 		return nil, fmt.Errorf("empty document")
 	}
@@ -153,8 +153,9 @@ func dedent(block []string) string {
 }
 
 type yamlParser struct {
-	lines []yamlLine
-	pos   int
+	lines   []yamlLine
+	pos     int
+	anchors map[string]yamlNode // &name values seen so far, for *name
 }
 
 func (p *yamlParser) parseBlock(indent int) (yamlNode, error) {
@@ -204,9 +205,22 @@ func (p *yamlParser) value(rest string, l yamlLine, indent int) (yamlNode, error
 	if l.hasBlock {
 		return l.block, nil
 	}
-	// Compose's anchors (&name) on a mapping key are metadata only.
+	// An anchor (&name) on a block value records it for later aliases.
 	if strings.HasPrefix(rest, "&") && !strings.Contains(rest, " ") {
-		rest = ""
+		name := rest[1:]
+		v, err := p.value("", l, indent)
+		if err != nil {
+			return nil, err
+		}
+		p.anchors[name] = v
+		return v, nil
+	}
+	if strings.HasPrefix(rest, "*") {
+		v, ok := p.anchors[rest[1:]]
+		if !ok {
+			return nil, fmt.Errorf("line %d: alias %s names no earlier anchor", l.num, rest)
+		}
+		return v, nil
 	}
 	if rest != "" {
 		return parseScalarOrFlow(rest, l.num)
