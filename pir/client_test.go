@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/blindlist/blindlist/internal/testvec"
+	"github.com/blindlist/blindlist/pir/he/bfv"
 	"github.com/blindlist/blindlist/pir/pb/apipb"
 	"github.com/blindlist/blindlist/pir/pb/hepb"
 )
@@ -150,6 +151,38 @@ func TestRoundTrip(t *testing.T) {
 			key, err := s.ParseEvaluationKey(ekm.GetEvaluationKey())
 			if err != nil {
 				t.Fatal(err)
+			}
+			// Privacy: present and absent keywords get responses of equal
+			// size; and every response keeps a positive noise budget.
+			sizes := map[int]bool{}
+			absent := []byte("absent.example")
+			for i := 0; cc.ShardIndex(absent) != cc.ShardIndex(tc.rows[0].Keyword); i++ {
+				absent = fmt.Appendf(nil, "absent%d.example", i)
+			}
+			for _, kw := range [][]byte{tc.rows[0].Keyword, absent} {
+				_, req, err := c.NewQuery(kw, nil, rand.Reader)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp, err := s.Answer(ctx, req, key)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sizes[proto.Size(resp)] = true
+				for _, reply := range resp.GetReplies() {
+					for _, m := range reply.GetCiphertexts() {
+						ct, err := ciphertextFromProto(c.bp, m, 1, bfv.Coeff)
+						if err != nil {
+							t.Fatal(err)
+						}
+						if nb, err := c.bp.NoiseBudget(c.sk, ct); err != nil || nb <= 0 {
+							t.Errorf("noise budget %v (%v), want > 0", nb, err)
+						}
+					}
+				}
+			}
+			if len(sizes) > 1 {
+				t.Errorf("response sizes differ between present and absent keywords: %v", sizes)
 			}
 			r := mrand.New(mrand.NewPCG(3, 4))
 			for range 3 {

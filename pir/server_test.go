@@ -3,6 +3,7 @@ package pir
 import (
 	"bytes"
 	"context"
+	"errors"
 	"testing"
 
 	"google.golang.org/protobuf/proto"
@@ -116,5 +117,52 @@ func TestAnswerApple(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestAnswerErrors checks the sentinel errors callers map to statuses.
+func TestAnswerErrors(t *testing.T) {
+	v := loadVectorSet(t, "A")
+	key, err := v.server.ParseEvaluationKey(v.keys.GetKeys()[0].GetEvaluationKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := v.requests.GetRequests()[0].GetPirRequest()
+	mutate := func(f func(r *apipb.PIRRequest)) *apipb.PIRRequest {
+		r := proto.Clone(good).(*apipb.PIRRequest)
+		f(r)
+		return r
+	}
+	tests := []struct {
+		name string
+		req  *apipb.PIRRequest
+		key  *EvaluationKey
+		want error
+	}{
+		{"shard index", mutate(func(r *apipb.PIRRequest) { r.ShardIndex = 1 }), key, ErrShardIndex},
+		{"config hash", mutate(func(r *apipb.PIRRequest) { r.ConfigurationHash = []byte("old") }), key, ErrUnknownConfig},
+		{"shard id", mutate(func(r *apipb.PIRRequest) { r.ShardId = proto.String("0") }), key, ErrBadRequest},
+		{"pir calls", mutate(func(r *apipb.PIRRequest) { r.Query.NumPirCalls = 1 }), key, ErrBadRequest},
+		{"no ciphertexts", mutate(func(r *apipb.PIRRequest) { r.Query.Ciphertexts = nil }), key, ErrBadRequest},
+		{"moduli count", mutate(func(r *apipb.PIRRequest) {
+			s := r.Query.Ciphertexts[0].GetSeeded()
+			s.Poly0 = s.Poly0[:len(s.Poly0)/2]
+		}), key, ErrBadRequest},
+		{"short seed", mutate(func(r *apipb.PIRRequest) { r.Query.Ciphertexts[0].GetSeeded().Seed = []byte{1} }), key, ErrBadRequest},
+		{"no key", good, nil, ErrKeyMismatch},
+	}
+	for _, tc := range tests {
+		_, err := v.server.Answer(context.Background(), tc.req, tc.key)
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%s: err %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	noRelin := &EvaluationKey{key: &bfv.EvaluationKey{Galois: key.key.Galois}, elements: key.elements}
+	if _, err := v.server.Answer(context.Background(), good, noRelin); !errors.Is(err, ErrKeyMismatch) {
+		t.Errorf("key without relinearization: err %v, want ErrKeyMismatch", err)
+	}
+	fewGalois := &EvaluationKey{key: &bfv.EvaluationKey{Relin: key.key.Relin, Galois: map[uint64]*bfv.KeySwitchKey{4097: key.key.Galois[4097]}}, elements: []uint32{4097}}
+	if _, err := v.server.Answer(context.Background(), good, fewGalois); !errors.Is(err, ErrKeyMismatch) {
+		t.Errorf("key without the expansion elements: err %v, want ErrKeyMismatch", err)
 	}
 }
