@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -128,9 +129,13 @@ func StartStack(ctx context.Context, cfg StackConfig) (*Stack, error) {
 	if err != nil {
 		return nil, fmt.Errorf("e2e: gateway proxy: %w", err)
 	}
+	// The balancer's own authority is allowed too, so a device configured
+	// with the loopback URL (a development build's view) can also go
+	// through the gateway.
+	balancerHost := strings.TrimPrefix(s.BalancerURL, "http://")
 	gw, err := ohttp.New(ohttp.Config{
 		Keys:           keys,
-		Targets:        map[string]http.Handler{ServiceHost: proxy, IssuerHost: proxy},
+		Targets:        map[string]http.Handler{ServiceHost: proxy, IssuerHost: proxy, balancerHost: proxy},
 		ForwardTimeout: time.Minute,
 	})
 	if err != nil {

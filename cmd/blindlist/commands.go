@@ -13,5 +13,7 @@ func extraCommands() []command {
 		{"token", "Privacy Pass issuer tools: keygen, key (SPKI, directory), issue, verify", runToken},
 		{"serve", "serve the PIR service, Privacy Pass issuer and OHTTP gateway (all in one)", runServe},
 		{"hash", "print FNV-1a, Murmur3 and bit indices of strings", runHash},
+		{"query", "play a device: prefilter, Privacy Pass, PIR lookup through OHTTP; print verdicts", runQuery},
+		{"demo", "build the demo list, serve it on loopback, look up URLs as a device, exit", runDemo},
 	}
 }
