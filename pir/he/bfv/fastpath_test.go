@@ -119,3 +119,44 @@ func TestDrop32MatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// TestMul32MatchesReference runs the 32-bit lift and scale of ct×ct and
+// their 128-bit references on the same inputs (random residues, 0 and q−1
+// runs) with the same tables, at every level.
+func TestMul32MatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(25, 26))
+	for _, p := range fastPathParams(t) {
+		for l := 1; l <= p.MaxLevel(); l++ {
+			mt, err := p.mulTablesAt(l)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !mt.word32 {
+				t.Fatalf("moduli %v level %d: ct×ct does not take the 32-bit path", p.moduli, l)
+			}
+			rows := len(mt.all)
+			v, y := make([]uint64, l), make([]uint64, len(mt.aux))
+			c := randomCoeffPoly(p, l, rng)
+			got, want := ring.NewPoly(p.n, rows), ring.NewPoly(p.n, rows)
+			mt.lift32(got, c, v)
+			mt.lift64(want, c, v)
+			if !slices.Equal(got.Coeffs, want.Coeffs) {
+				t.Fatalf("moduli %v level %d: lift32 differs from lift64", p.moduli, l)
+			}
+			d := ring.NewPoly(p.n, rows)
+			for r, tab := range mt.all {
+				row := d.Row(r)
+				for j := range row {
+					row[j] = rng.Uint64N(tab.M.Q)
+				}
+				row[0], row[1] = tab.M.Q-1, 0
+			}
+			gotS, wantS := ring.NewPoly(p.n, l), ring.NewPoly(p.n, l)
+			mt.scale32(gotS, d, v, y)
+			mt.scale64(wantS, d, v, y)
+			if !slices.Equal(gotS.Coeffs, wantS.Coeffs) {
+				t.Fatalf("moduli %v level %d: scale32 differs from scale64", p.moduli, l)
+			}
+		}
+	}
+}

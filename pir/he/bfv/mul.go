@@ -40,8 +40,13 @@ type mulTables struct {
 	aux    ring.Basis // b_0..b_{k-1}, m_sk
 	all    ring.Basis // q ∪ aux
 	mTilde uint64     // 2^16 or 2^32
+	// word32: every prime of all is below 2^30, so residue products are
+	// below 2^60 and sums of a few of them fit a uint64.
+	word32 bool
 
 	qHatInv, qHatInvS []uint64   // (Q/q_i)^{-1} mod q_i
+	mtQHatInv         []uint64   // m̃·(Q/q_i)^{-1} mod q_i
+	tQHatInv          []uint64   // t·(Q/q_i)^{-1} mod q_i
 	qHatAux           [][]uint64 // [i][m] = (Q/q_i) mod aux_m
 	qHatMt            []uint64   // (Q/q_i) mod 2^64 (reduce mod m̃ by masking)
 	negQInvMt         uint64     // -Q^{-1} mod m̃
@@ -67,13 +72,16 @@ type mulOnce struct {
 }
 
 // auxPrimes returns count primes ≡ 1 mod 2^17 (NTT-friendly for every
-// N <= 65536) just below 2^61, skipping the given moduli.
-func auxPrimes(count int, avoid []uint64) []uint64 {
+// N <= 65536) just below bound (2^61, or 2^30 for the 32-bit path),
+// skipping the given moduli. Each is at least bound/2: there are about
+// 2^(b−17)/(b·ln 2)·2 primes ≡ 1 mod 2^17 in [2^(b−1), 2^b), far more than
+// the few needed.
+func auxPrimes(count int, avoid []uint64, bound uint64) []uint64 {
 	const step = 1 << 17
 	var out []uint64
-	for c := uint64(1<<61) / step; len(out) < count; c-- {
+	for c := bound / step; len(out) < count; c-- {
 		q := c*step + 1
-		if q < 1<<61 && modq.IsPrime(q) && !slices.Contains(avoid, q) {
+		if q < bound && modq.IsPrime(q) && !slices.Contains(avoid, q) {
 			out = append(out, q)
 		}
 	}
@@ -88,15 +96,28 @@ func newMulTables(p *Params, l int) (*mulTables, error) {
 	lv := p.levels[l]
 	qB := lv.basis
 	bigQ := lv.bigQ
-	// |y| <= t·pairs·2N·Q + l; B (each prime >= 2^60) must exceed it.
+	// |y| <= t·pairs·2N·Q + l; B must exceed it. Aux primes are below 2^61
+	// (each >= 2^60), or below 2^30 (each >= 2^29) when every q_i is below
+	// 2^30 too: then every product in lift, tensor and scale is below 2^60
+	// and the NTTs of all rows take the 32-bit kernels.
 	need := bits.Len64(p.t) + bits.Len64(maxMulPairs) + bits.Len64(uint64(2*p.n)) + bigQ.BitLen() + 2
-	k := (need + 59) / 60
-	primes := auxPrimes(k+1, p.moduli)
+	// The 32-bit path also sums up to max(l, k+1) products below 2^60 in
+	// one uint64, so it needs at most 15 of them (15·2^60 < 2^64).
+	word32 := l <= 15 && (need+28)/29+1 <= 15
+	for _, q := range p.moduli {
+		word32 = word32 && q < word32Max
+	}
+	bound, minBits := uint64(1<<61), 60
+	if word32 {
+		bound, minBits = word32Max, 29
+	}
+	k := (need + minBits - 1) / minBits
+	primes := auxPrimes(k+1, p.moduli, bound)
 	aux, err := ring.NewBasis(p.n, primes)
 	if err != nil {
 		return nil, fmt.Errorf("bfv: building auxiliary base: %w", err)
 	}
-	mt := &mulTables{q: qB, aux: aux, all: append(append(ring.Basis{}, qB...), aux...)}
+	mt := &mulTables{q: qB, aux: aux, all: append(append(ring.Basis{}, qB...), aux...), word32: word32}
 	mt.mTilde = 1 << 32
 	if p.wordBits == 32 {
 		mt.mTilde = 1 << 16
@@ -116,6 +137,9 @@ func newMulTables(p *Params, l int) (*mulTables, error) {
 		mt.qHatMt = append(mt.qHatMt, new(big.Int).And(qHat, new(big.Int).SetUint64(^uint64(0))).Uint64())
 		mt.mtModQ = append(mt.mtModQ, mt.mTilde%tab.M.Q)
 		mt.tModQ = append(mt.tModQ, p.t%tab.M.Q)
+		m := &tab.M
+		mt.mtQHatInv = append(mt.mtQHatInv, m.Mul(m.Reduce(mt.mTilde), inv))
+		mt.tQHatInv = append(mt.tQHatInv, m.Mul(m.Reduce(p.t), inv))
 		_ = i
 	}
 	mtBig := new(big.Int).SetUint64(mt.mTilde)
@@ -170,6 +194,15 @@ type mulScratch struct {
 // lift writes into out (rows q ∪ aux) the closed-form lift of the Coeff
 // poly c (rows q): rows q copied, rows aux from Apple's SmMRq step.
 func (mt *mulTables) lift(out, c *ring.Poly, v []uint64) {
+	if mt.word32 {
+		mt.lift32(out, c, v)
+		return
+	}
+	mt.lift64(out, c, v)
+}
+
+// lift64 is lift for any primes (128-bit sums); the reference for lift32.
+func (mt *mulTables) lift64(out, c *ring.Poly, v []uint64) {
 	l := len(mt.q)
 	copy(out.Coeffs[:l*c.N], c.Coeffs[:l*c.N])
 	mask := mt.mTilde - 1
@@ -212,6 +245,16 @@ func (mt *mulTables) lift(out, c *ring.Poly, v []uint64) {
 // scale turns the exact tensor d (rows q ∪ aux, Coeff) into
 // y = floor(t·D/Q) − α(t·D mod Q) mod q_i, written to out (rows q).
 func (mt *mulTables) scale(out, d *ring.Poly, v []uint64, y []uint64) {
+	if mt.word32 {
+		mt.scale32(out, d, v, y)
+		return
+	}
+	mt.scale64(out, d, v, y)
+}
+
+// scale64 is scale for any primes (128-bit sums); the reference for
+// scale32.
+func (mt *mulTables) scale64(out, d *ring.Poly, v []uint64, y []uint64) {
 	l := len(mt.q)
 	n := d.N
 	k := len(mt.aux) - 1
@@ -330,6 +373,10 @@ func (e *Evaluator) MulInnerProduct(out *Ciphertext, as, bs []*Ciphertext) error
 			m := &tab.M
 			x0, x1, y0, y1 := a0.Row(r), a1.Row(r), b0.Row(r), b1.Row(r)
 			d0, d1, d2 := sc.d[0].Row(r), sc.d[1].Row(r), sc.d[2].Row(r)
+			if mt.word32 {
+				tensor32(d0, d1, d2, x0, x1, y0, y1, m)
+				continue
+			}
 			for j := range d0 {
 				d0[j] = m.Add(d0[j], m.Mul(x0[j], y0[j]))
 				d1[j] = m.Add(d1[j], m.Add(m.Mul(x0[j], y1[j]), m.Mul(x1[j], y0[j])))
@@ -343,4 +390,16 @@ func (e *Evaluator) MulInnerProduct(out *Ciphertext, as, bs []*Ciphertext) error
 		mt.scale(out.Polys[k], d, v, y)
 	}
 	return nil
+}
+
+// tensor32 adds (x0·y0, x0·y1 + x1·y0, x1·y1) to (d0, d1, d2) slot-wise
+// for a modulus below 2^30: d + two products < 2^30 + 2^61, reduced once.
+func tensor32(d0, d1, d2, x0, x1, y0, y1 []uint64, m *modq.Modulus) {
+	n := len(d0)
+	d1, d2, x0, x1, y0, y1 = d1[:n], d2[:n], x0[:n], x1[:n], y0[:n], y1[:n]
+	for j := range d0 {
+		d0[j] = m.Reduce(d0[j] + x0[j]*y0[j])
+		d1[j] = m.Reduce(d1[j] + x0[j]*y1[j] + x1[j]*y0[j])
+		d2[j] = m.Reduce(d2[j] + x1[j]*y1[j])
+	}
 }
