@@ -195,6 +195,9 @@ type pirBuilder struct {
 	workers   int
 	logf      func(format string, args ...any) // always shown
 	progressf func(format string, args ...any) // per shard; nil: quiet
+	// testingOnlyShardDone, if set, runs after each shard is staged; an
+	// error fails the build there (crash tests). Nil in production.
+	testingOnlyShardDone func(shard int) error
 }
 
 // pirShardJob is one shard of a build.
@@ -440,7 +443,11 @@ func (b *pirBuilder) processAll(ctx context.Context, jobs []*pirShardJob, stagin
 		}
 		g.Go(func() error {
 			t0 := time.Now()
-			if err := b.processShard(gctx, i, j, staging); err != nil {
+			err := b.processShard(gctx, i, j, staging)
+			if err == nil && b.testingOnlyShardDone != nil {
+				err = b.testingOnlyShardDone(i)
+			}
+			if err != nil {
 				return fmt.Errorf("pir output: shard %d: %w", i, err)
 			}
 			if b.progressf != nil {
