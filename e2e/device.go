@@ -11,6 +11,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -212,6 +213,13 @@ func (d *Device) lookup(ctx context.Context, v *Verdict) error {
 	}
 	v.Sizes.QueryBytes = len(body)
 	respBody, err := d.pirCall(ctx, &v.Timings, "/queries", body)
+	var se *StatusError
+	if errors.As(err, &se) && (se.Status == http.StatusGone ||
+		se.Status == http.StatusBadRequest && strings.Contains(se.Body, "Evaluation key not found")) {
+		// The configuration was replaced or the service lost the key: a
+		// device re-fetches /config and uploads a key on its next lookup.
+		d.Forget()
+	}
 	if err != nil {
 		return err
 	}

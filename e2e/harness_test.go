@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -36,15 +37,24 @@ func demoDB(t testing.TB) *Built {
 	return db
 }
 
-// boltStores gives each replica its own bbolt file: right for one replica.
+// boltStores gives each replica its own bbolt file, kept open across the
+// replica's restarts: right for one replica, wrong for several.
 func boltStores(t testing.TB) func(int) (store.KV, store.SpentSet, error) {
 	dir := t.TempDir()
+	var mu sync.Mutex
+	open := map[int]*store.Bolt{}
 	return func(i int) (store.KV, store.SpentSet, error) {
-		b, err := store.OpenBolt(filepath.Join(dir, "state.db"))
-		if err != nil {
-			return nil, nil, err
+		mu.Lock()
+		defer mu.Unlock()
+		b := open[i]
+		if b == nil {
+			var err error
+			if b, err = store.OpenBolt(filepath.Join(dir, fmt.Sprintf("state-%d.db", i))); err != nil {
+				return nil, nil, err
+			}
+			t.Cleanup(func() { b.Close() })
+			open[i] = b
 		}
-		t.Cleanup(func() { b.Close() })
 		kv, err := b.KV("evaluation-keys", store.Limits{TTL: time.Hour, MaxKeyBytes: 128, MaxValueBytes: 4 << 20})
 		if err != nil {
 			return nil, nil, err
