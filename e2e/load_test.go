@@ -46,10 +46,10 @@ var loadURLs = []string{
 // loadStats counts the outcome of every lookup.
 type loadStats struct {
 	mu        sync.Mutex
-	lookups   int           // completed lookups (after retry)
-	retried   int           // lookups whose first attempt failed
-	lost      int           // lookups that failed after the retry
-	wrong     int           // lookups with a wrong verdict
+	lookups   int // completed lookups (after retry)
+	retried   int // lookups whose first attempt failed
+	lost      int // lookups that failed after the retry
+	wrong     int // lookups with a wrong verdict
 	latencies []time.Duration
 	errs      map[string]int // first-attempt error texts, for the log
 }
