@@ -17,10 +17,10 @@ import (
 
 // expander holds what one expansion needs.
 type expander struct {
-	bp       *bfv.Params
-	key      *EvaluationKey
-	logN     int
-	parallel int // goroutines allowed for subtrees (≥ 1)
+	bp     *bfv.Params
+	key    *EvaluationKey
+	logN   int
+	budget *budget // helper goroutines for subtrees
 	// sink, if set, may consume a finished leaf at absolute position p
 	// (returning true); consumed leaves are not kept in the output and
 	// their storage is reused.
@@ -29,6 +29,10 @@ type expander struct {
 	mu      sync.Mutex
 	workers []*worker
 }
+
+// maxParallelLevel is the deepest tree level whose subtrees may go to a
+// helper goroutine: deeper subtrees are too small to pay for one.
+const maxParallelLevel = 3
 
 // worker is one goroutine's evaluator with a free list of ciphertexts whose
 // storage can be reused, which keeps an expansion's garbage near the size
@@ -71,7 +75,7 @@ func (x *expander) expand(cts []*bfv.Ciphertext, outputCount int) ([]*bfv.Cipher
 		for i := range pos {
 			pos[i] = start + i
 		}
-		if err := x.expandOne(x.newWorker(), ct, out, pos, 1, ceilLog2(uint64(c)), x.parallel); err != nil {
+		if err := x.expandOne(x.newWorker(), ct, out, pos, 1, ceilLog2(uint64(c))); err != nil {
 			return nil, err
 		}
 		start += c
@@ -82,8 +86,9 @@ func (x *expander) expand(cts []*bfv.Ciphertext, outputCount int) ([]*bfv.Cipher
 // expandOne expands ct, at level ℓ of a tree of height h, into the
 // len(pos) outputs out[pos[i]]. Apple's order interleaves the halves: output
 // i of the first half goes to pos[2i], of the second half to pos[2i+1]. Up
-// to par goroutines work on disjoint subtrees. ct is consumed.
-func (x *expander) expandOne(w *worker, ct *bfv.Ciphertext, out []*bfv.Ciphertext, pos []int, l, h, par int) error {
+// first half goes to a helper goroutine when the budget has one free (in
+// the top levels, where subtrees are large). ct is consumed.
+func (x *expander) expandOne(w *worker, ct *bfv.Ciphertext, out []*bfv.Ciphertext, pos []int, l, h int) error {
 	n := len(pos)
 	if n == 1 {
 		if l <= h { // equalise the scaling of shallow leaves
@@ -118,22 +123,24 @@ func (x *expander) expandOne(w *worker, ct *bfv.Ciphertext, out []*bfv.Ciphertex
 	for i := range second {
 		second[i] = pos[2*i+1]
 	}
-	if par > 1 {
+	if l <= maxParallelLevel && x.budget != nil {
 		var wg sync.WaitGroup
 		var err0 error
 		wg.Add(1)
-		go func() {
+		if x.budget.tryGo(func() {
 			defer wg.Done()
-			err0 = x.expandOne(x.newWorker(), p0, out, first, l+1, h, par/2)
-		}()
-		err1 := x.expandOne(w, p1, out, second, l+1, h, par-par/2)
-		wg.Wait()
-		return errors.Join(err0, err1)
+			err0 = x.expandOne(x.newWorker(), p0, out, first, l+1, h)
+		}) {
+			err1 := x.expandOne(w, p1, out, second, l+1, h)
+			wg.Wait()
+			return errors.Join(err0, err1)
+		}
+		wg.Done()
 	}
-	if err := x.expandOne(w, p0, out, first, l+1, h, 1); err != nil {
+	if err := x.expandOne(w, p0, out, first, l+1, h); err != nil {
 		return err
 	}
-	return x.expandOne(w, p1, out, second, l+1, h, 1)
+	return x.expandOne(w, p1, out, second, l+1, h)
 }
 
 // split returns (ct + σ(ct), (ct − σ(ct))·x^(−2^(ℓ−1))) for the level-ℓ

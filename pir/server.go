@@ -8,8 +8,6 @@ import (
 	"runtime"
 	"slices"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/blindlist/blindlist/pir/he/bfv"
 	"github.com/blindlist/blindlist/pir/he/modq"
 	"github.com/blindlist/blindlist/pir/pb/apipb"
@@ -33,7 +31,9 @@ var (
 
 // ServerOptions tunes a [Server].
 type ServerOptions struct {
-	// Workers bounds the goroutines one Answer uses (default GOMAXPROCS).
+	// Workers is the server's goroutine budget (default GOMAXPROCS): each
+	// answer runs on its caller's goroutine and borrows up to Workers−1
+	// helpers, shared by all concurrent answers.
 	Workers int
 }
 
@@ -46,6 +46,7 @@ type Server struct {
 	config  *Config
 	moduli  []modq.Modulus // ciphertext moduli
 	workers int
+	budget  *budget
 }
 
 // NewServer returns a server for the shards of one usecase, in shard order.
@@ -70,7 +71,8 @@ func NewServer(shards []*Database, opts ServerOptions) (*Server, error) {
 	if w <= 0 {
 		w = runtime.GOMAXPROCS(0)
 	}
-	return &Server{shards: slices.Clone(shards), he: he, bp: bp, config: cfg, moduli: ctModuliOf(he), workers: w}, nil
+	return &Server{shards: slices.Clone(shards), he: he, bp: bp, config: cfg, moduli: ctModuliOf(he), workers: w,
+		budget: newBudget(w - 1)}, nil
 }
 
 // Config returns the usecase configuration served at /config.
@@ -159,7 +161,7 @@ func (s *Server) AnswerQuery(ctx context.Context, shardIndex int, query *pirpb.E
 		}
 		cts[i] = ct
 	}
-	x := &expander{bp: s.bp, key: key, logN: bits.Len(uint(n)) - 1, parallel: s.workers}
+	x := &expander{bp: s.bp, key: key, logN: bits.Len(uint(n)) - 1, budget: s.budget}
 	if _, _, err := x.checkKey(total); err != nil {
 		return nil, err
 	}
@@ -200,55 +202,37 @@ func (s *Server) respond(ctx context.Context, db *Database, expanded []*bfv.Ciph
 
 	// First-dimension operands in Eval form, shared by all chunks.
 	q0 := make([][]*bfv.Ciphertext, b)
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(s.workers)
 	for k := range b {
-		q0[k] = make([]*bfv.Ciphertext, d0)
-		for r := range d0 {
-			g.Go(func() error {
-				c := expanded[k*sd+r] // used only here: convert in place
-				if err := bfv.NewEvaluator(s.bp).ToEval(c); err != nil {
-					return err
-				}
-				q0[k][r] = c
-				return nil
-			})
-		}
+		q0[k] = expanded[k*sd : k*sd+d0] // used only here: converted in place
 	}
-	if err := g.Wait(); err != nil {
+	err := s.budget.forEach(ctx, b*d0, func(i int) error {
+		return bfv.NewEvaluator(s.bp).ToEval(q0[i/d0][i%d0])
+	})
+	if err != nil {
 		return nil, err
 	}
 
 	// R[k][c][col] = INTT(Σ_r Q0[r] ⊙ P[col·d0 + r]).
 	R := make([][][]*bfv.Ciphertext, b)
-	g, gctx = errgroup.WithContext(ctx)
-	g.SetLimit(s.workers)
-	perTable := l.plaintextCount()
 	for k := range b {
 		R[k] = make([][]*bfv.Ciphertext, chunks)
 		for c := range chunks {
 			R[k][c] = make([]*bfv.Ciphertext, d1)
-			for col := range d1 {
-				g.Go(func() error {
-					if err := gctx.Err(); err != nil {
-						return err
-					}
-					ev := bfv.NewEvaluator(s.bp)
-					out := &bfv.Ciphertext{}
-					base := k*perTable + c*l.perChunk() + col*d0
-					if err := db.dot(ev, s.bp, s.moduli, out, q0[k], base, &dotScratch{}); err != nil {
-						return err
-					}
-					if err := ev.ToCoeff(out); err != nil {
-						return err
-					}
-					R[k][c][col] = out
-					return nil
-				})
-			}
 		}
 	}
-	if err := g.Wait(); err != nil {
+	perTable := l.plaintextCount()
+	err = s.budget.forEach(ctx, b*chunks*d1, func(i int) error {
+		k, c, col := i/(chunks*d1), i/d1%chunks, i%d1
+		ev := bfv.NewEvaluator(s.bp)
+		out := &bfv.Ciphertext{}
+		base := k*perTable + c*l.perChunk() + col*d0
+		if err := db.dot(ev, s.bp, s.moduli, out, q0[k], base, &dotScratch{}); err != nil {
+			return err
+		}
+		R[k][c][col] = out
+		return ev.ToCoeff(out)
+	})
+	if err != nil {
 		return nil, err
 	}
 
@@ -268,36 +252,27 @@ func (s *Server) secondDimension(ctx context.Context, db *Database, expanded []*
 	for k := range b {
 		replies[k] = &hepb.SerializedCiphertextVec{Ciphertexts: make([]*hepb.SerializedCiphertext, chunks)}
 	}
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(s.workers)
-	for k := range b {
-		q1 := expanded[k*sd+d0 : (k+1)*sd]
-		for c := range chunks {
-			g.Go(func() error {
-				if err := gctx.Err(); err != nil {
-					return err
-				}
-				ev := bfv.NewEvaluator(s.bp)
-				x := &bfv.Ciphertext{}
-				if err := ev.MulInnerProduct(x, q1, R[k][c]); err != nil {
-					return err
-				}
-				if err := ev.Relinearize(x, x, key.key); err != nil {
-					return err
-				}
-				if err := ev.ModSwitchDownToSingle(x); err != nil {
-					return err
-				}
-				m, err := fullCiphertextProto(s.bp, x)
-				if err != nil {
-					return err
-				}
-				replies[k].Ciphertexts[c] = m
-				return nil
-			})
+	err := s.budget.forEach(ctx, b*chunks, func(i int) error {
+		k, c := i/chunks, i%chunks
+		ev := bfv.NewEvaluator(s.bp)
+		x := &bfv.Ciphertext{}
+		if err := ev.MulInnerProduct(x, expanded[k*sd+d0:(k+1)*sd], R[k][c]); err != nil {
+			return err
 		}
-	}
-	if err := g.Wait(); err != nil {
+		if err := ev.Relinearize(x, x, key.key); err != nil {
+			return err
+		}
+		if err := ev.ModSwitchDownToSingle(x); err != nil {
+			return err
+		}
+		m, err := fullCiphertextProto(s.bp, x)
+		if err != nil {
+			return err
+		}
+		replies[k].Ciphertexts[c] = m
+		return nil
+	})
+	if err != nil {
 		return nil, err
 	}
 	return &apipb.PIRResponse{Replies: replies}, nil
@@ -340,16 +315,14 @@ func (s *Server) respondStreaming(ctx context.Context, db *Database, x *expander
 		}
 	}
 	R := sumFirstDim(s.bp, accs, p.HashFunctionCount, p.ChunkCount(), d1)
-	g, _ := errgroup.WithContext(ctx)
-	g.SetLimit(s.workers)
+	var flat []*bfv.Ciphertext
 	for _, Rk := range R {
 		for _, Rc := range Rk {
-			for _, ct := range Rc {
-				g.Go(func() error { return bfv.NewEvaluator(s.bp).ToCoeff(ct) })
-			}
+			flat = append(flat, Rc...)
 		}
 	}
-	if err := g.Wait(); err != nil {
+	err = s.budget.forEach(ctx, len(flat), func(i int) error { return bfv.NewEvaluator(s.bp).ToCoeff(flat[i]) })
+	if err != nil {
 		return nil, err
 	}
 	return s.secondDimension(ctx, db, expanded, R, key)
