@@ -3,6 +3,7 @@ package bfv
 import (
 	"fmt"
 	"math/big"
+	"math/bits"
 
 	"github.com/blindlist/blindlist/pir/he/modq"
 	"github.com/blindlist/blindlist/pir/he/ring"
@@ -35,9 +36,7 @@ type dropper struct {
 	halfMod []uint64 // h mod q_i
 	inv     []uint64 // q_last^{-1} mod q_i
 	invS    []uint64 // Shoup companions
-	// invS32[i] = floor(inv[i]·2^32/q_i), set when every modulus of the
-	// basis is below 2^30 (word32).
-	invS32 []uint64
+	// word32: every modulus of the basis is below 2^30 (drop32).
 	word32 bool
 }
 
@@ -53,7 +52,6 @@ func newDropper(b ring.Basis) *dropper {
 		d.halfMod = append(d.halfMod, m.Reduce(d.half))
 		d.inv = append(d.inv, inv)
 		d.invS = append(d.invS, m.Shoup(inv))
-		d.invS32 = append(d.invS32, (inv<<32)/m.Q)
 	}
 	d.word32 = true
 	for _, t := range b {
@@ -75,7 +73,8 @@ func (d *dropper) apply(b ring.Basis, out, in *ring.Poly) {
 		hm, inv, invS := d.halfMod[i], d.inv[i], d.invS[i]
 		small := qLast <= q
 		if d.word32 {
-			drop32(dst, src, lastRow, qLast, d.half, q, hm, inv, d.invS32[i], m)
+			k := (qLast + q - 1) / q
+			drop32(dst, src, lastRow, qLast, d.half, q, hm+k*q, inv, invS)
 			continue
 		}
 		for j, x := range src {
@@ -90,20 +89,19 @@ func (d *dropper) apply(b ring.Basis, out, in *ring.Poly) {
 	}
 }
 
-// drop32 is one row of dropper.apply for moduli below 2^30:
-// r = (x_last + h) mod q_last reduced mod q, v = x + h + q − r < 3q < 2^32,
-// dst = v·q_last^{-1} by a 32-bit Shoup product (w' = invS32), then one
-// conditional subtraction.
-func drop32(dst, src, last []uint64, qLast, half, q, hm, inv, invS32 uint64, m *modq.Modulus) {
+// drop32 is one row of dropper.apply for moduli below 2^30. With
+// r = (x_last + h) mod q_last < q_last and K = ceil(q_last/q)·q (hmK =
+// h mod q + K), v = x + hmK − r ≡ x + h − r (mod q) is positive and below
+// 2q + q_last + q < 2^32; dst = v·q_last^{-1} by a Shoup product (64-bit
+// companion invS, exact for any v), then one conditional subtraction.
+func drop32(dst, src, last []uint64, qLast, half, q, hmK, inv, invS uint64) {
 	src, last = src[:len(dst)], last[:len(dst)]
 	for j, x := range src {
 		r := last[j] + half
 		r = min(r, r-qLast)
-		if qLast > q {
-			r = m.Reduce(r)
-		}
-		v := x + hm + q - r
-		v = v*inv - (v*invS32>>32)*q
+		v := x + hmK - r
+		h, _ := bits.Mul64(v, invS)
+		v = v*inv - h*q
 		dst[j] = min(v, v-q)
 	}
 }

@@ -57,6 +57,57 @@ TEXT ·forward32AVX2(SB), NOSPLIT, $0-80
 	MOVQ         CX, R10
 	SHRQ         $1, R10           // h: half-distance
 
+	// Two stages per pass (radix 4) while h >= 8: stage (m, h) on the
+	// pairs (a0, a2), (a1, a3) with w[m+i], then stage (2m, h/2) on
+	// (a0, a1) with w[2m+2i] and (a2, a3) with w[2m+2i+1], where
+	// a_k = x[base + k·h/2 + j] and base = 2ih. Same operations as two
+	// single stages, half the loads and stores.
+fstage4:
+	CMPQ R10, $8
+	JB   fstage
+	XORQ R11, R11                  // group i
+	MOVQ DI, BX                    // &a0 of group i
+	MOVQ R10, R13
+	SHLQ $2, R13                   // h/2 values in bytes
+	LEAQ (R13)(R13*2), R15         // 3h/2 values in bytes
+
+fgroup4:
+	LEAQ         (R9)(R11*1), R12
+	VPBROADCASTQ (SI)(R12*8), Y13  // w[m+i]
+	VPBROADCASTQ (R8)(R12*8), Y12
+	SHLQ         $1, R12           // 2m+2i
+	VPBROADCASTQ (SI)(R12*8), Y11  // w[2m+2i]
+	VPBROADCASTQ (R8)(R12*8), Y10
+	VPBROADCASTQ 8(SI)(R12*8), Y9  // w[2m+2i+1]
+	VPBROADCASTQ 8(R8)(R12*8), Y8
+	MOVQ         R10, AX
+	SHRQ         $1, AX            // h/2 values per quarter
+
+floop4:
+	VMOVDQU (BX), Y0
+	VMOVDQU (BX)(R13*1), Y1
+	VMOVDQU (BX)(R13*2), Y2
+	VMOVDQU (BX)(R15*1), Y3
+	FWD(Y0, Y2, Y13, Y12, Y4)
+	FWD(Y1, Y3, Y13, Y12, Y4)
+	FWD(Y0, Y1, Y11, Y10, Y4)
+	FWD(Y2, Y3, Y9, Y8, Y4)
+	VMOVDQU Y0, (BX)
+	VMOVDQU Y1, (BX)(R13*1)
+	VMOVDQU Y2, (BX)(R13*2)
+	VMOVDQU Y3, (BX)(R15*1)
+	ADDQ    $32, BX
+	SUBQ    $4, AX
+	JNZ     floop4
+	ADDQ    R15, BX                // next group: base + 2h
+	INCQ    R11
+	CMPQ    R11, R9
+	JB      fgroup4
+	SHLQ    $2, R9
+	SHRQ    $2, R10
+	JMP     fstage4
+
+	// One single stage when h = 4 remains (odd number of stages above 2).
 fstage:
 	CMPQ R10, $4
 	JB   flast
@@ -182,11 +233,61 @@ ifirst8:
 	DECQ        DX
 	JNZ         ifirst8
 
-	// Middle stages h = 4, 8, ... while m >= 2.
+	// Middle stages h = 4, 8, ... while m >= 2, two per pass (radix 4)
+	// while m >= 4: stage (m, h) on (a0, a1) with wi[m+2i] and (a2, a3)
+	// with wi[m+2i+1], then stage (m/2, 2h) on (a0, a2), (a1, a3) with
+	// wi[m/2+i], where a_k = x[4ih + k·h + j].
 	MOVQ CX, R9
 	SHRQ $3, R9                    // m = N/8
 	MOVQ $4, R10                   // h
 
+istage4:
+	CMPQ R9, $4
+	JB   istage
+	XORQ R11, R11                  // block i
+	MOVQ DI, BX
+	MOVQ R10, R13
+	SHLQ $3, R13                   // h values in bytes
+	LEAQ (R13)(R13*2), R15         // 3h values in bytes
+	MOVQ R9, R14
+	SHRQ $1, R14                   // m/2 blocks
+
+igroup4:
+	LEAQ         (R9)(R11*2), R12
+	VPBROADCASTQ (SI)(R12*8), Y13  // wi[m+2i]
+	VPBROADCASTQ (R8)(R12*8), Y12
+	VPBROADCASTQ 8(SI)(R12*8), Y11 // wi[m+2i+1]
+	VPBROADCASTQ 8(R8)(R12*8), Y10
+	LEAQ         (R14)(R11*1), R12
+	VPBROADCASTQ (SI)(R12*8), Y9   // wi[m/2+i]
+	VPBROADCASTQ (R8)(R12*8), Y8
+	MOVQ         R10, AX
+
+iloop4:
+	VMOVDQU (BX), Y0
+	VMOVDQU (BX)(R13*1), Y1
+	VMOVDQU (BX)(R13*2), Y2
+	VMOVDQU (BX)(R15*1), Y3
+	INV(Y0, Y1, Y13, Y12, Y4)
+	INV(Y2, Y3, Y11, Y10, Y4)
+	INV(Y0, Y2, Y9, Y8, Y4)
+	INV(Y1, Y3, Y9, Y8, Y4)
+	VMOVDQU Y0, (BX)
+	VMOVDQU Y1, (BX)(R13*1)
+	VMOVDQU Y2, (BX)(R13*2)
+	VMOVDQU Y3, (BX)(R15*1)
+	ADDQ    $32, BX
+	SUBQ    $4, AX
+	JNZ     iloop4
+	ADDQ    R15, BX                // next block: base + 4h
+	INCQ    R11
+	CMPQ    R11, R14
+	JB      igroup4
+	SHRQ    $2, R9
+	SHLQ    $2, R10
+	JMP     istage4
+
+	// One single stage when m = 2 remains.
 istage:
 	CMPQ R9, $2
 	JB   ilast

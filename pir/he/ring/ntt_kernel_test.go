@@ -56,12 +56,13 @@ func kernelModuli(n int) []uint64 {
 
 // TestNTTKernels runs every kernel on the same inputs (random, all q−1,
 // alternating 0 and q−1, one-hot) and compares it with the 64-bit
-// reference, for all preset moduli at N = 16, 64, 4096 and 8192.
+// reference, for all preset moduli at N = 16 to 128 (every stage layout of
+// the radix-4 kernels), 4096 and 8192.
 func TestNTTKernels(t *testing.T) {
 	rng := rand.New(rand.NewPCG(11, 12))
-	sizes := []int{16, 64, 4096, 8192}
+	sizes := []int{16, 32, 64, 128, 4096, 8192}
 	if testing.Short() {
-		sizes = []int{16, 64, 4096}
+		sizes = []int{16, 32, 64, 4096}
 	}
 	for _, n := range sizes {
 		for _, q := range kernelModuli(n) {
