@@ -15,5 +15,6 @@ func extraCommands() []command {
 		{"hash", "print FNV-1a, Murmur3 and bit indices of strings", runHash},
 		{"query", "play a device: prefilter, Privacy Pass, PIR lookup through OHTTP; print verdicts", runQuery},
 		{"demo", "build the demo list, serve it on loopback, look up URLs as a device, exit", runDemo},
+		{"bench", "build a database of N keys; report answer latency, throughput, memory and sizes", runBench},
 	}
 }
