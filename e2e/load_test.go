@@ -148,7 +148,9 @@ func TestLoad(t *testing.T) {
 
 // TestFaults kills a replica and Redis under load and restarts them; it
 // counts lookups that fail even after one retry (target: none) and requires
-// lookups to succeed again after each recovery.
+// lookups to succeed again after each recovery. While Redis is down the
+// service fails closed (500: a token cannot be marked spent), so those
+// lookups are retried.
 func TestFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault injection skipped in -short mode")
@@ -162,11 +164,14 @@ func TestFaults(t *testing.T) {
 	var st loadStats
 	done := make(chan struct{})
 	go func() {
-		runLoad(ctx, s, 4, 500*time.Millisecond, &st)
+		// A device retries on its next visit; here after a fifth of the
+		// run, longer than the Redis outage below.
+		runLoad(ctx, s, 4, d/5, &st)
 		close(done)
 	}()
 	// Timeline, as fractions of d: replica 0 down from 0.15 to 0.4;
-	// Redis down from 0.55 to 0.6 (a crash and a restart).
+	// Redis down from 0.55 to 0.7 (a crash, and a restart long enough
+	// after it that go-redis's own dial retries give up and calls fail).
 	base := time.Now()
 	step := func(frac float64, what string, f func()) {
 		select {
@@ -184,7 +189,7 @@ func TestFaults(t *testing.T) {
 		}
 	})
 	step(0.55, "kill redis", rp.Kill)
-	step(0.60, "restart redis", rp.Start)
+	step(0.70, "restart redis", rp.Start)
 	<-done
 
 	t.Logf("faults under load, 4 devices, 2 replicas, %s: %s; first-attempt errors %v", d, &st, st.errs)
