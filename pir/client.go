@@ -7,6 +7,7 @@ import (
 	"math/big"
 
 	"github.com/blindlist/blindlist/pir/he/bfv"
+	"github.com/blindlist/blindlist/pir/heproto"
 	"github.com/blindlist/blindlist/pir/pb/apipb"
 	"github.com/blindlist/blindlist/pir/pb/hepb"
 	"github.com/blindlist/blindlist/pir/pb/pirpb"
@@ -46,7 +47,7 @@ func NewClientWithSecretKey(cfg *ClientConfig, m *hepb.SerializedSecretKey) (*Cl
 	if want := 2 + bp.PolyLen(len(bp.Moduli()), 0); len(m.GetPolys()) != want {
 		return nil, fmt.Errorf("pir: secret key has %d bytes, want %d for these encryption parameters", len(m.GetPolys()), want)
 	}
-	sk, err := bp.ParseSecretKey(m.GetPolys())
+	sk, err := heproto.SecretKeyFromProto(bp, m)
 	if err != nil {
 		return nil, fmt.Errorf("pir: parsing secret key: %w", err)
 	}
@@ -69,7 +70,7 @@ func (c *Client) Config() *ClientConfig { return c.cfg }
 
 // SecretKey returns the secret key as the device stores it.
 func (c *Client) SecretKey() *hepb.SerializedSecretKey {
-	return &hepb.SerializedSecretKey{Polys: c.bp.SerializeSecretKey(c.sk)}
+	return heproto.SecretKeyToProto(c.bp, c.sk)
 }
 
 // EvaluationKey generates the evaluation key for the config's key config,
@@ -84,40 +85,14 @@ func (c *Client) EvaluationKey(timestamp uint64, rnd io.Reader) (*apipb.Evaluati
 	if err != nil {
 		return nil, fmt.Errorf("pir: generating evaluation key: %w", err)
 	}
-	m := &hepb.SerializedEvaluationKey{}
-	if len(evk.Galois) > 0 {
-		m.GaloisKey = &hepb.SerializedGaloisKey{KeySwitchKeys: map[uint64]*hepb.SerializedKeySwitchKey{}}
-		for e, k := range evk.Galois {
-			km, err := c.keySwitchKeyProto(k)
-			if err != nil {
-				return nil, err
-			}
-			m.GaloisKey.KeySwitchKeys[e] = km
-		}
-	}
-	if evk.Relin != nil {
-		km, err := c.keySwitchKeyProto(evk.Relin)
-		if err != nil {
-			return nil, err
-		}
-		m.RelinKey = &hepb.SerializedRelinKey{RelinKey: km}
+	m, err := heproto.EvaluationKeyToProto(c.bp, evk)
+	if err != nil {
+		return nil, fmt.Errorf("pir: serializing evaluation key: %w", err)
 	}
 	return &apipb.EvaluationKey{
 		Metadata:      &apipb.EvaluationKeyMetadata{Timestamp: timestamp, Identifier: c.cfg.KeyConfigHash},
 		EvaluationKey: m,
 	}, nil
-}
-
-func (c *Client) keySwitchKeyProto(k *bfv.KeySwitchKey) (*hepb.SerializedKeySwitchKey, error) {
-	v := &hepb.SerializedCiphertextVec{}
-	for _, ct := range k.Keys {
-		m, err := seededCiphertextProto(c.bp, ct)
-		if err != nil {
-			return nil, fmt.Errorf("pir: serializing key: %w", err)
-		}
-		v.Ciphertexts = append(v.Ciphertexts, m)
-	}
-	return &hepb.SerializedKeySwitchKey{KeySwitchKey: v}, nil
 }
 
 // Query is one keyword lookup in flight: where it was routed and which
@@ -169,9 +144,9 @@ func (c *Client) NewQuery(keyword []byte, keyMeta *apipb.EvaluationKeyMetadata, 
 		if err != nil {
 			return nil, nil, fmt.Errorf("pir: encrypting query: %w", err)
 		}
-		m, err := seededCiphertextProto(c.bp, ct)
+		m, err := heproto.CiphertextToProto(c.bp, ct)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, fmt.Errorf("pir: serializing query: %w", err)
 		}
 		ei.Ciphertexts = append(ei.Ciphertexts, m)
 	}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/blindlist/blindlist/pir/he/bfv"
 	"github.com/blindlist/blindlist/pir/he/modq"
+	"github.com/blindlist/blindlist/pir/heproto"
 	"github.com/blindlist/blindlist/pir/pb/apipb"
 	"github.com/blindlist/blindlist/pir/pb/hepb"
 	"github.com/blindlist/blindlist/pir/pb/pirpb"
@@ -265,7 +266,7 @@ func (s *Server) secondDimension(ctx context.Context, db *Database, expanded []*
 		if err := ev.ModSwitchDownToSingle(x); err != nil {
 			return err
 		}
-		m, err := fullCiphertextProto(s.bp, x)
+		m, err := heproto.CiphertextForDecryptionToProto(s.bp, x)
 		if err != nil {
 			return err
 		}
