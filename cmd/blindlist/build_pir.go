@@ -292,22 +292,34 @@ func (b *pirBuilder) run(ctx context.Context, keys []string, shardCount int) (*p
 }
 
 // route splits keys into shards with the sharding function and computes
-// each shard's key digest.
+// each shard's key digest, spreading the hashing over all cores.
 func (b *pirBuilder) route(keys []string, shardCount int) ([]*pirShardJob, error) {
 	if shardCount < 1 || shardCount > 1<<16 {
 		return nil, fmt.Errorf("pir output: %d shards, want 1 to 65536", shardCount)
 	}
 	var sharding pir.ShardingFunction // SHA-256 sharding, Apple's default (pir-spec §4.5)
-	idx := make([]uint16, len(keys))
+	idx := make([]uint16, len(keys)) // shard indices are below 1<<16
+	parts := runtime.GOMAXPROCS(0)
+	var g errgroup.Group
+	for p := range parts {
+		g.Go(func() error {
+			var kb []byte
+			for i := p * len(keys) / parts; i < (p+1)*len(keys)/parts; i++ {
+				kb = append(kb[:0], keys[i]...)
+				s, err := sharding.ShardIndex(kb, shardCount)
+				if err != nil {
+					return fmt.Errorf("pir output: %w", err)
+				}
+				idx[i] = uint16(s)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
 	counts := make([]int, shardCount)
-	var kb []byte
-	for i, k := range keys {
-		kb = append(kb[:0], k...)
-		s, err := sharding.ShardIndex(kb, shardCount)
-		if err != nil {
-			return nil, fmt.Errorf("pir output: %w", err)
-		}
-		idx[i] = uint16(s)
+	for _, s := range idx {
 		counts[s]++
 	}
 	jobs := make([]*pirShardJob, shardCount)
@@ -317,32 +329,39 @@ func (b *pirBuilder) route(keys []string, shardCount int) ([]*pirShardJob, error
 	for i, s := range idx {
 		jobs[s].keys = append(jobs[s].keys, keys[i])
 	}
+	g.SetLimit(parts)
 	for _, j := range jobs {
-		if !slices.IsSorted(j.keys) {
-			slices.Sort(j.keys)
-		}
-		for i := 1; i < len(j.keys); i++ {
-			if j.keys[i] == j.keys[i-1] {
-				return nil, fmt.Errorf("pir output: key %q appears twice", j.keys[i])
+		g.Go(func() error {
+			if !slices.IsSorted(j.keys) {
+				slices.Sort(j.keys)
 			}
-		}
-		j.digest = keysDigest(j.keys, pirValue)
+			for i := 1; i < len(j.keys); i++ {
+				if j.keys[i] == j.keys[i-1] {
+					return fmt.Errorf("pir output: key %q appears twice", j.keys[i])
+				}
+			}
+			j.digest = keysDigest(j.keys, pirValue)
+			return nil
+		})
 	}
-	return jobs, nil
+	return jobs, g.Wait()
 }
 
 // keysDigest is the KeysSHA256 of sorted keys, all with value.
 func keysDigest(sorted []string, value string) string {
 	h := sha256.New()
-	var n [4]byte
+	buf := make([]byte, 0, 64<<10)
 	for _, k := range sorted {
-		binary.BigEndian.PutUint32(n[:], uint32(len(k)))
-		h.Write(n[:])
-		io.WriteString(h, k)
-		binary.BigEndian.PutUint32(n[:], uint32(len(value)))
-		h.Write(n[:])
-		io.WriteString(h, value)
+		if len(buf)+8+len(k)+len(value) > cap(buf) {
+			h.Write(buf)
+			buf = buf[:0]
+		}
+		buf = binary.BigEndian.AppendUint32(buf, uint32(len(k)))
+		buf = append(buf, k...)
+		buf = binary.BigEndian.AppendUint32(buf, uint32(len(value)))
+		buf = append(buf, value...)
 	}
+	h.Write(buf)
 	return hex.EncodeToString(h.Sum(nil))
 }
 
