@@ -298,7 +298,7 @@ func (b *pirBuilder) route(keys []string, shardCount int) ([]*pirShardJob, error
 		return nil, fmt.Errorf("pir output: %d shards, want 1 to 65536", shardCount)
 	}
 	var sharding pir.ShardingFunction // SHA-256 sharding, Apple's default (pir-spec §4.5)
-	idx := make([]uint16, len(keys)) // shard indices are below 1<<16
+	idx := make([]uint16, len(keys))  // shard indices are below 1<<16
 	parts := runtime.GOMAXPROCS(0)
 	var g errgroup.Group
 	for p := range parts {
