@@ -66,6 +66,8 @@ Flags:
 PIR flags (a rebuild into the same DIR with the same settings and shard count reprocesses
 only the shards whose keys changed, keeping their parameters when the keys fit):
   --no-pir                 write the prefilter and key list only
+  --pir-rebuild            reprocess every shard, ignoring the previous build (same files as a
+                           build into an empty directory)
   --shards N               number of PIR shards
   --entries-per-shard N    keys per shard instead: max(keys/N, 1) shards (default 50000)
   --preset NAME            rlwe preset (default n_4096_logq_27_28_28_logt_5)

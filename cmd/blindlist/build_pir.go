@@ -13,7 +13,10 @@ package main
 // files no longer match the manifest. A reprocessed shard keeps its previous
 // cuckoo size and entry size when the new keys fit ("fixed cuckoo sizes to
 // keep configs stable"), so its params file, and the config_id devices
-// cache, stay the same.
+// cache, stay the same. An incremental result therefore depends on the
+// build history: replicas must share one build's files (as deploy/ does),
+// and --pir-rebuild gives the history-free result, the same files as a
+// build into an empty directory.
 //
 // Crash safety: new shard files are written and fsynced in a staging
 // directory inside the output directory, renamed over the old ones only once
@@ -63,6 +66,7 @@ const (
 // pirBuildFlags are the PIR flags of 'blindlist build'.
 type pirBuildFlags struct {
 	noPIR           bool
+	rebuild         bool
 	shards          int
 	entriesPerShard int
 	preset          string
@@ -76,6 +80,7 @@ type pirBuildFlags struct {
 // register adds the PIR flags to fs.
 func (o *pirBuildFlags) register(fs *flag.FlagSet) {
 	fs.BoolVar(&o.noPIR, "no-pir", false, "")
+	fs.BoolVar(&o.rebuild, "pir-rebuild", false, "")
 	fs.IntVar(&o.shards, "shards", 0, "")
 	fs.IntVar(&o.entriesPerShard, "entries-per-shard", defaultEntriesPerShard, "")
 	fs.StringVar(&o.preset, "preset", defaultPIRPreset, "")
@@ -128,6 +133,7 @@ func (o *pirBuildFlags) build(ctx context.Context, e *env, keys []string, outDir
 		dir:      outDir,
 		settings: pirSettings{Preset: o.preset, HashFunctions: o.hashFunctions, Sharding: pir.ShardingFunction{}.String(), KeyCompression: pir.NoCompression.String(), Value: pirValue, Stem: o.stem},
 		workers:  o.workers,
+		rebuild:  o.rebuild,
 		logf:     func(format string, args ...any) { fmt.Fprintf(e.stderr, "blindlist: pir: "+format+"\n", args...) },
 	}
 	if o.progress {
@@ -193,6 +199,7 @@ type pirBuilder struct {
 	dir       string
 	settings  pirSettings
 	workers   int
+	rebuild   bool                             // ignore the previous output
 	logf      func(format string, args ...any) // always shown
 	progressf func(format string, args ...any) // per shard; nil: quiet
 	// testingOnlyShardDone, if set, runs after each shard is staged; an
@@ -219,6 +226,9 @@ func (b *pirBuilder) run(ctx context.Context, keys []string, shardCount int) (*p
 		return nil, err
 	}
 	prev, reason := b.previous(shardCount)
+	if b.rebuild && prev != nil {
+		prev, reason = nil, "--pir-rebuild"
+	}
 	if reason != "" {
 		b.logf("%s: full rebuild", reason)
 	}

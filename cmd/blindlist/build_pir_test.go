@@ -204,6 +204,20 @@ func TestBuildPIRIncremental(t *testing.T) {
 	if !strings.Contains(errs, "config_id "+after.ConfigID[:16]+"… unchanged") {
 		t.Errorf("stderr does not report the unchanged config_id:\n%s", errs)
 	}
+	// --pir-rebuild gives the files of a build into an empty directory.
+	fresh := filepath.Join(tmp, "fresh")
+	buildOK(t, "--source", "domains:"+src, "--out", fresh, "--shards", "3")
+	errs = buildOK(t, "--source", "domains:"+src, "--out", out, "--shards", "3", "--pir-rebuild")
+	if !strings.Contains(errs, "--pir-rebuild: full rebuild") {
+		t.Errorf("--pir-rebuild stderr:\n%s", errs)
+	}
+	for i := range shards {
+		a, _ := pir.ShardPaths(out, "url", i)
+		b, _ := pir.ShardPaths(fresh, "url", i)
+		if !bytes.Equal(mustRead(t, a), mustRead(t, b)) {
+			t.Errorf("shard %d after --pir-rebuild differs from a fresh build", i)
+		}
+	}
 	lookupAll(t, out, readKeys(t, out), []string{removed, "absent.example.net"})
 }
 
