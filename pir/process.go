@@ -129,7 +129,7 @@ func shardOfHash(h uint64, f ShardingFunction, shardCount int) int {
 func ProcessKeywords(ctx context.Context, rows []Row, cfg ProcessConfig) ([]*Database, error) {
 	var mu sync.Mutex
 	var dbs []*Database
-	err := ProcessKeywordsFunc(ctx, rows, cfg, func(i, n int, db *Database) error {
+	err := ProcessKeywordsFunc(ctx, rows, cfg, func(i, n int, db *Database, _ []Row) error {
 		mu.Lock()
 		defer mu.Unlock()
 		if dbs == nil {
@@ -145,9 +145,10 @@ func ProcessKeywords(ctx context.Context, rows []Row, cfg ProcessConfig) ([]*Dat
 }
 
 // ProcessKeywordsFunc is [ProcessKeywords] that hands each finished shard i
-// of n to emit (called from several goroutines at once, at most cfg.Workers)
-// and then forgets it, so memory holds only the shards in progress.
-func ProcessKeywordsFunc(ctx context.Context, rows []Row, cfg ProcessConfig, emit func(i, n int, db *Database) error) error {
+// of n, with the rows it holds, to emit (called from several goroutines at
+// once, at most cfg.Workers) and then forgets it, so memory holds only the
+// shards in progress.
+func ProcessKeywordsFunc(ctx context.Context, rows []Row, cfg ProcessConfig, emit func(i, n int, db *Database, rows []Row) error) error {
 	r, err := cfg.resolve(rows)
 	if err != nil {
 		return err
@@ -185,7 +186,7 @@ func ProcessKeywordsFunc(ctx context.Context, rows []Row, cfg ProcessConfig, emi
 			if err != nil {
 				return fmt.Errorf("pir: shard %d: %w", i, err)
 			}
-			if err := emit(i, len(members), db); err != nil {
+			if err := emit(i, len(members), db, srows); err != nil {
 				return err
 			}
 			if r.Progress != nil {

@@ -3,6 +3,7 @@ package pir
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"testing"
@@ -124,5 +125,24 @@ func TestProcessKeywordsErrors(t *testing.T) {
 		ProcessConfig{Preset: "n_4096_logq_27_28_28_logt_5", Cuckoo: CuckooConfig{FixedBucketCount: 2, MaxSerializedBucketSize: 100}})
 	if !errors.Is(err, ErrCuckooFull) {
 		t.Errorf("overfull fixed table: err %v, want ErrCuckooFull", err)
+	}
+}
+
+func TestValidateShard(t *testing.T) {
+	rows := testRows(300, func(i int) int { return 1 + i%5 })
+	dbs, err := ProcessKeywords(context.Background(), rows, ProcessConfig{Preset: "n_4096_logq_27_28_28_logt_5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := ValidateShard(context.Background(), dbs[0], rows, 2, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Trials != 3 || !(rep.MinNoiseBudget > 0) || rep.QueryBytes == 0 || rep.ResponseBytes == 0 || rep.KeyBytes == 0 {
+		t.Errorf("report %+v", rep)
+	}
+	// Rows that are not in the shard fail validation.
+	if _, err := ValidateShard(context.Background(), dbs[0], testRows(1, func(int) int { return 9 })[:1:1], 1, rand.Reader); err == nil {
+		t.Error("validation with a wrong value: no error")
 	}
 }

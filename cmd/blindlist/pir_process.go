@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"flag"
 	"fmt"
@@ -50,6 +51,8 @@ unevenDimensions are honoured; databaseType must be keyword) or flags:
 Common flags:
   --workers N               shards processed in parallel (default: all cores)
   --progress                print progress per shard to stderr
+  --trials N                validation lookups per shard with a test client (default: the JSON
+                            config's trialsPerShard, else 0); prints noise budget, sizes, time
 
 Example:
   blindlist pir process --input keys.txt --entries-per-shard 50000 --out shards
@@ -97,6 +100,7 @@ type processJob struct {
 	input, value          string
 	binTemplate, parTempl string // paths with SHARD_ID
 	keyConfigOut          string
+	trials                int // validation lookups per shard
 	cfg                   pir.ProcessConfig
 }
 
@@ -118,6 +122,7 @@ func runPIRProcess(ctx context.Context, e *env, args []string) int {
 	keyConfigOut := fs.String("key-config-out", "", "")
 	workers := fs.Int("workers", 0, "")
 	progress := fs.Bool("progress", false, "")
+	trials := fs.Int("trials", -1, "")
 	pos, code, ok := parseArgs(e, fs, pirProcessUsage, args)
 	if !ok {
 		return code
@@ -161,6 +166,9 @@ func runPIRProcess(ctx context.Context, e *env, args []string) int {
 		}
 	}
 	job.cfg.Workers = *workers
+	if *trials >= 0 {
+		job.trials = *trials
+	}
 	if *progress {
 		job.cfg.Progress = func(done, total int) {
 			fmt.Fprintf(e.stderr, "blindlist: processed shard %d of %d\n", done, total)
@@ -183,12 +191,20 @@ func (job *processJob) run(ctx context.Context, e *env) int {
 	// Each shard is written as soon as it is built, then dropped.
 	var mu sync.Mutex
 	var ps []*pir.Params
-	err = pir.ProcessKeywordsFunc(ctx, rows, job.cfg, func(i, n int, db *pir.Database) error {
+	err = pir.ProcessKeywordsFunc(ctx, rows, job.cfg, func(i, n int, db *pir.Database, shardRows []pir.Row) error {
 		if n > 1 && (!strings.Contains(job.binTemplate, "SHARD_ID") || !strings.Contains(job.parTempl, "SHARD_ID")) {
 			return fmt.Errorf("%d shards but the output paths have no SHARD_ID", n)
 		}
 		bin := strings.ReplaceAll(job.binTemplate, "SHARD_ID", strconv.Itoa(i))
 		par := strings.ReplaceAll(job.parTempl, "SHARD_ID", strconv.Itoa(i))
+		if job.trials > 0 {
+			rep, err := pir.ValidateShard(ctx, db, shardRows, job.trials, rand.Reader)
+			if err != nil {
+				return fmt.Errorf("shard %d: %w", i, err)
+			}
+			fmt.Fprintf(e.stderr, "blindlist: shard %d validated: %d lookups, min noise budget %.1f bits, query %d B, key %d B, response %d B, %.1f ms per answer\n",
+				i, rep.Trials, rep.MinNoiseBudget, rep.QueryBytes, rep.KeyBytes, rep.ResponseBytes, float64(rep.MeanAnswer.Microseconds())/1000)
+		}
 		if err := pir.WriteShardFiles(bin, par, db); err != nil {
 			return err
 		}
@@ -288,7 +304,7 @@ func readAppleProcessConfig(path string) (*processJob, error) {
 		return nil, fmt.Errorf("%s: inputDatabase, outputDatabase, outputPirParameters and rlweParameters are required", path)
 	}
 	job := &processJob{input: c.InputDatabase, value: "1", binTemplate: c.OutputDatabase, parTempl: c.OutputPirParameters,
-		keyConfigOut: c.OutputEvaluationKeyConfig}
+		keyConfigOut: c.OutputEvaluationKeyConfig, trials: c.TrialsPerShard}
 	job.cfg.Preset = c.RlweParameters
 	if c.KeyCompression != "" {
 		if job.cfg.KeyCompression, err = pir.ParseKeyCompression(c.KeyCompression); err != nil {
