@@ -13,10 +13,7 @@ func packBits(dst []byte, vals []uint64, width int) []byte {
 	for _, v := range vals {
 		rem := width
 		for rem > 0 {
-			take := min(rem, 64-nacc, 56)
-			if take > 56 {
-				take = 56
-			}
+			take := min(rem, 56) // nacc < 8 here, so 56 more bits fit in acc
 			part := (v >> (rem - take)) & (1<<take - 1)
 			acc = acc<<take | part
 			nacc += take

@@ -13,11 +13,13 @@ type KeyCompression int
 
 // The key-compression modes, numbered as the KeyCompressionStrategy proto enum.
 const (
-	NoCompression      KeyCompression = 0
-	MaxCompression     KeyCompression = 1
-	HybridCompression  KeyCompression = 2
-	maxDimensionLength                = 1 << 32
+	NoCompression     KeyCompression = 0
+	MaxCompression    KeyCompression = 1
+	HybridCompression KeyCompression = 2
 )
+
+// maxDimensionLength bounds a MulPIR dimension read from outside.
+const maxDimensionLength = 1 << 32
 
 // String returns Apple's JSON name of the mode.
 func (c KeyCompression) String() string {

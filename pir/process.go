@@ -99,7 +99,7 @@ func (c ProcessConfig) resolve(rows []Row) (*resolved, error) {
 }
 
 // ShardRows splits rows into shardCount shards with f, keeping input order
-// inside each shard. It returns an error on a repeated keyword.
+// inside each shard.
 func ShardRows(rows []Row, f ShardingFunction, shardCount int) ([][]Row, error) {
 	if shardCount <= 0 {
 		return nil, fmt.Errorf("pir: shard count %d, want at least 1", shardCount)
