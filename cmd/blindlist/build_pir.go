@@ -131,7 +131,10 @@ func (o *pirBuildFlags) warnStale(_ context.Context, e *env, _ []string, outDir 
 func (o *pirBuildFlags) build(ctx context.Context, e *env, keys []string, outDir string) error {
 	b := &pirBuilder{
 		dir:      outDir,
-		settings: pirSettings{Preset: o.preset, HashFunctions: o.hashFunctions, Sharding: pir.ShardingFunction{}.String(), KeyCompression: pir.NoCompression.String(), Value: pirValue, Stem: o.stem},
+		settings: pirSettings{
+			Preset: o.preset, HashFunctions: o.hashFunctions, Stem: o.stem, Value: pirValue,
+			Sharding: pir.ShardingFunction{}.String(), KeyCompression: pir.NoCompression.String(),
+		},
 		workers:  o.workers,
 		rebuild:  o.rebuild,
 		logf:     func(format string, args ...any) { fmt.Fprintf(e.stderr, "blindlist: pir: "+format+"\n", args...) },
