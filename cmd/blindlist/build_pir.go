@@ -130,14 +130,14 @@ func (o *pirBuildFlags) warnStale(_ context.Context, e *env, _ []string, outDir 
 // build is the PIR build stage.
 func (o *pirBuildFlags) build(ctx context.Context, e *env, keys []string, outDir string) error {
 	b := &pirBuilder{
-		dir:      outDir,
+		dir: outDir,
 		settings: pirSettings{
 			Preset: o.preset, HashFunctions: o.hashFunctions, Stem: o.stem, Value: pirValue,
 			Sharding: pir.ShardingFunction{}.String(), KeyCompression: pir.NoCompression.String(),
 		},
-		workers:  o.workers,
-		rebuild:  o.rebuild,
-		logf:     func(format string, args ...any) { fmt.Fprintf(e.stderr, "blindlist: pir: "+format+"\n", args...) },
+		workers: o.workers,
+		rebuild: o.rebuild,
+		logf:    func(format string, args ...any) { fmt.Fprintf(e.stderr, "blindlist: pir: "+format+"\n", args...) },
 	}
 	if o.progress {
 		b.progressf = b.logf
