@@ -99,17 +99,56 @@ func TestPIRAppleVectors(t *testing.T) {
 	}
 }
 
-// TestPIROwnRoundTrip processes set A's input and B's sharded setup with our
-// own tool, then runs query -> answer -> decrypt for present and absent keys.
+// TestPIROwnProcessingOfAppleInputs processes every vector set's input.txtpb
+// with its PIRProcessDatabase JSON config using our tool, then plays the
+// device with our client: every lookup must print what expected.json says
+// for Apple's deployment.
+func TestPIROwnProcessingOfAppleInputs(t *testing.T) {
+	for _, set := range pirVectorSets {
+		t.Run(set, func(t *testing.T) {
+			if testing.Short() && (set == "F" || set == "bench100k") {
+				t.Skip("large set in -short")
+			}
+			tmp := t.TempDir()
+			shards := filepath.Join(tmp, "shards")
+			if err := os.Mkdir(shards, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			var m map[string]any
+			if err := json.Unmarshal(testvec.Read(t, "pir", set, "process-config.json"), &m); err != nil {
+				t.Fatal(err)
+			}
+			m["inputDatabase"] = testvec.Path(t, "pir", set, "input.txtpb")
+			m["outputDatabase"] = filepath.Join(shards, "url-SHARD_ID.bin")
+			m["outputPirParameters"] = filepath.Join(shards, "url-SHARD_ID.params.txtpb")
+			m["outputEvaluationKeyConfig"] = filepath.Join(tmp, "evaluation_key_config.txtpb")
+			b, _ := json.Marshal(m)
+			cfgPath := filepath.Join(tmp, "process.json")
+			if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if code, _, errOut := runCLI(t, "", "pir", "process", "--config", cfgPath); code != 0 {
+				t.Fatalf("process: exit %d: %s", code, errOut)
+			}
+			_, kws, want := readPIRExpected(t, set)
+			if out := pirRoundTrip(t, tmp, shards, kws); out != want {
+				t.Errorf("lookups printed\n%s\nwant\n%s", out, want)
+			}
+		})
+	}
+}
+
+// TestPIROwnRoundTrip processes plain key lists with flag settings, then
+// runs query -> answer -> decrypt for present and absent keys.
 func TestPIROwnRoundTrip(t *testing.T) {
 	tests := []struct {
 		name string
 		args []string
 	}{
-		{"A-json", nil},
-		{"keys-1hash-3shards-doublemod-hybrid", []string{"--shard-count", "3", "--hash-functions", "1", "--double-mod", "5",
+		{"1hash-3shards-doublemod-hybrid", []string{"--shard-count", "3", "--hash-functions", "1", "--double-mod", "5",
 			"--key-compression", "hybridCompression", "--preset", "n_4096_logq_16_33_33_logt_4", "--max-bucket-size", "300"}},
-		{"keys-max-compression", []string{"--key-compression", "maxCompression", "--preset", "n_4096_logq_27_28_28_logt_4"}},
+		{"max-compression-logt4", []string{"--key-compression", "maxCompression", "--preset", "n_4096_logq_27_28_28_logt_4"}},
+		{"logt6-4shards-validated", []string{"--preset", "n_4096_logq_27_28_28_logt_6", "--entries-per-shard", "100", "--trials", "1"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -118,63 +157,49 @@ func TestPIROwnRoundTrip(t *testing.T) {
 			if err := os.Mkdir(shards, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			var present []string
-			if tc.args == nil {
-				// Apple's JSON config, with paths pointing into tmp.
-				b := testvec.Read(t, "pir", "A", "process-config.json")
-				var m map[string]any
-				if err := json.Unmarshal(b, &m); err != nil {
-					t.Fatal(err)
-				}
-				m["inputDatabase"] = testvec.Path(t, "pir", "A", "input.txtpb")
-				m["outputDatabase"] = filepath.Join(shards, "url-SHARD_ID.bin")
-				m["outputPirParameters"] = filepath.Join(shards, "url-SHARD_ID.params.txtpb")
-				m["outputEvaluationKeyConfig"] = filepath.Join(tmp, "evaluation_key_config.txtpb")
-				b, _ = json.Marshal(m)
-				cfgPath := filepath.Join(tmp, "process.json")
-				os.WriteFile(cfgPath, b, 0o644)
-				if code, _, errOut := runCLI(t, "", "pir", "process", "--config", cfgPath, "--progress"); code != 0 {
-					t.Fatalf("process: exit %d: %s", code, errOut)
-				}
-				_, kws, _ := readPIRExpected(t, "A")
-				present = kws[:3]
-			} else {
-				var keys []string
-				for i := range 400 {
-					keys = append(keys, "host"+strings.Repeat("x", i%13)+".example/"+hex.EncodeToString([]byte{byte(i), byte(i >> 8)}))
-				}
-				in := filepath.Join(tmp, "keys.txt")
-				os.WriteFile(in, []byte(strings.Join(keys, "\n")+"\n\n"), 0o644)
-				args := append([]string{"pir", "process", "--input", in, "--out", shards}, tc.args...)
-				if code, _, errOut := runCLI(t, "", args...); code != 0 {
-					t.Fatalf("process: exit %d: %s", code, errOut)
-				}
-				present = []string{keys[0], keys[199], keys[399]}
+			var keys []string
+			for i := range 400 {
+				keys = append(keys, "host"+strings.Repeat("x", i%13)+".example/"+hex.EncodeToString([]byte{byte(i), byte(i >> 8)}))
 			}
-			kws := append(append([]string{}, present...), "absent.example", "")
-			f := func(n string) string { return filepath.Join(tmp, n) }
-			steps := [][]string{
-				{"pir", "config", "--db", shards, "--usecase", "u", "--out", f("config.binpb")},
-				append([]string{"pir", "query", "--config", f("config.binpb"), "--usecase", "u", "--out-requests", f("req.binpb"),
-					"--out-keys", f("keys.binpb"), "--out-secret-key", f("sk.binpb"), "--"}, kws...),
-				{"pir", "answer", "--db", shards, "--keys", f("keys.binpb"), "--requests", f("req.binpb"), "--out", f("resp.binpb")},
+			in := filepath.Join(tmp, "keys.txt")
+			if err := os.WriteFile(in, []byte(strings.Join(keys, "\n")+"\n\n"), 0o644); err != nil {
+				t.Fatal(err)
 			}
-			for _, s := range steps {
-				if code, _, errOut := runCLI(t, "", s...); code != 0 {
-					t.Fatalf("%s: exit %d: %s", s[1], code, errOut)
-				}
+			args := append([]string{"pir", "process", "--input", in, "--out", shards}, tc.args...)
+			if code, _, errOut := runCLI(t, "", args...); code != 0 {
+				t.Fatalf("process: exit %d: %s", code, errOut)
 			}
-			code, out, errOut := runCLI(t, "", append([]string{"pir", "decrypt", "--config", f("config.binpb"), "--usecase", "u",
-				"--secret-key", f("sk.binpb"), "--responses", f("resp.binpb"), "--"}, kws...)...)
-			if code != 0 {
-				t.Fatalf("decrypt: exit %d: %s", code, errOut)
-			}
-			want := strings.Repeat("present 31\n", len(present)) + "absent\nabsent\n"
-			if out != want {
+			present := []string{keys[0], keys[199], keys[399]}
+			out := pirRoundTrip(t, tmp, shards, append(append([]string{}, present...), "absent.example", ""))
+			if want := strings.Repeat("present 31\n", len(present)) + "absent\nabsent\n"; out != want {
 				t.Errorf("decrypt printed\n%s\nwant\n%s", out, want)
 			}
 		})
 	}
+}
+
+// pirRoundTrip runs config, query, answer and decrypt on the shards in dir
+// for keywords and returns what decrypt printed.
+func pirRoundTrip(t *testing.T, tmp, dir string, kws []string) string {
+	t.Helper()
+	f := func(n string) string { return filepath.Join(tmp, n) }
+	steps := [][]string{
+		{"pir", "config", "--db", dir, "--usecase", "u", "--out", f("config.binpb")},
+		append([]string{"pir", "query", "--config", f("config.binpb"), "--usecase", "u", "--out-requests", f("req.binpb"),
+			"--out-keys", f("keys.binpb"), "--out-secret-key", f("sk.binpb"), "--"}, kws...),
+		{"pir", "answer", "--db", dir, "--keys", f("keys.binpb"), "--requests", f("req.binpb"), "--out", f("resp.binpb")},
+	}
+	for _, s := range steps {
+		if code, _, errOut := runCLI(t, "", s...); code != 0 {
+			t.Fatalf("%s: exit %d: %s", s[1], code, errOut)
+		}
+	}
+	code, out, errOut := runCLI(t, "", append([]string{"pir", "decrypt", "--config", f("config.binpb"), "--usecase", "u",
+		"--secret-key", f("sk.binpb"), "--responses", f("resp.binpb"), "--"}, kws...)...)
+	if code != 0 {
+		t.Fatalf("decrypt: exit %d: %s", code, errOut)
+	}
+	return out
 }
 
 // TestPIRBadInput checks one clear error line and a non-zero exit, never a
