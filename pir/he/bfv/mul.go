@@ -41,8 +41,9 @@ type mulTables struct {
 	all    ring.Basis // q ∪ aux
 	mTilde uint64     // 2^16 or 2^32
 	// word32: every prime of all is below 2^30, so residue products are
-	// below 2^60 and sums of a few of them fit a uint64.
+	// below 2^60 and sums of a few of them fit a uint64 (see mul32.go).
 	word32 bool
+	c32    *mul32Consts
 
 	qHatInv, qHatInvS []uint64   // (Q/q_i)^{-1} mod q_i
 	mtQHatInv         []uint64   // m̃·(Q/q_i)^{-1} mod q_i
@@ -101,9 +102,10 @@ func newMulTables(p *Params, l int) (*mulTables, error) {
 	// 2^30 too: then every product in lift, tensor and scale is below 2^60
 	// and the NTTs of all rows take the 32-bit kernels.
 	need := bits.Len64(p.t) + bits.Len64(maxMulPairs) + bits.Len64(uint64(2*p.n)) + bigQ.BitLen() + 2
-	// The 32-bit path also sums up to max(l, k+1) products below 2^60 in
-	// one uint64, so it needs at most 15 of them (15·2^60 < 2^64).
-	word32 := l <= 15 && (need+28)/29+1 <= 15
+	// The 32-bit path also sums up to max(l+1, k+1) products below 2^60
+	// and one residue in a uint64, so it needs at most 15 products
+	// (15·2^60 + 2^30 < 2^64).
+	word32 := l+1 <= 15 && (need+28)/29+1 <= 15
 	for _, q := range p.moduli {
 		word32 = word32 && q < word32Max
 	}
@@ -175,6 +177,9 @@ func newMulTables(p *Params, l int) (*mulTables, error) {
 	for _, tab := range qB {
 		mt.bModQ = append(mt.bModQ, bigMod(bigB, tab.M.Q))
 	}
+	if word32 {
+		mt.precompute32()
+	}
 	return mt, nil
 }
 
@@ -189,10 +194,12 @@ func (p *Params) mulTablesAt(l int) (*mulTables, error) {
 type mulScratch struct {
 	lifted [4]*ring.Poly // a0, a1, b0, b1 over q ∪ aux
 	d      [3]*ring.Poly
+	rows32 []uint64 // scratch rows of lift32 and scale32
 }
 
 // lift writes into out (rows q ∪ aux) the closed-form lift of the Coeff
-// poly c (rows q): rows q copied, rows aux from Apple's SmMRq step.
+// poly c (rows q): rows q copied, rows aux from Apple's SmMRq step. v is
+// scratch: l values, or [mulTables.scratch32Len] for word32 tables.
 func (mt *mulTables) lift(out, c *ring.Poly, v []uint64) {
 	if mt.word32 {
 		mt.lift32(out, c, v)
@@ -246,7 +253,7 @@ func (mt *mulTables) lift64(out, c *ring.Poly, v []uint64) {
 // y = floor(t·D/Q) − α(t·D mod Q) mod q_i, written to out (rows q).
 func (mt *mulTables) scale(out, d *ring.Poly, v []uint64, y []uint64) {
 	if mt.word32 {
-		mt.scale32(out, d, v, y)
+		mt.scale32(out, d, v)
 		return
 	}
 	mt.scale64(out, d, v, y)
@@ -360,6 +367,12 @@ func (e *Evaluator) MulInnerProduct(out *Ciphertext, as, bs []*Ciphertext) error
 	}
 	v := make([]uint64, l)
 	y := make([]uint64, len(mt.aux))
+	if mt.word32 {
+		if need := mt.scratch32Len(n); cap(sc.rows32) < need {
+			sc.rows32 = make([]uint64, need)
+		}
+		v = sc.rows32
+	}
 	for i := range as {
 		mt.lift(sc.lifted[0], as[i].Polys[0], v)
 		mt.lift(sc.lifted[1], as[i].Polys[1], v)
