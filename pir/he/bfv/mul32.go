@@ -180,7 +180,7 @@ func liftSign(rAbs, neg, acc []uint64, mTilde, negQInv uint64) {
 	mask, half := mTilde-1, mTilde/2
 	for j, x := range acc {
 		r := (x & mask) * negQInv & mask
-		nm := -((r - half) >> 63 ^ 1) // all ones iff r >= half (r < 2^32)
+		nm := -((r-half)>>63 ^ 1) // all ones iff r >= half (r < 2^32)
 		neg[j] = nm
 		rAbs[j] = r ^ ((r ^ (mTilde - r)) & nm)
 	}
