@@ -38,12 +38,29 @@ type Database struct {
 // newDatabase returns an empty database of count plaintexts for p.
 func newDatabase(p *Params, count int) *Database {
 	db := &Database{params: p}
-	if slices.Max(p.he.ctModuli()) < 1<<32 {
+	if p.he.narrow() {
 		db.pt32 = make([][]uint32, count)
 	} else {
 		db.pt64 = make([][]uint64, count)
 	}
 	return db
+}
+
+// appendPlaintext adds the next plaintext (nil for zero), copying v when
+// residues are kept narrow; v may then be reused.
+func (db *Database) appendPlaintext(v []uint64) {
+	if !db.params.he.narrow() {
+		db.pt64 = append(db.pt64, v)
+		return
+	}
+	var w []uint32
+	if v != nil {
+		w = make([]uint32, len(v))
+		for i, x := range v {
+			w[i] = uint32(x)
+		}
+	}
+	db.pt32 = append(db.pt32, w)
 }
 
 // count is the number of plaintexts.
@@ -147,7 +164,9 @@ func ReadDatabase(r io.Reader, p *Params) (*Database, error) {
 	he := p.he
 	ct := he.ctModuli()
 	buf := make([]byte, he.polyBytes(len(ct)))
-	db := newDatabase(p, count)
+	// Grow while reading, so a header announcing more plaintexts than the
+	// input holds costs nothing.
+	db := &Database{params: p}
 	pt := make([]uint64, len(ct)*he.n)
 	for k := range count {
 		tag, err := br.ReadByte()
@@ -156,6 +175,7 @@ func ReadDatabase(r io.Reader, p *Params) (*Database, error) {
 		}
 		switch tag {
 		case 0:
+			db.appendPlaintext(nil)
 			continue
 		case 1:
 		default:
@@ -164,8 +184,8 @@ func ReadDatabase(r io.Reader, p *Params) (*Database, error) {
 		if _, err := io.ReadFull(br, buf); err != nil {
 			return nil, fmt.Errorf("pir: database plaintext %d: %w", k, noEOF(err))
 		}
-		if db.pt64 != nil {
-			pt = make([]uint64, len(ct)*he.n)
+		if !he.narrow() {
+			pt = make([]uint64, len(ct)*he.n) // kept as is
 		}
 		off := 0
 		for i, q := range ct {
@@ -179,7 +199,7 @@ func ReadDatabase(r io.Reader, p *Params) (*Database, error) {
 				}
 			}
 		}
-		db.set(k, pt)
+		db.appendPlaintext(pt)
 	}
 	if _, err := br.ReadByte(); err != io.EOF {
 		return nil, fmt.Errorf("pir: database has trailing bytes after %d plaintexts", count)

@@ -109,6 +109,10 @@ func (p heParams) bytesPerPlaintext() int { return p.n * p.plaintextBits() / 8 }
 // ctModuli are the ciphertext moduli q_0..q_{L-2}.
 func (p heParams) ctModuli() []uint64 { return p.moduli[:len(p.moduli)-1] }
 
+// narrow reports whether every ciphertext modulus is below 2^32, so
+// residues fit in uint32.
+func (p heParams) narrow() bool { return slices.Max(p.ctModuli()) < 1<<32 }
+
 // polyBytes is the serialized size of one polynomial over the first count
 // moduli without dropped bits (he-spec §6.1).
 func (p heParams) polyBytes(count int) int {

@@ -18,8 +18,12 @@ const (
 	HybridCompression KeyCompression = 2
 )
 
-// maxDimensionLength bounds a MulPIR dimension read from outside.
-const maxDimensionLength = 1 << 32
+// Bounds on shapes read from outside, far above any real shard (a
+// plaintext is 28 KB at N = 4096, so maxPlaintexts is 470 GB of shard).
+const (
+	maxDimensionLength = 1 << 24
+	maxPlaintexts      = 1 << 24
+)
 
 // String returns Apple's JSON name of the mode.
 func (c KeyCompression) String() string {
@@ -197,6 +201,8 @@ func (l layout) check() error {
 		return fmt.Errorf("pir: entry size %d, want at least 1", l.entrySize)
 	case l.dims[0] < 1 || l.dims[1] < 1 || l.dims[0] > maxDimensionLength || l.dims[1] > maxDimensionLength:
 		return fmt.Errorf("pir: dimensions %v, want positive", l.dims)
+	case l.perChunk() > maxPlaintexts/l.chunkCount():
+		return fmt.Errorf("pir: %d chunks of dimensions %v exceed %d plaintexts per table", l.chunkCount(), l.dims, maxPlaintexts)
 	case l.perChunk() < l.neededPlaintexts():
 		return fmt.Errorf("pir: dimensions %v hold %d plaintexts, %d entries of %d bytes need %d",
 			l.dims, l.perChunk(), l.entryCount, l.entrySize, l.neededPlaintexts())
