@@ -1,6 +1,8 @@
 package pir
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"fmt"
 	"runtime"
@@ -219,16 +221,8 @@ func (r *resolved) processShard(ctx context.Context, rows []Row, hashes []uint64
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	seen := make(map[uint64]int, len(rows))
-	for i, row := range rows {
-		h := hashes[i]
-		if j, dup := seen[h]; dup {
-			if string(rows[j].Keyword) == string(row.Keyword) {
-				return nil, fmt.Errorf("keyword %q appears twice", row.Keyword)
-			}
-			return nil, fmt.Errorf("keywords %q and %q have the same 64-bit hash", rows[j].Keyword, row.Keyword)
-		}
-		seen[h] = i
+	if err := checkDistinct(rows, hashes); err != nil {
+		return nil, err
 	}
 	cc := r.Cuckoo
 	cc.Seed[0] ^= byte(shardIndex)
@@ -277,4 +271,25 @@ func (r *resolved) processShard(ctx context.Context, rows []Row, hashes []uint64
 		})
 	}
 	return db, nil
+}
+
+// checkDistinct fails on a repeated keyword, or on two keywords with the
+// same 64-bit hash (a client could not tell them apart).
+func checkDistinct(rows []Row, hashes []uint64) error {
+	order := make([]int32, len(rows))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int { return cmp.Compare(hashes[a], hashes[b]) })
+	for k := 1; k < len(order); k++ {
+		i, j := order[k-1], order[k]
+		if hashes[i] != hashes[j] {
+			continue
+		}
+		if bytes.Equal(rows[i].Keyword, rows[j].Keyword) {
+			return fmt.Errorf("keyword %q appears twice", rows[j].Keyword)
+		}
+		return fmt.Errorf("keywords %q and %q have the same 64-bit hash", rows[i].Keyword, rows[j].Keyword)
+	}
+	return nil
 }
