@@ -246,6 +246,11 @@ func checkDeployment(t *testing.T, objs map[string][]k8sObject, d k8sObject) {
 	if str(pod, "securityContext", "runAsNonRoot") != "true" {
 		t.Error("pod securityContext.runAsNonRoot must be true")
 	}
+	// With fsGroup, kubelet re-chmods volumes group-readable on every mount
+	// unless told not to; the seed and issuer keys must stay 0600.
+	if str(pod, "securityContext", "fsGroup") != "" && str(pod, "securityContext", "fsGroupChangePolicy") != "OnRootMismatch" {
+		t.Error("pod sets fsGroup without fsGroupChangePolicy: OnRootMismatch")
+	}
 	volumes := map[string]yamlNode{}
 	for _, v := range seq(pod, "volumes") {
 		volumes[str(v, "name")] = v
