@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/bits"
 
+	"github.com/blindlist/blindlist/pir/he/modq"
 	"github.com/blindlist/blindlist/pir/he/ring"
 )
 
@@ -140,13 +141,21 @@ func (e *Evaluator) keySwitch32(u0, u1, d *ring.Poly, k *KeySwitchKey, l int) {
 			tab.Forward(x)
 		}
 		o0, o1 := U0.Row(r), U1.Row(r)
-		mulKey32(o0, o1, X.Row(0), k.Keys[0].Polys[0].Row(keyRow), k.Keys[0].Polys[1].Row(keyRow))
-		for j := 1; j < l; j++ {
-			macKey32(o0, o1, X.Row(j), k.Keys[j].Polys[0].Row(keyRow), k.Keys[j].Polys[1].Row(keyRow))
+		key := func(j int) ([]uint64, []uint64) {
+			return k.Keys[j].Polys[0].Row(keyRow), k.Keys[j].Polys[1].Row(keyRow)
 		}
-		for s := range o0 {
-			o0[s] = m.Reduce(o0[s])
-			o1[s] = m.Reduce(o1[s])
+		if l == 1 {
+			k0, k1 := key(0)
+			macReduceKey32(o0, o1, X.Row(0), k0, k1, nil, nil, *m)
+		} else {
+			k0, k1 := key(0)
+			mulKey32(o0, o1, X.Row(0), k0, k1)
+			for j := 1; j < l-1; j++ {
+				k0, k1 = key(j)
+				macKey32(o0, o1, X.Row(j), k0, k1)
+			}
+			k0, k1 = key(l - 1)
+			macReduceKey32(o0, o1, X.Row(l-1), k0, k1, o0, o1, *m)
 		}
 		tab.Inverse(o0)
 		tab.Inverse(o1)
@@ -163,6 +172,25 @@ func mulKey32(o0, o1, x, k0, k1 []uint64) {
 	for s, v := range x {
 		o0[s] = v * k0[s]
 		o1[s] = v * k1[s]
+	}
+}
+
+// macReduceKey32 sets o0 = (a0 + x·k0) mod q and o1 = (a1 + x·k1) mod q
+// slot-wise, with a0 = a1 = 0 when nil (a0, a1 may alias o0, o1).
+func macReduceKey32(o0, o1, x, k0, k1, a0, a1 []uint64, m modq.Modulus) {
+	o1, k0, k1 = o1[:len(o0)], k0[:len(o0)], k1[:len(o0)]
+	x = x[:len(o0)]
+	if a0 == nil {
+		for s, v := range x {
+			o0[s] = m.Reduce(v * k0[s])
+			o1[s] = m.Reduce(v * k1[s])
+		}
+		return
+	}
+	a0, a1 = a0[:len(o0)], a1[:len(o0)]
+	for s, v := range x {
+		o0[s] = m.Reduce(a0[s] + v*k0[s])
+		o1[s] = m.Reduce(a1[s] + v*k1[s])
 	}
 }
 

@@ -3,7 +3,6 @@ package bfv
 import (
 	"fmt"
 	"math/big"
-	"math/bits"
 
 	"github.com/blindlist/blindlist/pir/he/modq"
 	"github.com/blindlist/blindlist/pir/he/ring"
@@ -36,8 +35,10 @@ type dropper struct {
 	halfMod []uint64 // h mod q_i
 	inv     []uint64 // q_last^{-1} mod q_i
 	invS    []uint64 // Shoup companions
-	// word32: every modulus of the basis is below 2^30 (drop32).
+	// word32: every modulus of the basis is below 2^30 (drop32), with the
+	// 32-bit Shoup companions invS32[i] = floor(inv[i]·2^32/q_i).
 	word32 bool
+	invS32 []uint64
 }
 
 func newDropper(b ring.Basis) *dropper {
@@ -57,6 +58,11 @@ func newDropper(b ring.Basis) *dropper {
 	for _, t := range b {
 		d.word32 = d.word32 && t.M.Q < word32Max
 	}
+	if d.word32 {
+		for i, t := range b[:len(b)-1] {
+			d.invS32 = append(d.invS32, (d.inv[i]<<32)/t.M.Q)
+		}
+	}
 	return d
 }
 
@@ -74,7 +80,7 @@ func (d *dropper) apply(b ring.Basis, out, in *ring.Poly) {
 		small := qLast <= q
 		if d.word32 {
 			k := (qLast + q - 1) / q
-			drop32(dst, src, lastRow, qLast, d.half, q, hm+k*q, inv, invS)
+			drop32(dst, src, lastRow, qLast, d.half, q, hm+k*q, inv, d.invS32[i])
 			continue
 		}
 		for j, x := range src {
@@ -92,16 +98,16 @@ func (d *dropper) apply(b ring.Basis, out, in *ring.Poly) {
 // drop32 is one row of dropper.apply for moduli below 2^30. With
 // r = (x_last + h) mod q_last < q_last and K = ceil(q_last/q)·q (hmK =
 // h mod q + K), v = x + hmK − r ≡ x + h − r (mod q) is positive and below
-// 2q + q_last + q < 2^32; dst = v·q_last^{-1} by a Shoup product (64-bit
-// companion invS, exact for any v), then one conditional subtraction.
-func drop32(dst, src, last []uint64, qLast, half, q, hmK, inv, invS uint64) {
+// 3q + q_last < 2^32, so dst = v·q_last^{-1} is a 32-bit Shoup product
+// (invS32 = floor(inv·2^32/q), result in [0, 2q)) and one conditional
+// subtraction.
+func drop32(dst, src, last []uint64, qLast, half, q, hmK, inv, invS32 uint64) {
 	src, last = src[:len(dst)], last[:len(dst)]
 	for j, x := range src {
 		r := last[j] + half
 		r = min(r, r-qLast)
 		v := x + hmK - r
-		h, _ := bits.Mul64(v, invS)
-		v = v*inv - h*q
+		v = v*inv - (v*invS32>>32)*q
 		dst[j] = min(v, v-q)
 	}
 }

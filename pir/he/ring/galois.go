@@ -1,6 +1,9 @@
 package ring
 
-import "fmt"
+import (
+	"fmt"
+	"math/bits"
+)
 
 // ValidGaloisElement reports whether g is a valid Galois element for degree
 // n: odd and 1 < g < 2n (Apple's isValidGaloisElement, he-spec §5.3).
@@ -17,17 +20,20 @@ func (b Basis) GaloisCoeff(out, x *Poly, g uint64) {
 	if !ValidGaloisElement(g, n) {
 		panic(fmt.Sprintf("ring: internal error: invalid Galois element %d for N=%d", g, n))
 	}
+	// Coefficient i goes to k = i·g mod 2N: slot k mod N, negated when
+	// k >= N (bit logN of k), selected without branching.
+	logN := uint(bits.TrailingZeros(uint(n)))
 	mask := uint64(2*n - 1)
 	for r, t := range b {
-		m := &t.M
+		q := t.M.Q
 		o, xs := out.Row(r), x.Row(r)
+		xs = xs[:n]
 		k := uint64(0)
-		for i := 0; i < n; i++ {
-			if k < uint64(n) {
-				o[k] = xs[i]
-			} else {
-				o[k-uint64(n)] = m.Neg(xs[i])
-			}
+		for _, v := range xs {
+			nm := -(k >> logN)
+			nv := q - v
+			nv = min(nv, nv-q)
+			o[k&uint64(n-1)] = v ^ ((v ^ nv) & nm)
 			k = (k + g) & mask
 		}
 	}

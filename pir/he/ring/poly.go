@@ -3,8 +3,6 @@ package ring
 import (
 	"fmt"
 	"math/bits"
-
-	"github.com/blindlist/blindlist/pir/he/modq"
 )
 
 // Poly is an element of Z_Q[X]/(X^N+1) in RNS form: Rows()·N residues,
@@ -102,11 +100,7 @@ func (b Basis) INTT(p *Poly) {
 func (b Basis) Add(out, x, y *Poly) {
 	b.check(out, x, y)
 	for i, t := range b {
-		q := t.M.Q
-		o, xs, ys := out.Row(i), x.Row(i), y.Row(i)
-		for j := range o {
-			o[j] = modq.CondSub(xs[j]+ys[j], q)
-		}
+		addRow(out.Row(i), x.Row(i), y.Row(i), t.M.Q)
 	}
 }
 
@@ -114,11 +108,7 @@ func (b Basis) Add(out, x, y *Poly) {
 func (b Basis) Sub(out, x, y *Poly) {
 	b.check(out, x, y)
 	for i, t := range b {
-		m := &t.M
-		o, xs, ys := out.Row(i), x.Row(i), y.Row(i)
-		for j := range o {
-			o[j] = m.Sub(xs[j], ys[j])
-		}
+		subRow(out.Row(i), x.Row(i), y.Row(i), t.M.Q)
 	}
 }
 
@@ -126,11 +116,37 @@ func (b Basis) Sub(out, x, y *Poly) {
 func (b Basis) Neg(out, x *Poly) {
 	b.check(out, x)
 	for i, t := range b {
-		m := &t.M
-		o, xs := out.Row(i), x.Row(i)
-		for j := range o {
-			o[j] = m.Neg(xs[j])
-		}
+		negRow(out.Row(i), x.Row(i), t.M.Q)
+	}
+}
+
+// The row kernels below reduce with min(s, s−q), branch-free (CMOV) and
+// exact for s < 2q: when s < q, s−q wraps above s. Residues are in [0, q).
+
+// addRow sets o = x + y mod q.
+func addRow(o, x, y []uint64, q uint64) {
+	x, y = x[:len(o)], y[:len(o)]
+	for j := range o {
+		s := x[j] + y[j]
+		o[j] = min(s, s-q)
+	}
+}
+
+// subRow sets o = x − y mod q.
+func subRow(o, x, y []uint64, q uint64) {
+	x, y = x[:len(o)], y[:len(o)]
+	for j := range o {
+		d := x[j] - y[j] + q
+		o[j] = min(d, d-q)
+	}
+}
+
+// negRow sets o = −x mod q (q − x in (0, q], and q maps to 0).
+func negRow(o, x []uint64, q uint64) {
+	x = x[:len(o)]
+	for j, v := range x {
+		d := q - v
+		o[j] = min(d, d-q)
 	}
 }
 
@@ -175,21 +191,17 @@ func (b Basis) MulPowerOfX(out, x *Poly, k int) {
 	if neg {
 		k -= n
 	}
+	// Coefficients j < N−k move to j+k, the others wrap to j+k−N with the
+	// opposite sign.
 	for i, t := range b {
-		m := &t.M
 		o, xs := out.Row(i), x.Row(i)
-		for j := 0; j < n; j++ {
-			// coefficient j moves to j+k; wrapping past N negates.
-			d := j + k
-			v := xs[j]
-			wrap := d >= n
-			if wrap {
-				d -= n
-			}
-			if wrap != neg {
-				v = m.Neg(v)
-			}
-			o[d] = v
+		head, tail := xs[:n-k], xs[n-k:]
+		if neg {
+			negRow(o[k:], head, t.M.Q)
+			copy(o[:k], tail)
+		} else {
+			copy(o[k:], head)
+			negRow(o[:k], tail, t.M.Q)
 		}
 	}
 }
