@@ -65,6 +65,10 @@ type Device struct {
 	// DirectoryClient fetches the issuer directory, which devices fetch
 	// outside the relay. Nil: Client.
 	DirectoryClient *http.Client
+	// DirectoryURL is the base URL the directory is fetched from. Empty:
+	// Issuer. Set it when the issuer's public name does not resolve where
+	// the simulator runs (a local stack).
+	DirectoryURL string
 	// UserAgent is sent on every PIR call. Empty: DefaultUserAgent.
 	UserAgent string
 	// UserID is the User-Identifier header. Empty: a random one.
@@ -416,7 +420,11 @@ func (d *Device) FetchTokens(ctx context.Context, n int) ([][]byte, error) {
 	if dc == nil {
 		dc = d.client()
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, d.issuer()+"/.well-known/private-token-issuer-directory", nil)
+	dirBase := d.DirectoryURL
+	if dirBase == "" {
+		dirBase = d.issuer()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, dirBase+"/.well-known/private-token-issuer-directory", nil)
 	if err != nil {
 		return nil, fmt.Errorf("e2e: %w", err)
 	}

@@ -41,6 +41,9 @@ Flags:
                      and every call but the issuer directory is encapsulated to it
   --relay URL        relay resource to POST encapsulated requests to (default: URL/gateway of
                      --gateway, i.e. no relay)
+  --directory URL    fetch the issuer directory from this base URL instead of --issuer (devices
+                     fetch it directly, outside the relay; use this when the issuer's name does
+                     not resolve here, e.g. the compose stack)
   --timeout D        overall time limit (default 2m)
   --json             print one JSON object per URL on stdout
 
@@ -62,6 +65,7 @@ func runQuery(ctx context.Context, e *env, args []string) int {
 	prefilter := fs.String("prefilter", "", "")
 	gateway := fs.String("gateway", "", "")
 	relay := fs.String("relay", "", "")
+	directory := fs.String("directory", "", "")
 	timeout := fs.Duration("timeout", 2*time.Minute, "")
 	asJSON := fs.Bool("json", false, "")
 	urls, code, ok := parseArgs(e, fs, queryUsage, args)
@@ -87,11 +91,12 @@ func runQuery(ctx context.Context, e *env, args []string) int {
 	defer cancel()
 
 	dev := &e2e.Device{
-		Service:  strings.TrimSuffix(*service, "/"),
-		Issuer:   strings.TrimSuffix(*issuer, "/"),
-		Usecase:  *usecase,
-		NoTokens: *noTokens,
-		Client:   &http.Client{Timeout: *timeout},
+		Service:      strings.TrimSuffix(*service, "/"),
+		Issuer:       strings.TrimSuffix(*issuer, "/"),
+		Usecase:      *usecase,
+		NoTokens:     *noTokens,
+		Client:       &http.Client{Timeout: *timeout},
+		DirectoryURL: strings.TrimSuffix(*directory, "/"),
 	}
 	if *tokenFile != "" {
 		tok, err := readUserToken(*tokenFile)

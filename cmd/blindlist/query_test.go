@@ -76,6 +76,10 @@ func TestQuery(t *testing.T) {
 		{"gateway", []string{"--gateway", s.GatewayURL}},
 		{"relay", []string{"--gateway", s.GatewayURL, "--relay", s.RelayURL}},
 		{"no prefilter", []string{"--gateway", s.GatewayURL, "--relay", s.RelayURL}},
+		// The names a device uses, which resolve only inside the stack: the
+		// directory comes from --directory, everything else via the relay.
+		{"host names", []string{"--service", "https://" + e2e.ServiceHost, "--issuer", "https://" + e2e.IssuerHost,
+			"--directory", s.BalancerURL, "--gateway", s.GatewayURL, "--relay", s.RelayURL}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
