@@ -1,9 +1,6 @@
 package ring
 
-import (
-	"fmt"
-	"math/bits"
-)
+import "fmt"
 
 // ValidGaloisElement reports whether g is a valid Galois element for degree
 // n: odd and 1 < g < 2n (Apple's isValidGaloisElement, he-spec §5.3).
@@ -21,21 +18,24 @@ func (b Basis) GaloisCoeff(out, x *Poly, g uint64) {
 		panic(fmt.Sprintf("ring: internal error: invalid Galois element %d for N=%d", g, n))
 	}
 	// Coefficient i goes to k = i·g mod 2N: slot k mod N, negated when
-	// k >= N (bit logN of k), selected without branching.
-	logN := uint(bits.TrailingZeros(uint(n)))
+	// k >= N (then n−1−k wraps and its top bit is set), selected without
+	// branching.
+	n1 := uint64(n - 1)
 	mask := uint64(2*n - 1)
 	for r, t := range b {
-		q := t.M.Q
-		o, xs := out.Row(r), x.Row(r)
-		xs = xs[:n]
-		k := uint64(0)
-		for _, v := range xs {
-			nm := -(k >> logN)
-			nv := q - v
-			nv = min(nv, nv-q)
-			o[k&uint64(n-1)] = v ^ ((v ^ nv) & nm)
-			k = (k + g) & mask
-		}
+		galoisRow(out.Row(r), x.Row(r)[:n], g, n1, mask, t.M.Q)
+	}
+}
+
+// galoisRow is one row of [Basis.GaloisCoeff]; n1 = N−1, mask = 2N−1.
+func galoisRow(o, xs []uint64, g, n1, mask, q uint64) {
+	k := uint64(0)
+	for _, v := range xs {
+		nm := -((n1 - k) >> 63)
+		nv := q - v
+		nv = min(nv, nv-q)
+		o[k&n1] = v ^ ((v ^ nv) & nm)
+		k = (k + g) & mask
 	}
 }
 
