@@ -144,6 +144,12 @@ type buildSizing struct {
 }
 
 func runBuild(ctx context.Context, e *env, args []string) int {
+	return runBuildHooked(ctx, e, args, nil)
+}
+
+// runBuildHooked is runBuild with testingOnlyShardDone handed to the PIR
+// step (see pirBuilder); nil in production.
+func runBuildHooked(ctx context.Context, e *env, args []string, testingOnlyShardDone func(shard int) error) int {
 	fs := flag.NewFlagSet("build", flag.ContinueOnError)
 	var sources, allows multiFlag
 	fs.Var(&sources, "source", "")
@@ -160,7 +166,7 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 	workers := fs.Int("workers", 0, "")
 	progress := fs.Bool("progress", false, "")
 	asJSON := fs.Bool("json", false, "")
-	var pirFlags pirBuildFlags
+	pirFlags := pirBuildFlags{testingOnlyShardDone: testingOnlyShardDone}
 	pirFlags.register(fs)
 	pos, code, ok := parseArgs(e, fs, buildUsage, args)
 	if !ok {
@@ -239,15 +245,6 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.errorf("%v", err)
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return e.errorf("creating output directory: %v", err)
-	}
-	if err := f.WriteDir(*out); err != nil {
-		return e.errorf("%v", err)
-	}
-	if err := writeKeyFiles(*out, res.Keys); err != nil {
-		return e.errorf("%v", err)
-	}
 	man := buildManifest{
 		Tool:      "blindlist build",
 		Built:     time.Now().UTC().Format(time.RFC3339),
@@ -269,13 +266,17 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.errorf("encoding manifest: %v", err)
 	}
-	if err := writeFileAtomic(filepath.Join(*out, "manifest.json"), append(mj, '\n')); err != nil {
-		return e.errorf("%v", err)
-	}
-	for _, step := range buildSteps(&pirFlags) {
-		if err := step(ctx, e, res.Keys, *out); err != nil {
-			return e.errorf("%v", err)
+	write := func(dir string) error {
+		if err := f.WriteDir(dir); err != nil {
+			return err
 		}
+		if err := writeKeyFiles(dir, res.Keys); err != nil {
+			return err
+		}
+		return writeFileAtomic(filepath.Join(dir, buildManifestFile), append(mj, '\n'))
+	}
+	if err := writeBuildOutput(ctx, e, *out, res.Keys, write, buildSteps(&pirFlags)); err != nil {
+		return e.errorf("%v", err)
 	}
 	if *asJSON {
 		sum, _ := json.MarshalIndent(struct {
@@ -330,6 +331,72 @@ func formatCounts(m map[string]int) string {
 
 func sortedKeys(m map[string]int) []string {
 	return slices.Sorted(maps.Keys(m))
+}
+
+// Files of the prefilter stage, besides bloom's own. They are written to a
+// staging directory and moved into the output directory only after every
+// later stage succeeded (see writeBuildOutput).
+const (
+	buildManifestFile  = "manifest.json"
+	buildStagingPrefix = ".build-staging-"
+)
+
+// buildStagedFiles are the files the prefilter stage stages, in the order
+// they are moved into place: the Bloom bits and plist before the
+// prefilter.json that describes them, the build manifest last.
+var buildStagedFiles = []string{
+	bloom.BitsFile, bloom.PlistFile, bloom.ManifestFile, "keys.txt", "input.txtpb", buildManifestFile,
+}
+
+// writeBuildOutput makes the output directory consistent: write stages the
+// prefilter and key files in a staging directory inside out, then the
+// post-build steps run (the PIR step stages and commits its own shards), and
+// only when all succeeded are the staged files renamed over the old ones. A
+// failure anywhere leaves the previous prefilter, key list and manifest
+// untouched, so out never pairs a new prefilter with old shards.
+//
+// The order is also the safe one if the process dies between the two
+// commits: new PIR shards with the old prefilter only delay new blocks (the
+// old filter lacks them) and a removed key still answered by the old filter
+// is then refused by PIR (client-spec §7 item 3: add to PIR before the
+// filter, remove from PIR whenever).
+func writeBuildOutput(ctx context.Context, e *env, out string, keys []string, write func(dir string) error, steps []postBuildStep) error {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return fmt.Errorf("creating output directory: %w", err)
+	}
+	old, _ := filepath.Glob(filepath.Join(out, buildStagingPrefix+"*"))
+	for _, d := range old {
+		if err := os.RemoveAll(d); err == nil {
+			fmt.Fprintf(e.stderr, "blindlist: removed %s left by an interrupted build\n", filepath.Base(d))
+		}
+	}
+	staging, err := os.MkdirTemp(out, buildStagingPrefix)
+	if err != nil {
+		return fmt.Errorf("creating staging directory: %w", err)
+	}
+	defer os.RemoveAll(staging)
+	if err := write(staging); err != nil {
+		return err
+	}
+	for _, step := range steps {
+		if err := step(ctx, e, keys, out); err != nil {
+			return err
+		}
+	}
+	for _, name := range buildStagedFiles {
+		if err := os.Rename(filepath.Join(staging, name), filepath.Join(out, name)); err != nil {
+			return fmt.Errorf("moving %s into %s: %w", name, out, err)
+		}
+	}
+	d, err := os.Open(out)
+	if err != nil {
+		return fmt.Errorf("syncing %s: %w", out, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+		return fmt.Errorf("syncing %s: %w", out, err)
+	}
+	return nil
 }
 
 // writeKeyFiles writes keys.txt and input.txtpb.

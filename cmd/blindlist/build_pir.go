@@ -75,6 +75,8 @@ type pirBuildFlags struct {
 	// Set by runBuild after parsing.
 	workers  int
 	progress bool
+	// testingOnlyShardDone is handed to pirBuilder; nil in production.
+	testingOnlyShardDone func(shard int) error
 }
 
 // register adds the PIR flags to fs.
@@ -135,9 +137,10 @@ func (o *pirBuildFlags) build(ctx context.Context, e *env, keys []string, outDir
 			Preset: o.preset, HashFunctions: o.hashFunctions, Stem: o.stem, Value: pirValue,
 			Sharding: pir.ShardingFunction{}.String(), KeyCompression: pir.NoCompression.String(),
 		},
-		workers: o.workers,
-		rebuild: o.rebuild,
-		logf:    func(format string, args ...any) { fmt.Fprintf(e.stderr, "blindlist: pir: "+format+"\n", args...) },
+		workers:              o.workers,
+		rebuild:              o.rebuild,
+		testingOnlyShardDone: o.testingOnlyShardDone,
+		logf:                 func(format string, args ...any) { fmt.Fprintf(e.stderr, "blindlist: pir: "+format+"\n", args...) },
 	}
 	if o.progress {
 		b.progressf = b.logf
