@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -132,8 +131,14 @@ func reportText(userAgent string, at time.Time, urls []string) []byte {
 
 // textString quotes s as a protobuf text-format string: printable ASCII and
 // UTF-8 as is, '"' and '\\' escaped, other bytes as three-digit octal.
+//
+// Validity is decided once for the whole string: s comes from the request
+// (User-Agent, URLs) and may be megabytes long, so checking it per byte
+// would make the work quadratic in attacker-chosen input.
 func textString(s string) string {
+	valid := utf8.ValidString(s)
 	var b strings.Builder
+	b.Grow(len(s) + 2)
 	b.WriteByte('"')
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
@@ -144,7 +149,7 @@ func textString(s string) string {
 			b.WriteString(`\n`)
 		case c < 0x20 || c == 0x7f:
 			b.WriteString(`\` + fmt.Sprintf("%03o", c))
-		case c >= 0x80 && !utf8.ValidString(s):
+		case c >= 0x80 && !valid:
 			b.WriteString(`\` + fmt.Sprintf("%03o", c))
 		default:
 			b.WriteByte(c)
@@ -192,5 +197,3 @@ func writeFileDurably(dir string, data []byte) error {
 	}
 	return d.Close()
 }
-
-var _ = strconv.Itoa
