@@ -9,7 +9,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 )
 
 // Processed database file, Apple's ProcessedDatabase (pir-spec §7.1,
@@ -32,6 +34,30 @@ type Database struct {
 	// halving the memory of a served shard; otherwise as uint64 (pt64).
 	pt32 [][]uint32
 	pt64 [][]uint64
+	// src, when set, holds the shard unpacked (fresh from processing);
+	// plaintexts are computed from it on demand until materialize.
+	src *packSource
+	mu  sync.Mutex // guards src, whose scratch is not concurrent
+}
+
+// materialize packs a fresh shard's plaintexts into memory for serving.
+func (db *Database) materialize() {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.src == nil {
+		return
+	}
+	n := db.params.HashFunctionCount * db.params.layout().plaintextCount()
+	src := db.src
+	db.src = nil
+	fresh := newDatabase(db.params, n)
+	pt := make([]uint64, len(db.params.he.ctModuli())*db.params.he.n)
+	for k := range n {
+		if src.plaintext(k, pt) {
+			fresh.set(k, slices.Clone(pt))
+		}
+	}
+	db.pt32, db.pt64 = fresh.pt32, fresh.pt64
 }
 
 // newDatabase returns an empty database of count plaintexts for p.
@@ -63,7 +89,14 @@ func (db *Database) appendPlaintext(v []uint64) {
 }
 
 // count is the number of plaintexts.
-func (db *Database) count() int { return max(len(db.pt32), len(db.pt64)) }
+func (db *Database) count() int {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	if db.src != nil {
+		return db.params.HashFunctionCount * db.params.layout().plaintextCount()
+	}
+	return max(len(db.pt32), len(db.pt64))
+}
 
 // set stores plaintext k (nil for zero). When residues are kept as uint64,
 // v itself is kept; otherwise it is copied and may be reused.
@@ -83,8 +116,25 @@ func (db *Database) set(k int, v []uint64) {
 }
 
 // plaintext returns plaintext k as uint64 residues (a copy when stored
-// narrow), or nil for the zero plaintext.
+// narrow or computed), or nil for the zero plaintext.
 func (db *Database) plaintext(k int) []uint64 {
+	return db.plaintextInto(k, nil)
+}
+
+// plaintextInto is plaintext that may use buf (len (L−1)·N) for the result.
+func (db *Database) plaintextInto(k int, buf []uint64) []uint64 {
+	db.mu.Lock()
+	if src := db.src; src != nil {
+		defer db.mu.Unlock()
+		if buf == nil {
+			buf = make([]uint64, len(db.params.he.ctModuli())*db.params.he.n)
+		}
+		if src.plaintext(k, buf) {
+			return buf
+		}
+		return nil
+	}
+	db.mu.Unlock()
 	if db.pt64 != nil {
 		return db.pt64[k]
 	}
@@ -92,7 +142,10 @@ func (db *Database) plaintext(k int) []uint64 {
 	if w == nil {
 		return nil
 	}
-	v := make([]uint64, len(w))
+	v := buf
+	if v == nil {
+		v = make([]uint64, len(w))
+	}
 	for i, x := range w {
 		v[i] = uint64(x)
 	}
@@ -122,8 +175,9 @@ func (db *Database) WriteTo(w io.Writer) (int64, error) {
 	written := int64(len(hdr))
 	he := db.params.he
 	buf := make([]byte, 0, he.polyBytes(len(he.moduli)-1))
+	scratch := make([]uint64, len(he.ctModuli())*he.n)
 	for k := range db.count() {
-		pt := db.plaintext(k)
+		pt := db.plaintextInto(k, scratch)
 		if pt == nil {
 			bw.WriteByte(0)
 			written++

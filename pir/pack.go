@@ -133,3 +133,45 @@ func unpackTable(he heParams, basis ring.Basis, l layout, pts [][]uint64) [][]by
 	}
 	return entries
 }
+
+// packSource holds a processed shard before packing: its serialized buckets.
+// It computes any stored plaintext on demand, so a shard can be written to
+// its `.bin` without ever holding all its plaintexts (pir-spec §3.3).
+type packSource struct {
+	he      heParams
+	basis   ring.Basis
+	l       layout
+	buckets [][]byte // all tables, bucket (table i, index x) at i·EntryCount + x
+	buf     []byte
+	coeffs  []uint64
+}
+
+func newPackSource(he heParams, basis ring.Basis, l layout, buckets [][]byte) *packSource {
+	return &packSource{he: he, basis: basis, l: l, buckets: buckets,
+		buf: make([]byte, l.bytesPerPlaintext), coeffs: make([]uint64, he.n)}
+}
+
+// plaintext writes stored plaintext k (tables, chunks, column-major
+// positions, as in the `.bin`) to pt and reports whether it is non-zero.
+// It is not safe for concurrent use.
+func (ps *packSource) plaintext(k int, pt []uint64) bool {
+	l := ps.l
+	perTable, perChunk := l.plaintextCount(), l.perChunk()
+	table, within := k/perTable, k%perTable
+	c, st := within/perChunk, within%perChunk
+	// stored position st = col·d0 + row holds logical plaintext row·d1 + col.
+	p := (st%l.dims[0])*l.dims[1] + st/l.dims[0]
+	entries := ps.buckets[table*l.entryCount : (table+1)*l.entryCount]
+	clear(ps.buf)
+	if l.chunkCount() == 1 {
+		epp := l.entriesPerPlaintext()
+		for j := range epp {
+			if e := p*epp + j; e < len(entries) {
+				copy(ps.buf[j*l.entrySize:], entries[e])
+			}
+		}
+	} else if p < len(entries) && c*l.bytesPerPlaintext < len(entries[p]) {
+		copy(ps.buf, entries[p][c*l.bytesPerPlaintext:])
+	}
+	return encodePlaintext(ps.he, ps.basis, ps.buf, ps.coeffs, pt)
+}

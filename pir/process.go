@@ -132,6 +132,7 @@ func ProcessKeywords(ctx context.Context, rows []Row, cfg ProcessConfig) ([]*Dat
 	var mu sync.Mutex
 	var dbs []*Database
 	err := ProcessKeywordsFunc(ctx, rows, cfg, func(i, n int, db *Database, _ []Row) error {
+		db.materialize()
 		mu.Lock()
 		defer mu.Unlock()
 		if dbs == nil {
@@ -260,17 +261,9 @@ func (r *resolved) processShard(ctx context.Context, rows []Row, hashes []uint64
 	if err != nil {
 		return nil, fmt.Errorf("pir: internal error: %w", err)
 	}
-	db := newDatabase(p, p.HashFunctionCount*l.plaintextCount())
-	bpt := tab.bucketsPerTable
-	for ti := range p.HashFunctionCount {
-		packTableFunc(r.he, basis, l, buckets[ti*bpt:(ti+1)*bpt], func(k int, pt []uint64) {
-			if db.pt64 != nil {
-				pt = slices.Clone(pt)
-			}
-			db.set(ti*l.plaintextCount()+k, pt)
-		})
-	}
-	return db, nil
+	// The shard stays unpacked (its buckets only) until it is served or
+	// written: writing packs one plaintext at a time.
+	return &Database{params: p, src: newPackSource(r.he, basis, l, buckets)}, nil
 }
 
 // checkDistinct fails on a repeated keyword, or on two keywords with the

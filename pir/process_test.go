@@ -146,3 +146,44 @@ func TestValidateShard(t *testing.T) {
 		t.Error("validation with a wrong value: no error")
 	}
 }
+
+// TestLazyShardMatchesPacked checks that writing a freshly processed shard
+// (plaintexts packed while writing) gives the bytes of the shard packed in
+// memory, and that packTable agrees with both.
+func TestLazyShardMatchesPacked(t *testing.T) {
+	for _, cfg := range []ProcessConfig{
+		{Preset: "n_4096_logq_27_28_28_logt_5", Cuckoo: CuckooConfig{MaxSerializedBucketSize: 200}},
+		{Preset: "n_4096_logq_27_28_28_logt_5", Cuckoo: CuckooConfig{MaxSerializedBucketSize: 5000}},
+		{Preset: "n_4096_logq_16_33_33_logt_4", Cuckoo: CuckooConfig{HashFunctionCount: 1}},
+	} {
+		rows := testRows(300, func(i int) int { return 1 + (i*37)%(cfg.Cuckoo.MaxSerializedBucketSize/2+20) })
+		if cfg.Cuckoo.MaxSerializedBucketSize == 0 {
+			rows = testRows(300, func(i int) int { return 1 + i%9 })
+		}
+		db, err := ProcessShard(context.Background(), rows, 0, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var lazy, packed bytes.Buffer
+		if _, err := db.WriteTo(&lazy); err != nil {
+			t.Fatal(err)
+		}
+		src := db.src
+		db.materialize()
+		l := db.params.layout()
+		for ti := range db.params.HashFunctionCount {
+			want := packTable(src.he, src.basis, l, src.buckets[ti*l.entryCount:(ti+1)*l.entryCount])
+			for k, pt := range db.tablePlaintexts(ti) {
+				if !equalU64(pt, want[k]) {
+					t.Fatalf("%s: table %d plaintext %d differs from packTable", cfg.Preset, ti, k)
+				}
+			}
+		}
+		if _, err := db.WriteTo(&packed); err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(lazy.Bytes(), packed.Bytes()) {
+			t.Errorf("%s: lazy and packed shards differ", cfg.Preset)
+		}
+	}
+}

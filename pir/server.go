@@ -57,6 +57,7 @@ func NewServer(shards []*Database, opts ServerOptions) (*Server, error) {
 	}
 	ps := make([]*Params, len(shards))
 	for i, db := range shards {
+		db.materialize() // a freshly processed shard is packed now
 		ps[i] = db.params
 	}
 	cfg, err := BuildConfig(ps)
