@@ -119,3 +119,42 @@ func postConfig(t *testing.T, addr string, token []byte) int {
 	resp.Body.Close()
 	return resp.StatusCode
 }
+
+// TestRedisDataLoss empties Redis under a device (a Redis restarted without
+// persistence): its next lookup fails with "Evaluation key not found", the
+// device drops its state, and the retry fetches /config, uploads a new key
+// and succeeds, as a real device recovers (pir-spec §8.4). It also shows
+// why deploy/ asks for AOF: the emptied spent set accepts a replayed token.
+func TestRedisDataLoss(t *testing.T) {
+	rp := startRedis(t)
+	c := rp.client(t)
+	s := startStack(t, StackConfig{DB: demoDB(t), Replicas: 2, NewStores: redisStores(c, "loss:")})
+	ctx := context.Background()
+	dev := s.Device(testUserToken)
+	if _, err := dev.Check(ctx, "https://www.apple.com/url-filter-test"); err != nil {
+		t.Fatal(err)
+	}
+	toks, err := s.DirectDevice(0, testUserToken).FetchTokens(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code := postConfig(t, s.Replicas[0].Addr(), toks[0]); code != http.StatusOK {
+		t.Fatalf("first use of a token: %d", code)
+	}
+	if err := c.FlushAll(ctx).Err(); err != nil {
+		t.Fatal(err)
+	}
+
+	_, err = dev.Check(ctx, "https://tracker.example.net/pixel")
+	var se *StatusError
+	if !errors.As(err, &se) || se.Status != http.StatusBadRequest {
+		t.Fatalf("lookup after the key was lost: %v, want 400 Evaluation key not found", err)
+	}
+	v, err := dev.Check(ctx, "https://tracker.example.net/pixel")
+	if err != nil || !v.Blocked || v.Sizes.KeyBytes == 0 {
+		t.Errorf("retry: %+v, %v; want blocked after a new key upload", v, err)
+	}
+	if code := postConfig(t, s.Replicas[1].Addr(), toks[0]); code != http.StatusOK {
+		t.Errorf("replayed token after the spent set was lost: %d; this test documents that it is accepted (200)", code)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -51,6 +52,9 @@ type StackConfig struct {
 	UserTokens map[string]string
 	// Limits bounds each replica's work; zero fields get api's defaults.
 	Limits api.LimitsConfig
+	// Logger receives the logs of every replica, issuer and gateway. Nil:
+	// discarded.
+	Logger *slog.Logger
 }
 
 // Stack is a running deployment on loopback: service replicas behind a
@@ -134,6 +138,7 @@ func StartStack(ctx context.Context, cfg StackConfig) (*Stack, error) {
 	// through the gateway.
 	balancerHost := strings.TrimPrefix(s.BalancerURL, "http://")
 	gw, err := ohttp.New(ohttp.Config{
+		Logger:         cfg.Logger,
 		Keys:           keys,
 		Targets:        map[string]http.Handler{ServiceHost: proxy, IssuerHost: proxy, balancerHost: proxy},
 		ForwardTimeout: time.Minute,
@@ -146,7 +151,7 @@ func StartStack(ctx context.Context, cfg StackConfig) (*Stack, error) {
 		return nil, err
 	}
 
-	relay, err := ohttp.NewRelay(ohttp.RelayConfig{GatewayURL: s.GatewayURL + ohttp.GatewayPath})
+	relay, err := ohttp.NewRelay(ohttp.RelayConfig{GatewayURL: s.GatewayURL + ohttp.GatewayPath, Logger: cfg.Logger})
 	if err != nil {
 		return nil, fmt.Errorf("e2e: relay: %w", err)
 	}
@@ -215,7 +220,7 @@ func (r *Replica) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("e2e: replica %d stores: %w", r.index, err)
 	}
-	pp, err := privacypass.New(privacypass.Config{Keyring: r.cfg.Keyring, UserTokens: r.cfg.UserTokens, Spent: spent})
+	pp, err := privacypass.New(privacypass.Config{Keyring: r.cfg.Keyring, UserTokens: r.cfg.UserTokens, Spent: spent, Logger: r.cfg.Logger})
 	if err != nil {
 		return fmt.Errorf("e2e: replica %d issuer: %w", r.index, err)
 	}
@@ -227,7 +232,7 @@ func (r *Replica) Start(ctx context.Context) error {
 	if err := reg.Replace([]api.Entry{{Name: r.cfg.Usecase, Vendor: "e2e", VersionCount: 2, Usecase: uc}}); err != nil {
 		return fmt.Errorf("e2e: replica %d: %w", r.index, err)
 	}
-	as, err := api.New(api.Config{Limits: r.cfg.Limits}, api.Deps{Registry: reg, Keys: kv, Tokens: api.PrivacyPassVerifier(pp)})
+	as, err := api.New(api.Config{Limits: r.cfg.Limits}, api.Deps{Registry: reg, Keys: kv, Tokens: api.PrivacyPassVerifier(pp), Logger: r.cfg.Logger})
 	if err != nil {
 		return fmt.Errorf("e2e: replica %d: %w", r.index, err)
 	}
