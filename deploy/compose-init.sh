@@ -6,6 +6,9 @@
 set -eu
 cd "$(dirname "$0")"
 mkdir -p secrets out
+# The build job runs as the image's user (65532) and writes the database
+# here through a bind mount: let it (local development only).
+chmod a+rwx out
 if [ ! -s secrets/user-token ]; then
   # Readable by the container user (65532): local development only.
   umask 022
