@@ -161,3 +161,31 @@ func TestMul32MatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// TestDrop32Kernels compares the AVX2 divide-and-round row with the
+// portable one on the same inputs (a tail too).
+func TestDrop32Kernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(27, 28))
+	for _, p := range fastPathParams(t) {
+		b := p.keyB
+		d := newDropper(b)
+		last := b[len(b)-1].M.Q
+		for i, tab := range b[:len(b)-1] {
+			q := tab.M.Q
+			k := (last + q - 1) / q
+			for _, n := range []int{4, 7, p.n} {
+				src, lastRow := make([]uint64, n), make([]uint64, n)
+				for j := range src {
+					src[j], lastRow[j] = rng.Uint64N(q), rng.Uint64N(last)
+				}
+				src[0], lastRow[0], src[n-1], lastRow[n-1] = q-1, last-1, 0, 0
+				got, want := make([]uint64, n), make([]uint64, n)
+				drop32(got, src, lastRow, last, d.half, q, d.halfMod[i]+k*q, d.inv[i], d.invS32[i])
+				drop32Go(want, src, lastRow, last, d.half, q, d.halfMod[i]+k*q, d.inv[i], d.invS32[i])
+				if !slices.Equal(got, want) {
+					t.Fatalf("moduli %v row %d n=%d: AVX2 drop differs from the portable one", p.moduli, i, n)
+				}
+			}
+		}
+	}
+}

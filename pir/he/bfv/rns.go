@@ -103,6 +103,16 @@ func (d *dropper) apply(b ring.Basis, out, in *ring.Poly) {
 // subtraction.
 func drop32(dst, src, last []uint64, qLast, half, q, hmK, inv, invS32 uint64) {
 	src, last = src[:len(dst)], last[:len(dst)]
+	if v := len(dst) &^ 3; v > 0 && haveSIMD {
+		drop32AVX2(dst[:v], src[:v], last[:v], qLast, half, q, hmK, inv, invS32)
+		dst, src, last = dst[v:], src[v:], last[v:]
+	}
+	drop32Go(dst, src, last, qLast, half, q, hmK, inv, invS32)
+}
+
+// drop32Go is drop32 in portable Go.
+func drop32Go(dst, src, last []uint64, qLast, half, q, hmK, inv, invS32 uint64) {
+	src, last = src[:len(dst)], last[:len(dst)]
 	for j, x := range src {
 		r := last[j] + half
 		r = min(r, r-qLast)

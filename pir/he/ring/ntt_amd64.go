@@ -27,3 +27,15 @@ func forward32AVX2(a, w, ws []uint64, q uint64)
 
 //go:noescape
 func inverse32AVX2(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64)
+
+//go:noescape
+func addRow32AVX2(o, x, y []uint64, q uint64)
+
+//go:noescape
+func subRow32AVX2(o, x, y []uint64, q uint64)
+
+//go:noescape
+func negRow32AVX2(o, x []uint64, q uint64)
+
+// rowsSIMD reports whether the AVX2 row kernels apply to modulus q.
+func rowsSIMD(q uint64) bool { return haveSIMD && q < rows32Max }

@@ -10,3 +10,9 @@ func forward32SIMD(a, w, ws []uint64, q uint64) { panic("ring: internal error: n
 func inverse32SIMD(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64) {
 	panic("ring: internal error: no SIMD NTT")
 }
+
+func addRow32AVX2(o, x, y []uint64, q uint64) { panic("ring: internal error: no SIMD rows") }
+func subRow32AVX2(o, x, y []uint64, q uint64) { panic("ring: internal error: no SIMD rows") }
+func negRow32AVX2(o, x []uint64, q uint64)    { panic("ring: internal error: no SIMD rows") }
+
+func rowsSIMD(q uint64) bool { return false }

@@ -123,8 +123,22 @@ func (b Basis) Neg(out, x *Poly) {
 // The row kernels below reduce with min(s, s−q), branch-free (CMOV) and
 // exact for s < 2q: when s < q, s−q wraps above s. Residues are in [0, q).
 
+// rows32Max bounds the moduli of the AVX2 row kernels: q < 2^31, so that
+// values below 2q fit in 32 bits.
+const rows32Max = 1 << 31
+
 // addRow sets o = x + y mod q.
 func addRow(o, x, y []uint64, q uint64) {
+	x, y = x[:len(o)], y[:len(o)]
+	if v := len(o) &^ 3; v > 0 && rowsSIMD(q) {
+		addRow32AVX2(o[:v], x[:v], y[:v], q)
+		o, x, y = o[v:], x[v:], y[v:]
+	}
+	addRowGo(o, x, y, q)
+}
+
+// addRowGo is addRow in portable Go.
+func addRowGo(o, x, y []uint64, q uint64) {
 	x, y = x[:len(o)], y[:len(o)]
 	for j := range o {
 		s := x[j] + y[j]
@@ -135,6 +149,16 @@ func addRow(o, x, y []uint64, q uint64) {
 // subRow sets o = x − y mod q.
 func subRow(o, x, y []uint64, q uint64) {
 	x, y = x[:len(o)], y[:len(o)]
+	if v := len(o) &^ 3; v > 0 && rowsSIMD(q) {
+		subRow32AVX2(o[:v], x[:v], y[:v], q)
+		o, x, y = o[v:], x[v:], y[v:]
+	}
+	subRowGo(o, x, y, q)
+}
+
+// subRowGo is subRow in portable Go.
+func subRowGo(o, x, y []uint64, q uint64) {
+	x, y = x[:len(o)], y[:len(o)]
 	for j := range o {
 		d := x[j] - y[j] + q
 		o[j] = min(d, d-q)
@@ -143,6 +167,16 @@ func subRow(o, x, y []uint64, q uint64) {
 
 // negRow sets o = −x mod q (q − x in (0, q], and q maps to 0).
 func negRow(o, x []uint64, q uint64) {
+	x = x[:len(o)]
+	if v := len(o) &^ 3; v > 0 && rowsSIMD(q) {
+		negRow32AVX2(o[:v], x[:v], q)
+		o, x = o[v:], x[v:]
+	}
+	negRowGo(o, x, q)
+}
+
+// negRowGo is negRow in portable Go.
+func negRowGo(o, x []uint64, q uint64) {
 	x = x[:len(o)]
 	for j, v := range x {
 		d := q - v

@@ -126,3 +126,41 @@ func TestPolyOpsMatchReference(t *testing.T) {
 		}
 	}
 }
+
+// TestRowKernels compares the AVX2 row kernels with the portable ones on
+// the same inputs, for moduli up to the kernels' limit 2^31 and lengths
+// with and without a tail.
+func TestRowKernels(t *testing.T) {
+	if !haveSIMD {
+		t.Log("no AVX2 on this CPU: only the portable kernels run")
+	}
+	rng := rand.New(rand.NewPCG(33, 34))
+	for _, q := range []uint64{3, 97, 134176769, 268369921, rows32Max - 1} {
+		for _, n := range []int{1, 3, 4, 7, 64, 4096} {
+			x, y := make([]uint64, n), make([]uint64, n)
+			for i := range x {
+				x[i], y[i] = rng.Uint64N(q), rng.Uint64N(q)
+			}
+			x[0], y[n-1] = q-1, q-1
+			if n > 2 {
+				x[1], y[1], x[2], y[2] = 0, q-1, q-1, 0
+			}
+			kernels := []struct {
+				name     string
+				fast, portable func(o []uint64)
+			}{
+				{"add", func(o []uint64) { addRow(o, x, y, q) }, func(o []uint64) { addRowGo(o, x, y, q) }},
+				{"sub", func(o []uint64) { subRow(o, x, y, q) }, func(o []uint64) { subRowGo(o, x, y, q) }},
+				{"neg", func(o []uint64) { negRow(o, x, q) }, func(o []uint64) { negRowGo(o, x, q) }},
+			}
+			for _, k := range kernels {
+				got, want := make([]uint64, n), make([]uint64, n)
+				k.fast(got)
+				k.portable(want)
+				if !slices.Equal(got, want) {
+					t.Fatalf("q=%d n=%d: %s kernel differs from the portable one", q, n, k.name)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,10 @@
+//go:build !amd64 || purego
+
+package bfv
+
+// haveSIMD is false: no vector kernels on this architecture.
+var haveSIMD = false
+
+func drop32AVX2(dst, src, last []uint64, qLast, half, q, hmK, inv, invS32 uint64) {
+	panic("bfv: internal error: no SIMD kernels")
+}
