@@ -2,6 +2,7 @@ package pir
 
 import (
 	"context"
+	crand "crypto/rand"
 	"fmt"
 	"runtime"
 	"syscall"
@@ -63,6 +64,76 @@ func BenchmarkProcess(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+		})
+	}
+}
+
+// BenchmarkAnswerProcessed measures answers on shards we process ourselves,
+// the shapes issue 4 asks for: a 50,000-key URL shard (value "1") and
+// 100,000 rows of 2-byte values, with logt_5 and logt_4. "serial" is one
+// query at a time with the server's full worker budget; "parallel" runs
+// GOMAXPROCS queries at once (queries per second on all cores = 1e9 / ns/op).
+func BenchmarkAnswerProcessed(b *testing.B) {
+	cases := []struct {
+		name   string
+		keys   int
+		value  int
+		preset string
+	}{
+		{"keys=50000/value=1B/logt_5", 50_000, 1, "n_4096_logq_27_28_28_logt_5"},
+		{"keys=100000/value=2B/logt_5", 100_000, 2, "n_4096_logq_27_28_28_logt_5"},
+		{"keys=100000/value=2B/logt_4", 100_000, 2, "n_4096_logq_27_28_28_logt_4"},
+	}
+	for _, tc := range cases {
+		rows := testRows(tc.keys, func(int) int { return tc.value })
+		dbs, err := ProcessKeywords(context.Background(), rows, ProcessConfig{Preset: tc.preset})
+		if err != nil {
+			b.Fatal(err)
+		}
+		s, err := NewServer(dbs, ServerOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		cc, err := ClientConfigFromResponse(s.Config().ConfigResponse("u"), "u")
+		if err != nil {
+			b.Fatal(err)
+		}
+		c, err := NewClient(cc, crand.Reader)
+		if err != nil {
+			b.Fatal(err)
+		}
+		up, err := c.EvaluationKey(0, crand.Reader)
+		if err != nil {
+			b.Fatal(err)
+		}
+		key, err := s.ParseEvaluationKey(up.GetEvaluationKey())
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, req, err := c.NewQuery(rows[0].Keyword, nil, crand.Reader)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(tc.name+"/serial", func(b *testing.B) {
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				if _, err := s.Answer(context.Background(), req, key); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+		})
+		b.Run(tc.name+"/parallel", func(b *testing.B) {
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := s.Answer(context.Background(), req, key); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
 		})
 	}
 }
