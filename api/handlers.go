@@ -36,8 +36,8 @@ func malformed(what string, err error) error {
 // holds it) and one KeyStatus per usecase.
 func (s *Server) config(ctx context.Context, c *call) (*reply, error) {
 	var req apipb.ConfigRequest
-	if err := proto.Unmarshal(c.body, &req); err != nil {
-		return nil, malformed("ConfigRequest", err)
+	if err := unmarshalBounded(c.body, &req, "ConfigRequest"); err != nil {
+		return nil, err
 	}
 	snap := s.reg.load()
 	names := req.GetUsecases()
@@ -132,8 +132,8 @@ const maxKeyIdentifierBytes = 64
 // (a bad key stores nothing). Empty 200, as Apple's service.
 func (s *Server) key(ctx context.Context, c *call) (*reply, error) {
 	var req apipb.EvaluationKeys
-	if err := proto.Unmarshal(c.body, &req); err != nil {
-		return nil, malformed("EvaluationKeys", err)
+	if err := unmarshalBounded(c.body, &req, "EvaluationKeys"); err != nil {
+		return nil, err
 	}
 	keys := req.GetKeys()
 	if len(keys) > s.cfg.Limits.MaxRequestsPerCall {
@@ -218,8 +218,8 @@ type job struct {
 // slots.
 func (s *Server) queries(ctx context.Context, c *call) (*reply, error) {
 	var req apipb.Requests
-	if err := proto.Unmarshal(c.body, &req); err != nil {
-		return nil, malformed("Requests", err)
+	if err := unmarshalBounded(c.body, &req, "Requests"); err != nil {
+		return nil, err
 	}
 	reqs := req.GetRequests()
 	if len(reqs) > s.cfg.Limits.MaxRequestsPerCall {

@@ -94,6 +94,9 @@ func parseURLFilterReport(b []byte) ([]string, error) {
 			if !utf8.Valid(v) {
 				return nil, errors.New("api: report: URL is not valid UTF-8")
 			}
+			if len(urls) == maxReportURLs {
+				return nil, fmt.Errorf("api: report: more than %d URLs", maxReportURLs)
+			}
 			urls = append(urls, string(v))
 			b = b[n:]
 			continue
