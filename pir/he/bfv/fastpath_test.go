@@ -189,3 +189,81 @@ func TestDrop32Kernels(t *testing.T) {
 		}
 	}
 }
+
+// TestShoupKernels compares the AVX2 key-product and reduction rows with
+// the portable ones, and the key companions with exact division.
+func TestShoupKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(29, 30))
+	for _, q := range []uint64{40961, 134176769, 268369921, word32Max - 35} {
+		m := modq.MustNew(q)
+		for _, n := range []int{4, 9, 4096} {
+			x, k, ks := make([]uint64, n), make([]uint64, n), make([]uint64, n)
+			for i := range x {
+				x[i], k[i] = rng.Uint64N(4*q), rng.Uint64N(q)
+			}
+			x[0], k[0], x[n-1], k[n-1] = 4*q-1, q-1, 0, 0
+			shoupCompanions(ks, k, m)
+			for i := range k {
+				if want := (k[i] << 32) / q; ks[i] != want {
+					t.Fatalf("q=%d: companion of %d = %d, want %d", q, k[i], ks[i], want)
+				}
+			}
+			for _, acc := range []bool{false, true} {
+				got, want := make([]uint64, n), make([]uint64, n)
+				for i := range got {
+					got[i] = rng.Uint64N(2 * q)
+					want[i] = got[i]
+				}
+				shoupRow(got, x, k, ks, q, acc)
+				shoupRowGo(want, x, k, ks, q, acc)
+				if !slices.Equal(got, want) {
+					t.Fatalf("q=%d n=%d acc=%v: AVX2 key product differs from the portable one", q, n, acc)
+				}
+				for i := range got {
+					if acc {
+						continue
+					}
+					if got[i] >= 2*q || got[i]%q != x[i]%q*k[i]%q {
+						t.Fatalf("q=%d: lazy product %d of %d·%d is wrong", q, got[i], x[i], k[i])
+					}
+				}
+				csub2Row(got, q)
+				csub2RowGo(want, q)
+				if !slices.Equal(got, want) {
+					t.Fatalf("q=%d n=%d: AVX2 reduction differs from the portable one", q, n)
+				}
+			}
+		}
+	}
+}
+
+// TestKeyShoupCache checks that the companions are cached per key and
+// recomputed for other moduli.
+func TestKeyShoupCache(t *testing.T) {
+	ps := fastPathParams(t)
+	p := ps[0]
+	rnd := testRand(t, 4)
+	sk, err := p.GenerateSecretKey(rnd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evk, err := p.GenerateEvaluationKey(sk, []uint64{5}, false, rnd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := evk.Galois[5]
+	a := k.shoup32(p)
+	if b := k.shoup32(p); b != a {
+		t.Fatal("companions recomputed for the same parameters")
+	}
+	other, err := NewParams(ParamsLiteral{N: p.n, T: 17, Moduli: primesBelow(word32Max, p.n, 3), Security: Unchecked})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k.shoup32(other) == a {
+		t.Fatal("companions reused for other moduli")
+	}
+	if k.shoup32(p) != a {
+		t.Fatal("cached companions replaced")
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math/bits"
 
-	"github.com/blindlist/blindlist/pir/he/modq"
 	"github.com/blindlist/blindlist/pir/he/ring"
 )
 
@@ -108,100 +107,6 @@ func (e *Evaluator) keySwitch64(u0, u1, d *ring.Poly, k *KeySwitchKey, l int) {
 	}
 	ks.drop.apply(ext, u0, U0)
 	ks.drop.apply(ext, u1, U1)
-}
-
-// keySwitch32 is keySwitch when every modulus of the extension is below
-// 2^30 and l·(2^30)^2 < 2^64 (ks.word32): a digit-by-key product is below
-// 2^60, so the l products of a slot are summed exactly in one uint64 and
-// reduced once (single-word Barrett), with no 128-bit arithmetic. Digits
-// below 4·q_r go into the NTT unreduced (Forward accepts [0, 4q)).
-func (e *Evaluator) keySwitch32(u0, u1, d *ring.Poly, k *KeySwitchKey, l int) {
-	p := e.p
-	L := len(p.moduli)
-	ks := p.levels[l].ks
-	ext := ks.ext
-	U0 := e.scratch(0, l+1)
-	U1 := e.scratch(1, l+1)
-	X := e.scratch(2, l)
-	for r, tab := range ext {
-		m := &tab.M
-		keyRow := r
-		if r == l {
-			keyRow = L - 1
-		}
-		for j := 0; j < l; j++ {
-			x, src := X.Row(j), d.Row(j)
-			if p.moduli[j] <= 4*m.Q {
-				copy(x, src)
-			} else {
-				for s, v := range src {
-					x[s] = m.Reduce(v)
-				}
-			}
-			tab.Forward(x)
-		}
-		o0, o1 := U0.Row(r), U1.Row(r)
-		key := func(j int) ([]uint64, []uint64) {
-			return k.Keys[j].Polys[0].Row(keyRow), k.Keys[j].Polys[1].Row(keyRow)
-		}
-		if l == 1 {
-			k0, k1 := key(0)
-			macReduceKey32(o0, o1, X.Row(0), k0, k1, nil, nil, *m)
-		} else {
-			k0, k1 := key(0)
-			mulKey32(o0, o1, X.Row(0), k0, k1)
-			for j := 1; j < l-1; j++ {
-				k0, k1 = key(j)
-				macKey32(o0, o1, X.Row(j), k0, k1)
-			}
-			k0, k1 = key(l - 1)
-			macReduceKey32(o0, o1, X.Row(l-1), k0, k1, o0, o1, *m)
-		}
-		tab.Inverse(o0)
-		tab.Inverse(o1)
-	}
-	ks.drop.apply(ext, u0, U0)
-	ks.drop.apply(ext, u1, U1)
-}
-
-// mulKey32 sets o0 = x·k0, o1 = x·k1 slot-wise (unreduced; operands below
-// 2^30).
-func mulKey32(o0, o1, x, k0, k1 []uint64) {
-	o1, k0, k1 = o1[:len(o0)], k0[:len(o0)], k1[:len(o0)]
-	x = x[:len(o0)]
-	for s, v := range x {
-		o0[s] = v * k0[s]
-		o1[s] = v * k1[s]
-	}
-}
-
-// macReduceKey32 sets o0 = (a0 + x·k0) mod q and o1 = (a1 + x·k1) mod q
-// slot-wise, with a0 = a1 = 0 when nil (a0, a1 may alias o0, o1).
-func macReduceKey32(o0, o1, x, k0, k1, a0, a1 []uint64, m modq.Modulus) {
-	o1, k0, k1 = o1[:len(o0)], k0[:len(o0)], k1[:len(o0)]
-	x = x[:len(o0)]
-	if a0 == nil {
-		for s, v := range x {
-			o0[s] = m.Reduce(v * k0[s])
-			o1[s] = m.Reduce(v * k1[s])
-		}
-		return
-	}
-	a0, a1 = a0[:len(o0)], a1[:len(o0)]
-	for s, v := range x {
-		o0[s] = m.Reduce(a0[s] + v*k0[s])
-		o1[s] = m.Reduce(a1[s] + v*k1[s])
-	}
-}
-
-// macKey32 adds x·k0 to o0 and x·k1 to o1 slot-wise (unreduced).
-func macKey32(o0, o1, x, k0, k1 []uint64) {
-	o1, k0, k1 = o1[:len(o0)], k0[:len(o0)], k1[:len(o0)]
-	x = x[:len(o0)]
-	for s, v := range x {
-		o0[s] += v * k0[s]
-		o1[s] += v * k1[s]
-	}
 }
 
 // ApplyGalois sets out = σ_g(ct) re-encrypted under s with the Galois key

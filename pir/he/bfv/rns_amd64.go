@@ -10,3 +10,9 @@ var haveSIMD = cpu.X86.HasAVX2
 
 //go:noescape
 func drop32AVX2(dst, src, last []uint64, qLast, half, q, hmK, inv, invS32 uint64)
+
+//go:noescape
+func shoupRowAVX2(o, x, k, ks []uint64, q, acc uint64)
+
+//go:noescape
+func csub2RowAVX2(o []uint64, q uint64)

@@ -8,3 +8,6 @@ var haveSIMD = false
 func drop32AVX2(dst, src, last []uint64, qLast, half, q, hmK, inv, invS32 uint64) {
 	panic("bfv: internal error: no SIMD kernels")
 }
+
+func shoupRowAVX2(o, x, k, ks []uint64, q, acc uint64) { panic("bfv: internal error: no SIMD kernels") }
+func csub2RowAVX2(o []uint64, q uint64)                { panic("bfv: internal error: no SIMD kernels") }

@@ -2,6 +2,7 @@ package bfv
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/blindlist/blindlist/pir/he/ring"
 )
@@ -105,9 +106,16 @@ type SecretKey struct {
 // KeySwitchKey is a key-switching key from some s' to s: L-1 Eval
 // ciphertexts over all L moduli, K_j carrying P·s' in row j
 // (he-spec §5.1).
+//
+// An [Evaluator] caches derived tables in the key on first use (see
+// keySwitch32), so the residues of Keys must not change once the key has
+// been used; build a new KeySwitchKey instead.
 type KeySwitchKey struct {
 	// Keys are K_0..K_{L-2}, each 2 Eval polys over all L moduli.
 	Keys []*Ciphertext
+
+	// shoup caches the 32-bit Shoup companions of Keys (keyShoup32).
+	shoup atomic.Pointer[keyShoup]
 }
 
 // EvaluationKey holds the Galois keys (by Galois element) and the optional

@@ -104,6 +104,18 @@ func (m *Modulus) Reduce(x uint64) uint64 {
 	return csub(x-quot*m.Q, m.Q)
 }
 
+// QuoRem returns floor(x/q) and x mod q for any uint64 x, without a
+// division instruction (the single-word Barrett estimate of [Modulus.Reduce]
+// plus one correction step).
+func (m *Modulus) QuoRem(x uint64) (quo, rem uint64) {
+	quo, _ = bits.Mul64(x, m.barrettHi)
+	rem = x - quo*m.Q
+	// rem < 2q: add 1 to quo and subtract q from rem when rem >= q.
+	_, borrow := bits.Sub64(rem, m.Q, 0)
+	ge := borrow ^ 1
+	return quo + ge, rem - m.Q&-ge
+}
+
 // Reduce128 returns (hi·2^64 + lo) mod q for any 128-bit value (Barrett with
 // floor(2^128/q); the quotient estimate is at most 2 below the true one, so
 // two conditional subtractions finish the job).

@@ -48,6 +48,9 @@ func TestReduceAgainstBig(t *testing.T) {
 			if got, want := m.Reduce(x), x%q; got != want {
 				t.Fatalf("q=%d Reduce(%d) = %d, want %d", q, x, got, want)
 			}
+			if quo, rem := m.QuoRem(x); quo != x/q || rem != x%q {
+				t.Fatalf("q=%d QuoRem(%d) = %d, %d, want %d, %d", q, x, quo, rem, x/q, x%q)
+			}
 		}
 	}
 }
