@@ -146,7 +146,7 @@ func TestRowKernels(t *testing.T) {
 				x[1], y[1], x[2], y[2] = 0, q-1, q-1, 0
 			}
 			kernels := []struct {
-				name     string
+				name           string
 				fast, portable func(o []uint64)
 			}{
 				{"add", func(o []uint64) { addRow(o, x, y, q) }, func(o []uint64) { addRowGo(o, x, y, q) }},
