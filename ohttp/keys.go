@@ -11,6 +11,7 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"slices"
 )
 
@@ -175,6 +176,13 @@ func (ks *KeySet) MarshalConfigs() []byte { return slices.Clone(ks.encoded) }
 // not exist it is created with mode 0600 and filled from rnd (crypto/rand
 // when nil). A file of another size, or one that group or others may read,
 // is an error: the seed is the gateway's long-term secret.
+//
+// Creation is atomic and durable: the seed is written and fsynced under a
+// temporary name, linked to path only if path still does not exist, and the
+// directory is fsynced. A crash therefore leaves either no seed (the next
+// start creates one, and no configuration was ever served from it) or the
+// whole seed, never an empty or partial file; and of several processes
+// starting at once, all end up with the one seed that was linked first.
 func LoadOrCreateSeed(path string, rnd io.Reader) ([]byte, error) {
 	seed, err := readSeed(path)
 	if !errors.Is(err, fs.ErrNotExist) {
@@ -187,25 +195,44 @@ func LoadOrCreateSeed(path string, rnd io.Reader) ([]byte, error) {
 	if _, err := io.ReadFull(rnd, seed); err != nil {
 		return nil, fmt.Errorf("ohttp: generating seed: %w", err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return readSeed(path) // another process created it first
-	}
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*") // mode 0600
 	if err != nil {
 		return nil, fmt.Errorf("ohttp: creating seed file: %w", err)
 	}
-	if _, err := f.Write(seed); err != nil {
-		f.Close()
+	defer os.Remove(tmp.Name())
+	_, err = tmp.Write(seed)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
 		return nil, fmt.Errorf("ohttp: writing seed file: %w", err)
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("ohttp: writing seed file: %w", err)
+	// Link, unlike rename, fails when path exists: a seed another process
+	// created meanwhile is never replaced.
+	if err := os.Link(tmp.Name(), path); err != nil && !errors.Is(err, fs.ErrExist) {
+		return nil, fmt.Errorf("ohttp: creating seed file: %w", err)
 	}
-	if err := f.Close(); err != nil {
-		return nil, fmt.Errorf("ohttp: writing seed file: %w", err)
+	if err := syncDir(dir); err != nil {
+		return nil, fmt.Errorf("ohttp: creating seed file: %w", err)
 	}
 	return readSeed(path)
+}
+
+// syncDir flushes a directory's entries to stable storage.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
+		return err
+	}
+	return nil
 }
 
 func readSeed(path string) ([]byte, error) {
