@@ -287,15 +287,21 @@ func isMediaType(contentType, want string) bool {
 	return strings.EqualFold(strings.TrimSpace(mt), want)
 }
 
+// maxBodyPrealloc bounds the buffer allocated from a declared
+// Content-Length before any body byte arrived. Larger bodies grow the buffer
+// as bytes come in, so a client cannot make the gateway hold
+// MaxRequestBytes per connection by declaring a length and sending nothing.
+const maxBodyPrealloc = 1 << 20
+
 // readBody reads the request body, at most maxBytes of it. With a declared
-// Content-Length it reads into one buffer of that size (net/http's server
-// holds the body to its declared length); otherwise it reads through
-// http.MaxBytesReader.
+// Content-Length up to [maxBodyPrealloc] it reads into one buffer of that
+// size (net/http's server holds the body to its declared length); otherwise
+// it reads through http.MaxBytesReader, growing as the bytes arrive.
 func readBody(w http.ResponseWriter, r *http.Request, maxBytes int64) ([]byte, error) {
 	if r.ContentLength > maxBytes {
 		return nil, &http.MaxBytesError{Limit: maxBytes}
 	}
-	if r.ContentLength >= 0 {
+	if r.ContentLength >= 0 && r.ContentLength <= maxBodyPrealloc {
 		buf := make([]byte, r.ContentLength)
 		if _, err := io.ReadFull(r.Body, buf); err != nil {
 			return nil, fmt.Errorf("%w: reading body: %w", ErrMalformed, err)
@@ -303,6 +309,9 @@ func readBody(w http.ResponseWriter, r *http.Request, maxBytes int64) ([]byte, e
 		return buf, nil
 	}
 	buf, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
+	if err == nil && r.ContentLength >= 0 && int64(len(buf)) != r.ContentLength {
+		err = io.ErrUnexpectedEOF
+	}
 	var maxErr *http.MaxBytesError
 	if errors.As(err, &maxErr) {
 		return nil, err
