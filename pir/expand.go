@@ -177,6 +177,19 @@ func (x *expander) split(w *worker, ct *bfv.Ciphertext, l int) (*bfv.Ciphertext,
 	return c1, p1, nil
 }
 
+// checkKey verifies up front that every split of the expansion finds its
+// automorphism in the key.
+func (x *expander) checkKey(total int) error {
+	h := ceilLog2(uint64(min(total, x.bp.N())))
+	for l := 1; l <= h; l++ {
+		target := uint64(1)<<(x.logN-l+1) + 1
+		if _, _, err := x.key.galoisSteps(target, x.logN); err != nil {
+			return fmt.Errorf("%w: %v", ErrKeyMismatch, err)
+		}
+	}
+	return nil
+}
+
 // galoisSteps returns the key element g and repetition count r with
 // g^r ≡ target (mod 2N): g is the largest element of the key ≤ target
 // (Apple's rule), and must be of the form 2^a + 1.
