@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -26,13 +27,14 @@ const (
 	RewriteFragment                        // "fragment_removed": #fragment without a query
 	RewriteUserinfo                        // "userinfo_removed": user:pass@ dropped
 	RewriteWildcard                        // "wildcard_prefix_removed": *.example.com → example.com
+	RewriteEscaped                         // "percent_encoded": bytes a browser escapes (UTF-8, ", <, …) encoded
 	rewriteCount       = iota
 )
 
 var rewriteNames = [rewriteCount]string{
 	"scheme_removed", "lowercased", "punycoded", "www_stripped", "trailing_dot_removed",
 	"default_port_removed", "path_canonicalised", "fragment_removed", "userinfo_removed",
-	"wildcard_prefix_removed",
+	"wildcard_prefix_removed", "percent_encoded",
 }
 
 // Names returns the report names of the rewrites in r.
@@ -73,8 +75,14 @@ var idnaProfile = idna.New(idna.MapForLookup(), idna.Transitional(false), idna.S
 // without scheme) to a key in the device's key space (client-spec §3.4) and
 // reports what it changed. The returned error is a *[DropError] when the
 // entry cannot be a key.
+//
+// Path, query and fragment are percent-encoded as a browser sends them
+// (UTF-8 bytes and the characters the WHATWG URL standard escapes in each
+// component), then lowercased with the rest of the key, so a list entry
+// "example.com/straße" gives the key the device derives from the visited
+// URL, "example.com/stra%c3%9fe". Existing escapes are kept as they are
+// (only lowercased): the device is not known to decode them.
 func Normalize(entry string) (string, Rewrite, error) {
-	var rw Rewrite
 	s := strings.TrimSpace(entry)
 	if s == "" {
 		return "", 0, drop("empty", "empty entry")
@@ -82,56 +90,27 @@ func Normalize(entry string) (string, Rewrite, error) {
 	if isCanonicalHost(s) {
 		return s, 0, nil // the common case: a list entry that is already a key
 	}
-	if i := strings.Index(s, "://"); i > 0 && isScheme(s[:i]) {
-		switch strings.ToLower(s[:i]) {
-		case "http", "https":
-		default:
-			return "", 0, drop("unsupported_scheme", "scheme %q is not http or https", s[:i])
-		}
-		s = s[i+3:]
-		rw |= RewriteScheme
-	}
-	// Split authority / path / query / fragment.
-	end := strings.IndexAny(s, "/?#")
-	if end < 0 {
-		end = len(s)
-	}
-	authority, rest := s[:end], s[end:]
-	var path, query, fragment string
-	hasQuery := false
-	if i := strings.IndexByte(rest, '#'); i >= 0 {
-		rest, fragment = rest[:i], rest[i+1:]
-		if fragment == "" {
-			rw |= RewriteFragment
-		}
-	}
-	if i := strings.IndexByte(rest, '?'); i >= 0 {
-		rest, query = rest[:i], rest[i+1:]
-		hasQuery = query != ""
-	}
-	path = rest
-	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
-		authority = authority[at+1:]
-		rw |= RewriteUserinfo
-	}
-	host, port, err := splitHostPort(authority)
+	u, rw, err := splitURL(s)
 	if err != nil {
 		return "", 0, err
 	}
-	host, hrw, err := NormalizeHost(host)
+	host, hrw, err := NormalizeHost(u.host)
 	if err != nil {
 		return "", 0, err
 	}
 	rw |= hrw
+	port := u.port
 	if port == "443" || port == "80" {
 		port = ""
 		rw |= RewriteDefaultPort
 	}
-	canon, changed := canonicalPath(path)
+	canon, changed := canonicalPath(u.path)
 	if changed {
 		rw |= RewritePath
 	}
-	if fragment != "" && !hasQuery {
+	query, fragment := u.query, u.fragment
+	hasQuery := query != ""
+	if u.hasFragment && (fragment == "" || !hasQuery) {
 		fragment = ""
 		rw |= RewriteFragment
 	}
@@ -165,11 +144,119 @@ func Normalize(entry string) (string, Rewrite, error) {
 		return "", 0, drop("too_long", "entry is %d bytes, over %d", len(key), MaxKeyBytes)
 	}
 	for i := 0; i < len(key); i++ {
-		if c := key[i]; c <= ' ' || c == 0x7f || c == '"' || c == '\\' {
+		if c := key[i]; c <= ' ' || c == 0x7f || c == '\\' {
 			return "", 0, drop("invalid_character", "entry contains byte %#02x", c)
 		}
 	}
 	return key, rw, nil
+}
+
+// urlParts is an entry split the way a URL parser splits it, with path,
+// query and fragment already percent-encoded ([encodeComponent]).
+type urlParts struct {
+	scheme      string // lowercase "http" or "https", or "" when absent
+	host, port  string // port "" when absent; IPv6 hosts keep brackets
+	path        string
+	query       string
+	fragment    string
+	hasQuery    bool // a "?" was present (the query may be empty)
+	hasFragment bool // a "#" was present (the fragment may be empty)
+}
+
+// splitURL splits an entry with an optional http(s) scheme (or a
+// scheme-relative "//") into its parts, dropping user information. Without
+// a scheme an "@" is an error: "abuse@example.com" is an e-mail address, not
+// a URL, and must not block example.com. A bare IPv6 address gets brackets.
+func splitURL(s string) (urlParts, Rewrite, error) {
+	var u urlParts
+	var rw Rewrite
+	hasScheme := false
+	if i := strings.Index(s, "://"); i > 0 && isScheme(s[:i]) {
+		switch strings.ToLower(s[:i]) {
+		case "http":
+			u.scheme = "http"
+		case "https":
+			u.scheme = "https"
+		default:
+			return u, 0, drop("unsupported_scheme", "scheme %q is not http or https", s[:i])
+		}
+		s = s[i+3:]
+		rw |= RewriteScheme
+		hasScheme = true
+	} else if strings.HasPrefix(s, "//") {
+		s = s[2:]
+		rw |= RewriteScheme
+		hasScheme = true
+	}
+	end := strings.IndexAny(s, "/?#")
+	if end < 0 {
+		end = len(s)
+	}
+	authority, rest := s[:end], s[end:]
+	if i := strings.IndexByte(rest, '#'); i >= 0 {
+		rest, u.fragment, u.hasFragment = rest[:i], rest[i+1:], true
+	}
+	if i := strings.IndexByte(rest, '?'); i >= 0 {
+		rest, u.query, u.hasQuery = rest[:i], rest[i+1:], true
+	}
+	var e1, e2, e3 bool
+	u.path, e1 = encodeComponent(rest, pathEscapes)
+	u.query, e2 = encodeComponent(u.query, queryEscapes)
+	u.fragment, e3 = encodeComponent(u.fragment, fragmentEscapes)
+	if e1 || e2 || e3 {
+		rw |= RewriteEscaped
+	}
+	if at := strings.LastIndexByte(authority, '@'); at >= 0 {
+		if !hasScheme {
+			return u, 0, drop("invalid_host", "entry %q has a user name but no scheme (an e-mail address?)", authority)
+		}
+		authority = authority[at+1:]
+		rw |= RewriteUserinfo
+	}
+	if strings.Count(authority, ":") >= 2 && authority[0] != '[' {
+		if addr, err := netip.ParseAddr(authority); err == nil && addr.Is6() {
+			authority = "[" + authority + "]"
+		}
+	}
+	var err error
+	u.host, u.port, err = splitHostPort(authority)
+	return u, rw, err
+}
+
+// The bytes below 0x80 a browser percent-encodes in each URL component
+// besides C0 controls and space, which never reach a key (WHATWG URL
+// Standard §1.3: the path, special-query and fragment percent-encode sets).
+// Bytes from 0x80 up (UTF-8) are encoded in every component.
+const (
+	pathEscapes     = "\"<>`{}"
+	queryEscapes    = "\"<>'"
+	fragmentEscapes = "\"<>`"
+)
+
+// encodeComponent percent-encodes the bytes of s from 0x80 up and those in
+// escapes, with uppercase hex as browsers write it (keys are lowercased
+// later), and whether it changed s. Existing escapes are left alone, so the
+// encoding is idempotent.
+func encodeComponent(s, escapes string) (string, bool) {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || strings.IndexByte(escapes, c) >= 0 {
+			n++
+		}
+	}
+	if n == 0 {
+		return s, false
+	}
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, len(s)+2*n)
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x80 || strings.IndexByte(escapes, c) >= 0 {
+			b = append(b, '%', hex[c>>4], hex[c&15])
+		} else {
+			b = append(b, c)
+		}
+	}
+	return string(b), true
 }
 
 // splitHostPort separates an optional :port; IPv6 literals keep brackets.
@@ -210,7 +297,7 @@ func NormalizeHost(host string) (string, Rewrite, error) {
 	}
 	if host[0] == '[' {
 		addr, err := netip.ParseAddr(strings.Trim(host, "[]"))
-		if err != nil || !addr.Is6() {
+		if err != nil || !addr.Is6() || addr.Zone() != "" {
 			return "", 0, drop("invalid_host", "bad IPv6 literal %q", host)
 		}
 		return "[" + addr.String() + "]", 0, nil
@@ -231,6 +318,9 @@ func NormalizeHost(host string) (string, Rewrite, error) {
 		}
 	}
 	if !ascii {
+		if !utf8.ValidString(host) {
+			return "", 0, drop("invalid_host", "host %q is not valid UTF-8", host)
+		}
 		a, err := idnaProfile.ToASCII(host)
 		if err != nil {
 			return "", 0, drop("invalid_host", "host %q: %v", host, errors.Unwrap(err))
@@ -247,6 +337,12 @@ func NormalizeHost(host string) (string, Rewrite, error) {
 	}
 	if addr, err := netip.ParseAddr(host); err == nil && addr.Is4() {
 		return host, rw, nil
+	}
+	if isNumeric(host[strings.LastIndexByte(host, '.')+1:]) {
+		// A URL parser reads such a host as an IPv4 address in some
+		// other notation (1.2.3, 0x7f.0.0.1, 010.0.0.1) or rejects it; no
+		// top-level domain is numeric (RFC 3696 §2).
+		return "", 0, drop("invalid_host", "host %q ends in a numeric label but is not a dotted-quad IPv4 address", host)
 	}
 	labels := 0
 	for l := range strings.SplitSeq(host, ".") {
@@ -309,6 +405,16 @@ func canonicalPath(p string) (string, bool) {
 	return "/" + strings.Join(segs, "/"), true
 }
 
+// isNumeric reports whether s is a non-empty run of ASCII digits.
+func isNumeric(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s != ""
+}
+
 // isScheme reports whether s has URL scheme syntax (RFC 3986 §3.1).
 func isScheme(s string) bool {
 	for i := 0; i < len(s); i++ {
@@ -326,15 +432,19 @@ func isScheme(s string) bool {
 // isCanonicalHost reports whether s is already a normalised host-only key:
 // lowercase ASCII labels of 1–63 bytes from [a-z0-9_-], at least two
 // labels, at most 253 bytes, no leading "www." or "*.". Such entries skip
-// the general path and its allocations.
+// the general path and its allocations. A numeric last label (an IPv4
+// address, or an invalid host) takes the general path.
 func isCanonicalHost(s string) bool {
 	if len(s) > 253 || strings.HasPrefix(s, "www.") {
 		return false
 	}
-	dots, label := 0, 0
+	dots, label, letters := 0, 0, 0
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
-		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-' || c == '_':
+		case c >= 'a' && c <= 'z' || c == '-' || c == '_':
+			letters++
+			fallthrough
+		case c >= '0' && c <= '9':
 			label++
 			if label > 63 {
 				return false
@@ -344,10 +454,10 @@ func isCanonicalHost(s string) bool {
 				return false
 			}
 			dots++
-			label = 0
+			label, letters = 0, 0
 		default:
 			return false
 		}
 	}
-	return dots > 0 && label > 0
+	return dots > 0 && label > 0 && letters > 0
 }

@@ -1,8 +1,8 @@
 package blocklist
 
 import (
+	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 )
 
@@ -15,32 +15,35 @@ import (
 // trailing "/", and, when there is a query, the full path with and without
 // "/" before "?query" (and "#fragment" when present).
 //
-// The strings are lowercased (matching is case-insensitive by default) and
-// hosts Punycoded, as keys from [Normalize] are. Public suffixes are not treated
-// specially, and for http the port 80 is an inference (client-spec §3.2
-// lists both as unknowns).
+// The URL is split and encoded exactly as [Normalize] splits and encodes a
+// list entry (Punycode host, percent-encoded path, query and fragment, dot
+// segments resolved), and the strings are lowercased (matching is
+// case-insensitive by default), so a key [Normalize] makes from a URL is
+// among that URL's sub-URLs. Public suffixes are not treated specially, and
+// for http the port 80 is an inference (client-spec §3.2 lists both as
+// unknowns).
 func SubURLs(visited string) ([]string, error) {
-	u, err := url.Parse(visited)
-	if err != nil {
-		return nil, fmt.Errorf("blocklist: parsing URL: %w", err)
-	}
-	if u.Scheme != "http" && u.Scheme != "https" {
+	s := strings.TrimSpace(visited)
+	if i := strings.Index(s, "://"); i <= 0 || !isScheme(s[:i]) {
 		return nil, fmt.Errorf("blocklist: URL %q needs an http or https scheme", visited)
 	}
-	hn := u.Hostname()
-	if strings.Contains(hn, ":") {
-		hn = "[" + hn + "]"
+	u, _, err := splitURL(s)
+	if err == nil && u.scheme == "" {
+		err = errors.New("not an http or https URL")
 	}
-	host, _, err := NormalizeHost(hn)
+	if err != nil {
+		return nil, fmt.Errorf("blocklist: URL %q: %w", visited, err)
+	}
+	host, _, err := NormalizeHost(u.host)
 	if err != nil {
 		return nil, err
 	}
-	port := u.Port()
+	port := u.port
 	if port == "" {
-		port = map[string]string{"https": "443", "http": "80"}[u.Scheme]
+		port = map[string]string{"https": "443", "http": "80"}[u.scheme]
 	}
 	var hosts []string
-	if strings.Contains(host, ":") || isIPv4(host) {
+	if strings.HasPrefix(host, "[") || isIPv4(host) {
 		hosts = []string{host}
 	} else {
 		labels := strings.Split(host, ".")
@@ -48,26 +51,21 @@ func SubURLs(visited string) ([]string, error) {
 			hosts = append(hosts, strings.Join(labels[i:], "."))
 		}
 	}
+	canon, _ := canonicalPath(u.path)
 	var segs []string
-	for s := range strings.SplitSeq(u.EscapedPath(), "/") {
-		if s != "" {
-			segs = append(segs, s)
-		}
+	if canon != "" {
+		segs = strings.Split(canon[1:], "/")
 	}
 	sfx := []string{"", "/"}
 	for j := 1; j <= len(segs); j++ {
 		p := "/" + strings.Join(segs[:j], "/")
 		sfx = append(sfx, p, p+"/")
 	}
-	if u.RawQuery != "" || u.ForceQuery {
-		full := "/" + strings.Join(segs, "/")
-		if len(segs) == 0 {
-			full = ""
-		}
-		for _, base := range []string{full + "/", full} {
-			sfx = append(sfx, base+"?"+u.RawQuery)
-			if u.Fragment != "" {
-				sfx = append(sfx, base+"?"+u.RawQuery+"#"+u.EscapedFragment())
+	if u.hasQuery {
+		for _, base := range []string{canon + "/", canon} {
+			sfx = append(sfx, base+"?"+u.query)
+			if u.fragment != "" {
+				sfx = append(sfx, base+"?"+u.query+"#"+u.fragment)
 			}
 		}
 	}
