@@ -81,11 +81,12 @@ func stripComment(line string) string {
 	return line
 }
 
-// parseHostsLine reads "IP name [name...]".
+// parseHostsLine reads "IP name [name...]". As in hosts(5), a "#" anywhere
+// starts a comment. Names that only describe the machine itself
+// (localhost, …) and names that are IP addresses are boilerplate.
 func parseHostsLine(line string) lineResult {
-	line = stripComment(line)
-	if line == "" {
-		return skipped("comment")
+	if i := strings.IndexByte(line, '#'); i >= 0 {
+		line = line[:i]
 	}
 	f := strings.Fields(line)
 	if len(f) == 0 {
@@ -99,19 +100,32 @@ func parseHostsLine(line string) lineResult {
 	}
 	res := lineResult{entries: f[1:]}
 	for _, name := range f[1:] {
-		if hostsBoilerplate[strings.ToLower(name)] {
+		if isHostsBoilerplate(name) {
 			res.boilerplate++
 		}
 	}
 	if res.boilerplate > 0 {
 		res.entries = make([]string, 0, len(f)-1)
 		for _, name := range f[1:] {
-			if !hostsBoilerplate[strings.ToLower(name)] {
+			if !isHostsBoilerplate(name) {
 				res.entries = append(res.entries, name)
 			}
 		}
 	}
 	return res
+}
+
+// isHostsBoilerplate reports whether a hosts-file name only describes the
+// local machine or is an address ("0.0.0.0 0.0.0.0", "0.0.0.0 127.0.0.1").
+func isHostsBoilerplate(name string) bool {
+	if hostsBoilerplate[strings.ToLower(strings.TrimSuffix(name, "."))] {
+		return true
+	}
+	if name == "" || !(name[0] >= '0' && name[0] <= '9' || name[0] == ':' || name[0] == '[') {
+		return false // the fast answer for ordinary names
+	}
+	_, err := netip.ParseAddr(strings.Trim(name, "[]"))
+	return err == nil
 }
 
 // parseSingleLine reads one domain or URL, with an optional trailing
@@ -131,6 +145,24 @@ func parseSingleLine(line string) lineResult {
 	return lineResult{entries: f}
 }
 
+// abpCosmeticMarkers separate a domain list from a cosmetic, scriptlet or
+// HTML-filtering rule (AdGuard "Cosmetic rules", "HTML filtering rules";
+// ABP "Element hiding"). Such rules never block a request.
+var abpCosmeticMarkers = []string{"##", "#@#", "#?#", "#@?#", "#$#", "#@$#", "#%#", "#@%#", "#$?#", "#@$?#", "$$", "$@$"}
+
+// isABPCosmetic reports whether line is a cosmetic or HTML-filtering rule.
+func isABPCosmetic(line string) bool {
+	if !strings.ContainsAny(line, "#$") {
+		return false
+	}
+	for _, m := range abpCosmeticMarkers {
+		if strings.Contains(line, m) {
+			return true
+		}
+	}
+	return false
+}
+
 // abpHarmlessOptions are modifiers that do not narrow where a rule applies,
 // so ||domain^$option is still the whole domain.
 var abpHarmlessOptions = map[string]bool{"important": true, "all": true, "document": true, "doc": true}
@@ -143,8 +175,7 @@ func parseABPLine(line string) lineResult {
 		return skipped("comment")
 	case strings.HasPrefix(line, "@@"):
 		return skipped("abp_exception")
-	case strings.Contains(line, "##") || strings.Contains(line, "#@#") || strings.Contains(line, "#?#") ||
-		strings.Contains(line, "#$#") || strings.Contains(line, "#%#"):
+	case isABPCosmetic(line):
 		return skipped("abp_cosmetic")
 	case line[0] == '#':
 		return skipped("comment")
@@ -203,8 +234,11 @@ func parseAutoLine(line string) lineResult {
 	case '"':
 		return parseURLhausLine(line)
 	}
-	if strings.ContainsAny(line, "^$") || strings.Contains(line, "##") {
+	if strings.ContainsAny(line, "^$") || isABPCosmetic(line) {
 		return parseABPLine(line)
+	}
+	if strings.HasPrefix(line, "id,dateadded,") {
+		return skipped("comment") // an unquoted URLhaus CSV header
 	}
 	if f := strings.Fields(line); len(f) >= 2 {
 		if _, err := netip.ParseAddr(f[0]); err == nil {

@@ -168,7 +168,9 @@ func (c *cappedReader) Read(p []byte) (int, error) {
 const maxLineBytes = 64 << 10
 
 // openLines returns a reader of the decompressed document (gzip is detected
-// by its magic bytes) capped at max bytes.
+// by its magic bytes) capped at max bytes, past a UTF-8 byte order mark.
+// UTF-16 text and zip archives are refused with a clear error rather than
+// read as lines of garbage.
 func openLines(r io.Reader, max int64) (*bufio.Reader, *cappedReader, func() error, error) {
 	br := bufio.NewReaderSize(r, maxLineBytes)
 	closeFn := func() error { return nil }
@@ -181,7 +183,19 @@ func openLines(r io.Reader, max int64) (*bufio.Reader, *cappedReader, func() err
 		inner, closeFn = zr, zr.Close
 	}
 	cr := &cappedReader{r: inner, left: max}
-	return bufio.NewReaderSize(cr, maxLineBytes), cr, closeFn, nil
+	lr := bufio.NewReaderSize(cr, maxLineBytes)
+	head, _ := lr.Peek(4)
+	switch {
+	case bytes.HasPrefix(head, []byte{0xef, 0xbb, 0xbf}):
+		lr.Discard(3)
+	case bytes.HasPrefix(head, []byte{0xff, 0xfe}) || bytes.HasPrefix(head, []byte{0xfe, 0xff}):
+		closeFn()
+		return nil, nil, nil, errors.New("blocklist: the text is UTF-16; convert it to UTF-8")
+	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
+		closeFn()
+		return nil, nil, nil, errors.New("blocklist: the source is a zip archive; unzip it and pass the list inside")
+	}
+	return lr, cr, closeFn, nil
 }
 
 // eachLine calls fn with every line of r (without the line ending) and its
