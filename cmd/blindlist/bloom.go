@@ -36,6 +36,7 @@ Flags:
   --bits-out FILE                    also write the raw bit array (NEURLFilterPrefilter data)
   --seed N                           Murmur3 seed (default: random from crypto/rand; always printed)
   --workers N                        goroutines (default: all cores; the bits do not depend on it)
+  --max-bytes N                      refuse input larger than N bytes, after gzip (default 1 GiB)
   --json                             print a JSON summary (counts, seed, SHA-256 of the bits)
   -v, --verbose                      print file names to stderr
 
@@ -56,6 +57,7 @@ func runBloom(ctx context.Context, e *env, args []string) int {
 	bitsOut := fs.String("bits-out", "", "")
 	seedFlag := fs.String("seed", "", "")
 	workers := fs.Int("workers", 0, "")
+	maxBytes := fs.Int64("max-bytes", 1<<30, "")
 	asJSON := fs.Bool("json", false, "")
 	var verbose bool
 	fs.BoolVar(&verbose, "v", false, "")
@@ -85,7 +87,10 @@ func runBloom(ctx context.Context, e *env, args []string) int {
 		seed = binary.BigEndian.Uint32(b[:])
 	}
 
-	data, err := readInput(e, pos[0])
+	if *maxBytes <= 0 {
+		return e.errorf("--max-bytes %d must be positive", *maxBytes)
+	}
+	data, err := readInput(e, pos[0], *maxBytes)
 	if err != nil {
 		return e.errorf("%v", err)
 	}
@@ -130,15 +135,20 @@ func runBloom(ctx context.Context, e *env, args []string) int {
 	return 0
 }
 
-// readInput reads a file or stdin ("-"), decompressing gzip.
-func readInput(e *env, name string) ([]byte, error) {
-	var data []byte
-	var err error
-	if name == "-" {
-		data, err = io.ReadAll(e.stdin)
-	} else {
-		data, err = os.ReadFile(name)
+// readInput reads a file or stdin ("-"), decompressing gzip, and refuses
+// more than maxBytes bytes before or after decompression (a gzip bomb
+// stops at the cap instead of exhausting memory).
+func readInput(e *env, name string, maxBytes int64) ([]byte, error) {
+	r := e.stdin
+	if name != "-" {
+		fh, err := os.Open(name)
+		if err != nil {
+			return nil, fmt.Errorf("reading input: %w", err)
+		}
+		defer fh.Close()
+		r = fh
 	}
+	data, err := readCapped(r, maxBytes)
 	if err != nil {
 		return nil, fmt.Errorf("reading input: %w", err)
 	}
@@ -147,9 +157,21 @@ func readInput(e *env, name string) ([]byte, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading gzip input: %w", err)
 		}
-		if data, err = io.ReadAll(zr); err != nil {
+		if data, err = readCapped(zr, maxBytes); err != nil {
 			return nil, fmt.Errorf("reading gzip input: %w", err)
 		}
+	}
+	return data, nil
+}
+
+// readCapped reads r to the end, failing once it holds more than max bytes.
+func readCapped(r io.Reader, max int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(data)) > max {
+		return nil, fmt.Errorf("input exceeds --max-bytes %d", max)
 	}
 	return data, nil
 }

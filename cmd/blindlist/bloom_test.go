@@ -111,6 +111,13 @@ func TestBloomErrors(t *testing.T) {
 	chdir(t, t.TempDir())
 	os.WriteFile("empty", []byte("\n  \n"), 0o644)
 	os.WriteFile("bad", []byte("ok\n\xff\xfe\n"), 0o644)
+	// A gzip bomb: 64 KiB compressed to about 100 bytes, over a 4 KiB cap.
+	var bomb bytes.Buffer
+	zw := gzip.NewWriter(&bomb)
+	zw.Write(bytes.Repeat([]byte("a.example\n"), 64<<10/10))
+	zw.Close()
+	os.WriteFile("bomb.gz", bomb.Bytes(), 0o644)
+	os.WriteFile("big", bytes.Repeat([]byte("a.example\n"), 1000), 0o644)
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -122,6 +129,9 @@ func TestBloomErrors(t *testing.T) {
 		{[]string{"bloom", "missing"}, 1, "reading input"},
 		{[]string{"bloom", "bad"}, 1, "line 2 is not valid UTF-8"},
 		{[]string{"bloom", "--seed", "x", "empty"}, 1, "seed"},
+		{[]string{"bloom", "--max-bytes", "4096", "bomb.gz"}, 1, "reading gzip input: input exceeds --max-bytes 4096"},
+		{[]string{"bloom", "--max-bytes", "4096", "big"}, 1, "reading input: input exceeds --max-bytes 4096"},
+		{[]string{"bloom", "--max-bytes", "0", "big"}, 1, "must be positive"},
 		{[]string{"bloom"}, 2, "Usage"},
 		{[]string{"bloom", "--nope", "x"}, 2, "Usage"},
 	} {
