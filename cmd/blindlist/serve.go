@@ -140,6 +140,10 @@ func runServe(ctx context.Context, e *env, args []string) int {
 
 // service is everything `serve` runs, built from one FileConfig.
 type service struct {
+	// mu serializes reloads and key rotations: SIGHUP, the hourly tick
+	// and POST /reload on the admin listener come from different
+	// goroutines, and all of them replace fc, tiers and the keyring.
+	mu      sync.Mutex
 	fc      *api.FileConfig
 	log     *slog.Logger
 	api     *api.Server
@@ -147,6 +151,9 @@ type service struct {
 	keyDir  *api.IssuerKeyDir
 	tiers   []string
 	closers []func() error
+	// sweepers delete expired entries of the embedded (bbolt) stores,
+	// which, unlike Redis, do not expire entries by themselves.
+	sweepers []func(context.Context) (int, error)
 }
 
 // runService runs the service until ctx is done, then drains and shuts down.
@@ -208,6 +215,8 @@ func runService(ctx context.Context, e *env, fc *api.FileConfig, load func(conte
 	}
 
 	reload := func(ctx context.Context) error {
+		s.mu.Lock()
+		defer s.mu.Unlock()
 		next, err := load(ctx)
 		if err != nil {
 			return err
@@ -259,8 +268,16 @@ loop:
 				log.Info("reloaded")
 			}
 		case <-rotate.C:
-			if err := s.rotateIssuerKeys(); err != nil {
+			s.mu.Lock()
+			err := s.rotateIssuerKeys()
+			s.mu.Unlock()
+			if err != nil {
 				log.Error("issuer key rotation failed", "error", err.Error())
+			}
+			if n, err := s.sweep(ctx); err != nil {
+				log.Error("removing expired store entries failed", "error", err.Error())
+			} else if n > 0 {
+				log.Info("removed expired store entries", "count", n)
 			}
 		}
 	}
@@ -340,7 +357,11 @@ func (s *service) openStores() (store.KV, store.SpentSet, error) {
 			return nil, nil, err
 		}
 		spent, err := b.SpentSet(privacypass.SpentNamespace, spentTTL)
-		return kv, spent, err
+		if err != nil {
+			return nil, nil, err
+		}
+		s.sweepers = append(s.sweepers, kv.Sweep, spent.Sweep)
+		return kv, spent, nil
 	}
 }
 
@@ -388,6 +409,23 @@ func (s *service) userTokens(limits map[string]api.TierLimit) (map[string]string
 	return users, nil
 }
 
+// sweep deletes the expired evaluation keys and spent tokens of the
+// embedded store (one write transaction per namespace) and returns how many
+// it removed. Without it the bbolt file would keep every token ever redeemed.
+func (s *service) sweep(ctx context.Context) (int, error) {
+	total := 0
+	for _, sw := range s.sweepers {
+		n, err := sw(ctx)
+		total += n
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}
+
+// rotateIssuerKeys applies the issuer key rotation rules at the current
+// time. Callers hold s.mu.
 func (s *service) rotateIssuerKeys() error {
 	if s.issuer == nil {
 		return nil
@@ -402,7 +440,7 @@ func (s *service) rotateIssuerKeys() error {
 
 // reload applies a re-read configuration: databases and user tokens. Other
 // changes (listen addresses, stores, limits) need a restart and are only
-// reported.
+// reported. Callers hold s.mu.
 func (s *service) reload(ctx context.Context, next *api.FileConfig) error {
 	if next.Listen != s.fc.Listen || next.KeyStore != s.fc.KeyStore || next.DataDir != s.fc.DataDir {
 		s.log.Warn("reload: listen, dataDir and keyStore changes take effect after a restart")
