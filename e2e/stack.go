@@ -206,6 +206,36 @@ func (s *Stack) DirectDevice(replica int, userToken string) *Device {
 	}
 }
 
+// Rollout publishes a new database on every replica, one after the other,
+// while they serve (api.Server.Replace): calls in flight finish on the old
+// version, and older configurations keep answering up to the versions kept.
+// Replicas restarted later load db.
+func (s *Stack) Rollout(ctx context.Context, db *Built) error {
+	for _, r := range s.Replicas {
+		if err := r.replace(ctx, db); err != nil {
+			return err
+		}
+	}
+	s.cfg.DB = db
+	return nil
+}
+
+func (r *Replica) replace(ctx context.Context, db *Built) error {
+	uc, err := api.OpenUsecase(ctx, api.UsecaseConfig{Name: r.cfg.Usecase, Directory: db.Dir, FileStem: db.Stem, ShardCount: db.ShardCount})
+	if err != nil {
+		return fmt.Errorf("e2e: replica %d: %w", r.index, err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.api == nil {
+		return fmt.Errorf("e2e: replica %d never started", r.index)
+	}
+	if err := r.api.Replace([]api.Entry{{Name: r.cfg.Usecase, Vendor: "e2e", VersionCount: 2, Usecase: uc}}); err != nil {
+		return fmt.Errorf("e2e: replica %d: %w", r.index, err)
+	}
+	return nil
+}
+
 // Addr returns the replica's host:port.
 func (r *Replica) Addr() string { return r.addr }
 
