@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func compileFixture(t *testing.T, block []string, allow []string, opts Options) *Result {
@@ -176,6 +177,39 @@ func TestCompileHTTP(t *testing.T) {
 	cancel()
 	if _, err := Compile(cctx, []Source{{Location: srv.URL + "/big"}}, nil, Options{HTTPClient: srv.Client()}); err == nil {
 		t.Error("cancelled context: no error")
+	}
+}
+
+// TestCompileHTTPLimits checks that a stalled server is cut off by the
+// context deadline and a gzip bomb stops at the size cap, both with an
+// error that names the source.
+func TestCompileHTTPLimits(t *testing.T) {
+	bomb := gzipBytes(t, bytes.Repeat([]byte("a.example.com\n"), 1<<20)) // 14 MiB in about 30 KB
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/stall":
+			w.Write([]byte("a.example.com\n"))
+			w.(http.Flusher).Flush()
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		case "/bomb.gz":
+			w.Write(bomb)
+		}
+	}))
+	defer srv.Close()
+	defer close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	_, err := Compile(ctx, []Source{{Location: srv.URL + "/stall"}}, nil, Options{HTTPClient: srv.Client()})
+	if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "/stall") {
+		t.Errorf("stalled source: error %v, want a deadline error naming the source", err)
+	}
+	_, err = Compile(context.Background(), []Source{{Location: srv.URL + "/bomb.gz"}}, nil, Options{HTTPClient: srv.Client(), MaxBytes: 1 << 20})
+	if !errors.Is(err, ErrTooLarge) || !strings.Contains(err.Error(), "/bomb.gz") {
+		t.Errorf("gzip bomb: error %v, want ErrTooLarge naming the source", err)
 	}
 }
 
