@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"testing"
+	"time"
 )
 
 // TestRollout publishes new databases on both replicas while devices hold
@@ -76,4 +77,47 @@ func TestRollout(t *testing.T) {
 	check(pinned, "https://new1500.example.com/", true) // the retry refetches /config
 	// The second configuration is still answerable.
 	check(refreshed, "https://www.apple.com/url-filter-test", true)
+}
+
+// TestRolloutUnderLoad publishes two new databases on both replicas while
+// four devices look URLs up: no lookup may be lost after one retry (the
+// second rollout evicts the first configuration, so devices still on it
+// get 410 and retry after refreshing).
+func TestRolloutUnderLoad(t *testing.T) {
+	ctx := context.Background()
+	d := envDuration(t, "BLINDLIST_E2E_LOAD", time.Second) * 2
+	demo := demoDB(t)
+	var versions []*Built
+	for _, extra := range []int{500, 1500} {
+		keys := append([]string{}, demo.Keys...)
+		for i := range extra {
+			keys = append(keys, fmt.Sprintf("load%d-%d.example.com", extra, i))
+		}
+		db, err := BuildKeys(ctx, keys, t.TempDir(), BuildOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		versions = append(versions, db)
+	}
+	s := startStack(t, StackConfig{DB: demo, Replicas: 2, NewStores: redisStores(startRedis(t).client(t), "rollout-load:")})
+	lctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	var st loadStats
+	done := make(chan struct{})
+	go func() {
+		runLoad(lctx, s, 4, 50*time.Millisecond, &st)
+		close(done)
+	}()
+	for i, db := range versions {
+		time.Sleep(d / 3)
+		if err := s.Rollout(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("rollout %d published", i+1)
+	}
+	<-done
+	t.Logf("rollouts under load: %s; first-attempt errors %v", &st, st.errs)
+	if st.lookups == 0 || st.lost != 0 || st.wrong != 0 {
+		t.Errorf("want lookups, none lost after retry and no wrong verdict: %s", &st)
+	}
 }
