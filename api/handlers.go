@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -57,7 +58,7 @@ func (s *Server) config(ctx context.Context, c *call) (*reply, error) {
 	for i, name := range names {
 		u, ok := snap.latest(name)
 		if !ok {
-			missing = append(missing, name)
+			missing = append(missing, echo(name))
 			continue
 		}
 		usecases[i] = u
@@ -295,13 +296,13 @@ func (s *Server) plan(ctx context.Context, snap *snapshot, user string, r *apipb
 		}
 	}
 	u, err := snap.version(r.GetUsecase(), pr.GetConfigurationHash())
-	switch err {
-	case nil:
-	case errConfigGone:
+	switch {
+	case err == nil:
+	case errors.Is(err, errConfigGone):
 		return job{}, newHTTPError(http.StatusGone, catConfigGone,
-			fmt.Sprintf("Configuration id: %s is not available for usecase %s.", byteList(pr.GetConfigurationHash()), r.GetUsecase()))
+			fmt.Sprintf("Configuration id: %s is not available for usecase %s.", byteList(echoBytes(pr.GetConfigurationHash())), echo(r.GetUsecase())))
 	default:
-		return job{}, newHTTPError(http.StatusBadRequest, catUsecase, "Unknown usecase: "+r.GetUsecase())
+		return job{}, newHTTPError(http.StatusBadRequest, catUsecase, "Unknown usecase: "+echo(r.GetUsecase()))
 	}
 	if pr.ShardId != nil {
 		return job{}, newHTTPError(http.StatusNotImplemented, catNotImpl, "Shard ids are not supported; use shard_index")
@@ -336,6 +337,28 @@ func (s *Server) parsedKey(u Usecase, raw []byte) (*pir.EvaluationKey, error) {
 	}
 	s.keys.put(id, k)
 	return k, nil
+}
+
+// Bounds on request data echoed in error messages, as Apple's messages do
+// (usecase names, configuration ids). Legitimate values are far shorter (a
+// bundle id, a 32-byte hash); the bounds keep a client from turning a
+// 10 MiB field into a 40 MiB error body.
+const (
+	maxEchoBytes     = 256
+	maxEchoByteCount = 64
+)
+
+// echo bounds a request string quoted in an error message.
+func echo(s string) string {
+	if len(s) <= maxEchoBytes {
+		return s
+	}
+	return strings.ToValidUTF8(s[:maxEchoBytes], "") + "…"
+}
+
+// echoBytes bounds request bytes quoted in an error message.
+func echoBytes(b []byte) []byte {
+	return b[:min(len(b), maxEchoByteCount)]
 }
 
 // byteList formats bytes as Swift prints a [UInt8] ("[1, 2, 3]").
