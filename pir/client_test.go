@@ -208,3 +208,69 @@ func TestRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// TestEmptyShardsAndRepeatedConfig processes so few rows into so many shards
+// that most are empty (Apple's tool would not write them; the service needs
+// every index), and with identical shard shapes the config uses
+// repeated_shard_config, which the client must expand.
+func TestEmptyShardsAndRepeatedConfig(t *testing.T) {
+	ctx := context.Background()
+	rows := testRows(2, func(int) int { return 1 })
+	dbs, err := ProcessKeywords(ctx, rows, ProcessConfig{Preset: "n_4096_logq_27_28_28_logt_5", ShardCount: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := NewServer(dbs, ServerOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cc, err := ClientConfigFromResponse(s.Config().ConfigResponse("u"), "u")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cc.Shards) != 6 {
+		t.Fatalf("client sees %d shards, want 6", len(cc.Shards))
+	}
+	c, err := NewClient(cc, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	up, err := c.EvaluationKey(0, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, err := s.ParseEvaluationKey(up.GetEvaluationKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kw := range [][]byte{rows[0].Keyword, rows[1].Keyword, []byte("a"), []byte("b"), []byte("c"), []byte("")} {
+		v, ok, err := c.Lookup(ctx, s, key, kw, rand.Reader)
+		if err != nil {
+			t.Fatalf("%q: %v", kw, err)
+		}
+		var want []byte // nil: absent
+		for _, r := range rows {
+			if bytes.Equal(kw, r.Keyword) {
+				want = r.Value
+			}
+		}
+		if ok != (want != nil) || !bytes.Equal(v, want) {
+			t.Errorf("%q: got %x %v, want %x", kw, v, ok, want)
+		}
+	}
+
+	// Identical shards: repeated_shard_config.
+	same := []*Params{dbs[0].Params(), dbs[0].Params(), dbs[0].Params()}
+	cfg, err := BuildConfig(same)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc := cfg.Proto.GetPirConfig()
+	if pc.GetPirShardConfigs().GetRepeatedShardConfig().GetShardCount() != 3 || len(pc.GetShardConfigs()) != 0 {
+		t.Fatalf("identical shards: config %v, want repeated_shard_config with 3 shards", pc)
+	}
+	cc2, err := ClientConfigFromResponse(cfg.ConfigResponse("u"), "u")
+	if err != nil || len(cc2.Shards) != 3 {
+		t.Fatalf("repeated config: %d shards, %v", len(cc2.Shards), err)
+	}
+}
