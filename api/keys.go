@@ -91,9 +91,19 @@ func (kv *keyVault) timestamp(ctx context.Context, user string, identifier []byt
 
 // get returns the stored serialized EvaluationKey, or an error wrapping
 // [ErrKeyNotFound].
+//
+// A missing key whose timestamp entry is still there (the key expired a
+// moment before it, Redis evicted it under memory pressure, or a crash came
+// between the two writes of put) has its timestamp entry removed, so the
+// next /config reports timestamp 0 and the device uploads a new key, instead
+// of /config saying "you have a key" to a device whose every query fails.
 func (kv *keyVault) get(ctx context.Context, user string, identifier []byte) ([]byte, error) {
-	b, err := kv.store.Get(ctx, storeKey('k', keyDigest(user, identifier)))
+	d := keyDigest(user, identifier)
+	b, err := kv.store.Get(ctx, storeKey('k', d))
 	if errors.Is(err, store.ErrNotFound) {
+		if err := kv.store.Delete(ctx, storeKey('m', d)); err != nil {
+			return nil, storeError("removing a lost evaluation key's timestamp", err)
+		}
 		return nil, ErrKeyNotFound
 	}
 	if err != nil {
