@@ -16,10 +16,24 @@
 //     products, ciphertext products, modulus switching (§3.5, §3.6);
 //   - a Go client for tests and tools: keys, queries, decryption, lookup (§3.4, §3.7, §4.4).
 //
-// Where to start: [ProcessKeywords] turns keyword-value rows into processed
-// shards ([Database]); [LoadDatabase] reads shards Apple's tool wrote;
-// [BuildConfig] makes the /config answer; [Server] answers /queries; [Client]
-// plays the device.
+// Where to start:
+//
+//   - Offline: [ProcessKeywords] (or [ProcessKeywordsFunc] to write shards as
+//     they finish, [ProcessShard] for one shard) turns keyword-value rows into
+//     processed shards ([Database]); [WriteShard] writes Apple's file pair;
+//     [ValidateShard] runs test lookups.
+//   - Serving: [LoadShards] reads `<stem>-<N>.bin` + `.params.txtpb` (Apple's
+//     or ours); [NewServer] builds the usecase; [Server.Config] is the /config
+//     answer ([Config.ConfigResponse], serialized byte-identically to Apple's
+//     service by [MarshalConfigResponse]); [Server.ParseEvaluationKey] once
+//     per /key upload; [Server.Answer] per PIRRequest of /queries. Errors
+//     callers map to statuses: [ErrBadRequest], [ErrShardIndex],
+//     [ErrKeyMismatch], [ErrUnknownConfig].
+//   - Device side (tests, tools): [ClientConfigFromResponse], [NewClient],
+//     [Client.EvaluationKey], [Client.NewQuery], [Client.Decrypt].
+//
+// Answers are byte-identical to Apple's server on every set of
+// shared/vectors/pir.
 //
 // Privacy: the server's work and the size of its response depend only on the
 // public shard parameters, never on whether a keyword is present. Nothing in
