@@ -34,6 +34,17 @@
 // [Params.MaxLevel] rows (q_0..q_{L-2}); key-switching keys span all L
 // moduli including the special modulus P.
 //
+// Performance: when every modulus is below 2^30 (the URL filter presets),
+// key switching, divide-and-round and ct×ct take 32-bit paths: single-word
+// Barrett reductions of exact uint64 sums, 30-bit auxiliary primes for the
+// BEHZ-style product (so every row uses the fast NTT), and cached 32-bit
+// Shoup companions of each key-switching key (computed on the key's first
+// use; a key must not be modified afterwards). AVX2 kernels
+// (rns_amd64.s) do the key products and the divide-and-round rows; the
+// 64-bit code remains for other moduli and as the reference the fast
+// paths are tested against (fastpath_test.go). Outputs are identical
+// byte for byte.
+//
 // Security considerations: the server side never touches secret material.
 // The test-client functions ([Params.Decrypt], [Params.NoiseBudget]) use
 // big-integer arithmetic and are not constant time; Apple's real clients

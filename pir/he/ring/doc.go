@@ -17,6 +17,17 @@
 //     ([Basis.SampleUniform]), ternary ([SampleTernary]) and centered
 //     binomial ([SampleCBD]) integers.
 //
+// Performance: moduli below 2^30 (every modulus of the 27/28-bit URL
+// filter presets) take 32-bit kernels: lazy values stay below 4q < 2^32,
+// so a Shoup product w·y − floor(y·w'/2^32)·q with w' = floor(w·2^32/q)
+// needs only 64-bit multiplies. On amd64 with AVX2 these run as Go
+// assembly (ntt_amd64.s, rows_amd64.s: VPMULUDQ four lanes at a time,
+// two NTT stages per pass), selected at run time with golang.org/x/sys/cpu;
+// the portable Go kernels remain (build tag purego forces them), and the
+// 64-bit Harvey NTT serves larger moduli and is the reference every fast
+// kernel is tested against on the same inputs (ntt_kernel_test.go,
+// poly_ref_test.go).
+//
 // The package does not know about ciphertexts, plaintexts or BFV; see
 // package bfv. Where to start: [NewBasis], then [Basis.NTT] and
 // [Basis.INTT].
