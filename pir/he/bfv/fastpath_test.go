@@ -267,3 +267,54 @@ func TestKeyShoupCache(t *testing.T) {
 		t.Fatal("cached companions replaced")
 	}
 }
+
+// TestConstRowKernels compares the AVX2 constant-product rows of ct×ct
+// with the portable ones (every mode, both signs, a tail) and checks the
+// products against exact arithmetic.
+func TestConstRowKernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(35, 36))
+	for _, q := range []uint64{40961, 134176769, word32Max - 35} {
+		m := modq.MustNew(q)
+		for _, n := range []int{4, 11, 4096} {
+			x, s, neg, acc := make([]uint64, n), make([]uint64, n), make([]uint64, n), make([]uint64, n)
+			for i := range x {
+				x[i], s[i], acc[i] = rng.Uint64N(1<<32), rng.Uint64N(1<<32), rng.Uint64N(2*q)
+				neg[i] = -(rng.Uint64() & 1)
+			}
+			x[0], x[n-1], s[0], acc[0] = 1<<32-1, 0, 1<<32-1, 2*q-1
+			c := newMulConst(rng.Uint64N(q), &m)
+			for mode := uint64(0); mode <= 2; mode++ {
+				got, want := slices.Clone(acc), slices.Clone(acc)
+				shoupConstRow(got, x, c.w, c.s, q, mode)
+				shoupConstRowGo(want, x, c.w, c.s, q, mode)
+				if !slices.Equal(got, want) {
+					t.Fatalf("q=%d n=%d mode %d: AVX2 constant product differs from the portable one", q, n, mode)
+				}
+				for i := range got {
+					p := m.Mul(m.Reduce(x[i]), c.w)
+					if mode == shoupAdd {
+						p = m.Add(p, m.Reduce(acc[i]))
+					}
+					if got[i]%q != p || got[i] >= 2*q || (mode == shoupReduce && got[i] >= q) {
+						t.Fatalf("q=%d mode %d: slot %d = %d, want %d (mod q)", q, mode, i, got[i], p)
+					}
+				}
+			}
+			got, want := make([]uint64, n), make([]uint64, n)
+			signedAddRow(got, acc, s, neg, c.w, c.s, q)
+			signedAddRowGo(want, acc, s, neg, c.w, c.s, q)
+			if !slices.Equal(got, want) {
+				t.Fatalf("q=%d n=%d: AVX2 signed add differs from the portable one", q, n)
+			}
+			for i := range got {
+				tv := m.Mul(m.Reduce(s[i]), c.w)
+				if neg[i] != 0 {
+					tv = m.Neg(tv)
+				}
+				if w := m.Add(m.Reduce(acc[i]), tv); got[i] != w {
+					t.Fatalf("q=%d: signed add slot %d = %d, want %d", q, i, got[i], w)
+				}
+			}
+		}
+	}
+}

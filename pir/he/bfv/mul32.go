@@ -9,54 +9,86 @@ import (
 // aux prime below 2^30). They compute the same residues as lift64 and
 // scale64, with two changes that only regroup modular arithmetic:
 //
-//   - every product of a residue and a constant is below 2^60 and at most
-//     15 of them (plus one residue) are summed, so a sum is exact in a
-//     uint64 and reduced once with single-word Barrett
-//     ([modq.Modulus.Reduce]); newMulTables enforces the count;
 //   - chains of multiplications by constants are folded into one constant
 //     (mul32Consts), so e.g. ((Σ v_i·Q̂_i mod a) ± r·Q) · m̃^{-1} mod a
-//     becomes Σ v_i·(Q̂_i·m̃^{-1}) ± r·(Q·m̃^{-1}) mod a.
+//     becomes Σ v_i·(Q̂_i·m̃^{-1}) ± r·(Q·m̃^{-1}) mod a;
+//   - every product is a residue (or r < 2^32) times such a constant w < a,
+//     computed with Shoup's method and the 32-bit companion
+//     w' = floor(w·2^32/a): x·w − floor(x·w'/2^32)·a ∈ [0, 2a) for
+//     x < 2^32, and sums are kept below 2a by one conditional subtraction
+//     per term. Every value fits 32 bits, so the row kernels
+//     (shoupConstRow, signedAddRow) run four lanes at a time with AVX2.
 //
-// They work row by row (one constant per pass) so that the loops keep
-// everything in registers.
+// They work row by row (one constant per pass).
 
-// mul32Consts are the folded constants of lift32 and scale32 (all reduced
-// modulo the prime of their row).
+// mulConst is a constant w < q with its 32-bit Shoup companion.
+type mulConst struct{ w, s uint64 }
+
+func newMulConst(w uint64, m *modq.Modulus) mulConst {
+	w = m.Reduce(w)
+	s, _ := m.QuoRem(w << 32)
+	return mulConst{w, s}
+}
+
+// mul32Consts are the folded constants of lift32 and scale32, each reduced
+// modulo the prime of the row it multiplies into.
 type mul32Consts struct {
-	liftC [][]uint64 // [i][a] = (Q/q_i)·m̃^{-1} mod a
-	liftE []uint64   // [a] = Q·m̃^{-1} mod a
+	mtQHatInv []mulConst   // [i] = m̃·(Q/q_i)^{-1} mod q_i
+	tQHatInv  []mulConst   // [i] = t·(Q/q_i)^{-1} mod q_i
+	liftC     [][]mulConst // [i][a] = (Q/q_i)·m̃^{-1} mod a
+	liftE     []mulConst   // [a] = Q·m̃^{-1} mod a
 	// scale: y_a = (t·d_a − Σ v_i·(Q/q_i))·Q^{-1} mod a, times (B/b)^{-1}
 	// for the primes b of B (Shenoy–Kumaresan's z_b); y_msk stays y.
-	scaleG []uint64   // [a] = t·Q^{-1} (·(B/b)^{-1}) mod a
-	scaleH [][]uint64 // [i][a] = −(Q/q_i)·Q^{-1} (·(B/b)^{-1}) mod a
+	scaleG  []mulConst   // [a] = t·Q^{-1} (·(B/b)^{-1}) mod a
+	scaleH  [][]mulConst // [i][a] = −(Q/q_i)·Q^{-1} (·(B/b)^{-1}) mod a
+	bHatMsk []mulConst   // [b] = (B/b) mod m_sk
+	bInvMsk mulConst     // B^{-1} mod m_sk
+	bHatQ   [][]mulConst // [b][i] = (B/b) mod q_i
+	negBQ   []mulConst   // [i] = −B mod q_i
 }
 
 func (mt *mulTables) precompute32() {
 	l, k := len(mt.q), len(mt.aux)-1
 	c := &mul32Consts{}
+	for i, tab := range mt.q {
+		m := &tab.M
+		c.mtQHatInv = append(c.mtQHatInv, newMulConst(mt.mtQHatInv[i], m))
+		c.tQHatInv = append(c.tQHatInv, newMulConst(mt.tQHatInv[i], m))
+		c.negBQ = append(c.negBQ, newMulConst(m.Neg(mt.bModQ[i]), m))
+	}
 	for a, tab := range mt.aux {
 		m := &tab.M
-		c.liftE = append(c.liftE, m.Mul(mt.qModAux[a], mt.mtInvAux[a]))
+		c.liftE = append(c.liftE, newMulConst(m.Mul(mt.qModAux[a], mt.mtInvAux[a]), m))
 		g := m.Mul(mt.tModAux[a], mt.qInvAux[a])
 		if a < k {
 			g = m.Mul(g, mt.bHatInv[a])
 		}
-		c.scaleG = append(c.scaleG, g)
+		c.scaleG = append(c.scaleG, newMulConst(g, m))
 	}
 	for i := 0; i < l; i++ {
-		lc, sh := make([]uint64, len(mt.aux)), make([]uint64, len(mt.aux))
+		lc, sh := make([]mulConst, len(mt.aux)), make([]mulConst, len(mt.aux))
 		for a, tab := range mt.aux {
 			m := &tab.M
-			lc[a] = m.Mul(mt.qHatAux[i][a], mt.mtInvAux[a])
+			lc[a] = newMulConst(m.Mul(mt.qHatAux[i][a], mt.mtInvAux[a]), m)
 			h := m.Mul(mt.qHatAux[i][a], mt.qInvAux[a])
 			if a < k {
 				h = m.Mul(h, mt.bHatInv[a])
 			}
-			sh[a] = m.Neg(h)
+			sh[a] = newMulConst(m.Neg(h), m)
 		}
 		c.liftC = append(c.liftC, lc)
 		c.scaleH = append(c.scaleH, sh)
 	}
+	msk := &mt.aux[k].M
+	for b := 0; b < k; b++ {
+		c.bHatMsk = append(c.bHatMsk, newMulConst(mt.bHatMsk[b], msk))
+		row := make([]mulConst, l)
+		for i, tab := range mt.q {
+			row[i] = newMulConst(mt.bHatQ[b][i], &tab.M)
+		}
+		c.bHatQ = append(c.bHatQ, row)
+	}
+	c.bInvMsk = newMulConst(mt.bInvMsk, msk)
 	mt.c32 = c
 }
 
@@ -72,7 +104,8 @@ func (mt *mulTables) lift32(out, c *ring.Poly, sc []uint64) {
 	acc, rAbs, neg := row(l), row(l+1), row(l+2)
 	// v_i = [c_i·m̃·(Q/q_i)^{-1}]_{q_i}, so [m̃·c]_Q = Σ v_i·(Q/q_i) − α·Q.
 	for i, tab := range mt.q {
-		mulReduceRow(row(i), c.Row(i), mt.mtQHatInv[i], tab.M)
+		k := mt.c32.mtQHatInv[i]
+		shoupConstRow(row(i), c.Row(i), k.w, k.s, tab.M.Q, shoupReduce)
 	}
 	// r = [−X·Q^{-1}]_m̃ from X mod 2^64 = Σ v_i·(Q/q_i mod 2^64); the lift
 	// subtracts Q when r >= m̃/2 (rAbs = m̃ − r, neg mask set).
@@ -83,11 +116,13 @@ func (mt *mulTables) lift32(out, c *ring.Poly, sc []uint64) {
 	liftSign(rAbs, neg, acc, mt.mTilde, mt.negQInvMt)
 	// aux row a: (Σ v_i·(Q/q_i) ± rAbs·Q)·m̃^{-1} mod a.
 	for a, tab := range mt.aux {
-		mulRow(acc, row(0), mt.c32.liftC[0][a])
-		for i := 1; i < l; i++ {
-			macRow(acc, row(i), mt.c32.liftC[i][a])
+		q := tab.M.Q
+		for i := 0; i < l; i++ {
+			k := mt.c32.liftC[i][a]
+			shoupConstRow(acc, row(i), k.w, k.s, q, shoupAcc(i))
 		}
-		addSignedReduce(out.Row(l+a), acc, rAbs, neg, mt.c32.liftE[a], tab.M)
+		e := mt.c32.liftE[a]
+		signedAddRow(out.Row(l+a), acc, rAbs, neg, e.w, e.s, q)
 	}
 }
 
@@ -101,33 +136,112 @@ func (mt *mulTables) scale32(out, d *ring.Poly, sc []uint64) {
 	// gAbs, gneg.
 	acc, gAbs, gNeg := row(l+k+1), row(l+k+2), row(l+k+3)
 	for i, tab := range mt.q {
-		mulReduceRow(row(i), d.Row(i), mt.tQHatInv[i], tab.M)
+		c := mt.c32.tQHatInv[i]
+		shoupConstRow(row(i), d.Row(i), c.w, c.s, tab.M.Q, shoupReduce)
 	}
 	for a, tab := range mt.aux {
-		mulRow(acc, d.Row(l+a), mt.c32.scaleG[a])
+		q := tab.M.Q
+		z := row(l + a)
+		g := mt.c32.scaleG[a]
+		shoupConstRow(z, d.Row(l+a), g.w, g.s, q, shoupSet)
 		for i := 0; i < l; i++ {
-			macRow(acc, row(i), mt.c32.scaleH[i][a])
+			h := mt.c32.scaleH[i][a]
+			shoupConstRow(z, row(i), h.w, h.s, q, shoupAdd)
 		}
-		reduceRow(row(l+a), acc, tab.M)
+		csub2Row(z, q)
 	}
 	// Shenoy–Kumaresan: γ = (Σ z_b·(B/b) − y_msk)·B^{-1} mod m_sk.
-	msk := mt.aux[k].M
-	mulRow(acc, row(l), mt.bHatMsk[0])
-	for b := 1; b < k; b++ {
-		macRow(acc, row(l+b), mt.bHatMsk[b])
+	msk := mt.aux[k].M.Q
+	for b := 0; b < k; b++ {
+		c := mt.c32.bHatMsk[b]
+		shoupConstRow(acc, row(l+b), c.w, c.s, msk, shoupAcc(b))
 	}
-	skGamma(gAbs, gNeg, acc, row(l+k), mt.bInvMsk, msk)
+	csub2Row(acc, msk)
+	skGamma(gAbs, gNeg, acc, row(l+k), mt.c32.bInvMsk, msk)
 	// y mod q_i = Σ z_b·(B/b) − γ·B.
 	for i, tab := range mt.q {
-		mulRow(acc, row(l), mt.bHatQ[0][i])
-		for b := 1; b < k; b++ {
-			macRow(acc, row(l+b), mt.bHatQ[b][i])
+		q := tab.M.Q
+		for b := 0; b < k; b++ {
+			c := mt.c32.bHatQ[b][i]
+			shoupConstRow(acc, row(l+b), c.w, c.s, q, shoupAcc(b))
 		}
-		addSignedReduce(out.Row(i), acc, gAbs, gNeg, tab.M.Q-mt.bModQ[i], tab.M)
+		e := mt.c32.negBQ[i]
+		signedAddRow(out.Row(i), acc, gAbs, gNeg, e.w, e.s, q)
 	}
 }
 
-// mulRow sets dst = x·c (unreduced).
+// Modes of shoupConstRow.
+const (
+	shoupSet    = 0 // o = x·w lazily, in [0, 2q)
+	shoupAdd    = 1 // o = o + x·w, kept in [0, 2q)
+	shoupReduce = 2 // o = x·w mod q, in [0, q)
+)
+
+// shoupAcc returns shoupSet for the first term of a sum, else shoupAdd.
+func shoupAcc(term int) uint64 {
+	if term == 0 {
+		return shoupSet
+	}
+	return shoupAdd
+}
+
+// shoupConstRow multiplies the row x (values below 2^32) by the constant
+// w < q < 2^30 with companion ws = floor(w·2^32/q); see the modes.
+func shoupConstRow(o, x []uint64, w, ws, q, mode uint64) {
+	x = x[:len(o)]
+	if v := len(o) &^ 3; v > 0 && haveSIMD {
+		shoupConstRowAVX2(o[:v], x[:v], w, ws, q, mode)
+		o, x = o[v:], x[v:]
+	}
+	shoupConstRowGo(o, x, w, ws, q, mode)
+}
+
+// shoupConstRowGo is shoupConstRow in portable Go.
+func shoupConstRowGo(o, x []uint64, w, ws, q, mode uint64) {
+	x = x[:len(o)]
+	q2 := 2 * q
+	for j, v := range x {
+		p := v*w - (v*ws>>32)*q
+		switch mode {
+		case shoupSet:
+			o[j] = p
+		case shoupAdd:
+			p += o[j]
+			o[j] = min(p, p-q2)
+		default:
+			o[j] = min(p, p-q)
+		}
+	}
+}
+
+// signedAddRow sets dst = (acc ± s·e) mod q, with − where the mask neg is
+// all ones: T = s·e mod q (Shoup, s < 2^32), then acc + T or acc + (q − T)
+// with acc in [0, 2q), reduced to [0, q).
+func signedAddRow(dst, acc, s, neg []uint64, e, es, q uint64) {
+	acc, s, neg = acc[:len(dst)], s[:len(dst)], neg[:len(dst)]
+	if v := len(dst) &^ 3; v > 0 && haveSIMD {
+		signedAddRowAVX2(dst[:v], acc[:v], s[:v], neg[:v], e, es, q)
+		dst, acc, s, neg = dst[v:], acc[v:], s[v:], neg[v:]
+	}
+	signedAddRowGo(dst, acc, s, neg, e, es, q)
+}
+
+// signedAddRowGo is signedAddRow in portable Go.
+func signedAddRowGo(dst, acc, s, neg []uint64, e, es, q uint64) {
+	acc, s, neg = acc[:len(dst)], s[:len(dst)], neg[:len(dst)]
+	q2 := 2 * q
+	for j, a := range acc {
+		v := s[j]
+		t := v*e - (v*es>>32)*q
+		t = min(t, t-q)
+		t ^= (t ^ (q - t)) & neg[j]
+		a += t // < 3q
+		a = min(a, a-q2)
+		dst[j] = min(a, a-q)
+	}
+}
+
+// mulRow sets dst = x·c (unreduced, wrapping).
 func mulRow(dst, x []uint64, c uint64) {
 	x = x[:len(dst)]
 	for j, v := range x {
@@ -135,40 +249,11 @@ func mulRow(dst, x []uint64, c uint64) {
 	}
 }
 
-// macRow adds x·c to dst (unreduced).
+// macRow adds x·c to dst (unreduced, wrapping).
 func macRow(dst, x []uint64, c uint64) {
 	x = x[:len(dst)]
 	for j, v := range x {
 		dst[j] += v * c
-	}
-}
-
-// mulReduceRow sets dst = x·c mod q.
-func mulReduceRow(dst, x []uint64, c uint64, m modq.Modulus) {
-	x = x[:len(dst)]
-	for j, v := range x {
-		dst[j] = m.Reduce(v * c)
-	}
-}
-
-// reduceRow sets dst = x mod q.
-func reduceRow(dst, x []uint64, m modq.Modulus) {
-	x = x[:len(dst)]
-	for j, v := range x {
-		dst[j] = m.Reduce(v)
-	}
-}
-
-// addSignedReduce sets dst = (acc ± s·e) mod q, with − where the mask neg
-// is all ones: T = s·e mod q, then acc + T or acc + (q − T), both below
-// 2^64 (acc < 15·2^60, T <= q).
-func addSignedReduce(dst, acc, s, neg []uint64, e uint64, m modq.Modulus) {
-	acc, s, neg = acc[:len(dst)], s[:len(dst)], neg[:len(dst)]
-	q := m.Q
-	for j, a := range acc {
-		t := m.Reduce(s[j] * e)
-		t ^= (t ^ (q - t)) & neg[j]
-		dst[j] = m.Reduce(a + t)
 	}
 }
 
@@ -187,14 +272,15 @@ func liftSign(rAbs, neg, acc []uint64, mTilde, negQInv uint64) {
 }
 
 // skGamma computes Shenoy–Kumaresan's γ = (zsum − y)·B^{-1} mod m_sk from
-// the unreduced sums zsum (acc) and y_msk, as a magnitude and a sign mask:
-// γ > m_sk/2 stands for γ − m_sk < 0. In scale32 the correction is
+// zsum and y_msk (both reduced), as a magnitude and a sign mask: γ > m_sk/2
+// stands for γ − m_sk < 0. In scale32 the correction is
 // y = Σ z_b·(B/b) − γ·B, so the mask selects +|γ|·B.
-func skGamma(gAbs, gNeg, acc, y []uint64, bInv uint64, msk modq.Modulus) {
-	gAbs, gNeg, y = gAbs[:len(acc)], gNeg[:len(acc)], y[:len(acc)]
-	q := msk.Q
-	for j, x := range acc {
-		g := msk.Reduce((msk.Reduce(x) + q - y[j]) * bInv)
+func skGamma(gAbs, gNeg, zsum, y []uint64, bInv mulConst, q uint64) {
+	gAbs, gNeg, y = gAbs[:len(zsum)], gNeg[:len(zsum)], y[:len(zsum)]
+	for j, z := range zsum {
+		v := z + q - y[j] // < 2q < 2^32
+		g := v*bInv.w - (v*bInv.s>>32)*q
+		g = min(g, g-q)
 		nm := -((q/2 - g) >> 63) // all ones iff g > q/2
 		gNeg[j] = nm
 		gAbs[j] = g ^ ((g ^ (q - g)) & nm)

@@ -16,3 +16,9 @@ func shoupRowAVX2(o, x, k, ks []uint64, q, acc uint64)
 
 //go:noescape
 func csub2RowAVX2(o []uint64, q uint64)
+
+//go:noescape
+func shoupConstRowAVX2(o, x []uint64, w, ws, q, mode uint64)
+
+//go:noescape
+func signedAddRowAVX2(dst, acc, s, neg []uint64, e, es, q uint64)

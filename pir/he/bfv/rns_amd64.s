@@ -110,3 +110,109 @@ csubloop:
 	JB      csubloop
 	VZEROUPPER
 	RET
+
+// func shoupConstRowAVX2(o, x []uint64, w, ws, q, mode uint64)
+//
+// shoupConstRow (mul32.go): p = x·w − floor(x·ws/2^32)·q ∈ [0, 2q);
+// mode 0: o = p; mode 1: o = min(o + p, o + p − 2q); mode 2: o = p mod q.
+// All values below 2^32 (q < 2^30).
+TEXT ·shoupConstRowAVX2(SB), NOSPLIT, $0-80
+	MOVQ         o_base+0(FP), DI
+	MOVQ         o_len+8(FP), CX
+	MOVQ         x_base+24(FP), SI
+	VPBROADCASTQ w+48(FP), Y13
+	VPBROADCASTQ ws+56(FP), Y12
+	VPBROADCASTQ q+64(FP), Y15
+	VPADDQ       Y15, Y15, Y14
+	MOVQ         mode+72(FP), R9
+	XORQ         AX, AX
+	CMPQ         R9, $1
+	JEQ          cadd
+	JHI          cred
+
+cset:
+	VMOVDQU  (SI)(AX*8), Y0
+	VPMULUDQ Y12, Y0, Y1
+	VPSRLQ   $32, Y1, Y1
+	VPMULUDQ Y15, Y1, Y1
+	VPMULUDQ Y13, Y0, Y0
+	VPSUBQ   Y1, Y0, Y0
+	VMOVDQU  Y0, (DI)(AX*8)
+	ADDQ     $4, AX
+	CMPQ     AX, CX
+	JB       cset
+	VZEROUPPER
+	RET
+
+cadd:
+	VMOVDQU  (SI)(AX*8), Y0
+	VPMULUDQ Y12, Y0, Y1
+	VPSRLQ   $32, Y1, Y1
+	VPMULUDQ Y15, Y1, Y1
+	VPMULUDQ Y13, Y0, Y0
+	VPSUBQ   Y1, Y0, Y0
+	VPADDQ   (DI)(AX*8), Y0, Y0
+	VPSUBD   Y14, Y0, Y1
+	VPMINUD  Y1, Y0, Y0
+	VMOVDQU  Y0, (DI)(AX*8)
+	ADDQ     $4, AX
+	CMPQ     AX, CX
+	JB       cadd
+	VZEROUPPER
+	RET
+
+cred:
+	VMOVDQU  (SI)(AX*8), Y0
+	VPMULUDQ Y12, Y0, Y1
+	VPSRLQ   $32, Y1, Y1
+	VPMULUDQ Y15, Y1, Y1
+	VPMULUDQ Y13, Y0, Y0
+	VPSUBQ   Y1, Y0, Y0
+	VPSUBD   Y15, Y0, Y1
+	VPMINUD  Y1, Y0, Y0
+	VMOVDQU  Y0, (DI)(AX*8)
+	ADDQ     $4, AX
+	CMPQ     AX, CX
+	JB       cred
+	VZEROUPPER
+	RET
+
+// func signedAddRowAVX2(dst, acc, s, neg []uint64, e, es, q uint64)
+//
+// signedAddRow (mul32.go): t = s·e mod q (Shoup), t = q − t where neg is
+// all ones, dst = (acc + t) mod q with acc < 2q; every value below 2^32.
+TEXT ·signedAddRowAVX2(SB), NOSPLIT, $0-120
+	MOVQ         dst_base+0(FP), DI
+	MOVQ         dst_len+8(FP), CX
+	MOVQ         acc_base+24(FP), SI
+	MOVQ         s_base+48(FP), DX
+	MOVQ         neg_base+72(FP), R8
+	VPBROADCASTQ e+96(FP), Y13
+	VPBROADCASTQ es+104(FP), Y12
+	VPBROADCASTQ q+112(FP), Y15
+	VPADDQ       Y15, Y15, Y14
+	XORQ         AX, AX
+
+sloop:
+	VMOVDQU  (DX)(AX*8), Y0
+	VPMULUDQ Y12, Y0, Y1
+	VPSRLQ   $32, Y1, Y1
+	VPMULUDQ Y15, Y1, Y1
+	VPMULUDQ Y13, Y0, Y0
+	VPSUBQ   Y1, Y0, Y0         // t in [0, 2q)
+	VPSUBD   Y15, Y0, Y1
+	VPMINUD  Y1, Y0, Y0         // t in [0, q)
+	VPSUBQ   Y0, Y15, Y1        // q − t
+	VMOVDQU  (R8)(AX*8), Y2     // neg: all zero or all one bits per lane
+	VPBLENDVB Y2, Y1, Y0, Y0    // Y0 = neg ? Y1 (q − t) : Y0 (t)
+	VPADDQ   (SI)(AX*8), Y0, Y0 // < 3q
+	VPSUBD   Y14, Y0, Y1
+	VPMINUD  Y1, Y0, Y0
+	VPSUBD   Y15, Y0, Y1
+	VPMINUD  Y1, Y0, Y0
+	VMOVDQU  Y0, (DI)(AX*8)
+	ADDQ     $4, AX
+	CMPQ     AX, CX
+	JB       sloop
+	VZEROUPPER
+	RET

@@ -11,3 +11,11 @@ func drop32AVX2(dst, src, last []uint64, qLast, half, q, hmK, inv, invS32 uint64
 
 func shoupRowAVX2(o, x, k, ks []uint64, q, acc uint64) { panic("bfv: internal error: no SIMD kernels") }
 func csub2RowAVX2(o []uint64, q uint64)                { panic("bfv: internal error: no SIMD kernels") }
+
+func shoupConstRowAVX2(o, x []uint64, w, ws, q, mode uint64) {
+	panic("bfv: internal error: no SIMD kernels")
+}
+
+func signedAddRowAVX2(dst, acc, s, neg []uint64, e, es, q uint64) {
+	panic("bfv: internal error: no SIMD kernels")
+}
