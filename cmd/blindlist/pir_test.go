@@ -127,10 +127,18 @@ func TestPIROwnProcessingOfAppleInputs(t *testing.T) {
 			if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if code, _, errOut := runCLI(t, "", "pir", "process", "--config", cfgPath); code != 0 {
+			code, out, errOut := runCLI(t, "", "pir", "process", "--config", cfgPath)
+			if code != 0 {
 				t.Fatalf("process: exit %d: %s", code, errOut)
 			}
-			_, kws, want := readPIRExpected(t, set)
+			exp, kws, want := readPIRExpected(t, set)
+			// Our parameter selection and placement give Apple's shard
+			// parameters (bucket counts, entry sizes, dimensions, key
+			// config) for these inputs, hence Apple's config_id: a vendor
+			// can switch processing tools without devices seeing a new config.
+			if !strings.Contains(out, "config_id "+exp.ConfigID) {
+				t.Errorf("process printed %q, want Apple's config_id %s", out, exp.ConfigID)
+			}
 			if out := pirRoundTrip(t, tmp, shards, kws); out != want {
 				t.Errorf("lookups printed\n%s\nwant\n%s", out, want)
 			}
