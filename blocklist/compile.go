@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -151,7 +153,7 @@ func Compile(ctx context.Context, block, allow []Source, opts Options) (*Result,
 	if c.client == nil {
 		c.client = &http.Client{Timeout: 10 * time.Minute}
 	}
-	blocked := make(map[string]struct{})
+	blocked := newKeySet()
 	for _, s := range block {
 		sr, err := c.read(ctx, s, blocked, true)
 		if err != nil {
@@ -159,7 +161,7 @@ func Compile(ctx context.Context, block, allow []Source, opts Options) (*Result,
 		}
 		c.rep.Sources = append(c.rep.Sources, sr)
 	}
-	allowed := make(map[string]struct{})
+	allowed := newKeySet()
 	for _, s := range allow {
 		sr, err := c.read(ctx, s, allowed, false)
 		if err != nil {
@@ -167,28 +169,23 @@ func Compile(ctx context.Context, block, allow []Source, opts Options) (*Result,
 		}
 		c.rep.AllowSources = append(c.rep.AllowSources, sr)
 	}
-	c.rep.AllowKeys = len(allowed)
+	c.rep.AllowKeys = allowed.Len()
 	c.applyAllow(blocked, allowed)
 	c.compress(blocked)
 	if opts.TestIdentity {
 		for _, k := range TestIdentityKeys {
-			if _, ok := blocked[k]; !ok {
-				blocked[k] = struct{}{}
+			if blocked.Add(k) {
 				c.rep.TestIdentityKeys = append(c.rep.TestIdentityKeys, k)
 			}
 		}
 	}
-	keys := make([]string, 0, len(blocked))
-	for k := range blocked {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
+	keys := blocked.Sorted()
 	c.rep.Keys = len(keys)
 	return &Result{Keys: keys, Report: c.rep}, nil
 }
 
 // read adds the normalised entries of one source to set.
-func (c *compiler) read(ctx context.Context, src Source, set map[string]struct{}, isBlock bool) (*SourceReport, error) {
+func (c *compiler) read(ctx context.Context, src Source, set *keySet, isBlock bool) (*SourceReport, error) {
 	sr := &SourceReport{Source: src.String()}
 	docs, err := c.documents(ctx, src, sr)
 	if err != nil {
@@ -209,7 +206,7 @@ func (c *compiler) read(ctx context.Context, src Source, set map[string]struct{}
 	return sr, nil
 }
 
-func (c *compiler) readDocument(d document, set map[string]struct{}, sr *SourceReport, isBlock bool) error {
+func (c *compiler) readDocument(d document, set *keySet, sr *SourceReport, isBlock bool) error {
 	rc, err := d.open()
 	if err != nil {
 		return fmt.Errorf("blocklist: opening %s: %w", d.name, err)
@@ -221,58 +218,26 @@ func (c *compiler) readDocument(d document, set map[string]struct{}, sr *SourceR
 	}
 	parse := lineParser(d.format)
 	lines := 0
+	var names [][]byte // reused by fastLine
 	err = eachLine(lr, func(raw []byte, n int) {
 		lines = n
 		raw = bytes.TrimSpace(raw)
 		if len(raw) == 0 {
 			return
 		}
-		res := parse(string(raw))
-		switch {
-		case res.err != nil:
-			c.dropped("invalid_line", 1)
-			c.problem(Problem{d.name, n, "invalid_line", res.err.Error()})
-			return
-		case res.skip == "comment":
-			return
-		case res.skip != "":
-			c.dropped(res.skip, 1)
-			c.example(res.skip, fmt.Sprintf("%s:%d: %s", d.name, n, raw))
-			return
+		if c.opts.Progress != nil && n%(1<<18) == 0 {
+			defer c.opts.Progress(d.name, n, capped.read)
 		}
-		if res.boilerplate > 0 {
-			c.dropped("hosts_boilerplate", res.boilerplate)
-		}
-		for _, e := range res.entries {
-			sr.Entries++
-			key, rw, err := Normalize(e)
-			if err != nil {
-				de := &DropError{Reason: "invalid_entry", Detail: err.Error()}
-				errors.As(err, &de)
-				reason := de.Reason
-				c.dropped(reason, 1)
-				c.example(reason, fmt.Sprintf("%s:%d: %s", d.name, n, e))
-				if reason == "invalid_host" || reason == "invalid_port" || reason == "invalid_character" {
-					c.problem(Problem{d.name, n, reason, de.Detail})
-				}
-				continue
-			}
-			for i := range rewriteCount {
-				if rw&(1<<i) != 0 {
-					c.rep.Rewritten[rewriteNames[i]]++
-				}
-			}
-			if _, dup := set[key]; dup {
-				if isBlock {
+		if names = fastLine(d.format, raw, names[:0]); len(names) > 0 {
+			for _, name := range names {
+				sr.Entries++
+				if !set.AddBytes(name) && isBlock {
 					c.dropped("duplicate", 1)
 				}
-				continue
 			}
-			set[key] = struct{}{}
+			return
 		}
-		if c.opts.Progress != nil && n%(1<<18) == 0 {
-			c.opts.Progress(d.name, n, capped.read)
-		}
+		c.parseLine(parse, string(raw), d.name, n, set, sr, isBlock)
 	}, func(n int) {
 		c.dropped("line_too_long", 1)
 		c.problem(Problem{d.name, n, "line_too_long", fmt.Sprintf("line longer than %d bytes", maxLineBytes)})
@@ -294,35 +259,78 @@ func (c *compiler) readDocument(d document, set map[string]struct{}, sr *SourceR
 	return nil
 }
 
-// applyAllow removes blocked keys equal to or below an allowed key and
-// reports allowed keys that lie below a blocked parent.
-func (c *compiler) applyAllow(blocked, allowed map[string]struct{}) {
-	if len(allowed) == 0 {
+// parseLine is the general path for one trimmed, non-empty line: the
+// format's parser, then [Normalize] for each entry, counting every skip,
+// drop and rewrite.
+func (c *compiler) parseLine(parse func(string) lineResult, line, doc string, n int, set *keySet, sr *SourceReport, isBlock bool) {
+	res := parse(line)
+	switch {
+	case res.err != nil:
+		c.dropped("invalid_line", 1)
+		c.problem(Problem{doc, n, "invalid_line", res.err.Error()})
+		return
+	case res.skip == "comment":
+		return
+	case res.skip != "":
+		c.dropped(res.skip, 1)
+		c.example(res.skip, fmt.Sprintf("%s:%d: %s", doc, n, line))
 		return
 	}
-	for k := range blocked {
-		hit := false
-		if _, ok := allowed[k]; ok {
-			hit = true
-		} else {
+	if res.boilerplate > 0 {
+		c.dropped("hosts_boilerplate", res.boilerplate)
+	}
+	for _, e := range res.entries {
+		sr.Entries++
+		key, rw, err := Normalize(e)
+		if err != nil {
+			de := &DropError{Reason: "invalid_entry", Detail: err.Error()}
+			errors.As(err, &de)
+			reason := de.Reason
+			c.dropped(reason, 1)
+			c.example(reason, fmt.Sprintf("%s:%d: %s", doc, n, e))
+			if reason == "invalid_host" || reason == "invalid_port" || reason == "invalid_character" {
+				c.problem(Problem{doc, n, reason, de.Detail})
+			}
+			continue
+		}
+		for i := range rewriteCount {
+			if rw&(1<<i) != 0 {
+				c.rep.Rewritten[rewriteNames[i]]++
+			}
+		}
+		if !set.Add(key) && isBlock {
+			c.dropped("duplicate", 1)
+		}
+	}
+}
+
+// applyAllow removes blocked keys equal to or below an allowed key and
+// reports allowed keys that lie below a blocked parent.
+func (c *compiler) applyAllow(blocked, allowed *keySet) {
+	if allowed.Len() == 0 {
+		return
+	}
+	for i, k := range blocked.keys {
+		if k == "" {
+			continue
+		}
+		hit := allowed.Has(k)
+		if !hit {
 			ancestors(k, func(a string) bool {
-				_, hit = allowed[a]
+				hit = allowed.Has(a)
 				return hit
 			})
 		}
 		if hit {
-			delete(blocked, k)
+			blocked.keys[i] = ""
 			c.dropped("allowlisted", 1)
 		}
 	}
-	allowKeys := make([]string, 0, len(allowed))
-	for a := range allowed {
-		allowKeys = append(allowKeys, a)
-	}
+	allowKeys := slices.DeleteFunc(slices.Clone(allowed.keys), func(k string) bool { return k == "" })
 	slices.Sort(allowKeys)
 	for _, a := range allowKeys {
 		ancestors(a, func(p string) bool {
-			if _, ok := blocked[p]; !ok {
+			if !blocked.Has(p) {
 				return false
 			}
 			c.rep.ConflictCount++
@@ -331,7 +339,7 @@ func (c *compiler) applyAllow(blocked, allowed map[string]struct{}) {
 				c.rep.Conflicts = append(c.rep.Conflicts, conf)
 			}
 			if c.opts.AllowRemovesParents {
-				delete(blocked, p)
+				blocked.Remove(p)
 				c.dropped("allow_conflict_parent_removed", 1)
 			}
 			return false
@@ -339,22 +347,59 @@ func (c *compiler) applyAllow(blocked, allowed map[string]struct{}) {
 	}
 }
 
-// compress drops keys that a parent key already covers.
-func (c *compiler) compress(blocked map[string]struct{}) {
-	var covered []string
-	for k := range blocked {
-		ancestors(k, func(a string) bool {
-			_, ok := blocked[a]
-			if ok {
-				covered = append(covered, k)
+// compress drops keys that a parent key already covers. The lookups only
+// read the set, so they run on all cores; the removals follow.
+func (c *compiler) compress(blocked *keySet) {
+	keys := blocked.keys
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(keys)/(1<<16)))
+	covered := make([][]int, workers)
+	chunk := (len(keys) + workers - 1) / workers
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w * chunk; i < min(len(keys), (w+1)*chunk); i++ {
+				if k := keys[i]; k != "" && hasBlockedAncestor(blocked, k) {
+					covered[w] = append(covered[w], i)
+				}
 			}
-			return ok
 		})
 	}
-	for _, k := range covered {
-		delete(blocked, k)
+	wg.Wait()
+	n := 0
+	for _, idx := range covered {
+		for _, i := range idx {
+			keys[i] = ""
+		}
+		n += len(idx)
 	}
-	c.dropped("covered_by_parent", len(covered))
+	c.dropped("covered_by_parent", n)
+}
+
+// hasBlockedAncestor reports whether a key covering key (see [ancestors])
+// is in set. Host-only keys, the bulk of every list, walk their parent
+// domains directly.
+func hasBlockedAncestor(set *keySet, key string) bool {
+	if strings.IndexAny(key, ":/?#[") < 0 {
+		if isIPv4(key) {
+			return false
+		}
+		for h := key; ; {
+			i := strings.IndexByte(h, '.')
+			if i < 0 || strings.IndexByte(h[i+1:], '.') < 0 {
+				return false // the next parent would be a bare TLD
+			}
+			h = h[i+1:]
+			if set.Has(h) {
+				return true
+			}
+		}
+	}
+	found := false
+	ancestors(key, func(a string) bool {
+		found = set.Has(a)
+		return found
+	})
+	return found
 }
 
 // ancestors calls visit with every key that covers key on the device
@@ -383,8 +428,7 @@ func ancestors(key string, visit func(string) bool) {
 	}
 	// Path prefixes, shortest first: "", "/a", "/a/b", …, the full path,
 	// and "path?query" under "path?query#f". The key itself is skipped.
-	var prefixes []int // lengths into rest
-	prefixes = append(prefixes, 0)
+	prefixes := make([]int, 1, 16) // lengths into rest, starting with 0
 	for i := 1; i < len(path); i++ {
 		if path[i] == '/' {
 			prefixes = append(prefixes, i)

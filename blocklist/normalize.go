@@ -434,8 +434,8 @@ func isScheme(s string) bool {
 // labels, at most 253 bytes, no leading "www." or "*.". Such entries skip
 // the general path and its allocations. A numeric last label (an IPv4
 // address, or an invalid host) takes the general path.
-func isCanonicalHost(s string) bool {
-	if len(s) > 253 || strings.HasPrefix(s, "www.") {
+func isCanonicalHost[T ~string | ~[]byte](s T) bool {
+	if len(s) > 253 || len(s) >= 4 && s[0] == 'w' && s[1] == 'w' && s[2] == 'w' && s[3] == '.' {
 		return false
 	}
 	dots, label, letters := 0, 0, 0

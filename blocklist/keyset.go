@@ -1,0 +1,200 @@
+package blocklist
+
+import (
+	"hash/maphash"
+	"slices"
+	"strings"
+	"sync"
+)
+
+// keySet is an insertion-ordered set of keys built for lists of millions:
+// the keys in one slice, their bytes packed into shared chunks ([arena]),
+// and an open-addressing index of 8-byte slots. It replaces a
+// map[string]struct{} whose 16-byte slots, per-key string allocations and
+// second hash for insert-after-lookup cost about twice the memory and time.
+//
+// Remove blanks a key in place, so indexes stay valid; blank keys never
+// match a lookup. A keySet is not safe for concurrent writes; concurrent
+// lookups without writes are safe.
+type keySet struct {
+	seed  maphash.Seed
+	keys  []string
+	slots []uint64 // 0 is empty; otherwise tag<<32 | (index+1)
+	shift uint     // 64 − log2(len(slots))
+	arena arena
+}
+
+func newKeySet() *keySet {
+	s := &keySet{seed: maphash.MakeSeed()}
+	s.resize(1 << 10)
+	return s
+}
+
+// resize rebuilds the index with n slots (a power of two).
+func (s *keySet) resize(n int) {
+	old := s.slots
+	s.slots = make([]uint64, n)
+	s.shift = uint(64 - bitLen(n-1))
+	mask := uint64(n - 1)
+	for _, v := range old {
+		if v == 0 {
+			continue
+		}
+		i := s.home(v >> 32)
+		for s.slots[i] != 0 {
+			i = (i + 1) & mask
+		}
+		s.slots[i] = v
+	}
+}
+
+func bitLen(x int) int {
+	n := 0
+	for ; x > 0; x >>= 1 {
+		n++
+	}
+	return n
+}
+
+// home is the first slot probed for a 32-bit tag (the hash's top bits,
+// spread over the table by a Fibonacci multiply).
+func (s *keySet) home(tag uint64) uint64 {
+	return (tag * 0x9e3779b97f4a7c15) >> s.shift
+}
+
+// find returns the slot holding key, or the empty slot where it would go,
+// and whether key is present.
+func (s *keySet) find(key string, h uint64) (slot uint64, found bool) {
+	tag := h >> 32
+	mask := uint64(len(s.slots) - 1)
+	for i := s.home(tag); ; i = (i + 1) & mask {
+		v := s.slots[i]
+		if v == 0 {
+			return i, false
+		}
+		if v>>32 == tag && s.keys[uint32(v)-1] == key {
+			return i, true
+		}
+	}
+}
+
+// Has reports whether key is in the set.
+func (s *keySet) Has(key string) bool {
+	_, ok := s.find(key, maphash.String(s.seed, key))
+	return ok
+}
+
+// Add inserts key, copying its bytes into the arena, and reports whether
+// it was new. Add(string(b)) does not allocate when key is present: the
+// conversion is only used for comparison.
+func (s *keySet) Add(key string) bool {
+	h := maphash.String(s.seed, key)
+	slot, found := s.find(key, h)
+	if found {
+		return false
+	}
+	s.keys = append(s.keys, s.arena.copy(key))
+	s.slots[slot] = h>>32<<32 | uint64(len(s.keys))
+	if len(s.keys)*4 >= len(s.slots)*3 {
+		s.resize(2 * len(s.slots))
+	}
+	return true
+}
+
+// AddBytes is Add for a key held in a byte slice (copied only when new).
+func (s *keySet) AddBytes(key []byte) bool {
+	h := maphash.Bytes(s.seed, key)
+	tag := h >> 32
+	mask := uint64(len(s.slots) - 1)
+	for i := s.home(tag); ; i = (i + 1) & mask {
+		v := s.slots[i]
+		if v == 0 {
+			s.keys = append(s.keys, s.arena.copyBytes(key))
+			s.slots[i] = tag<<32 | uint64(len(s.keys))
+			if len(s.keys)*4 >= len(s.slots)*3 {
+				s.resize(2 * len(s.slots))
+			}
+			return true
+		}
+		if v>>32 == tag && s.keys[uint32(v)-1] == string(key) {
+			return false
+		}
+	}
+}
+
+// Remove deletes key if present.
+func (s *keySet) Remove(key string) {
+	if slot, ok := s.find(key, maphash.String(s.seed, key)); ok {
+		s.keys[uint32(s.slots[slot])-1] = ""
+	}
+}
+
+// Len returns the number of keys present.
+func (s *keySet) Len() int {
+	n := 0
+	for _, k := range s.keys {
+		if k != "" {
+			n++
+		}
+	}
+	return n
+}
+
+// Sorted returns the keys present in bytewise order, sorting in place
+// (halves sorted concurrently, then merged). The set must not be used
+// afterwards.
+func (s *keySet) Sorted() []string {
+	keys := slices.DeleteFunc(s.keys, func(k string) bool { return k == "" })
+	s.keys, s.slots = nil, nil
+	if len(keys) < 1<<14 {
+		slices.Sort(keys)
+		return keys
+	}
+	mid := len(keys) / 2
+	a, b := keys[:mid], keys[mid:]
+	var wg sync.WaitGroup
+	wg.Go(func() { slices.Sort(a) })
+	slices.Sort(b)
+	wg.Wait()
+	out := make([]string, 0, len(keys))
+	for len(a) > 0 && len(b) > 0 {
+		if b[0] < a[0] {
+			out, b = append(out, b[0]), b[1:]
+		} else {
+			out, a = append(out, a[0]), a[1:]
+		}
+	}
+	return append(append(out, a...), b...)
+}
+
+// arena packs key bytes into shared 1 MiB chunks, so a key costs its
+// length plus its string header instead of a separate allocation rounded up
+// to a size class. Chunks are strings.Builders: a Builder never changes
+// bytes it has handed out in String, and a full chunk is replaced rather
+// than grown, so every returned string stays valid without unsafe.
+type arena struct {
+	cur strings.Builder
+}
+
+const arenaChunkBytes = 1 << 20
+
+func (a *arena) reserve(n int) {
+	if a.cur.Cap()-a.cur.Len() < n {
+		a.cur = strings.Builder{}
+		a.cur.Grow(max(arenaChunkBytes, n))
+	}
+}
+
+func (a *arena) copy(s string) string {
+	a.reserve(len(s))
+	start := a.cur.Len()
+	a.cur.WriteString(s)
+	return a.cur.String()[start:]
+}
+
+func (a *arena) copyBytes(b []byte) string {
+	a.reserve(len(b))
+	start := a.cur.Len()
+	a.cur.Write(b)
+	return a.cur.String()[start:]
+}
