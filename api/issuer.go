@@ -48,6 +48,16 @@ func (v ppVerifier) Redeem(ctx context.Context, token []byte) (string, error) {
 // previous key keeps verifying tokens for overlap after its successor was
 // created (devices cache tokens up to 24 h). Keys past that are deleted.
 // Restarts reuse the files, so tokens devices hold stay valid.
+//
+// Double spending: a key verifies for at most Lifetime + Overlap after its
+// creation, however late its successor comes (a process that was down, or
+// that rotates only hourly). A token is redeemed after its key was created,
+// so a spent-token set that remembers each token for Lifetime + Overlap
+// after redemption (what `blindlist serve` configures) outlives the key: an
+// expired spent entry can never let a token be replayed. With the default
+// 48 h overlap the bound refuses no token a device still holds (devices
+// drop tokens after 24 h, and a key stops issuing when its successor is
+// made).
 type IssuerKeyDir struct {
 	// Dir is the directory of the PEM files.
 	Dir string
@@ -103,9 +113,12 @@ func (d *IssuerKeyDir) Keyring(tiers []string, now time.Time) (*privacypass.Keyr
 			fs = append(fs, f)
 		}
 		for i, f := range fs {
-			spec := privacypass.KeySpec{Key: f.key, Tier: tier, NotBefore: f.created}
+			spec := privacypass.KeySpec{Key: f.key, Tier: tier, NotBefore: f.created,
+				NotAfter: f.created.Add(d.Lifetime + d.Overlap)}
 			if i+1 < len(fs) {
-				spec.NotAfter = fs[i+1].created.Add(d.Overlap)
+				if succ := fs[i+1].created.Add(d.Overlap); succ.Before(spec.NotAfter) {
+					spec.NotAfter = succ
+				}
 				if !now.Before(spec.NotAfter) {
 					if err := os.Remove(f.path); err != nil {
 						return nil, fmt.Errorf("api: issuer keys: removing retired key: %w", err)
