@@ -79,7 +79,7 @@ func (l Limits) checkKey(key []byte) error {
 		return errors.New("store: empty key")
 	}
 	if len(key) > l.MaxKeyBytes {
-		return fmt.Errorf("key of %d bytes, limit %d: %w", len(key), l.MaxKeyBytes, ErrTooLarge)
+		return fmt.Errorf("store: key of %d bytes, limit %d: %w", len(key), l.MaxKeyBytes, ErrTooLarge)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -217,8 +218,8 @@ func testKVLimits(t *testing.T, be backend) {
 	if err := s.Put(ctx, []byte("k"), make([]byte, 16)); err != nil {
 		t.Errorf("Put at the limit: %v", err)
 	}
-	if err := s.Put(ctx, []byte("123456789"), nil); !errors.Is(err, ErrTooLarge) {
-		t.Errorf("Put with a 9-byte key over an 8-byte limit = %v, want ErrTooLarge", err)
+	if err := s.Put(ctx, []byte("123456789"), nil); !errors.Is(err, ErrTooLarge) || !strings.HasPrefix(err.Error(), "store: ") {
+		t.Errorf("Put with a 9-byte key over an 8-byte limit = %v, want a \"store: \" error wrapping ErrTooLarge", err)
 	}
 	if _, err := s.Get(ctx, nil); err == nil {
 		t.Error("Get with an empty key succeeded")
