@@ -336,6 +336,9 @@ func (g *Gateway) forward(ctx context.Context, plaintext []byte, indeterminate b
 	if err != nil {
 		return statusOnly(http.StatusBadRequest, indeterminate), resultInnerInvalid
 	}
+	if fieldBytes(br.Header)+fieldBytes(br.Trailer) > MaxInnerHeaderBytes {
+		return statusOnly(http.StatusRequestHeaderFieldsTooLarge, indeterminate), resultHeaderTooLarge
+	}
 	for _, f := range br.Header {
 		// RFC 9458 §5.1: a 100-continue expectation MUST be an error.
 		if strings.EqualFold(f.Name, "expect") && strings.EqualFold(f.Value, "100-continue") {
@@ -362,6 +365,23 @@ func (g *Gateway) forward(ctx context.Context, plaintext []byte, indeterminate b
 		return statusOnly(http.StatusBadGateway, indeterminate), resultResponseTooLarge
 	}
 	return rec.response(indeterminate), resultOK
+}
+
+// MaxInnerHeaderBytes caps the header and trailer fields of a decapsulated
+// request (names and values summed), as an http.Server's MaxHeaderBytes
+// caps a plain request's; `blindlist serve` uses the same 64 KiB. Without
+// it a field inside an OHTTP request could be as large as the request cap
+// (16 MiB) and reach targets that parse headers (User-Agent, Authorization)
+// in process. A larger request gets an encapsulated 431.
+const MaxInnerHeaderBytes = 64 << 10
+
+// fieldBytes is the size of a field section: names and values.
+func fieldBytes(fields []bhttp.Field) int {
+	n := 0
+	for _, f := range fields {
+		n += len(f.Name) + len(f.Value)
+	}
+	return n
 }
 
 // seal encodes response and encapsulates it in one buffer: the response

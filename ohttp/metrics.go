@@ -17,6 +17,7 @@ const (
 	resultInnerInvalid         = "inner_invalid"          // inner 400
 	resultExpectContinue       = "inner_expect_continue"  // inner 417
 	resultForbiddenTarget      = "forbidden_target"       // inner 403
+	resultHeaderTooLarge       = "inner_header_too_large" // inner 431
 	resultResponseTooLarge     = "response_too_large"     // inner 502
 	resultResponseInvalid      = "response_invalid"       // inner 502
 	resultInternal             = "internal"               // outer 500
@@ -24,7 +25,7 @@ const (
 
 var allResults = []string{
 	resultOK, resultUnsupportedMediaType, resultTooLarge, resultMalformed, resultKeyConfig, resultDecrypt,
-	resultInnerInvalid, resultExpectContinue, resultForbiddenTarget, resultResponseTooLarge,
+	resultInnerInvalid, resultExpectContinue, resultForbiddenTarget, resultHeaderTooLarge, resultResponseTooLarge,
 	resultResponseInvalid, resultInternal,
 }
 
