@@ -218,7 +218,7 @@ func (c *compiler) readDocument(d document, set *keySet, sr *SourceReport, isBlo
 	}
 	parse := lineParser(d.format)
 	lines := 0
-	var names [][]byte // reused by fastLine
+	namesBuf := make([][]byte, 0, 16) // reused by fastLine
 	err = eachLine(lr, func(raw []byte, n int) {
 		lines = n
 		raw = bytes.TrimSpace(raw)
@@ -228,7 +228,8 @@ func (c *compiler) readDocument(d document, set *keySet, sr *SourceReport, isBlo
 		if c.opts.Progress != nil && n%(1<<18) == 0 {
 			defer c.opts.Progress(d.name, n, capped.read)
 		}
-		if names = fastLine(d.format, raw, names[:0]); len(names) > 0 {
+		if names := fastLine(d.format, raw, namesBuf[:0]); len(names) > 0 {
+			namesBuf = names[:0]
 			for _, name := range names {
 				sr.Entries++
 				if !set.AddBytes(name) && isBlock {

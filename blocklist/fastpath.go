@@ -39,7 +39,7 @@ func fastLine(f Format, line []byte, names [][]byte) [][]byte {
 			return fastABP(line, names)
 		case bytes.IndexByte(line, '^') >= 0:
 			return nil
-		case hasHash && isABPCosmetic(string(line)):
+		case hasHash && isABPCosmetic(line):
 			return nil
 		case line[0] >= '0' && line[0] <= '9':
 			if names = fastHosts(line, names); len(names) > 0 {

@@ -150,17 +150,33 @@ func parseSingleLine(line string) lineResult {
 // ABP "Element hiding"). Such rules never block a request.
 var abpCosmeticMarkers = []string{"##", "#@#", "#?#", "#@?#", "#$#", "#@$#", "#%#", "#@%#", "#$?#", "#@$?#", "$$", "$@$"}
 
-// isABPCosmetic reports whether line is a cosmetic or HTML-filtering rule.
-func isABPCosmetic(line string) bool {
-	if !strings.ContainsAny(line, "#$") {
-		return false
-	}
-	for _, m := range abpCosmeticMarkers {
-		if strings.Contains(line, m) {
-			return true
+// isABPCosmetic reports whether line is a cosmetic or HTML-filtering rule:
+// whether it contains one of abpCosmeticMarkers.
+func isABPCosmetic[T ~string | ~[]byte](line T) bool {
+	for i := 0; i < len(line); i++ {
+		if c := line[i]; c != '#' && c != '$' {
+			continue
+		}
+		for _, m := range abpCosmeticMarkers {
+			if hasPrefixAt(line, i, m) {
+				return true
+			}
 		}
 	}
 	return false
+}
+
+// hasPrefixAt reports whether s[i:] starts with prefix.
+func hasPrefixAt[T ~string | ~[]byte](s T, i int, prefix string) bool {
+	if len(s)-i < len(prefix) {
+		return false
+	}
+	for j := 0; j < len(prefix); j++ {
+		if s[i+j] != prefix[j] {
+			return false
+		}
+	}
+	return true
 }
 
 // abpHarmlessOptions are modifiers that do not narrow where a rule applies,
