@@ -140,31 +140,41 @@ func (s *keySet) Len() int {
 	return n
 }
 
-// Sorted returns the keys present in bytewise order, sorting in place
-// (halves sorted concurrently, then merged). The set must not be used
-// afterwards.
+// Sorted returns the keys present in bytewise order, sorted in place. The
+// set must not be used afterwards.
 func (s *keySet) Sorted() []string {
 	keys := slices.DeleteFunc(s.keys, func(k string) bool { return k == "" })
 	s.keys, s.slots = nil, nil
+	sortParallel(keys)
+	return keys
+}
+
+// sortParallel sorts distinct keys in place on two cores without extra
+// memory: it partitions them around the median of a sample, as one
+// quicksort step, then sorts the two sides concurrently.
+func sortParallel(keys []string) {
 	if len(keys) < 1<<14 {
 		slices.Sort(keys)
-		return keys
+		return
 	}
-	mid := len(keys) / 2
-	a, b := keys[:mid], keys[mid:]
-	var wg sync.WaitGroup
-	wg.Go(func() { slices.Sort(a) })
-	slices.Sort(b)
-	wg.Wait()
-	out := make([]string, 0, len(keys))
-	for len(a) > 0 && len(b) > 0 {
-		if b[0] < a[0] {
-			out, b = append(out, b[0]), b[1:]
-		} else {
-			out, a = append(out, a[0]), a[1:]
+	const samples = 255
+	sample := make([]string, samples)
+	for i := range sample {
+		sample[i] = keys[i*(len(keys)/samples)]
+	}
+	slices.Sort(sample)
+	pivot := sample[samples/2]
+	lo := 0
+	for i, k := range keys {
+		if k < pivot {
+			keys[lo], keys[i] = k, keys[lo]
+			lo++
 		}
 	}
-	return append(append(out, a...), b...)
+	var wg sync.WaitGroup
+	wg.Go(func() { slices.Sort(keys[:lo]) })
+	slices.Sort(keys[lo:])
+	wg.Wait()
 }
 
 // arena packs key bytes into shared 1 MiB chunks, so a key costs its

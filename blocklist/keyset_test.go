@@ -132,3 +132,23 @@ func FuzzFastLineAgrees(f *testing.F) {
 		fastLineAgrees(t, []Format{FormatAuto, FormatHosts, FormatDomains, FormatURLs, FormatABP}[format%5], line)
 	})
 }
+
+func TestSortParallel(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for _, n := range []int{0, 1, 100, 1 << 14, 50_000} {
+		keys := make([]string, n)
+		for i := range keys {
+			keys[i] = fmt.Sprintf("%x.example.com/%d", r.Uint64(), i)
+		}
+		if n == 50_000 {
+			for i := range keys[:n/2] {
+				keys[i] = "a" + keys[i] // a skewed distribution
+			}
+		}
+		want := slices.Sorted(slices.Values(keys))
+		sortParallel(keys)
+		if !slices.Equal(keys, want) {
+			t.Errorf("n=%d: not sorted", n)
+		}
+	}
+}
