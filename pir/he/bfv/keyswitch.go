@@ -133,8 +133,9 @@ func (e *Evaluator) ApplyGalois(out, ct *Ciphertext, g uint64, evk *EvaluationKe
 	b := e.p.basis(l)
 	c0 := e.scratch(3, l)
 	c1 := e.scratch(4, l)
-	b.GaloisCoeff(c0, ct.Polys[0], g)
-	b.GaloisCoeff(c1, ct.Polys[1], g)
+	tab := e.galoisTable(g)
+	b.GaloisCoeffTab(c0, ct.Polys[0], tab)
+	b.GaloisCoeffTab(c1, ct.Polys[1], tab)
 	e.shape(out, 2, l, Coeff)
 	e.keySwitch(out.Polys[0], out.Polys[1], c1, k, l)
 	b.Add(out.Polys[0], out.Polys[0], c0)
@@ -167,4 +168,20 @@ func (e *Evaluator) Relinearize(out, ct *Ciphertext, evk *EvaluationKey) error {
 	b.Add(out.Polys[0], c0, u0)
 	b.Add(out.Polys[1], c1, u1)
 	return nil
+}
+
+// galoisTable returns σ_g's coefficient map (ring.GaloisCoeffTable),
+// kept in the evaluator and reused while g repeats (query expansion applies
+// one element to every ciphertext of a level).
+func (e *Evaluator) galoisTable(g uint64) []uint32 {
+	n := e.p.n
+	if len(e.galTab) != n || e.galTabG != g {
+		if cap(e.galTab) < n {
+			e.galTab = make([]uint32, n)
+		}
+		e.galTab = e.galTab[:n]
+		ring.GaloisCoeffTable(e.galTab, g, n)
+		e.galTabG = g
+	}
+	return e.galTab
 }

@@ -20,6 +20,9 @@ type Evaluator struct {
 	tmp   []*ring.Poly
 	acc   [][2]uint64 // 128-bit lazy accumulators
 	mulSc *mulScratch
+	// galTab is σ_galTabG's coefficient map (galoisTable).
+	galTab  []uint32
+	galTabG uint64
 }
 
 // NewEvaluator returns an Evaluator for p.

@@ -66,3 +66,47 @@ func (b Basis) GaloisEval(out, x *Poly, perm []int) {
 		}
 	}
 }
+
+// GaloisCoeffTable fills tab (length n) with the coefficient map of σ_g
+// for degree n (he-spec §5.3): coefficient i moves to slot tab[i]>>1 and is
+// negated when tab[i]&1 is set. Computing it once lets [Basis.GaloisCoeffTab]
+// apply σ_g to many rows without redoing the index arithmetic. g must be a
+// valid Galois element ([ValidGaloisElement]); n <= 2^31.
+func GaloisCoeffTable(tab []uint32, g uint64, n int) {
+	if !ValidGaloisElement(g, n) || len(tab) != n {
+		panic(fmt.Sprintf("ring: internal error: Galois table for g=%d, N=%d, len %d", g, n, len(tab)))
+	}
+	n1 := uint64(n - 1)
+	mask := uint64(2*n - 1)
+	k := uint64(0)
+	for i := range tab {
+		// k >= N (the negated half) iff n−1−k wraps.
+		tab[i] = uint32((k&n1)<<1 | (n1-k)>>63)
+		k = (k + g) & mask
+	}
+}
+
+// GaloisCoeffTab sets out = σ_g(x) on coefficient-form rows using the
+// table of [GaloisCoeffTable]; the result equals [Basis.GaloisCoeff]. out
+// must not alias x.
+func (b Basis) GaloisCoeffTab(out, x *Poly, tab []uint32) {
+	b.check(out, x)
+	n := x.N
+	if len(tab) != n {
+		panic(fmt.Sprintf("ring: internal error: Galois table of length %d for N=%d", len(tab), n))
+	}
+	for r, t := range b {
+		galoisTabRow(out.Row(r), x.Row(r)[:n], tab, t.M.Q)
+	}
+}
+
+// galoisTabRow is one row of [Basis.GaloisCoeffTab].
+func galoisTabRow(o, xs []uint64, tab []uint32, q uint64) {
+	tab = tab[:len(xs)]
+	for i, v := range xs {
+		e := tab[i]
+		nv := q - v
+		nv = min(nv, nv-q)
+		o[e>>1] = v ^ ((v ^ nv) & -uint64(e&1))
+	}
+}

@@ -119,10 +119,15 @@ func TestPolyOpsMatchReference(t *testing.T) {
 			refMulPowerOfX(b, want, x, k)
 			check(fmt.Sprint("MulPowerOfX ", k))
 		}
+		tab := make([]uint32, c.n)
 		for g := uint64(3); g < uint64(2*c.n); g += uint64(2 * step) {
 			b.GaloisCoeff(got, x, g)
 			refGaloisCoeff(b, want, x, g)
 			check(fmt.Sprint("GaloisCoeff ", g))
+			GaloisCoeffTable(tab, g, c.n)
+			clear(got.Coeffs)
+			b.GaloisCoeffTab(got, x, tab)
+			check(fmt.Sprint("GaloisCoeffTab ", g))
 		}
 	}
 }
