@@ -152,8 +152,19 @@ func TestMul32MatchesReference(t *testing.T) {
 				}
 				row[0], row[1] = tab.M.Q-1, 0
 			}
+			// scale32 reads the tensor in Montgomery form, D·2^{-32}.
+			dm := ring.NewPoly(p.n, rows)
+			for r, tab := range mt.all {
+				rInv, err := tab.M.Inv(1 << 32)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for j, v := range d.Row(r) {
+					dm.Row(r)[j] = tab.M.Mul(v, rInv)
+				}
+			}
 			gotS, wantS := ring.NewPoly(p.n, l), ring.NewPoly(p.n, l)
-			mt.scale32(gotS, d, sc)
+			mt.scale32(gotS, dm, sc)
 			mt.scale64(wantS, d, v, y)
 			if !slices.Equal(gotS.Coeffs, wantS.Coeffs) {
 				t.Fatalf("moduli %v level %d: scale32 differs from scale64", p.moduli, l)
@@ -313,6 +324,50 @@ func TestConstRowKernels(t *testing.T) {
 				}
 				if w := m.Add(m.Reduce(acc[i]), tv); got[i] != w {
 					t.Fatalf("q=%d: signed add slot %d = %d, want %d", q, i, got[i], w)
+				}
+			}
+		}
+	}
+}
+
+// TestTensorMont compares the AVX2 Montgomery tensor with the portable one
+// and with exact arithmetic (D·2^{-32} mod q).
+func TestTensorMont(t *testing.T) {
+	rng := rand.New(rand.NewPCG(37, 38))
+	for _, q := range []uint64{40961, 134176769, word32Max - 35} {
+		m := modq.MustNew(q)
+		qInv := montInv32(q)
+		if (q*qInv+1)&(1<<32-1) != 0 {
+			t.Fatalf("montInv32(%d) = %d is not −q^{-1} mod 2^32", q, qInv)
+		}
+		rInv, _ := m.Inv(1 << 32)
+		for _, n := range []int{4, 13, 4096} {
+			in := make([][]uint64, 7) // d0, d1, d2, x0, x1, y0, y1
+			for i := range in {
+				in[i] = make([]uint64, n)
+				for j := range in[i] {
+					in[i][j] = rng.Uint64N(q)
+				}
+				in[i][0] = q - 1
+			}
+			got := [3][]uint64{slices.Clone(in[0]), slices.Clone(in[1]), slices.Clone(in[2])}
+			want := [3][]uint64{slices.Clone(in[0]), slices.Clone(in[1]), slices.Clone(in[2])}
+			tensor32(got[0], got[1], got[2], in[3], in[4], in[5], in[6], q, qInv)
+			tensor32Go(want[0], want[1], want[2], in[3], in[4], in[5], in[6], q, qInv)
+			if !(slices.Equal(got[0], want[0]) && slices.Equal(got[1], want[1]) && slices.Equal(got[2], want[2])) {
+				t.Fatalf("q=%d n=%d: AVX2 tensor differs from the portable one", q, n)
+			}
+			for j := 0; j < n; j++ {
+				x0, x1, y0, y1 := in[3][j], in[4][j], in[5][j], in[6][j]
+				e := [3]uint64{
+					m.Add(in[0][j], m.Mul(m.Mul(x0, y0), rInv)),
+					m.Add(in[1][j], m.Mul(m.Add(m.Mul(x0, y1), m.Mul(x1, y0)), rInv)),
+					m.Add(in[2][j], m.Mul(m.Mul(x1, y1), rInv)),
+				}
+				for k := range 3 {
+					if got[k][j] != e[k] {
+						t.Fatalf("q=%d: d%d[%d] = %d, want %d", q, k, j, got[k][j], e[k])
+					}
 				}
 			}
 		}

@@ -387,7 +387,7 @@ func (e *Evaluator) MulInnerProduct(out *Ciphertext, as, bs []*Ciphertext) error
 			x0, x1, y0, y1 := a0.Row(r), a1.Row(r), b0.Row(r), b1.Row(r)
 			d0, d1, d2 := sc.d[0].Row(r), sc.d[1].Row(r), sc.d[2].Row(r)
 			if mt.word32 {
-				tensor32(d0, d1, d2, x0, x1, y0, y1, m)
+				tensor32(d0, d1, d2, x0, x1, y0, y1, m.Q, mt.c32.montInv[r])
 				continue
 			}
 			for j := range d0 {
@@ -405,14 +405,45 @@ func (e *Evaluator) MulInnerProduct(out *Ciphertext, as, bs []*Ciphertext) error
 	return nil
 }
 
-// tensor32 adds (x0·y0, x0·y1 + x1·y0, x1·y1) to (d0, d1, d2) slot-wise
-// for a modulus below 2^30: d + two products < 2^30 + 2^61, reduced once.
-func tensor32(d0, d1, d2, x0, x1, y0, y1 []uint64, m *modq.Modulus) {
+// tensor32 adds (x0·y0, x0·y1 + x1·y0, x1·y1)·2^{-32} to (d0, d1, d2)
+// slot-wise, modulo q < 2^30 with qInv = −q^{-1} mod 2^32 (Montgomery
+// products; scale32's constants carry the compensating 2^32). d stays in
+// [0, q).
+func tensor32(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64) {
 	n := len(d0)
 	d1, d2, x0, x1, y0, y1 = d1[:n], d2[:n], x0[:n], x1[:n], y0[:n], y1[:n]
-	for j := range d0 {
-		d0[j] = m.Reduce(d0[j] + x0[j]*y0[j])
-		d1[j] = m.Reduce(d1[j] + x0[j]*y1[j] + x1[j]*y0[j])
-		d2[j] = m.Reduce(d2[j] + x1[j]*y1[j])
+	if v := n &^ 3; v > 0 && haveSIMD {
+		tensorMontAVX2(d0[:v], d1[:v], d2[:v], x0[:v], x1[:v], y0[:v], y1[:v], q, qInv)
+		d0, d1, d2, x0, x1, y0, y1 = d0[v:], d1[v:], d2[v:], x0[v:], x1[v:], y0[v:], y1[v:]
 	}
+	tensor32Go(d0, d1, d2, x0, x1, y0, y1, q, qInv)
+}
+
+// tensor32Go is tensor32 in portable Go.
+func tensor32Go(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64) {
+	n := len(d0)
+	d1, d2, x0, x1, y0, y1 = d1[:n], d2[:n], x0[:n], x1[:n], y0[:n], y1[:n]
+	q2 := 2 * q
+	for j := range d0 {
+		a := d0[j] + montMul(x0[j], y0[j], q, qInv) // < 3q
+		a = min(a, a-q2)
+		d0[j] = min(a, a-q)
+		b := montMul(x0[j], y1[j], q, qInv) + montMul(x1[j], y0[j], q, qInv) // < 4q
+		b = min(b, b-q2) + d1[j]                                             // < 3q
+		b = min(b, b-q2)
+		d1[j] = min(b, b-q)
+		c := d2[j] + montMul(x1[j], y1[j], q, qInv)
+		c = min(c, c-q2)
+		d2[j] = min(c, c-q)
+	}
+}
+
+// montMul returns x·y·2^{-32} mod q in [0, 2q) for x, y < q < 2^30 and
+// qInv = −q^{-1} mod 2^32 (Montgomery's REDC: T = x·y < q·2^32, the low
+// word of T + m·q is zero for m = T·qInv mod 2^32, and (T + m·q)/2^32 <
+// 2q).
+func montMul(x, y, q, qInv uint64) uint64 {
+	t := x * y
+	m := (t * qInv) & (1<<32 - 1)
+	return (t + m*q) >> 32
 }

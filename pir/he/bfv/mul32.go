@@ -32,14 +32,19 @@ func newMulConst(w uint64, m *modq.Modulus) mulConst {
 
 // mul32Consts are the folded constants of lift32 and scale32, each reduced
 // modulo the prime of the row it multiplies into.
+//
+// The tensor (tensor32) uses Montgomery products, so the tensor rows hold
+// D·2^{-32}; the constants that multiply them in scale32 (tQHatInv,
+// scaleG) carry the compensating factor 2^32.
 type mul32Consts struct {
+	montInv   []uint64     // [r] = −p_r^{-1} mod 2^32 for each prime p_r of all
 	mtQHatInv []mulConst   // [i] = m̃·(Q/q_i)^{-1} mod q_i
-	tQHatInv  []mulConst   // [i] = t·(Q/q_i)^{-1} mod q_i
+	tQHatInv  []mulConst   // [i] = 2^32·t·(Q/q_i)^{-1} mod q_i
 	liftC     [][]mulConst // [i][a] = (Q/q_i)·m̃^{-1} mod a
 	liftE     []mulConst   // [a] = Q·m̃^{-1} mod a
 	// scale: y_a = (t·d_a − Σ v_i·(Q/q_i))·Q^{-1} mod a, times (B/b)^{-1}
 	// for the primes b of B (Shenoy–Kumaresan's z_b); y_msk stays y.
-	scaleG  []mulConst   // [a] = t·Q^{-1} (·(B/b)^{-1}) mod a
+	scaleG  []mulConst   // [a] = 2^32·t·Q^{-1} (·(B/b)^{-1}) mod a
 	scaleH  [][]mulConst // [i][a] = −(Q/q_i)·Q^{-1} (·(B/b)^{-1}) mod a
 	bHatMsk []mulConst   // [b] = (B/b) mod m_sk
 	bInvMsk mulConst     // B^{-1} mod m_sk
@@ -53,7 +58,7 @@ func (mt *mulTables) precompute32() {
 	for i, tab := range mt.q {
 		m := &tab.M
 		c.mtQHatInv = append(c.mtQHatInv, newMulConst(mt.mtQHatInv[i], m))
-		c.tQHatInv = append(c.tQHatInv, newMulConst(mt.tQHatInv[i], m))
+		c.tQHatInv = append(c.tQHatInv, newMulConst(m.Mul(mt.tQHatInv[i], m.Reduce(1<<32)), m))
 		c.negBQ = append(c.negBQ, newMulConst(m.Neg(mt.bModQ[i]), m))
 	}
 	for a, tab := range mt.aux {
@@ -63,7 +68,10 @@ func (mt *mulTables) precompute32() {
 		if a < k {
 			g = m.Mul(g, mt.bHatInv[a])
 		}
-		c.scaleG = append(c.scaleG, newMulConst(g, m))
+		c.scaleG = append(c.scaleG, newMulConst(m.Mul(g, m.Reduce(1<<32)), m))
+	}
+	for _, tab := range mt.all {
+		c.montInv = append(c.montInv, montInv32(tab.M.Q))
 	}
 	for i := 0; i < l; i++ {
 		lc, sh := make([]mulConst, len(mt.aux)), make([]mulConst, len(mt.aux))
@@ -285,4 +293,15 @@ func skGamma(gAbs, gNeg, zsum, y []uint64, bInv mulConst, q uint64) {
 		gNeg[j] = nm
 		gAbs[j] = g ^ ((g ^ (q - g)) & nm)
 	}
+}
+
+// montInv32 returns −q^{-1} mod 2^32 for odd q (Newton's iteration: each
+// step x ← x·(2 − q·x) doubles the number of correct low bits, from 3
+// bits for x = q, since q·q ≡ 1 mod 8).
+func montInv32(q uint64) uint64 {
+	x := q
+	for range 4 {
+		x *= 2 - q*x
+	}
+	return -x & (1<<32 - 1)
 }

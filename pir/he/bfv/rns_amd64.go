@@ -22,3 +22,6 @@ func shoupConstRowAVX2(o, x []uint64, w, ws, q, mode uint64)
 
 //go:noescape
 func signedAddRowAVX2(dst, acc, s, neg []uint64, e, es, q uint64)
+
+//go:noescape
+func tensorMontAVX2(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64)

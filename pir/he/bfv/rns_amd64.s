@@ -216,3 +216,64 @@ sloop:
 	JB       sloop
 	VZEROUPPER
 	RET
+
+// REDC sets T = X·Y·2^{-32} mod q in [0, 2q) (Montgomery, X, Y < q < 2^30;
+// Y13 = −q^{-1} mod 2^32, Y15 = q). M is clobbered.
+#define REDC(X, Y, T, M) \
+	VPMULUDQ Y, X, T \
+	VPMULUDQ Y13, T, M \
+	VPMULUDQ Y15, M, M \
+	VPADDQ   M, T, T \
+	VPSRLQ   $32, T, T
+
+// CSUB32 sets X = X − C if X >= C, for X < 2C < 2^32. T is clobbered.
+#define CSUB32(X, C, T) \
+	VPSUBD  C, X, T \
+	VPMINUD T, X, X
+
+// func tensorMontAVX2(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64)
+//
+// tensor32 (mul.go) four lanes at a time: d0 += x0·y0, d1 += x0·y1 +
+// x1·y0, d2 += x1·y1, each product a Montgomery product, d kept in [0, q).
+TEXT ·tensorMontAVX2(SB), NOSPLIT, $0-184
+	MOVQ         d0_base+0(FP), DI
+	MOVQ         d0_len+8(FP), CX
+	MOVQ         d1_base+24(FP), SI
+	MOVQ         d2_base+48(FP), DX
+	MOVQ         x0_base+72(FP), R8
+	MOVQ         x1_base+96(FP), R9
+	MOVQ         y0_base+120(FP), R10
+	MOVQ         y1_base+144(FP), R11
+	VPBROADCASTQ q+168(FP), Y15
+	VPBROADCASTQ qInv+176(FP), Y13
+	VPADDQ       Y15, Y15, Y14
+	XORQ         AX, AX
+
+tloop:
+	VMOVDQU (R8)(AX*8), Y0     // x0
+	VMOVDQU (R9)(AX*8), Y1     // x1
+	VMOVDQU (R10)(AX*8), Y2    // y0
+	VMOVDQU (R11)(AX*8), Y3    // y1
+	REDC(Y0, Y2, Y4, Y8)       // x0·y0
+	REDC(Y0, Y3, Y5, Y8)       // x0·y1
+	REDC(Y1, Y2, Y6, Y8)       // x1·y0
+	REDC(Y1, Y3, Y7, Y8)       // x1·y1
+	VPADDQ  (DI)(AX*8), Y4, Y4 // < 3q
+	CSUB32(Y4, Y14, Y8)
+	CSUB32(Y4, Y15, Y8)
+	VMOVDQU Y4, (DI)(AX*8)
+	VPADDQ  Y6, Y5, Y5         // < 4q
+	CSUB32(Y5, Y14, Y8)
+	VPADDQ  (SI)(AX*8), Y5, Y5 // < 3q
+	CSUB32(Y5, Y14, Y8)
+	CSUB32(Y5, Y15, Y8)
+	VMOVDQU Y5, (SI)(AX*8)
+	VPADDQ  (DX)(AX*8), Y7, Y7
+	CSUB32(Y7, Y14, Y8)
+	CSUB32(Y7, Y15, Y8)
+	VMOVDQU Y7, (DX)(AX*8)
+	ADDQ    $4, AX
+	CMPQ    AX, CX
+	JB      tloop
+	VZEROUPPER
+	RET

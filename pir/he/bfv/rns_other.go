@@ -19,3 +19,7 @@ func shoupConstRowAVX2(o, x []uint64, w, ws, q, mode uint64) {
 func signedAddRowAVX2(dst, acc, s, neg []uint64, e, es, q uint64) {
 	panic("bfv: internal error: no SIMD kernels")
 }
+
+func tensorMontAVX2(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64) {
+	panic("bfv: internal error: no SIMD kernels")
+}
