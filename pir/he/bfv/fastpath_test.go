@@ -373,3 +373,53 @@ func TestTensorMont(t *testing.T) {
 		}
 	}
 }
+
+// TestInnerProduct32MatchesReference runs the 32-bit and the 128-bit inner
+// product rows on the same Eval ciphertexts and plaintexts (more terms
+// than one 64-bit accumulator holds, nil plaintexts included) and checks
+// the AVX2 multiply-accumulate row against the portable one.
+func TestInnerProduct32MatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(39, 40))
+	for _, p := range fastPathParams(t) {
+		l := p.MaxLevel()
+		terms := int(maxTerms32(p.moduli[0]))*2 + 3
+		terms = min(terms, 40)
+		var cts []*Ciphertext
+		var pts []*Plaintext
+		for i := 0; i < terms; i++ {
+			cts = append(cts, &Ciphertext{Polys: []*ring.Poly{randomCoeffPoly(p, l, rng), randomCoeffPoly(p, l, rng)}, Format: Eval, CorrectionFactor: 1})
+			var pt *Plaintext
+			if i%7 != 3 {
+				pt = &Plaintext{Poly: randomCoeffPoly(p, l, rng), Format: Eval}
+			}
+			pts = append(pts, pt)
+		}
+		ev := NewEvaluator(p)
+		got := &Ciphertext{}
+		if err := ev.InnerProduct(got, cts, pts); err != nil {
+			t.Fatal(err)
+		}
+		want := &Ciphertext{}
+		ev.shape(want, 2, l, Eval)
+		for r := 0; r < l; r++ {
+			ev.innerProductRow64(want, cts, pts, r)
+		}
+		for k := range got.Polys {
+			if !slices.Equal(got.Polys[k].Coeffs, want.Polys[k].Coeffs) {
+				t.Fatalf("moduli %v: 32-bit inner product differs from the 128-bit one", p.moduli)
+			}
+		}
+	}
+	for _, n := range []int{4, 9, 4096} {
+		x, y, acc := make([]uint64, n), make([]uint64, n), make([]uint64, n)
+		for i := range x {
+			x[i], y[i], acc[i] = rng.Uint64N(1<<32), rng.Uint64N(1<<32), rng.Uint64N(1<<62)
+		}
+		got, want := slices.Clone(acc), slices.Clone(acc)
+		mulAccRow(got, x, y)
+		mulAccRowGo(want, x, y)
+		if !slices.Equal(got, want) {
+			t.Fatalf("n=%d: AVX2 multiply-accumulate differs from the portable one", n)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/bits"
 
+	"github.com/blindlist/blindlist/pir/he/modq"
 	"github.com/blindlist/blindlist/pir/he/ring"
 )
 
@@ -19,6 +20,7 @@ type Evaluator struct {
 	// scratch polys, sized for the largest basis used.
 	tmp   []*ring.Poly
 	acc   [][2]uint64 // 128-bit lazy accumulators
+	acc64 []uint64    // 64-bit accumulators (32-bit moduli)
 	mulSc *mulScratch
 	// galTab is σ_galTabG's coefficient map (galoisTable).
 	galTab  []uint32
@@ -227,13 +229,89 @@ func (e *Evaluator) InnerProduct(out *Ciphertext, cts []*Ciphertext, pts []*Plai
 			return fmt.Errorf("bfv: inner product: plaintext %d is not an Eval plaintext of level >= %d", i, l)
 		}
 	}
-	n := e.p.n
 	e.shape(out, np, l, Eval)
+	for r := 0; r < l; r++ {
+		if e.p.keyB[r].M.Q < word32Max {
+			e.innerProductRow32(out, cts, pts, r)
+		} else {
+			e.innerProductRow64(out, cts, pts, r)
+		}
+	}
+	return nil
+}
+
+// innerProductRow32 is row r of InnerProduct for q < 2^30: products are
+// below 2^60, summed exactly in a uint64 (AVX2: four lanes per
+// VPMULUDQ/VPADDQ) and reduced every maxTerms32(q) terms and at the end.
+func (e *Evaluator) innerProductRow32(out *Ciphertext, cts []*Ciphertext, pts []*Plaintext, r int) {
+	n := e.p.n
+	if cap(e.acc64) < n {
+		e.acc64 = make([]uint64, n)
+	}
+	acc := e.acc64[:n]
+	m := e.p.keyB[r].M
+	maxTerms := maxTerms32(m.Q)
+	for k := range out.Polys {
+		clear(acc)
+		cnt := uint64(0)
+		for i, ct := range cts {
+			pt := pts[i]
+			if pt == nil {
+				continue
+			}
+			if cnt == maxTerms {
+				reduceRow(acc, acc, m)
+				cnt = 1
+			}
+			cnt++
+			mulAccRow(acc, ct.Polys[k].Row(r), pt.Poly.Row(r))
+		}
+		reduceRow(out.Polys[k].Row(r), acc, m)
+	}
+}
+
+// maxTerms32 returns how many products below (q−1)² can be added to a
+// value below q without overflowing 64 bits.
+func maxTerms32(q uint64) uint64 {
+	return (^uint64(0) - (q - 1)) / ((q - 1) * (q - 1))
+}
+
+// reduceRow sets dst = x mod q.
+func reduceRow(dst, x []uint64, m modq.Modulus) {
+	x = x[:len(dst)]
+	for j, v := range x {
+		dst[j] = m.Reduce(v)
+	}
+}
+
+// mulAccRow adds x·y to acc slot-wise (x, y below 2^32; unreduced).
+func mulAccRow(acc, x, y []uint64) {
+	x, y = x[:len(acc)], y[:len(acc)]
+	if v := len(acc) &^ 3; v > 0 && haveSIMD {
+		mulAccRowAVX2(acc[:v], x[:v], y[:v])
+		acc, x, y = acc[v:], x[v:], y[v:]
+	}
+	mulAccRowGo(acc, x, y)
+}
+
+// mulAccRowGo is mulAccRow in portable Go.
+func mulAccRowGo(acc, x, y []uint64) {
+	x, y = x[:len(acc)], y[:len(acc)]
+	for j, v := range x {
+		acc[j] += v * y[j]
+	}
+}
+
+// innerProductRow64 is row r of InnerProduct for any modulus: 128-bit lazy
+// accumulation; the reference for innerProductRow32.
+func (e *Evaluator) innerProductRow64(out *Ciphertext, cts []*Ciphertext, pts []*Plaintext, r int) {
+	n := e.p.n
+	np := len(out.Polys)
 	if cap(e.acc) < n {
 		e.acc = make([][2]uint64, n)
 	}
 	acc := e.acc[:n]
-	for r := 0; r < l; r++ {
+	{
 		m := &e.p.keyB[r].M
 		q := m.Q
 		// Products are < q², so 2^128/q² of them fit; reduce early when
@@ -270,7 +348,6 @@ func (e *Evaluator) InnerProduct(out *Ciphertext, cts []*Ciphertext, pts []*Plai
 			}
 		}
 	}
-	return nil
 }
 
 // maxLazyCount returns how many products below q² can be summed in 128

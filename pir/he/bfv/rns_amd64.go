@@ -25,3 +25,6 @@ func signedAddRowAVX2(dst, acc, s, neg []uint64, e, es, q uint64)
 
 //go:noescape
 func tensorMontAVX2(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64)
+
+//go:noescape
+func mulAccRowAVX2(acc, x, y []uint64)
