@@ -189,8 +189,16 @@ func negRowGo(o, x []uint64, q uint64) {
 func (b Basis) MulCoeffs(out, x, y *Poly) {
 	b.check(out, x, y)
 	for i, t := range b {
-		m := &t.M
+		m := t.M
 		o, xs, ys := out.Row(i), x.Row(i), y.Row(i)
+		xs, ys = xs[:len(o)], ys[:len(o)]
+		if m.Q < lane32Max {
+			// Products of residues below 2^30 fit a word.
+			for j := range o {
+				o[j] = m.Reduce(xs[j] * ys[j])
+			}
+			continue
+		}
 		for j := range o {
 			hi, lo := bits.Mul64(xs[j], ys[j])
 			o[j] = m.Reduce128(hi, lo)

@@ -110,6 +110,13 @@ func TestPolyOpsMatchReference(t *testing.T) {
 		b.Neg(got, x)
 		refNeg(b, want, x)
 		check("Neg")
+		b.MulCoeffs(got, x, y)
+		for i, tab := range b {
+			for j := range want.Row(i) {
+				want.Row(i)[j] = tab.M.Mul(x.Row(i)[j], y.Row(i)[j])
+			}
+		}
+		check("MulCoeffs")
 		step := 1
 		if c.n > 16 {
 			step = 509
