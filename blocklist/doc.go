@@ -16,16 +16,24 @@
 // URLhaus CSV (online entries only) and UT1-style category directories
 // (every domains and urls file below the directory). Sources are files,
 // directories or http(s) URLs, optionally gzip-compressed, read with a size
-// cap. A malformed line is reported with its source and line number; it
-// never stops the build.
+// cap. A UTF-8 byte order mark is skipped; UTF-16 text and zip archives
+// are refused with an error. A malformed line is reported with its source
+// and line number; it never stops the build.
+//
+// Lines are read one at a time and keys are packed into shared chunks, so
+// memory follows the number of distinct keys, not the size of the input;
+// lines that are already keys (the bulk of hosts files, domain lists and
+// ||domain^ rules) are read without allocating.
 //
 // # Key space
 //
 // [Normalize] maps an entry to the device's key space
 // (shared/spec/client-spec.md §3.4): no scheme, lowercase, Punycode host
 // (golang.org/x/net/idna), no leading "www.", no default port, canonical
-// path (no empty or dot segments, no trailing slash), fragment kept only
-// after a query. Because the device also tests every parent domain and path
+// path (no empty or dot segments, no trailing slash), path, query and
+// fragment percent-encoded as a browser sends them (UTF-8 and the WHATWG
+// component sets), fragment kept only after a query. [SubURLs] splits and
+// encodes visited URLs with the same code, so the two agree. Because the device also tests every parent domain and path
 // prefix of a URL, a key covered by another key (sub.example.com under
 // example.com, example.com/a/b under example.com/a) is redundant and is
 // dropped. Allow entries are normalised the same way and applied after
