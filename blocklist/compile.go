@@ -25,6 +25,14 @@ type Options struct {
 	// below it (allowing sub.example.com unblocks example.com). Otherwise
 	// the parent stays and the conflict is only reported.
 	AllowRemovesParents bool
+	// KeepCovered keeps keys that a parent key covers (sub.example.com
+	// beside example.com). The default drops them, which is right for the
+	// default URL parsing, where the device tests every parent domain and
+	// path prefix. A device whose configuration does not walk the domain
+	// hierarchy (iOS 27 ParsingConfiguration enumerateHierarchy false, seen
+	// on configurations saved by iOS 26 SDK builds; client-spec §3.3) asks
+	// only for the exact host, and needs them.
+	KeepCovered bool
 	// TestIdentity adds Apple's onboarding test keys ([TestIdentityKeys]).
 	TestIdentity bool
 	// Progress, if set, is called about every 256k lines and at the end of
@@ -171,7 +179,9 @@ func Compile(ctx context.Context, block, allow []Source, opts Options) (*Result,
 	}
 	c.rep.AllowKeys = allowed.Len()
 	c.applyAllow(blocked, allowed)
-	c.compress(blocked)
+	if !opts.KeepCovered {
+		c.compress(blocked)
+	}
 	if opts.TestIdentity {
 		for _, k := range TestIdentityKeys {
 			if blocked.Add(k) {

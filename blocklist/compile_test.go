@@ -128,6 +128,19 @@ func TestCompileAllow(t *testing.T) {
 	}
 }
 
+func TestCompileKeepCovered(t *testing.T) {
+	list := []Source{{Location: "l", Data: []byte("example.com\nsub.example.com\nexample.com/a\n")}}
+	r, err := Compile(context.Background(), list, nil, Options{})
+	if err != nil || !slices.Equal(r.Keys, []string{"example.com"}) {
+		t.Errorf("default: keys %q, %v", r.Keys, err)
+	}
+	r, err = Compile(context.Background(), list, nil, Options{KeepCovered: true})
+	if want := []string{"example.com", "example.com/a", "sub.example.com"}; err != nil || !slices.Equal(r.Keys, want) ||
+		r.Report.Dropped["covered_by_parent"] != 0 {
+		t.Errorf("KeepCovered: keys %q, dropped %v, %v; want %q", r.Keys, r.Report.Dropped, err, want)
+	}
+}
+
 func TestCompileTestIdentityAndDemo(t *testing.T) {
 	r, err := Compile(context.Background(), []Source{DemoSource()}, nil, Options{TestIdentity: true})
 	if err != nil {
