@@ -47,10 +47,16 @@ func BenchmarkCompile(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(int64(bc.bytes))
 			b.ReportAllocs()
+			cpu0 := processCPU(b)
 			for b.Loop() {
 				if _, err := Compile(context.Background(), bc.srcs, nil, Options{}); err != nil {
 					b.Fatal(err)
 				}
+			}
+			if cpu := processCPU(b) - cpu0; cpu > 0 {
+				// Process CPU time, GC included: unlike ns/op, machine load
+				// does not inflate it.
+				b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")
 			}
 		})
 	}
