@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -100,7 +101,8 @@ type processJob struct {
 	input, value          string
 	binTemplate, parTempl string // paths with SHARD_ID
 	keyConfigOut          string
-	trials                int // validation lookups per shard
+	trials                int  // validation lookups per shard
+	progress              bool // print a line per finished shard
 	cfg                   pir.ProcessConfig
 }
 
@@ -169,15 +171,31 @@ func runPIRProcess(ctx context.Context, e *env, args []string) int {
 	if *trials >= 0 {
 		job.trials = *trials
 	}
-	if *progress {
-		job.cfg.Progress = func(done, total int) {
-			fmt.Fprintf(e.stderr, "blindlist: processed shard %d of %d\n", done, total)
-		}
-	}
+	job.progress = *progress
 	return job.run(ctx, e)
 }
 
+// lockedWriter serializes writes to w: shards are processed and validated
+// on concurrent goroutines, and e.stderr need not be safe for concurrent use
+// (tests pass a bytes.Buffer).
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
 func (job *processJob) run(ctx context.Context, e *env) int {
+	stderr := &lockedWriter{w: e.stderr}
+	if job.progress {
+		job.cfg.Progress = func(done, total int) {
+			fmt.Fprintf(stderr, "blindlist: processed shard %d of %d\n", done, total)
+		}
+	}
 	// A batch run holds the rows plus the shards in progress; a tighter GC
 	// target trades a little CPU for about 35% less peak memory (1M keys:
 	// 286 MB -> 182 MB).
@@ -202,7 +220,7 @@ func (job *processJob) run(ctx context.Context, e *env) int {
 			if err != nil {
 				return fmt.Errorf("shard %d: %w", i, err)
 			}
-			fmt.Fprintf(e.stderr, "blindlist: shard %d validated: %d lookups, min noise budget %.1f bits, query %d B, key %d B, response %d B, %.1f ms per answer\n",
+			fmt.Fprintf(stderr, "blindlist: shard %d validated: %d lookups, min noise budget %.1f bits, query %d B, key %d B, response %d B, %.1f ms per answer\n",
 				i, rep.Trials, rep.MinNoiseBudget, rep.QueryBytes, rep.KeyBytes, rep.ResponseBytes, float64(rep.MeanAnswer.Microseconds())/1000)
 		}
 		if err := pir.WriteShardFiles(bin, par, db); err != nil {
