@@ -2,11 +2,11 @@ package api
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
+
+	"github.com/blindlist/blindlist/api/privacypass"
 )
 
 // TokenVerifier checks the Privacy Pass token (RFC 9578, type 2) that every
@@ -36,34 +36,17 @@ var (
 
 // tokenSize is the size of an RFC 9578 type-2 token: uint16 type, 32-byte
 // nonce, 32-byte challenge digest, 32-byte key id, 256-byte authenticator.
-const tokenSize = 2 + 32 + 32 + 32 + 256
+const tokenSize = privacypass.TokenSize
 
-// privateTokenFromHeader extracts the token bytes from
-// "Authorization: PrivateToken token=<base64url>". Apple's device sends the
-// value unquoted and unpadded; RFC 9577 allows a quoted string, and other
-// auth-params after a comma, so both are accepted. The scheme name is case
-// insensitive (RFC 9110 §11.1). ok is false when the header is missing, has
-// another scheme, or the value is not base64url.
+// privateTokenFromHeader extracts the token bytes from the first
+// Authorization value that [privacypass.ParseAuthorization] accepts
+// ("PrivateToken token=<base64url>", as the device sends it; the issuer
+// and the service share that one parser). ok is false when there is none:
+// the header is missing, has another scheme, or its token is not base64url.
 func privateTokenFromHeader(h http.Header) (token []byte, ok bool) {
 	for _, v := range h.Values("Authorization") {
-		scheme, params, found := strings.Cut(strings.TrimSpace(v), " ")
-		if !found || !strings.EqualFold(scheme, "PrivateToken") {
-			continue
-		}
-		for p := range strings.SplitSeq(params, ",") {
-			name, val, found := strings.Cut(strings.TrimSpace(p), "=")
-			if !found || !strings.EqualFold(strings.TrimSpace(name), "token") {
-				continue
-			}
-			val = strings.TrimSpace(val)
-			if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
-				val = val[1 : len(val)-1]
-			}
-			b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(val, "="))
-			if err != nil {
-				return nil, false
-			}
-			return b, true
+		if tok, err := privacypass.ParseAuthorization(v); err == nil {
+			return tok, true
 		}
 	}
 	return nil, false

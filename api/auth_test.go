@@ -3,8 +3,14 @@ package api
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"net/http"
+	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/blindlist/blindlist/api/privacypass"
+	"github.com/blindlist/blindlist/internal/store"
 )
 
 func TestPrivateTokenFromHeader(t *testing.T) {
@@ -96,3 +102,75 @@ func TestBucket(t *testing.T) {
 }
 
 var time0 = mustTime("2026-01-01T00:00:00Z")
+
+// TestCheckTokenStatus runs the Privacy Pass check of every PIR call on
+// real tokens of a real issuer key: each header form gets Apple's status and
+// message (pir-spec §8.2 item 1), with the header parsed by the issuer's own
+// parser (privacypass.ParseAuthorization).
+func TestCheckTokenStatus(t *testing.T) {
+	b, err := store.OpenBolt(filepath.Join(t.TempDir(), "spent.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	spent, err := b.SpentSet("nonces", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tt := newTestTokens(t, spent)
+	enc := base64.RawURLEncoding.EncodeToString
+	badKey := tt.mint()
+	badKey[2+32+32] ^= 1
+	badSig := tt.mint()
+	badSig[len(badSig)-1] ^= 1
+	replayed := tt.mint()
+	if _, err := checkToken(t.Context(), tt, http.Header{"Authorization": {privacypass.Authorization(replayed)}}); err != nil {
+		t.Fatalf("first redemption: %v", err)
+	}
+	const noToken = "No private token"
+	cases := []struct {
+		name   string
+		value  []string
+		status int    // 0: accepted
+		msg    string // prefix of the message
+	}{
+		{"device form", []string{privacypass.Authorization(tt.mint())}, 0, ""},
+		{"quoted and padded", []string{`PrivateToken token="` + base64.URLEncoding.EncodeToString(tt.mint()) + `"`}, 0, ""},
+		{"other params", []string{"PrivateToken challenge=abc, token=" + enc(tt.mint())}, 0, ""},
+		{"after a bearer header", []string{"Bearer x", privacypass.Authorization(tt.mint())}, 0, ""},
+		{"missing", nil, http.StatusUnauthorized, noToken},
+		{"other scheme", []string{"Bearer " + enc(tt.mint())}, http.StatusUnauthorized, noToken},
+		{"undecodable", []string{"PrivateToken token=+/+/"}, http.StatusUnauthorized, noToken},
+		{"empty token", []string{"PrivateToken token="}, http.StatusUnauthorized, noToken},
+		{"no token param", []string{"PrivateToken challenge=abc"}, http.StatusUnauthorized, noToken},
+		{"repeated token param", []string{"PrivateToken token=" + enc(tt.mint()) + ", token=" + enc(tt.mint())}, http.StatusUnauthorized, noToken},
+		{"param without value", []string{"PrivateToken x, token=" + enc(tt.mint())}, http.StatusUnauthorized, noToken},
+		{"header over 2 KiB", []string{"PrivateToken pad=" + strings.Repeat("a", 2048) + ", token=" + enc(tt.mint())}, http.StatusUnauthorized, noToken},
+		{"wrong size", []string{"PrivateToken token=" + enc(tt.mint()[:300])}, http.StatusBadRequest, "Invalid token size 300, want 354"},
+		{"unknown key", []string{privacypass.Authorization(badKey)}, http.StatusUnauthorized, "No token key found with key id: ["},
+		{"bad signature", []string{privacypass.Authorization(badSig)}, http.StatusUnauthorized, "Token did not pass verification"},
+		{"replayed", []string{privacypass.Authorization(replayed)}, http.StatusUnauthorized, "Token did not pass verification"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h := http.Header{}
+			for _, v := range c.value {
+				h.Add("Authorization", v)
+			}
+			tier, err := checkToken(t.Context(), tt, h)
+			if c.status == 0 {
+				if err != nil || tier != "tier1" {
+					t.Fatalf("got %q, %v; want tier1", tier, err)
+				}
+				return
+			}
+			var he *httpError
+			if !errors.As(err, &he) {
+				t.Fatalf("got %q, %v; want status %d", tier, err, c.status)
+			}
+			if he.status != c.status || !strings.HasPrefix(he.message, c.msg) {
+				t.Errorf("got %d %q, want %d %q", he.status, he.message, c.status, c.msg)
+			}
+		})
+	}
+}
