@@ -132,10 +132,59 @@ func zeroConfigShards(ctx context.Context, o ZeroConfigOptions) (dir string, sha
 			return "", 0, fmt.Errorf("api: zero config: %w", err)
 		}
 	}
+	// The shard writer renames its files into place without fsync: make
+	// the files and the directory durable before the rename publishes
+	// them, and the rename itself durable after, so a crash leaves either
+	// no directory (processed again) or complete shards, never a directory
+	// of empty or short files that a restart would serve.
+	if err := syncTree(tmp); err != nil {
+		return "", 0, fmt.Errorf("api: zero config: %w", err)
+	}
 	if err := os.Rename(tmp, dir); err != nil {
 		return "", 0, fmt.Errorf("api: zero config: %w", err)
 	}
+	if err := syncPath(filepath.Dir(dir)); err != nil {
+		return "", 0, fmt.Errorf("api: zero config: %w", err)
+	}
 	return dir, len(dbs), nil
+}
+
+// testingOnlySynced, when set, is told every path syncPath made durable.
+var testingOnlySynced func(path string)
+
+// syncTree fsyncs every regular file directly in dir, then dir itself.
+func syncTree(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, ent := range ents {
+		if ent.Type().IsRegular() {
+			if err := syncPath(filepath.Join(dir, ent.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return syncPath(dir)
+}
+
+// syncPath fsyncs the file or directory at path.
+func syncPath(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("fsync %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if testingOnlySynced != nil {
+		testingOnlySynced(path)
+	}
+	return nil
 }
 
 // countShards returns how many consecutive shards 0, 1, … exist in dir.
