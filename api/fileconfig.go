@@ -188,6 +188,16 @@ type LimitsConfig struct {
 	// ShutdownTimeout bounds the graceful shutdown (calls in flight are
 	// finished first). Default "30s".
 	ShutdownTimeout Duration `json:"shutdownTimeout,omitempty"`
+
+	// DrainDelay is how long a stopping process (SIGINT, SIGTERM) keeps
+	// accepting calls while /readyz answers 503, before it closes its
+	// listeners and waits up to ShutdownTimeout for calls in flight: load
+	// balancers and Kubernetes endpoints notice the failed probe and stop
+	// sending first, so no call hits a closed port. Default "5s" (a
+	// readiness probe every 2 s fails twice); "0s" closes at once (tests).
+	// Keep DrainDelay + ShutdownTimeout below the pod's
+	// terminationGracePeriodSeconds.
+	DrainDelay *Duration `json:"drainDelay,omitempty"`
 }
 
 // PrivacyPassConfig configures RFC 9578 token issuance and verification.

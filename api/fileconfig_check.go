@@ -28,6 +28,7 @@ const (
 	defaultMaxRequests       = 64
 	defaultRequestTimeout    = 30 * time.Second
 	defaultShutdownTimeout   = 30 * time.Second
+	defaultDrainDelay        = 5 * time.Second
 	defaultIssuerKeyLifetime = 30 * 24 * time.Hour
 	defaultIssuerKeyOverlap  = 48 * time.Hour
 	minIssuerKeyOverlap      = 24 * time.Hour
@@ -338,6 +339,13 @@ func (l *LimitsConfig) normalize() error {
 		l.ShutdownTimeout = Duration(defaultShutdownTimeout)
 	case l.ShutdownTimeout < 0:
 		return fmt.Errorf("shutdownTimeout %v: must not be negative", time.Duration(l.ShutdownTimeout))
+	}
+	switch {
+	case l.DrainDelay == nil:
+		d := Duration(defaultDrainDelay)
+		l.DrainDelay = &d
+	case *l.DrainDelay < 0:
+		return fmt.Errorf("drainDelay %v: must not be negative", time.Duration(*l.DrainDelay))
 	}
 	if l.MaxConcurrentAnswers < 0 {
 		return fmt.Errorf("maxConcurrentAnswers %d: must not be negative", l.MaxConcurrentAnswers)

@@ -43,6 +43,7 @@ func TestParseFileConfig(t *testing.T) {
 		{"requestTimeout", time.Duration(c.Limits.RequestTimeout), 10 * time.Second},
 		{"key body default", c.Limits.MaxKeyBodyBytes, int64(10 << 20)},
 		{"overlap default", time.Duration(c.PrivacyPass.KeyOverlap), 48 * time.Hour},
+		{"drainDelay default", time.Duration(*c.Limits.DrainDelay), 5 * time.Second},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -78,6 +79,7 @@ func TestParseFileConfigErrors(t *testing.T) {
 		{"tiers required", replace(`"tiers": [{"name": "tier1", "tokensFile": "/run/secrets/tier1", "queriesPerSecond": 5}]`, `"tiers": []`), "vendors[0].tiers: at least one tier is required while privacyPass is enabled"},
 		{"negative rate", replace(`"queriesPerSecond": 5`, `"queriesPerSecond": -5`), "queriesPerSecond -5: must not be negative"},
 		{"small body cap", replace(`"requestTimeout": "10s"`, `"maxKeyBodyBytes": 10`), "limits: maxKeyBodyBytes 10"},
+		{"negative drain delay", replace(`"requestTimeout": "10s"`, `"drainDelay": "-1s"`), "limits: drainDelay -1s: must not be negative"},
 		{"short overlap", replace(`"keyStore"`, `"privacyPass": {"keyOverlap": "1h"}, "keyStore"`), "privacyPass: keyOverlap 1h0m0s: want at least 24h"},
 		{"host with port", replace(`PIR.Example.com`, `pir.example.com:443`), "want a bare host name"},
 		{"bad vendor name", replace(`"name": "example"`, `"name": "Example Inc"`), `vendors[0].name "Example Inc"`},
@@ -93,6 +95,18 @@ func TestParseFileConfigErrors(t *testing.T) {
 				t.Errorf("error %q does not contain %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestParseFileConfigDrainDelayZero: an explicit "0s" closes at once; it
+// is not replaced by the default.
+func TestParseFileConfigDrainDelayZero(t *testing.T) {
+	c, err := ParseFileConfig([]byte(strings.Replace(goodConfig, `"requestTimeout": "10s"`, `"drainDelay": "0s"`, 1)), "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *c.Limits.DrainDelay != 0 {
+		t.Errorf("drainDelay %v, want 0", time.Duration(*c.Limits.DrainDelay))
 	}
 }
 

@@ -44,7 +44,9 @@ the data directory (or Redis), so a restart changes nothing a device sees.
 SIGHUP (or POST /reload on the admin listener) re-reads the configuration and
 swaps in newly built databases atomically; calls in flight finish on the old
 ones, and older configurations stay answerable (versionCount). SIGINT/SIGTERM
-drain: /readyz fails, calls in flight finish, then the process exits.
+drain: /readyz fails at once, the listeners keep accepting for the drain delay
+(so load balancers stop sending first), then calls in flight finish and the
+process exits.
 
 --config FILE is the JSON file documented in package api (FileConfig): unknown
 keys are errors. --db DIR serves one usecase from a directory of processed
@@ -64,6 +66,8 @@ Flags:
   --listen ADDR     listen address for --db (default 127.0.0.1:8080)
   --admin ADDR      admin listen address for --db (default: none)
   --state DIR       state directory for --db (default DIR/state)
+  --drain-delay D   on SIGINT/SIGTERM, fail /readyz for D before closing the
+                    listeners (overrides limits.drainDelay; default 5s)
   --log-format F    text or json (default text)
 
 Examples:
@@ -81,6 +85,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	admin := fs.String("admin", "", "")
 	state := fs.String("state", "", "")
 	logFormat := fs.String("log-format", "text", "")
+	drainDelay := fs.Duration("drain-delay", 0, "")
 	pos, code, ok := parseArgs(e, fs, serveUsage, args)
 	if !ok {
 		return code
@@ -104,7 +109,13 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return 2
 	}
 
-	load := func(ctx context.Context) (*api.FileConfig, error) {
+	drainSet := false
+	fs.Visit(func(f *flag.Flag) { drainSet = drainSet || f.Name == "drain-delay" })
+	if *drainDelay < 0 {
+		e.errorf("--drain-delay %v: must not be negative", *drainDelay)
+		return 2
+	}
+	readConfig := func(ctx context.Context) (*api.FileConfig, error) {
 		if *configPath != "" {
 			b, err := os.ReadFile(*configPath)
 			if err != nil {
@@ -122,6 +133,16 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		fc, err := api.ZeroConfig(ctx, api.ZeroConfigOptions{DB: *dbDir, Stem: *stem, Usecase: *usecase, Listen: *listen, State: st})
 		if err == nil {
 			fc.AdminListen = *admin
+		}
+		return fc, err
+	}
+	// load is readConfig with the overriding flags applied; reloads call
+	// it again.
+	load := func(ctx context.Context) (*api.FileConfig, error) {
+		fc, err := readConfig(ctx)
+		if err == nil && drainSet {
+			d := api.Duration(*drainDelay)
+			fc.Limits.DrainDelay = &d
 		}
 		return fc, err
 	}
@@ -282,6 +303,14 @@ loop:
 		}
 	}
 	s.api.SetDraining(true)
+	s.mu.Lock() // POST /reload may still be replacing s.fc
+	drain := time.Duration(*s.fc.Limits.DrainDelay)
+	s.mu.Unlock()
+	if d := drain; d > 0 && serveErr == nil {
+		// Keep accepting while load balancers see /readyz fail.
+		log.Info("draining: /readyz fails, listeners close after the drain delay", "drainDelay", d.String())
+		time.Sleep(d)
+	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Duration(fc.Limits.ShutdownTimeout))
 	defer cancel()
 	var wg sync.WaitGroup

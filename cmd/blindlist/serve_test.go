@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -28,27 +29,42 @@ type serveProcess struct {
 	addr   string
 	stop   func() int
 	stderr *syncBuffer
+	// cancel stops the process as SIGTERM does, without waiting; done
+	// receives the exit code.
+	cancel func()
+	done   chan int
 }
 
+// startServe runs `blindlist serve args...` in process, with no drain delay
+// unless args set one.
 func startServe(t *testing.T, args ...string) *serveProcess {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr := new(syncBuffer)
 	done := make(chan int, 1)
+	if !slices.Contains(args, "--drain-delay") {
+		args = append([]string{"--drain-delay", "0"}, args...)
+	}
 	go func() {
 		done <- run(ctx, append([]string{"serve"}, args...), strings.NewReader(""), io.Discard, stderr)
 	}()
-	p := &serveProcess{stderr: stderr}
+	p := &serveProcess{stderr: stderr, cancel: cancel}
 	stopped := false
 	code := 0
 	p.stop = func() int {
 		if !stopped {
 			cancel()
-			code = <-done
+			code = <-p.done
 			stopped = true
 		}
 		return code
 	}
+	// p.done passes the exit code on to whoever reads it first.
+	p.done = make(chan int, 1)
+	go func() {
+		c := <-done
+		p.done <- c
+	}()
 	t.Cleanup(func() { p.stop() })
 	re := regexp.MustCompile(`blindlist: serving on http://(\S+)`)
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
@@ -57,7 +73,7 @@ func startServe(t *testing.T, args ...string) *serveProcess {
 			return p
 		}
 		select {
-		case c := <-done:
+		case c := <-p.done:
 			t.Fatalf("serve exited %d: %s", c, stderr.String())
 		default:
 		}
@@ -279,5 +295,62 @@ func TestServeBadConfigFile(t *testing.T) {
 	code := run(context.Background(), []string{"serve", "--config", path}, strings.NewReader(""), io.Discard, &stderr)
 	if code != 1 || !strings.Contains(stderr.String(), `unknown field "vendor"`) {
 		t.Errorf("exit %d: %s", code, stderr.String())
+	}
+}
+
+// TestServeDrainDelay stops `serve --drain-delay` as SIGTERM does: /readyz
+// answers 503 at once, the listener still accepts new connections for the
+// delay (load balancers stop sending first), then the process exits.
+func TestServeDrainDelay(t *testing.T) {
+	const delay = 1500 * time.Millisecond
+	p := startServe(t, "--db", testvec.Path(t, "pir", "A"), "--usecase", serveTestUsecase, "--listen", "127.0.0.1:0",
+		"--state", t.TempDir(), "--drain-delay", delay.String())
+	// A new connection for every call: a draining server must still
+	// accept them.
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+	get := func(path string) (int, error) {
+		resp, err := c.Get("http://" + p.addr + path)
+		if err != nil {
+			return 0, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	if code, err := get("/readyz"); err != nil || code != http.StatusOK {
+		t.Fatalf("/readyz before stopping: %d, %v", code, err)
+	}
+	start := time.Now()
+	p.cancel()
+	for {
+		code, err := get("/readyz")
+		if err != nil {
+			t.Fatalf("/readyz after %v of draining: %v (listener closed before the drain delay)", time.Since(start), err)
+		}
+		if code == http.StatusServiceUnavailable {
+			break
+		}
+		if time.Since(start) > delay/2 {
+			t.Fatalf("/readyz still %d after %v", code, time.Since(start))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if code, err := get("/healthz"); err != nil || code != http.StatusOK {
+		t.Fatalf("/healthz while draining: %d, %v", code, err)
+	}
+	select {
+	case code := <-p.done:
+		t.Fatalf("serve exited %d after %v, before the %v drain delay", code, time.Since(start), delay)
+	case <-time.After(delay / 2):
+	}
+	code := <-p.done
+	if elapsed := time.Since(start); elapsed < delay {
+		t.Errorf("serve exited after %v, want at least the %v drain delay", elapsed, delay)
+	}
+	if code != 0 {
+		t.Errorf("serve exited %d: %s", code, p.stderr.String())
+	}
+	p.done <- code // for the cleanup's stop
+	if _, err := get("/healthz"); err == nil {
+		t.Error("listener still accepts after exit")
 	}
 }
