@@ -100,7 +100,11 @@ func (b Basis) GaloisCoeffTab(out, x *Poly, tab []uint32) {
 	}
 }
 
-// galoisTabRow is one row of [Basis.GaloisCoeffTab].
+// galoisTabRow is one row of [Basis.GaloisCoeffTab]. It is kept out of
+// line so that its loop gets every register (inlined, the compiler spills
+// loop values to the stack).
+//
+//go:noinline
 func galoisTabRow(o, xs []uint64, tab []uint32, q uint64) {
 	tab = tab[:len(xs)]
 	for i, v := range xs {
