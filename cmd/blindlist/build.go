@@ -399,17 +399,25 @@ func writeBuildOutput(ctx context.Context, e *env, out string, keys []string, wr
 	return nil
 }
 
-// writeKeyFiles writes keys.txt and input.txtpb.
+// writeKeyFiles writes keys.txt and input.txtpb, both streamed through a
+// buffered writer, so neither file is ever held whole in memory (at 1M keys
+// keys.txt is about 30 MB, and building it in memory then copying it set the
+// build's peak RSS).
 func writeKeyFiles(dir string, keys []string) error {
-	var kb strings.Builder
-	for _, k := range keys {
-		kb.WriteString(k)
-		kb.WriteByte('\n')
-	}
-	if err := writeFileAtomic(filepath.Join(dir, "keys.txt"), []byte(kb.String())); err != nil {
+	if err := writeWith(filepath.Join(dir, "keys.txt"), func(w io.Writer) error { return writeKeyList(w, keys) }); err != nil {
 		return err
 	}
 	return writeWith(filepath.Join(dir, "input.txtpb"), func(w io.Writer) error { return writeKeywordDB(w, keys) })
+}
+
+// writeKeyList writes keys one per line, each ended by a newline.
+func writeKeyList(w io.Writer, keys []string) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	for _, k := range keys {
+		bw.WriteString(k)
+		bw.WriteByte('\n')
+	}
+	return bw.Flush()
 }
 
 // writeKeywordDB writes keys as Apple's pir.v1.KeywordDatabase in protobuf
