@@ -40,8 +40,8 @@ Compile blocklists into the key set Apple's NEURLFilter looks up, then write in 
 
 Unlike 'blindlist bloom', build normalises entries to the device's key space (no scheme,
 lowercase, Punycode, no leading www., canonical path), removes duplicates and keys covered
-by a parent key, and applies allow lists after normalisation. With no --source it builds
-a small built-in demo list.
+by a parent key (unless --keep-covered), and applies allow lists after normalisation. With
+no --source it builds a small built-in demo list.
 
 LOCATION is a file, a directory (UT1 layout: every 'domains' and 'urls' file below it) or
 an http(s) URL; gzip is detected. FORMAT is auto (default), hosts, domains, abp, urls,
@@ -56,6 +56,10 @@ Flags:
   --suburls S              sub-URLs the device tests per visit, for --visit-rate (default 24)
   --seed N                 Murmur3 seed (default: derived from the keys, so builds are reproducible)
   --allow-removes-parents  an allowed key below a blocked parent removes the parent
+  --keep-covered           keep keys a listed parent already covers (sub.example.com beside
+                           example.com), for devices that test only the exact host: an app built
+                           with the iOS 26 SDK, running on iOS 27 without saving a
+                           urlParsingConfiguration, does not walk parent domains
   --no-test-identity       do not add Apple's onboarding key apple.com/url-filter-test
   --max-bytes N            size cap per source after decompression (default 1 GiB)
   --timeout D              overall time limit for reading sources (default 10m)
@@ -124,14 +128,17 @@ func buildSteps(pirFlags *pirBuildFlags) []postBuildStep {
 
 // buildManifest is DIR/manifest.json.
 type buildManifest struct {
-	Tool      string            `json:"tool"`
-	Built     string            `json:"built"`
-	Keys      int               `json:"keys"`
-	KeysFile  string            `json:"keys_file"`
-	PIRInput  string            `json:"pir_input"`
-	Sizing    buildSizing       `json:"sizing"`
-	Prefilter bloom.Manifest    `json:"prefilter"`
-	Report    *blocklist.Report `json:"report"`
+	Tool  string `json:"tool"`
+	Built string `json:"built"`
+	// KeepCovered records --keep-covered: keys below a listed parent were
+	// kept, for devices that do not walk the domain hierarchy.
+	KeepCovered bool              `json:"keep_covered"`
+	Keys        int               `json:"keys"`
+	KeysFile    string            `json:"keys_file"`
+	PIRInput    string            `json:"pir_input"`
+	Sizing      buildSizing       `json:"sizing"`
+	Prefilter   bloom.Manifest    `json:"prefilter"`
+	Report      *blocklist.Report `json:"report"`
 }
 
 type buildSizing struct {
@@ -160,6 +167,7 @@ func runBuildHooked(ctx context.Context, e *env, args []string, testingOnlyShard
 	subURLs := fs.Int("suburls", 24, "")
 	seedFlag := fs.String("seed", "", "")
 	allowParents := fs.Bool("allow-removes-parents", false, "")
+	keepCovered := fs.Bool("keep-covered", false, "")
 	noTestID := fs.Bool("no-test-identity", false, "")
 	maxBytes := fs.Int64("max-bytes", blocklist.DefaultMaxBytes, "")
 	timeout := fs.Duration("timeout", 10*time.Minute, "")
@@ -213,6 +221,7 @@ func runBuildHooked(ctx context.Context, e *env, args []string, testingOnlyShard
 	opts := blocklist.Options{
 		MaxBytes:            *maxBytes,
 		AllowRemovesParents: *allowParents,
+		KeepCovered:         *keepCovered,
 		TestIdentity:        !*noTestID,
 	}
 	if *progress || isTerminal(e.stderr) {
@@ -246,13 +255,14 @@ func runBuildHooked(ctx context.Context, e *env, args []string, testingOnlyShard
 		return e.errorf("%v", err)
 	}
 	man := buildManifest{
-		Tool:      "blindlist build",
-		Built:     time.Now().UTC().Format(time.RFC3339),
-		Keys:      len(res.Keys),
-		KeysFile:  "keys.txt",
-		PIRInput:  "input.txtpb",
-		Prefilter: f.Manifest(bloom.BitsFile),
-		Report:    res.Report,
+		Tool:        "blindlist build",
+		Built:       time.Now().UTC().Format(time.RFC3339),
+		KeepCovered: *keepCovered,
+		Keys:        len(res.Keys),
+		KeysFile:    "keys.txt",
+		PIRInput:    "input.txtpb",
+		Prefilter:   f.Manifest(bloom.BitsFile),
+		Report:      res.Report,
 		Sizing: buildSizing{
 			Tolerance: p, VisitRate: *visitRate, SeedDerived: derived,
 			PlistAndBits:   strings.Join([]string{bloom.BitsFile, bloom.PlistFile, bloom.ManifestFile}, " "),

@@ -247,3 +247,54 @@ func TestWriteKeyFilesStreams(t *testing.T) {
 		t.Errorf("writeKeyFiles allocated %d bytes for %d bytes of keys.txt, want < %d (streamed)", alloc, size, size/4)
 	}
 }
+
+// TestBuildKeepCovered checks --keep-covered: keys below a listed parent
+// stay in keys.txt and the prefilter (for devices that test only the exact
+// host, client-spec §3.3), and are dropped as covered_by_parent without it.
+func TestBuildKeepCovered(t *testing.T) {
+	dir := t.TempDir()
+	list := filepath.Join(dir, "list.txt")
+	if err := os.WriteFile(list, []byte("example.com\nsub.example.com\nwww.deep.sub.example.com\nexample.org/a\nexample.org/a/b\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	covered := []string{"deep.sub.example.com", "example.org/a/b", "sub.example.com"}
+	for _, keep := range []bool{false, true} {
+		out := filepath.Join(dir, fmt.Sprint("out-", keep))
+		args := []string{"build", "--source", list, "--no-pir", "--no-test-identity", "--out", out}
+		if keep {
+			args = append(args, "--keep-covered")
+		}
+		if code, _, errs := runCLI(t, "", args...); code != 0 {
+			t.Fatalf("keep=%v: exit %d: %s", keep, code, errs)
+		}
+		keys := strings.Fields(string(mustRead(t, filepath.Join(out, "keys.txt"))))
+		want := []string{"example.com", "example.org/a"}
+		if keep {
+			want = append(want, covered...)
+			slices.Sort(want)
+		}
+		if !slices.Equal(keys, want) {
+			t.Errorf("keep=%v: keys %q, want %q", keep, keys, want)
+		}
+		var man buildManifest
+		if err := json.Unmarshal(mustRead(t, filepath.Join(out, "manifest.json")), &man); err != nil {
+			t.Fatal(err)
+		}
+		if wantDropped := map[bool]int{false: len(covered), true: 0}[keep]; man.Report.Dropped["covered_by_parent"] != wantDropped || man.KeepCovered != keep {
+			t.Errorf("keep=%v: manifest keep_covered %v, covered_by_parent %d, want %d",
+				keep, man.KeepCovered, man.Report.Dropped["covered_by_parent"], wantDropped)
+		}
+		f, err := bloom.ReadDir(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range want {
+			if !f.TestString(k) {
+				t.Errorf("keep=%v: prefilter misses %q", keep, k)
+			}
+		}
+	}
+	if _, usage, _ := runCLI(t, "", "build", "--help"); !strings.Contains(usage, "--keep-covered") {
+		t.Error("build --help does not document --keep-covered")
+	}
+}
