@@ -212,8 +212,28 @@ type PrivacyPassConfig struct {
 	KeyLifetime Duration `json:"keyLifetime,omitempty"`
 
 	// KeyOverlap is how long a replaced key still verifies tokens (devices
-	// cache tokens for up to 24 h). Default "48h"; at least "24h".
+	// cache tokens for up to 24 h). Default "48h"; at least "24h". A key
+	// is accepted for at most keyLifetime + keyOverlap after it starts,
+	// and spent tokens are remembered that long.
 	KeyOverlap Duration `json:"keyOverlap,omitempty"`
+
+	// KeyPublishAhead is how long before it starts signing a new issuer
+	// key is written to the key directory and published (the directory's
+	// "not-before"), so every replica knows it before the first token it
+	// signs reaches them. Default "1h"; at least twice keyReloadInterval
+	// and less than keyLifetime.
+	KeyPublishAhead Duration `json:"keyPublishAhead,omitempty"`
+
+	// KeyReloadInterval is how often each process re-reads the issuer
+	// key directory (picking up keys other replicas wrote) and applies
+	// the rotation rules. Default "1m"; at least "1s".
+	KeyReloadInterval Duration `json:"keyReloadInterval,omitempty"`
+
+	// KeyDirectory holds the issuer keys (PEM files, 0600). Default
+	// "<dataDir>/issuer-keys". Every replica must use the same directory
+	// (a shared volume): a token issued by one replica is verified by
+	// another.
+	KeyDirectory string `json:"keyDirectory,omitempty"`
 }
 
 // OHTTPConfig configures the RFC 9458 gateway.

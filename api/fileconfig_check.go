@@ -32,6 +32,8 @@ const (
 	defaultIssuerKeyLifetime = 30 * 24 * time.Hour
 	defaultIssuerKeyOverlap  = 48 * time.Hour
 	minIssuerKeyOverlap      = 24 * time.Hour
+	defaultIssuerKeyAhead    = time.Hour
+	defaultIssuerKeyReload   = time.Minute
 	usecaseSuffix            = ".url.filtering"
 )
 
@@ -120,6 +122,10 @@ func (c *FileConfig) normalize(baseDir string) error {
 	if err := c.PrivacyPass.normalize(); err != nil {
 		return fmt.Errorf("privacyPass: %w", err)
 	}
+	if c.PrivacyPass.KeyDirectory == "" {
+		c.PrivacyPass.KeyDirectory = filepath.Join(c.DataDir, "issuer-keys")
+	}
+	c.PrivacyPass.KeyDirectory = abs(c.PrivacyPass.KeyDirectory)
 	if c.OHTTP.KeyID == nil {
 		c.OHTTP.KeyID = new(int)
 		*c.OHTTP.KeyID = 1
@@ -365,6 +371,22 @@ func (p *PrivacyPassConfig) normalize() error {
 	}
 	if time.Duration(p.KeyOverlap) < minIssuerKeyOverlap {
 		return fmt.Errorf("keyOverlap %v: want at least 24h (devices cache tokens for a day)", time.Duration(p.KeyOverlap))
+	}
+	if p.KeyReloadInterval == 0 {
+		p.KeyReloadInterval = Duration(defaultIssuerKeyReload)
+	}
+	if p.KeyPublishAhead == 0 {
+		p.KeyPublishAhead = Duration(defaultIssuerKeyAhead)
+	}
+	reload, ahead := time.Duration(p.KeyReloadInterval), time.Duration(p.KeyPublishAhead)
+	if reload < time.Second {
+		return fmt.Errorf("keyReloadInterval %v: want at least 1s", reload)
+	}
+	if ahead < 2*reload {
+		return fmt.Errorf("keyPublishAhead %v: want at least twice keyReloadInterval (%v), so every replica loads a new key before it signs", ahead, reload)
+	}
+	if ahead >= time.Duration(p.KeyLifetime) {
+		return fmt.Errorf("keyPublishAhead %v: want less than keyLifetime (%v)", ahead, time.Duration(p.KeyLifetime))
 	}
 	return nil
 }

@@ -44,6 +44,9 @@ func TestParseFileConfig(t *testing.T) {
 		{"key body default", c.Limits.MaxKeyBodyBytes, int64(10 << 20)},
 		{"overlap default", time.Duration(c.PrivacyPass.KeyOverlap), 48 * time.Hour},
 		{"drainDelay default", time.Duration(*c.Limits.DrainDelay), 5 * time.Second},
+		{"keyPublishAhead default", time.Duration(c.PrivacyPass.KeyPublishAhead), time.Hour},
+		{"keyReloadInterval default", time.Duration(c.PrivacyPass.KeyReloadInterval), time.Minute},
+		{"keyDirectory default", c.PrivacyPass.KeyDirectory, "/etc/blindlist/state/issuer-keys"},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -80,6 +83,9 @@ func TestParseFileConfigErrors(t *testing.T) {
 		{"negative rate", replace(`"queriesPerSecond": 5`, `"queriesPerSecond": -5`), "queriesPerSecond -5: must not be negative"},
 		{"small body cap", replace(`"requestTimeout": "10s"`, `"maxKeyBodyBytes": 10`), "limits: maxKeyBodyBytes 10"},
 		{"negative drain delay", replace(`"requestTimeout": "10s"`, `"drainDelay": "-1s"`), "limits: drainDelay -1s: must not be negative"},
+		{"publish ahead within reload", replace(`"keyStore"`, `"privacyPass": {"keyPublishAhead": "90s"}, "keyStore"`), "privacyPass: keyPublishAhead 1m30s: want at least twice keyReloadInterval (1m0s)"},
+		{"publish ahead over lifetime", replace(`"keyStore"`, `"privacyPass": {"keyLifetime": "2h", "keyPublishAhead": "2h"}, "keyStore"`), "privacyPass: keyPublishAhead 2h0m0s: want less than keyLifetime (2h0m0s)"},
+		{"short reload", replace(`"keyStore"`, `"privacyPass": {"keyReloadInterval": "10ms"}, "keyStore"`), "privacyPass: keyReloadInterval 10ms: want at least 1s"},
 		{"short overlap", replace(`"keyStore"`, `"privacyPass": {"keyOverlap": "1h"}, "keyStore"`), "privacyPass: keyOverlap 1h0m0s: want at least 24h"},
 		{"host with port", replace(`PIR.Example.com`, `pir.example.com:443`), "want a bare host name"},
 		{"bad vendor name", replace(`"name": "example"`, `"name": "Example Inc"`), `vendors[0].name "Example Inc"`},

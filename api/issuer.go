@@ -39,44 +39,67 @@ func (v ppVerifier) Redeem(ctx context.Context, token []byte) (string, error) {
 }
 
 // IssuerKeyDir keeps the Privacy Pass issuer keys of a deployment as PEM
-// files, one per key, named "<tier>@<unix seconds of creation>.pem" (the
-// tier with '/' written as '~'). Keys are secrets: the directory is created
-// 0700 and the files 0600.
+// files, one per key, named "<tier>@<unix seconds>.pem" (the tier with '/'
+// written as '~'), the time being the key's not-before: when it starts
+// signing. Keys are secrets: the directory is created 0700 and the files
+// 0600.
 //
-// Rotation with overlap: a tier's newest key signs new tokens; when it is
-// older than lifetime, [IssuerKeyDir.Keyring] creates a new one, and the
-// previous key keeps verifying tokens for overlap after its successor was
-// created (devices cache tokens up to 24 h). Keys past that are deleted.
-// Restarts reuse the files, so tokens devices hold stay valid.
+// Rotation with overlap: a tier's newest started key signs new tokens.
+// PublishAhead before that key's Lifetime ends, [IssuerKeyDir.Keyring]
+// writes a successor whose not-before is PublishAhead later: the directory
+// lists it at once (with its "not-before") and every replica can verify its
+// tokens, but it signs only from its not-before on. The previous key keeps
+// verifying tokens for Overlap after its successor started (devices cache
+// tokens up to 24 h). Keys past that are deleted. Restarts reuse the files,
+// so tokens devices hold stay valid.
+//
+// Replicas: every replica that signs or verifies must share the directory
+// and call Keyring (and hand the result to privacypass.Service.SetKeyring)
+// at least once per reload interval shorter than PublishAhead. Then a
+// successor written by any replica is known to all before it signs its
+// first token, so a token issued by one replica is accepted by every other.
+// Changes to the directory (new keys, deleted ones) are made by one caller
+// at a time under an exclusive lock on the file ".lock" in the directory
+// (flock; the directory must be on a file system that honours it, as local
+// disks, NFSv4 and CephFS do), after re-reading the directory, so replicas
+// ticking at once do not both make a successor. Only when a tier has no key
+// that can sign now (first start, or the whole deployment was down past a
+// key's Lifetime + Overlap) does a new key sign at once; replicas learn it
+// within one reload interval.
 //
 // Double spending: a key verifies for at most Lifetime + Overlap after its
-// creation, however late its successor comes (a process that was down, or
-// that rotates only hourly). A token is redeemed after its key was created,
-// so a spent-token set that remembers each token for Lifetime + Overlap
-// after redemption (what `blindlist serve` configures) outlives the key: an
-// expired spent entry can never let a token be replayed. With the default
-// 48 h overlap the bound refuses no token a device still holds (devices
-// drop tokens after 24 h, and a key stops issuing when its successor is
-// made).
+// not-before, however late its successor comes (a deployment that was
+// down). A token is redeemed after its key's not-before, so a spent-token
+// set that remembers each token for Lifetime + Overlap after redemption
+// (what `blindlist serve` configures) outlives the key: an expired spent
+// entry can never let a token be replayed. With the default 48 h overlap
+// the bound refuses no token a device still holds (devices drop tokens
+// after 24 h, and a key stops issuing when its successor starts).
 type IssuerKeyDir struct {
 	// Dir is the directory of the PEM files.
 	Dir string
-	// Lifetime is how long a key is the tier's newest before a successor
-	// is made.
+	// Lifetime is how long a key is the tier's signing key before its
+	// successor starts.
 	Lifetime time.Duration
-	// Overlap is how long a key still verifies after its successor was
-	// made.
+	// Overlap is how long a key still verifies after its successor
+	// started.
 	Overlap time.Duration
+	// PublishAhead is how long before it starts signing a successor is
+	// written, hence published and verifiable; it must be longer than
+	// the interval at which replicas call Keyring, and shorter than
+	// Lifetime. Zero: a successor signs as soon as it is made (a single
+	// process only).
+	PublishAhead time.Duration
 	// Generate makes a new key; nil means privacypass.GenerateKey. Tests
 	// pass a fixed key.
 	Generate func() (*privacypass.PrivateKey, error)
 }
 
 type issuerKeyFile struct {
-	tier    string
-	created time.Time
-	path    string
-	key     *privacypass.PrivateKey
+	tier  string
+	start time.Time // not-before: the key signs from here on
+	path  string
+	key   *privacypass.PrivateKey
 }
 
 // Keyring loads the keys of the given tiers at now, creating and retiring
@@ -84,6 +107,9 @@ type issuerKeyFile struct {
 // truncated key ids (last byte of the key id) of all live keys are kept
 // distinct by regenerating a colliding new key.
 func (d *IssuerKeyDir) Keyring(tiers []string, now time.Time) (*privacypass.Keyring, error) {
+	if d.PublishAhead < 0 || (d.PublishAhead > 0 && d.PublishAhead >= d.Lifetime) {
+		return nil, fmt.Errorf("api: issuer keys: publish-ahead %v must be between 0 and the key lifetime %v", d.PublishAhead, d.Lifetime)
+	}
 	if err := os.MkdirAll(d.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("api: issuer keys: %w", err)
 	}
@@ -91,40 +117,26 @@ func (d *IssuerKeyDir) Keyring(tiers []string, now time.Time) (*privacypass.Keyr
 	if err != nil {
 		return nil, err
 	}
-	byTier := map[string][]*issuerKeyFile{}
-	for _, f := range files {
-		byTier[f.tier] = append(byTier[f.tier], f)
-	}
-	used := map[byte]bool{}
-	for _, fs := range byTier {
-		for _, f := range fs {
-			used[f.key.Public().TruncatedID()] = true
+	if d.plan(files, tiers, now).changes() {
+		// Re-read under the lock: another replica may have rotated
+		// since, and then there is nothing left to do.
+		unlock, err := lockDir(d.Dir)
+		if err != nil {
+			return nil, fmt.Errorf("api: issuer keys: locking %s: %w", d.Dir, err)
+		}
+		defer unlock()
+		if files, err = d.load(); err != nil {
+			return nil, err
+		}
+		if files, err = d.apply(files, d.plan(files, tiers, now)); err != nil {
+			return nil, err
 		}
 	}
 	var specs []privacypass.KeySpec
 	for _, tier := range tiers {
-		fs := byTier[tier]
-		slices.SortFunc(fs, func(a, b *issuerKeyFile) int { return a.created.Compare(b.created) })
-		if len(fs) == 0 || now.Sub(fs[len(fs)-1].created) >= d.Lifetime {
-			f, err := d.create(tier, now, used)
-			if err != nil {
-				return nil, err
-			}
-			fs = append(fs, f)
-		}
-		for i, f := range fs {
-			spec := privacypass.KeySpec{Key: f.key, Tier: tier, NotBefore: f.created,
-				NotAfter: f.created.Add(d.Lifetime + d.Overlap)}
-			if i+1 < len(fs) {
-				if succ := fs[i+1].created.Add(d.Overlap); succ.Before(spec.NotAfter) {
-					spec.NotAfter = succ
-				}
-				if !now.Before(spec.NotAfter) {
-					if err := os.Remove(f.path); err != nil {
-						return nil, fmt.Errorf("api: issuer keys: removing retired key: %w", err)
-					}
-					continue
-				}
+		for _, spec := range d.specs(byTier(files)[tier], now) {
+			if !spec.NotAfter.After(now) {
+				continue // retired; only possible while another replica holds the lock
 			}
 			specs = append(specs, spec)
 		}
@@ -134,6 +146,105 @@ func (d *IssuerKeyDir) Keyring(tiers []string, now time.Time) (*privacypass.Keyr
 		return nil, fmt.Errorf("api: issuer keys: %w", err)
 	}
 	return ring, nil
+}
+
+// rotationPlan is what Keyring must change in the directory at one time.
+type rotationPlan struct {
+	remove []*issuerKeyFile
+	create []newIssuerKey
+}
+
+type newIssuerKey struct {
+	tier  string
+	start time.Time
+}
+
+func (p rotationPlan) changes() bool { return len(p.remove)+len(p.create) > 0 }
+
+func byTier(files []*issuerKeyFile) map[string][]*issuerKeyFile {
+	m := map[string][]*issuerKeyFile{}
+	for _, f := range files {
+		m[f.tier] = append(m[f.tier], f)
+	}
+	for _, fs := range m {
+		slices.SortFunc(fs, func(a, b *issuerKeyFile) int { return a.start.Compare(b.start) })
+	}
+	return m
+}
+
+// specs gives each of a tier's keys (sorted by start) its validity: from
+// its start until Lifetime + Overlap later, or Overlap after its
+// successor's start if that is sooner.
+func (d *IssuerKeyDir) specs(fs []*issuerKeyFile, now time.Time) []privacypass.KeySpec {
+	out := make([]privacypass.KeySpec, len(fs))
+	for i, f := range fs {
+		out[i] = privacypass.KeySpec{Key: f.key, Tier: f.tier, NotBefore: f.start, NotAfter: f.start.Add(d.Lifetime + d.Overlap)}
+		if i+1 < len(fs) {
+			if succ := fs[i+1].start.Add(d.Overlap); succ.Before(out[i].NotAfter) {
+				out[i].NotAfter = succ
+			}
+		}
+	}
+	return out
+}
+
+// plan decides, at now, which keys are retired and which tiers need a new
+// key: one that starts PublishAhead from now when the signing key's
+// lifetime ends within PublishAhead, or one that starts now when no key can
+// sign now or before the signing key retires.
+func (d *IssuerKeyDir) plan(files []*issuerKeyFile, tiers []string, now time.Time) rotationPlan {
+	var p rotationPlan
+	all := byTier(files)
+	for _, tier := range tiers {
+		fs := all[tier]
+		var live []*issuerKeyFile
+		for i, spec := range d.specs(fs, now) {
+			if spec.NotAfter.After(now) {
+				live = append(live, fs[i])
+			} else {
+				p.remove = append(p.remove, fs[i])
+			}
+		}
+		if len(live) > 0 && live[len(live)-1].start.After(now) {
+			continue // a successor is published and waits for its start
+		}
+		if len(live) == 0 {
+			p.create = append(p.create, newIssuerKey{tier, now})
+			continue
+		}
+		cur := live[len(live)-1]
+		if now.Before(cur.start.Add(d.Lifetime - d.PublishAhead)) {
+			continue
+		}
+		start := now.Add(d.PublishAhead)
+		if !start.Before(cur.start.Add(d.Lifetime + d.Overlap)) {
+			start = now // cur retires before a successor published ahead could start
+		}
+		p.create = append(p.create, newIssuerKey{tier, start})
+	}
+	return p
+}
+
+// apply carries out p and returns the files that remain.
+func (d *IssuerKeyDir) apply(files []*issuerKeyFile, p rotationPlan) ([]*issuerKeyFile, error) {
+	for _, f := range p.remove {
+		if err := os.Remove(f.path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("api: issuer keys: removing retired key: %w", err)
+		}
+		files = slices.DeleteFunc(files, func(g *issuerKeyFile) bool { return g == f })
+	}
+	used := map[byte]bool{}
+	for _, f := range files {
+		used[f.key.Public().TruncatedID()] = true
+	}
+	for _, n := range p.create {
+		f, err := d.create(n.tier, n.start, used)
+		if err != nil {
+			return nil, err
+		}
+		files = append(files, f)
+	}
+	return files, nil
 }
 
 func (d *IssuerKeyDir) load() ([]*issuerKeyFile, error) {
@@ -150,6 +261,9 @@ func (d *IssuerKeyDir) load() ([]*issuerKeyFile, error) {
 			return nil, fmt.Errorf("api: issuer keys: %s: name is not <tier>@<unix seconds>.pem", p)
 		}
 		b, err := os.ReadFile(p)
+		if errors.Is(err, os.ErrNotExist) {
+			continue // retired by another replica since the listing
+		}
 		if err != nil {
 			return nil, fmt.Errorf("api: issuer keys: %w", err)
 		}
@@ -157,14 +271,14 @@ func (d *IssuerKeyDir) load() ([]*issuerKeyFile, error) {
 		if err != nil {
 			return nil, fmt.Errorf("api: issuer keys: %s: %w", p, err)
 		}
-		out = append(out, &issuerKeyFile{tier: strings.ReplaceAll(tierPart, "~", "/"), created: time.Unix(n, 0), path: p, key: k})
+		out = append(out, &issuerKeyFile{tier: strings.ReplaceAll(tierPart, "~", "/"), start: time.Unix(n, 0), path: p, key: k})
 	}
 	return out, nil
 }
 
-// create makes and durably writes a new key for tier whose truncated id is
-// not in used.
-func (d *IssuerKeyDir) create(tier string, now time.Time, used map[byte]bool) (*issuerKeyFile, error) {
+// create makes and durably writes a new key for tier, signing from start,
+// whose truncated id is not in used.
+func (d *IssuerKeyDir) create(tier string, start time.Time, used map[byte]bool) (*issuerKeyFile, error) {
 	gen := d.Generate
 	if gen == nil {
 		gen = privacypass.GenerateKey
@@ -188,13 +302,13 @@ func (d *IssuerKeyDir) create(tier string, now time.Time, used map[byte]bool) (*
 	if err != nil {
 		return nil, fmt.Errorf("api: issuer keys: %w", err)
 	}
-	created := now.Truncate(time.Second)
-	name := fmt.Sprintf("%s@%d.pem", strings.ReplaceAll(tier, "/", "~"), created.Unix())
+	start = start.Truncate(time.Second)
+	name := fmt.Sprintf("%s@%d.pem", strings.ReplaceAll(tier, "/", "~"), start.Unix())
 	path := filepath.Join(d.Dir, name)
 	if err := writeSecretFile(path, pemBytes); err != nil {
 		return nil, fmt.Errorf("api: issuer keys: %w", err)
 	}
-	return &issuerKeyFile{tier: tier, created: created, path: path, key: k}, nil
+	return &issuerKeyFile{tier: tier, start: start, path: path, key: k}, nil
 }
 
 // writeSecretFile writes data 0600 through a temporary file, fsynced and

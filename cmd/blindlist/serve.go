@@ -161,7 +161,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 
 // service is everything `serve` runs, built from one FileConfig.
 type service struct {
-	// mu serializes reloads and key rotations: SIGHUP, the hourly tick
+	// mu serializes reloads and key rotations: SIGHUP, the key reload tick
 	// and POST /reload on the admin listener come from different
 	// goroutines, and all of them replace fc, tiers and the keyring.
 	mu      sync.Mutex
@@ -271,8 +271,12 @@ func runService(ctx context.Context, e *env, fc *api.FileConfig, load func(conte
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
-	rotate := time.NewTicker(time.Hour)
+	// Issuer keys are re-read often (replicas learn keys another wrote
+	// before these start signing); bbolt is swept hourly.
+	rotate := time.NewTicker(time.Duration(fc.PrivacyPass.KeyReloadInterval))
 	defer rotate.Stop()
+	sweep := time.NewTicker(time.Hour)
+	defer sweep.Stop()
 	var serveErr error
 loop:
 	for {
@@ -295,6 +299,7 @@ loop:
 			if err != nil {
 				log.Error("issuer key rotation failed", "error", err.Error())
 			}
+		case <-sweep.C:
 			if n, err := s.sweep(ctx); err != nil {
 				log.Error("removing expired store entries failed", "error", err.Error())
 			} else if n > 0 {
@@ -397,8 +402,8 @@ func (s *service) openStores() (store.KV, store.SpentSet, error) {
 // openIssuer loads (or creates) the issuer keys and the user tokens.
 func (s *service) openIssuer(spent store.SpentSet, limits map[string]api.TierLimit) error {
 	pp := s.fc.PrivacyPass
-	s.keyDir = &api.IssuerKeyDir{Dir: filepath.Join(s.fc.DataDir, "issuer-keys"),
-		Lifetime: time.Duration(pp.KeyLifetime), Overlap: time.Duration(pp.KeyOverlap)}
+	s.keyDir = &api.IssuerKeyDir{Dir: pp.KeyDirectory, Lifetime: time.Duration(pp.KeyLifetime),
+		Overlap: time.Duration(pp.KeyOverlap), PublishAhead: time.Duration(pp.KeyPublishAhead)}
 	users, err := s.userTokens(limits)
 	if err != nil {
 		return err
@@ -471,8 +476,9 @@ func (s *service) rotateIssuerKeys() error {
 // changes (listen addresses, stores, limits) need a restart and are only
 // reported. Callers hold s.mu.
 func (s *service) reload(ctx context.Context, next *api.FileConfig) error {
-	if next.Listen != s.fc.Listen || next.KeyStore != s.fc.KeyStore || next.DataDir != s.fc.DataDir {
-		s.log.Warn("reload: listen, dataDir and keyStore changes take effect after a restart")
+	if next.Listen != s.fc.Listen || next.KeyStore != s.fc.KeyStore || next.DataDir != s.fc.DataDir ||
+		next.PrivacyPass != s.fc.PrivacyPass {
+		s.log.Warn("reload: listen, dataDir, keyStore and privacyPass changes take effect after a restart")
 	}
 	if err := s.api.Reload(ctx, next); err != nil {
 		return err
