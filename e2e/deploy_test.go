@@ -285,7 +285,7 @@ func checkDeployment(t *testing.T, objs map[string][]k8sObject, d k8sObject) {
 		// The endpoints each subcommand serves for probes.
 		probePaths := map[string]map[string]string{
 			"serve":   {"livenessProbe": "/healthz", "readinessProbe": "/readyz"},
-			"gateway": {"livenessProbe": "/ohttp-keys", "readinessProbe": "/ohttp-keys"},
+			"gateway": {"livenessProbe": "/healthz", "readinessProbe": "/readyz"},
 		}
 		sub := ""
 		if len(args) > 0 {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"os/signal"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -33,6 +35,8 @@ and the Privacy Pass issuer. It serves:
   POST /gateway        encapsulated requests (message/ohttp-req) from the relay
   GET  /ohttp-keys     the key configurations (application/ohttp-keys)
   GET  /ohttp-configs  the first key configuration alone (legacy form)
+  GET  /healthz        200 while the process runs (liveness probe)
+  GET  /readyz         200 while serving, 503 once shutdown began (readiness probe)
 Decapsulated requests whose authority is in the allow list (--target) are
 forwarded to --upstream; any other authority gets an encapsulated 403.
 
@@ -62,6 +66,8 @@ Flags:
   --max-response-bytes N   cap on target responses (default 16777216)
   --forward-timeout D      bound on each forwarded request (default 30s)
   --metrics-listen ADDR    serve Prometheus /metrics on this separate address
+  --drain-delay D          on SIGINT/SIGTERM, fail /readyz for D before closing the
+                           listener, so load balancers stop sending first (default 0s)
 
 Example:
   blindlist gateway --seed-file /var/lib/blindlist/ohttp.seed \
@@ -98,6 +104,9 @@ type gatewayConfig struct {
 	ForwardTimeout string `json:"forward_timeout"`
 	// MetricsListen, if set, serves /metrics on that separate address.
 	MetricsListen string `json:"metrics_listen"`
+	// DrainDelay is how long /readyz fails before the listener closes on
+	// SIGINT/SIGTERM, as a Go duration ("5s"). Default "0s".
+	DrainDelay string `json:"drain_delay"`
 }
 
 func defaultGatewayConfig() gatewayConfig {
@@ -107,6 +116,7 @@ func defaultGatewayConfig() gatewayConfig {
 		MaxRequestBytes:  ohttp.DefaultMaxRequestBytes,
 		MaxResponseBytes: ohttp.DefaultMaxResponseBytes,
 		ForwardTimeout:   "30s",
+		DrainDelay:       "0s",
 	}
 }
 
@@ -257,6 +267,7 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	maxResp := fs.Int64("max-response-bytes", d.MaxResponseBytes, "")
 	timeout := fs.String("forward-timeout", d.ForwardTimeout, "")
 	metricsListen := fs.String("metrics-listen", "", "")
+	drainDelay := fs.String("drain-delay", d.DrainDelay, "")
 	pos, code, ok := parseArgs(e, fs, gatewayUsage, args)
 	if !ok {
 		return code
@@ -289,13 +300,19 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 			Listen: *listen, SeedFile: *seedFile, KeyIDs: active, RetiredKeyIDs: retired,
 			Targets: targets, Upstream: *upstream, UpstreamH2C: *h2c, TLSCert: *tlsCert, TLSKey: *tlsKey,
 			MaxRequestBytes: *maxReq, MaxResponseBytes: *maxResp, ForwardTimeout: *timeout, MetricsListen: *metricsListen,
+			DrainDelay: *drainDelay,
 		}
 	}
 	gw, reg, err := cfg.build()
 	if err != nil {
 		return e.errorf("%v", err)
 	}
-	srv := newServer(gw.Handler())
+	drain, err := time.ParseDuration(cfg.DrainDelay)
+	if err != nil || drain < 0 {
+		return e.errorf("drain delay %q is not a duration of 0s or more", cfg.DrainDelay)
+	}
+	stopping := new(atomic.Bool)
+	srv := newServer(withProbes(gw.Handler(), stopping))
 	var tlsCfg *tls.Config
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
@@ -313,10 +330,39 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 		metrics := newServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 		servers = append(servers, namedServer{"metrics", cfg.MetricsListen, metrics, nil})
 	}
-	if err := serve(ctx, e, servers); err != nil {
+	if err := serve(ctx, e, servers, drainPlan{delay: drain, stopping: stopping}); err != nil {
 		return e.errorf("%v", err)
 	}
 	return 0
+}
+
+// withProbes serves the probe endpoints beside h: GET /healthz answers 200
+// while the process runs, GET /readyz 200 until stopping is set (shutdown
+// began), then 503. They never reach the gateway or its metrics.
+func withProbes(h http.Handler, stopping *atomic.Bool) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		if stopping.Load() {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, "shutting down\n")
+			return
+		}
+		io.WriteString(w, "ok\n")
+	})
+	mux.Handle("/", h)
+	return mux
+}
+
+// drainPlan is what serve does between the stop signal and Shutdown: set
+// stopping (readiness fails), then keep serving for delay.
+type drainPlan struct {
+	delay    time.Duration
+	stopping *atomic.Bool
 }
 
 // reloadKeysOnHangup re-reads the config file on SIGHUP and swaps in the key
@@ -382,8 +428,8 @@ type namedServer struct {
 }
 
 // serve listens on every server's address, prints where, serves until ctx is
-// done, then shuts all down with a 10-second deadline.
-func serve(ctx context.Context, e *env, servers []namedServer) error {
+// done, drains as drain says, then shuts all down with a 10-second deadline.
+func serve(ctx context.Context, e *env, servers []namedServer, drain drainPlan) error {
 	errc := make(chan error, len(servers))
 	for _, s := range servers {
 		ln, err := net.Listen("tcp", s.addr)
@@ -408,6 +454,12 @@ func serve(ctx context.Context, e *env, servers []namedServer) error {
 	select {
 	case <-ctx.Done():
 	case serveErr = <-errc:
+	}
+	if drain.stopping != nil {
+		drain.stopping.Store(true)
+	}
+	if drain.delay > 0 && serveErr == nil {
+		time.Sleep(drain.delay)
 	}
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()

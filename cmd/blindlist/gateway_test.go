@@ -257,3 +257,72 @@ func TestGatewayReloadOnHangup(t *testing.T) {
 		t.Errorf("status %d, want 502 from the unreachable upstream", resp.StatusCode)
 	}
 }
+
+// TestGatewayProbes: the gateway answers /healthz and /readyz itself (the
+// Kubernetes probes), and on stop /readyz fails for --drain-delay while the
+// listener still accepts, then the process exits.
+func TestGatewayProbes(t *testing.T) {
+	const delay = time.Second
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stderr := new(syncBuffer)
+	done := make(chan int, 1)
+	args := []string{"gateway", "--listen", "127.0.0.1:0", "--seed-file", filepath.Join(t.TempDir(), "seed"),
+		"--target", "service.example.net", "--upstream", "http://127.0.0.1:1", "--drain-delay", delay.String()}
+	go func() { done <- run(ctx, args, strings.NewReader(""), io.Discard, stderr) }()
+	re := regexp.MustCompile(`blindlist: gateway listening on (\S+)`)
+	var addr string
+	for deadline := time.Now().Add(5 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if m := re.FindStringSubmatch(stderr.String()); m != nil {
+			addr = m[1]
+		}
+	}
+	if addr == "" {
+		t.Fatalf("gateway did not start: %s", stderr.String())
+	}
+	c := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+	get := func(path string) (int, string, error) {
+		resp, err := c.Get("http://" + addr + path)
+		if err != nil {
+			return 0, "", err
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), err
+	}
+	for _, p := range []string{"/healthz", "/readyz"} {
+		if code, body, err := get(p); err != nil || code != http.StatusOK || body != "ok\n" {
+			t.Errorf("%s: %d %q %v, want 200 ok", p, code, body, err)
+		}
+	}
+	if code, _, err := get(ohttp.KeysPath); err != nil || code != http.StatusOK {
+		t.Errorf("%s beside the probes: %d %v", ohttp.KeysPath, code, err)
+	}
+	if code, _, err := get("/other"); err != nil || code != http.StatusNotFound {
+		t.Errorf("/other: %d %v, want 404", code, err)
+	}
+	start := time.Now()
+	cancel()
+	for {
+		code, _, err := get("/readyz")
+		if err != nil {
+			t.Fatalf("/readyz %v after the stop: %v (listener closed before the drain delay)", time.Since(start), err)
+		}
+		if code == http.StatusServiceUnavailable {
+			break
+		}
+		if time.Since(start) > delay/2 {
+			t.Fatalf("/readyz still %d %v after the stop", code, time.Since(start))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if code, _, err := get("/healthz"); err != nil || code != http.StatusOK {
+		t.Errorf("/healthz while draining: %d %v", code, err)
+	}
+	if code := <-done; code != 0 {
+		t.Errorf("gateway exited %d: %s", code, stderr.String())
+	}
+	if elapsed := time.Since(start); elapsed < delay {
+		t.Errorf("gateway exited %v after the stop, before the %v drain delay", elapsed, delay)
+	}
+}

@@ -52,7 +52,7 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.errorf("%v", err)
 	}
-	if err := serve(ctx, e, []namedServer{{"relay", *listen, newServer(relay.Handler()), nil}}); err != nil {
+	if err := serve(ctx, e, []namedServer{{"relay", *listen, newServer(relay.Handler()), nil}}, drainPlan{}); err != nil {
 		return e.errorf("%v", err)
 	}
 	return 0
