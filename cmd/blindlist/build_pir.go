@@ -45,7 +45,6 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
-	"google.golang.org/protobuf/encoding/prototext"
 
 	"github.com/blindlist/blindlist/pir"
 )
@@ -587,7 +586,7 @@ func (b *pirBuilder) commit(jobs []*pirShardJob, staging string, cfg *pir.Config
 		}
 		b.logf("removed stale shard %d", i)
 	}
-	kc, err := prototext.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(cfg.KeyConfig)
+	kc, err := marshalTextProto(cfg.KeyConfig) // stable bytes, unlike prototext (build_textproto.go)
 	if err != nil {
 		return pirFileInfo{}, fmt.Errorf("pir output: encoding evaluation key config: %w", err)
 	}
