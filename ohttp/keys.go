@@ -6,6 +6,8 @@ import (
 	"crypto/hpke"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 )
 
 // SeedSize is the length of the secret seed gateway keys are derived from.
@@ -235,7 +238,43 @@ func syncDir(dir string) error {
 	return nil
 }
 
-func readSeed(path string) ([]byte, error) {
+// ReadSeedFile reads the [SeedSize]-byte seed of an existing file, such
+// as a Kubernetes Secret mounted read-only; it never creates one. A file
+// that others may read is always an error. A group-readable one (mode 0640
+// or 0440, what a Secret volume with fsGroup and defaultMode 0440 gives a
+// non-root user) is accepted only when allowGroupReadable is set: the
+// operator then vouches that the group holds nothing else.
+func ReadSeedFile(path string, allowGroupReadable bool) ([]byte, error) {
+	var mask fs.FileMode = 0o077
+	if allowGroupReadable {
+		mask = 0o037 // group may read, not write or execute
+	}
+	return readSeedMask(path, mask)
+}
+
+// ParseSeed decodes a seed given as text, as from an environment variable:
+// 64 hex digits, or the standard or URL-safe base64 of 32 bytes (padded or
+// not). Surrounding whitespace is ignored.
+func ParseSeed(text string) ([]byte, error) {
+	text = strings.TrimSpace(text)
+	if len(text) == 2*SeedSize {
+		if b, err := hex.DecodeString(text); err == nil {
+			return b, nil
+		}
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(text); err == nil && len(b) == SeedSize {
+			return b, nil
+		}
+	}
+	return nil, fmt.Errorf("ohttp: seed is not %d bytes in hex or base64 (%d characters)", SeedSize, len(text))
+}
+
+func readSeed(path string) ([]byte, error) { return readSeedMask(path, 0o077) }
+
+// readSeedMask reads the seed at path, refusing a file with any mode bit
+// of mask set.
+func readSeedMask(path string, mask fs.FileMode) ([]byte, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("ohttp: reading seed file: %w", err)
@@ -245,8 +284,12 @@ func readSeed(path string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("ohttp: seed file: %w", err)
 	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("ohttp: seed file %s has mode %04o, want 0600 or stricter", path, st.Mode().Perm())
+	if st.Mode().Perm()&mask != 0 {
+		want := "0600 or stricter"
+		if mask&0o040 == 0 {
+			want = "0640 or stricter"
+		}
+		return nil, fmt.Errorf("ohttp: seed file %s has mode %04o, want %s", path, st.Mode().Perm(), want)
 	}
 	if st.Size() != SeedSize {
 		return nil, fmt.Errorf("ohttp: seed file %s is %d bytes, want %d", path, st.Size(), SeedSize)

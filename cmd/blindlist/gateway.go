@@ -28,7 +28,7 @@ import (
 )
 
 const gatewayUsage = `Usage: blindlist gateway --config FILE
-       blindlist gateway --seed-file FILE --target HOST --upstream URL [flags]
+       blindlist gateway (--seed-file FILE | --seed-env VAR) --target HOST --upstream URL [flags]
 
 Run a standalone Oblivious HTTP gateway (RFC 9458) in front of the PIR service
 and the Privacy Pass issuer. It serves:
@@ -40,11 +40,17 @@ and the Privacy Pass issuer. It serves:
 Decapsulated requests whose authority is in the allow list (--target) are
 forwarded to --upstream; any other authority gets an encapsulated 403.
 
-Keys are derived from the 32-byte seed in --seed-file (created 0600 if absent),
-one key per key id, so restarts serve the same configuration. To rotate: add
-the new id to --key-ids, hand the new configuration to Apple, then move the
-old id to --retired-key-ids (still accepted, no longer advertised). With
---config, SIGHUP re-reads the file's key ids without a restart.
+Keys are derived from a 32-byte seed, one key per key id, so restarts serve the
+same configuration. The seed is --seed-file (created 0600 if absent; refused if
+group or others may read it), or --seed-env, an environment variable holding it
+in hex or base64 (a Kubernetes Secret through secretKeyRef). A Secret mounted as
+a file for a non-root user is group-readable (fsGroup): give
+--allow-group-readable-seed to accept a 0640/0440 seed file that exists.
+
+To rotate: add the new id to --key-ids, hand the new configuration to Apple,
+then move the old id to --retired-key-ids (still accepted, no longer
+advertised). With --config, SIGHUP re-reads the file's key ids without a
+restart.
 
 Without TLS the listener speaks HTTP/1.1 and h2c (put it behind a TLS proxy
 that speaks h2 to Apple's relay); with --tls-cert/--tls-key it speaks h2 and
@@ -54,7 +60,10 @@ Flags:
   --config FILE            JSON config with the fields below (snake_case names);
                            unknown fields are an error; no other flag may be given
   --listen ADDR            listen address (default ":8080")
-  --seed-file FILE         gateway key seed (required)
+  --seed-file FILE         gateway key seed file (this or --seed-env is required)
+  --seed-env VAR           read the seed from environment variable VAR (hex or base64)
+  --allow-group-readable-seed
+                           accept an existing seed file readable by its group
   --key-ids LIST           active key ids, comma-separated (default "1")
   --retired-key-ids LIST   key ids still accepted but not advertised
   --target HOST            allowed target authority; repeat or comma-separate (required)
@@ -69,10 +78,12 @@ Flags:
   --drain-delay D          on SIGINT/SIGTERM, fail /readyz for D before closing the
                            listener, so load balancers stop sending first (default 0s)
 
-Example:
+Examples:
   blindlist gateway --seed-file /var/lib/blindlist/ohttp.seed \
     --target service.example.net --target issuer.example.net \
     --upstream http://127.0.0.1:8081 --upstream-h2c --listen :8080
+  OHTTP_SEED=$(cat seed.hex) blindlist gateway --seed-env OHTTP_SEED \
+    --target service.example.net --upstream http://127.0.0.1:8081
 `
 
 // gatewayConfig is the gateway's configuration, from flags or from the JSON
@@ -81,8 +92,14 @@ type gatewayConfig struct {
 	// Listen is the gateway's listen address, host:port.
 	Listen string `json:"listen"`
 	// SeedFile holds the 32-byte secret the keys derive from; created 0600
-	// when missing.
+	// when missing. Exactly one of SeedFile and SeedEnv is set.
 	SeedFile string `json:"seed_file"`
+	// SeedEnv names the environment variable holding the seed, in hex or
+	// base64.
+	SeedEnv string `json:"seed_env"`
+	// AllowGroupReadableSeed accepts a SeedFile its group may read (a
+	// Secret volume with fsGroup); the file must then exist.
+	AllowGroupReadableSeed bool `json:"allow_group_readable_seed"`
 	// KeyIDs are the active key ids (advertised and accepted), 0..255.
 	KeyIDs []int `json:"key_ids"`
 	// RetiredKeyIDs are accepted but no longer advertised.
@@ -178,10 +195,45 @@ func keyIDBytes(ids []int, what string) ([]uint8, error) {
 	return out, nil
 }
 
-// keySet loads (or creates) the seed file and derives the key set.
+// checkSeedSource checks that the configuration names exactly one seed.
+func (cfg gatewayConfig) checkSeedSource() error {
+	switch {
+	case cfg.SeedFile == "" && cfg.SeedEnv == "":
+		return errors.New("no seed: give --seed-file or --seed-env (seed_file or seed_env)")
+	case cfg.SeedFile != "" && cfg.SeedEnv != "":
+		return errors.New("give only one of --seed-file and --seed-env")
+	case cfg.SeedEnv != "" && cfg.AllowGroupReadableSeed:
+		return errors.New("--allow-group-readable-seed applies to --seed-file only")
+	}
+	return nil
+}
+
+// seed reads the seed: from the environment variable, from an existing
+// group-readable file when allowed, or from the seed file (created when
+// missing).
+func (cfg gatewayConfig) seed() ([]byte, error) {
+	switch {
+	case cfg.SeedEnv != "":
+		text, ok := os.LookupEnv(cfg.SeedEnv)
+		if !ok || text == "" {
+			return nil, fmt.Errorf("seed environment variable %s is not set", cfg.SeedEnv)
+		}
+		seed, err := ohttp.ParseSeed(text)
+		if err != nil {
+			return nil, fmt.Errorf("seed environment variable %s: %w", cfg.SeedEnv, err)
+		}
+		return seed, nil
+	case cfg.AllowGroupReadableSeed:
+		return ohttp.ReadSeedFile(cfg.SeedFile, true)
+	default:
+		return ohttp.LoadOrCreateSeed(cfg.SeedFile, nil)
+	}
+}
+
+// keySet reads (or creates) the seed and derives the key set.
 func (cfg gatewayConfig) keySet() (*ohttp.KeySet, error) {
-	if cfg.SeedFile == "" {
-		return nil, errors.New("no seed file: give --seed-file or seed_file")
+	if err := cfg.checkSeedSource(); err != nil {
+		return nil, err
 	}
 	if len(cfg.KeyIDs) == 0 {
 		return nil, errors.New("no active key ids")
@@ -194,7 +246,7 @@ func (cfg gatewayConfig) keySet() (*ohttp.KeySet, error) {
 	if err != nil {
 		return nil, err
 	}
-	seed, err := ohttp.LoadOrCreateSeed(cfg.SeedFile, nil)
+	seed, err := cfg.seed()
 	if err != nil {
 		return nil, err
 	}
@@ -203,9 +255,10 @@ func (cfg gatewayConfig) keySet() (*ohttp.KeySet, error) {
 
 // build checks cfg and builds the gateway and its registry.
 func (cfg gatewayConfig) build() (*ohttp.Gateway, *prometheus.Registry, error) {
+	if err := cfg.checkSeedSource(); err != nil {
+		return nil, nil, err
+	}
 	switch {
-	case cfg.SeedFile == "":
-		return nil, nil, errors.New("no seed file: give --seed-file or seed_file")
 	case len(cfg.Targets) == 0:
 		return nil, nil, errors.New("no targets: give --target or targets (the allow list)")
 	case cfg.Upstream == "":
@@ -255,6 +308,8 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	configFile := fs.String("config", "", "")
 	listen := fs.String("listen", d.Listen, "")
 	seedFile := fs.String("seed-file", "", "")
+	seedEnv := fs.String("seed-env", "", "")
+	allowGroupSeed := fs.Bool("allow-group-readable-seed", false, "")
 	keyIDs := fs.String("key-ids", "1", "")
 	retiredIDs := fs.String("retired-key-ids", "", "")
 	var targets listFlag
@@ -297,7 +352,8 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 			return e.errorf("--retired-key-ids: %v", err)
 		}
 		cfg = gatewayConfig{
-			Listen: *listen, SeedFile: *seedFile, KeyIDs: active, RetiredKeyIDs: retired,
+			Listen: *listen, SeedFile: *seedFile, SeedEnv: *seedEnv, AllowGroupReadableSeed: *allowGroupSeed,
+			KeyIDs: active, RetiredKeyIDs: retired,
 			Targets: targets, Upstream: *upstream, UpstreamH2C: *h2c, TLSCert: *tlsCert, TLSKey: *tlsKey,
 			MaxRequestBytes: *maxReq, MaxResponseBytes: *maxResp, ForwardTimeout: *timeout, MetricsListen: *metricsListen,
 			DrainDelay: *drainDelay,

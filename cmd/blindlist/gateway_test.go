@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -174,7 +176,7 @@ func TestGatewayConfigFile(t *testing.T) {
 		"unknown field":    {[]string{"--config", write("u.json", `{"listen": ":0", "seed": "x"}`)}, 1, `unknown field "seed"`},
 		"trailing data":    {[]string{"--config", write("t.json", `{"listen": ":0"} {}`)}, 1, "data after the JSON object"},
 		"config and flags": {[]string{"--config", good, "--listen", ":0"}, 1, "cannot be combined"},
-		"no seed":          {[]string{"--target", "a", "--upstream", "http://b"}, 1, "no seed file"},
+		"no seed":          {[]string{"--target", "a", "--upstream", "http://b"}, 1, "no seed: give --seed-file or --seed-env"},
 		"no targets":       {[]string{"--seed-file", seed, "--upstream", "http://b"}, 1, "no targets"},
 		"bad key id":       {[]string{"--seed-file", seed, "--target", "a", "--upstream", "http://b", "--key-ids", "300"}, 1, "outside 0..255"},
 		"bad upstream":     {[]string{"--seed-file", seed, "--target", "a", "--upstream", "ftp://b"}, 1, "must be http"},
@@ -202,7 +204,7 @@ func TestGatewayRelayUsage(t *testing.T) {
 		if code := run(context.Background(), []string{cmd, "-h"}, strings.NewReader(""), &stdout, &stderr); code != 0 {
 			t.Errorf("%s -h: exit %d", cmd, code)
 		}
-		if !strings.Contains(stdout.String(), "Usage: blindlist "+cmd) || !strings.Contains(stdout.String(), "Example:") {
+		if !strings.Contains(stdout.String(), "Usage: blindlist "+cmd) || !strings.Contains(stdout.String(), "Example") {
 			t.Errorf("%s -h printed %q", cmd, stdout.String())
 		}
 	}
@@ -324,5 +326,58 @@ func TestGatewayProbes(t *testing.T) {
 	}
 	if elapsed := time.Since(start); elapsed < delay {
 		t.Errorf("gateway exited %v after the stop, before the %v drain delay", elapsed, delay)
+	}
+}
+
+// TestGatewaySeedSources: the seed can come from an environment variable
+// (hex or base64, a Kubernetes Secret through secretKeyRef) or from a
+// group-readable Secret file when explicitly allowed; all give the key
+// configuration a 0600 seed file with the same bytes gives.
+func TestGatewaySeedSources(t *testing.T) {
+	dir := t.TempDir()
+	seed := bytes.Repeat([]byte{0x5a, 0xa5}, ohttp.SeedSize/2)
+	private := filepath.Join(dir, "private.seed")
+	if err := os.WriteFile(private, seed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	shared := filepath.Join(dir, "secret.seed")
+	if err := os.WriteFile(shared, seed, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(shared, 0o440); err != nil { // a Secret with fsGroup, defaultMode 0440
+		t.Fatal(err)
+	}
+	t.Setenv("TEST_OHTTP_SEED_HEX", hex.EncodeToString(seed))
+	t.Setenv("TEST_OHTTP_SEED_B64", base64.StdEncoding.EncodeToString(seed)+"\n")
+	t.Setenv("TEST_OHTTP_SEED_BAD", "0011")
+	common := []string{"gateway", "--listen", "127.0.0.1:0", "--target", "service.example.net", "--upstream", "http://127.0.0.1:1"}
+	want := fetchKeys(t, startCommand(t, "gateway", append(common, "--seed-file", private)...))
+	for name, args := range map[string][]string{
+		"hex env":                 {"--seed-env", "TEST_OHTTP_SEED_HEX"},
+		"base64 env":              {"--seed-env", "TEST_OHTTP_SEED_B64"},
+		"group-readable, allowed": {"--seed-file", shared, "--allow-group-readable-seed"},
+	} {
+		if got := fetchKeys(t, startCommand(t, "gateway", append(common, args...)...)); !bytes.Equal(got, want) {
+			t.Errorf("%s: key configuration differs from the seed file's", name)
+		}
+	}
+	for name, tc := range map[string]struct {
+		args []string
+		want string
+	}{
+		"group-readable":     {[]string{"--seed-file", shared}, "has mode 0440, want 0600 or stricter"},
+		"env unset":          {[]string{"--seed-env", "TEST_OHTTP_SEED_UNSET"}, "seed environment variable TEST_OHTTP_SEED_UNSET is not set"},
+		"env not a seed":     {[]string{"--seed-env", "TEST_OHTTP_SEED_BAD"}, "seed environment variable TEST_OHTTP_SEED_BAD: ohttp: seed is not 32 bytes"},
+		"both sources":       {[]string{"--seed-env", "TEST_OHTTP_SEED_HEX", "--seed-file", private}, "give only one of --seed-file and --seed-env"},
+		"allow with env":     {[]string{"--seed-env", "TEST_OHTTP_SEED_HEX", "--allow-group-readable-seed"}, "applies to --seed-file only"},
+		"allowed but absent": {[]string{"--seed-file", filepath.Join(dir, "absent"), "--allow-group-readable-seed"}, "no such file"},
+	} {
+		code, _, errs := runCLI(t, "", append(common, tc.args...)...)
+		if code != 1 || !strings.Contains(errs, tc.want) {
+			t.Errorf("%s: exit %d, stderr %q; want 1 and %q", name, code, errs, tc.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "absent")); err == nil {
+		t.Error("--allow-group-readable-seed created a seed file")
 	}
 }
