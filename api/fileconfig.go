@@ -198,6 +198,15 @@ type LimitsConfig struct {
 	// Keep DrainDelay + ShutdownTimeout below the pod's
 	// terminationGracePeriodSeconds.
 	DrainDelay *Duration `json:"drainDelay,omitempty"`
+
+	// MemoryLimitBytes is the Go soft memory limit `serve` sets
+	// (runtime/debug.SetMemoryLimit): the garbage collector works harder
+	// near it instead of letting the heap grow to twice the live data.
+	// 0 (default): twice the loaded shard bytes plus 32 MiB
+	// ([AutoMemoryLimit]), recomputed on reload. -1: no limit. The
+	// GOMEMLIMIT environment variable, when set, wins over this field.
+	// Keep it below the container's memory limit.
+	MemoryLimitBytes int64 `json:"memoryLimitBytes,omitempty"`
 }
 
 // PrivacyPassConfig configures RFC 9578 token issuance and verification.

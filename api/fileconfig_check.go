@@ -353,6 +353,9 @@ func (l *LimitsConfig) normalize() error {
 	case *l.DrainDelay < 0:
 		return fmt.Errorf("drainDelay %v: must not be negative", time.Duration(*l.DrainDelay))
 	}
+	if l.MemoryLimitBytes < -1 || (l.MemoryLimitBytes > 0 && l.MemoryLimitBytes < 16<<20) {
+		return fmt.Errorf("memoryLimitBytes %d: want 0 (automatic), -1 (none) or at least 16 MiB", l.MemoryLimitBytes)
+	}
 	if l.MaxConcurrentAnswers < 0 {
 		return fmt.Errorf("maxConcurrentAnswers %d: must not be negative", l.MaxConcurrentAnswers)
 	}

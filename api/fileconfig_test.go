@@ -82,6 +82,7 @@ func TestParseFileConfigErrors(t *testing.T) {
 		{"tiers required", replace(`"tiers": [{"name": "tier1", "tokensFile": "/run/secrets/tier1", "queriesPerSecond": 5}]`, `"tiers": []`), "vendors[0].tiers: at least one tier is required while privacyPass is enabled"},
 		{"negative rate", replace(`"queriesPerSecond": 5`, `"queriesPerSecond": -5`), "queriesPerSecond -5: must not be negative"},
 		{"small body cap", replace(`"requestTimeout": "10s"`, `"maxKeyBodyBytes": 10`), "limits: maxKeyBodyBytes 10"},
+		{"bad memory limit", replace(`"requestTimeout": "10s"`, `"memoryLimitBytes": 1000`), "limits: memoryLimitBytes 1000: want 0 (automatic), -1 (none) or at least 16 MiB"},
 		{"negative drain delay", replace(`"requestTimeout": "10s"`, `"drainDelay": "-1s"`), "limits: drainDelay -1s: must not be negative"},
 		{"publish ahead within reload", replace(`"keyStore"`, `"privacyPass": {"keyPublishAhead": "90s"}, "keyStore"`), "privacyPass: keyPublishAhead 1m30s: want at least twice keyReloadInterval (1m0s)"},
 		{"publish ahead over lifetime", replace(`"keyStore"`, `"privacyPass": {"keyLifetime": "2h", "keyPublishAhead": "2h"}, "keyStore"`), "privacyPass: keyPublishAhead 2h0m0s: want less than keyLifetime (2h0m0s)"},

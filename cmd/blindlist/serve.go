@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"syscall"
@@ -68,6 +69,9 @@ Flags:
   --state DIR       state directory for --db (default DIR/state)
   --drain-delay D   on SIGINT/SIGTERM, fail /readyz for D before closing the
                     listeners (overrides limits.drainDelay; default 5s)
+  --memory-limit N  Go soft memory limit in bytes (overrides
+                    limits.memoryLimitBytes): 0 twice the shard bytes plus
+                    32 MiB (default), -1 none; GOMEMLIMIT, when set, wins
   --log-format F    text or json (default text)
 
 Examples:
@@ -86,6 +90,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	state := fs.String("state", "", "")
 	logFormat := fs.String("log-format", "text", "")
 	drainDelay := fs.Duration("drain-delay", 0, "")
+	memLimit := fs.Int64("memory-limit", 0, "")
 	pos, code, ok := parseArgs(e, fs, serveUsage, args)
 	if !ok {
 		return code
@@ -109,10 +114,14 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		return 2
 	}
 
-	drainSet := false
-	fs.Visit(func(f *flag.Flag) { drainSet = drainSet || f.Name == "drain-delay" })
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if *drainDelay < 0 {
 		e.errorf("--drain-delay %v: must not be negative", *drainDelay)
+		return 2
+	}
+	if *memLimit < -1 {
+		e.errorf("--memory-limit %d: want 0 (automatic), -1 (none) or a byte count", *memLimit)
 		return 2
 	}
 	readConfig := func(ctx context.Context) (*api.FileConfig, error) {
@@ -140,11 +149,17 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	// it again.
 	load := func(ctx context.Context) (*api.FileConfig, error) {
 		fc, err := readConfig(ctx)
-		if err == nil && drainSet {
+		if err != nil {
+			return nil, err
+		}
+		if set["drain-delay"] {
 			d := api.Duration(*drainDelay)
 			fc.Limits.DrainDelay = &d
 		}
-		return fc, err
+		if set["memory-limit"] {
+			fc.Limits.MemoryLimitBytes = *memLimit
+		}
+		return fc, nil
 	}
 	fc, err := load(ctx)
 	if err != nil {
@@ -198,6 +213,9 @@ func runService(ctx context.Context, e *env, fc *api.FileConfig, load func(conte
 	}
 	entries, err := api.LoadEntries(ctx, fc)
 	if err != nil {
+		return err
+	}
+	if err := s.setMemoryLimit(os.LookupEnv, true); err != nil {
 		return err
 	}
 	cfg := api.Config{
@@ -483,6 +501,11 @@ func (s *service) reload(ctx context.Context, next *api.FileConfig) error {
 	if err := s.api.Reload(ctx, next); err != nil {
 		return err
 	}
+	defer func() {
+		if err := s.setMemoryLimit(os.LookupEnv, false); err != nil {
+			s.log.Error("setting the memory limit failed", "error", err.Error())
+		}
+	}()
 	if s.issuer != nil {
 		prev := s.fc
 		s.fc = next
@@ -536,4 +559,45 @@ func (s *service) withGateway(inner http.Handler, reg prometheus.Registerer) (ht
 	mux.Handle("GET "+ohttp.LegacyConfigPath, gh)
 	mux.Handle("/", inner)
 	return mux, nil
+}
+
+// memoryLimit returns the soft memory limit for fc and where it comes
+// from; limit < 0 means leave the runtime's limit alone. GOMEMLIMIT in the
+// environment (lookupEnv) wins, then limits.memoryLimitBytes, then
+// [api.AutoMemoryLimit] of the shard bytes.
+func memoryLimit(fc *api.FileConfig, lookupEnv func(string) (string, bool)) (limit int64, source string, err error) {
+	if v, ok := lookupEnv("GOMEMLIMIT"); ok && v != "" {
+		return -1, "GOMEMLIMIT", nil
+	}
+	switch l := fc.Limits.MemoryLimitBytes; {
+	case l == -1:
+		return -1, "none", nil
+	case l > 0:
+		return l, "limits.memoryLimitBytes", nil
+	}
+	n, err := api.ShardBytes(fc)
+	if err != nil {
+		return 0, "", err
+	}
+	return api.AutoMemoryLimit(n), fmt.Sprintf("2 x %d shard bytes + %d", n, api.MemoryHeadroomBytes), nil
+}
+
+// setMemoryLimit applies memoryLimit to the runtime. It logs the limit at
+// startup, and later only when it changes (a reload to a larger database).
+// Callers hold s.mu or run before the listeners start.
+func (s *service) setMemoryLimit(lookupEnv func(string) (string, bool), startup bool) error {
+	limit, source, err := memoryLimit(s.fc, lookupEnv)
+	if err != nil {
+		return err
+	}
+	if limit < 0 {
+		if startup {
+			s.log.Info("memory limit", "source", source, "bytes", debug.SetMemoryLimit(-1))
+		}
+		return nil
+	}
+	if prev := debug.SetMemoryLimit(limit); startup || prev != limit {
+		s.log.Info("memory limit", "source", source, "bytes", limit)
+	}
+	return nil
 }

@@ -36,7 +36,7 @@ type serveProcess struct {
 }
 
 // startServe runs `blindlist serve args...` in process, with no drain delay
-// unless args set one.
+// and no memory limit unless args set them.
 func startServe(t *testing.T, args ...string) *serveProcess {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -44,6 +44,9 @@ func startServe(t *testing.T, args ...string) *serveProcess {
 	done := make(chan int, 1)
 	if !slices.Contains(args, "--drain-delay") {
 		args = append([]string{"--drain-delay", "0"}, args...)
+	}
+	if !slices.Contains(args, "--memory-limit") { // it would apply to the whole test binary
+		args = append([]string{"--memory-limit", "-1"}, args...)
 	}
 	go func() {
 		done <- run(ctx, append([]string{"serve"}, args...), strings.NewReader(""), io.Discard, stderr)
