@@ -33,6 +33,10 @@ type Options struct {
 	// on configurations saved by iOS 26 SDK builds; client-spec §3.3) asks
 	// only for the exact host, and needs them.
 	KeepCovered bool
+	// PublicSuffixes says what to do with keys whose host is a public
+	// suffix (com, co.uk, github.io); the zero value drops them. See
+	// [SuffixPolicy].
+	PublicSuffixes SuffixPolicy
 	// TestIdentity adds Apple's onboarding test keys ([TestIdentityKeys]).
 	TestIdentity bool
 	// Progress, if set, is called about every 256k lines and at the end of
@@ -79,7 +83,9 @@ type Report struct {
 	// syntax ("invalid_line", "line_too_long"), unsupported rules
 	// ("abp_exception", "abp_modifier", …), normalisation failures
 	// ("invalid_host", "single_label", …), "urlhaus_offline", "duplicate",
-	// "covered_by_parent", "allowlisted", "allow_conflict_parent_removed".
+	// "covered_by_parent", "allowlisted", "allow_conflict_parent_removed",
+	// keys on a public suffix ("public_suffix" for the ICANN section,
+	// "private_suffix" for the private one; see [SuffixPolicy]).
 	Dropped map[string]int `json:"dropped"`
 	// Examples holds the first few lines dropped for each reason.
 	Examples      map[string][]string `json:"examples,omitempty"`
@@ -89,6 +95,12 @@ type Report struct {
 	Problems         []Problem `json:"problems,omitempty"`
 	ProblemCount     int       `json:"problem_count"`
 	TestIdentityKeys []string  `json:"test_identity_keys,omitempty"`
+	// SuffixKeys lists the first keys whose host is a public suffix,
+	// dropped or kept ([Options.PublicSuffixes]); SuffixKeyCount counts
+	// them all, SuffixKeysKept those kept.
+	SuffixKeys     []SuffixKey `json:"public_suffix_keys,omitempty"`
+	SuffixKeyCount int         `json:"public_suffix_key_count,omitempty"`
+	SuffixKeysKept int         `json:"public_suffix_keys_kept,omitempty"`
 }
 
 // SourceReport is what one source contributed.
@@ -178,6 +190,8 @@ func Compile(ctx context.Context, block, allow []Source, opts Options) (*Result,
 		c.rep.AllowSources = append(c.rep.AllowSources, sr)
 	}
 	c.rep.AllowKeys = allowed.Len()
+	// Before compress: a dropped co.uk must not take bbc.co.uk with it.
+	c.checkSuffixes(blocked)
 	c.applyAllow(blocked, allowed)
 	if !opts.KeepCovered {
 		c.compress(blocked)
@@ -361,29 +375,32 @@ func (c *compiler) applyAllow(blocked, allowed *keySet) {
 // compress drops keys that a parent key already covers. The lookups only
 // read the set, so they run on all cores; the removals follow.
 func (c *compiler) compress(blocked *keySet) {
-	keys := blocked.keys
+	covered := parallelIndexes(blocked.keys, func(k string) bool { return hasBlockedAncestor(blocked, k) })
+	for _, i := range covered {
+		blocked.keys[i] = ""
+	}
+	c.dropped("covered_by_parent", len(covered))
+}
+
+// parallelIndexes returns, in increasing order, the indexes of the
+// non-blank keys for which pred is true, calling pred on all cores for
+// large inputs. pred must only read shared state.
+func parallelIndexes(keys []string, pred func(string) bool) []int {
 	workers := max(1, min(runtime.GOMAXPROCS(0), len(keys)/(1<<16)))
-	covered := make([][]int, workers)
+	found := make([][]int, workers)
 	chunk := (len(keys) + workers - 1) / workers
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
 			for i := w * chunk; i < min(len(keys), (w+1)*chunk); i++ {
-				if k := keys[i]; k != "" && hasBlockedAncestor(blocked, k) {
-					covered[w] = append(covered[w], i)
+				if k := keys[i]; k != "" && pred(k) {
+					found[w] = append(found[w], i)
 				}
 			}
 		})
 	}
 	wg.Wait()
-	n := 0
-	for _, idx := range covered {
-		for _, i := range idx {
-			keys[i] = ""
-		}
-		n += len(idx)
-	}
-	c.dropped("covered_by_parent", n)
+	return slices.Concat(found...)
 }
 
 // hasBlockedAncestor reports whether a key covering key (see [ancestors])

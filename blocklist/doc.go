@@ -42,7 +42,13 @@
 // device would still find the parent); it is reported as a conflict and, if
 // [Options.AllowRemovesParents] is set, the parent is removed.
 //
+// A key whose host is a public suffix (co.uk, github.io; Public Suffix List,
+// golang.org/x/net/publicsuffix) would be found for every site under it: by
+// default it is dropped and reported ([SuffixPolicy]). The device's own
+// parent walk does not consult the list (client-spec §3.2 leaves it open).
+//
 // Not supported: the iOS 27 ParsingConfiguration variants (excluded
-// components, levels, regular expressions) and Public Suffix List
-// awareness; keys follow the default configuration.
+// components, levels, regular expressions); keys follow the default
+// configuration, with [Options.KeepCovered] for devices that do not walk the
+// domain hierarchy.
 package blocklist

@@ -56,6 +56,10 @@ Flags:
   --suburls S              sub-URLs the device tests per visit, for --visit-rate (default 24)
   --seed N                 Murmur3 seed (default: derived from the keys, so builds are reproducible)
   --allow-removes-parents  an allowed key below a blocked parent removes the parent
+  --public-suffix P        keys whose host is a public suffix (co.uk, or www.co.uk once www. is
+                           stripped; github.io), which the device would find for every site
+                           under it: drop (default), keep-private (drop ICANN suffixes such as
+                           co.uk, keep private ones such as github.io) or keep; each is warned
   --keep-covered           keep keys a listed parent already covers (sub.example.com beside
                            example.com), for devices that test only the exact host: an app built
                            with the iOS 26 SDK, running on iOS 27 without saving a
@@ -168,6 +172,7 @@ func runBuildHooked(ctx context.Context, e *env, args []string, testingOnlyShard
 	seedFlag := fs.String("seed", "", "")
 	allowParents := fs.Bool("allow-removes-parents", false, "")
 	keepCovered := fs.Bool("keep-covered", false, "")
+	suffixFlag := fs.String("public-suffix", blocklist.DropSuffixes.String(), "")
 	noTestID := fs.Bool("no-test-identity", false, "")
 	maxBytes := fs.Int64("max-bytes", blocklist.DefaultMaxBytes, "")
 	timeout := fs.Duration("timeout", 10*time.Minute, "")
@@ -187,10 +192,13 @@ func runBuildHooked(ctx context.Context, e *env, args []string, testingOnlyShard
 	if err := pirFlags.check(fs); err != nil {
 		return e.errorf("%v", err)
 	}
+	suffixes, err := blocklist.ParseSuffixPolicy(*suffixFlag)
+	if err != nil {
+		return e.errorf("%v", err)
+	}
 	pirFlags.workers, pirFlags.progress = *workers, *progress || isTerminal(e.stderr)
 	p := *tolerance
 	if *visitRate != 0 {
-		var err error
 		if p, err = bloom.ToleranceForVisit(*visitRate, *subURLs); err != nil {
 			return e.errorf("%v", err)
 		}
@@ -222,6 +230,7 @@ func runBuildHooked(ctx context.Context, e *env, args []string, testingOnlyShard
 		MaxBytes:            *maxBytes,
 		AllowRemovesParents: *allowParents,
 		KeepCovered:         *keepCovered,
+		PublicSuffixes:      suffixes,
 		TestIdentity:        !*noTestID,
 	}
 	if *progress || isTerminal(e.stderr) {
@@ -240,6 +249,7 @@ func runBuildHooked(ctx context.Context, e *env, args []string, testingOnlyShard
 		}
 		fmt.Fprintf(e.stderr, "blindlist: warning: %s\n", pr)
 	}
+	warnSuffixKeys(e, res.Report, *out)
 	if len(res.Keys) == 0 {
 		return e.errorf("the sources gave no keys")
 	}
@@ -304,6 +314,20 @@ func runBuildHooked(ctx context.Context, e *env, args []string, testingOnlyShard
 		pp.BitCount, pp.HashCount, pp.Seed, f.ByteCount(), f.Tag())
 	fmt.Fprintf(e.stdout, "dropped: %s\n", formatCounts(res.Report.Dropped))
 	return 0
+}
+
+// warnSuffixKeys prints the first keys on a public suffix, dropped or kept.
+func warnSuffixKeys(e *env, rep *blocklist.Report, out string) {
+	for i, sk := range rep.SuffixKeys {
+		if i == 5 {
+			e.hintf("%d keys on a public suffix in all; see %s", rep.SuffixKeyCount, filepath.Join(out, "manifest.json"))
+			break
+		}
+		fmt.Fprintf(e.stderr, "blindlist: warning: %s\n", sk)
+	}
+	if rep.SuffixKeyCount > rep.SuffixKeysKept {
+		e.hintf("--public-suffix keep-private or keep keeps such keys, for lists that mean to block every site under a suffix")
+	}
 }
 
 // seedFromKeys derives the Murmur3 seed from the sorted keys (the first

@@ -298,3 +298,55 @@ func TestBuildKeepCovered(t *testing.T) {
 		t.Error("build --help does not document --keep-covered")
 	}
 }
+
+// TestBuildPublicSuffix checks --public-suffix: keys on a public suffix are
+// dropped and warned about by default, counted in manifest.json, and kept
+// when asked.
+func TestBuildPublicSuffix(t *testing.T) {
+	dir := t.TempDir()
+	list := filepath.Join(dir, "list.txt")
+	if err := os.WriteFile(list, []byte("www.co.uk\nbbc.co.uk\n0.0.0.0 github.io\nexample.com\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		policy  string
+		keys    []string
+		dropped map[string]int
+	}{
+		{"", []string{"bbc.co.uk", "example.com"}, map[string]int{"public_suffix": 1, "private_suffix": 1}},
+		{"keep-private", []string{"bbc.co.uk", "example.com", "github.io"}, map[string]int{"public_suffix": 1}},
+		{"keep", []string{"co.uk", "example.com", "github.io"}, map[string]int{"covered_by_parent": 1}},
+	} {
+		out := filepath.Join(dir, "out-"+tc.policy)
+		args := []string{"build", "--source", list, "--no-pir", "--no-test-identity", "--out", out}
+		if tc.policy != "" {
+			args = append(args, "--public-suffix", tc.policy)
+		}
+		code, _, errs := runCLI(t, "", args...)
+		if code != 0 {
+			t.Fatalf("%q: exit %d: %s", tc.policy, code, errs)
+		}
+		if keys := strings.Fields(string(mustRead(t, filepath.Join(out, "keys.txt")))); !slices.Equal(keys, tc.keys) {
+			t.Errorf("%q: keys %q, want %q", tc.policy, keys, tc.keys)
+		}
+		verb := map[bool]string{true: "kept", false: "dropped"}[tc.policy == "keep"]
+		if !strings.Contains(errs, "blindlist: warning: "+verb+" key co.uk: its host is a public suffix (icann section)") {
+			t.Errorf("%q: no warning for co.uk: %s", tc.policy, errs)
+		}
+		var man buildManifest
+		if err := json.Unmarshal(mustRead(t, filepath.Join(out, "manifest.json")), &man); err != nil {
+			t.Fatal(err)
+		}
+		for _, reason := range []string{"public_suffix", "private_suffix", "covered_by_parent"} {
+			if man.Report.Dropped[reason] != tc.dropped[reason] {
+				t.Errorf("%q: dropped[%s] = %d, want %d", tc.policy, reason, man.Report.Dropped[reason], tc.dropped[reason])
+			}
+		}
+		if man.Report.SuffixKeyCount != 2 {
+			t.Errorf("%q: manifest lists %d suffix keys, want 2", tc.policy, man.Report.SuffixKeyCount)
+		}
+	}
+	if code, _, errs := runCLI(t, "", "build", "--source", list, "--public-suffix", "off", "--out", dir); code != 1 || !strings.Contains(errs, "keep-private") {
+		t.Errorf("--public-suffix off: exit %d, %q", code, errs)
+	}
+}
