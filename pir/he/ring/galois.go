@@ -68,10 +68,11 @@ func (b Basis) GaloisEval(out, x *Poly, perm []int) {
 }
 
 // GaloisCoeffTable fills tab (length n) with the coefficient map of σ_g
-// for degree n (he-spec §5.3): coefficient i moves to slot tab[i]>>1 and is
-// negated when tab[i]&1 is set. Computing it once lets [Basis.GaloisCoeffTab]
-// apply σ_g to many rows without redoing the index arithmetic. g must be a
-// valid Galois element ([ValidGaloisElement]); n <= 2^31.
+// for degree n (he-spec §5.3) in gather form: output coefficient k is input
+// coefficient tab[k] & (2^31−1), negated when bit 31 of tab[k] is set.
+// Computing it once lets [Basis.GaloisCoeffTab] apply σ_g to many rows
+// without redoing the index arithmetic. g must be a valid Galois element
+// ([ValidGaloisElement]); n <= 2^31.
 func GaloisCoeffTable(tab []uint32, g uint64, n int) {
 	if !ValidGaloisElement(g, n) || len(tab) != n {
 		panic(fmt.Sprintf("ring: internal error: Galois table for g=%d, N=%d, len %d", g, n, len(tab)))
@@ -80,8 +81,9 @@ func GaloisCoeffTable(tab []uint32, g uint64, n int) {
 	mask := uint64(2*n - 1)
 	k := uint64(0)
 	for i := range tab {
-		// k >= N (the negated half) iff n−1−k wraps.
-		tab[i] = uint32((k&n1)<<1 | (n1-k)>>63)
+		// Input i lands on k = i·g mod 2N: slot k mod N, negated iff
+		// k >= N, i.e. iff n−1−k wraps.
+		tab[k&n1] = uint32(i) | uint32((n1-k)>>63)<<31
 		k = (k + g) & mask
 	}
 }
@@ -100,17 +102,28 @@ func (b Basis) GaloisCoeffTab(out, x *Poly, tab []uint32) {
 	}
 }
 
-// galoisTabRow is one row of [Basis.GaloisCoeffTab]. It is kept out of
-// line so that its loop gets every register (inlined, the compiler spills
-// loop values to the stack).
+// galoisTabRow is one row of [Basis.GaloisCoeffTab]: AVX2 gathers for
+// q < 2^31 (rowsSIMD), else portable Go.
+func galoisTabRow(o, xs []uint64, tab []uint32, q uint64) {
+	tab = tab[:len(o)]
+	if v := len(o) &^ 3; v > 0 && rowsSIMD(q) && len(xs) < 1<<31 {
+		galoisGatherAVX2(o[:v], xs, tab[:v], q)
+		o, tab = o[v:], tab[v:]
+	}
+	galoisTabRowGo(o, xs, tab, q)
+}
+
+// galoisTabRowGo is galoisTabRow in portable Go. It is kept out of line
+// so that its loop gets every register (inlined, the compiler spills loop
+// values to the stack).
 //
 //go:noinline
-func galoisTabRow(o, xs []uint64, tab []uint32, q uint64) {
-	tab = tab[:len(xs)]
-	for i, v := range xs {
-		e := tab[i]
+func galoisTabRowGo(o, xs []uint64, tab []uint32, q uint64) {
+	tab = tab[:len(o)]
+	for k, e := range tab {
+		v := xs[e&(1<<31-1)]
 		nv := q - v
 		nv = min(nv, nv-q)
-		o[e>>1] = v ^ ((v ^ nv) & -uint64(e&1))
+		o[k] = v ^ ((v ^ nv) & -uint64(e>>31))
 	}
 }

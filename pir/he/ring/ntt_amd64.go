@@ -39,3 +39,6 @@ func negRow32AVX2(o, x []uint64, q uint64)
 
 // rowsSIMD reports whether the AVX2 row kernels apply to modulus q.
 func rowsSIMD(q uint64) bool { return haveSIMD && q < rows32Max }
+
+//go:noescape
+func galoisGatherAVX2(o, xs []uint64, tab []uint32, q uint64)

@@ -16,3 +16,7 @@ func subRow32AVX2(o, x, y []uint64, q uint64) { panic("ring: internal error: no 
 func negRow32AVX2(o, x []uint64, q uint64)    { panic("ring: internal error: no SIMD rows") }
 
 func rowsSIMD(q uint64) bool { return false }
+
+func galoisGatherAVX2(o, xs []uint64, tab []uint32, q uint64) {
+	panic("ring: internal error: no SIMD rows")
+}

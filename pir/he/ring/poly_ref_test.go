@@ -139,8 +139,9 @@ func TestPolyOpsMatchReference(t *testing.T) {
 	}
 }
 
-// TestRowKernels compares the AVX2 row kernels with the portable ones on
-// the same inputs, for moduli up to the kernels' limit 2^31 and lengths
+// TestRowKernels compares the AVX2 row kernels (add, sub, neg, the
+// Galois gather with a random signed permutation) with the portable ones
+// on the same inputs, for moduli up to the kernels' limit 2^31 and lengths
 // with and without a tail.
 func TestRowKernels(t *testing.T) {
 	if !haveSIMD {
@@ -165,6 +166,14 @@ func TestRowKernels(t *testing.T) {
 				{"sub", func(o []uint64) { subRow(o, x, y, q) }, func(o []uint64) { subRowGo(o, x, y, q) }},
 				{"neg", func(o []uint64) { negRow(o, x, q) }, func(o []uint64) { negRowGo(o, x, q) }},
 			}
+			tab := make([]uint32, n)
+			for i, p := range rng.Perm(n) {
+				tab[i] = uint32(p) | uint32(rng.UintN(2))<<31
+			}
+			kernels = append(kernels, struct {
+				name           string
+				fast, portable func(o []uint64)
+			}{"galois", func(o []uint64) { galoisTabRow(o, x, tab, q) }, func(o []uint64) { galoisTabRowGo(o, x, tab, q) }})
 			for _, k := range kernels {
 				got, want := make([]uint64, n), make([]uint64, n)
 				k.fast(got)
