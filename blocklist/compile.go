@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"net/http"
 	"runtime"
 	"slices"
@@ -84,6 +85,10 @@ type Report struct {
 	// ("abp_exception", "abp_modifier", …), normalisation failures
 	// ("invalid_host", "single_label", …), "urlhaus_offline", "duplicate",
 	// "covered_by_parent", "allowlisted", "allow_conflict_parent_removed",
+	// keys an AdBlock exception rule in a block list unblocked
+	// ("abp_exception_allowlisted"), keys and exception rules whose only
+	// rule a $badfilter rule disabled ("badfiltered",
+	// "badfiltered_exception"),
 	// keys on a public suffix ("public_suffix" for the ICANN section,
 	// "private_suffix" for the private one; see [SuffixPolicy]).
 	Dropped map[string]int `json:"dropped"`
@@ -95,6 +100,17 @@ type Report struct {
 	Problems         []Problem `json:"problems,omitempty"`
 	ProblemCount     int       `json:"problem_count"`
 	TestIdentityKeys []string  `json:"test_identity_keys,omitempty"`
+	// ABPExceptions counts the entries of AdBlock exception rules
+	// (@@||example.com^) read from block sources. They are applied like
+	// allow entries, after normalisation and parent-aware, to the keys of
+	// every block source; unsupported exceptions count as dropped
+	// "abp_exception".
+	ABPExceptions int `json:"abp_exceptions,omitempty"`
+	// Badfilters counts the $badfilter rules read from block sources;
+	// BadfilterKept the keys a disabled rule gave that other lines give too,
+	// which therefore stay.
+	Badfilters    int `json:"badfilters,omitempty"`
+	BadfilterKept int `json:"badfilter_kept,omitempty"`
 	// SuffixKeys lists the first keys whose host is a public suffix,
 	// dropped or kept ([Options.PublicSuffixes]); SuffixKeyCount counts
 	// them all, SuffixKeysKept those kept.
@@ -130,12 +146,31 @@ type Conflict struct {
 	Allow         string `json:"allow"`
 	BlockedParent string `json:"blocked_parent"`
 	ParentRemoved bool   `json:"parent_removed"`
+	// Exception is true when the allow entry came from an AdBlock
+	// exception rule in a block list rather than from an allow source.
+	Exception bool `json:"abp_exception,omitempty"`
 }
 
 type compiler struct {
 	opts   Options
 	client *http.Client
 	rep    *Report
+	// exceptions holds the entries of AdBlock exception rules in block
+	// sources; badfilters the rule texts $badfilter rules disable.
+	exceptions *keySet
+	badfilters []string
+	// originSeed hashes line texts into key origins ([lineOrigin]).
+	originSeed maphash.Seed
+}
+
+func newCompiler(opts Options) *compiler {
+	c := &compiler{opts: opts, client: opts.HTTPClient, rep: &Report{
+		Rewritten: map[string]int{}, Dropped: map[string]int{}, Examples: map[string][]string{},
+	}, exceptions: newKeySet(), originSeed: maphash.MakeSeed()}
+	if c.client == nil {
+		c.client = &http.Client{Timeout: 10 * time.Minute}
+	}
+	return c
 }
 
 func (c *compiler) dropped(reason string, n int) {
@@ -167,12 +202,7 @@ func Compile(ctx context.Context, block, allow []Source, opts Options) (*Result,
 	if opts.MaxBytes <= 0 {
 		opts.MaxBytes = DefaultMaxBytes
 	}
-	c := &compiler{opts: opts, client: opts.HTTPClient, rep: &Report{
-		Rewritten: map[string]int{}, Dropped: map[string]int{}, Examples: map[string][]string{},
-	}}
-	if c.client == nil {
-		c.client = &http.Client{Timeout: 10 * time.Minute}
-	}
+	c := newCompiler(opts)
 	blocked := newKeySet()
 	for _, s := range block {
 		sr, err := c.read(ctx, s, blocked, true)
@@ -190,15 +220,17 @@ func Compile(ctx context.Context, block, allow []Source, opts Options) (*Result,
 		c.rep.AllowSources = append(c.rep.AllowSources, sr)
 	}
 	c.rep.AllowKeys = allowed.Len()
+	c.applyBadfilters(blocked)
 	// Before compress: a dropped co.uk must not take bbc.co.uk with it.
 	c.checkSuffixes(blocked)
-	c.applyAllow(blocked, allowed)
+	c.applyAllow(blocked, c.exceptions, true)
+	c.applyAllow(blocked, allowed, false)
 	if !opts.KeepCovered {
 		c.compress(blocked)
 	}
 	if opts.TestIdentity {
 		for _, k := range TestIdentityKeys {
-			if blocked.Add(k) {
+			if blocked.Add(k, manyOrigins) {
 				c.rep.TestIdentityKeys = append(c.rep.TestIdentityKeys, k)
 			}
 		}
@@ -254,9 +286,10 @@ func (c *compiler) readDocument(d document, set *keySet, sr *SourceReport, isBlo
 		}
 		if names := fastLine(d.format, raw, namesBuf[:0]); len(names) > 0 {
 			namesBuf = names[:0]
+			origin := lineOrigin(c.originSeed, raw)
 			for _, name := range names {
 				sr.Entries++
-				if !set.AddBytes(name) && isBlock {
+				if !set.AddBytes(name, origin) && isBlock {
 					c.dropped("duplicate", 1)
 				}
 			}
@@ -300,12 +333,29 @@ func (c *compiler) parseLine(parse func(string) lineResult, line, doc string, n 
 		c.dropped(res.skip, 1)
 		c.example(res.skip, fmt.Sprintf("%s:%d: %s", doc, n, line))
 		return
+	case res.badfilter != "" && !isBlock:
+		c.dropped("abp_badfilter_in_allow_source", 1)
+		c.example("abp_badfilter_in_allow_source", fmt.Sprintf("%s:%d: %s", doc, n, line))
+		return
+	case res.badfilter != "":
+		c.rep.Badfilters++
+		c.badfilters = append(c.badfilters, res.badfilter)
+		return
+	}
+	origin := lineOriginString(c.originSeed, line)
+	exception := res.allow && isBlock
+	if exception {
+		set = c.exceptions
 	}
 	if res.boilerplate > 0 {
 		c.dropped("hosts_boilerplate", res.boilerplate)
 	}
 	for _, e := range res.entries {
-		sr.Entries++
+		if exception {
+			c.rep.ABPExceptions++
+		} else {
+			sr.Entries++
+		}
 		key, rw, err := Normalize(e)
 		if err != nil {
 			de := &DropError{Reason: "invalid_entry", Detail: err.Error()}
@@ -323,17 +373,59 @@ func (c *compiler) parseLine(parse func(string) lineResult, line, doc string, n 
 				c.rep.Rewritten[rewriteNames[i]]++
 			}
 		}
-		if !set.Add(key) && isBlock {
+		if !set.Add(key, origin) && isBlock && !exception {
 			c.dropped("duplicate", 1)
 		}
 	}
 }
 
+// applyBadfilters removes the keys (and exception entries) that only a
+// rule named by a $badfilter rule gave: a key another line also gave stays
+// (counted in Report.BadfilterKept), as a filter engine would still block
+// it through that other rule.
+func (c *compiler) applyBadfilters(blocked *keySet) {
+	seen := map[string]bool{}
+	for _, t := range c.badfilters {
+		if seen[t] {
+			continue
+		}
+		seen[t] = true
+		res := parseABPLine(t)
+		set, reason := blocked, "badfiltered"
+		if res.allow {
+			set, reason = c.exceptions, "badfiltered_exception"
+		}
+		origin := lineOriginString(c.originSeed, t)
+		for _, e := range res.entries {
+			key, _, err := Normalize(e)
+			if err != nil {
+				continue
+			}
+			i := set.Index(key)
+			switch {
+			case i < 0: // the disabled rule is in no list
+			case set.origins[i] != origin:
+				c.rep.BadfilterKept++
+				c.example("badfilter_kept", t)
+			default:
+				set.keys[i] = ""
+				c.dropped(reason, 1)
+				c.example(reason, t)
+			}
+		}
+	}
+}
+
 // applyAllow removes blocked keys equal to or below an allowed key and
-// reports allowed keys that lie below a blocked parent.
-func (c *compiler) applyAllow(blocked, allowed *keySet) {
+// reports allowed keys that lie below a blocked parent. exception says the
+// allowed keys came from AdBlock exception rules in block sources.
+func (c *compiler) applyAllow(blocked, allowed *keySet, exception bool) {
 	if allowed.Len() == 0 {
 		return
+	}
+	reason := "allowlisted"
+	if exception {
+		reason = "abp_exception_allowlisted"
 	}
 	for i, k := range blocked.keys {
 		if k == "" {
@@ -348,7 +440,7 @@ func (c *compiler) applyAllow(blocked, allowed *keySet) {
 		}
 		if hit {
 			blocked.keys[i] = ""
-			c.dropped("allowlisted", 1)
+			c.dropped(reason, 1)
 		}
 	}
 	allowKeys := slices.DeleteFunc(slices.Clone(allowed.keys), func(k string) bool { return k == "" })
@@ -359,7 +451,7 @@ func (c *compiler) applyAllow(blocked, allowed *keySet) {
 				return false
 			}
 			c.rep.ConflictCount++
-			conf := Conflict{Allow: a, BlockedParent: p, ParentRemoved: c.opts.AllowRemovesParents}
+			conf := Conflict{Allow: a, BlockedParent: p, ParentRemoved: c.opts.AllowRemovesParents, Exception: exception}
 			if len(c.rep.Conflicts) < maxConflicts {
 				c.rep.Conflicts = append(c.rep.Conflicts, conf)
 			}

@@ -51,7 +51,7 @@ func TestCompileFormats(t *testing.T) {
 			map[string]int{"covered_by_parent": 1, "invalid_line": 1, "single_label": 1}},
 		{"abp:../testdata/abp.txt", []string{"adserver.example.com", "cdn.example.net/ads", "exact.example.com/page.html",
 			"hostsline.example.com", "tracker.example.org"},
-			map[string]int{"abp_cosmetic": 2, "abp_exception": 1, "abp_modifier": 1, "abp_regex": 1, "abp_wildcard": 1, "covered_by_parent": 1}},
+			map[string]int{"abp_cosmetic": 2, "abp_modifier": 1, "abp_regex": 1, "abp_wildcard": 1, "covered_by_parent": 1}},
 		{"../testdata/urls.txt", []string{"198.51.100.7:8080/bins/mips", "example.com/malware/payload.exe", "example.net/a/b/c",
 			"example.org/path/upper", "phish.example.org/login?next=%2fhome#frag"}, map[string]int{"unsupported_scheme": 1}},
 		{"../testdata/urlhaus.csv", []string{"192.0.2.44:38031/i", "dl.example.net/payload/setup.msi"},
@@ -337,4 +337,73 @@ func ExampleSubURLs() {
 	subs, _ := SubURLs("https://www.news.example.com/a")
 	fmt.Println(len(subs), subs[:4])
 	// Output: 16 [example.com example.com/ example.com/a example.com/a/]
+}
+
+// TestCompileABPExceptions checks that @@ exception rules in block lists
+// unblock like allow entries (parent-aware, across every block source,
+// conflicts reported) and that $badfilter disables the rule it names,
+// wherever either appears, unless another line gives the same key.
+func TestCompileABPExceptions(t *testing.T) {
+	list1 := `||early.example.com^$badfilter
+||late.example.com^$badfilter
+||ads.example.com^
+||cdn.ads.example.com^
+||tracker.example.org^
+@@||tracker.example.org^
+||example.net^
+@@||sub.example.net^
+@@||other.example.com^
+||bad.example.com^
+||both.example.com^
+@@||ex.example.com^
+@@||ex.example.com^$badfilter
+||ex.example.com^
+@@||page.example.com^$elemhide
+||page.example.com^
+`
+	list2 := `0.0.0.0 other.example.com deep.tracker.example.org
+0.0.0.0 early.example.com
+||early.example.com^
+||late.example.com^
+||bad.example.com^$badfilter
+0.0.0.0 both.example.com
+||both.example.com^$badfilter
+`
+	block := []Source{{Location: "list1", Data: []byte(list1)}, {Location: "list2", Data: []byte(list2)}}
+	allow := []Source{{Location: "allow", Data: []byte("@@||ads.example.com^\n")}}
+	r, err := Compile(context.Background(), block, allow, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// early.example.com stays: the hosts line gives it too.
+	want := []string{"both.example.com", "early.example.com", "ex.example.com", "example.net", "page.example.com"}
+	if !slices.Equal(r.Keys, want) {
+		t.Errorf("keys %q, want %q", r.Keys, want)
+	}
+	d := r.Report
+	for reason, n := range map[string]int{
+		"abp_exception_allowlisted": 3, // tracker.example.org, deep.tracker.example.org, other.example.com
+		"allowlisted":               2, // ads.example.com, cdn.ads.example.com (the @@ rule in the allow source)
+		"badfiltered":               2, // bad.example.com (disabled after it), late.example.com (before)
+		"badfiltered_exception":     1, // @@||ex.example.com^
+		"abp_exception":             1, // $elemhide
+		"covered_by_parent":         0,
+	} {
+		if d.Dropped[reason] != n {
+			t.Errorf("dropped[%s] = %d, want %d (all: %v)", reason, d.Dropped[reason], n, d.Dropped)
+		}
+	}
+	if d.Badfilters != 5 || d.BadfilterKept != 2 || d.ABPExceptions != 4 {
+		t.Errorf("badfilters %d kept %d, exceptions %d; want 5, 2, 4", d.Badfilters, d.BadfilterKept, d.ABPExceptions)
+	}
+	if d.ConflictCount != 1 || d.Conflicts[0] != (Conflict{Allow: "sub.example.net", BlockedParent: "example.net", Exception: true}) {
+		t.Errorf("conflicts %d %+v, want sub.example.net below example.net", d.ConflictCount, d.Conflicts)
+	}
+	r, err = Compile(context.Background(), block, nil, Options{AllowRemovesParents: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slices.Contains(r.Keys, "example.net") {
+		t.Error("AllowRemovesParents kept example.net below which an exception allows sub.example.net")
+	}
 }

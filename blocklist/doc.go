@@ -11,8 +11,11 @@
 //
 // Hosts files (0.0.0.0 name...), plain domain lists, AdBlock/AdGuard network
 // rules of the form ||domain^ and ||domain/path^ (rules that cannot be
-// expressed as a key — exceptions @@, cosmetic rules, regular expressions,
-// wildcards, narrowing modifiers — are dropped and counted), plain URL lists,
+// expressed as a key — cosmetic rules, regular expressions, wildcards,
+// narrowing modifiers — are dropped and counted; exception rules
+// @@||domain^ in a block list are applied like allow entries to every block
+// list, and a $badfilter rule disables the rule with its text, as uBlock
+// Origin and AdGuard do), plain URL lists,
 // URLhaus CSV (online entries only) and UT1-style category directories
 // (every domains and urls file below the directory). Sources are files,
 // directories or http(s) URLs, optionally gzip-compressed, read with a size

@@ -16,12 +16,18 @@ import (
 // Remove blanks a key in place, so indexes stay valid; blank keys never
 // match a lookup. A keySet is not safe for concurrent writes; concurrent
 // lookups without writes are safe.
+//
+// Beside each key the set keeps where it came from: the fingerprint of the
+// text of the line that gave it (see [lineOrigin]), or manyOrigins once
+// lines with different texts gave it. $badfilter uses it to remove a key
+// only when the disabled rule was its one source.
 type keySet struct {
-	seed  maphash.Seed
-	keys  []string
-	slots []uint64 // 0 is empty; otherwise tag<<32 | (index+1)
-	shift uint     // 64 − log2(len(slots))
-	arena arena
+	seed    maphash.Seed
+	keys    []string
+	origins []uint64
+	slots   []uint64 // 0 is empty; otherwise tag<<32 | (index+1)
+	shift   uint     // 64 − log2(len(slots))
+	arena   arena
 }
 
 func newKeySet() *keySet {
@@ -84,16 +90,42 @@ func (s *keySet) Has(key string) bool {
 	return ok
 }
 
+// manyOrigins is the origin of a key given by lines of different texts,
+// or of unknown text.
+const manyOrigins = 0
+
+// lineOrigin returns the origin fingerprint of a line's trimmed text: a
+// 64-bit hash, never manyOrigins.
+func lineOrigin(seed maphash.Seed, line []byte) uint64 {
+	return max(maphash.Bytes(seed, line), 1)
+}
+
+// lineOriginString is lineOrigin for a string (the same value for the same
+// bytes).
+func lineOriginString(seed maphash.Seed, line string) uint64 {
+	return max(maphash.String(seed, line), 1)
+}
+
+// addOrigin records that key i was given again, by a line of this origin.
+func (s *keySet) addOrigin(i int, origin uint64) {
+	if s.origins[i] != origin {
+		s.origins[i] = manyOrigins
+	}
+}
+
 // Add inserts key, copying its bytes into the arena, and reports whether
-// it was new. Add(string(b)) does not allocate when key is present: the
-// conversion is only used for comparison.
-func (s *keySet) Add(key string) bool {
+// it was new. origin is the [lineOrigin] of the line that gave it
+// (manyOrigins if unknown). Add(string(b)) does not allocate when key is
+// present: the conversion is only used for comparison.
+func (s *keySet) Add(key string, origin uint64) bool {
 	h := maphash.String(s.seed, key)
 	slot, found := s.find(key, h)
 	if found {
+		s.addOrigin(int(uint32(s.slots[slot])-1), origin)
 		return false
 	}
 	s.keys = append(s.keys, s.arena.copy(key))
+	s.origins = append(s.origins, origin)
 	s.slots[slot] = h>>32<<32 | uint64(len(s.keys))
 	if len(s.keys)*4 >= len(s.slots)*3 {
 		s.resize(2 * len(s.slots))
@@ -102,7 +134,7 @@ func (s *keySet) Add(key string) bool {
 }
 
 // AddBytes is Add for a key held in a byte slice (copied only when new).
-func (s *keySet) AddBytes(key []byte) bool {
+func (s *keySet) AddBytes(key []byte, origin uint64) bool {
 	h := maphash.Bytes(s.seed, key)
 	tag := h >> 32
 	mask := uint64(len(s.slots) - 1)
@@ -110,6 +142,7 @@ func (s *keySet) AddBytes(key []byte) bool {
 		v := s.slots[i]
 		if v == 0 {
 			s.keys = append(s.keys, s.arena.copyBytes(key))
+			s.origins = append(s.origins, origin)
 			s.slots[i] = tag<<32 | uint64(len(s.keys))
 			if len(s.keys)*4 >= len(s.slots)*3 {
 				s.resize(2 * len(s.slots))
@@ -117,9 +150,18 @@ func (s *keySet) AddBytes(key []byte) bool {
 			return true
 		}
 		if v>>32 == tag && s.keys[uint32(v)-1] == string(key) {
+			s.addOrigin(int(uint32(v)-1), origin)
 			return false
 		}
 	}
+}
+
+// Index returns the index of key in keys, or -1 when it is absent.
+func (s *keySet) Index(key string) int {
+	if slot, ok := s.find(key, maphash.String(s.seed, key)); ok {
+		return int(uint32(s.slots[slot]) - 1)
+	}
+	return -1
 }
 
 // Remove deletes key if present.
@@ -144,7 +186,7 @@ func (s *keySet) Len() int {
 // set must not be used afterwards.
 func (s *keySet) Sorted() []string {
 	keys := slices.DeleteFunc(s.keys, func(k string) bool { return k == "" })
-	s.keys, s.slots = nil, nil
+	s.keys, s.slots, s.origins = nil, nil, nil
 	sortParallel(keys)
 	return keys
 }

@@ -26,12 +26,12 @@ func TestKeySet(t *testing.T) {
 				t.Fatalf("op %d: Has(%q) = %v, want %v", i, k, got, want[k])
 			}
 		case 3:
-			if got := s.AddBytes([]byte(k)); got == want[k] {
+			if got := s.AddBytes([]byte(k), manyOrigins); got == want[k] {
 				t.Fatalf("op %d: AddBytes(%q) = %v with present %v", i, k, got, want[k])
 			}
 			want[k] = true
 		default:
-			if got := s.Add(k); got == want[k] {
+			if got := s.Add(k, manyOrigins); got == want[k] {
 				t.Fatalf("op %d: Add(%q) = %v with present %v", i, k, got, want[k])
 			}
 			want[k] = true
@@ -79,7 +79,7 @@ func fastLineAgrees(t *testing.T, f Format, line string) {
 	if len(names) == 0 {
 		return
 	}
-	c := &compiler{rep: &Report{Rewritten: map[string]int{}, Dropped: map[string]int{}, Examples: map[string][]string{}}}
+	c := newCompiler(Options{})
 	set := newKeySet()
 	var sr SourceReport
 	c.parseLine(lineParser(f), string(raw), "doc", 1, set, &sr, true)

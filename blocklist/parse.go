@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 )
 
@@ -56,6 +57,12 @@ type lineResult struct {
 	// boilerplate counts names of a hosts line that only describe the
 	// machine itself (localhost, broadcasthost, …).
 	boilerplate int
+	// allow marks entries of an AdBlock exception rule (@@||example.com^):
+	// they unblock rather than block.
+	allow bool
+	// badfilter is the text of the rule a "$badfilter" rule disables: its
+	// own text without the badfilter option.
+	badfilter string
 }
 
 // hostsBoilerplate are the names hosts files list for the local machine.
@@ -184,13 +191,29 @@ func hasPrefixAt[T ~string | ~[]byte](s T, i int, prefix string) bool {
 var abpHarmlessOptions = map[string]bool{"important": true, "all": true, "document": true, "doc": true}
 
 // parseABPLine reads an AdBlock Plus / AdGuard network rule. Only rules
-// that block a whole domain or a path below it can become keys.
+// that block a whole domain or a path below it can become keys. An
+// exception rule (@@) of the same shape gives allow entries; one that only
+// narrows or touches cosmetic filtering ($elemhide, $third-party, …) is
+// skipped as "abp_exception". A rule with the $badfilter option names the
+// rule it disables (uBlock Origin, AdGuard: the same text without
+// badfilter).
 func parseABPLine(line string) lineResult {
+	if target, ok := badfilterTarget(line); ok {
+		return lineResult{badfilter: target}
+	}
+	if rest, ok := strings.CutPrefix(line, "@@"); ok {
+		if res := parseABPLine(rest); len(res.entries) > 0 && !res.allow && !strings.HasPrefix(rest, "@@") {
+			if f := strings.Fields(rest); len(f) >= 2 {
+				return skipped("abp_exception") // "@@0.0.0.0 host" is no rule
+			}
+			res.allow = true
+			return res
+		}
+		return skipped("abp_exception")
+	}
 	switch {
 	case line == "" || line[0] == '!' || line[0] == '[':
 		return skipped("comment")
-	case strings.HasPrefix(line, "@@"):
-		return skipped("abp_exception")
 	case isABPCosmetic(line):
 		return skipped("abp_cosmetic")
 	case line[0] == '#':
@@ -232,6 +255,26 @@ func parseABPLine(line string) lineResult {
 		return lineResult{err: fmt.Errorf("rule contains whitespace")}
 	}
 	return lineResult{entries: []string{rule}}
+}
+
+// badfilterTarget returns, for a network rule with the $badfilter option,
+// the rule it disables: the same text with badfilter removed from the
+// option list (and the "$" when no option is left).
+func badfilterTarget(line string) (string, bool) {
+	i := strings.LastIndexByte(line, '$')
+	if i < 0 || isABPCosmetic(line) {
+		return "", false
+	}
+	opts := strings.Split(line[i+1:], ",")
+	j := slices.IndexFunc(opts, func(o string) bool { return strings.TrimSpace(o) == "badfilter" })
+	if j < 0 {
+		return "", false
+	}
+	opts = slices.Delete(opts, j, j+1)
+	if len(opts) == 0 {
+		return line[:i], true
+	}
+	return line[:i+1] + strings.Join(opts, ","), true
 }
 
 // parseAutoLine classifies one line of an unknown format.

@@ -51,13 +51,11 @@ func TestParseLines(t *testing.T) {
 		{"abp domain=", FormatABP, "||ads.example.com^$domain=example.org|example.net", nil, "abp_modifier", false, 0},
 		{"abp dnstype", FormatABP, "||ads.example.com^$dnstype=AAAA", nil, "abp_modifier", false, 0},
 		{"abp client", FormatABP, "||ads.example.com^$client=192.0.2.1", nil, "abp_modifier", false, 0},
-		{"abp badfilter", FormatABP, "||ads.example.com^$badfilter", nil, "abp_modifier", false, 0},
 		{"abp empty modifier", FormatABP, "||ads.example.com^$", nil, "abp_modifier", false, 0},
 		{"abp path", FormatABP, "||cdn.example.com/ads^", []string{"cdn.example.com/ads"}, "", false, 0},
 		{"abp port", FormatABP, "||ads.example.com:8080^", []string{"ads.example.com:8080"}, "", false, 0},
 		{"abp address", FormatABP, "|https://exact.example.com/page.html|", []string{"https://exact.example.com/page.html"}, "", false, 0},
 		{"abp start anchor, no scheme", FormatABP, "|example.com^", nil, "abp_unsupported", false, 0},
-		{"abp exception", FormatABP, "@@||good.example.com^", nil, "abp_exception", false, 0},
 		{"abp element hiding", FormatABP, "example.com##.ad", nil, "abp_cosmetic", false, 0},
 		{"abp element hiding exception", FormatABP, "example.com#@#.ad", nil, "abp_cosmetic", false, 0},
 		{"abp extended css exception", FormatABP, "example.com#@?#.ad:has(a)", nil, "abp_cosmetic", false, 0},
@@ -159,5 +157,46 @@ func TestCompileDocuments(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestParseABPExceptionsAndBadfilter covers exception rules (allow
+// entries, or skipped when they cannot be keys) and $badfilter rules (the
+// text of the rule they disable).
+func TestParseABPExceptionsAndBadfilter(t *testing.T) {
+	for _, tc := range []struct {
+		format    Format
+		line      string
+		entries   []string
+		allow     bool
+		skip      string
+		badfilter string
+	}{
+		{FormatABP, "@@||good.example.com^", []string{"good.example.com"}, true, "", ""},
+		{FormatAuto, "@@||good.example.com^", []string{"good.example.com"}, true, "", ""},
+		{FormatABP, "@@||good.example.com/path^", []string{"good.example.com/path"}, true, "", ""},
+		{FormatABP, "@@||good.example.com^$document", []string{"good.example.com"}, true, "", ""},
+		{FormatABP, "@@|https://good.example.com/page|", []string{"https://good.example.com/page"}, true, "", ""},
+		// Exceptions that only narrow or touch cosmetic filtering.
+		{FormatABP, "@@||good.example.com^$elemhide", nil, false, "abp_exception", ""},
+		{FormatABP, "@@||good.example.com^$third-party", nil, false, "abp_exception", ""},
+		{FormatABP, "@@||good*.example.com^", nil, false, "abp_exception", ""},
+		{FormatABP, "@@/banner[0-9]/", nil, false, "abp_exception", ""},
+		{FormatABP, "@@0.0.0.0 good.example.com", nil, false, "abp_exception", ""},
+		{FormatABP, "@@@@||good.example.com^", nil, false, "abp_exception", ""},
+		{FormatABP, "@@", nil, false, "abp_exception", ""},
+		// $badfilter names the same text without the option.
+		{FormatABP, "||ads.example.com^$badfilter", nil, false, "", "||ads.example.com^"},
+		{FormatAuto, "||ads.example.com^$badfilter", nil, false, "", "||ads.example.com^"},
+		{FormatABP, "||ads.example.com^$third-party,badfilter", nil, false, "", "||ads.example.com^$third-party"},
+		{FormatABP, "||ads.example.com^$badfilter,important", nil, false, "", "||ads.example.com^$important"},
+		{FormatABP, "@@||good.example.com^$badfilter", nil, false, "", "@@||good.example.com^"},
+		{FormatABP, "example.com##.ad$badfilter", nil, false, "abp_cosmetic", ""},
+	} {
+		res := lineParser(tc.format)(tc.line)
+		if !slices.Equal(res.entries, tc.entries) || res.allow != tc.allow || res.skip != tc.skip || res.badfilter != tc.badfilter || res.err != nil {
+			t.Errorf("%s parser on %q = entries %q allow %v skip %q badfilter %q err %v; want %q %v %q %q",
+				tc.format, tc.line, res.entries, res.allow, res.skip, res.badfilter, res.err, tc.entries, tc.allow, tc.skip, tc.badfilter)
+		}
 	}
 }
