@@ -8,25 +8,51 @@ import "golang.org/x/sys/cpu"
 // ntt_amd64.s need. It is fixed at program start (read-only afterwards).
 var haveSIMD = cpu.X86.HasAVX2
 
-// forward32SIMD is forward32 with AVX2 (ntt_amd64.s); len(a) = N >= 16, a
-// power of two, w and ws the twiddle tables of length N.
+// haveAVX512 reports AVX-512F support for the eight-lane NTT passes
+// (ntt_avx512_amd64.s); fixed at program start.
+var haveAVX512 = cpu.X86.HasAVX512F
+
+// forward32SIMD is forward32 with AVX2 (ntt_amd64.s) and, when available,
+// AVX-512 for the radix-4 passes whose quarter blocks hold at least 8
+// values; len(a) = N >= 16, a power of two, w and ws the twiddle tables of
+// length N.
 func forward32SIMD(a, w, ws []uint64, q uint64) {
-	_, _ = w[len(a)-1], ws[len(a)-1] // the kernel reads w[:N], ws[:N]
-	forward32AVX2(a, w, ws, q)
+	forward32SIMDWith(a, w, ws, q, haveAVX512)
 }
 
-// inverse32SIMD is inverse32 with AVX2 (ntt_amd64.s); same shapes as
+func forward32SIMDWith(a, w, ws []uint64, q uint64, avx512 bool) {
+	_, _ = w[len(a)-1], ws[len(a)-1] // the kernels read w[:N], ws[:N]
+	m, h := uint64(1), uint64(len(a)/2)
+	for ; avx512 && h >= 16; m, h = 4*m, h/4 {
+		fwdRadix4AVX512(a, w, ws, q, m, h)
+	}
+	forward32AVX2(a, w, ws, q, m, h)
+}
+
+// inverse32SIMD is inverse32 with AVX2 (ntt_amd64.s), AVX-512 for the
+// radix-4 passes with h >= 8 when available; same shapes as
 // forward32SIMD.
 func inverse32SIMD(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64) {
+	inverse32SIMDWith(a, wi, wis, q, nInv, nInvS, nInvW, nInvWS, haveAVX512)
+}
+
+func inverse32SIMDWith(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64, avx512 bool) {
 	_, _ = wi[len(a)-1], wis[len(a)-1]
-	inverse32AVX2(a, wi, wis, q, nInv, nInvS, nInvW, nInvWS)
+	z := uint64(0)
+	if avx512 {
+		z = 1
+	}
+	inverse32AVX2(a, wi, wis, q, nInv, nInvS, nInvW, nInvWS, z)
 }
 
 //go:noescape
-func forward32AVX2(a, w, ws []uint64, q uint64)
+func forward32AVX2(a, w, ws []uint64, q, m, h uint64)
 
 //go:noescape
-func inverse32AVX2(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64)
+func fwdRadix4AVX512(a, w, ws []uint64, q, m, h uint64)
+
+//go:noescape
+func inverse32AVX2(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS, avx512 uint64)
 
 //go:noescape
 func addRow32AVX2(o, x, y []uint64, q uint64)

@@ -45,17 +45,19 @@
 	VPMINUD X, T, X \
 	SHOUP(Y, W, WS, T)
 
-// func forward32AVX2(a, w, ws []uint64, q uint64)
-TEXT ·forward32AVX2(SB), NOSPLIT, $0-80
+// func forward32AVX2(a, w, ws []uint64, q, m, h uint64)
+//
+// The stages from (m, h) on (m·2h = N): (1, N/2) for the whole NTT, or
+// where the AVX-512 passes stopped.
+TEXT ·forward32AVX2(SB), NOSPLIT, $0-96
 	MOVQ         a_base+0(FP), DI
 	MOVQ         a_len+8(FP), CX
 	MOVQ         w_base+24(FP), SI
 	MOVQ         ws_base+48(FP), R8
 	VPBROADCASTQ q+72(FP), Y15
 	VPADDQ       Y15, Y15, Y14
-	MOVQ         $1, R9            // m: groups in this stage
-	MOVQ         CX, R10
-	SHRQ         $1, R10           // h: half-distance
+	MOVQ         m+80(FP), R9      // m: groups in this stage
+	MOVQ         h+88(FP), R10     // h: half-distance
 
 	// Two stages per pass (radix 4) while h >= 8: stage (m, h) on the
 	// pairs (a0, a2), (a1, a3) with w[m+i], then stage (2m, h/2) on
@@ -184,8 +186,28 @@ flast8:
 	VZEROUPPER
 	RET
 
-// func inverse32AVX2(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64)
-TEXT ·inverse32AVX2(SB), NOSPLIT, $0-112
+// SHOUPZ and INVZ are SHOUP and INV on eight lanes (AVX-512, Z15 = q,
+// Z14 = 2q).
+#define SHOUPZ(X, W, WS, T) \
+	VPMULUDQ WS, X, T \
+	VPSRLQ   $32, T, T \
+	VPMULUDQ Z15, T, T \
+	VPMULUDQ W, X, X \
+	VPSUBQ   T, X, X
+
+#define INVZ(X, Y, W, WS, T) \
+	VPADDQ  Y, X, T \
+	VPSUBQ  Y, X, Y \
+	VPADDQ  Z14, Y, Y \
+	VPSUBD  Z14, T, X \
+	VPMINUD X, T, X \
+	SHOUPZ(Y, W, WS, T)
+
+// func inverse32AVX2(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS, avx512 uint64)
+//
+// With avx512 != 0 (AVX-512F available), the radix-4 passes with h >= 8
+// run on eight lanes.
+TEXT ·inverse32AVX2(SB), NOSPLIT, $0-120
 	MOVQ         a_base+0(FP), DI
 	MOVQ         a_len+8(FP), CX
 	MOVQ         wi_base+24(FP), SI
@@ -240,6 +262,7 @@ ifirst8:
 	MOVQ CX, R9
 	SHRQ $3, R9                    // m = N/8
 	MOVQ $4, R10                   // h
+	MOVQ avx512+112(FP), DX
 
 istage4:
 	CMPQ R9, $4
@@ -251,6 +274,10 @@ istage4:
 	LEAQ (R13)(R13*2), R15         // 3h values in bytes
 	MOVQ R9, R14
 	SHRQ $1, R14                   // m/2 blocks
+	TESTQ DX, DX
+	JZ    igroup4
+	CMPQ  R10, $8
+	JAE   zigroup4
 
 igroup4:
 	LEAQ         (R9)(R11*2), R12
@@ -286,6 +313,46 @@ iloop4:
 	SHRQ    $2, R9
 	SHLQ    $2, R10
 	JMP     istage4
+
+	// The same pass on eight lanes (AVX-512, h >= 8).
+zigroup4:
+	VPBROADCASTQ q+72(FP), Z15
+	VPADDQ       Z15, Z15, Z14
+
+zigroup4b:
+	LEAQ         (R9)(R11*2), R12
+	VPBROADCASTQ (SI)(R12*8), Z13  // wi[m+2i]
+	VPBROADCASTQ (R8)(R12*8), Z12
+	VPBROADCASTQ 8(SI)(R12*8), Z11 // wi[m+2i+1]
+	VPBROADCASTQ 8(R8)(R12*8), Z10
+	LEAQ         (R14)(R11*1), R12
+	VPBROADCASTQ (SI)(R12*8), Z9   // wi[m/2+i]
+	VPBROADCASTQ (R8)(R12*8), Z8
+	MOVQ         R10, AX
+
+ziloop4:
+	VMOVDQU64 (BX), Z0
+	VMOVDQU64 (BX)(R13*1), Z1
+	VMOVDQU64 (BX)(R13*2), Z2
+	VMOVDQU64 (BX)(R15*1), Z3
+	INVZ(Z0, Z1, Z13, Z12, Z4)
+	INVZ(Z2, Z3, Z11, Z10, Z5)
+	INVZ(Z0, Z2, Z9, Z8, Z4)
+	INVZ(Z1, Z3, Z9, Z8, Z5)
+	VMOVDQU64 Z0, (BX)
+	VMOVDQU64 Z1, (BX)(R13*1)
+	VMOVDQU64 Z2, (BX)(R13*2)
+	VMOVDQU64 Z3, (BX)(R15*1)
+	ADDQ      $64, BX
+	SUBQ      $8, AX
+	JNZ       ziloop4
+	ADDQ      R15, BX
+	INCQ      R11
+	CMPQ      R11, R14
+	JB        zigroup4b
+	SHRQ      $2, R9
+	SHLQ      $2, R10
+	JMP       istage4
 
 	// One single stage when m = 2 remains.
 istage:

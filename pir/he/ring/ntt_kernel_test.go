@@ -20,11 +20,16 @@ type kernel struct {
 var kernels = []kernel{
 	{"64", (*Table).forward64, (*Table).inverse64, func(*Table) bool { return true }},
 	{"32", (*Table).forward32, (*Table).inverse32, func(t *Table) bool { return t.lane32 }},
-	{"simd", func(t *Table, a []uint64) { forward32SIMD(a, t.w, t.ws32, t.M.Q) },
+	{"avx2", func(t *Table, a []uint64) { forward32SIMDWith(a, t.w, t.ws32, t.M.Q, false) },
 		func(t *Table, a []uint64) {
-			inverse32SIMD(a, t.wi, t.wis32, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32)
+			inverse32SIMDWith(a, t.wi, t.wis32, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32, false)
 		},
 		func(t *Table) bool { return t.simd }},
+	{"avx512", func(t *Table, a []uint64) { forward32SIMDWith(a, t.w, t.ws32, t.M.Q, true) },
+		func(t *Table, a []uint64) {
+			inverse32SIMDWith(a, t.wi, t.wis32, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32, true)
+		},
+		func(t *Table) bool { return t.simd && haveAVX512 }},
 }
 
 // kernelModuli returns every NTT-friendly modulus of the Apple presets

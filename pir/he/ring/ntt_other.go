@@ -20,3 +20,14 @@ func rowsSIMD(q uint64) bool { return false }
 func galoisGatherAVX2(o, xs []uint64, tab []uint32, q uint64) {
 	panic("ring: internal error: no SIMD rows")
 }
+
+// haveAVX512 is false: no vector kernels on this architecture.
+var haveAVX512 = false
+
+func forward32SIMDWith(a, w, ws []uint64, q uint64, avx512 bool) {
+	panic("ring: internal error: no SIMD NTT")
+}
+
+func inverse32SIMDWith(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64, avx512 bool) {
+	panic("ring: internal error: no SIMD NTT")
+}
