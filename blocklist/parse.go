@@ -202,10 +202,10 @@ func parseABPLine(line string) lineResult {
 		return lineResult{badfilter: target}
 	}
 	if rest, ok := strings.CutPrefix(line, "@@"); ok {
-		if res := parseABPLine(rest); len(res.entries) > 0 && !res.allow && !strings.HasPrefix(rest, "@@") {
-			if f := strings.Fields(rest); len(f) >= 2 {
-				return skipped("abp_exception") // "@@0.0.0.0 host" is no rule
-			}
+		if strings.HasPrefix(rest, "@@") || len(strings.Fields(rest)) != 1 {
+			return skipped("abp_exception") // "@@0.0.0.0 host" is no rule
+		}
+		if res := parseABPLine(rest); len(res.entries) > 0 {
 			res.allow = true
 			return res
 		}

@@ -185,6 +185,7 @@ func TestParseABPExceptionsAndBadfilter(t *testing.T) {
 		{FormatABP, "@@0.0.0.0 good.example.com", nil, false, "abp_exception", ""},
 		{FormatABP, "@@@@||good.example.com^", nil, false, "abp_exception", ""},
 		{FormatABP, "@@", nil, false, "abp_exception", ""},
+		{FormatABP, strings.Repeat("@@", 30000) + "||good.example.com^", nil, false, "abp_exception", ""}, // no deep recursion
 		// $badfilter names the same text without the option.
 		{FormatABP, "||ads.example.com^$badfilter", nil, false, "", "||ads.example.com^"},
 		{FormatAuto, "||ads.example.com^$badfilter", nil, false, "", "||ads.example.com^"},
