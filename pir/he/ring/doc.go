@@ -22,7 +22,8 @@
 // so a Shoup product w·y − floor(y·w'/2^32)·q with w' = floor(w·2^32/q)
 // needs only 64-bit multiplies. On amd64 with AVX2 these run as Go
 // assembly (ntt_amd64.s, rows_amd64.s: VPMULUDQ four lanes at a time,
-// two NTT stages per pass), selected at run time with golang.org/x/sys/cpu;
+// two NTT stages per pass; the wide passes on eight lanes with AVX-512F,
+// ntt_avx512_amd64.s), selected at run time with golang.org/x/sys/cpu;
 // the portable Go kernels remain (build tag purego forces them), and the
 // 64-bit Harvey NTT serves larger moduli and is the reference every fast
 // kernel is tested against on the same inputs (ntt_kernel_test.go,
