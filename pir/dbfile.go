@@ -167,6 +167,15 @@ func (db *Database) tablePlaintexts(i int) [][]uint64 {
 
 // WriteTo writes the shard in Apple's `.bin` format.
 func (db *Database) WriteTo(w io.Writer) (int64, error) {
+	n, err := db.writeTo(w)
+	if err != nil {
+		return n, fmt.Errorf("pir: writing database: %w", err)
+	}
+	return n, nil
+}
+
+// writeTo is WriteTo with the writer's error unwrapped.
+func (db *Database) writeTo(w io.Writer) (int64, error) {
 	bw := bufio.NewWriterSize(w, 1<<16)
 	var hdr [5]byte
 	hdr[0] = dbFileVersion
@@ -192,7 +201,7 @@ func (db *Database) WriteTo(w io.Writer) (int64, error) {
 		written += 1 + int64(len(buf))
 	}
 	if err := bw.Flush(); err != nil {
-		return written, fmt.Errorf("pir: writing database: %w", err)
+		return written, err
 	}
 	return written, nil
 }
@@ -335,34 +344,81 @@ func WriteShard(dir, stem string, i int, db *Database) error {
 	return WriteShardFiles(bin, params, db)
 }
 
+// shardFileMode is the permission of written shard files: they are public
+// data that a server running as another user must be able to read.
+const shardFileMode = 0o644
+
+// testingOnlySynced, when set, is told every path writeFileAtomic fsyncs
+// (the temporary file, then the directory), so tests can check the order.
+var testingOnlySynced func(path string)
+
+// writeFileAtomic writes path through a temporary file in its directory:
+// the file is fsynced before it is renamed into place and the directory
+// after, so a crash leaves the old file or the complete new one, never an
+// empty or partial one. On error the temporary file is removed.
 func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	dir := filepath.Dir(path)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
-		return fmt.Errorf("pir: %w", err)
+		return fmt.Errorf("pir: writing %s: %w", path, err)
 	}
+	tmp := f.Name()
+	closed := false
 	defer func() {
 		if err != nil {
-			f.Close()
-			os.Remove(f.Name())
+			if !closed {
+				f.Close()
+			}
+			os.Remove(tmp)
 		}
 	}()
+	if err := f.Chmod(shardFileMode); err != nil {
+		return fmt.Errorf("pir: writing %s: %w", path, err)
+	}
 	if err := write(f); err != nil {
-		return err
+		return fmt.Errorf("pir: writing %s: %w", path, err)
 	}
+	if err := syncFile(f, tmp); err != nil {
+		return fmt.Errorf("pir: writing %s: %w", path, err)
+	}
+	closed = true
 	if err := f.Close(); err != nil {
+		return fmt.Errorf("pir: writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("pir: %w", err)
 	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("pir: %w", err)
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("pir: syncing directory of %s: %w", path, err)
+	}
+	err = syncFile(d, dir)
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("pir: syncing directory of %s: %w", path, err)
+	}
+	return nil
+}
+
+// syncFile fsyncs f, opened from path.
+func syncFile(f *os.File, path string) error {
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", path, err)
+	}
+	if testingOnlySynced != nil {
+		testingOnlySynced(path)
 	}
 	return nil
 }
 
 // WriteShardFiles writes db to the given `.bin` path and its parameters to
 // paramsPath (text format when it ends in .txtpb, binary otherwise), each
-// through a temporary file renamed into place.
+// through a temporary file that is fsynced and renamed into place, with
+// mode 0644. The `.bin` is replaced first.
 func WriteShardFiles(binPath, paramsPath string, db *Database) error {
-	if err := writeFileAtomic(binPath, func(w io.Writer) error { _, err := db.WriteTo(w); return err }); err != nil {
+	if err := writeFileAtomic(binPath, func(w io.Writer) error { _, err := db.writeTo(w); return err }); err != nil {
 		return err
 	}
 	b, err := marshalParams(db.params, strings.HasSuffix(paramsPath, ".txtpb"))

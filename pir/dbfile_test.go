@@ -3,7 +3,13 @@ package pir
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
+	"io"
 	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/blindlist/blindlist/internal/testvec"
@@ -100,4 +106,91 @@ func FuzzReadDatabase(f *testing.F) {
 			t.Fatal("decode then encode changed the bytes")
 		}
 	})
+}
+
+// TestWriteShardFilesDurable checks that each shard file is fsynced under
+// its temporary name before the rename and its directory after it, that
+// the files are readable by a server running as another user (0644), and
+// that no temporary file is left behind.
+func TestWriteShardFilesDurable(t *testing.T) {
+	dbs, err := ProcessKeywords(context.Background(), testRows(20, func(int) int { return 1 }),
+		ProcessConfig{Preset: "n_4096_logq_27_28_28_logt_5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	bin, params := ShardPaths(dir, "url", 0)
+	var events []string
+	testingOnlySynced = func(path string) {
+		switch {
+		case path == dir:
+			_, berr := os.Stat(bin)
+			events = append(events, fmt.Sprintf("dir bin-exists=%v", berr == nil))
+		case strings.HasPrefix(filepath.Base(path), ".url-0.bin.tmp"):
+			_, berr := os.Stat(bin)
+			events = append(events, fmt.Sprintf("bin-tmp bin-exists=%v", berr == nil))
+		case strings.HasPrefix(filepath.Base(path), ".url-0.params.txtpb.tmp"):
+			events = append(events, "params-tmp")
+		default:
+			events = append(events, "other "+path)
+		}
+	}
+	defer func() { testingOnlySynced = nil }()
+	if err := WriteShard(dir, "url", 0, dbs[0]); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"bin-tmp bin-exists=false", "dir bin-exists=true", "params-tmp", "dir bin-exists=true"}
+	if !slices.Equal(events, want) {
+		t.Errorf("fsync order %q, want %q", events, want)
+	}
+	for _, path := range []string{bin, params} {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o644 {
+			t.Errorf("%s has mode %v, want 0644", filepath.Base(path), fi.Mode().Perm())
+		}
+	}
+	if _, err := LoadDatabase(bin, params); err != nil {
+		t.Errorf("written shard does not load: %v", err)
+	}
+	assertOnlyFiles(t, dir, "url-0.bin", "url-0.params.txtpb")
+}
+
+// TestWriteFileAtomicFailure checks that a failed write keeps the old file
+// and removes its temporary file.
+func TestWriteFileAtomicFailure(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "url-0.bin")
+	if err := os.WriteFile(path, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("disk full")
+	err := writeFileAtomic(path, func(w io.Writer) error {
+		w.Write([]byte("half a shard"))
+		return boom
+	})
+	if !errors.Is(err, boom) || !strings.HasPrefix(err.Error(), "pir: ") {
+		t.Fatalf("err %v, want a pir: error wrapping the write error", err)
+	}
+	if b, _ := os.ReadFile(path); string(b) != "old" {
+		t.Errorf("file holds %q after a failed write, want the old content", b)
+	}
+	assertOnlyFiles(t, dir, "url-0.bin")
+}
+
+func assertOnlyFiles(t *testing.T, dir string, names ...string) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, e := range ents {
+		got = append(got, e.Name())
+	}
+	if !slices.Equal(got, names) {
+		t.Errorf("directory holds %q, want %q", got, names)
+	}
 }
