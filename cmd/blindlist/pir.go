@@ -69,13 +69,36 @@ func readProto(path, what string, m proto.Message) error {
 	return nil
 }
 
-// writeProto writes m in deterministic binary form.
+// writeProto writes m in deterministic binary form (mode 0644 less umask).
 func writeProto(path string, m proto.Message) error {
 	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
 	if err != nil {
 		return err
 	}
 	return os.WriteFile(path, b, 0o644)
+}
+
+// writeSecretProto writes m in deterministic binary form readable by its
+// owner only (0600), also when path already exists with a wider mode.
+func writeSecretProto(path string, m proto.Message) error {
+	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(m)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	// OpenFile keeps the mode of an existing file: narrow it first.
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // requireFlags returns an error naming the first empty required flag.

@@ -74,7 +74,7 @@ func runPIRQuery(ctx context.Context, e *env, args []string) int {
 		}
 		reqs.Requests = append(reqs.Requests, &apipb.Request{Usecase: *usecase, Request: &apipb.Request_PirRequest{PirRequest: req}})
 	}
-	if err := writeProto(*outSK, c.SecretKey()); err != nil {
+	if err := writeSecretProto(*outSK, c.SecretKey()); err != nil {
 		return e.errorf("%v", err)
 	}
 	if err := writeProto(*outKeys, &apipb.EvaluationKeys{Keys: []*apipb.EvaluationKey{key}}); err != nil {

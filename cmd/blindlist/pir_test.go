@@ -290,3 +290,48 @@ func TestPIRUsage(t *testing.T) {
 		t.Errorf("pir --help: exit %d", code)
 	}
 }
+
+// TestPIRQuerySecretKeyMode checks that 'pir query' writes the secret key
+// readable by its owner only, also over an existing world-readable file.
+func TestPIRQuerySecretKeyMode(t *testing.T) {
+	tmp := t.TempDir()
+	f := func(n string) string { return filepath.Join(tmp, n) }
+	if err := os.WriteFile(f("sk.binpb"), []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut := runCLI(t, "", "pir", "query", "--config", testvec.Path(t, "pir", "A", "config_response.binpb"),
+		"--usecase", pirTestUsecase, "--out-requests", f("req.binpb"), "--out-keys", f("keys.binpb"),
+		"--out-secret-key", f("sk.binpb"), "--", "example.com")
+	if code != 0 {
+		t.Fatalf("query: exit %d: %s", code, errOut)
+	}
+	for name, want := range map[string]os.FileMode{"sk.binpb": 0o600, "req.binpb": 0o644, "keys.binpb": 0o644} {
+		fi, err := os.Stat(f(name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if name != "sk.binpb" {
+			want &^= umask(t)
+		}
+		if got := fi.Mode().Perm(); got != want {
+			t.Errorf("%s has mode %v, want %v", name, got, want)
+		}
+	}
+	if b := mustRead(t, f("sk.binpb")); len(b) < 1000 {
+		t.Errorf("secret key file holds %d bytes", len(b))
+	}
+}
+
+// umask returns the process umask, read from a fresh file's mode.
+func umask(t *testing.T) os.FileMode {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "probe")
+	if err := os.WriteFile(p, nil, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 0o777 &^ fi.Mode().Perm()
+}
