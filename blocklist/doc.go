@@ -19,7 +19,8 @@
 // URLhaus CSV (online entries only) and UT1-style category directories
 // (every domains and urls file below the directory). Sources are files,
 // directories or http(s) URLs, optionally gzip-compressed, read with a size
-// cap. A UTF-8 byte order mark is skipped; UTF-16 text and zip archives
+// cap. Lines may end in LF, CRLF or a bare CR (classic Mac OS). A UTF-8
+// byte order mark is skipped; UTF-16 text and zip archives
 // are refused with an error. A malformed line is reported with its source
 // and line number; it never stops the build.
 //

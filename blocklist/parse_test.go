@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"io"
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 )
 
 // TestParseLines feeds single lines of real-world shapes to each format's
@@ -125,7 +127,18 @@ func TestCompileDocuments(t *testing.T) {
 		{"BOM in hosts format", FormatHosts, []byte("\ufeff0.0.0.0 bom.example.com\r\n"), []string{"bom.example.com"}, nil, ""},
 		{"BOM inside gzip", FormatAuto, gzipBytes(t, []byte("\ufeffgz.example.com\n")), []string{"gz.example.com"}, nil, ""},
 		{"CRLF", FormatAuto, []byte("0.0.0.0 a.example.com\r\n0.0.0.0 b.example.com # c\r\n\r\n"), []string{"a.example.com", "b.example.com"}, nil, ""},
-		{"bare CR is not a line break", FormatAuto, []byte("a.example.com\rb.example.com\n"), nil, map[string]int{"invalid_line": 1}, ""},
+		{"bare CR is a line break", FormatAuto, []byte("a.example.com\rb.example.com\n"), []string{"a.example.com", "b.example.com"}, nil, ""},
+		{"CR-only file (classic Mac OS)", FormatHosts, []byte("# hosts\r0.0.0.0 a.example.com\r\r0.0.0.0 b.example.com\r"),
+			[]string{"a.example.com", "b.example.com"}, nil, ""},
+		{"mixed line endings", FormatAuto, []byte("a.example.com\rb.example.com\r\nc.example.com\n\rd.example.com"),
+			[]string{"a.example.com", "b.example.com", "c.example.com", "d.example.com"}, nil, ""},
+		{"CR-only ABP list", FormatABP, []byte("[Adblock Plus 2.0]\r||a.example.com^\r@@||b.a.example.com^\r"),
+			[]string{"a.example.com"}, nil, ""},
+		{"CR-only URLhaus CSV", FormatURLhausCSV, []byte("# comment\r\"1\",\"d\",\"http://a.example.com/x\",\"online\"\r\"2\",\"d\",\"http://b.example.com/y\",\"online\""),
+			[]string{"a.example.com/x", "b.example.com/y"}, nil, ""},
+		{"CR-only gzip", FormatAuto, gzipBytes(t, []byte("a.example.com\rb.example.com\r")), []string{"a.example.com", "b.example.com"}, nil, ""},
+		{"CR-only file longer than a line", FormatDomains, bytes.Repeat([]byte("a.example.com\r"), 2*maxLineBytes/14),
+			[]string{"a.example.com"}, map[string]int{"duplicate": 2*maxLineBytes/14 - 1}, ""},
 		{"no final newline", FormatAuto, []byte("a.example.com"), []string{"a.example.com"}, nil, ""},
 		{"very long line skipped", FormatAuto, append(bytes.Repeat([]byte("a"), maxLineBytes+1), "\nok.example.com\n"...),
 			[]string{"ok.example.com"}, map[string]int{"line_too_long": 1}, ""},
@@ -157,6 +170,31 @@ func TestCompileDocuments(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestLineNumbersWithCR checks that a bare CR counts as a line break in
+// reported line numbers, and a CRLF as one.
+func TestLineNumbersWithCR(t *testing.T) {
+	doc := []byte("a.example.com\r\rb.example.com\r\nbad_host!.example.com\n")
+	r, err := Compile(context.Background(), []Source{{Location: "doc", Data: doc}}, nil, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Report.Problems) != 1 || r.Report.Problems[0].Line != 4 || r.Report.Sources[0].Lines != 4 {
+		t.Errorf("problems %v, lines %d; want one on line 4 of 4", r.Report.Problems, r.Report.Sources[0].Lines)
+	}
+}
+
+// TestLineEndReader feeds CR, LF and CRLF endings one byte at a time and in
+// one read, so a CRLF split across reads is still one line break.
+func TestLineEndReader(t *testing.T) {
+	const in, want = "a\r\nb\rc\n\rd\r\r\ne\r", "a\nb\nc\n\nd\n\ne\n"
+	for _, r := range []io.Reader{strings.NewReader(in), iotest.OneByteReader(strings.NewReader(in)), iotest.HalfReader(strings.NewReader(in))} {
+		got, err := io.ReadAll(&lineEndReader{r: r})
+		if err != nil || string(got) != want {
+			t.Errorf("got %q, %v; want %q", got, err, want)
+		}
 	}
 }
 

@@ -183,7 +183,7 @@ func openLines(r io.Reader, max int64) (*bufio.Reader, *cappedReader, func() err
 		inner, closeFn = zr, zr.Close
 	}
 	cr := &cappedReader{r: inner, left: max}
-	lr := bufio.NewReaderSize(cr, maxLineBytes)
+	lr := bufio.NewReaderSize(&lineEndReader{r: cr}, maxLineBytes)
 	head, _ := lr.Peek(4)
 	switch {
 	case bytes.HasPrefix(head, []byte{0xef, 0xbb, 0xbf}):
@@ -196,6 +196,46 @@ func openLines(r io.Reader, max int64) (*bufio.Reader, *cappedReader, func() err
 		return nil, nil, nil, errors.New("blocklist: the source is a zip archive; unzip it and pass the list inside")
 	}
 	return lr, cr, closeFn, nil
+}
+
+// lineEndReader turns every line ending into "\n": CRLF (DOS, Windows)
+// becomes LF, and a bare CR (classic Mac OS, some exports) becomes LF too,
+// so a file with CR line endings is read as lines rather than as one line
+// over the length limit.
+type lineEndReader struct {
+	r       io.Reader
+	afterCR bool // the last byte read was a CR, already turned into LF
+}
+
+func (l *lineEndReader) Read(p []byte) (int, error) {
+	for {
+		n, err := l.r.Read(p)
+		i := bytes.IndexByte(p[:n], '\r')
+		if i < 0 && !(l.afterCR && n > 0 && p[0] == '\n') {
+			if n > 0 {
+				l.afterCR = false
+			}
+			return n, err // the common case: no CR in this chunk
+		}
+		w := 0
+		for _, c := range p[:n] {
+			switch {
+			case c == '\n' && l.afterCR: // the LF of a CRLF, ended by its CR
+			case c == '\r':
+				p[w] = '\n'
+				w++
+			default:
+				p[w] = c
+				w++
+			}
+			l.afterCR = c == '\r'
+		}
+		if w > 0 || err != nil || n == 0 {
+			return w, err
+		}
+		// The chunk was only the LF of a CRLF: read on rather than
+		// return 0, nil.
+	}
 }
 
 // eachLine calls fn with every line of r (without the line ending) and its

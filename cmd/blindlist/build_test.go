@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
 	"testing"
+	"testing/iotest"
 
 	"github.com/blindlist/blindlist/bloom"
 )
@@ -348,5 +351,41 @@ func TestBuildPublicSuffix(t *testing.T) {
 	}
 	if code, _, errs := runCLI(t, "", "build", "--source", list, "--public-suffix", "off", "--out", dir); code != 1 || !strings.Contains(errs, "keep-private") {
 		t.Errorf("--public-suffix off: exit %d, %q", code, errs)
+	}
+}
+
+// TestCheckKeysWithCR checks that check reads a keys.txt whose lines end in
+// bare CRs (classic Mac OS) or CRLFs one key per line.
+func TestCheckKeysWithCR(t *testing.T) {
+	out := t.TempDir()
+	if code, _, errs := runCLI(t, "", "build", "--no-pir", "--out", out); code != 0 {
+		t.Fatal(errs)
+	}
+	path := filepath.Join(out, "keys.txt")
+	keys := strings.Fields(string(mustRead(t, path)))
+	for _, eol := range []string{"\r", "\r\n"} {
+		if err := os.WriteFile(path, []byte(strings.Join(keys, eol)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		code, stdout, errs := runCLI(t, "", "check", "--prefilter", out, "https://ads.example.com/")
+		if code != 0 || !strings.Contains(stdout, "blocked: listed key ads.example.com") {
+			t.Errorf("keys.txt with %q line ends: exit %d %s\n%s", eol, code, errs, stdout)
+		}
+	}
+}
+
+func TestScanAnyLine(t *testing.T) {
+	const in = "a\r\nb\rc\n\rd\r\r\ne\r"
+	want := []string{"a", "b", "c", "", "d", "", "e"}
+	for _, r := range []io.Reader{strings.NewReader(in), iotest.OneByteReader(strings.NewReader(in))} {
+		sc := bufio.NewScanner(r)
+		sc.Split(scanAnyLine)
+		var got []string
+		for sc.Scan() {
+			got = append(got, sc.Text())
+		}
+		if sc.Err() != nil || !slices.Equal(got, want) {
+			t.Errorf("got %q, %v; want %q", got, sc.Err(), want)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -136,6 +137,7 @@ func readKeySet(path string) (map[string]struct{}, error) {
 	set := make(map[string]struct{})
 	sc := bufio.NewScanner(fh)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	sc.Split(scanAnyLine)
 	for sc.Scan() {
 		if k := sc.Text(); k != "" {
 			set[k] = struct{}{}
@@ -145,4 +147,27 @@ func readKeySet(path string) (map[string]struct{}, error) {
 		return nil, fmt.Errorf("reading %s: %w", path, err)
 	}
 	return set, nil
+}
+
+// scanAnyLine is bufio.ScanLines that also ends a line at a bare CR
+// (classic Mac OS line endings), so a keys.txt edited with such a tool is
+// still read one key per line. CRLF is one line break.
+func scanAnyLine(data []byte, atEOF bool) (advance int, token []byte, err error) {
+	i := bytes.IndexAny(data, "\r\n")
+	switch {
+	case len(data) == 0:
+		return 0, nil, nil
+	case i < 0 && atEOF:
+		return len(data), data, nil // the last line, without a line break
+	case i < 0:
+		return 0, nil, nil
+	case data[i] == '\n':
+		return i + 1, data[:i], nil
+	case i+1 < len(data) && data[i+1] == '\n':
+		return i + 2, data[:i], nil
+	case i+1 < len(data) || atEOF:
+		return i + 1, data[:i], nil
+	default:
+		return 0, nil, nil // a CR at the end of data: CRLF or not?
+	}
 }
