@@ -389,3 +389,26 @@ func TestScanAnyLine(t *testing.T) {
 		}
 	}
 }
+
+// TestHashPrefilterConflicts checks that --prefilter with --seed, --bits or
+// --hashes is a usage error (it used to override them silently), and that
+// --prefilter alone takes the built filter's parameters.
+func TestHashPrefilterConflicts(t *testing.T) {
+	out := t.TempDir()
+	if code, _, errs := runCLI(t, "", "build", "--no-pir", "--seed", "42", "--out", out); code != 0 {
+		t.Fatal(errs)
+	}
+	for _, extra := range [][]string{{"--seed", "1"}, {"--bits", "144"}, {"--hashes", "3"}, {"--seed", "1", "--hashes", "3"}} {
+		args := append([]string{"hash", "--prefilter", out}, extra...)
+		code, stdout, errs := runCLI(t, "", append(args, "example.com")...)
+		msg, _, _ := strings.Cut(errs, "\n")
+		if code != 2 || stdout != "" || !strings.Contains(msg, "do not also give") || !strings.Contains(msg, extra[0]) ||
+			!strings.Contains(errs, "Usage") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and a usage error", extra, code, stdout, errs)
+		}
+	}
+	code, stdout, errs := runCLI(t, "", "hash", "--prefilter", out, "example.com")
+	if code != 0 || !strings.HasPrefix(stdout, "seed 42, ") {
+		t.Errorf("--prefilter alone: exit %d %q %s", code, stdout, errs)
+	}
+}

@@ -22,7 +22,8 @@ Flags:
   --seed S         Murmur3 seed (default 1267652889)
   --bits M         bit count (default 144)
   --hashes K       hash count (default 10)
-  --prefilter DIR  take M, K and S from a built prefilter (prefilter.json or bloom_filter.plist)
+  --prefilter DIR  take M, K and S from a built prefilter (prefilter.json or bloom_filter.plist);
+                   not with --seed, --bits or --hashes
   --json           print JSON
 
 Example:
@@ -51,6 +52,19 @@ func runHash(ctx context.Context, e *env, args []string) int {
 	if len(pos) == 0 {
 		fmt.Fprint(e.stderr, hashUsage)
 		return 2
+	}
+	if *prefilter != "" {
+		var both []string
+		fs.Visit(func(f *flag.Flag) {
+			if f.Name == "seed" || f.Name == "bits" || f.Name == "hashes" {
+				both = append(both, "--"+f.Name)
+			}
+		})
+		if len(both) > 0 {
+			fmt.Fprintf(e.stderr, "blindlist: error: --prefilter sets the seed, bits and hashes; do not also give %s\n", strings.Join(both, ", "))
+			fmt.Fprint(e.stderr, hashUsage)
+			return 2
+		}
 	}
 	seed, err := parseSeed(*seedFlag)
 	if err != nil {
