@@ -17,10 +17,13 @@ import (
 
 // expander holds what one expansion needs.
 type expander struct {
-	bp     *bfv.Params
-	key    *EvaluationKey
-	logN   int
-	budget *budget // helper goroutines for subtrees
+	bp  *bfv.Params
+	key *EvaluationKey
+	// elements are the Galois elements the expansion may use: the shard's
+	// key config (sorted), every one of them present in key.
+	elements []uint32
+	logN     int
+	budget   *budget // helper goroutines for subtrees
 	// sink, if set, may consume a finished leaf at absolute position p
 	// (returning true); consumed leaves are not kept in the output and
 	// their storage is reused.
@@ -147,7 +150,7 @@ func (x *expander) expandOne(w *worker, ct *bfv.Ciphertext, out []*bfv.Ciphertex
 // automorphism σ (Apple's expandCiphertextForOneStep). ct is not modified.
 func (x *expander) split(w *worker, ct *bfv.Ciphertext, l int) (*bfv.Ciphertext, *bfv.Ciphertext, error) {
 	target := uint64(1)<<(x.logN-l+1) + 1
-	g, reps, err := x.key.galoisSteps(target, x.logN)
+	g, reps, err := galoisSteps(x.elements, target, x.logN)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -183,19 +186,19 @@ func (x *expander) checkKey(total int) error {
 	h := ceilLog2(uint64(min(total, x.bp.N())))
 	for l := 1; l <= h; l++ {
 		target := uint64(1)<<(x.logN-l+1) + 1
-		if _, _, err := x.key.galoisSteps(target, x.logN); err != nil {
+		if _, _, err := galoisSteps(x.elements, target, x.logN); err != nil {
 			return fmt.Errorf("%w: %v", ErrKeyMismatch, err)
 		}
 	}
 	return nil
 }
 
-// galoisSteps returns the key element g and repetition count r with
-// g^r ≡ target (mod 2N): g is the largest element of the key ≤ target
-// (Apple's rule), and must be of the form 2^a + 1.
-func (k *EvaluationKey) galoisSteps(target uint64, logN int) (uint64, int, error) {
+// galoisSteps returns the element g and repetition count r with
+// g^r ≡ target (mod 2N): g is the largest of elements ≤ target (Apple's
+// rule), and must be of the form 2^a + 1.
+func galoisSteps(elements []uint32, target uint64, logN int) (uint64, int, error) {
 	var g uint64
-	for _, e := range k.elements {
+	for _, e := range elements {
 		if uint64(e) <= target && uint64(e) > g {
 			g = uint64(e)
 		}

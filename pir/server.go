@@ -143,6 +143,12 @@ func (s *Server) AnswerQuery(ctx context.Context, shardIndex int, query *pirpb.E
 	if !key.KeyConfig().contains(KeyConfig{Relin: true}) {
 		return nil, fmt.Errorf("%w: relinearization key missing", ErrKeyMismatch)
 	}
+	// Expand with the shard's own elements only: a key made of other
+	// (smaller) elements would repeat automorphisms, more work per query
+	// than the config allows.
+	if !key.KeyConfig().contains(p.KeyConfig) {
+		return nil, fmt.Errorf("%w: key lacks Galois elements of the shard's config %v", ErrKeyMismatch, p.KeyConfig.GaloisElements)
+	}
 	if int(query.GetNumPirCalls()) != p.HashFunctionCount {
 		return nil, fmt.Errorf("%w: query has %d PIR calls, shard batch size is %d", ErrBadRequest, query.GetNumPirCalls(), p.HashFunctionCount)
 	}
@@ -163,7 +169,7 @@ func (s *Server) AnswerQuery(ctx context.Context, shardIndex int, query *pirpb.E
 		}
 		cts[i] = ct
 	}
-	x := &expander{bp: s.bp, key: key, logN: bits.Len(uint(n)) - 1, budget: s.budget}
+	x := &expander{bp: s.bp, key: key, elements: p.KeyConfig.GaloisElements, logN: bits.Len(uint(n)) - 1, budget: s.budget}
 	if err := x.checkKey(total); err != nil {
 		return nil, err
 	}

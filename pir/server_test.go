@@ -58,7 +58,7 @@ func TestExpandApple(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			x := &expander{bp: s.bp, key: key, logN: 12, budget: newBudget(1)}
+			x := &expander{bp: s.bp, key: key, elements: p.KeyConfig.GaloisElements, logN: 12, budget: newBudget(1)}
 			got, err := x.expand([]*bfv.Ciphertext{ct}, p.expandedCount())
 			if err != nil {
 				t.Fatal(err)
