@@ -98,3 +98,50 @@ func TestBuildConfigApple(t *testing.T) {
 		})
 	}
 }
+
+// TestKeyConfigBounds checks that a config (from /config or a params file)
+// announcing too many or invalid Galois elements is refused: the device
+// would make one key-switching key per element (4095 keys of 400 KB each
+// at N = 4096), and the server would refuse the upload anyway.
+func TestKeyConfigBounds(t *testing.T) {
+	base := &apipb.ConfigResponse{}
+	if err := proto.Unmarshal(testvec.Read(t, "pir", "A", "config_response.binpb"), base); err != nil {
+		t.Fatal(err)
+	}
+	var all []uint32
+	for g := uint32(3); g < 2*4096; g += 2 {
+		all = append(all, g)
+	}
+	tests := []struct {
+		name     string
+		elements []uint32
+	}{
+		{"every element", all},
+		{"even element", []uint32{4, 4097}},
+		{"element past 2N", []uint32{8193}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			resp := proto.Clone(base).(*apipb.ConfigResponse)
+			kc := resp.GetKeyInfo()[0].GetKeyConfig()
+			kc.GaloisElements = tc.elements
+			h, err := sha256Proto(kc)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.GetConfigs()[testUsecase].GetPirConfig().EvaluationKeyConfigHash = h
+			if cc, err := ClientConfigFromResponse(resp, testUsecase); err == nil {
+				t.Errorf("config accepted with %d Galois elements %v", len(cc.KeyConfig.GaloisElements), cc.KeyConfig.GaloisElements[:1])
+			}
+			params, err := ReadParamsFile(testvec.Path(t, "pir", "A", "url-0.params.txtpb"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := params.Proto()
+			m.EvaluationKeyConfig.GaloisElements = tc.elements
+			if _, err := ParamsFromProto(m); err == nil {
+				t.Errorf("params accepted with Galois elements %v", tc.elements[:1])
+			}
+		})
+	}
+}

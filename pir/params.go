@@ -8,6 +8,8 @@ import (
 	"google.golang.org/protobuf/encoding/prototext"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/blindlist/blindlist/pir/he/ring"
+	"github.com/blindlist/blindlist/pir/heproto"
 	"github.com/blindlist/blindlist/pir/pb/hepb"
 	"github.com/blindlist/blindlist/pir/pb/pirpb"
 )
@@ -53,6 +55,16 @@ func (p *Params) check() error {
 		return fmt.Errorf("pir: hash function count %d, want 1 to 8", p.HashFunctionCount)
 	}
 	need := mulPirKeyConfig(p.expandedCount(), p.he.n, MaxCompression)
+	// A device makes one key-switching key per element: bound them as the
+	// server bounds an upload's Galois keys.
+	if len(p.KeyConfig.GaloisElements) > heproto.MaxGaloisKeys {
+		return fmt.Errorf("pir: evaluation key config has %d Galois elements, at most %d", len(p.KeyConfig.GaloisElements), heproto.MaxGaloisKeys)
+	}
+	for _, g := range p.KeyConfig.GaloisElements {
+		if !ring.ValidGaloisElement(uint64(g), p.he.n) {
+			return fmt.Errorf("pir: evaluation key config has invalid Galois element %d", g)
+		}
+	}
 	if !p.KeyConfig.Relin {
 		return fmt.Errorf("pir: evaluation key config lacks the relinearization key")
 	}
