@@ -3,9 +3,11 @@ package pir
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 )
@@ -71,5 +73,46 @@ func TestConcurrentAnswers(t *testing.T) {
 		if err != nil {
 			t.Errorf("request %d: %v", i, err)
 		}
+	}
+}
+
+// TestManyConcurrentAnswers runs 16 answers at once on 2 cores, on a
+// narrow (uint32) shard (set A) and a wide one (set B, 33-bit moduli),
+// sharing each server's helper budget: every answer must finish, within a
+// deadline (no deadlock), and equal Apple's. Run it with -race.
+func TestManyConcurrentAnswers(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
+	const answers = 16
+	for _, set := range []string{"A", "B"} {
+		t.Run(set, func(t *testing.T) {
+			v := loadVectorSet(t, set)
+			key, err := v.server.ParseEvaluationKey(v.keys.GetKeys()[0].GetEvaluationKey())
+			if err != nil {
+				t.Fatal(err)
+			}
+			reqs := v.requests.GetRequests()
+			errs := make(chan error, answers)
+			for i := range answers {
+				go func() {
+					r := i % len(reqs)
+					resp, err := v.server.Answer(context.Background(), reqs[r].GetPirRequest(), key)
+					if err == nil && !proto.Equal(resp, v.want.GetResponses()[r].GetPirResponse()) {
+						err = errors.New("response differs from Apple's")
+					}
+					errs <- err
+				}()
+			}
+			deadline := time.After(2 * time.Minute)
+			for range answers {
+				select {
+				case err := <-errs:
+					if err != nil {
+						t.Error(err)
+					}
+				case <-deadline:
+					t.Fatal("concurrent answers did not finish in 2 minutes")
+				}
+			}
+		})
 	}
 }
