@@ -24,7 +24,7 @@ import (
 type keySet struct {
 	seed    maphash.Seed
 	keys    []string
-	origins []uint64
+	origins []uint32
 	slots   []uint64 // 0 is empty; otherwise tag<<32 | (index+1)
 	shift   uint     // 64 − log2(len(slots))
 	arena   arena
@@ -94,20 +94,23 @@ func (s *keySet) Has(key string) bool {
 // or of unknown text.
 const manyOrigins = 0
 
-// lineOrigin returns the origin fingerprint of a line's trimmed text: a
-// 64-bit hash, never manyOrigins.
-func lineOrigin(seed maphash.Seed, line []byte) uint64 {
-	return max(maphash.Bytes(seed, line), 1)
+// lineOrigin returns the origin fingerprint of a line's trimmed text: the
+// top 32 bits of its hash, never manyOrigins. 32 bits keep the origins at
+// 4 bytes a key; a collision matters only if a line of other text gives
+// the very key a $badfilter rule targets (odds 2^-32 per such line), and
+// then removes that key as if the disabled rule were its only source.
+func lineOrigin(seed maphash.Seed, line []byte) uint32 {
+	return max(uint32(maphash.Bytes(seed, line)>>32), 1)
 }
 
 // lineOriginString is lineOrigin for a string (the same value for the same
 // bytes).
-func lineOriginString(seed maphash.Seed, line string) uint64 {
-	return max(maphash.String(seed, line), 1)
+func lineOriginString(seed maphash.Seed, line string) uint32 {
+	return max(uint32(maphash.String(seed, line)>>32), 1)
 }
 
 // addOrigin records that key i was given again, by a line of this origin.
-func (s *keySet) addOrigin(i int, origin uint64) {
+func (s *keySet) addOrigin(i int, origin uint32) {
 	if s.origins[i] != origin {
 		s.origins[i] = manyOrigins
 	}
@@ -117,7 +120,7 @@ func (s *keySet) addOrigin(i int, origin uint64) {
 // it was new. origin is the [lineOrigin] of the line that gave it
 // (manyOrigins if unknown). Add(string(b)) does not allocate when key is
 // present: the conversion is only used for comparison.
-func (s *keySet) Add(key string, origin uint64) bool {
+func (s *keySet) Add(key string, origin uint32) bool {
 	h := maphash.String(s.seed, key)
 	slot, found := s.find(key, h)
 	if found {
@@ -134,7 +137,7 @@ func (s *keySet) Add(key string, origin uint64) bool {
 }
 
 // AddBytes is Add for a key held in a byte slice (copied only when new).
-func (s *keySet) AddBytes(key []byte, origin uint64) bool {
+func (s *keySet) AddBytes(key []byte, origin uint32) bool {
 	h := maphash.Bytes(s.seed, key)
 	tag := h >> 32
 	mask := uint64(len(s.slots) - 1)
