@@ -145,3 +145,29 @@ func TestKeyConfigBounds(t *testing.T) {
 		})
 	}
 }
+
+// TestQuerySizeBound checks that a config whose dimensions would need
+// thousands of query ciphertexts per lookup is refused.
+func TestQuerySizeBound(t *testing.T) {
+	resp := &apipb.ConfigResponse{}
+	if err := proto.Unmarshal(testvec.Read(t, "pir", "A", "config_response.binpb"), resp); err != nil {
+		t.Fatal(err)
+	}
+	pc := resp.GetConfigs()[testUsecase].GetPirConfig()
+	sc := pc.GetShardConfigs()[0]
+	sc.NumEntries, sc.EntrySize, sc.Dimensions = 1, 1, []uint64{1 << 22, 1}
+	pc.ShardConfigs = pc.ShardConfigs[:1]
+	pc.PirShardConfigs = nil
+	// A key config that can expand that many slots.
+	kc := resp.GetKeyInfo()[0].GetKeyConfig()
+	kc.GaloisElements = mulPirKeyConfig(2*(1<<22+1), 4096, MaxCompression).GaloisElements
+	h, err := sha256Proto(kc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pc.EvaluationKeyConfigHash = h
+	if cc, err := ClientConfigFromResponse(resp, testUsecase); err == nil {
+		t.Errorf("config with dimensions %v accepted: %d query ciphertexts", cc.Shards[0].Dimensions,
+			ceilDiv(cc.Shards[0].expandedCount(), 4096))
+	}
+}

@@ -54,6 +54,10 @@ func (p *Params) check() error {
 	if p.HashFunctionCount < 1 || p.HashFunctionCount > 8 {
 		return fmt.Errorf("pir: hash function count %d, want 1 to 8", p.HashFunctionCount)
 	}
+	if q := ceilDiv(p.expandedCount(), p.he.n); q > maxQueryCiphertexts {
+		return fmt.Errorf("pir: dimensions %v with batch size %d need %d query ciphertexts, at most %d",
+			p.Dimensions, p.HashFunctionCount, q, maxQueryCiphertexts)
+	}
 	need := mulPirKeyConfig(p.expandedCount(), p.he.n, MaxCompression)
 	// A device makes one key-switching key per element: bound them as the
 	// server bounds an upload's Galois keys.
@@ -125,6 +129,12 @@ func (p *Params) Proto() *pirpb.PirParameters {
 		EvaluationKeyConfig:  keyConfigProto(p.he, p.KeyConfig),
 	}
 }
+
+// maxQueryCiphertexts bounds the ciphertexts of one query, ⌈b·(d0+d1)/N⌉.
+// Even a table of maxPlaintexts plaintexts needs 16 at N = 4096 with 8 hash
+// functions; a hostile config could otherwise ask a device to encrypt (and
+// the server to expand) tens of thousands.
+const maxQueryCiphertexts = 64
 
 // maxEntries bounds num_entries and entry_size read from files, so that a
 // hostile params file cannot make us allocate without limit.
