@@ -44,8 +44,10 @@ by a parent key (unless --keep-covered), and applies allow lists after normalisa
 no --source it builds a small built-in demo list.
 
 LOCATION is a file, a directory (UT1 layout: every 'domains' and 'urls' file below it) or
-an http(s) URL; gzip is detected. FORMAT is auto (default), hosts, domains, abp, urls,
-urlhaus or ut1.
+an http(s) URL; gzip is detected; lines may end in LF, CRLF or CR. FORMAT is auto (default),
+hosts, domains, abp, urls, urlhaus or ut1. AdBlock exception rules (@@||domain^) in a block
+list unblock like --allow entries, for every block list; a rule with $badfilter disables the
+rule with the same text.
 
 Flags:
   --source SRC             block list source (repeatable)
