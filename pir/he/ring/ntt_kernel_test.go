@@ -144,3 +144,34 @@ func TestNTTKernelSelection(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkNTTKernels times forward+inverse with each kernel that applies
+// (64: the scalar reference, 32: portable 32-bit, avx2, avx512).
+func BenchmarkNTTKernels(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		q    uint64
+		n    int
+	}{{"n=4096/q=28bit", 268369921, 4096}, {"n=8192/q=29bit", 536690689, 8192}} {
+		tab, err := NewTable(c.q, c.n)
+		if err != nil {
+			b.Fatal(err)
+		}
+		a := make([]uint64, c.n)
+		for i := range a {
+			a[i] = uint64(i) * 7919 % c.q
+		}
+		for _, k := range kernels {
+			if !k.ok(tab) {
+				continue
+			}
+			b.Run(c.name+"/kernel="+k.name, func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					k.forward(tab, a)
+					k.inverse(tab, a)
+				}
+			})
+		}
+	}
+}
