@@ -20,6 +20,7 @@ import (
 
 	"github.com/blindlist/blindlist/blocklist"
 	"github.com/blindlist/blindlist/bloom"
+	"github.com/blindlist/blindlist/pir/pb"
 )
 
 const buildUsage = `Usage: blindlist build [--source [FORMAT:]LOCATION]... [--allow [FORMAT:]LOCATION]... [--out DIR] [flags]
@@ -461,41 +462,14 @@ func writeKeyList(w io.Writer, keys []string) error {
 // PIRProcessDatabase reads (shared/vectors/pir/A/input.txtpb).
 func writeKeywordDB(w io.Writer, keys []string) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
+	var quoted []byte
 	for _, k := range keys {
-		bw.WriteString("rows {\n  keyword: \"")
-		writeTextProtoBytes(bw, k)
-		bw.WriteString("\"\n  value: \"1\"\n}\n")
+		quoted = pb.AppendTextString(quoted[:0], k)
+		bw.WriteString("rows {\n  keyword: ")
+		bw.Write(quoted)
+		bw.WriteString("\n  value: \"1\"\n}\n")
 	}
 	return bw.Flush()
-}
-
-// writeTextProtoBytes escapes s for a protobuf text-format string: \" \\
-// \n \r \t, and every other byte outside printable ASCII as a three-digit
-// octal escape, which is valid for both string and bytes fields.
-func writeTextProtoBytes(w *bufio.Writer, s string) {
-	for i := 0; i < len(s); i++ {
-		switch c := s[i]; c {
-		case '"':
-			w.WriteString(`\"`)
-		case '\\':
-			w.WriteString(`\\`)
-		case '\n':
-			w.WriteString(`\n`)
-		case '\r':
-			w.WriteString(`\r`)
-		case '\t':
-			w.WriteString(`\t`)
-		default:
-			if c < 0x20 || c >= 0x7f {
-				w.WriteByte('\\')
-				w.WriteByte('0' + c>>6)
-				w.WriteByte('0' + c>>3&7)
-				w.WriteByte('0' + c&7)
-			} else {
-				w.WriteByte(c)
-			}
-		}
-	}
 }
 
 // writeWith streams a file through fn into a temporary name, then renames

@@ -47,6 +47,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/blindlist/blindlist/pir"
+	"github.com/blindlist/blindlist/pir/pb"
 )
 
 const (
@@ -586,7 +587,7 @@ func (b *pirBuilder) commit(jobs []*pirShardJob, staging string, cfg *pir.Config
 		}
 		b.logf("removed stale shard %d", i)
 	}
-	kc, err := marshalTextProto(cfg.KeyConfig) // stable bytes, unlike prototext (build_textproto.go)
+	kc, err := pb.MarshalText(cfg.KeyConfig) // stable bytes, unlike prototext
 	if err != nil {
 		return pirFileInfo{}, fmt.Errorf("pir output: encoding evaluation key config: %w", err)
 	}

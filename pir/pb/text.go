@@ -1,16 +1,16 @@
-package main
+package pb
 
-// A stable protobuf text-format writer for the small config files 'blindlist
-// build' writes (evaluation_key_config.txtpb).
+// MarshalText: a stable protobuf text-format writer for the small config
+// files blindlist writes (<stem>-<N>.params.txtpb, evaluation_key_config.txtpb).
 //
 // protobuf-go's prototext deliberately varies its output between binaries
 // (one or two spaces after a colon, chosen from a hash of the executable, "to
-// discourage byte comparisons"), so a file it writes, and the SHA-256 that
-// pir-manifest.json records for it, changed from one build of blindlist to
-// the next although the message was the same. marshalTextProto writes one
-// fixed form instead, the one Apple's tools write (SwiftProtobuf's
-// TextFormatEncoder; compare shared/vectors/pir/A/evaluation_key_config.txtpb
-// and url-0.params.txtpb, which it reproduces byte for byte):
+// discourage byte comparisons"), so a file it writes, and any SHA-256 recorded
+// for it, changed from one build of blindlist to the next although the message
+// was the same. MarshalText writes one fixed form instead, the one Apple's
+// tools write (SwiftProtobuf's TextFormatEncoder; it reproduces
+// shared/vectors/pir/*/evaluation_key_config.txtpb and url-*.params.txtpb byte
+// for byte):
 //
 //	encryption_parameters {
 //	  polynomial_degree: 4096
@@ -26,7 +26,6 @@ package main
 // prototext.Unmarshal reads it back.
 
 import (
-	"bufio"
 	"bytes"
 	"fmt"
 	"slices"
@@ -37,14 +36,14 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
-// marshalTextProto returns m in the stable text form described above. It
-// refuses what it does not lay out as SwiftProtobuf would: maps, groups,
-// floating-point fields, unknown fields and extensions. None occur in the
-// HE and PIR config messages.
-func marshalTextProto(m proto.Message) ([]byte, error) {
+// MarshalText returns m in the stable text form described above. It refuses
+// what it does not lay out as SwiftProtobuf would: maps, groups,
+// floating-point fields, unknown fields and extensions. None occur in the HE
+// and PIR config messages.
+func MarshalText(m proto.Message) ([]byte, error) {
 	var b bytes.Buffer
 	if err := writeTextMessage(&b, m.ProtoReflect(), 0); err != nil {
-		return nil, fmt.Errorf("text format of %s: %w", m.ProtoReflect().Descriptor().FullName(), err)
+		return nil, fmt.Errorf("pb: text format of %s: %w", m.ProtoReflect().Descriptor().FullName(), err)
 	}
 	return b.Bytes(), nil
 }
@@ -146,13 +145,37 @@ func writeTextScalar(b *bytes.Buffer, fd protoreflect.FieldDescriptor, v protore
 		if fd.Kind() == protoreflect.BytesKind {
 			s = string(v.Bytes())
 		}
-		bw := bufio.NewWriter(b)
-		bw.WriteByte('"')
-		writeTextProtoBytes(bw, s)
-		bw.WriteByte('"')
-		return bw.Flush()
+		b.Write(AppendTextString(b.AvailableBuffer(), s))
 	default:
 		return fmt.Errorf("field %s of kind %v", fd.Name(), fd.Kind())
 	}
 	return nil
+}
+
+// AppendTextString appends s to dst as a quoted protobuf text-format string:
+// \" \\ \n \r \t escaped by name, other bytes below 0x20 or from 0x7f on as
+// three-digit octal escapes (so non-UTF-8 bytes survive), the rest as is.
+func AppendTextString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case '"':
+			dst = append(dst, '\\', '"')
+		case '\\':
+			dst = append(dst, '\\', '\\')
+		case '\n':
+			dst = append(dst, '\\', 'n')
+		case '\r':
+			dst = append(dst, '\\', 'r')
+		case '\t':
+			dst = append(dst, '\\', 't')
+		default:
+			if c < 0x20 || c >= 0x7f {
+				dst = append(dst, '\\', '0'+c>>6, '0'+c>>3&7, '0'+c&7)
+			} else {
+				dst = append(dst, c)
+			}
+		}
+	}
+	return append(dst, '"')
 }
