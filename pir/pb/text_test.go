@@ -18,7 +18,7 @@ import (
 // TestMarshalTextApple parses every evaluation-key config and shard
 // parameter file Apple's PIRProcessDatabase wrote for the vector sets
 // (presets with t = 17 and t = 11, one and two hash functions, three shards
-// in set B) and checks that marshalTextProto MarshalText writes each back byte for
+// in set B) and checks that MarshalText writes each back byte for
 // byte, that prototext reads our text back to the same message, and that the
 // text is the same on every call.
 func TestMarshalTextApple(t *testing.T) {
