@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -27,7 +29,9 @@ const pirProcessUsage = `Usage: blindlist pir process [--config FILE.json | --in
 
 Builds processed keyword-PIR shards like Apple's PIRProcessDatabase: shards the rows by keyword
 hash, places each shard's rows into cuckoo tables (every row is placed or the command fails) and
-packs them into MulPIR plaintexts. Writes <stem>-<N>.bin and <stem>-<N>.params.txtpb per shard.
+packs them into MulPIR plaintexts. Writes <stem>-<N>.bin and <stem>-<N>.params.txtpb per shard,
+and removes the files of higher shard numbers left by an earlier run with more shards (a server
+would load them beside the new ones).
 
 Either give Apple's PIRProcessDatabase JSON config (--config; its inputDatabase, outputDatabase,
 outputPirParameters with SHARD_ID, rlweParameters, sharding, shardingFunction,
@@ -209,12 +213,17 @@ func (job *processJob) run(ctx context.Context, e *env) int {
 	// Each shard is written as soon as it is built, then dropped.
 	var mu sync.Mutex
 	var ps []*pir.Params
+	var staleOnce sync.Once
+	var staleErr error
 	err = pir.ProcessKeywordsFunc(ctx, rows, job.cfg, func(i, n int, db *pir.Database, shardRows []pir.Row) error {
 		if n > 1 && (!strings.Contains(job.binTemplate, "SHARD_ID") || !strings.Contains(job.parTempl, "SHARD_ID")) {
 			return fmt.Errorf("%d shards but the output paths have no SHARD_ID", n)
 		}
-		bin := strings.ReplaceAll(job.binTemplate, "SHARD_ID", strconv.Itoa(i))
-		par := strings.ReplaceAll(job.parTempl, "SHARD_ID", strconv.Itoa(i))
+		staleOnce.Do(func() { staleErr = job.removeStaleShards(n, stderr) })
+		if staleErr != nil {
+			return staleErr
+		}
+		bin, par := job.shardPaths(i)
 		if job.trials > 0 {
 			rep, err := pir.ValidateShard(ctx, db, shardRows, job.trials, rand.Reader)
 			if err != nil {
@@ -253,6 +262,40 @@ func (job *processJob) run(ctx context.Context, e *env) int {
 	fmt.Fprintf(e.stderr, "blindlist: wrote %d shards (%s) in %.1f s\n", len(ps), ps[0].Preset(), time.Since(start).Seconds())
 	fmt.Fprintf(e.stdout, "shards %d\nconfig_id %x\nevaluation_key_config_hash %x\n", len(ps), cfg.ID, cfg.KeyConfigHash)
 	return 0
+}
+
+// shardPaths returns the output files of shard i.
+func (job *processJob) shardPaths(i int) (bin, params string) {
+	return strings.ReplaceAll(job.binTemplate, "SHARD_ID", strconv.Itoa(i)),
+		strings.ReplaceAll(job.parTempl, "SHARD_ID", strconv.Itoa(i))
+}
+
+// removeStaleShards removes the files of shards n, n+1, … left by an
+// earlier run with more shards. Loading stops at the first missing index,
+// so they would otherwise be served beside the new shards under a config
+// with the old shard count, routing keywords to shards that do not hold
+// them.
+func (job *processJob) removeStaleShards(n int, stderr io.Writer) error {
+	if !strings.Contains(job.binTemplate, "SHARD_ID") || !strings.Contains(job.parTempl, "SHARD_ID") {
+		return nil
+	}
+	for i := n; ; i++ {
+		bin, par := job.shardPaths(i)
+		removed := false
+		for _, path := range []string{bin, par} {
+			err := os.Remove(path)
+			switch {
+			case err == nil:
+				removed = true
+			case !errors.Is(err, fs.ErrNotExist):
+				return fmt.Errorf("removing stale shard %d from an earlier run: %w", i, err)
+			}
+		}
+		if !removed {
+			return nil
+		}
+		fmt.Fprintf(stderr, "blindlist: removed stale shard %d (%s, %s) left by an earlier run with more shards\n", i, bin, par)
+	}
 }
 
 // readKeywordRows reads a KeywordDatabase (.txtpb text, .binpb binary) or a

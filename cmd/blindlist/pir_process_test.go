@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -48,5 +49,46 @@ func TestPIRProcessConcurrentShardOutput(t *testing.T) {
 				t.Errorf("%q printed %d times, want once; stderr:\n%s", k, counts[k], errOut)
 			}
 		}
+	}
+}
+
+// TestPIRProcessStaleShards re-processes into a directory that holds more
+// shards from an earlier run: the stale higher shards must go, or loading
+// would serve a config with the old shard count and route keywords to
+// shards that do not hold them (present keys reported absent).
+func TestPIRProcessStaleShards(t *testing.T) {
+	tmp := t.TempDir()
+	shards := filepath.Join(tmp, "shards")
+	if err := os.Mkdir(shards, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	var keys []string
+	for _, run := range []struct{ shards, prefix string }{{"4", "old"}, {"2", "new"}} {
+		keys = keys[:0]
+		for i := range 300 {
+			keys = append(keys, fmt.Sprintf("%s%d.example/p", run.prefix, i))
+		}
+		in := filepath.Join(tmp, "keys.txt")
+		if err := os.WriteFile(in, []byte(strings.Join(keys, "\n")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if code, _, errOut := runCLI(t, "", "pir", "process", "--input", in, "--out", shards, "--shard-count", run.shards); code != 0 {
+			t.Fatalf("process %s shards: exit %d: %s", run.shards, code, errOut)
+		}
+	}
+	ents, err := os.ReadDir(shards)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	if want := []string{"url-0.bin", "url-0.params.txtpb", "url-1.bin", "url-1.params.txtpb"}; !slices.Equal(names, want) {
+		t.Errorf("directory holds %q, want %q", names, want)
+	}
+	kws := keys[:6]
+	if out := pirRoundTrip(t, tmp, shards, kws); out != strings.Repeat("present 31\n", len(kws)) {
+		t.Errorf("lookups printed\n%s", out)
 	}
 }
