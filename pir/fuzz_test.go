@@ -2,6 +2,7 @@ package pir
 
 import (
 	"context"
+	"errors"
 	"testing"
 
 	"google.golang.org/protobuf/encoding/prototext"
@@ -12,6 +13,13 @@ import (
 	"github.com/blindlist/blindlist/pir/pb/hepb"
 	"github.com/blindlist/blindlist/pir/pb/pirpb"
 )
+
+// The seeds here are tens of kilobytes (ciphertexts, keys), and Go's
+// minimizer spends its default minute on every new interesting input of
+// that size, which stalls a 30 s run after a handful of executions. Run
+// these targets with a bounded minimization:
+//
+//	go test -run XXX -fuzz '^FuzzParseQuery$' -fuzztime 30s -fuzzminimizetime 10x ./pir
 
 // FuzzAnswerRequest feeds arbitrary PIRRequest bytes to a server holding
 // set D's shard and key: it must answer or fail, never panic.
@@ -86,6 +94,38 @@ func FuzzParams(f *testing.F) {
 		}
 		if _, err := ParamsFromProto(p.Proto()); err != nil {
 			t.Fatalf("re-parsing our own params: %v", err)
+		}
+	})
+}
+
+// FuzzParseQuery feeds arbitrary EncryptedIndices bytes to the request
+// checks and ciphertext parsing of an answer (everything before the
+// expansion), which FuzzAnswerRequest reaches only a few times per second.
+func FuzzParseQuery(f *testing.F) {
+	v := loadVectorSet(f, "D")
+	for _, r := range v.requests.GetRequests()[:2] {
+		b, _ := proto.Marshal(r.GetPirRequest().GetQuery())
+		f.Add(b)
+		f.Add(b[:len(b)/2])
+	}
+	f.Add([]byte{})
+	p := v.server.shards[0].params
+	f.Fuzz(func(t *testing.T, b []byte) {
+		q := &pirpb.EncryptedIndices{}
+		if proto.Unmarshal(b, q) != nil {
+			return
+		}
+		cts, err := v.server.parseQuery(p, q)
+		if err != nil {
+			if !errors.Is(err, ErrBadRequest) {
+				t.Fatalf("error %v does not wrap ErrBadRequest", err)
+			}
+			return
+		}
+		for i, ct := range cts {
+			if len(ct.Polys) != 2 || ct.Level() != len(v.server.he.moduli)-1 {
+				t.Fatalf("ciphertext %d: %d polynomials at level %d", i, len(ct.Polys), ct.Level())
+			}
 		}
 	})
 }

@@ -149,26 +149,12 @@ func (s *Server) AnswerQuery(ctx context.Context, shardIndex int, query *pirpb.E
 	if !key.KeyConfig().contains(p.KeyConfig) {
 		return nil, fmt.Errorf("%w: key lacks Galois elements of the shard's config %v", ErrKeyMismatch, p.KeyConfig.GaloisElements)
 	}
-	if int(query.GetNumPirCalls()) != p.HashFunctionCount {
-		return nil, fmt.Errorf("%w: query has %d PIR calls, shard batch size is %d", ErrBadRequest, query.GetNumPirCalls(), p.HashFunctionCount)
+	cts, err := s.parseQuery(p, query)
+	if err != nil {
+		return nil, err
 	}
 	total := p.expandedCount()
 	n := s.he.n
-	if want := ceilDiv(total, n); len(query.GetCiphertexts()) != want {
-		return nil, fmt.Errorf("%w: query has %d ciphertexts, want %d", ErrBadRequest, len(query.GetCiphertexts()), want)
-	}
-	level := len(s.he.moduli) - 1
-	cts := make([]*bfv.Ciphertext, len(query.GetCiphertexts()))
-	for i, m := range query.GetCiphertexts() {
-		ct, err := ciphertextFromProto(s.bp, m, level, bfv.Coeff)
-		if err != nil {
-			return nil, fmt.Errorf("%w: query ciphertext %d: %v", ErrBadRequest, i, err)
-		}
-		if len(ct.Polys) != 2 {
-			return nil, fmt.Errorf("%w: query ciphertext %d has %d polynomials", ErrBadRequest, i, len(ct.Polys))
-		}
-		cts[i] = ct
-	}
 	x := &expander{bp: s.bp, key: key, elements: p.KeyConfig.GaloisElements, logN: bits.Len(uint(n)) - 1, budget: s.budget}
 	if err := x.checkKey(total); err != nil {
 		return nil, err
@@ -184,6 +170,31 @@ func (s *Server) AnswerQuery(ctx context.Context, shardIndex int, query *pirpb.E
 		return nil, err
 	}
 	return s.respond(ctx, db, expanded, key)
+}
+
+// parseQuery checks query against the shard parameters p (PIR call count,
+// ciphertext count, each ciphertext's form and size) and parses its
+// ciphertexts; every failure wraps ErrBadRequest.
+func (s *Server) parseQuery(p *Params, query *pirpb.EncryptedIndices) ([]*bfv.Ciphertext, error) {
+	if query.GetNumPirCalls() != uint64(p.HashFunctionCount) {
+		return nil, fmt.Errorf("%w: query has %d PIR calls, shard batch size is %d", ErrBadRequest, query.GetNumPirCalls(), p.HashFunctionCount)
+	}
+	if want := ceilDiv(p.expandedCount(), s.he.n); len(query.GetCiphertexts()) != want {
+		return nil, fmt.Errorf("%w: query has %d ciphertexts, want %d", ErrBadRequest, len(query.GetCiphertexts()), want)
+	}
+	level := len(s.he.moduli) - 1
+	cts := make([]*bfv.Ciphertext, len(query.GetCiphertexts()))
+	for i, m := range query.GetCiphertexts() {
+		ct, err := ciphertextFromProto(s.bp, m, level, bfv.Coeff)
+		if err != nil {
+			return nil, fmt.Errorf("%w: query ciphertext %d: %v", ErrBadRequest, i, err)
+		}
+		if len(ct.Polys) != 2 {
+			return nil, fmt.Errorf("%w: query ciphertext %d has %d polynomials", ErrBadRequest, i, len(ct.Polys))
+		}
+		cts[i] = ct
+	}
+	return cts, nil
 }
 
 // respond runs the database part of the answer on the expanded query.
