@@ -263,8 +263,11 @@ func ReadDatabase(r io.Reader, p *Params) (*Database, error) {
 		}
 		db.appendPlaintext(pt)
 	}
-	if _, err := br.ReadByte(); err != io.EOF {
+	switch _, err := br.ReadByte(); {
+	case err == nil:
 		return nil, fmt.Errorf("pir: database has trailing bytes after %d plaintexts", count)
+	case !errors.Is(err, io.EOF):
+		return nil, fmt.Errorf("pir: database after %d plaintexts: %w", count, err)
 	}
 	return db, nil
 }

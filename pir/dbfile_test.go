@@ -194,3 +194,35 @@ func assertOnlyFiles(t *testing.T, dir string, names ...string) {
 		t.Errorf("directory holds %q, want %q", got, names)
 	}
 }
+
+// failAfter returns r's bytes, then err instead of io.EOF.
+type failAfter struct {
+	r   io.Reader
+	err error
+}
+
+func (f *failAfter) Read(p []byte) (int, error) {
+	n, err := f.r.Read(p)
+	if errors.Is(err, io.EOF) {
+		err = f.err
+	}
+	return n, err
+}
+
+// TestReadDatabaseReadError checks that a read error after the last
+// plaintext is reported as such, not as trailing bytes.
+func TestReadDatabaseReadError(t *testing.T) {
+	bin, params := ShardPaths(testvec.Path(t, "pir", "A"), "url", 0)
+	p, err := ReadParamsFile(params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("input/output error")
+	if _, err := ReadDatabase(&failAfter{bytes.NewReader(good), boom}, p); !errors.Is(err, boom) {
+		t.Errorf("err %v, want the read error", err)
+	}
+}
