@@ -163,7 +163,13 @@ func (c *Client) NewQuery(keyword []byte, keyMeta *apipb.EvaluationKeyMetadata, 
 // returned buckets: the value and true when present, nil and false when
 // absent (pir-spec §3.7, §4.2).
 func (c *Client) Decrypt(q *Query, resp *apipb.PIRResponse) ([]byte, bool, error) {
+	if q == nil || q.ShardIndex < 0 || q.ShardIndex >= len(c.cfg.Shards) {
+		return nil, false, fmt.Errorf("pir: query is not for a shard of this config")
+	}
 	p := c.cfg.Shards[q.ShardIndex]
+	if len(q.Indices) != p.HashFunctionCount {
+		return nil, false, fmt.Errorf("pir: query has %d bucket indices, shard has %d tables", len(q.Indices), p.HashFunctionCount)
+	}
 	l := p.layout()
 	if len(resp.GetReplies()) != len(q.Indices) {
 		return nil, false, fmt.Errorf("pir: response has %d replies, want %d", len(resp.GetReplies()), len(q.Indices))

@@ -5,7 +5,10 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/blindlist/blindlist/pir/pb/apipb"
 )
 
 // TestEdgeCases runs whole lookups (our client against our server) on the
@@ -91,5 +94,33 @@ func TestEdgeCases(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestDecryptBadQuery checks that Decrypt refuses a Query that does not fit
+// the client's config instead of panicking.
+func TestDecryptBadQuery(t *testing.T) {
+	c := appleClient(t, "A")
+	q := c.QueryFor([]byte("example.com"))
+	bad := []*Query{
+		nil,
+		{Keyword: q.Keyword, ShardIndex: len(c.cfg.Shards), Indices: q.Indices},
+		{Keyword: q.Keyword, ShardIndex: -1, Indices: q.Indices},
+		{Keyword: q.Keyword, ShardIndex: q.ShardIndex, Indices: q.Indices[:1]},
+	}
+	for i, q := range bad {
+		if _, _, err := c.Decrypt(q, &apipb.PIRResponse{}); err == nil {
+			t.Errorf("query %d: no error", i)
+		}
+	}
+}
+
+// TestProcessShardDuplicate checks the duplicate-keyword error of a single
+// shard build: it names the keyword and carries the package prefix.
+func TestProcessShardDuplicate(t *testing.T) {
+	rows := []Row{{Keyword: []byte("a.example"), Value: []byte("1")}, {Keyword: []byte("a.example"), Value: []byte("2")}}
+	_, err := ProcessShard(context.Background(), rows, 0, ProcessConfig{Preset: "n_4096_logq_27_28_28_logt_5"})
+	if err == nil || !strings.HasPrefix(err.Error(), "pir: ") || !strings.Contains(err.Error(), `"a.example" appears twice`) {
+		t.Errorf("err %v, want a pir: error naming the repeated keyword", err)
 	}
 }

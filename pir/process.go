@@ -280,9 +280,9 @@ func checkDistinct(rows []Row, hashes []uint64) error {
 			continue
 		}
 		if bytes.Equal(rows[i].Keyword, rows[j].Keyword) {
-			return fmt.Errorf("keyword %q appears twice", rows[j].Keyword)
+			return fmt.Errorf("pir: keyword %q appears twice", rows[j].Keyword)
 		}
-		return fmt.Errorf("keywords %q and %q have the same 64-bit hash", rows[i].Keyword, rows[j].Keyword)
+		return fmt.Errorf("pir: keywords %q and %q have the same 64-bit hash", rows[i].Keyword, rows[j].Keyword)
 	}
 	return nil
 }
