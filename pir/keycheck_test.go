@@ -57,3 +57,21 @@ func TestAnswerRequiresShardGaloisKeys(t *testing.T) {
 			small.GaloisElements, p.KeyConfig.GaloisElements, err, time.Since(start))
 	}
 }
+
+// TestAnswerRefusesKeyOfOtherParameters uses a key parsed by a server of
+// set B (moduli 40961, 2^33) with set A's server (27/28-bit moduli), as a key
+// cache kept across a reload to another preset would: the Galois elements
+// fit, but the residues belong to other moduli.
+func TestAnswerRefusesKeyOfOtherParameters(t *testing.T) {
+	a, b := loadVectorSet(t, "A"), loadVectorSet(t, "B")
+	key, err := b.server.ParseEvaluationKey(b.keys.GetKeys()[0].GetEvaluationKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !key.KeyConfig().contains(a.server.shards[0].params.KeyConfig) {
+		t.Fatalf("test needs B's key elements %v to cover A's config %v", key.elements, a.server.shards[0].params.KeyConfig)
+	}
+	if _, err := a.server.Answer(context.Background(), a.requests.GetRequests()[0].GetPirRequest(), key); !errors.Is(err, ErrKeyMismatch) {
+		t.Errorf("err %v, want ErrKeyMismatch", err)
+	}
+}

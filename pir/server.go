@@ -87,21 +87,18 @@ func (s *Server) ShardCount() int { return len(s.shards) }
 // Parse it once per upload and reuse it.
 type EvaluationKey struct {
 	key      *bfv.EvaluationKey
+	he       heParams // the encryption parameters it was parsed for
 	elements []uint32 // sorted Galois elements present
 }
 
 // ParseEvaluationKey parses an uploaded key for this server's encryption
 // parameters, checking every key-switching key's shape.
 func (s *Server) ParseEvaluationKey(m *hepb.SerializedEvaluationKey) (*EvaluationKey, error) {
-	return parseEvaluationKey(s.bp, m)
-}
-
-func parseEvaluationKey(bp *bfv.Params, m *hepb.SerializedEvaluationKey) (*EvaluationKey, error) {
-	k, err := evaluationKeyFromProto(bp, m)
+	k, err := evaluationKeyFromProto(s.bp, m)
 	if err != nil {
 		return nil, err
 	}
-	ek := &EvaluationKey{key: k}
+	ek := &EvaluationKey{key: k, he: s.he}
 	for g := range k.Galois {
 		ek.elements = append(ek.elements, uint32(g))
 	}
@@ -137,6 +134,12 @@ func (s *Server) AnswerQuery(ctx context.Context, shardIndex int, query *pirpb.E
 	}
 	if key == nil {
 		return nil, fmt.Errorf("%w: no evaluation key", ErrKeyMismatch)
+	}
+	// A key parsed by a server of other parameters (a cache kept across a
+	// reload) has residues for other moduli: refuse it rather than compute
+	// garbage.
+	if !key.he.equal(s.he) {
+		return nil, fmt.Errorf("%w: key was parsed for other encryption parameters", ErrKeyMismatch)
 	}
 	db := s.shards[shardIndex]
 	p := db.params

@@ -157,11 +157,11 @@ func TestAnswerErrors(t *testing.T) {
 			t.Errorf("%s: err %v, want %v", tc.name, err, tc.want)
 		}
 	}
-	noRelin := &EvaluationKey{key: &bfv.EvaluationKey{Galois: key.key.Galois}, elements: key.elements}
+	noRelin := &EvaluationKey{key: &bfv.EvaluationKey{Galois: key.key.Galois}, he: key.he, elements: key.elements}
 	if _, err := v.server.Answer(context.Background(), good, noRelin); !errors.Is(err, ErrKeyMismatch) {
 		t.Errorf("key without relinearization: err %v, want ErrKeyMismatch", err)
 	}
-	fewGalois := &EvaluationKey{key: &bfv.EvaluationKey{Relin: key.key.Relin, Galois: map[uint64]*bfv.KeySwitchKey{4097: key.key.Galois[4097]}}, elements: []uint32{4097}}
+	fewGalois := &EvaluationKey{key: &bfv.EvaluationKey{Relin: key.key.Relin, Galois: map[uint64]*bfv.KeySwitchKey{4097: key.key.Galois[4097]}}, he: key.he, elements: []uint32{4097}}
 	if _, err := v.server.Answer(context.Background(), good, fewGalois); !errors.Is(err, ErrKeyMismatch) {
 		t.Errorf("key without the expansion elements: err %v, want ErrKeyMismatch", err)
 	}
