@@ -10,6 +10,7 @@ import (
 
 	"github.com/blindlist/blindlist/pir/he/ring"
 	"github.com/blindlist/blindlist/pir/heproto"
+	"github.com/blindlist/blindlist/pir/pb"
 	"github.com/blindlist/blindlist/pir/pb/hepb"
 	"github.com/blindlist/blindlist/pir/pb/pirpb"
 )
@@ -229,7 +230,10 @@ func ReadParamsFile(path string) (*Params, error) {
 // marshalParams encodes p as text (txt) or binary protobuf.
 func marshalParams(p *Params, txt bool) ([]byte, error) {
 	if txt {
-		return prototext.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(p.Proto())
+		// pb.MarshalText, not prototext: prototext varies its spacing from
+		// one binary to the next, so the file's bytes would change with
+		// each build of blindlist.
+		return pb.MarshalText(p.Proto())
 	}
 	return proto.MarshalOptions{Deterministic: true}.Marshal(p.Proto())
 }

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/blindlist/blindlist/pir"
+	"github.com/blindlist/blindlist/pir/pb"
 	"github.com/blindlist/blindlist/pir/pb/pirpb"
 )
 
@@ -251,7 +252,7 @@ func (job *processJob) run(ctx context.Context, e *env) int {
 		return e.errorf("%v", err)
 	}
 	if job.keyConfigOut != "" {
-		b, err := prototext.MarshalOptions{Multiline: true, Indent: "  "}.Marshal(cfg.KeyConfig)
+		b, err := pb.MarshalText(cfg.KeyConfig) // stable bytes; prototext's spacing varies by build
 		if err != nil {
 			return e.errorf("%v", err)
 		}

@@ -139,6 +139,22 @@ func TestPIROwnProcessingOfAppleInputs(t *testing.T) {
 			if !strings.Contains(out, "config_id "+exp.ConfigID) {
 				t.Errorf("process printed %q, want Apple's config_id %s", out, exp.ConfigID)
 			}
+			// The text files are Apple's byte for byte (and so the same
+			// from one build of blindlist to the next; prototext's spacing
+			// is not).
+			files := map[string]string{filepath.Join(tmp, "evaluation_key_config.txtpb"): testvec.Path(t, "pir", set, "evaluation_key_config.txtpb")}
+			ours, err := filepath.Glob(filepath.Join(shards, "url-*.params.txtpb"))
+			if err != nil || len(ours) == 0 {
+				t.Fatalf("no params files written (%v)", err)
+			}
+			for _, p := range ours {
+				files[p] = testvec.Path(t, "pir", set, filepath.Base(p))
+			}
+			for ours, apple := range files {
+				if !bytes.Equal(mustRead(t, ours), mustRead(t, apple)) {
+					t.Errorf("%s differs from Apple's %s", filepath.Base(ours), apple)
+				}
+			}
 			if out := pirRoundTrip(t, tmp, shards, kws); out != want {
 				t.Errorf("lookups printed\n%s\nwant\n%s", out, want)
 			}
