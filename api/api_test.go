@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/blindlist/blindlist/api/privacypass"
@@ -57,6 +58,8 @@ type envOptions struct {
 	// kv and spent replace the bbolt file (Redis-backed replicas).
 	kv    store.KV
 	spent store.SpentSet
+	// metrics, if set, receives the server's collectors.
+	metrics prometheus.Registerer
 }
 
 func newEnv(t testing.TB, o envOptions) *testEnv {
@@ -84,7 +87,7 @@ func newEnv(t testing.TB, o envOptions) *testEnv {
 			t.Fatal(err)
 		}
 	}
-	deps := Deps{Registry: e.reg, Keys: kv}
+	deps := Deps{Registry: e.reg, Keys: kv, Metrics: o.metrics}
 	if !o.noToken {
 		e.tokens = newTestTokens(t, spent)
 		deps.Tokens = e.tokens

@@ -202,11 +202,36 @@ type LimitsConfig struct {
 	// MemoryLimitBytes is the Go soft memory limit `serve` sets
 	// (runtime/debug.SetMemoryLimit): the garbage collector works harder
 	// near it instead of letting the heap grow to twice the live data.
-	// 0 (default): twice the loaded shard bytes plus 32 MiB
-	// ([AutoMemoryLimit]), recomputed on reload. -1: no limit. The
+	// 0 (default): twice the loaded shard bytes plus the key cache
+	// budget (KeyCacheBytes) plus 32 MiB ([AutoMemoryLimit]),
+	// recomputed on reload. -1: no limit. The
 	// GOMEMLIMIT environment variable, when set, wins over this field.
 	// Keep it below the container's memory limit.
 	MemoryLimitBytes int64 `json:"memoryLimitBytes,omitempty"`
+
+	// KeyCacheBytes caps the memory of the parsed evaluation keys kept
+	// between calls, each counted at its [ParsedKeyBytes] estimate; the
+	// least recently used are evicted first. A parsed key that has
+	// answered is about nine times its upload: 6.3 MB for a key of a
+	// 100 000-key shard of the URL-filter preset, 3.2 MB for 1 000 keys.
+	// A key larger than the whole budget is used but not kept. Default
+	// 256 MiB (40 keys of a 100 000-key shard); -1 turns the cache off,
+	// so every call parses its key again. At least 1 MiB otherwise. The
+	// automatic memory limit counts it.
+	KeyCacheBytes int64 `json:"keyCacheBytes,omitempty"`
+}
+
+// KeyCacheBudget returns the bytes the parsed-key cache may hold under
+// these limits: KeyCacheBytes, its default when 0, and 0 when the cache is
+// off (-1).
+func (l LimitsConfig) KeyCacheBudget() int64 {
+	switch {
+	case l.KeyCacheBytes == 0:
+		return DefaultKeyCacheBytes
+	case l.KeyCacheBytes < 0:
+		return 0
+	}
+	return l.KeyCacheBytes
 }
 
 // PrivacyPassConfig configures RFC 9578 token issuance and verification.

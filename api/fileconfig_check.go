@@ -14,13 +14,24 @@ import (
 	"time"
 )
 
+// DefaultKeyCacheBytes is the parsed evaluation-key cache budget when
+// [LimitsConfig.KeyCacheBytes] is 0: 40 keys of a 100 000-key shard of the
+// URL-filter preset (6.3 MB each, [ParsedKeyBytes]), 80 of a 1 000-key one.
+const DefaultKeyCacheBytes = 256 << 20
+
+// MinKeyCacheBytes is the smallest [LimitsConfig.KeyCacheBytes] accepted
+// (other than -1): below it no key of an N = 4096 preset fits (the
+// smallest, 3 key-switching keys, is 2.4 MB), so a smaller value is surely
+// a typo for -1 or for a larger number.
+const MinKeyCacheBytes = 1 << 20
+
 // Defaults for absent values; each is documented on its field.
 const (
 	defaultFileStem          = "url"
 	defaultVersionCount      = 2
 	defaultKeyTTL            = 30 * 24 * time.Hour
 	defaultMaxKeyBytes       = 4 << 20
-	defaultKeyCacheSize      = 64
+	defaultKeyCacheSize      = 1024
 	defaultMaxKeyBody        = 10 << 20
 	defaultMaxQueriesBody    = 10 << 20
 	defaultMaxConfigBody     = 64 << 10
@@ -355,6 +366,13 @@ func (l *LimitsConfig) normalize() error {
 	}
 	if l.MemoryLimitBytes < -1 || (l.MemoryLimitBytes > 0 && l.MemoryLimitBytes < 16<<20) {
 		return fmt.Errorf("memoryLimitBytes %d: want 0 (automatic), -1 (none) or at least 16 MiB", l.MemoryLimitBytes)
+	}
+	switch {
+	case l.KeyCacheBytes == 0:
+		l.KeyCacheBytes = DefaultKeyCacheBytes
+	case l.KeyCacheBytes == -1:
+	case l.KeyCacheBytes < MinKeyCacheBytes:
+		return fmt.Errorf("keyCacheBytes %d: want 0 (default 256 MiB), -1 (no cache) or at least 1 MiB", l.KeyCacheBytes)
 	}
 	if l.MaxConcurrentAnswers < 0 {
 		return fmt.Errorf("maxConcurrentAnswers %d: must not be negative", l.MaxConcurrentAnswers)

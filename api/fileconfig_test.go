@@ -47,6 +47,8 @@ func TestParseFileConfig(t *testing.T) {
 		{"keyPublishAhead default", time.Duration(c.PrivacyPass.KeyPublishAhead), time.Hour},
 		{"keyReloadInterval default", time.Duration(c.PrivacyPass.KeyReloadInterval), time.Minute},
 		{"keyDirectory default", c.PrivacyPass.KeyDirectory, "/etc/blindlist/state/issuer-keys"},
+		{"keyCacheBytes default", c.Limits.KeyCacheBytes, int64(256 << 20)},
+		{"key cache budget", c.Limits.KeyCacheBudget(), int64(256 << 20)},
 	}
 	for _, ch := range checks {
 		if ch.got != ch.want {
@@ -83,6 +85,8 @@ func TestParseFileConfigErrors(t *testing.T) {
 		{"negative rate", replace(`"queriesPerSecond": 5`, `"queriesPerSecond": -5`), "queriesPerSecond -5: must not be negative"},
 		{"small body cap", replace(`"requestTimeout": "10s"`, `"maxKeyBodyBytes": 10`), "limits: maxKeyBodyBytes 10"},
 		{"bad memory limit", replace(`"requestTimeout": "10s"`, `"memoryLimitBytes": 1000`), "limits: memoryLimitBytes 1000: want 0 (automatic), -1 (none) or at least 16 MiB"},
+		{"small key cache", replace(`"requestTimeout": "10s"`, `"keyCacheBytes": 1048575`), "limits: keyCacheBytes 1048575: want 0 (default 256 MiB), -1 (no cache) or at least 1 MiB"},
+		{"negative key cache", replace(`"requestTimeout": "10s"`, `"keyCacheBytes": -2`), "limits: keyCacheBytes -2"},
 		{"negative drain delay", replace(`"requestTimeout": "10s"`, `"drainDelay": "-1s"`), "limits: drainDelay -1s: must not be negative"},
 		{"publish ahead within reload", replace(`"keyStore"`, `"privacyPass": {"keyPublishAhead": "90s"}, "keyStore"`), "privacyPass: keyPublishAhead 1m30s: want at least twice keyReloadInterval (1m0s)"},
 		{"publish ahead over lifetime", replace(`"keyStore"`, `"privacyPass": {"keyLifetime": "2h", "keyPublishAhead": "2h"}, "keyStore"`), "privacyPass: keyPublishAhead 2h0m0s: want less than keyLifetime (2h0m0s)"},
@@ -114,6 +118,27 @@ func TestParseFileConfigDrainDelayZero(t *testing.T) {
 	}
 	if *c.Limits.DrainDelay != 0 {
 		t.Errorf("drainDelay %v, want 0", time.Duration(*c.Limits.DrainDelay))
+	}
+}
+
+// TestParseFileConfigKeyCacheBytes: the key cache budget as written, -1
+// turning the cache off (budget 0), never replaced by the default.
+func TestParseFileConfigKeyCacheBytes(t *testing.T) {
+	for _, c := range []struct {
+		value        string
+		field, total int64
+	}{
+		{"-1", -1, 0},
+		{"1048576", 1 << 20, 1 << 20},
+		{"1073741824", 1 << 30, 1 << 30},
+	} {
+		fc, err := ParseFileConfig([]byte(strings.Replace(goodConfig, `"requestTimeout": "10s"`, `"keyCacheBytes": `+c.value, 1)), "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fc.Limits.KeyCacheBytes != c.field || fc.Limits.KeyCacheBudget() != c.total {
+			t.Errorf("keyCacheBytes %s: field %d, budget %d; want %d, %d", c.value, fc.Limits.KeyCacheBytes, fc.Limits.KeyCacheBudget(), c.field, c.total)
+		}
 	}
 }
 

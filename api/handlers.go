@@ -335,7 +335,7 @@ func (s *Server) parsedKey(u Usecase, raw []byte) (*pir.EvaluationKey, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.keys.put(id, k)
+	s.keys.put(id, k, ParsedKeyBytes(u.KeyConfig()))
 	return k, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"sync"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/blindlist/blindlist/pir"
 )
 
@@ -25,60 +27,114 @@ func newKeyCacheID(serialized, keyConfigHash []byte) keyCacheID {
 	return id
 }
 
-// keyCache is a least-recently-used cache of parsed evaluation keys.
-// Parsing (seed expansion, NTTs) costs more than a PIR answer's share of
-// work, and a device sends several calls with the same key. Safe for
-// concurrent use.
+// keyCache is a least-recently-used cache of parsed evaluation keys,
+// bounded by the estimated bytes of its entries ([ParsedKeyBytes]) and by
+// their number. Parsing (seed expansion, NTTs) costs more than a PIR
+// answer's share of work, and a device sends several calls with the same
+// key; but a parsed key that has answered is several MB (6.3 MB for a
+// 100 000-key shard of the URL-filter preset), so the memory, not the
+// count, is what must be bounded. Safe for concurrent use.
+//
+// A key is charged its full estimate when it is put, although package bfv
+// builds half of it (the Shoup companions) on the key's first use, so the
+// charge never grows behind the cache's back. Keys evicted while a call
+// still uses them stay in memory until that call ends: that is part of
+// the per-request headroom, not of the budget.
 type keyCache struct {
-	mu    sync.Mutex
-	max   int
-	order *list.List // front = most recent; values are *keyCacheEntry
-	byID  map[keyCacheID]*list.Element
+	mu         sync.Mutex
+	maxEntries int        // 0: nothing is cached
+	maxBytes   int64      // 0: nothing is cached
+	bytes      int64      // sum of the entries' sizes
+	order      *list.List // front = most recent; values are *keyCacheEntry
+	byID       map[keyCacheID]*list.Element
+	m          keyCacheMetrics
 }
 
 type keyCacheEntry struct {
-	id  keyCacheID
-	key *pir.EvaluationKey
+	id    keyCacheID
+	key   *pir.EvaluationKey
+	bytes int64
 }
 
-func newKeyCache(max int) *keyCache {
-	return &keyCache{max: max, order: list.New(), byID: map[keyCacheID]*list.Element{}}
+// keyCacheMetrics are the cache's collectors (see newMetrics). Labels are
+// fixed: lookups by result (hit, miss), evictions by bound (bytes,
+// entries).
+type keyCacheMetrics struct {
+	hits, misses            prometheus.Counter
+	evictBytes, evictCount  prometheus.Counter
+	tooLarge                prometheus.Counter
+	bytes, entries, maxSize prometheus.Gauge
 }
 
+// newKeyCache returns a cache holding at most maxEntries keys and
+// maxBytes estimated bytes; either being 0 disables it.
+func newKeyCache(maxEntries int, maxBytes int64, m keyCacheMetrics) *keyCache {
+	m.maxSize.Set(float64(maxBytes))
+	return &keyCache{maxEntries: maxEntries, maxBytes: maxBytes, order: list.New(),
+		byID: map[keyCacheID]*list.Element{}, m: m}
+}
+
+// get returns the cached key with this id and marks it most recently used.
 func (c *keyCache) get(id keyCacheID) (*pir.EvaluationKey, bool) {
-	if c.max == 0 {
-		return nil, false
-	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.byID[id]
 	if !ok {
+		c.m.misses.Inc()
 		return nil, false
 	}
+	c.m.hits.Inc()
 	c.order.MoveToFront(e)
 	return e.Value.(*keyCacheEntry).key, true
 }
 
-func (c *keyCache) put(id keyCacheID, k *pir.EvaluationKey) {
-	if c.max == 0 {
+// put caches k, whose parsed form takes size bytes, evicting the least
+// recently used keys until both bounds hold. A key larger than the whole
+// byte budget is not cached (and evicts nothing): it would only flush the
+// cache and be evicted by the next put.
+func (c *keyCache) put(id keyCacheID, k *pir.EvaluationKey, size int64) {
+	if c.maxEntries == 0 || c.maxBytes == 0 {
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.byID[id]; ok {
+		// Two calls parsed the same key at once; keep the first.
 		c.order.MoveToFront(e)
 		return
 	}
-	c.byID[id] = c.order.PushFront(&keyCacheEntry{id: id, key: k})
-	for c.order.Len() > c.max {
+	if size > c.maxBytes {
+		c.m.tooLarge.Inc()
+		return
+	}
+	for c.order.Len() > 0 && (c.order.Len() >= c.maxEntries || c.bytes+size > c.maxBytes) {
+		if c.order.Len() >= c.maxEntries {
+			c.m.evictCount.Inc()
+		} else {
+			c.m.evictBytes.Inc()
+		}
 		last := c.order.Back()
 		c.order.Remove(last)
-		delete(c.byID, last.Value.(*keyCacheEntry).id)
+		old := last.Value.(*keyCacheEntry)
+		delete(c.byID, old.id)
+		c.bytes -= old.bytes
 	}
+	c.byID[id] = c.order.PushFront(&keyCacheEntry{id: id, key: k, bytes: size})
+	c.bytes += size
+	c.m.bytes.Set(float64(c.bytes))
+	c.m.entries.Set(float64(c.order.Len()))
 }
 
+// len returns the number of cached keys.
 func (c *keyCache) len() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.order.Len()
+}
+
+// size returns the sum of the cached keys' estimated sizes.
+func (c *keyCache) size() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bytes
 }

@@ -8,8 +8,12 @@ import (
 )
 
 // MemoryHeadroomBytes is the fixed part of [AutoMemoryLimit]: the Go
-// runtime, the evaluation-key cache, and the requests in flight (a query
-// is about 30 KB, an expanded evaluation key about 1.6 MB at N = 4096).
+// runtime and the requests in flight beyond the key cache (a query is
+// about 30 KB, its expansion about 1 MB; a call whose key is not cached,
+// or was evicted while in use, holds it too: up to 6.3 MB at N = 4096,
+// [ParsedKeyBytes]). It fits a few answers at once; on machines with many
+// cores, raise limits.memoryLimitBytes by about 8 MB per concurrent
+// answer (limits.maxConcurrentAnswers).
 const MemoryHeadroomBytes = 32 << 20
 
 // ShardBytes returns the total size of the processed shard files
@@ -33,12 +37,15 @@ func ShardBytes(fc *FileConfig) (int64, error) {
 }
 
 // AutoMemoryLimit is the soft memory limit (runtime/debug.SetMemoryLimit)
-// for a process serving shardBytes of databases: twice that, since a
-// reload holds the new databases beside the old ones (and versionCount 2
-// keeps the previous configuration answerable), plus
-// [MemoryHeadroomBytes]. Near the limit the garbage collector runs more
-// often instead of letting the heap double (GOGC=100), which keeps the
-// resident size close to the live data.
-func AutoMemoryLimit(shardBytes int64) int64 {
-	return 2*shardBytes + MemoryHeadroomBytes
+// for a process serving shardBytes of databases with a parsed-key cache of
+// keyCacheBytes ([Server.KeyCacheBytes], [LimitsConfig.KeyCacheBudget]):
+// twice shardBytes, since a reload holds the new databases beside the old
+// ones (and versionCount 2 keeps the previous configuration answerable),
+// plus the full cache budget, plus [MemoryHeadroomBytes]. Near the limit
+// the garbage collector runs more often instead of letting the heap double
+// (GOGC=100), which keeps the resident size close to the live data; a
+// limit below the live data would make it run all the time, so the cache
+// budget is counted whole.
+func AutoMemoryLimit(shardBytes, keyCacheBytes int64) int64 {
+	return 2*shardBytes + max(keyCacheBytes, 0) + MemoryHeadroomBytes
 }

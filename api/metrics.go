@@ -18,6 +18,7 @@ type metrics struct {
 	reports    *prometheus.CounterVec // result: stored, dropped
 	reloads    *prometheus.CounterVec // result: ok, error
 	usecases   prometheus.Gauge
+	keyCache   keyCacheMetrics
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -67,8 +68,39 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Usecases served.",
 		}),
 	}
+	lookups := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ns, Subsystem: sub, Name: "key_cache_lookups_total",
+		Help: "Parsed evaluation-key cache lookups, by result (hit, miss: the key is parsed).",
+	}, []string{"result"})
+	evictions := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: ns, Subsystem: sub, Name: "key_cache_evictions_total",
+		Help: "Parsed evaluation keys evicted, by the bound that needed room (bytes: limits.keyCacheBytes, entries: the entry cap).",
+	}, []string{"bound"})
+	m.keyCache = keyCacheMetrics{
+		hits:       lookups.WithLabelValues("hit"),
+		misses:     lookups.WithLabelValues("miss"),
+		evictBytes: evictions.WithLabelValues("bytes"),
+		evictCount: evictions.WithLabelValues("entries"),
+		tooLarge: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: ns, Subsystem: sub, Name: "key_cache_too_large_total",
+			Help: "Parsed evaluation keys used but not cached: their estimated size exceeds the whole cache budget.",
+		}),
+		bytes: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: ns, Subsystem: sub, Name: "key_cache_bytes",
+			Help: "Estimated heap held by the cached parsed evaluation keys (api.ParsedKeyBytes each).",
+		}),
+		entries: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: ns, Subsystem: sub, Name: "key_cache_entries",
+			Help: "Parsed evaluation keys cached.",
+		}),
+		maxSize: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: ns, Subsystem: sub, Name: "key_cache_limit_bytes",
+			Help: "The key cache budget (limits.keyCacheBytes); 0 when the cache is off.",
+		}),
+	}
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.inFlight, m.bodyBytes, m.answers,
-		m.tokens, m.keysStored, m.reports, m.reloads, m.usecases} {
+		m.tokens, m.keysStored, m.reports, m.reloads, m.usecases, lookups, evictions,
+		m.keyCache.tooLarge, m.keyCache.bytes, m.keyCache.entries, m.keyCache.maxSize} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

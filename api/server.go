@@ -30,8 +30,10 @@ type Config struct {
 	// MaxKeyBytes caps one serialized evaluation key. 0: 4 MiB.
 	MaxKeyBytes int64
 
-	// KeyCacheSize is how many parsed evaluation keys stay in memory
-	// (a parsed N=4096 key takes a few MB). 0: 64; negative: no cache.
+	// KeyCacheSize caps the number of parsed evaluation keys kept in
+	// memory, a second bound beside Limits.KeyCacheBytes, which binds
+	// first for N = 4096 keys (a few MB each). 0: 1024; negative: no
+	// cache.
 	KeyCacheSize int
 
 	// TierLimits are the call rates per user-token tier (names as the
@@ -122,7 +124,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		log:     log,
 		m:       m,
 		compute: make(slots, cfg.Limits.MaxConcurrentAnswers),
-		keys:    newKeyCache(cfg.KeyCacheSize),
+		keys:    newKeyCache(cfg.KeyCacheSize, cfg.Limits.KeyCacheBudget(), m.keyCache),
 		now:     time.Now,
 	}
 	if s.limiter, err = newTierLimiter(cfg.TierLimits, s.now); err != nil {
@@ -131,6 +133,16 @@ func New(cfg Config, deps Deps) (*Server, error) {
 	s.m.usecases.Set(float64(s.reg.Len()))
 	s.handler = s.routes()
 	return s, nil
+}
+
+// KeyCacheBytes returns the budget of the parsed evaluation-key cache in
+// bytes (Limits.KeyCacheBytes after defaults), 0 when the cache is off.
+// `serve` adds it to the automatic memory limit.
+func (s *Server) KeyCacheBytes() int64 {
+	if s.keys.maxEntries == 0 {
+		return 0
+	}
+	return s.keys.maxBytes
 }
 
 // Handler returns the HTTP handler of the service.

@@ -69,9 +69,15 @@ Flags:
   --state DIR       state directory for --db (default DIR/state)
   --drain-delay D   on SIGINT/SIGTERM, fail /readyz for D before closing the
                     listeners (overrides limits.drainDelay; default 5s)
+  --key-cache-bytes N
+                    bytes of parsed evaluation keys kept between calls, least
+                    recently used evicted (overrides limits.keyCacheBytes):
+                    0 256 MiB (default), -1 no cache; a key of a 100 000-key
+                    shard counts 6.3 MB
   --memory-limit N  Go soft memory limit in bytes (overrides
                     limits.memoryLimitBytes): 0 twice the shard bytes plus
-                    32 MiB (default), -1 none; GOMEMLIMIT, when set, wins
+                    the key cache budget plus 32 MiB (default), -1 none;
+                    GOMEMLIMIT, when set, wins
   --log-format F    text or json (default text)
 
 Examples:
@@ -91,6 +97,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	logFormat := fs.String("log-format", "text", "")
 	drainDelay := fs.Duration("drain-delay", 0, "")
 	memLimit := fs.Int64("memory-limit", 0, "")
+	keyCache := fs.Int64("key-cache-bytes", 0, "")
 	pos, code, ok := parseArgs(e, fs, serveUsage, args)
 	if !ok {
 		return code
@@ -122,6 +129,10 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	}
 	if *memLimit < -1 {
 		e.errorf("--memory-limit %d: want 0 (automatic), -1 (none) or a byte count", *memLimit)
+		return 2
+	}
+	if v := *keyCache; v < -1 || (v > 0 && v < api.MinKeyCacheBytes) {
+		e.errorf("--key-cache-bytes %d: want 0 (default 256 MiB), -1 (no cache) or at least %d (1 MiB)", v, api.MinKeyCacheBytes)
 		return 2
 	}
 	readConfig := func(ctx context.Context) (*api.FileConfig, error) {
@@ -158,6 +169,12 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		}
 		if set["memory-limit"] {
 			fc.Limits.MemoryLimitBytes = *memLimit
+		}
+		if set["key-cache-bytes"] {
+			fc.Limits.KeyCacheBytes = *keyCache
+			if *keyCache == 0 {
+				fc.Limits.KeyCacheBytes = api.DefaultKeyCacheBytes
+			}
 		}
 		return fc, nil
 	}
@@ -215,9 +232,6 @@ func runService(ctx context.Context, e *env, fc *api.FileConfig, load func(conte
 	if err != nil {
 		return err
 	}
-	if err := s.setMemoryLimit(os.LookupEnv, true); err != nil {
-		return err
-	}
 	cfg := api.Config{
 		Limits:          fc.Limits,
 		MaxKeyBytes:     fc.KeyStore.MaxKeyBytes,
@@ -232,6 +246,11 @@ func runService(ctx context.Context, e *env, fc *api.FileConfig, load func(conte
 		deps.Tokens = api.PrivacyPassVerifier(s.issuer)
 	}
 	if s.api, err = api.New(cfg, deps); err != nil {
+		return err
+	}
+	// After New: the limit counts the key cache budget the server runs
+	// with (limits.keyCacheBytes after defaults).
+	if err := s.setMemoryLimit(os.LookupEnv, true); err != nil {
 		return err
 	}
 	if err := s.api.Replace(entries); err != nil {
@@ -495,8 +514,8 @@ func (s *service) rotateIssuerKeys() error {
 // reported. Callers hold s.mu.
 func (s *service) reload(ctx context.Context, next *api.FileConfig) error {
 	if next.Listen != s.fc.Listen || next.KeyStore != s.fc.KeyStore || next.DataDir != s.fc.DataDir ||
-		next.PrivacyPass != s.fc.PrivacyPass {
-		s.log.Warn("reload: listen, dataDir, keyStore and privacyPass changes take effect after a restart")
+		next.PrivacyPass != s.fc.PrivacyPass || next.Limits.KeyCacheBytes != s.fc.Limits.KeyCacheBytes {
+		s.log.Warn("reload: listen, dataDir, keyStore, privacyPass and limits.keyCacheBytes changes take effect after a restart")
 	}
 	if err := s.api.Reload(ctx, next); err != nil {
 		return err
@@ -561,11 +580,12 @@ func (s *service) withGateway(inner http.Handler, reg prometheus.Registerer) (ht
 	return mux, nil
 }
 
-// memoryLimit returns the soft memory limit for fc and where it comes
-// from; limit < 0 means leave the runtime's limit alone. GOMEMLIMIT in the
-// environment (lookupEnv) wins, then limits.memoryLimitBytes, then
-// [api.AutoMemoryLimit] of the shard bytes.
-func memoryLimit(fc *api.FileConfig, lookupEnv func(string) (string, bool)) (limit int64, source string, err error) {
+// memoryLimit returns the soft memory limit for fc, served with a parsed
+// key cache of keyCacheBytes, and where it comes from; limit < 0 means
+// leave the runtime's limit alone. GOMEMLIMIT in the environment
+// (lookupEnv) wins, then limits.memoryLimitBytes, then
+// [api.AutoMemoryLimit] of the shard bytes and the cache budget.
+func memoryLimit(fc *api.FileConfig, keyCacheBytes int64, lookupEnv func(string) (string, bool)) (limit int64, source string, err error) {
 	if v, ok := lookupEnv("GOMEMLIMIT"); ok && v != "" {
 		return -1, "GOMEMLIMIT", nil
 	}
@@ -579,14 +599,16 @@ func memoryLimit(fc *api.FileConfig, lookupEnv func(string) (string, bool)) (lim
 	if err != nil {
 		return 0, "", err
 	}
-	return api.AutoMemoryLimit(n), fmt.Sprintf("2 x %d shard bytes + %d", n, api.MemoryHeadroomBytes), nil
+	return api.AutoMemoryLimit(n, keyCacheBytes),
+		fmt.Sprintf("2 x %d shard bytes + %d key cache bytes + %d", n, max(keyCacheBytes, 0), api.MemoryHeadroomBytes), nil
 }
 
-// setMemoryLimit applies memoryLimit to the runtime. It logs the limit at
-// startup, and later only when it changes (a reload to a larger database).
-// Callers hold s.mu or run before the listeners start.
+// setMemoryLimit applies memoryLimit to the runtime, with the key cache
+// budget of the running server (s.api). It logs the limit at startup, and
+// later only when it changes (a reload to a larger database). Callers hold
+// s.mu or run before the listeners start.
 func (s *service) setMemoryLimit(lookupEnv func(string) (string, bool), startup bool) error {
-	limit, source, err := memoryLimit(s.fc, lookupEnv)
+	limit, source, err := memoryLimit(s.fc, s.api.KeyCacheBytes(), lookupEnv)
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -15,8 +17,9 @@ import (
 )
 
 // TestServeMemoryLimitChoice: the soft memory limit is twice the shard
-// files' bytes plus the headroom, across usecases and shards; the config
-// field replaces it; GOMEMLIMIT in the environment wins over both.
+// files' bytes plus the key cache budget plus the headroom, across
+// usecases and shards; the config field replaces it; GOMEMLIMIT in the
+// environment wins over both.
 func TestServeMemoryLimitChoice(t *testing.T) {
 	dir := t.TempDir()
 	sizes := map[string][]int{"a": {1000, 2500}, "b": {40000}}
@@ -50,6 +53,10 @@ func TestServeMemoryLimitChoice(t *testing.T) {
 	}
 	noEnv := func(string) (string, bool) { return "", false }
 	env := func(k string) (string, bool) { return "900MiB", k == "GOMEMLIMIT" }
+	auto := func(cache int64) string {
+		return fmt.Sprintf("2 x %d shard bytes + %d key cache bytes + %d", total, cache, api.MemoryHeadroomBytes)
+	}
+	const headroom = api.MemoryHeadroomBytes
 	cases := []struct {
 		name   string
 		limits string
@@ -57,14 +64,17 @@ func TestServeMemoryLimitChoice(t *testing.T) {
 		want   int64
 		source string
 	}{
-		{"automatic", "", noEnv, 2*total + api.MemoryHeadroomBytes, fmt.Sprintf("2 x %d shard bytes + %d", total, api.MemoryHeadroomBytes)},
+		{"automatic", "", noEnv, 2*total + 256<<20 + headroom, auto(256 << 20)},
+		{"automatic, 64 MiB cache", `"keyCacheBytes": 67108864`, noEnv, 2*total + 64<<20 + headroom, auto(64 << 20)},
+		{"automatic, no cache", `"keyCacheBytes": -1`, noEnv, 2*total + headroom, auto(0)},
 		{"configured", `"memoryLimitBytes": 536870912`, noEnv, 512 << 20, "limits.memoryLimitBytes"},
 		{"none", `"memoryLimitBytes": -1`, noEnv, -1, "none"},
 		{"GOMEMLIMIT over automatic", "", env, -1, "GOMEMLIMIT"},
 		{"GOMEMLIMIT over configured", `"memoryLimitBytes": 536870912`, env, -1, "GOMEMLIMIT"},
 	}
 	for _, c := range cases {
-		got, source, err := memoryLimit(config(c.limits), c.env)
+		fc := config(c.limits)
+		got, source, err := memoryLimit(fc, fc.Limits.KeyCacheBudget(), c.env)
 		if err != nil || got != c.want || source != c.source {
 			t.Errorf("%s: %d from %q (%v), want %d from %q", c.name, got, source, err, c.want, c.source)
 		}
@@ -72,13 +82,14 @@ func TestServeMemoryLimitChoice(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "b-0.bin")); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := memoryLimit(config(""), noEnv); err == nil {
+	if _, _, err := memoryLimit(config(""), 0, noEnv); err == nil {
 		t.Error("a missing shard file gave a limit")
 	}
 }
 
 // TestServeSetsMemoryLimit runs serve with the automatic limit: the runtime
-// limit is set from Apple's set A shard bytes and logged once.
+// limit is set from Apple's set A shard bytes and the key cache budget
+// (default, or --key-cache-bytes) and logged once.
 func TestServeSetsMemoryLimit(t *testing.T) {
 	if v, ok := os.LookupEnv("GOMEMLIMIT"); ok && v != "" {
 		t.Skip("GOMEMLIMIT is set for this test run, and wins")
@@ -91,16 +102,40 @@ func TestServeSetsMemoryLimit(t *testing.T) {
 	if err != nil || n == 0 {
 		t.Fatalf("shard bytes of set A: %d, %v", n, err)
 	}
-	want := api.AutoMemoryLimit(n)
-	p := startServe(t, "--db", db, "--usecase", serveTestUsecase, "--listen", "127.0.0.1:0", "--state", t.TempDir(),
-		"--memory-limit", "0")
-	got := debug.SetMemoryLimit(-1)
-	p.stop()
-	debug.SetMemoryLimit(math.MaxInt64)
-	if got != want {
-		t.Errorf("runtime memory limit %d, want %d", got, want)
+	cases := []struct {
+		flags []string
+		cache int64
+	}{
+		{nil, api.DefaultKeyCacheBytes},
+		{[]string{"--key-cache-bytes", "8388608"}, 8 << 20},
+		{[]string{"--key-cache-bytes", "-1"}, 0},
 	}
-	if logged := fmt.Sprintf("bytes=%d", want); strings.Count(p.stderr.String(), `msg="memory limit"`) != 1 || !strings.Contains(p.stderr.String(), logged) {
-		t.Errorf("want one memory limit log line with %s:\n%s", logged, p.stderr.String())
+	for _, c := range cases {
+		want := api.AutoMemoryLimit(n, c.cache)
+		args := append([]string{"--db", db, "--usecase", serveTestUsecase, "--listen", "127.0.0.1:0", "--state", t.TempDir(),
+			"--memory-limit", "0"}, c.flags...)
+		p := startServe(t, args...)
+		got := debug.SetMemoryLimit(-1)
+		p.stop()
+		debug.SetMemoryLimit(math.MaxInt64)
+		if got != want {
+			t.Errorf("%v: runtime memory limit %d, want %d", c.flags, got, want)
+		}
+		if logged := fmt.Sprintf("bytes=%d", want); strings.Count(p.stderr.String(), `msg="memory limit"`) != 1 || !strings.Contains(p.stderr.String(), logged) {
+			t.Errorf("%v: want one memory limit log line with %s:\n%s", c.flags, logged, p.stderr.String())
+		}
+	}
+}
+
+// TestServeKeyCacheBytesFlag: out-of-range --key-cache-bytes values are
+// usage errors (exit 2) that name the flag.
+func TestServeKeyCacheBytesFlag(t *testing.T) {
+	for _, v := range []string{"-2", "1000", "1048575"} {
+		var stderr strings.Builder
+		code := run(context.Background(), []string{"serve", "--db", t.TempDir(), "--usecase", serveTestUsecase, "--key-cache-bytes", v},
+			strings.NewReader(""), io.Discard, &stderr)
+		if code != 2 || !strings.Contains(stderr.String(), "--key-cache-bytes "+v) {
+			t.Errorf("--key-cache-bytes %s: exit %d, stderr %q; want 2 naming the flag", v, code, stderr.String())
+		}
 	}
 }
