@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+
+	"github.com/blindlist/blindlist/internal/atomicfile"
 )
 
 // File names [Filter.WriteDir] writes and [ReadDir] reads.
@@ -17,6 +19,10 @@ const (
 	BitsFile     = "prefilter.bin"  // the raw bit array, as NEURLFilterPrefilter takes it
 	ManifestFile = "prefilter.json" // the [Manifest]
 )
+
+// fileMode is the permission of the files WriteDir writes: a prefilter is
+// public data that a server running as another user must be able to read.
+const fileMode = 0o644
 
 // ManifestFormat names the layout of [Manifest]; a reader refuses others.
 const ManifestFormat = "blindlist-prefilter/1"
@@ -107,7 +113,10 @@ func DecodeManifest(b []byte) (Manifest, error) {
 
 // WriteDir writes the raw bits ([BitsFile]), the sample's plist
 // ([PlistFile]) and the JSON manifest ([ManifestFile]) into dir, which must
-// exist. Each file is written to a temporary name and renamed into place.
+// exist, each with mode 0644. Each file is replaced atomically and durably
+// (written to a temporary name, fsynced, renamed into place, directory
+// fsynced), so a reader sees the old file or the new one; the three files
+// are replaced one after another, not together.
 func (f *Filter) WriteDir(dir string) error {
 	pl, err := f.MarshalPlist()
 	if err != nil {
@@ -121,8 +130,8 @@ func (f *Filter) WriteDir(dir string) error {
 		name string
 		data []byte
 	}{{BitsFile, f.bits}, {PlistFile, pl}, {ManifestFile, append(mj, '\n')}} {
-		if err := writeFileAtomic(filepath.Join(dir, file.name), file.data); err != nil {
-			return err
+		if err := atomicfile.WriteBytes(filepath.Join(dir, file.name), fileMode, file.data); err != nil {
+			return fmt.Errorf("bloom: %w", err)
 		}
 	}
 	return nil
@@ -158,31 +167,4 @@ func ReadDir(dir string) (*Filter, error) {
 		return nil, fmt.Errorf("bloom: reading bits: %w", err)
 	}
 	return FromManifest(m, bits)
-}
-
-// writeFileAtomic writes data to a temporary file beside path, syncs it and
-// renames it over path, so readers never see a half-written file.
-func writeFileAtomic(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("bloom: %w", err)
-	}
-	_, err = tmp.Write(data)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("bloom: writing %s: %w", path, err)
-	}
-	return nil
 }
