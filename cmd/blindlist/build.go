@@ -20,6 +20,7 @@ import (
 
 	"github.com/blindlist/blindlist/blocklist"
 	"github.com/blindlist/blindlist/bloom"
+	"github.com/blindlist/blindlist/internal/atomicfile"
 	"github.com/blindlist/blindlist/pir/pb"
 )
 
@@ -425,15 +426,7 @@ func writeBuildOutput(ctx context.Context, e *env, out string, keys []string, wr
 			return fmt.Errorf("moving %s into %s: %w", name, out, err)
 		}
 	}
-	d, err := os.Open(out)
-	if err != nil {
-		return fmt.Errorf("syncing %s: %w", out, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
-		return fmt.Errorf("syncing %s: %w", out, err)
-	}
-	return nil
+	return atomicfile.SyncDir(out)
 }
 
 // writeKeyFiles writes keys.txt and input.txtpb, both streamed through a
@@ -472,35 +465,19 @@ func writeKeywordDB(w io.Writer, keys []string) error {
 	return bw.Flush()
 }
 
-// writeWith streams a file through fn into a temporary name, then renames
-// it over path.
+// outputFileMode is the permission of the files build writes: public data
+// that a server running as another user must be able to read.
+const outputFileMode = 0o644
+
+// writeWith streams a file through fn (given a buffered writer) and replaces
+// path with it atomically and durably, mode 0644.
 func writeWith(path string, fn func(io.Writer) error) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	err = fn(tmp)
-	if err == nil {
-		err = tmp.Sync()
-	}
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	return nil
+	return atomicfile.WriteFile(path, outputFileMode, fn)
 }
 
+// writeFileAtomic replaces path with data atomically and durably, mode 0644.
 func writeFileAtomic(path string, data []byte) error {
-	return writeWith(path, func(w io.Writer) error { _, err := w.Write(data); return err })
+	return atomicfile.WriteBytes(path, outputFileMode, data)
 }
 
 // isTerminal reports whether w is a character device (a terminal).

@@ -46,6 +46,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/blindlist/blindlist/internal/atomicfile"
 	"github.com/blindlist/blindlist/pir"
 	"github.com/blindlist/blindlist/pir/pb"
 )
@@ -597,8 +598,8 @@ func (b *pirBuilder) commit(jobs []*pirShardJob, staging string, cfg *pir.Config
 			return pirFileInfo{}, fmt.Errorf("pir output: %w", err)
 		}
 	}
-	if err := syncDir(b.dir); err != nil {
-		return pirFileInfo{}, err
+	if err := atomicfile.SyncDir(b.dir); err != nil {
+		return pirFileInfo{}, fmt.Errorf("pir output: %w", err)
 	}
 	sum := sha256.Sum256(kc)
 	return pirFileInfo{Name: pirKeyConfigFile, Bytes: int64(len(kc)), SHA256: hex.EncodeToString(sum[:])}, nil
@@ -642,19 +643,6 @@ func describeFile(path, name string, sync bool) (pirFileInfo, error) {
 		return pirFileInfo{}, fmt.Errorf("reading %s: %w", path, err)
 	}
 	return pirFileInfo{Name: name, Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
-}
-
-// syncDir flushes a directory's entries (the renames) to stable storage.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("pir output: %w", err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil && !errors.Is(err, errors.ErrUnsupported) {
-		return fmt.Errorf("pir output: syncing %s: %w", dir, err)
-	}
-	return nil
 }
 
 func fileExists(path string) bool {
