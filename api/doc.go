@@ -42,6 +42,16 @@
 //   - /report: JSON array or URLFilterReport; empty 400 when malformed;
 //     written durably to the report directory when one is configured.
 //
+// # Memory
+//
+// Parsed evaluation keys are kept between calls in a least-recently-used
+// cache bounded by bytes ([LimitsConfig.KeyCacheBytes], default 256 MiB)
+// and by count ([Config.KeyCacheSize]). A parsed key that has answered is
+// about nine times its upload (6.3 MB at 100 000 keys per shard); each
+// entry is charged [ParsedKeyBytes], and a key larger than the whole
+// budget is used but not kept. [AutoMemoryLimit] adds the budget to the
+// soft memory limit `blindlist serve` sets. See docs/sizing.md §3.
+//
 // # Privacy
 //
 // User identifiers are hashed before they reach the key store and are never

@@ -215,7 +215,7 @@ type LimitsConfig struct {
 	// answered is about nine times its upload: 6.3 MB for a key of a
 	// 100 000-key shard of the URL-filter preset, 3.2 MB for 1 000 keys.
 	// A key larger than the whole budget is used but not kept. Default
-	// 256 MiB (40 keys of a 100 000-key shard); -1 turns the cache off,
+	// 256 MiB (42 keys of a 100 000-key shard); -1 turns the cache off,
 	// so every call parses its key again. At least 1 MiB otherwise. The
 	// automatic memory limit counts it.
 	KeyCacheBytes int64 `json:"keyCacheBytes,omitempty"`

@@ -15,8 +15,8 @@ import (
 )
 
 // DefaultKeyCacheBytes is the parsed evaluation-key cache budget when
-// [LimitsConfig.KeyCacheBytes] is 0: 40 keys of a 100 000-key shard of the
-// URL-filter preset (6.3 MB each, [ParsedKeyBytes]), 80 of a 1 000-key one.
+// [LimitsConfig.KeyCacheBytes] is 0: 42 keys of a 100 000-key shard of the
+// URL-filter preset (6.3 MB each, [ParsedKeyBytes]), 84 of a 1 000-key one.
 const DefaultKeyCacheBytes = 256 << 20
 
 // MinKeyCacheBytes is the smallest [LimitsConfig.KeyCacheBytes] accepted
