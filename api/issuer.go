@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/blindlist/blindlist/api/privacypass"
+	"github.com/blindlist/blindlist/internal/atomicfile"
 )
 
 // PrivacyPassVerifier adapts a privacypass.Service to [TokenVerifier]: its
@@ -305,48 +306,15 @@ func (d *IssuerKeyDir) create(tier string, start time.Time, used map[byte]bool) 
 	start = start.Truncate(time.Second)
 	name := fmt.Sprintf("%s@%d.pem", strings.ReplaceAll(tier, "/", "~"), start.Unix())
 	path := filepath.Join(d.Dir, name)
-	if err := writeSecretFile(path, pemBytes); err != nil {
+	if err := atomicfile.WriteBytes(path, secretFileMode, pemBytes); err != nil {
 		return nil, fmt.Errorf("api: issuer keys: %w", err)
 	}
 	return &issuerKeyFile{tier: tier, start: start, path: path, key: k}, nil
 }
 
-// writeSecretFile writes data 0600 through a temporary file, fsynced and
-// renamed into place, so a crash leaves the old state or the new file.
-func writeSecretFile(path string, data []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if err := tmp.Chmod(0o600); err != nil {
-		tmp.Close()
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	dir, err := os.Open(filepath.Dir(path))
-	if err != nil {
-		return err
-	}
-	if err := dir.Sync(); err != nil {
-		dir.Close()
-		return err
-	}
-	return dir.Close()
-}
+// secretFileMode is the permission of issuer keys and the zero-config user
+// token: readable by the service's user only.
+const secretFileMode = 0o600
 
 // ReadUserTokens reads a tokens file: one user token per line, blank lines
 // and lines starting with '#' ignored. Tokens must be valid base64 (the

@@ -9,13 +9,14 @@ import (
 	"fmt"
 	"mime"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
+
+	"github.com/blindlist/blindlist/internal/atomicfile"
 )
 
 // Bounds on a report (the body cap bounds the total).
@@ -162,41 +163,18 @@ func textString(s string) string {
 	return b.String()
 }
 
-// writeFileDurably writes data to a new random-named .txtpb file in dir:
-// temporary file, fsync, rename, fsync of the directory, so a report that
-// was acknowledged survives a crash.
+// reportFileMode is the permission of stored reports: they hold the URLs
+// users flagged, readable by the service's user only.
+const reportFileMode = 0o600
+
+// writeFileDurably writes data to a new random-named .txtpb file in dir
+// through [atomicfile.WriteBytes] (temporary file, fsync, rename, fsync of
+// the directory), so a report that was acknowledged survives a crash and a
+// reader globbing *.txtpb never sees a partial one.
 func writeFileDurably(dir string, data []byte) error {
 	var id [16]byte
 	if _, err := rand.Read(id[:]); err != nil {
 		return err
 	}
-	name := filepath.Join(dir, hex.EncodeToString(id[:])+".txtpb")
-	tmp, err := os.CreateTemp(dir, ".report-*.tmp")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.Write(data); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), name); err != nil {
-		return err
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		d.Close()
-		return err
-	}
-	return d.Close()
+	return atomicfile.WriteBytes(filepath.Join(dir, hex.EncodeToString(id[:])+".txtpb"), reportFileMode, data)
 }

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/blindlist/blindlist/internal/atomicfile"
 	"github.com/blindlist/blindlist/pir"
 )
 
@@ -67,7 +68,7 @@ func ZeroConfig(ctx context.Context, o ZeroConfigOptions) (*FileConfig, error) {
 			return nil, err
 		}
 		line := "# user token for NEURLFilterManager's pirAuthenticationToken\n" + base64.StdEncoding.EncodeToString(b[:]) + "\n"
-		if err := writeSecretFile(tokens, []byte(line)); err != nil {
+		if err := atomicfile.WriteBytes(tokens, secretFileMode, []byte(line)); err != nil {
 			return nil, fmt.Errorf("api: zero config: writing user token: %w", err)
 		}
 	}
@@ -132,24 +133,26 @@ func zeroConfigShards(ctx context.Context, o ZeroConfigOptions) (dir string, sha
 			return "", 0, fmt.Errorf("api: zero config: %w", err)
 		}
 	}
-	// The shard writer renames its files into place without fsync: make
-	// the files and the directory durable before the rename publishes
-	// them, and the rename itself durable after, so a crash leaves either
-	// no directory (processed again) or complete shards, never a directory
-	// of empty or short files that a restart would serve.
+	// pir.WriteShard replaces each file durably today, but this directory
+	// is published by one rename, so make its contents durable here
+	// whatever the shard writer does: every file and the directory before
+	// the rename, the rename itself after (the parent). A crash leaves
+	// either no directory (processed again) or complete shards, never a
+	// directory of empty or short files that a restart would serve.
 	if err := syncTree(tmp); err != nil {
 		return "", 0, fmt.Errorf("api: zero config: %w", err)
 	}
 	if err := os.Rename(tmp, dir); err != nil {
 		return "", 0, fmt.Errorf("api: zero config: %w", err)
 	}
-	if err := syncPath(filepath.Dir(dir)); err != nil {
+	if err := syncDir(filepath.Dir(dir)); err != nil {
 		return "", 0, fmt.Errorf("api: zero config: %w", err)
 	}
 	return dir, len(dbs), nil
 }
 
-// testingOnlySynced, when set, is told every path syncPath made durable.
+// testingOnlySynced, when set, is told every path syncFile or syncDir made
+// durable, so a test can check what was fsynced and in which order.
 var testingOnlySynced func(path string)
 
 // syncTree fsyncs every regular file directly in dir, then dir itself.
@@ -160,29 +163,40 @@ func syncTree(dir string) error {
 	}
 	for _, ent := range ents {
 		if ent.Type().IsRegular() {
-			if err := syncPath(filepath.Join(dir, ent.Name())); err != nil {
+			if err := syncFile(filepath.Join(dir, ent.Name())); err != nil {
 				return err
 			}
 		}
 	}
-	return syncPath(dir)
+	return syncDir(dir)
 }
 
-// syncPath fsyncs the file or directory at path.
-func syncPath(path string) error {
+// syncFile fsyncs the existing regular file at path.
+func syncFile(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("fsync %s: %w", path, err)
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if err := f.Close(); err != nil {
-		return err
+	if err != nil {
+		return fmt.Errorf("fsync %s: %w", path, err)
 	}
 	if testingOnlySynced != nil {
 		testingOnlySynced(path)
+	}
+	return nil
+}
+
+// syncDir fsyncs the directory dir ([atomicfile.SyncDir]).
+func syncDir(dir string) error {
+	if err := atomicfile.SyncDir(dir); err != nil {
+		return err
+	}
+	if testingOnlySynced != nil {
+		testingOnlySynced(dir)
 	}
 	return nil
 }
