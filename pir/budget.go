@@ -37,11 +37,26 @@ func (b *budget) tryGo(f func()) bool {
 // the budget grants, and returns the first error. It stops handing out
 // work after an error or when ctx is done.
 func (b *budget) forEach(ctx context.Context, n int, fn func(i int) error) error {
+	return forEachWith(b, ctx, n, func() struct{} { return struct{}{} }, func(struct{}) {},
+		func(_ struct{}, i int) error { return fn(i) })
+}
+
+// forEachWith is forEach with per-goroutine state: every goroutine that
+// takes part calls get once before its first item, passes the value to fn
+// for each of its items, and hands it to put when it stops.
+func forEachWith[T any](b *budget, ctx context.Context, n int, get func() T, put func(T), fn func(v T, i int) error) error {
 	var next atomic.Int64
 	var mu sync.Mutex
 	var first error
 	var failed atomic.Bool
 	work := func() {
+		var v T
+		held := false
+		defer func() {
+			if held {
+				put(v)
+			}
+		}()
 		for !failed.Load() {
 			i := int(next.Add(1) - 1)
 			if i >= n {
@@ -49,7 +64,10 @@ func (b *budget) forEach(ctx context.Context, n int, fn func(i int) error) error
 			}
 			err := ctx.Err()
 			if err == nil {
-				err = fn(i)
+				if !held {
+					v, held = get(), true
+				}
+				err = fn(v, i)
 			}
 			if err != nil {
 				mu.Lock()

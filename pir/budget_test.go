@@ -116,3 +116,38 @@ func TestManyConcurrentAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestForEachWithState checks that each goroutine of forEachWith takes its
+// state once and hands it back: gets equal puts, at most one per goroutine
+// (caller + 3 helpers), and every item sees a value that was taken.
+func TestForEachWithState(t *testing.T) {
+	b := newBudget(3)
+	var gets, puts atomic.Int32
+	var mu sync.Mutex
+	taken := map[int32]bool{}
+	get := func() int32 {
+		v := gets.Add(1)
+		mu.Lock()
+		taken[v] = true
+		mu.Unlock()
+		return v
+	}
+	err := forEachWith(b, context.Background(), 200, get, func(int32) { puts.Add(1) }, func(v int32, i int) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if !taken[v] {
+			t.Errorf("item %d got state %d that was never taken", i, v)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g, p := gets.Load(), puts.Load(); g != p || g < 1 || g > 4 {
+		t.Errorf("%d gets, %d puts; want equal and 1..4", g, p)
+	}
+	// No items, no state.
+	if err := forEachWith(b, context.Background(), 0, get, func(int32) { puts.Add(1) }, func(int32, int) error { return nil }); err != nil || gets.Load() != puts.Load() {
+		t.Errorf("n=0: err %v, gets %d puts %d", err, gets.Load(), puts.Load())
+	}
+}

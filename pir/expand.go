@@ -23,14 +23,16 @@ type expander struct {
 	// key config (sorted), every one of them present in key.
 	elements []uint32
 	logN     int
-	budget   *budget // helper goroutines for subtrees
+	budget   *budget   // helper goroutines for subtrees
+	evs      *evalPool // where workers take their evaluators (nil: new ones)
 	// sink, if set, may consume a finished leaf at absolute position p
 	// (returning true); consumed leaves are not kept in the output and
 	// their storage is reused.
 	sink func(w *worker, p int, leaf *bfv.Ciphertext) (bool, error)
 
 	mu      sync.Mutex
-	workers []*worker
+	workers []*worker // every worker made, for the sink's state
+	idle    []*worker // workers no goroutine holds now
 }
 
 // maxParallelLevel is the deepest tree level whose subtrees may go to a
@@ -46,12 +48,49 @@ type worker struct {
 	acc  *firstDimAcc // the sink's per-worker state, if any
 }
 
+// newWorker returns an idle worker, or a new one. A goroutine holds it until
+// it calls doneWorker; reusing workers reuses their evaluator scratch, free
+// ciphertexts and sink state (one first-dimension accumulator per worker).
 func (x *expander) newWorker() *worker {
-	w := &worker{ev: bfv.NewEvaluator(x.bp)}
+	x.mu.Lock()
+	if n := len(x.idle); n > 0 {
+		w := x.idle[n-1]
+		x.idle = x.idle[:n-1]
+		x.mu.Unlock()
+		return w
+	}
+	x.mu.Unlock()
+	var ev *bfv.Evaluator
+	if x.evs != nil {
+		ev = x.evs.get()
+	} else {
+		ev = bfv.NewEvaluator(x.bp)
+	}
+	w := &worker{ev: ev}
 	x.mu.Lock()
 	x.workers = append(x.workers, w)
 	x.mu.Unlock()
 	return w
+}
+
+// doneWorker makes w available to the next goroutine of this expansion.
+func (x *expander) doneWorker(w *worker) {
+	x.mu.Lock()
+	x.idle = append(x.idle, w)
+	x.mu.Unlock()
+}
+
+// release returns the workers' evaluators to the pool. Call it once the
+// expansion (and any sink) is done with them.
+func (x *expander) release() {
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	for _, w := range x.workers {
+		if x.evs != nil && w.ev != nil {
+			x.evs.put(w.ev)
+		}
+		w.ev = nil
+	}
 }
 
 func (w *worker) get() *bfv.Ciphertext {
@@ -78,7 +117,10 @@ func (x *expander) expand(cts []*bfv.Ciphertext, outputCount int) ([]*bfv.Cipher
 		for i := range pos {
 			pos[i] = start + i
 		}
-		if err := x.expandOne(x.newWorker(), ct, out, pos, 1, ceilLog2(uint64(c))); err != nil {
+		w := x.newWorker()
+		err := x.expandOne(w, ct, out, pos, 1, ceilLog2(uint64(c)))
+		x.doneWorker(w)
+		if err != nil {
 			return nil, err
 		}
 		start += c
@@ -132,7 +174,9 @@ func (x *expander) expandOne(w *worker, ct *bfv.Ciphertext, out []*bfv.Ciphertex
 		wg.Add(1)
 		if x.budget.tryGo(func() {
 			defer wg.Done()
-			err0 = x.expandOne(x.newWorker(), p0, out, first, l+1, h)
+			w0 := x.newWorker()
+			err0 = x.expandOne(w0, p0, out, first, l+1, h)
+			x.doneWorker(w0)
 		}) {
 			err1 := x.expandOne(w, p1, out, second, l+1, h)
 			wg.Wait()

@@ -48,6 +48,7 @@ type Server struct {
 	moduli  []modq.Modulus // ciphertext moduli
 	workers int
 	budget  *budget
+	evs     *evalPool // idle evaluators, at most workers of them
 }
 
 // NewServer returns a server for the shards of one usecase, in shard order.
@@ -74,7 +75,7 @@ func NewServer(shards []*Database, opts ServerOptions) (*Server, error) {
 		w = runtime.GOMAXPROCS(0)
 	}
 	return &Server{shards: slices.Clone(shards), he: he, bp: bp, config: cfg, moduli: ctModuliOf(he), workers: w,
-		budget: newBudget(w - 1)}, nil
+		budget: newBudget(w - 1), evs: newEvalPool(bp, w)}, nil
 }
 
 // Config returns the usecase configuration served at /config.
@@ -158,7 +159,8 @@ func (s *Server) AnswerQuery(ctx context.Context, shardIndex int, query *pirpb.E
 	}
 	total := p.expandedCount()
 	n := s.he.n
-	x := &expander{bp: s.bp, key: key, elements: p.KeyConfig.GaloisElements, logN: bits.Len(uint(n)) - 1, budget: s.budget}
+	x := &expander{bp: s.bp, key: key, elements: p.KeyConfig.GaloisElements, logN: bits.Len(uint(n)) - 1, budget: s.budget, evs: s.evs}
+	defer x.release()
 	if err := x.checkKey(total); err != nil {
 		return nil, err
 	}
@@ -166,6 +168,7 @@ func (s *Server) AnswerQuery(ctx context.Context, shardIndex int, query *pirpb.E
 		return s.respondStreaming(ctx, db, x, cts, key)
 	}
 	expanded, err := x.expand(cts, total)
+	x.release() // the evaluators go back to the pool for the steps below
 	if err != nil {
 		return nil, err
 	}
@@ -214,8 +217,8 @@ func (s *Server) respond(ctx context.Context, db *Database, expanded []*bfv.Ciph
 	for k := range b {
 		q0[k] = expanded[k*sd : k*sd+d0] // used only here: converted in place
 	}
-	err := s.budget.forEach(ctx, b*d0, func(i int) error {
-		return bfv.NewEvaluator(s.bp).ToEval(q0[i/d0][i%d0])
+	err := s.evs.forEach(s.budget, ctx, b*d0, func(ev *bfv.Evaluator, i int) error {
+		return ev.ToEval(q0[i/d0][i%d0])
 	})
 	if err != nil {
 		return nil, err
@@ -230,9 +233,8 @@ func (s *Server) respond(ctx context.Context, db *Database, expanded []*bfv.Ciph
 		}
 	}
 	perTable := l.plaintextCount()
-	err = s.budget.forEach(ctx, b*chunks*d1, func(i int) error {
+	err = s.evs.forEach(s.budget, ctx, b*chunks*d1, func(ev *bfv.Evaluator, i int) error {
 		k, c, col := i/(chunks*d1), i/d1%chunks, i%d1
-		ev := bfv.NewEvaluator(s.bp)
 		out := &bfv.Ciphertext{}
 		base := k*perTable + c*l.perChunk() + col*d0
 		if err := db.dot(ev, s.bp, s.moduli, out, q0[k], base, &dotScratch{}); err != nil {
@@ -261,9 +263,8 @@ func (s *Server) secondDimension(ctx context.Context, db *Database, expanded []*
 	for k := range b {
 		replies[k] = &hepb.SerializedCiphertextVec{Ciphertexts: make([]*hepb.SerializedCiphertext, chunks)}
 	}
-	err := s.budget.forEach(ctx, b*chunks, func(i int) error {
+	err := s.evs.forEach(s.budget, ctx, b*chunks, func(ev *bfv.Evaluator, i int) error {
 		k, c := i/chunks, i%chunks
-		ev := bfv.NewEvaluator(s.bp)
 		x := &bfv.Ciphertext{}
 		if err := ev.MulInnerProduct(x, expanded[k*sd+d0:(k+1)*sd], R[k][c]); err != nil {
 			return err
@@ -311,6 +312,7 @@ func (s *Server) respondStreaming(ctx context.Context, db *Database, x *expander
 		return true, nil
 	}
 	expanded, err := x.expand(cts, p.expandedCount())
+	x.release() // the sink is done too: the evaluators go back to the pool
 	if err != nil {
 		return nil, err
 	}
@@ -330,7 +332,7 @@ func (s *Server) respondStreaming(ctx context.Context, db *Database, x *expander
 			flat = append(flat, Rc...)
 		}
 	}
-	err = s.budget.forEach(ctx, len(flat), func(i int) error { return bfv.NewEvaluator(s.bp).ToCoeff(flat[i]) })
+	err = s.evs.forEach(s.budget, ctx, len(flat), func(ev *bfv.Evaluator, i int) error { return ev.ToCoeff(flat[i]) })
 	if err != nil {
 		return nil, err
 	}
