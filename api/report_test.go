@@ -76,7 +76,7 @@ func TestReport(t *testing.T) {
 			t.Errorf("reports do not contain %s:\n%s", want, all)
 		}
 	}
-	if leftovers, _ := filepath.Glob(filepath.Join(dir, ".report-*")); len(leftovers) != 0 {
+	if leftovers, _ := filepath.Glob(filepath.Join(dir, ".*")); len(leftovers) != 0 {
 		t.Errorf("temporary files left: %v", leftovers)
 	}
 }
