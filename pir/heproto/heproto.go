@@ -8,6 +8,18 @@
 // (never panics) on malformed input. The package also hosts the tests that
 // replay Apple's HE vectors (shared/vectors/he), because package bfv must
 // not import protobuf.
+//
+// # Memory
+//
+// Parsed keys are larger than their bytes on the wire. A seeded evaluation
+// key sends one packed polynomial (ceil(log2 q_i) bits per residue) and a
+// seed per key-switching ciphertext; parsed, the seed is expanded into the
+// second polynomial and every residue takes a 64-bit word. For the
+// n_4096_logq_27_28_28 presets a parsed [EvaluationKeyFromProto] result
+// takes about 4.7 times its wire size (2 · 64 / ~27.7 bits, plus per-key
+// overhead): Apple's 425 KB n_4096_logq_27_28_28_logt_5 vector key parses
+// to 1.97 MB of residues. Budget caches of parsed keys accordingly, and
+// parse only bounded uploads ([MaxGaloisKeys] bounds the key count).
 package heproto
 
 import (
@@ -22,11 +34,22 @@ import (
 // Apple's NoOp scheme, stdDev64).
 var ErrUnsupported = errors.New("heproto: unsupported encryption parameters")
 
+// Bounds on the parameters [ParamsFromProto] builds tables for, so that
+// outside bytes cannot make it allocate more than a few MiB.
+const (
+	// MaxPolyDegree is the largest N Apple's security table knows
+	// (quantum128: N ≤ 32768, he-spec §1.3); Apple's presets stop at 8192.
+	MaxPolyDegree = 1 << 15
+	// MaxModuli is Apple's cap on the number of coefficient moduli
+	// (he-spec §1.1); its presets use at most 5.
+	MaxModuli = 32
+)
+
 // ParamsFromProto validates Apple's EncryptionParameters as Apple's
-// conversion does (he-spec §1.4). Parameters equal to a preset get that
-// preset (with its name and word size); others are validated as custom
-// parameters. Building the tables costs a few milliseconds: cache the
-// result per configuration.
+// conversion does (he-spec §1.4), within [MaxPolyDegree] and [MaxModuli].
+// Parameters equal to a preset get that preset (with its name and word
+// size); others are validated as custom parameters. Building the tables
+// costs a few milliseconds: cache the result per configuration.
 func ParamsFromProto(m *hepb.EncryptionParameters) (*bfv.Params, error) {
 	if m == nil {
 		return nil, errors.New("heproto: missing encryption parameters")
@@ -49,12 +72,12 @@ func ParamsFromProto(m *hepb.EncryptionParameters) (*bfv.Params, error) {
 		return nil, fmt.Errorf("%w: security level %v", ErrUnsupported, m.GetSecurityLevel())
 	}
 	n := m.GetPolynomialDegree()
-	if n == 0 || n > 1<<16 {
-		return nil, fmt.Errorf("heproto: polynomial degree %d out of range", n)
+	if n < 2 || n > MaxPolyDegree || n&(n-1) != 0 {
+		return nil, fmt.Errorf("heproto: polynomial degree %d is not a power of two in [2, %d]", n, MaxPolyDegree)
 	}
 	qs := m.GetCoefficientModuli()
-	if len(qs) == 0 || len(qs) > 32 {
-		return nil, fmt.Errorf("heproto: %d coefficient moduli", len(qs))
+	if len(qs) == 0 || len(qs) > MaxModuli {
+		return nil, fmt.Errorf("heproto: %d coefficient moduli, want 1..%d", len(qs), MaxModuli)
 	}
 	p, err := bfv.NewParams(bfv.ParamsLiteral{N: int(n), T: m.GetPlaintextModulus(), Moduli: qs, Security: sec})
 	if err != nil {
@@ -151,16 +174,16 @@ func keySwitchKeyFromProto(p *bfv.Params, m *hepb.SerializedKeySwitchKey) (*bfv.
 	cts := m.GetKeySwitchKey().GetCiphertexts()
 	L := len(p.Moduli())
 	if len(cts) != L-1 {
-		return nil, fmt.Errorf("heproto: key-switching key has %d ciphertexts, want %d", len(cts), L-1)
+		return nil, fmt.Errorf("key-switching key has %d ciphertexts, want %d", len(cts), L-1)
 	}
 	k := &bfv.KeySwitchKey{}
 	for i, c := range cts {
 		ct, err := CiphertextFromProto(p, c, L, bfv.Eval)
 		if err != nil {
-			return nil, fmt.Errorf("heproto: key-switching ciphertext %d: %w", i, err)
+			return nil, fmt.Errorf("key-switching ciphertext %d: %w", i, err)
 		}
 		if len(ct.Polys) != 2 {
-			return nil, fmt.Errorf("heproto: key-switching ciphertext %d has %d polynomials", i, len(ct.Polys))
+			return nil, fmt.Errorf("key-switching ciphertext %d has %d polynomials", i, len(ct.Polys))
 		}
 		k.Keys = append(k.Keys, ct)
 	}
@@ -203,14 +226,14 @@ func EvaluationKeyFromProto(p *bfv.Params, m *hepb.SerializedEvaluationKey) (*bf
 		}
 		ksk, err := keySwitchKeyFromProto(p, k)
 		if err != nil {
-			return nil, fmt.Errorf("Galois element %d: %w", g, err)
+			return nil, fmt.Errorf("heproto: Galois element %d: %w", g, err)
 		}
 		evk.Galois[g] = ksk
 	}
 	if rk := m.GetRelinKey(); rk != nil {
 		ksk, err := keySwitchKeyFromProto(p, rk.GetRelinKey())
 		if err != nil {
-			return nil, fmt.Errorf("relinearization key: %w", err)
+			return nil, fmt.Errorf("heproto: relinearization key: %w", err)
 		}
 		evk.Relin = ksk
 	}
