@@ -224,7 +224,8 @@ func (s *Server) respond(ctx context.Context, db *Database, expanded []*bfv.Ciph
 		return nil, err
 	}
 
-	// R[k][c][col] = INTT(Σ_r Q0[r] ⊙ P[col·d0 + r]).
+	// R[k][c][col] = Σ_r Q0[r] ⊙ P[col·d0 + r], left in Eval form: the ct × ct
+	// product takes it so and skips the forward NTT of its q-rows.
 	R := make([][][]*bfv.Ciphertext, b)
 	for k := range b {
 		R[k] = make([][]*bfv.Ciphertext, chunks)
@@ -241,7 +242,7 @@ func (s *Server) respond(ctx context.Context, db *Database, expanded []*bfv.Ciph
 			return err
 		}
 		R[k][c][col] = out
-		return ev.ToCoeff(out)
+		return nil
 	})
 	if err != nil {
 		return nil, err
@@ -325,16 +326,7 @@ func (s *Server) respondStreaming(ctx context.Context, db *Database, x *expander
 			accs = append(accs, w.acc)
 		}
 	}
+	// R stays in Eval form (see respond).
 	R := sumFirstDim(s.bp, accs, p.HashFunctionCount, p.ChunkCount(), d1)
-	var flat []*bfv.Ciphertext
-	for _, Rk := range R {
-		for _, Rc := range Rk {
-			flat = append(flat, Rc...)
-		}
-	}
-	err = s.evs.forEach(s.budget, ctx, len(flat), func(ev *bfv.Evaluator, i int) error { return ev.ToCoeff(flat[i]) })
-	if err != nil {
-		return nil, err
-	}
 	return s.secondDimension(ctx, db, expanded, R, key)
 }

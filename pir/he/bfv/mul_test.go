@@ -4,6 +4,7 @@ import (
 	"math/big"
 	mrand "math/rand"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/blindlist/blindlist/pir/he/ring"
@@ -167,6 +168,38 @@ func TestMulMatchesClosedForm(t *testing.T) {
 								t.Fatalf("level %d poly %d row %d coeff %d: got %d, closed form %d", l, k, i, j, got, w)
 							}
 						}
+					}
+				}
+				// The same product with the bs in Eval form (as a PIR
+				// server's first-dimension sums) is the same, bit for bit,
+				// and leaves the bs as they were.
+				var evalBs []*Ciphertext
+				for _, b := range bs {
+					eb := b.Clone()
+					if err := ev.ToEval(eb); err != nil {
+						t.Fatal(err)
+					}
+					evalBs = append(evalBs, eb)
+				}
+				before := evalBs[0].Clone()
+				outEval := &Ciphertext{}
+				if err := ev.MulInnerProduct(outEval, as, evalBs); err != nil {
+					t.Fatal(err)
+				}
+				for k := range out.Polys {
+					if !slices.Equal(outEval.Polys[k].Coeffs, out.Polys[k].Coeffs) {
+						t.Fatalf("level %d poly %d: product with Eval second operands differs", l, k)
+					}
+				}
+				for k := range before.Polys {
+					if !slices.Equal(before.Polys[k].Coeffs, evalBs[0].Polys[k].Coeffs) {
+						t.Fatalf("level %d: product modified its Eval operand", l)
+					}
+				}
+				mixed := append([]*Ciphertext{evalBs[0]}, bs[1:]...)
+				if len(mixed) > 1 {
+					if err := ev.MulInnerProduct(outEval, as, mixed); err == nil {
+						t.Errorf("level %d: mixed Eval and Coeff second operands accepted", l)
 					}
 				}
 			}
