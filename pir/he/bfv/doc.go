@@ -14,10 +14,10 @@
 //     switching, he-spec §5.2), [Evaluator.Add], [Evaluator.Sub],
 //     [Evaluator.MulPowerOfX];
 //   - first dimension: [Evaluator.ToEval], [Evaluator.InnerProduct] with
-//     Eval plaintexts ([Params.ToEval], [Params.ParsePlaintext]),
-//     [Evaluator.ToCoeff];
+//     Eval plaintexts ([Params.ToEval], [Params.ParsePlaintext]);
 //   - later dimensions: [Evaluator.MulInnerProduct] (exact Apple closed form,
-//     he-spec §4.5) then [Evaluator.Relinearize];
+//     he-spec §4.5; its second operands may stay in Eval form, which saves
+//     their forward NTTs) then [Evaluator.Relinearize];
 //   - response: [Evaluator.ModSwitchDownToSingle] then
 //     [Params.SerializeForDecryption] (skip-LSB trimming, he-spec §4.8).
 //

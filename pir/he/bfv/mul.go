@@ -321,7 +321,8 @@ func (mt *mulTables) scale64(out, d *ring.Poly, v []uint64, y []uint64) {
 
 // Mul sets out = a × b, a 3-poly Coeff ciphertext (not relinearized),
 // bit-identical to Apple's BEHZ product (he-spec §4.5). a and b must be
-// 2-poly Coeff ciphertexts at the same level.
+// 2-poly ciphertexts at the same level, a in Coeff form, b in Coeff or Eval
+// form (see [Evaluator.MulInnerProduct]).
 func (e *Evaluator) Mul(out, a, b *Ciphertext) error {
 	return e.MulInnerProduct(out, []*Ciphertext{a}, []*Ciphertext{b})
 }
