@@ -42,8 +42,8 @@ func newKeyCacheID(serialized, keyConfigHash []byte) keyCacheID {
 // the per-request headroom, not of the budget.
 type keyCache struct {
 	mu         sync.Mutex
-	maxEntries int        // 0: nothing is cached
-	maxBytes   int64      // 0: nothing is cached
+	maxEntries int        // 0 (and maxBytes 0): nothing is cached
+	maxBytes   int64      // 0 (and maxEntries 0): nothing is cached
 	bytes      int64      // sum of the entries' sizes
 	order      *list.List // front = most recent; values are *keyCacheEntry
 	byID       map[keyCacheID]*list.Element
@@ -67,8 +67,12 @@ type keyCacheMetrics struct {
 }
 
 // newKeyCache returns a cache holding at most maxEntries keys and
-// maxBytes estimated bytes; either being 0 disables it.
+// maxBytes estimated bytes; either being 0 disables it (and sets both to
+// 0).
 func newKeyCache(maxEntries int, maxBytes int64, m keyCacheMetrics) *keyCache {
+	if maxEntries <= 0 || maxBytes <= 0 {
+		maxEntries, maxBytes = 0, 0
+	}
 	m.maxSize.Set(float64(maxBytes))
 	return &keyCache{maxEntries: maxEntries, maxBytes: maxBytes, order: list.New(),
 		byID: map[keyCacheID]*list.Element{}, m: m}
@@ -93,7 +97,7 @@ func (c *keyCache) get(id keyCacheID) (*pir.EvaluationKey, bool) {
 // byte budget is not cached (and evicts nothing): it would only flush the
 // cache and be evicted by the next put.
 func (c *keyCache) put(id keyCacheID, k *pir.EvaluationKey, size int64) {
-	if c.maxEntries == 0 || c.maxBytes == 0 {
+	if c.maxEntries == 0 {
 		return
 	}
 	c.mu.Lock()

@@ -138,12 +138,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 // KeyCacheBytes returns the budget of the parsed evaluation-key cache in
 // bytes (Limits.KeyCacheBytes after defaults), 0 when the cache is off.
 // `serve` adds it to the automatic memory limit.
-func (s *Server) KeyCacheBytes() int64 {
-	if s.keys.maxEntries == 0 {
-		return 0
-	}
-	return s.keys.maxBytes
-}
+func (s *Server) KeyCacheBytes() int64 { return s.keys.maxBytes }
 
 // Handler returns the HTTP handler of the service.
 func (s *Server) Handler() http.Handler { return s.handler }
