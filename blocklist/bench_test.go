@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/blindlist/blindlist/internal/cputime"
 )
 
 // hostsFile returns an n-line hosts file of distinct names with the mix of
@@ -47,13 +49,13 @@ func BenchmarkCompile(b *testing.B) {
 		b.Run(bc.name, func(b *testing.B) {
 			b.SetBytes(int64(bc.bytes))
 			b.ReportAllocs()
-			cpu0 := processCPU(b)
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				if _, err := Compile(context.Background(), bc.srcs, nil, Options{}); err != nil {
 					b.Fatal(err)
 				}
 			}
-			if cpu := processCPU(b) - cpu0; cpu > 0 {
+			if cpu := cputime.Process() - cpu0; cpu > 0 {
 				// Process CPU time, GC included: unlike ns/op, machine load
 				// does not inflate it.
 				b.ReportMetric(float64(cpu.Milliseconds())/float64(b.N), "cpu-ms/op")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	bnb "github.com/bits-and-blooms/bloom/v3"
+	"github.com/blindlist/blindlist/internal/cputime"
 )
 
 // benchKeys returns n distinct URL-like keys of 20–40 bytes.
@@ -48,25 +49,25 @@ func BenchmarkBuild(b *testing.B) {
 		for _, workers := range []int{1, runtime.GOMAXPROCS(0)} {
 			b.Run(fmt.Sprintf("%s/blindlist/workers=%d", name, workers), func(b *testing.B) {
 				b.ReportAllocs()
-				cpu0 := processCPU(b)
+				cpu0 := cputime.Process()
 				for b.Loop() {
 					if _, err := Build(keys, shape.p, 42, workers); err != nil {
 						b.Fatal(err)
 					}
 				}
-				reportRates(b, shape.n, processCPU(b)-cpu0)
+				reportRates(b, shape.n, cputime.Process()-cpu0)
 			})
 		}
 		b.Run(name+"/bits-and-blooms/workers=1", func(b *testing.B) {
 			b.ReportAllocs()
-			cpu0 := processCPU(b)
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				f := bnb.New(uint(m), uint(k))
 				for _, key := range keys {
 					f.AddString(key)
 				}
 			}
-			reportRates(b, shape.n, processCPU(b)-cpu0)
+			reportRates(b, shape.n, cputime.Process()-cpu0)
 		})
 	}
 }

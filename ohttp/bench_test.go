@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blindlist/blindlist/internal/cputime"
 	"github.com/blindlist/blindlist/ohttp/bhttp"
 )
 
@@ -81,7 +82,7 @@ func benchGateway(b *testing.B, s Suite, querySize, answerSize int) {
 	w := &discardWriter{h: make(http.Header)}
 	b.SetBytes(int64(len(enc)))
 	b.ReportAllocs()
-	cpu := processCPUTime()
+	cpu := cputime.Process()
 	for b.Loop() {
 		body.Reset(enc)
 		clear(w.h)
@@ -96,7 +97,7 @@ func benchGateway(b *testing.B, s Suite, querySize, answerSize int) {
 // "cpu-ns/op" (see processCPUTime).
 func reportCPU(b *testing.B, start time.Duration) {
 	if b.N > 0 {
-		b.ReportMetric(float64(processCPUTime()-start)/float64(b.N), "cpu-ns/op")
+		b.ReportMetric(float64(cputime.Process()-start)/float64(b.N), "cpu-ns/op")
 	}
 }
 
@@ -116,7 +117,7 @@ func BenchmarkOpenSeal(b *testing.B) {
 			}
 			b.SetBytes(int64(len(msg)))
 			b.ReportAllocs()
-			cpu := processCPUTime()
+			cpu := cputime.Process()
 			for b.Loop() {
 				pt, rc, err := ks.DecapsulateRequest(enc)
 				if err != nil {

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/blindlist/blindlist/internal/cputime"
 	"github.com/blindlist/blindlist/internal/testvec"
 	"github.com/cloudflare/circl/blindsign/blindrsa"
 )
@@ -78,10 +79,10 @@ func BenchmarkPrivacyPass(b *testing.B) {
 // reportCPU starts a CPU-time measurement; the returned function reports
 // cpu-ns/op. Use as: defer reportCPU(b)().
 func reportCPU(b *testing.B) func() {
-	start := processCPU()
+	start := cputime.Process()
 	return func() {
 		if b.N > 0 {
-			b.ReportMetric(float64(processCPU()-start)/float64(b.N), "cpu-ns/op")
+			b.ReportMetric(float64(cputime.Process()-start)/float64(b.N), "cpu-ns/op")
 		}
 	}
 }
