@@ -94,7 +94,7 @@ func benchGateway(b *testing.B, s Suite, querySize, answerSize int) {
 }
 
 // reportCPU reports process CPU time per operation since start, as
-// "cpu-ns/op" (see processCPUTime).
+// "cpu-ns/op" (see internal/cputime).
 func reportCPU(b *testing.B, start time.Duration) {
 	if b.N > 0 {
 		b.ReportMetric(float64(cputime.Process()-start)/float64(b.N), "cpu-ns/op")
