@@ -35,10 +35,12 @@
 //     configuration asks) before any is stored; stored under
 //     (User-Identifier, identifier), overwriting. Empty 200.
 //   - /queries: every request is checked first (key, usecase, configuration
-//     id, shard), so one bad request fails the call before any work: 400
-//     "Evaluation key not found", 400 "Unknown usecase: …", 410 for a
-//     configuration id no longer kept, 501 for shard ids and OPRF. Answers
-//     are computed in parallel within a fixed number of compute slots.
+//     id, shard, key shape), so one bad request fails the call before any
+//     work: 400 "Evaluation key not found", 400 "Unknown usecase: …", 410
+//     for a configuration id no longer kept, 501 for shard ids and OPRF.
+//     Answers are computed in parallel within a fixed number of compute
+//     slots (limits.maxConcurrentAnswers); a key whose material does not
+//     parse still fails the whole call with 400, found in its slot.
 //   - /report: JSON array or URLFilterReport; empty 400 when malformed;
 //     written durably to the report directory when one is configured.
 //
@@ -50,7 +52,16 @@
 // about nine times its upload (6.3 MB at 100 000 keys per shard); each
 // entry is charged [ParsedKeyBytes], and a key larger than the whole
 // budget is used but not kept. [AutoMemoryLimit] adds the budget to the
-// soft memory limit `blindlist serve` sets. See docs/sizing.md §3.
+// soft memory limit `blindlist serve` sets.
+//
+// A /queries call checks its requests with the keys still serialized (at
+// most the 10 MiB body, or the stored keys it names) and looks up or
+// parses each key only once its answer holds a compute slot, dropping it
+// with the slot. So however many calls arrive at once with uncached or
+// inline keys, the parsed keys alive beside the cache are at most
+// limits.maxConcurrentAnswers (blindlist_api_key_parses_in_use), each
+// [ParsedKeyBytes]; before, each waiting call held its own. See
+// docs/sizing.md §3.
 //
 // # Privacy
 //

@@ -205,18 +205,26 @@ func checkKeyShape(k *hepb.SerializedEvaluationKey, kc *hepb.EvaluationKeyConfig
 	return nil
 }
 
-// job is one checked PIR request, ready to compute.
+// job is one checked PIR request, ready to compute. It holds the key's
+// serialized form only: the parsed key (several MB, [ParsedKeyBytes]) is
+// looked up or built inside a compute slot (see [Server.answer]).
 type job struct {
 	usecase Usecase
-	key     *pir.EvaluationKey
+	keyID   keyCacheID
+	key     *hepb.SerializedEvaluationKey // shape checked against usecase
 	req     *apipb.PIRRequest
 }
 
-// queries answers POST /queries. Every request is checked (key, usecase,
-// configuration version, shard, key parse) before any is computed, so one
-// failing request fails the whole call at once, as in Apple's service,
-// without wasted work. Answers are computed in parallel within the compute
-// slots.
+// queries answers POST /queries. Every request is checked (key present,
+// usecase, configuration version, shard, key shape) before any is
+// computed, so one failing request fails the whole call at once, as in
+// Apple's service, without wasted work. Answers are computed in parallel
+// within the compute slots; each parses its key (or finds it in the cache)
+// only once it holds a slot, so the parsed keys alive outside the cache
+// budget are at most limits.maxConcurrentAnswers whatever the number of
+// calls in flight. A key that passes the shape check but whose material
+// does not parse still fails the whole call with 400, though possibly
+// after other answers of the call were computed.
 func (s *Server) queries(ctx context.Context, c *call) (*reply, error) {
 	var req apipb.Requests
 	if err := unmarshalBounded(c.body, &req, "Requests"); err != nil {
@@ -227,7 +235,7 @@ func (s *Server) queries(ctx context.Context, c *call) (*reply, error) {
 		return nil, newHTTPError(http.StatusBadRequest, catBody, fmt.Sprintf("Too many requests: %d, at most %d", len(reqs), s.cfg.Limits.MaxRequestsPerCall))
 	}
 	snap := s.reg.load()
-	stored := map[string][]byte{} // serialized stored keys by identifier, per call
+	stored := map[string]storedKey{} // stored keys by identifier, per call
 	jobs := make([]job, len(reqs))
 	for i, r := range reqs {
 		j, err := s.plan(ctx, snap, c.user, r, stored)
@@ -240,16 +248,10 @@ func (s *Server) queries(ctx context.Context, c *call) (*reply, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	for i, j := range jobs {
 		g.Go(func() error {
-			if err := s.compute.acquire(gctx); err != nil {
-				return err
-			}
-			defer s.compute.release()
-			start := s.now()
-			resp, err := j.usecase.Answer(gctx, j.key, j.req)
+			resp, err := s.answer(gctx, j)
 			if err != nil {
 				return fmt.Errorf("api: answering request %d: %w", i, err)
 			}
-			s.m.answers.Observe(s.now().Sub(start).Seconds())
 			out.Responses[i] = &apipb.Response{Response: &apipb.Response_PirResponse{PirResponse: resp}}
 			return nil
 		})
@@ -264,10 +266,45 @@ func (s *Server) queries(ctx context.Context, c *call) (*reply, error) {
 	return &reply{body: b}, nil
 }
 
+// answer computes one job within a compute slot. The parsed key is taken
+// from the cache or parsed only once the slot is held, and dropped with
+// it, so a call waiting for a slot holds serialized keys only.
+func (s *Server) answer(ctx context.Context, j job) (*apipb.PIRResponse, error) {
+	if err := s.compute.acquire(ctx); err != nil {
+		return nil, err
+	}
+	defer s.compute.release()
+	key, ok := s.keys.get(j.keyID)
+	if !ok {
+		var err error
+		if key, err = j.usecase.ParseKey(j.key); err != nil {
+			return nil, err
+		}
+		s.keys.put(j.keyID, key, ParsedKeyBytes(j.usecase.KeyConfig()))
+		s.uncached.hold()
+		defer s.uncached.drop()
+	}
+	start := s.now()
+	resp, err := j.usecase.Answer(ctx, key, j.req)
+	if err != nil {
+		return nil, err
+	}
+	s.m.answers.Observe(s.now().Sub(start).Seconds())
+	return resp, nil
+}
+
+// storedKey is a key read from the store during one call, decoded once
+// however many of the call's requests name it.
+type storedKey struct {
+	raw []byte // as stored: the serialized EvaluationKey
+	ek  *apipb.EvaluationKey
+}
+
 // plan checks one Request in Apple's order: request type, evaluation key,
 // usecase and configuration version, then our own checks (shard id, shard
-// index, key shape) and parses the key (or finds it parsed in the cache).
-func (s *Server) plan(ctx context.Context, snap *snapshot, user string, r *apipb.Request, stored map[string][]byte) (job, error) {
+// index, key shape). It does not parse the key: [Server.answer] does, in
+// a compute slot.
+func (s *Server) plan(ctx context.Context, snap *snapshot, user string, r *apipb.Request, stored map[string]storedKey) (job, error) {
 	switch r.GetRequest().(type) {
 	case *apipb.Request_PirRequest:
 	case *apipb.Request_OprfRequest:
@@ -278,21 +315,26 @@ func (s *Server) plan(ctx context.Context, snap *snapshot, user string, r *apipb
 		return job{}, newHTTPError(http.StatusBadRequest, catBody, "Unknown request type.")
 	}
 	pr := r.GetPirRequest()
-	var raw []byte
+	var sk storedKey
 	if inline := pr.GetEvaluationKey(); inline != nil {
 		var err error
-		if raw, err = marshal(inline); err != nil {
+		if sk.raw, err = marshal(inline); err != nil {
 			return job{}, err
 		}
+		sk.ek = inline
 	} else {
 		id := pr.GetEvaluationKeyMetadata().GetIdentifier()
 		var ok bool
-		if raw, ok = stored[string(id)]; !ok {
+		if sk, ok = stored[string(id)]; !ok {
 			var err error
-			if raw, err = s.vault.get(ctx, user, id); err != nil {
+			if sk.raw, err = s.vault.get(ctx, user, id); err != nil {
 				return job{}, err
 			}
-			stored[string(id)] = raw
+			sk.ek = new(apipb.EvaluationKey)
+			if err := proto.Unmarshal(sk.raw, sk.ek); err != nil {
+				return job{}, fmt.Errorf("api: stored evaluation key is corrupt: %w", err)
+			}
+			stored[string(id)] = sk
 		}
 	}
 	u, err := snap.version(r.GetUsecase(), pr.GetConfigurationHash())
@@ -310,33 +352,15 @@ func (s *Server) plan(ctx context.Context, snap *snapshot, user string, r *apipb
 	if n := u.ShardCount(); int64(pr.GetShardIndex()) >= int64(n) {
 		return job{}, newHTTPError(http.StatusBadRequest, catBadQuery, fmt.Sprintf("Shard index %d out of range: the configuration has %d shards", pr.GetShardIndex(), n))
 	}
-	key, err := s.parsedKey(u, raw)
-	if err != nil {
+	if err := checkKeyShape(sk.ek.GetEvaluationKey(), u.KeyConfig()); err != nil {
 		return job{}, err
 	}
-	return job{usecase: u, key: key, req: pr}, nil
-}
-
-// parsedKey returns the parsed form of a serialized EvaluationKey for u,
-// from the cache or by checking its shape and parsing it.
-func (s *Server) parsedKey(u Usecase, raw []byte) (*pir.EvaluationKey, error) {
-	id := newKeyCacheID(raw, u.Config().GetPirConfig().GetEvaluationKeyConfigHash())
-	if k, ok := s.keys.get(id); ok {
-		return k, nil
-	}
-	var ek apipb.EvaluationKey
-	if err := proto.Unmarshal(raw, &ek); err != nil {
-		return nil, fmt.Errorf("api: stored evaluation key is corrupt: %w", err)
-	}
-	if err := checkKeyShape(ek.GetEvaluationKey(), u.KeyConfig()); err != nil {
-		return nil, err
-	}
-	k, err := u.ParseKey(ek.GetEvaluationKey())
-	if err != nil {
-		return nil, err
-	}
-	s.keys.put(id, k, ParsedKeyBytes(u.KeyConfig()))
-	return k, nil
+	return job{
+		usecase: u,
+		keyID:   newKeyCacheID(sk.raw, u.Config().GetPirConfig().GetEvaluationKeyConfigHash()),
+		key:     sk.ek.GetEvaluationKey(),
+		req:     pr,
+	}, nil
 }
 
 // Bounds on request data echoed in error messages, as Apple's messages do

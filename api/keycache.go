@@ -4,6 +4,7 @@ import (
 	"container/list"
 	"crypto/sha256"
 	"sync"
+	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -37,9 +38,10 @@ func newKeyCacheID(serialized, keyConfigHash []byte) keyCacheID {
 //
 // A key is charged its full estimate when it is put, although package bfv
 // builds half of it (the Shoup companions) on the key's first use, so the
-// charge never grows behind the cache's back. Keys evicted while a call
-// still uses them stay in memory until that call ends: that is part of
-// the per-request headroom, not of the budget.
+// charge never grows behind the cache's back. Keys evicted while an
+// answer still uses them stay in memory until that answer ends: that is
+// part of the per-answer headroom (one key per compute slot, like the keys
+// parsed on a miss, [keysInUse]), not of the budget.
 type keyCache struct {
 	mu         sync.Mutex
 	maxEntries int        // 0 (and maxBytes 0): nothing is cached
@@ -142,3 +144,29 @@ func (c *keyCache) size() int64 {
 	defer c.mu.Unlock()
 	return c.bytes
 }
+
+// keysInUse counts the parsed keys that answers in flight hold outside the
+// cache's accounting: keys parsed on a cache miss, from the parse to the
+// end of their answer (whether or not the cache then kept them). They are
+// parsed inside a compute slot and dropped with it, so the count never
+// exceeds limits.maxConcurrentAnswers; peak records the highest count seen,
+// which tests compare with that bound. Safe for concurrent use.
+type keysInUse struct {
+	n, peak atomic.Int64
+	gauge   prometheus.Gauge
+}
+
+// hold counts one more parsed key in use.
+func (k *keysInUse) hold() {
+	n := k.n.Add(1)
+	k.gauge.Set(float64(n))
+	for {
+		p := k.peak.Load()
+		if n <= p || k.peak.CompareAndSwap(p, n) {
+			return
+		}
+	}
+}
+
+// drop counts one parsed key fewer in use.
+func (k *keysInUse) drop() { k.gauge.Set(float64(k.n.Add(-1))) }

@@ -9,9 +9,11 @@ import (
 
 // MemoryHeadroomBytes is the fixed part of [AutoMemoryLimit]: the Go
 // runtime and the requests in flight beyond the key cache (a query is
-// about 30 KB, its expansion about 1 MB; a call whose key is not cached,
-// or was evicted while in use, holds it too: up to 6.3 MB at N = 4096,
-// [ParsedKeyBytes]). It fits a few answers at once; on machines with many
+// about 30 KB, its expansion about 1 MB; an answer whose key is not
+// cached, or was evicted while in use, holds it too: up to 6.3 MB at
+// N = 4096, [ParsedKeyBytes]). Keys are parsed only inside a compute slot,
+// so that last term is at most one key per concurrent answer, never per
+// call waiting. It fits a few answers at once; on machines with many
 // cores, raise limits.memoryLimitBytes by about 8 MB per concurrent
 // answer (limits.maxConcurrentAnswers).
 const MemoryHeadroomBytes = 32 << 20

@@ -19,6 +19,9 @@ type metrics struct {
 	reloads    *prometheus.CounterVec // result: ok, error
 	usecases   prometheus.Gauge
 	keyCache   keyCacheMetrics
+	// uncachedKeys is the number of parsed keys held by answers in flight
+	// that were parsed on a cache miss (keysInUse).
+	uncachedKeys prometheus.Gauge
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -68,6 +71,10 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Usecases served.",
 		}),
 	}
+	m.uncachedKeys = prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: ns, Subsystem: sub, Name: "key_parses_in_use",
+		Help: "Evaluation keys parsed on a cache miss and held by answers in flight: memory beside the cache budget, at most limits.maxConcurrentAnswers keys.",
+	})
 	lookups := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Namespace: ns, Subsystem: sub, Name: "key_cache_lookups_total",
 		Help: "Parsed evaluation-key cache lookups, by result (hit, miss: the key is parsed).",
@@ -99,7 +106,7 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 		}),
 	}
 	for _, c := range []prometheus.Collector{m.requests, m.duration, m.inFlight, m.bodyBytes, m.answers,
-		m.tokens, m.keysStored, m.reports, m.reloads, m.usecases, lookups, evictions,
+		m.tokens, m.keysStored, m.reports, m.reloads, m.usecases, m.uncachedKeys, lookups, evictions,
 		m.keyCache.tooLarge, m.keyCache.bytes, m.keyCache.entries, m.keyCache.maxSize} {
 		if err := reg.Register(c); err != nil {
 			return nil, err

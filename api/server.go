@@ -73,6 +73,7 @@ type Server struct {
 	limiter  *tierLimiter
 	compute  slots
 	keys     *keyCache
+	uncached keysInUse // parsed keys held by answers, outside the cache budget
 	draining atomic.Bool
 	now      func() time.Time
 	handler  http.Handler
@@ -127,6 +128,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		keys:    newKeyCache(cfg.KeyCacheSize, cfg.Limits.KeyCacheBudget(), m.keyCache),
 		now:     time.Now,
 	}
+	s.uncached.gauge = m.uncachedKeys
 	if s.limiter, err = newTierLimiter(cfg.TierLimits, s.now); err != nil {
 		return nil, err
 	}
