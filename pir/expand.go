@@ -29,6 +29,10 @@ type expander struct {
 	// (returning true); consumed leaves are not kept in the output and
 	// their storage is reused.
 	sink func(w *worker, p int, leaf *bfv.Ciphertext) (bool, error)
+	// evalLeaf, if set, reports whether the sink takes the leaf at
+	// absolute position p and wants it in Eval form: a split whose two
+	// outputs are such leaves runs in Eval form (splitEval).
+	evalLeaf func(p int) bool
 
 	mu      sync.Mutex
 	workers []*worker // every worker made, for the sink's state
@@ -156,7 +160,11 @@ func (x *expander) expandOne(w *worker, ct *bfv.Ciphertext, out []*bfv.Ciphertex
 	}
 	s := n / 2
 	f := n - s
-	p0, p1, err := x.split(w, ct, l)
+	split := x.split
+	if n == 2 && x.evalLeaf != nil && x.evalLeaf(pos[0]) && x.evalLeaf(pos[1]) {
+		split = x.splitEval
+	}
+	p0, p1, err := split(w, ct, l)
 	if err != nil {
 		return err
 	}
@@ -209,6 +217,41 @@ func (x *expander) split(w *worker, ct *bfv.Ciphertext, l int) (*bfv.Ciphertext,
 		}
 		w.put(c1)
 		c1 = next
+	}
+	diff, p1 := w.get(), w.get()
+	if err := w.ev.Sub(diff, ct, c1); err != nil {
+		return nil, nil, err
+	}
+	if err := w.ev.MulPowerOfX(p1, diff, -(1 << (l - 1))); err != nil {
+		return nil, nil, err
+	}
+	w.put(diff)
+	if err := w.ev.Add(c1, ct, c1); err != nil {
+		return nil, nil, err
+	}
+	return c1, p1, nil
+}
+
+// splitEval is split with Eval-form outputs, for a split whose two outputs
+// are leaves the sink takes in Eval form: instead of transforming both
+// outputs (4l forward NTTs), it transforms ct (2l), applies σ to it as a
+// slot permutation, finishes the key switch in Eval form (as many
+// transforms as in Coeff form) and multiplies by x^(−2^(ℓ−1)) slot-wise.
+// The outputs are exactly the NTTs of split's. ct is converted to Eval
+// form. With a compressed key (σ built from several automorphisms) all but
+// the last run in Coeff form.
+func (x *expander) splitEval(w *worker, ct *bfv.Ciphertext, l int) (*bfv.Ciphertext, *bfv.Ciphertext, error) {
+	target := uint64(1)<<(x.logN-l+1) + 1
+	g, reps, err := galoisSteps(x.elements, target, x.logN)
+	if err != nil {
+		return nil, nil, err
+	}
+	if reps > 1 {
+		return x.split(w, ct, l)
+	}
+	c1 := w.get()
+	if err := w.ev.ApplyGaloisEval(c1, ct, g, x.key.key); err != nil {
+		return nil, nil, fmt.Errorf("pir: expansion: %w", err)
 	}
 	diff, p1 := w.get(), w.get()
 	if err := w.ev.Sub(diff, ct, c1); err != nil {

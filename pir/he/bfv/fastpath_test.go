@@ -85,9 +85,9 @@ func TestKeySwitch32MatchesReference(t *testing.T) {
 				}
 				d := randomCoeffPoly(p, l, rng)
 				want0, want1 := ring.NewPoly(p.n, l), ring.NewPoly(p.n, l)
-				ev.keySwitch64(want0, want1, d, evk.Galois[3], l)
+				ev.keySwitch64(want0, want1, d, evk.Galois[3], l, false)
 				got0, got1 := ring.NewPoly(p.n, l), ring.NewPoly(p.n, l)
-				ev.keySwitch32(got0, got1, d, evk.Galois[3], l)
+				ev.keySwitch32(got0, got1, d, evk.Galois[3], l, false)
 				if !slices.Equal(got0.Coeffs, want0.Coeffs) || !slices.Equal(got1.Coeffs, want1.Coeffs) {
 					t.Fatalf("level %d: 32-bit key switching differs from the reference", l)
 				}

@@ -15,7 +15,7 @@ import (
 // x·k − floor(x·k'/2^32)·q ∈ [0, 2q) for x < 2^32: 64-bit multiplies
 // only, four lanes at a time with AVX2. The l lazy products of a slot
 // sum below 2l·q < 2^35 and are reduced once.
-func (e *Evaluator) keySwitch32(u0, u1, d *ring.Poly, k *KeySwitchKey, l int) {
+func (e *Evaluator) keySwitch32(u0, u1, d *ring.Poly, k *KeySwitchKey, l int, eval bool) {
 	p := e.p
 	L := len(p.moduli)
 	ks := p.levels[l].ks
@@ -50,11 +50,12 @@ func (e *Evaluator) keySwitch32(u0, u1, d *ring.Poly, k *KeySwitchKey, l int) {
 		}
 		reduceLazyRow(o0, l, m)
 		reduceLazyRow(o1, l, m)
-		tab.Inverse(o0)
-		tab.Inverse(o1)
+		if !eval || r == l {
+			tab.Inverse(o0)
+			tab.Inverse(o1)
+		}
 	}
-	ks.drop.apply(ext, u0, U0)
-	ks.drop.apply(ext, u1, U1)
+	e.dropP(ks, u0, u1, U0, U1, eval)
 }
 
 // keyShoup holds the 32-bit Shoup companions of a key's residues, shaped

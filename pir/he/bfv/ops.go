@@ -25,6 +25,13 @@ type Evaluator struct {
 	// galTab is σ_galTabG's coefficient map (galoisTable).
 	galTab  []uint32
 	galTabG uint64
+	// galPerm is σ_galPermG's slot permutation (galoisPerm).
+	galPerm  []int
+	galPermG uint64
+	// mono is X^monoK in Eval form over monoL moduli, monoS its 32-bit
+	// Shoup companions (monomial).
+	mono, monoS  *ring.Poly
+	monoK, monoL int
 }
 
 // NewEvaluator returns an Evaluator for p.
@@ -135,25 +142,68 @@ func (e *Evaluator) addSub(out, a, b *Ciphertext, sub bool) error {
 	return nil
 }
 
-// MulPowerOfX sets out = X^k · ct for a Coeff ciphertext (k may be
-// negative; Apple's multiplyPowerOfX, he-spec §4.5). out must not alias ct.
+// MulPowerOfX sets out = X^k · ct (k may be negative; Apple's
+// multiplyPowerOfX, he-spec §4.5). A Coeff ciphertext's coefficients are
+// rotated; an Eval ciphertext is multiplied slot-wise by X^k's NTT (kept
+// in the evaluator while k and the level repeat), with the same result in
+// Eval form. out must not alias ct.
 func (e *Evaluator) MulPowerOfX(out, ct *Ciphertext, k int) error {
 	if err := e.checkCt(ct, "multiply by power of x"); err != nil {
 		return err
-	}
-	if ct.Format != Coeff {
-		return fmt.Errorf("bfv: multiply by power of x needs a Coeff ciphertext")
 	}
 	if out == ct {
 		return fmt.Errorf("bfv: multiply by power of x: out aliases the input")
 	}
 	l := ct.Level()
+	b := e.p.basis(l)
 	in := ct.Polys
-	e.shape(out, len(in), l, Coeff)
+	e.shape(out, len(in), l, ct.Format)
+	if ct.Format == Eval {
+		m, ms := e.monomial(k, l)
+		for i, p := range in {
+			if ms == nil {
+				b.MulCoeffs(out.Polys[i], p, m)
+				continue
+			}
+			for r, t := range b {
+				o := out.Polys[i].Row(r)
+				shoupRow(o, p.Row(r), m.Row(r), ms.Row(r), t.M.Q, false)
+				csub2Row(o, t.M.Q)
+			}
+		}
+		return nil
+	}
 	for i, p := range in {
-		e.p.basis(l).MulPowerOfX(out.Polys[i], p, k)
+		b.MulPowerOfX(out.Polys[i], p, k)
 	}
 	return nil
+}
+
+// monomial returns X^k in Eval form over the first l moduli and, when
+// they are all below 2^30, its 32-bit Shoup companions (else nil).
+func (e *Evaluator) monomial(k, l int) (*ring.Poly, *ring.Poly) {
+	if e.mono == nil || e.monoK != k || e.monoL != l {
+		b := e.p.basis(l)
+		one := ring.NewPoly(e.p.n, l)
+		for r := range l {
+			one.Row(r)[0] = 1
+		}
+		m := ring.NewPoly(e.p.n, l)
+		b.MulPowerOfX(m, one, k)
+		b.NTT(m)
+		e.mono, e.monoS, e.monoK, e.monoL = m, nil, k, l
+		word32 := true
+		for _, t := range b {
+			word32 = word32 && t.M.Q < word32Max
+		}
+		if word32 {
+			e.monoS = ring.NewPoly(e.p.n, l)
+			for r, t := range b {
+				shoupCompanions(e.monoS.Row(r), m.Row(r), t.M)
+			}
+		}
+	}
+	return e.mono, e.monoS
 }
 
 // ToEval converts ct to Eval form in place (no-op when already Eval). The

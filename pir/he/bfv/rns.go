@@ -95,6 +95,52 @@ func (d *dropper) apply(b ring.Basis, out, in *ring.Poly) {
 	}
 }
 
+// applyEval is apply for in's first len(b)-1 rows in Eval form (its last
+// row in Coeff form), writing out's rows in Eval form. The division is
+// linear in x_i, so only the rounding term needs a transform: per
+// coefficient, h − r with r = (x_last + h) mod q_last, reduced mod q_i and
+// moved to Eval form in t (a scratch row of N values). out is then exactly
+// the NTT of apply's output.
+func (d *dropper) applyEval(b ring.Basis, out, in *ring.Poly, t []uint64) {
+	k := len(b) - 1
+	lastRow := in.Row(k)
+	qLast := d.last.M.Q
+	for i := 0; i < k; i++ {
+		m := &b[i].M
+		if d.word32 {
+			d.applyEval32(b[i], out.Row(i), in.Row(i), lastRow, t, i)
+			continue
+		}
+		hm := d.halfMod[i]
+		for j, x := range lastRow {
+			t[j] = m.Sub(hm, m.Reduce(modq.CondSub(x+d.half, qLast)))
+		}
+		b[i].Forward(t)
+		src, dst := in.Row(i), out.Row(i)
+		t := t[:len(src)]
+		inv, invS := d.inv[i], d.invS[i]
+		for j, x := range src {
+			dst[j] = m.MulShoup(m.Add(x, t[j]), inv, invS)
+		}
+	}
+}
+
+// applyEval32 is one row i of applyEval for moduli below 2^30, with the
+// vector kernels: t = (h − r)·q_last^{-1} (drop32 of a zero row), then
+// dst = x·q_last^{-1} + NTT(t).
+func (d *dropper) applyEval32(tab *ring.Table, dst, src, last, t []uint64, i int) {
+	q := tab.M.Q
+	t = t[:len(dst)]
+	clear(t)
+	qLast := d.last.M.Q
+	k := (qLast + q - 1) / q
+	drop32(t, t, last, qLast, d.half, q, d.halfMod[i]+k*q, d.inv[i], d.invS32[i])
+	tab.Forward(t)
+	shoupConstRow(t, src, d.inv[i], d.invS32[i], q, shoupAdd)
+	copy(dst, t)
+	csub2Row(dst, q)
+}
+
 // drop32 is one row of dropper.apply for moduli below 2^30. With
 // r = (x_last + h) mod q_last < q_last and K = ceil(q_last/q)·q (hmK =
 // h mod q + K), v = x + hmK − r ≡ x + h − r (mod q) is positive and below
