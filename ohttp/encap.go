@@ -2,10 +2,8 @@ package ohttp
 
 import (
 	"crypto/cipher"
-	"crypto/hmac"
 	"crypto/hpke"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -35,19 +33,29 @@ func requestInfo(hdr []byte) []byte {
 // encapsulate the response (RFC 9458 §4.4): the exported secret, the
 // encapsulated key enc and the AEAD.
 type ResponseContext struct {
-	secret []byte // Export("message/bhttp response", max(Nn, Nk))
+	secret []byte // Export("message/bhttp response", max(Nn, Nk)), in buf
 	enc    []byte
 	aead   uint16
+	buf    [nh]byte
 }
 
 // DecapsulateRequest opens an Encapsulated Request (RFC 9458 §4.3, gateway
-// side) and returns the binary HTTP request and the context for the
-// response. An unknown key id, a KEM other than the key's or a suite the key
-// does not offer is [ErrKeyConfig]; a body too short is [ErrMalformed]; a
-// failed HPKE open is [ErrDecrypt]. The work done before decryption depends
-// only on the public header. The context keeps a reference to enc inside
-// encRequest, so encRequest must not change until the response is sealed.
+// side) and returns the binary HTTP request, in a new buffer, and the
+// context for the response. An unknown key id, a KEM other than the key's or
+// a suite the key does not offer is [ErrKeyConfig]; a body too short is
+// [ErrMalformed]; a failed HPKE open is [ErrDecrypt]. The work done before
+// decryption depends only on the public header. The context keeps a
+// reference to enc inside encRequest, so encRequest must not change until
+// the response is sealed.
 func (ks *KeySet) DecapsulateRequest(encRequest []byte) ([]byte, *ResponseContext, error) {
+	return ks.decapsulate(encRequest, false)
+}
+
+// decapsulate is [KeySet.DecapsulateRequest]; with inPlace it opens the
+// ciphertext over itself, so the request aliases encRequest (and a failed
+// open leaves encRequest's ciphertext part unspecified). The gateway, which
+// owns the body buffer, opens in place.
+func (ks *KeySet) decapsulate(encRequest []byte, inPlace bool) ([]byte, *ResponseContext, error) {
 	if len(encRequest) < headerSize {
 		return nil, nil, fmt.Errorf("%w: request of %d bytes has no header", ErrMalformed, len(encRequest))
 	}
@@ -65,8 +73,7 @@ func (ks *KeySet) DecapsulateRequest(encRequest []byte) ([]byte, *ResponseContex
 	if !k.config.Supports(suite) {
 		return nil, nil, fmt.Errorf("%w: key id %d does not offer KDF 0x%04x AEAD 0x%04x", ErrKeyConfig, keyID, suite.KDF, suite.AEAD)
 	}
-	kdf, aead, err := hpkeSuite(suite)
-	if err != nil {
+	if _, _, err := hpkeSuite(suite); err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrKeyConfig, err)
 	}
 	nenc, _ := kemPublicKeySize(kemID)
@@ -75,20 +82,17 @@ func (ks *KeySet) DecapsulateRequest(encRequest []byte) ([]byte, *ResponseContex
 	}
 	enc := encRequest[headerSize : headerSize+nenc]
 	ct := encRequest[headerSize+nenc:]
-	r, err := hpke.NewRecipient(enc, k.sk, kdf, aead, requestInfo(hdr))
-	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrDecrypt, err)
+	if !inPlace {
+		ct = slices.Clone(ct)
 	}
-	request, err := r.Open(nil, ct)
+	rc := &ResponseContext{enc: enc, aead: suite.AEAD}
+	request, err := k.recipient.open(suite.AEAD, enc, ct, &rc.buf)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w: %w", ErrDecrypt, err)
 	}
 	nk, nn, _ := aeadSizes(suite.AEAD)
-	secret, err := r.Export(responseLabel, max(nk, nn))
-	if err != nil {
-		return nil, nil, fmt.Errorf("ohttp: exporting response secret: %w", err)
-	}
-	return request, &ResponseContext{secret: secret, enc: enc, aead: suite.AEAD}, nil
+	rc.secret = rc.buf[:max(nk, nn)]
+	return request, rc, nil
 }
 
 // responseKeys derives the response AEAD key and nonce of RFC 9458 §4.4
@@ -100,37 +104,51 @@ func (ks *KeySet) DecapsulateRequest(encRequest []byte) ([]byte, *ResponseContex
 //	nonce = HKDF-Expand(prk, "nonce", Nn) = HMAC(prk, "nonce" ‖ 0x01)[:Nn]
 //
 // Each Expand is the first block T(1) of RFC 5869 §2.3, since Nk and Nn are
-// at most HashLen = 32. Written out so one HMAC serves both expansions;
-// crypto/hkdf gives the same bytes (TestResponseKeysMatchHKDF) with more
-// allocation per request.
+// at most HashLen = 32. Written out over [hmacSHA256], which needs no heap;
+// crypto/hkdf gives the same bytes (TestResponseKeysMatchHKDF).
 func responseKeys(secret, enc, responseNonce []byte, aeadID uint16) (key, nonce []byte, err error) {
-	nk, nn, ok := aeadSizes(aeadID)
-	if !ok || nk > sha256.Size || nn > sha256.Size {
-		return nil, nil, errUnsupportedSuite
+	k, n, err := responseKeyArrays(secret, enc, responseNonce, aeadID)
+	if err != nil {
+		return nil, nil, err
 	}
-	extract := hmac.New(sha256.New, slices.Concat(enc, responseNonce))
-	extract.Write(secret)
-	var buf [2 * sha256.Size]byte
-	prk := extract.Sum(buf[:0])
-	expand := hmac.New(sha256.New, prk)
-	expand.Write([]byte("key\x01"))
-	key = expand.Sum(buf[sha256.Size:sha256.Size])[:nk:nk]
-	key = slices.Clone(key)
-	expand.Reset()
-	expand.Write([]byte("nonce\x01"))
-	nonce = expand.Sum(buf[:0])[:nn:nn]
-	return key, slices.Clone(nonce), nil
+	nk, nn, _ := aeadSizes(aeadID)
+	return k[:nk:nk], n[:nn:nn], nil
+}
+
+// responseKeyArrays is [responseKeys] into arrays; key[:Nk] and nonce[:Nn]
+// are the outputs, the rest is zero.
+func responseKeyArrays(secret, enc, responseNonce []byte, aeadID uint16) (key, nonce [nh]byte, err error) {
+	nk, nn, ok := aeadSizes(aeadID)
+	if !ok || nk > nh || nn > nh {
+		return key, nonce, errUnsupportedSuite
+	}
+	var salt [2 * nh]byte // enc ‖ response_nonce, 32 + at most 32 bytes for X25519
+	var saltSlice []byte
+	if len(enc)+len(responseNonce) <= len(salt) {
+		saltSlice = append(append(salt[:0], enc...), responseNonce...)
+	} else {
+		saltSlice = slices.Concat(enc, responseNonce)
+	}
+	prk := hmacSHA256(saltSlice, secret)
+	defer clear(prk[:])
+	key = hmacSHA256(prk[:], []byte("key\x01"))
+	nonce = hmacSHA256(prk[:], []byte("nonce\x01"))
+	clear(key[nk:])
+	clear(nonce[nn:])
+	return key, nonce, nil
 }
 
 // responseAEAD is [responseKeys] with the key turned into an AEAD.
-func responseAEAD(secret, enc, responseNonce []byte, aeadID uint16) (cipher.AEAD, []byte, error) {
-	key, nonce, err := responseKeys(secret, enc, responseNonce, aeadID)
+func responseAEAD(secret, enc, responseNonce []byte, aeadID uint16) (cipher.AEAD, [nh]byte, error) {
+	key, nonce, err := responseKeyArrays(secret, enc, responseNonce, aeadID)
+	defer clear(key[:])
 	if err != nil {
-		return nil, nil, err
+		return nil, nonce, err
 	}
-	aead, err := newAEAD(aeadID, key)
+	nk, _, _ := aeadSizes(aeadID)
+	aead, err := newAEAD(aeadID, key[:nk])
 	if err != nil {
-		return nil, nil, err
+		return nil, nonce, err
 	}
 	return aead, nonce, nil
 }
@@ -172,7 +190,7 @@ func (rc *ResponseContext) sealInPlace(rnd io.Reader, buf []byte, n int) ([]byte
 	if err != nil {
 		return nil, fmt.Errorf("ohttp: response keys: %w", err)
 	}
-	ct := aead.Seal(buf[n:n], nonce, buf[n:], nil)
+	ct := aead.Seal(buf[n:n], nonce[:aead.NonceSize()], buf[n:], nil)
 	return buf[:n+len(ct)], nil
 }
 
@@ -243,7 +261,7 @@ func (cc *ClientContext) DecapsulateResponse(encResponse []byte) ([]byte, error)
 	if err != nil {
 		return nil, fmt.Errorf("ohttp: response keys: %w", err)
 	}
-	response, err := aead.Open(nil, nonce, encResponse[n:], nil)
+	response, err := aead.Open(nil, nonce[:aead.NonceSize()], encResponse[n:], nil)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDecrypt, err)
 	}

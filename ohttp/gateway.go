@@ -241,7 +241,7 @@ func (g *Gateway) handle(w http.ResponseWriter, r *http.Request) string {
 	var request []byte
 	var rc *ResponseContext
 	if err == nil {
-		request, rc, err = g.keys.Load().DecapsulateRequest(body)
+		request, rc, err = g.keys.Load().decapsulate(body, true) // body is ours: open in place
 	}
 	if err != nil {
 		status, result := outerError(err)

@@ -1,6 +1,7 @@
 package ohttp
 
 import (
+	"bytes"
 	"crypto/ecdh"
 	"crypto/hkdf"
 	"crypto/hpke"
@@ -29,8 +30,8 @@ const seedLabel = "blindlist ohttp gateway DHKEM(X25519, HKDF-SHA256) key id "
 // PrivateKey is one gateway key: an HPKE private key and the key
 // configuration that advertises it.
 type PrivateKey struct {
-	config KeyConfig
-	sk     hpke.PrivateKey
+	config    KeyConfig
+	recipient *recipient // the gateway's HPKE recipient (recipient.go)
 }
 
 // NewPrivateKey builds a gateway key from a serialized HPKE private key
@@ -87,7 +88,22 @@ func newPrivateKey(keyID uint8, priv hpke.PrivateKey, suites []Suite) (*PrivateK
 	if err := c.check(); err != nil {
 		return nil, err
 	}
-	return &PrivateKey{config: c, sk: priv}, nil
+	if c.KEM != KEMX25519HKDFSHA256 {
+		return nil, fmt.Errorf("%w: gateway keys must use KEM 0x%04x, not 0x%04x", ErrKeyConfig, KEMX25519HKDFSHA256, c.KEM)
+	}
+	skBytes, err := priv.Bytes()
+	if err != nil {
+		return nil, fmt.Errorf("ohttp: key id %d: %w", keyID, err)
+	}
+	r, err := newRecipient(keyID, skBytes)
+	clear(skBytes)
+	if err != nil {
+		return nil, fmt.Errorf("ohttp: key id %d: %w", keyID, err)
+	}
+	if !bytes.Equal(r.pkR, c.PublicKey) {
+		return nil, fmt.Errorf("ohttp: key id %d: X25519 public key differs from crypto/hpke's", keyID)
+	}
+	return &PrivateKey{config: c, recipient: r}, nil
 }
 
 // Config returns the key configuration that advertises k.

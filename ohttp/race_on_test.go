@@ -1,0 +1,5 @@
+//go:build race
+
+package ohttp
+
+const raceEnabled = true
