@@ -34,7 +34,17 @@
 // and it has the exporter and DeriveKeyPair RFC 9458 and seeded keys need.
 // Its one limit is that senders draw their ephemeral key from crypto/rand,
 // so a test cannot replay RFC 9458 Appendix A's client encryption; the
-// known-answer test covers everything else (see testdata/README.md). The
+// known-answer test covers everything else (see testdata/README.md).
+//
+// The gateway side does not use crypto/hpke, which builds a fresh recipient
+// context (and its HMAC states) per request and cannot open in place: it
+// has its own minimal RFC 9180 base-mode recipient (recipient.go) for
+// exactly these suites, with the X25519 key parsed once per key, the
+// labeled HKDF written over a stack HMAC-SHA256, the key_schedule_context
+// precomputed per key and AEAD (RFC 9458's info is fixed by the header),
+// and the request opened in place into the body buffer. The client side
+// ([EncapsulateRequest], [Client]) stays on crypto/hpke, so every round
+// trip checks one against the other (TestRecipientMatchesHPKE). The
 // response AEAD is used directly (RFC 9458 §4.4), from crypto/aes and
 // golang.org/x/crypto/chacha20poly1305. Suites: DHKEM(X25519, HKDF-SHA256)
 // with HKDF-SHA256 and AES-128-GCM, AES-256-GCM or ChaCha20-Poly1305.
@@ -51,8 +61,10 @@
 // # Security considerations
 //
 // The seed is the gateway's long-term secret: [LoadOrCreateSeed] creates it
-// 0600 and refuses a file others can read. HPKE opening runs in crypto/hpke
-// and is constant time in the key; everything this package does before it
+// 0600 and refuses a file others can read. HPKE opening uses crypto/ecdh's
+// constant-time X25519 (which refuses the all-zero shared secret) and
+// branches on no secret; the shared secret and key-schedule intermediates
+// are zeroed after use; everything this package does before it
 // depends only on the public header. The gateway is not an open proxy: only
 // allow-listed authorities are forwarded to. It adds nothing that identifies
 // the client (no RemoteAddr, no X-Forwarded-For) to inner requests. Request
