@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -379,6 +380,11 @@ func FuzzParseRequest(f *testing.F) {
 		if err != nil || !equalRequest(again, r) {
 			t.Fatalf("re-encoded request decodes differently: %v", err)
 		}
+		// Decoding into a Request that held another message gives the same.
+		reused := &Request{Header: make([]Field, 3, 40), Trailer: []Field{{"stale", "x"}}, Padding: 9}
+		if err := reused.UnmarshalBinary(in); err != nil || !equalRequest(reused, r) {
+			t.Fatalf("UnmarshalBinary into a used Request differs from ParseRequest: %v", err)
+		}
 	})
 }
 
@@ -427,5 +433,87 @@ func BenchmarkParse(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// manyFields returns n distinct field lines, more than the decoder keeps on
+// its stack when n > stackSpans.
+func manyFields(prefix string, n int) []Field {
+	fields := make([]Field, n)
+	for i := range fields {
+		fields[i] = Field{Name: fmt.Sprintf("%s-%d", prefix, i), Value: strings.Repeat("v", i%7)}
+	}
+	return fields
+}
+
+// TestManyFieldLines round-trips messages whose field lines overflow the
+// decoder's stack span list, across informational, header and trailer
+// sections, in both framings.
+func TestManyFieldLines(t *testing.T) {
+	for _, n := range []int{stackSpans - 1, stackSpans, stackSpans + 1, 3*stackSpans + 5} {
+		for _, indeterminate := range []bool{false, true} {
+			req := &Request{Method: "GET", Scheme: "https", Authority: "a.example", Path: "/",
+				Header: manyFields("h", n), Content: []byte("c"), Trailer: manyFields("t", n), Indeterminate: indeterminate}
+			enc, err := req.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := ParseRequest(enc)
+			if err != nil || !equalRequest(got, req) {
+				t.Errorf("n=%d indeterminate=%v: request round trip: %v", n, indeterminate, err)
+			}
+			resp := &Response{
+				Informational: []Informational{{Status: 103, Header: manyFields("i", n)}, {Status: 100}, {Status: 102, Header: manyFields("j", 2)}},
+				Status:        200, Header: manyFields("h", n), Content: []byte("c"), Trailer: manyFields("t", n), Indeterminate: indeterminate,
+			}
+			if enc, err = resp.MarshalBinary(); err != nil {
+				t.Fatal(err)
+			}
+			gotResp, err := ParseResponse(enc)
+			if err != nil || !equalResponse(gotResp, resp) {
+				t.Errorf("n=%d indeterminate=%v: response round trip: %v", n, indeterminate, err)
+			}
+		}
+	}
+}
+
+// TestUnmarshalReuse decodes requests of different shapes into one Request:
+// nothing of an earlier message survives, the strings do not alias the
+// input, and a reused Request costs one allocation (the string holding
+// control data and header fields) for a message without trailer fields.
+func TestUnmarshalReuse(t *testing.T) {
+	first := &Request{Method: "POST", Scheme: "https", Authority: "a.example", Path: "/queries",
+		Header: manyFields("h", 5), Content: []byte("query"), Trailer: manyFields("t", 2)}
+	second := &Request{Method: "GET", Scheme: "http", Path: "/config", Header: []Field{{"user-agent", "x"}}, Indeterminate: true}
+	var r Request
+	for _, want := range []*Request{first, second, first} {
+		enc, err := want.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.UnmarshalBinary(enc); err != nil {
+			t.Fatal(err)
+		}
+		clear(enc) // strings must be copies, not views of the input
+		if r.Content != nil {
+			r.Content = append([]byte(nil), want.Content...) // content aliases the input by design
+		}
+		if !equalRequest(&r, want) {
+			t.Fatalf("reused decode of %s %s: got %+v", want.Method, want.Path, r)
+		}
+	}
+	enc, err := second.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		if err := r.UnmarshalBinary(enc); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 1 {
+		t.Errorf("UnmarshalBinary into a reused Request: %v allocations, want 1", n)
+	}
+	if err := r.UnmarshalBinary([]byte{0x01}); !errors.Is(err, ErrInvalid) {
+		t.Errorf("response framing into Request: got %v, want ErrInvalid", err)
 	}
 }

@@ -1,7 +1,8 @@
 // Package bhttp encodes and decodes binary HTTP messages, RFC 9292
 // ("Binary Representation of HTTP Messages", media type message/bhttp).
 //
-// Start with [ParseRequest] and [ParseResponse] to decode, and
+// Start with [ParseRequest] (or [Request.UnmarshalBinary]) and
+// [ParseResponse] to decode, and
 // [Request.AppendBinary] and [Response.AppendBinary] to encode. Both framings
 // are supported in both directions: known-length (framing indicators 0 and 1,
 // RFC 9292 §3.1) and indeterminate-length (2 and 3, §3.2), including
@@ -16,7 +17,10 @@
 // checked: every length prefix is compared with the bytes that remain before
 // it is used, field lines are capped at [MaxFieldLines] per message and
 // informational responses at [MaxInformational]. Allocation is therefore
-// linear in the input. Known-length content and single-chunk
+// linear in the input, and small: the strings of a message's control data
+// and header fields share one allocation, its trailer fields another, and
+// [Request.UnmarshalBinary] decodes into a Request the caller reuses.
+// Known-length content and single-chunk
 // indeterminate content alias the input slice; callers that keep a message
 // after reusing its input must copy Content.
 //

@@ -100,8 +100,8 @@ func isTokenChar(c byte) bool {
 
 // checkName validates a field name: a non-empty token (RFC 9110 §5.1). A
 // leading ':' marks a pseudo-field, which this package does not carry.
-func checkName(name string) error {
-	if name == "" {
+func checkName[T ~string | ~[]byte](name T) error {
+	if len(name) == 0 {
 		return invalidf("empty field name")
 	}
 	if name[0] == ':' {
@@ -117,7 +117,7 @@ func checkName(name string) error {
 
 // checkValue validates a field value by RFC 9113 §8.2.1: no NUL, CR or LF,
 // and no leading or trailing space or tab.
-func checkValue(value string) error {
+func checkValue[T ~string | ~[]byte](value T) error {
 	for i := 0; i < len(value); i++ {
 		switch value[i] {
 		case 0, '\r', '\n':
@@ -138,8 +138,8 @@ func checkValue(value string) error {
 // checkControl validates request control data by the RFC 9113 §8.3.1 rules
 // RFC 9292 §3.4 refers to: a token method, a non-empty scheme and path, and
 // no control bytes or spaces in any of the four.
-func checkControl(method, scheme, authority, path string) error {
-	if method == "" {
+func checkControl[T ~string | ~[]byte](method, scheme, authority, path T) error {
+	if len(method) == 0 {
 		return invalidf("empty method")
 	}
 	for i := 0; i < len(method); i++ {
@@ -147,16 +147,16 @@ func checkControl(method, scheme, authority, path string) error {
 			return invalidf("method has byte 0x%02x at offset %d", method[i], i)
 		}
 	}
-	if scheme == "" {
+	if len(scheme) == 0 {
 		return invalidf("empty scheme")
 	}
-	if path == "" {
+	if len(path) == 0 {
 		return invalidf("empty path")
 	}
-	for _, s := range [...]struct{ what, v string }{{"scheme", scheme}, {"authority", authority}, {"path", path}} {
-		for i := 0; i < len(s.v); i++ {
-			if c := s.v[i]; c <= ' ' || c == 0x7f {
-				return invalidf("%s has byte 0x%02x at offset %d", s.what, c, i)
+	for i, v := range [...]T{scheme, authority, path} {
+		for j := 0; j < len(v); j++ {
+			if c := v[j]; c <= ' ' || c == 0x7f {
+				return invalidf("%s has byte 0x%02x at offset %d", [...]string{"scheme", "authority", "path"}[i], c, j)
 			}
 		}
 	}
