@@ -41,11 +41,34 @@ type Table struct {
 	// simd selects the AVX2 kernels (lane32 tables on a CPU with AVX2 and
 	// N >= 16); see ntt_amd64.go.
 	simd bool
+	// ifma selects the AVX-512 IFMA kernels (lane32Max <= q < ifmaMax on a
+	// CPU with AVX512IFMA, N >= 16), with the 52-bit Shoup companions
+	// w' = floor(w·2^52/q) in ws52, wis52, nInvS52, nInvWS52.
+	ifma              bool
+	ws52, wis52       []uint64
+	nInvS52, nInvWS52 uint64
 }
 
 // lane32Max bounds the moduli of the 32-bit NTT path: q < 2^30 so that
 // 4q < 2^32.
 const lane32Max = 1 << 30
+
+// ifmaMax bounds the moduli of the IFMA NTT path (ntt_ifma_amd64.s): q <
+// 2^50 so that every lazy value (< 4q) is below β = 2^52, the width of the
+// VPMADD52LUQ/VPMADD52HUQ multiplier.
+//
+// Shoup's bound with word size β: for w < q, w' = floor(w·β/q) < β and
+// y <= β,
+//
+//	y·w/q − floor(y·w'/β) = y·(w/q − w'/β) + frac(y·w'/β) < y/β + 1 <= 2,
+//
+// so r = y·w − floor(y·w'/β)·q is in [0, 2q). VPMADD52HUQ yields
+// floor(y·w'/β) exactly (both factors below β), and r is recovered from
+// its residue mod β, (y·w mod β) + (floor(y·w'/β)·(β−q) mod β), because
+// 2q < β. The lazy butterflies feed the multiplier y < 4q (forward) and
+// u − v + 2q < 4q (inverse), hence 4q <= β, i.e. q <= 2^50; q is prime,
+// so q < 2^50.
+const ifmaMax = 1 << 50
 
 // ErrNotNTTFriendly reports a modulus that is not prime or not ≡ 1 mod 2N.
 var ErrNotNTTFriendly = errors.New("ring: modulus is not NTT-friendly")
@@ -105,6 +128,16 @@ func NewTable(q uint64, n int) (*Table, error) {
 		t.nInvWS32 = shoup32(t.nInvW, q)
 		t.simd = haveSIMD && n >= 16
 	}
+	if !t.lane32 && q < ifmaMax && haveIFMA && n >= 16 {
+		t.ifma = true
+		t.ws52, t.wis52 = make([]uint64, n), make([]uint64, n)
+		for k := 0; k < n; k++ {
+			t.ws52[k] = shoup52(t.w[k], q)
+			t.wis52[k] = shoup52(t.wi[k], q)
+		}
+		t.nInvS52 = shoup52(t.nInv, q)
+		t.nInvWS52 = shoup52(t.nInvW, q)
+	}
 	return t, nil
 }
 
@@ -150,6 +183,14 @@ func MinPrimitiveRoot(q, degree uint64) (uint64, error) {
 	return best, nil
 }
 
+// shoup52 returns floor(w·2^52/q), the 52-bit Shoup companion of w < q <
+// 2^50 (w·2^52 < 2^102: the high word w>>12 is below q, so the division
+// cannot overflow).
+func shoup52(w, q uint64) uint64 {
+	s, _ := bits.Div64(w>>12, w<<52, q)
+	return s
+}
+
 // shoup32 returns floor(w·2^32/q), the 32-bit Shoup companion of w < q.
 func shoup32(w, q uint64) uint64 { return (w << 32) / q }
 
@@ -160,13 +201,16 @@ func shoup32(w, q uint64) uint64 { return (w << 32) / q }
 //
 // Cooley–Tukey with Harvey's lazy butterflies: between stages values stay
 // in [0, 4q); the last stage reduces to [0, q). Moduli below 2^30 use the
-// 32-bit kernels (AVX2 when available), others the 64-bit one; all produce
-// the same output.
+// 32-bit kernels (AVX2 when available), moduli below 2^50 the AVX-512 IFMA
+// kernel when the CPU has it (see ifmaMax), others the 64-bit one; all
+// produce the same output.
 func (t *Table) Forward(a []uint64) {
 	a = a[:t.N]
 	switch {
 	case t.simd:
 		forward32SIMD(a, t.w, t.ws32, t.M.Q)
+	case t.ifma:
+		forward52IFMA(a, t.w, t.ws52, t.M.Q)
 	case t.lane32:
 		t.forward32(a)
 	default:
@@ -184,6 +228,8 @@ func (t *Table) Inverse(a []uint64) {
 	switch {
 	case t.simd:
 		inverse32SIMD(a, t.wi, t.wis32, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32)
+	case t.ifma:
+		inverse52IFMA(a, t.wi, t.wis52, t.M.Q, t.nInv, t.nInvS52, t.nInvW, t.nInvWS52)
 	case t.lane32:
 		t.inverse32(a)
 	default:

@@ -68,3 +68,21 @@ func rowsSIMD(q uint64) bool { return haveSIMD && q < rows32Max }
 
 //go:noescape
 func galoisGatherAVX2(o, xs []uint64, tab []uint32, q uint64)
+
+// haveIFMA reports AVX-512F with IFMA (VPMADD52LUQ/VPMADD52HUQ; x/sys/cpu
+// sets it only when the OS saves the AVX-512 state) for the 52-bit NTT
+// kernels of ntt_ifma_amd64.s; fixed at program start.
+var haveIFMA = cpu.X86.HasAVX512F && cpu.X86.HasAVX512IFMA
+
+// forward52IFMA is [Table.Forward] for lane32Max <= q < ifmaMax with the
+// 52-bit Shoup companions ws = floor(w·2^52/q); len(a) = N >= 16, a power
+// of two, w and ws of length N.
+//
+//go:noescape
+func forward52IFMA(a, w, ws []uint64, q uint64)
+
+// inverse52IFMA is [Table.Inverse] for lane32Max <= q < ifmaMax with
+// 52-bit Shoup companions; same shapes as forward52IFMA.
+//
+//go:noescape
+func inverse52IFMA(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64)

@@ -30,11 +30,17 @@ var kernels = []kernel{
 			inverse32SIMDWith(a, t.wi, t.wis32, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32, true)
 		},
 		func(t *Table) bool { return t.simd && haveAVX512 }},
+	{"ifma", func(t *Table, a []uint64) { forward52IFMA(a, t.w, t.ws52, t.M.Q) },
+		func(t *Table, a []uint64) {
+			inverse52IFMA(a, t.wi, t.wis52, t.M.Q, t.nInv, t.nInvS52, t.nInvW, t.nInvWS52)
+		},
+		func(t *Table) bool { return t.ifma }},
 }
 
 // kernelModuli returns every NTT-friendly modulus of the Apple presets
 // (he-spec §1.2, §2.2) for degree n, plus the largest primes ≡ 1 mod 2n
-// below 2^30 (the 32-bit kernels' limit) and below 2^62.
+// below 2^30 (the 32-bit kernels' limit), 2^31 (the smallest the IFMA
+// kernels take), 2^50 (the IFMA kernels' limit) and 2^62.
 func kernelModuli(n int) []uint64 {
 	presets := []uint64{
 		40961, 65537, 134176769, 268369921, 268361729, 8589852673, 8589844481, // N = 4096
@@ -48,7 +54,7 @@ func kernelModuli(n int) []uint64 {
 			qs = append(qs, q)
 		}
 	}
-	for _, bound := range []uint64{lane32Max, modq.MaxModulus} {
+	for _, bound := range []uint64{lane32Max, 2 * lane32Max, ifmaMax, modq.MaxModulus} {
 		for q := bound - bound%(2*uint64(n)) + 1; ; q -= 2 * uint64(n) {
 			if q < bound && modq.IsPrime(q) {
 				qs = append(qs, q)
@@ -132,27 +138,39 @@ func TestNTTKernels(t *testing.T) {
 // TestNTTKernelSelection checks which kernel each modulus gets.
 func TestNTTKernelSelection(t *testing.T) {
 	for _, c := range []struct {
-		q      uint64
-		lane32 bool
-	}{{134176769, true}, {268369921, true}, {8589852673, false}, {1152921504606830593, false}} {
-		tab, err := NewTable(c.q, 4096)
+		q            uint64
+		lane32, ifma bool
+	}{
+		{134176769, true, false}, {268369921, true, false}, {8589852673, false, true},
+		{2199023288321, false, true}, {36028797018652673, false, false}, {1152921504606830593, false, false},
+	} {
+		n := 4096
+		if c.q%8192 != 1 {
+			n = 2048
+		}
+		tab, err := NewTable(c.q, n)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if tab.lane32 != c.lane32 || tab.simd != (c.lane32 && haveSIMD) {
-			t.Errorf("q=%d: lane32=%v simd=%v, want lane32=%v simd=%v", c.q, tab.lane32, tab.simd, c.lane32, c.lane32 && haveSIMD)
+		simd, ifma := c.lane32 && haveSIMD, c.ifma && haveIFMA
+		if tab.lane32 != c.lane32 || tab.simd != simd || tab.ifma != ifma {
+			t.Errorf("q=%d: lane32=%v simd=%v ifma=%v, want lane32=%v simd=%v ifma=%v",
+				c.q, tab.lane32, tab.simd, tab.ifma, c.lane32, simd, ifma)
 		}
 	}
 }
 
 // BenchmarkNTTKernels times forward+inverse with each kernel that applies
-// (64: the scalar reference, 32: portable 32-bit, avx2, avx512).
+// (64: the scalar reference, 32: portable 32-bit, avx2, avx512, ifma).
 func BenchmarkNTTKernels(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		q    uint64
 		n    int
-	}{{"n=4096/q=28bit", 268369921, 4096}, {"n=8192/q=29bit", 536690689, 8192}} {
+	}{
+		{"n=4096/q=28bit", 268369921, 4096}, {"n=8192/q=29bit", 536690689, 8192},
+		{"n=4096/q=33bit", 8589852673, 4096}, {"n=8192/q=50bit", 1125899906826241, 8192},
+	} {
 		tab, err := NewTable(c.q, c.n)
 		if err != nil {
 			b.Fatal(err)

@@ -31,3 +31,12 @@ func forward32SIMDWith(a, w, ws []uint64, q uint64, avx512 bool) {
 func inverse32SIMDWith(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64, avx512 bool) {
 	panic("ring: internal error: no SIMD NTT")
 }
+
+// haveIFMA is false: no IFMA kernels on this architecture.
+var haveIFMA = false
+
+func forward52IFMA(a, w, ws []uint64, q uint64) { panic("ring: internal error: no IFMA NTT") }
+
+func inverse52IFMA(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64) {
+	panic("ring: internal error: no IFMA NTT")
+}
