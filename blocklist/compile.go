@@ -1,6 +1,7 @@
 package blocklist
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -17,8 +18,12 @@ import (
 // Options tune [Compile]. The zero value is usable.
 type Options struct {
 	// MaxBytes caps each source document after decompression
-	// (0 means DefaultMaxBytes).
+	// (0 means DefaultMaxBytes). In a tar archive it caps each member.
 	MaxBytes int64
+	// MaxArchiveBytes caps a tar archive (UT1's blacklists.tar.gz) after
+	// decompression, members not read included (0 means
+	// DefaultMaxArchiveBytes).
+	MaxArchiveBytes int64
 	// HTTPClient fetches http(s) sources (nil means a client with a
 	// 10-minute timeout). Cancel the context to stop a fetch.
 	HTTPClient *http.Client
@@ -47,6 +52,10 @@ type Options struct {
 
 // DefaultMaxBytes is the default per-document cap: 1 GiB of list text.
 const DefaultMaxBytes = 1 << 30
+
+// DefaultMaxArchiveBytes is the default cap of a whole tar archive: 4 GiB,
+// about ten times UT1's full blacklists.tar.gz unpacked.
+const DefaultMaxArchiveBytes = 4 << 30
 
 // TestIdentityKeys are the keys Apple's relay onboarding looks up
 // (client-spec §3.4 rule 4): the documented www form, which PIR is asked
@@ -121,12 +130,22 @@ type Report struct {
 
 // SourceReport is what one source contributed.
 type SourceReport struct {
-	Source       string `json:"source"`
-	Documents    int    `json:"documents"`
-	SkippedFiles int    `json:"skipped_files,omitempty"`
-	Bytes        int64  `json:"bytes"`
-	Lines        int    `json:"lines"`
-	Entries      int    `json:"entries"`
+	Source    string `json:"source"`
+	Documents int    `json:"documents"`
+	// SkippedFiles counts the files of a UT1 directory or archive that are
+	// not domains or urls lists (usage, README); UnselectedFiles the lists
+	// of categories [Source.Categories] did not select.
+	SkippedFiles    int `json:"skipped_files,omitempty"`
+	UnselectedFiles int `json:"unselected_files,omitempty"`
+	// RefusedMembers counts the tar archive members not read, for safety,
+	// by reason: "link" (symbolic or hard link, never followed),
+	// "special" (device, FIFO, …), "unsafe_name" (absolute, "..", a
+	// backslash or NUL in the name). The first few are listed in
+	// [Report.Examples] under "archive_" + reason.
+	RefusedMembers map[string]int `json:"refused_members,omitempty"`
+	Bytes          int64          `json:"bytes"`
+	Lines          int            `json:"lines"`
+	Entries        int            `json:"entries"`
 }
 
 // Problem is one malformed line.
@@ -202,6 +221,9 @@ func Compile(ctx context.Context, block, allow []Source, opts Options) (*Result,
 	if opts.MaxBytes <= 0 {
 		opts.MaxBytes = DefaultMaxBytes
 	}
+	if opts.MaxArchiveBytes <= 0 {
+		opts.MaxArchiveBytes = DefaultMaxArchiveBytes
+	}
 	c := newCompiler(opts)
 	blocked := newKeySet()
 	for _, s := range block {
@@ -251,10 +273,11 @@ func (c *compiler) read(ctx context.Context, src Source, set *keySet, isBlock bo
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("blocklist: %w", err)
 		}
-		if err := c.readDocument(d, set, sr, isBlock); err != nil {
+		n, err := c.readDocument(ctx, d, src, set, sr, isBlock)
+		if err != nil {
 			return nil, err
 		}
-		sr.Documents++
+		sr.Documents += n
 	}
 	if isBlock {
 		c.rep.Entries += sr.Entries
@@ -262,19 +285,47 @@ func (c *compiler) read(ctx context.Context, src Source, set *keySet, isBlock bo
 	return sr, nil
 }
 
-func (c *compiler) readDocument(d document, set *keySet, sr *SourceReport, isBlock bool) error {
+// readDocument reads one document, or the members of a tar archive when a
+// whole source turns out to be one, and returns how many documents it
+// read.
+func (c *compiler) readDocument(ctx context.Context, d document, src Source, set *keySet, sr *SourceReport, isBlock bool) (int, error) {
 	rc, err := d.open()
 	if err != nil {
-		return fmt.Errorf("blocklist: opening %s: %w", d.name, err)
+		return 0, fmt.Errorf("blocklist: opening %s: %w", d.name, err)
 	}
 	defer rc.Close()
-	lr, capped, closeZ, err := openLines(rc, c.opts.MaxBytes)
+	in, closeZ, err := decompress(ctxReader{ctx, rc})
 	if err != nil {
-		return fmt.Errorf("blocklist: %s: %w", d.name, err)
+		return 0, fmt.Errorf("blocklist: %s: %w", d.name, err)
 	}
-	parse := lineParser(d.format)
+	defer closeZ()
+	if d.archive && (d.format == FormatAuto || d.format == FormatUT1) {
+		if peekTar(in) {
+			return c.readArchive(ctx, d.name, in, src, set, sr, isBlock)
+		}
+		if d.format == FormatUT1 {
+			return 0, fmt.Errorf("blocklist: %s is neither a directory nor a tar archive; ut1 reads those", d.name)
+		}
+	}
+	if src.Categories != nil && d.archive {
+		return 0, fmt.Errorf("blocklist: %s: categories select only in a UT1 directory or archive", d.name)
+	}
+	err = c.readLines(d.name, d.format, in, set, sr, isBlock)
+	if cerr := closeZ(); err == nil && cerr != nil {
+		err = fmt.Errorf("blocklist: reading %s: %w", d.name, cerr)
+	}
+	return 1, err
+}
+
+// readLines reads the lines of one decompressed document.
+func (c *compiler) readLines(name string, format Format, in *bufio.Reader, set *keySet, sr *SourceReport, isBlock bool) error {
+	lr, capped, err := openLines(in, c.opts.MaxBytes)
+	if err != nil {
+		return fmt.Errorf("blocklist: %s: %w", name, err)
+	}
+	p := newDocParser(format)
 	lines := 0
-	namesBuf := make([][]byte, 0, 16) // reused by fastLine
+	namesBuf := make([][]byte, 0, 16) // reused by the fast path
 	err = eachLine(lr, func(raw []byte, n int) {
 		lines = n
 		raw = bytes.TrimSpace(raw)
@@ -282,9 +333,9 @@ func (c *compiler) readDocument(d document, set *keySet, sr *SourceReport, isBlo
 			return
 		}
 		if c.opts.Progress != nil && n%(1<<18) == 0 {
-			defer c.opts.Progress(d.name, n, capped.read)
+			defer c.opts.Progress(name, n, capped.read)
 		}
-		if names := fastLine(d.format, raw, namesBuf[:0]); len(names) > 0 {
+		if names := p.fast(raw, namesBuf[:0]); len(names) > 0 {
 			namesBuf = names[:0]
 			origin := lineOrigin(c.originSeed, raw)
 			for _, name := range names {
@@ -295,24 +346,21 @@ func (c *compiler) readDocument(d document, set *keySet, sr *SourceReport, isBlo
 			}
 			return
 		}
-		c.parseLine(parse, string(raw), d.name, n, set, sr, isBlock)
+		c.parseLine(p.parse, string(raw), name, n, set, sr, isBlock)
 	}, func(n int) {
 		c.dropped("line_too_long", 1)
-		c.problem(Problem{d.name, n, "line_too_long", fmt.Sprintf("line longer than %d bytes", maxLineBytes)})
+		c.problem(Problem{name, n, "line_too_long", fmt.Sprintf("line longer than %d bytes", maxLineBytes)})
 	})
 	sr.Lines += lines
 	sr.Bytes += capped.read
 	if c.opts.Progress != nil {
-		c.opts.Progress(d.name, lines, capped.read)
-	}
-	if cerr := closeZ(); err == nil && cerr != nil && !errors.Is(cerr, ErrTooLarge) {
-		err = cerr
+		c.opts.Progress(name, lines, capped.read)
 	}
 	if err != nil {
 		if errors.Is(err, ErrTooLarge) {
-			return fmt.Errorf("blocklist: %s: %w (%d bytes)", d.name, ErrTooLarge, c.opts.MaxBytes)
+			return fmt.Errorf("blocklist: %s: %w (%d bytes)", name, ErrTooLarge, c.opts.MaxBytes)
 		}
-		return fmt.Errorf("blocklist: reading %s: %w", d.name, err)
+		return fmt.Errorf("blocklist: reading %s: %w", name, err)
 	}
 	return nil
 }

@@ -298,7 +298,8 @@ func FuzzParseSingle(f *testing.F) {
 }
 func FuzzParseURLhaus(f *testing.F) { fuzzParser(f, []string{"urlhaus.csv"}, parseURLhausLine) }
 func FuzzParseAuto(f *testing.F) {
-	fuzzParser(f, []string{"hosts.txt", "abp.txt", "domains.txt", "urls.txt", "urlhaus.csv"}, parseAutoLine)
+	fuzzParser(f, []string{"hosts.txt", "abp.txt", "domains.txt", "urls.txt", "urlhaus.csv"},
+		func(l string) lineResult { return lineParser(FormatAuto)(l) })
 }
 
 // FuzzCompileDocument runs whole documents, gzip included, through Compile.

@@ -33,10 +33,21 @@ func fastLine(f Format, line []byte, names [][]byte) [][]byte {
 		return fastSingle(line, names)
 	case FormatABP:
 		return fastABP(line, names)
+	case FormatDnsmasq:
+		return fastDnsmasq(line, names)
+	case FormatUnbound:
+		return fastUnbound(line, names)
 	case FormatAuto:
 		switch {
 		case line[0] == '|':
 			return fastABP(line, names)
+		case line[0] == 'a' || line[0] == 'l' || line[0] == 's':
+			if got := fastDnsmasq(line, names); len(got) > 0 {
+				return got
+			}
+			if got := fastUnbound(line, names); len(got) > 0 {
+				return got
+			}
 		case bytes.IndexByte(line, '^') >= 0:
 			return nil
 		case hasHash && isABPCosmetic(line):
@@ -107,4 +118,75 @@ func nextField(s []byte) (field, rest []byte) {
 		j++
 	}
 	return s[i:j], s[j:]
+}
+
+// fastDnsmasq accepts the blocking rules dnsmasq lists are made of, as
+// parseDnsmasqLine reads them: "address=/host/" with no address, "#",
+// 0.0.0.0 or ::, and "local=/host/" or "server=/host/".
+func fastDnsmasq(line []byte, names [][]byte) [][]byte {
+	var rest []byte
+	isAddress := false
+	switch {
+	case bytes.HasPrefix(line, []byte("address=/")):
+		rest, isAddress = line[len("address=/"):], true
+	case bytes.HasPrefix(line, []byte("local=/")):
+		rest = line[len("local=/"):]
+	case bytes.HasPrefix(line, []byte("server=/")):
+		rest = line[len("server=/"):]
+	default:
+		return nil
+	}
+	i := bytes.IndexByte(rest, '/')
+	if i < 0 {
+		return nil
+	}
+	switch target := string(rest[i+1:]); {
+	case target == "":
+	case isAddress && (target == "#" || target == "0.0.0.0" || target == "::"):
+	default:
+		return nil
+	}
+	return fastSingle(rest[:i], names)
+}
+
+// fastUnbound accepts `local-zone: "host." TYPE` for the blocking zone
+// types, as parseUnboundLine reads it.
+func fastUnbound(line []byte, names [][]byte) [][]byte {
+	rest, ok := bytes.CutPrefix(line, []byte(`local-zone: "`))
+	if !ok {
+		return nil
+	}
+	i := bytes.IndexByte(rest, '"')
+	if i < 1 || i+1 >= len(rest) || rest[i+1] != ' ' || !unboundBlockingZones[string(rest[i+2:])] {
+		return nil
+	}
+	host := rest[:i]
+	if host[len(host)-1] == '.' {
+		host = host[:len(host)-1]
+	}
+	return fastSingle(host, names)
+}
+
+// fast accepts "host CNAME ." and "*.host CNAME .", as parse reads them
+// while relative names are their own triggers ([rpzParser.plain]); names
+// of IP and name-server triggers (rpz-ip, …) take the general path. The
+// owner is kept, without allocating, for a following line that omits it.
+func (p *rpzParser) fast(line []byte, names [][]byte) [][]byte {
+	if !p.plain() {
+		return nil
+	}
+	owner, rest := nextField(line)
+	typ, rest := nextField(rest)
+	target, rest := nextField(rest)
+	if string(typ) != "CNAME" || string(target) != "." || len(bytes.TrimSpace(rest)) != 0 {
+		return nil
+	}
+	host := bytes.TrimPrefix(owner, []byte("*."))
+	if bytes.Contains(host, []byte("rpz-")) {
+		return nil
+	}
+	if names = fastSingle(host, names); len(names) > 0 {
+		p.owner = append(p.owner[:0], owner...)
+	}
+	return names
 }

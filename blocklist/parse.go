@@ -12,9 +12,9 @@ import (
 type Format int
 
 // The formats [Compile] reads. FormatAuto decides per line (hosts line,
-// AdBlock rule or a single domain/URL) and switches to FormatURLhausCSV
-// when the source looks like URLhaus's CSV export; a directory is read as
-// FormatUT1.
+// AdBlock rule, dnsmasq or Unbound directive, RPZ record, or a single
+// domain/URL) and switches to FormatURLhausCSV when the source looks like
+// URLhaus's CSV export; a directory or a tar archive is read as FormatUT1.
 const (
 	FormatAuto       Format = iota
 	FormatHosts             // "0.0.0.0 ads.example.com other.example.net"
@@ -22,12 +22,16 @@ const (
 	FormatABP               // AdBlock Plus / AdGuard: ||example.com^
 	FormatURLs              // one URL per line, scheme optional
 	FormatURLhausCSV        // abuse.ch URLhaus CSV; only url_status "online"
-	FormatUT1               // a directory tree of "domains" and "urls" files
+	FormatUT1               // a directory tree or tar archive of "domains" and "urls" files
+	FormatDnsmasq           // dnsmasq: address=/example.com/, local=/example.com/
+	FormatUnbound           // Unbound: local-zone: "example.com." always_nxdomain
+	FormatRPZ               // DNS response policy zone: example.com CNAME .
 )
 
 var formatNames = map[Format]string{
 	FormatAuto: "auto", FormatHosts: "hosts", FormatDomains: "domains", FormatABP: "abp",
 	FormatURLs: "urls", FormatURLhausCSV: "urlhaus", FormatUT1: "ut1",
+	FormatDnsmasq: "dnsmasq", FormatUnbound: "unbound", FormatRPZ: "rpz",
 }
 
 // String returns the format's name as [ParseSource] accepts it.
@@ -277,14 +281,72 @@ func badfilterTarget(line string) (string, bool) {
 	return line[:i+1] + strings.Join(opts, ","), true
 }
 
-// parseAutoLine classifies one line of an unknown format.
-func parseAutoLine(line string) lineResult {
+// docParser reads the lines of one document in order. The RPZ parser
+// keeps state across lines ($ORIGIN, the last owner name, records continued
+// in parentheses), so every document gets its own docParser; the other
+// formats are read line by line.
+type docParser struct {
+	format Format
+	rpz    rpzParser // FormatRPZ, and RPZ records met in FormatAuto
+}
+
+func newDocParser(f Format) *docParser { return &docParser{format: f} }
+
+// parse reads one trimmed line.
+func (p *docParser) parse(line string) lineResult {
+	switch p.format {
+	case FormatHosts:
+		return parseHostsLine(line)
+	case FormatABP:
+		return parseABPLine(line)
+	case FormatDomains, FormatURLs:
+		return parseSingleLine(line)
+	case FormatURLhausCSV:
+		return parseURLhausLine(line)
+	case FormatDnsmasq:
+		return parseDnsmasqLine(line)
+	case FormatUnbound:
+		return parseUnboundLine(line)
+	case FormatRPZ:
+		return p.rpz.parse(line)
+	default:
+		return p.parseAuto(line)
+	}
+}
+
+// fast is [fastLine] for the document's format; RPZ lines take it only
+// while relative names need no origin.
+func (p *docParser) fast(line []byte, names [][]byte) [][]byte {
+	if p.format == FormatRPZ {
+		return p.rpz.fast(line, names)
+	}
+	return fastLine(p.format, line, names)
+}
+
+// lineParser returns a fresh line parser for format f.
+func lineParser(f Format) func(string) lineResult { return newDocParser(f).parse }
+
+// parseAuto classifies one line of an unknown format.
+func (p *docParser) parseAuto(line string) lineResult {
 	if line == "" {
 		return skipped("comment")
 	}
+	if p.rpz.open || line[0] == ';' || isZoneDirective(line) {
+		return p.rpz.parse(line)
+	}
+	switch {
+	case hasDnsmasqPrefix(line):
+		return parseDnsmasqLine(line)
+	case hasUnboundPrefix(line):
+		return parseUnboundLine(line)
+	}
 	switch line[0] {
-	case '!', '[', '|', '@', '/':
+	case '!', '[', '|', '/':
 		return parseABPLine(line)
+	case '@':
+		if strings.HasPrefix(line, "@@") {
+			return parseABPLine(line)
+		}
 	case '#':
 		if strings.HasPrefix(line, "##") || strings.HasPrefix(line, "#@#") {
 			return parseABPLine(line)
@@ -292,6 +354,12 @@ func parseAutoLine(line string) lineResult {
 		return skipped("comment")
 	case '"':
 		return parseURLhausLine(line)
+	}
+	if looksLikeRecord(line) {
+		return p.rpz.parse(line)
+	}
+	if line[0] == '@' {
+		return parseABPLine(line)
 	}
 	if strings.ContainsAny(line, "^$") || isABPCosmetic(line) {
 		return parseABPLine(line)
@@ -305,21 +373,6 @@ func parseAutoLine(line string) lineResult {
 		}
 	}
 	return parseSingleLine(line)
-}
-
-func lineParser(f Format) func(string) lineResult {
-	switch f {
-	case FormatHosts:
-		return parseHostsLine
-	case FormatABP:
-		return parseABPLine
-	case FormatDomains, FormatURLs:
-		return parseSingleLine
-	case FormatURLhausCSV:
-		return parseURLhausLine
-	default:
-		return parseAutoLine
-	}
 }
 
 // parseURLhausLine reads one row of URLhaus's CSV export:

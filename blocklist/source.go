@@ -9,41 +9,67 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
-// Source is one list to read: a file, a directory (read as [FormatUT1]), an
-// http(s) URL, or in-memory Data (Location is then only its name).
+// Source is one list to read: a file, a directory or tar archive (read as
+// [FormatUT1]), an http(s) URL, or in-memory Data (Location is then only
+// its name).
 type Source struct {
 	Location string
 	Format   Format
 	Data     []byte
+	// Categories, if set, selects the UT1 categories to read from a
+	// directory or archive: the names of the directories that hold the
+	// domains and urls files (adult, phishing, …). A selected category
+	// the source lacks is an error. Nil reads every category.
+	Categories []string
 }
 
 // ParseSource reads a command-line source "[FORMAT:]LOCATION", where FORMAT
-// is one of auto, hosts, domains, abp, urls, urlhaus, ut1 (default auto),
-// e.g. "abp:lists/oisd.txt" or "https://urlhaus.abuse.ch/downloads/csv_online/".
+// is one of auto, hosts, domains, abp, urls, urlhaus, ut1, dnsmasq, unbound,
+// rpz (default auto), e.g. "abp:lists/oisd.txt" or
+// "https://urlhaus.abuse.ch/downloads/csv_online/". The ut1 format takes
+// an optional category selection, "ut1=phishing,malware:blacklists.tar.gz".
 func ParseSource(arg string) (Source, error) {
 	if arg == "" {
 		return Source{}, errors.New("blocklist: empty source")
 	}
 	if name, loc, ok := strings.Cut(arg, ":"); ok {
+		name, cats, hasCats := strings.Cut(name, "=")
 		if f, known := ParseFormat(name); known {
 			if loc == "" {
 				return Source{}, fmt.Errorf("blocklist: source %q has a format but no location", arg)
 			}
-			return Source{Location: loc, Format: f}, nil
+			src := Source{Location: loc, Format: f}
+			if hasCats {
+				if f != FormatUT1 {
+					return Source{}, fmt.Errorf("blocklist: source %q: only the ut1 format takes categories", arg)
+				}
+				for c := range strings.SplitSeq(cats, ",") {
+					if c == "" || strings.ContainsAny(c, `/\`) || c == "." || c == ".." {
+						return Source{}, fmt.Errorf("blocklist: source %q: bad category %q", arg, c)
+					}
+					src.Categories = append(src.Categories, c)
+				}
+			}
+			return src, nil
 		}
 	}
 	return Source{Location: arg}, nil
 }
 
 func (s Source) String() string {
-	if s.Format == FormatAuto {
+	if s.Format == FormatAuto && s.Categories == nil {
 		return s.Location
+	}
+	if s.Categories != nil {
+		return s.Format.String() + "=" + strings.Join(s.Categories, ",") + ":" + s.Location
 	}
 	return s.Format.String() + ":" + s.Location
 }
@@ -53,11 +79,74 @@ func isURL(loc string) bool {
 }
 
 // document is one stream of lines: a file, a response body, or one file of
-// a UT1 directory.
+// a UT1 directory. A document that is a whole source (archive true) may
+// turn out to be a tar archive, read as UT1.
 type document struct {
-	name   string
-	format Format
-	open   func() (io.ReadCloser, error)
+	name    string
+	format  Format
+	open    func() (io.ReadCloser, error)
+	archive bool
+}
+
+// categoryFilter selects UT1 categories, the same way for directories and
+// archives: a list file's category is the name of the directory holding it.
+type categoryFilter struct {
+	want  map[string]bool // nil: every category
+	seen  map[string]bool
+	links map[string]string // archive symlinks: alias → target
+}
+
+func newCategoryFilter(cats []string) *categoryFilter {
+	f := &categoryFilter{seen: map[string]bool{}, links: map[string]string{}}
+	if cats != nil {
+		f.want = map[string]bool{}
+		for _, c := range cats {
+			f.want[c] = true
+		}
+	}
+	return f
+}
+
+// take records a list file's category and reports whether it is selected.
+func (f *categoryFilter) take(category string) bool {
+	f.seen[category] = true
+	return f.want == nil || f.want[category]
+}
+
+// check fails when a selected category was not in the source.
+func (f *categoryFilter) check(src string) error {
+	var missing []string
+	for c := range f.want {
+		if !f.seen[c] {
+			missing = append(missing, c)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	slices.Sort(missing)
+	for _, m := range missing {
+		if t, ok := f.links[m]; ok {
+			return fmt.Errorf("blocklist: %s: category %q is a symbolic link to %q, which is not followed; select %q", src, m, t, t)
+		}
+	}
+	seen := slices.Sorted(maps.Keys(f.seen))
+	if len(seen) > 20 {
+		seen = append(seen[:20], "…")
+	}
+	return fmt.Errorf("blocklist: %s has no category %s (it has: %s)", src, strings.Join(missing, ", "), strings.Join(seen, ", "))
+}
+
+// ut1ListFormat returns the format of a UT1 list file by its name
+// ("domains", "urls", optionally gzipped), or false for any other file.
+func ut1ListFormat(name string) (Format, bool) {
+	switch strings.TrimSuffix(name, ".gz") {
+	case "domains":
+		return FormatDomains, true
+	case "urls":
+		return FormatURLs, true
+	}
+	return 0, false
 }
 
 // documents lists what a source holds. Directories are walked in lexical
@@ -67,10 +156,10 @@ func (c *compiler) documents(ctx context.Context, src Source, rep *SourceReport)
 		data := src.Data
 		return []document{{src.Location, src.Format, func() (io.ReadCloser, error) {
 			return io.NopCloser(bytes.NewReader(data)), nil
-		}}}, nil
+		}, true}}, nil
 	}
 	if isURL(src.Location) {
-		return []document{{src.Location, src.Format, func() (io.ReadCloser, error) { return c.fetch(ctx, src.Location) }}}, nil
+		return []document{{src.Location, src.Format, func() (io.ReadCloser, error) { return c.fetch(ctx, src.Location) }, true}}, nil
 	}
 	fi, err := os.Stat(src.Location)
 	if err != nil {
@@ -81,11 +170,12 @@ func (c *compiler) documents(ctx context.Context, src Source, rep *SourceReport)
 		if format == FormatAuto && (strings.HasSuffix(src.Location, ".csv") || strings.HasSuffix(src.Location, ".csv.gz")) {
 			format = FormatURLhausCSV
 		}
-		return []document{{src.Location, format, func() (io.ReadCloser, error) { return os.Open(src.Location) }}}, nil
+		return []document{{src.Location, format, func() (io.ReadCloser, error) { return os.Open(src.Location) }, true}}, nil
 	}
 	if src.Format != FormatAuto && src.Format != FormatUT1 {
 		return nil, fmt.Errorf("blocklist: source %s is a directory; only the ut1 format reads directories", src.Location)
 	}
+	cats := newCategoryFilter(src.Categories)
 	var docs []document
 	err = filepath.WalkDir(src.Location, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
@@ -94,21 +184,22 @@ func (c *compiler) documents(ctx context.Context, src Source, rep *SourceReport)
 		if d.IsDir() {
 			return nil
 		}
-		var f Format
-		switch strings.TrimSuffix(d.Name(), ".gz") {
-		case "domains":
-			f = FormatDomains
-		case "urls":
-			f = FormatURLs
-		default:
+		f, ok := ut1ListFormat(d.Name())
+		switch {
+		case !ok:
 			rep.SkippedFiles++
-			return nil
+		case !cats.take(filepath.Base(filepath.Dir(p))):
+			rep.UnselectedFiles++
+		default:
+			docs = append(docs, document{p, f, func() (io.ReadCloser, error) { return os.Open(p) }, false})
 		}
-		docs = append(docs, document{p, f, func() (io.ReadCloser, error) { return os.Open(p) }})
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("blocklist: walking %s: %w", src.Location, err)
+	}
+	if err := cats.check(src.Location); err != nil {
+		return nil, err
 	}
 	if len(docs) == 0 {
 		return nil, fmt.Errorf("blocklist: directory %s has no domains or urls files", src.Location)
@@ -167,35 +258,52 @@ func (c *cappedReader) Read(p []byte) (int, error) {
 // maxLineBytes bounds one line; longer lines are reported and skipped.
 const maxLineBytes = 64 << 10
 
-// openLines returns a reader of the decompressed document (gzip is detected
-// by its magic bytes) capped at max bytes, past a UTF-8 byte order mark.
-// UTF-16 text and zip archives are refused with a clear error rather than
-// read as lines of garbage.
-func openLines(r io.Reader, max int64) (*bufio.Reader, *cappedReader, func() error, error) {
+// ctxReader fails once ctx is done, so reading a large local file or
+// archive stops at cancellation as an HTTP body does.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}
+
+// decompress returns a buffered reader of r's content, gunzipped when it
+// starts with the gzip magic bytes, and the function that closes the gzip
+// reader.
+func decompress(r io.Reader) (*bufio.Reader, func() error, error) {
 	br := bufio.NewReaderSize(r, maxLineBytes)
-	closeFn := func() error { return nil }
-	var inner io.Reader = br
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
-			return nil, nil, nil, fmt.Errorf("blocklist: gzip: %w", err)
+			return nil, nil, fmt.Errorf("blocklist: gzip: %w", err)
 		}
-		inner, closeFn = zr, zr.Close
+		return bufio.NewReaderSize(zr, maxLineBytes), zr.Close, nil
 	}
-	cr := &cappedReader{r: inner, left: max}
+	return br, func() error { return nil }, nil
+}
+
+// openLines returns a line reader of the decompressed document in (see
+// [decompress]) capped at max bytes, past a UTF-8 byte order mark. UTF-16
+// text and zip archives are refused with a clear error rather than read as
+// lines of garbage.
+func openLines(in *bufio.Reader, max int64) (*bufio.Reader, *cappedReader, error) {
+	cr := &cappedReader{r: in, left: max}
 	lr := bufio.NewReaderSize(&lineEndReader{r: cr}, maxLineBytes)
 	head, _ := lr.Peek(4)
 	switch {
 	case bytes.HasPrefix(head, []byte{0xef, 0xbb, 0xbf}):
 		lr.Discard(3)
 	case bytes.HasPrefix(head, []byte{0xff, 0xfe}) || bytes.HasPrefix(head, []byte{0xfe, 0xff}):
-		closeFn()
-		return nil, nil, nil, errors.New("blocklist: the text is UTF-16; convert it to UTF-8")
+		return nil, nil, errors.New("blocklist: the text is UTF-16; convert it to UTF-8")
 	case bytes.HasPrefix(head, []byte("PK\x03\x04")):
-		closeFn()
-		return nil, nil, nil, errors.New("blocklist: the source is a zip archive; unzip it and pass the list inside")
+		return nil, nil, errors.New("blocklist: the source is a zip archive; unzip it and pass the list inside")
 	}
-	return lr, cr, closeFn, nil
+	return lr, cr, nil
 }
 
 // lineEndReader turns every line ending into "\n": CRLF (DOS, Windows)
