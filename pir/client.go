@@ -215,8 +215,12 @@ func (c *Client) Decrypt(q *Query, resp *apipb.PIRResponse) ([]byte, bool, error
 }
 
 // Lookup runs one whole lookup against s in process: query, answer with
-// key, decrypt. It is for tests and the CLI.
+// key, decrypt. For a symmetric-PIR config it first runs the OPRF round and
+// returns the decrypted value. It is for tests and the CLI.
 func (c *Client) Lookup(ctx context.Context, s *Server, key *EvaluationKey, keyword []byte, rnd io.Reader) ([]byte, bool, error) {
+	if c.cfg.Symmetric != nil {
+		return c.lookupSymmetric(ctx, s, key, keyword, rnd)
+	}
 	q, req, err := c.NewQuery(keyword, nil, rnd)
 	if err != nil {
 		return nil, false, err

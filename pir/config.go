@@ -1,6 +1,7 @@
 package pir
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"fmt"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/blindlist/blindlist/pir/oprf"
 	"github.com/blindlist/blindlist/pir/pb/apipb"
 	"github.com/blindlist/blindlist/pir/pb/hepb"
 	"github.com/blindlist/blindlist/pir/pb/pirpb"
@@ -56,6 +58,9 @@ func BuildConfig(shards []*Params) (*Config, error) {
 	for i, p := range shards {
 		if !p.he.equal(p0.he) || p.HashFunctionCount != p0.HashFunctionCount || p.Sharding != p0.Sharding {
 			return nil, fmt.Errorf("pir: shard %d has other encryption, hash or sharding parameters than shard 0", i)
+		}
+		if !bytes.Equal(p.SymmetricPublicKey, p0.SymmetricPublicKey) {
+			return nil, fmt.Errorf("pir: shard %d has another symmetric-PIR public key than shard 0", i)
 		}
 		keys = keys.union(p.KeyConfig)
 		shardConfigs[i] = &apipb.PIRShardConfig{
@@ -118,6 +123,10 @@ type ClientConfig struct {
 	KeyConfig KeyConfig
 	// KeyConfigHash identifies the uploaded evaluation key.
 	KeyConfigHash []byte
+	// Symmetric is the server's VOPRF public key when the usecase is
+	// symmetric PIR (pir-spec §5): each lookup first asks /queries for an
+	// OPRF evaluation. Nil for plain keyword PIR.
+	Symmetric *oprf.PublicKey
 }
 
 // maxConfigShards bounds the shard count a config may announce.
@@ -144,8 +153,12 @@ func ClientConfigFromResponse(resp *apipb.ConfigResponse, usecase string) (*Clie
 		return nil, fmt.Errorf("pir: algorithm %v, want MUL_PIR", pc.GetAlgorithm())
 	}
 	kw := pc.GetKeywordPirParams()
-	if kw == nil || kw.GetSymmetricPirClientConfig() != nil {
-		return nil, fmt.Errorf("pir: usecase %q is not plain keyword PIR", usecase)
+	if kw == nil {
+		return nil, fmt.Errorf("pir: usecase %q is not keyword PIR", usecase)
+	}
+	symKey, err := symmetricFromProto(kw.GetSymmetricPirClientConfig())
+	if err != nil {
+		return nil, err
 	}
 	sh, err := shardingFromProto(kw.GetShardingFunction())
 	if err != nil {
@@ -168,6 +181,11 @@ func ClientConfigFromResponse(resp *apipb.ConfigResponse, usecase string) (*Clie
 		return nil, fmt.Errorf("pir: config has %d shards", len(scs))
 	}
 	cc := &ClientConfig{ID: c.GetConfigId(), KeyConfigHash: pc.GetEvaluationKeyConfigHash()}
+	if symKey != nil {
+		if cc.Symmetric, err = oprf.ParsePublicKey(symKey); err != nil {
+			return nil, fmt.Errorf("pir: symmetric PIR server public key: %w", err)
+		}
+	}
 	for _, ks := range resp.GetKeyInfo() {
 		kc := ks.GetKeyConfig()
 		if h, err := sha256Proto(kc); err == nil && string(h) == string(cc.KeyConfigHash) {
@@ -182,12 +200,13 @@ func ClientConfigFromResponse(resp *apipb.ConfigResponse, usecase string) (*Clie
 			return nil, fmt.Errorf("pir: shard %d config %v unsupported (want 2 bounded dimensions)", i, d)
 		}
 		p := &Params{
-			he:                he,
-			EntryCount:        int(sc.GetNumEntries()),
-			EntrySize:         int(sc.GetEntrySize()),
-			Dimensions:        [2]int{int(d[0]), int(d[1])},
-			HashFunctionCount: int(pc.GetBatchSize()),
-			Sharding:          sh,
+			he:                 he,
+			EntryCount:         int(sc.GetNumEntries()),
+			EntrySize:          int(sc.GetEntrySize()),
+			Dimensions:         [2]int{int(d[0]), int(d[1])},
+			HashFunctionCount:  int(pc.GetBatchSize()),
+			Sharding:           sh,
+			SymmetricPublicKey: symKey,
 		}
 		p.KeyConfig = mulPirKeyConfig(p.expandedCount(), he.n, NoCompression)
 		if cc.KeyConfig.Relin {

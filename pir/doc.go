@@ -39,6 +39,16 @@
 // public shard parameters, never on whether a keyword is present. Nothing in
 // this package logs query content.
 //
-// This package does not implement symmetric PIR (OPRF), index-PIR databases
-// with encoded entry sizes, or Apple's SimplePIR.
+// Symmetric PIR (pir-spec §5, Apple's OPRF_P384_AES_GCM_192_NONCE_96_TAG_128):
+// [ProcessConfig.Symmetric] transforms rows with package oprf before
+// sharding ([SymmetricRows]) and records the public key in every shard's
+// parameters ([Params.SymmetricPublicKey], KeywordPirParameters
+// .symmetric_pir_client_config); [ServerOptions.SymmetricKey] lets
+// [Server.EvaluateOPRF] answer OPRFRequests; a client with
+// [ClientConfig.Symmetric] set calls [Client.NewOPRFRequest] and
+// [Client.FinishOPRF], looks up the oblivious keyword, and decrypts the value
+// with the OPRF output ([Client.Lookup] does all of it in process).
+//
+// This package does not implement index-PIR databases with encoded entry
+// sizes, or Apple's SimplePIR.
 package pir

@@ -31,6 +31,11 @@ type Params struct {
 	Sharding ShardingFunction
 	// KeyConfig is the evaluation-key config this shard needs.
 	KeyConfig KeyConfig
+	// SymmetricPublicKey is the 49-byte VOPRF public key of a symmetric-PIR
+	// shard (KeywordPirParameters.symmetric_pir_client_config, pir-spec §5):
+	// its keywords are oblivious keywords and its values are encrypted (see
+	// package oprf). Nil for plain keyword PIR.
+	SymmetricPublicKey []byte
 }
 
 // Preset returns the Apple preset name of the shard's encryption parameters.
@@ -111,8 +116,9 @@ func shardingFromProto(m *pirpb.PIRShardingFunction) (ShardingFunction, error) {
 
 func keywordParamsProto(p *Params) *pirpb.KeywordPirParameters {
 	return &pirpb.KeywordPirParameters{
-		NumHashFunctions: uint64(p.HashFunctionCount),
-		ShardingFunction: shardingProto(p.Sharding),
+		NumHashFunctions:         uint64(p.HashFunctionCount),
+		SymmetricPirClientConfig: symmetricProto(p.SymmetricPublicKey),
+		ShardingFunction:         shardingProto(p.Sharding),
 	}
 }
 
@@ -157,8 +163,9 @@ func ParamsFromProto(m *pirpb.PirParameters) (*Params, error) {
 	if kw == nil {
 		return nil, fmt.Errorf("pir: keyword_pir_params missing (index-PIR databases are not supported)")
 	}
-	if kw.GetSymmetricPirClientConfig() != nil {
-		return nil, fmt.Errorf("pir: symmetric PIR databases are not supported")
+	symKey, err := symmetricFromProto(kw.GetSymmetricPirClientConfig())
+	if err != nil {
+		return nil, err
 	}
 	dims := m.GetDimensions()
 	if len(dims) != 2 {
@@ -178,12 +185,13 @@ func ParamsFromProto(m *pirpb.PirParameters) (*Params, error) {
 		return nil, err
 	}
 	p := &Params{
-		he:                he,
-		EntryCount:        int(m.GetNumEntries()),
-		EntrySize:         int(m.GetEntrySize()),
-		Dimensions:        [2]int{int(dims[0]), int(dims[1])},
-		HashFunctionCount: int(m.GetBatchSize()),
-		Sharding:          sh,
+		he:                 he,
+		EntryCount:         int(m.GetNumEntries()),
+		EntrySize:          int(m.GetEntrySize()),
+		Dimensions:         [2]int{int(dims[0]), int(dims[1])},
+		HashFunctionCount:  int(m.GetBatchSize()),
+		Sharding:           sh,
+		SymmetricPublicKey: symKey,
 	}
 	kc := m.GetEvaluationKeyConfig()
 	if kc == nil {

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/blindlist/blindlist/pir/he/ring"
+	"github.com/blindlist/blindlist/pir/oprf"
 )
 
 // ProcessConfig says how keyword rows become processed shards, like the JSON
@@ -43,6 +44,13 @@ type ProcessConfig struct {
 	// Progress, if set, is called after each finished shard with the count
 	// of finished shards and the total. It may be called concurrently.
 	Progress func(done, total int)
+	// Symmetric, if set, makes a symmetric-PIR database (pir-spec §5,
+	// PIRProcessDatabase's symmetricPirArguments): [ProcessKeywords] and
+	// [ProcessKeywordsFunc] first transform the rows with [SymmetricRows]
+	// (and hand the transformed rows to emit); every shard's parameters carry
+	// the key's public key. [ProcessShard] takes rows already transformed
+	// (they are routed by their oblivious keywords) and only records the key.
+	Symmetric *oprf.PrivateKey
 }
 
 // resolved is a validated ProcessConfig for a given set of rows.
@@ -152,6 +160,12 @@ func ProcessKeywords(ctx context.Context, rows []Row, cfg ProcessConfig) ([]*Dat
 // once, at most cfg.Workers) and then forgets it, so memory holds only the
 // shards in progress.
 func ProcessKeywordsFunc(ctx context.Context, rows []Row, cfg ProcessConfig, emit func(i, n int, db *Database, rows []Row) error) error {
+	if cfg.Symmetric != nil {
+		var err error
+		if rows, err = SymmetricRows(ctx, rows, cfg.Symmetric, cfg.Workers); err != nil {
+			return err
+		}
+	}
 	r, err := cfg.resolve(rows)
 	if err != nil {
 		return err
@@ -249,6 +263,9 @@ func (r *resolved) processShard(ctx context.Context, rows []Row, hashes []uint64
 		EntrySize:         entrySize,
 		HashFunctionCount: cc.HashFunctionCount,
 		Sharding:          r.Sharding,
+	}
+	if r.Symmetric != nil {
+		p.SymmetricPublicKey = r.Symmetric.PublicKey()
 	}
 	l := p.layout()
 	p.Dimensions = mulPirDimensions(l.neededPlaintexts(), p.HashFunctionCount, !r.EvenDimensions)

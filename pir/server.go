@@ -11,6 +11,7 @@ import (
 	"github.com/blindlist/blindlist/pir/he/bfv"
 	"github.com/blindlist/blindlist/pir/he/modq"
 	"github.com/blindlist/blindlist/pir/heproto"
+	"github.com/blindlist/blindlist/pir/oprf"
 	"github.com/blindlist/blindlist/pir/pb/apipb"
 	"github.com/blindlist/blindlist/pir/pb/hepb"
 	"github.com/blindlist/blindlist/pir/pb/pirpb"
@@ -36,6 +37,10 @@ type ServerOptions struct {
 	// answer runs on its caller's goroutine and borrows up to Workers−1
 	// helpers, shared by all concurrent answers.
 	Workers int
+	// SymmetricKey is the usecase's symmetric-PIR key (pir-spec §5), for
+	// [Server.EvaluateOPRF]. It must match the shards' server_public_key.
+	// Nil: OPRF requests fail with [ErrSymmetricNotConfigured].
+	SymmetricKey *oprf.PrivateKey
 }
 
 // Server answers keyword PIR queries over the processed shards of one
@@ -48,7 +53,8 @@ type Server struct {
 	moduli  []modq.Modulus // ciphertext moduli
 	workers int
 	budget  *budget
-	evs     *evalPool // idle evaluators, at most workers of them
+	evs     *evalPool        // idle evaluators, at most workers of them
+	oprfKey *oprf.PrivateKey // symmetric-PIR key, or nil
 }
 
 // NewServer returns a server for the shards of one usecase, in shard order.
@@ -65,6 +71,9 @@ func NewServer(shards []*Database, opts ServerOptions) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkSymmetricKey(ps, opts.SymmetricKey); err != nil {
+		return nil, err
+	}
 	he := ps[0].he
 	bp, err := bfv.Preset(he.presetName())
 	if err != nil {
@@ -75,7 +84,7 @@ func NewServer(shards []*Database, opts ServerOptions) (*Server, error) {
 		w = runtime.GOMAXPROCS(0)
 	}
 	return &Server{shards: slices.Clone(shards), he: he, bp: bp, config: cfg, moduli: ctModuliOf(he), workers: w,
-		budget: newBudget(w - 1), evs: newEvalPool(bp, w)}, nil
+		budget: newBudget(w - 1), evs: newEvalPool(bp, w), oprfKey: opts.SymmetricKey}, nil
 }
 
 // Config returns the usecase configuration served at /config.
