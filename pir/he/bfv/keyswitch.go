@@ -35,11 +35,14 @@ func (p *Params) checkKSK(k *KeySwitchKey) error {
 // Eval q-rows (dropper.applyEval); the result is exactly the NTT of the
 // Coeff one, for the same 2(l+1) transforms.
 func (e *Evaluator) keySwitch(u0, u1, d *ring.Poly, k *KeySwitchKey, l int, eval bool) {
-	if e.p.levels[l].ks.word32 {
+	switch ks := e.p.levels[l].ks; {
+	case ks.word32:
 		e.keySwitch32(u0, u1, d, k, l, eval)
-		return
+	case ks.word52:
+		e.keySwitch52(u0, u1, d, k, l, eval)
+	default:
+		e.keySwitch64(u0, u1, d, k, l, eval)
 	}
-	e.keySwitch64(u0, u1, d, k, l, eval)
 }
 
 // dropP finishes a key switch: the rounding division of (U0, U1), over
@@ -58,7 +61,7 @@ func (e *Evaluator) dropP(ks *keySwitchLevel, u0, u1, U0, U1 *ring.Poly, eval bo
 
 // keySwitch64 is keySwitch for any moduli: 128-bit lazy accumulation of the
 // digit products, reduced every maxLazyCount terms. It is the reference the
-// 32-bit path is tested against.
+// 32- and 52-bit paths are tested against.
 func (e *Evaluator) keySwitch64(u0, u1, d *ring.Poly, k *KeySwitchKey, l int, eval bool) {
 	p := e.p
 	L := len(p.moduli)

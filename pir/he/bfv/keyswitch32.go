@@ -58,27 +58,41 @@ func (e *Evaluator) keySwitch32(u0, u1, d *ring.Poly, k *KeySwitchKey, l int, ev
 	e.dropP(ks, u0, u1, U0, U1, eval)
 }
 
-// keyShoup holds the 32-bit Shoup companions of a key's residues, shaped
-// like KeySwitchKey.Keys ([j][poly], rows per modulus), for moduli.
+// keyShoup holds the 32- or 52-bit Shoup companions (floor(k·2^width/q))
+// of a key's residues, shaped like KeySwitchKey.Keys ([j][poly], rows per
+// modulus), for moduli.
 type keyShoup struct {
 	moduli []uint64
+	width  int
 	polys  [][2]*ring.Poly
 }
 
-// shoup32 returns the companions of k for p's moduli (all below 2^30),
-// computing and caching them on first use. Concurrent first uses may
-// compute them twice; one result is kept.
+// shoup32 returns the 32-bit companions of k for p's moduli (all below
+// 2^30), computing and caching them on first use.
 func (k *KeySwitchKey) shoup32(p *Params) *keyShoup {
-	if sh := k.shoup.Load(); sh != nil && slices.Equal(sh.moduli, p.moduli) {
+	return k.companions(p, 32)
+}
+
+// companions returns the width-bit companions of k (32 or 52) for p's
+// moduli, computing and caching them on first use. Concurrent first uses
+// may compute them twice; one result is kept. A Params takes one width
+// (keySwitchLevel.word32 or word52, fixed by its moduli), so the cache
+// holds one entry.
+func (k *KeySwitchKey) companions(p *Params, width int) *keyShoup {
+	if sh := k.shoup.Load(); sh != nil && sh.width == width && slices.Equal(sh.moduli, p.moduli) {
 		return sh
 	}
-	sh := &keyShoup{moduli: p.moduli}
+	sh := &keyShoup{moduli: p.moduli, width: width}
 	for _, c := range k.Keys {
 		var pair [2]*ring.Poly
 		for i, poly := range c.Polys[:2] {
 			out := ring.NewPoly(p.n, len(p.moduli))
 			for r, tab := range p.keyB {
-				shoupCompanions(out.Row(r), poly.Row(r), tab.M)
+				if width == 52 {
+					shoupCompanions52(out.Row(r), poly.Row(r), tab.M)
+				} else {
+					shoupCompanions(out.Row(r), poly.Row(r), tab.M)
+				}
 			}
 			pair[i] = out
 		}

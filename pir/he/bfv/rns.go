@@ -174,6 +174,9 @@ type keySwitchLevel struct {
 	// word32: every modulus of ext is below 2^30 and the l digit products
 	// of a slot (each below 2^60) sum below 2^64 (see keySwitch32).
 	word32 bool
+	// word52: not word32, every modulus of ext is below 2^50, l <
+	// keySwitch52Max, and the CPU has AVX-512 IFMA (see keySwitch52).
+	word52 bool
 }
 
 // word32Max bounds the moduli of the 32-bit fast paths: below 2^30, so
@@ -203,9 +206,12 @@ func (p *Params) precompute() error {
 		if L > 1 {
 			ext := append(append(ring.Basis{}, p.keyB[:l]...), p.keyB[L-1])
 			lv.ks = &keySwitchLevel{ext: ext, drop: newDropper(ext), word32: l < 16}
+			lv.ks.word52 = haveIFMA && l < keySwitch52Max
 			for _, t := range ext {
 				lv.ks.word32 = lv.ks.word32 && t.M.Q < word32Max
+				lv.ks.word52 = lv.ks.word52 && t.M.Q < word52Max
 			}
+			lv.ks.word52 = lv.ks.word52 && !lv.ks.word32
 		}
 		p.levels[l] = lv
 	}

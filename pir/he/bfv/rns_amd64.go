@@ -28,3 +28,11 @@ func tensorMontAVX2(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64)
 
 //go:noescape
 func mulAccRowAVX2(acc, x, y []uint64)
+
+// haveIFMA reports AVX-512F with IFMA (VPMADD52LUQ/VPMADD52HUQ; x/sys/cpu
+// sets it only when the OS saves the AVX-512 state) for the kernels of
+// ifma_amd64.s; fixed at program start.
+var haveIFMA = cpu.X86.HasAVX512F && cpu.X86.HasAVX512IFMA
+
+//go:noescape
+func shoupRow52IFMA(o, x, k, ks []uint64, q, mode uint64)

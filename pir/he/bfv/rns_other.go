@@ -25,3 +25,10 @@ func tensorMontAVX2(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64) {
 }
 
 func mulAccRowAVX2(acc, x, y []uint64) { panic("bfv: internal error: no SIMD kernels") }
+
+// haveIFMA is false: no IFMA kernels on this architecture.
+var haveIFMA = false
+
+func shoupRow52IFMA(o, x, k, ks []uint64, q, mode uint64) {
+	panic("bfv: internal error: no IFMA kernels")
+}
