@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
 
 	"github.com/blindlist/blindlist/ohttp/bhttp"
@@ -24,6 +23,48 @@ var connectionFields = map[string]bool{
 	"Te":                true,
 	"Transfer-Encoding": true,
 	"Upgrade":           true,
+}
+
+// commonFieldNames are the field names seen on nearly every request or
+// response the gateway converts (the device's and the PIR service's, and
+// HTTP's usual ones), in canonical form.
+var commonFieldNames = []string{
+	"Accept", "Accept-Encoding", "Accept-Language", "Age", "Authorization", "Cache-Control",
+	"Content-Encoding", "Content-Language", "Content-Length", "Content-Type", "Date", "Etag",
+	"Expires", "Host", "Last-Modified", "Link", "Location", "Retry-After", "Server", "Trailer",
+	"User-Agent", "User-Identifier", "Vary", "Www-Authenticate", "X-Content-Type-Options",
+}
+
+// canonicalByLower and lowerByCanonical map the lower-case form of each
+// common name (as HTTP/2 and binary HTTP carry it) to its canonical form (as
+// http.Header keys it) and back, so converting them costs no allocation.
+// Both are filled once here and only read after.
+var canonicalByLower, lowerByCanonical = func() (map[string]string, map[string]string) {
+	toCanonical := make(map[string]string, len(commonFieldNames))
+	toLower := make(map[string]string, len(commonFieldNames))
+	for _, name := range commonFieldNames {
+		toCanonical[strings.ToLower(name)] = name
+		toLower[name] = strings.ToLower(name)
+	}
+	return toCanonical, toLower
+}()
+
+// canonicalName is http.CanonicalHeaderKey(name), without allocating for
+// common names or names already in canonical form.
+func canonicalName(name string) string {
+	if c, ok := canonicalByLower[name]; ok {
+		return c
+	}
+	return http.CanonicalHeaderKey(name)
+}
+
+// lowerName is strings.ToLower(name), without allocating for common names
+// or names already in lower case.
+func lowerName(name string) string {
+	if l, ok := lowerByCanonical[name]; ok {
+		return l
+	}
+	return strings.ToLower(name)
 }
 
 // errInnerRequest marks a binary HTTP request that decodes but cannot become
@@ -45,68 +86,98 @@ func innerAuthority(r *bhttp.Request) string {
 }
 
 // newInnerRequest turns a decoded binary HTTP request into the server-side
-// http.Request handed to a target handler. RemoteAddr stays empty: the
-// gateway never learns the client's address, and never invents one.
-func newInnerRequest(ctx context.Context, br *bhttp.Request, authority string) (*http.Request, error) {
-	if !strings.HasPrefix(br.Path, "/") {
-		return nil, fmt.Errorf("%w: path %q is not absolute", errInnerRequest, br.Path)
+// http.Request handed to a target handler, with c's body and URL. RemoteAddr
+// stays empty: the gateway never learns the client's address, and never
+// invents one. The request and its header map are its allocations (and an
+// array for the header values past the eight c holds); names and values are
+// the decoded strings.
+func newInnerRequest(ctx context.Context, c *call, br *bhttp.Request, authority string) (*http.Request, error) {
+	if err := parseRequestPath(&c.url, br.Path); err != nil {
+		return nil, err
 	}
-	u, err := url.ParseRequestURI(br.Path)
-	if err != nil {
-		return nil, fmt.Errorf("%w: path: %w", errInnerRequest, err)
-	}
-	u.Scheme, u.Host = br.Scheme, authority
-	req := &http.Request{
-		Method:        br.Method,
-		URL:           u,
-		Proto:         "HTTP/1.1",
-		ProtoMajor:    1,
-		ProtoMinor:    1,
-		Header:        make(http.Header, len(br.Header)),
-		ContentLength: int64(len(br.Content)),
-		Host:          authority,
-		RequestURI:    br.Path,
-		Body:          http.NoBody,
-	}
+	c.url.Scheme, c.url.Host = br.Scheme, authority
+	c.body.content.Reset(br.Content)
+	body := io.ReadCloser(http.NoBody)
 	if len(br.Content) > 0 {
-		req.Body = io.NopCloser(bytes.NewReader(br.Content))
+		body = &c.body
 	}
-	for _, f := range br.Header {
-		name := http.CanonicalHeaderKey(f.Name)
+	header := make(http.Header, len(br.Header))
+	values := c.values[:0]
+	if len(br.Header) > len(c.values) {
+		values = make([]string, len(br.Header))
+	}
+	values = values[:len(br.Header)]
+	for i, f := range br.Header {
+		name := canonicalName(f.Name)
 		if connectionFields[name] || name == "Host" || name == "Content-Length" {
 			continue
 		}
-		req.Header[name] = append(req.Header[name], f.Value)
-	}
-	if len(br.Trailer) > 0 {
-		req.Trailer = make(http.Header, len(br.Trailer))
-		for _, f := range br.Trailer {
-			name := http.CanonicalHeaderKey(f.Name)
-			req.Trailer[name] = append(req.Trailer[name], f.Value)
+		if vs, ok := header[name]; ok {
+			header[name] = append(vs, f.Value)
+			continue
 		}
+		values[i] = f.Value
+		header[name] = values[i : i+1 : i+1]
+	}
+	var trailer http.Header
+	if len(br.Trailer) > 0 {
+		trailer = make(http.Header, len(br.Trailer))
+		for _, f := range br.Trailer {
+			name := canonicalName(f.Name)
+			trailer[name] = append(trailer[name], f.Value)
+		}
+	}
+	req := http.Request{
+		Method:        br.Method,
+		URL:           &c.url,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        header,
+		Trailer:       trailer,
+		ContentLength: int64(len(br.Content)),
+		Host:          authority,
+		RequestURI:    br.Path,
+		Body:          body,
 	}
 	return req.WithContext(ctx), nil
 }
 
-// appendFields appends h as field lines with lower-case names (as HTTP/2
-// and HTTP/3 carry them), in sorted name order so the encoding is
-// deterministic, skipping connection-specific fields and names in skip.
-func appendFields(dst []bhttp.Field, h http.Header, skip func(string) bool) []bhttp.Field {
-	names := make([]string, 0, len(h))
-	for name := range h {
-		if connectionFields[http.CanonicalHeaderKey(name)] || (skip != nil && skip(name)) {
-			continue
-		}
-		names = append(names, name)
+// parseRequestPath sets u to the URL of an HTTP/2 :path, as
+// url.ParseRequestURI would. Paths made only of characters that need no
+// escaping in a path (RFC 3986 unreserved, sub-delims that Go's url leaves
+// alone, '/', ':' and '@') with no query are the URL's Path as they are, and
+// take no allocation; anything else goes through url.ParseRequestURI.
+// TestParseRequestPathMatchesURL holds the two to the same results.
+func parseRequestPath(u *url.URL, path string) error {
+	if !strings.HasPrefix(path, "/") {
+		return fmt.Errorf("%w: path %q is not absolute", errInnerRequest, path)
 	}
-	slices.Sort(names)
-	for _, name := range names {
-		lower := strings.ToLower(name)
-		for _, v := range h[name] {
-			dst = append(dst, bhttp.Field{Name: lower, Value: v})
+	if isPlainPath(path) {
+		*u = url.URL{Path: path}
+		return nil
+	}
+	parsed, err := url.ParseRequestURI(path)
+	if err != nil {
+		return fmt.Errorf("%w: path: %w", errInnerRequest, err)
+	}
+	*u = *parsed
+	return nil
+}
+
+// isPlainPath reports whether every byte of path is one that net/url keeps
+// as it is in a path: its escaped form equals the path, so RawPath is empty.
+func isPlainPath(path string) bool {
+	for i := 0; i < len(path); i++ {
+		switch c := path[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case c == '-', c == '_', c == '.', c == '~', c == '/', c == ':', c == '@',
+			c == '$', c == '&', c == '+', c == ',', c == ';', c == '=':
+		default:
+			return false
 		}
 	}
-	return dst
+	return true
 }
 
 // newBinaryRequest is the client side: it turns an http.Request and its

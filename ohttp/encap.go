@@ -37,6 +37,7 @@ type ResponseContext struct {
 	enc    []byte
 	aead   uint16
 	buf    [nh]byte
+	nonce  [nh]byte // AEAD nonces, here so that they need no allocation of their own
 }
 
 // DecapsulateRequest opens an Encapsulated Request (RFC 9458 §4.3, gateway
@@ -48,16 +49,30 @@ type ResponseContext struct {
 // reference to enc inside encRequest, so encRequest must not change until
 // the response is sealed.
 func (ks *KeySet) DecapsulateRequest(encRequest []byte) ([]byte, *ResponseContext, error) {
-	return ks.decapsulate(encRequest, false)
+	rc := new(ResponseContext)
+	request, err := ks.decapsulateInto(rc, encRequest, false)
+	if err != nil {
+		return nil, nil, err
+	}
+	return request, rc, nil
 }
 
-// decapsulate is [KeySet.DecapsulateRequest]; with inPlace it opens the
-// ciphertext over itself, so the request aliases encRequest (and a failed
-// open leaves encRequest's ciphertext part unspecified). The gateway, which
-// owns the body buffer, opens in place.
-func (ks *KeySet) decapsulate(encRequest []byte, inPlace bool) ([]byte, *ResponseContext, error) {
+// decapsulateInto is [KeySet.DecapsulateRequest] with the response context
+// written to rc; with inPlace it opens the ciphertext over itself, so the
+// request aliases encRequest (and a failed open leaves encRequest's
+// ciphertext part unspecified). The gateway, which owns the body buffer,
+// opens in place into a context it reuses.
+func (ks *KeySet) decapsulateInto(rc *ResponseContext, encRequest []byte, inPlace bool) ([]byte, error) {
+	request, err := ks.decapsulate(rc, encRequest, inPlace)
+	if err != nil {
+		*rc = ResponseContext{}
+	}
+	return request, err
+}
+
+func (ks *KeySet) decapsulate(rc *ResponseContext, encRequest []byte, inPlace bool) ([]byte, error) {
 	if len(encRequest) < headerSize {
-		return nil, nil, fmt.Errorf("%w: request of %d bytes has no header", ErrMalformed, len(encRequest))
+		return nil, fmt.Errorf("%w: request of %d bytes has no header", ErrMalformed, len(encRequest))
 	}
 	hdr := encRequest[:headerSize]
 	keyID := hdr[0]
@@ -65,34 +80,34 @@ func (ks *KeySet) decapsulate(encRequest []byte, inPlace bool) ([]byte, *Respons
 	suite := Suite{KDF: binary.BigEndian.Uint16(hdr[3:]), AEAD: binary.BigEndian.Uint16(hdr[5:])}
 	k := ks.byID[keyID]
 	if k == nil {
-		return nil, nil, fmt.Errorf("%w: unknown key id %d", ErrKeyConfig, keyID)
+		return nil, fmt.Errorf("%w: unknown key id %d", ErrKeyConfig, keyID)
 	}
 	if kemID != k.config.KEM {
-		return nil, nil, fmt.Errorf("%w: KEM 0x%04x for key id %d, want 0x%04x", ErrKeyConfig, kemID, keyID, k.config.KEM)
+		return nil, fmt.Errorf("%w: KEM 0x%04x for key id %d, want 0x%04x", ErrKeyConfig, kemID, keyID, k.config.KEM)
 	}
 	if !k.config.Supports(suite) {
-		return nil, nil, fmt.Errorf("%w: key id %d does not offer KDF 0x%04x AEAD 0x%04x", ErrKeyConfig, keyID, suite.KDF, suite.AEAD)
+		return nil, fmt.Errorf("%w: key id %d does not offer KDF 0x%04x AEAD 0x%04x", ErrKeyConfig, keyID, suite.KDF, suite.AEAD)
 	}
 	if _, _, err := hpkeSuite(suite); err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrKeyConfig, err)
+		return nil, fmt.Errorf("%w: %w", ErrKeyConfig, err)
 	}
 	nenc, _ := kemPublicKeySize(kemID)
 	if len(encRequest) < headerSize+nenc+aeadTagSize {
-		return nil, nil, fmt.Errorf("%w: request of %d bytes is shorter than header, enc and tag", ErrMalformed, len(encRequest))
+		return nil, fmt.Errorf("%w: request of %d bytes is shorter than header, enc and tag", ErrMalformed, len(encRequest))
 	}
 	enc := encRequest[headerSize : headerSize+nenc]
 	ct := encRequest[headerSize+nenc:]
 	if !inPlace {
 		ct = slices.Clone(ct)
 	}
-	rc := &ResponseContext{enc: enc, aead: suite.AEAD}
-	request, err := k.recipient.open(suite.AEAD, enc, ct, &rc.buf)
+	*rc = ResponseContext{enc: enc, aead: suite.AEAD}
+	request, err := k.recipient.open(suite.AEAD, enc, ct, &rc.buf, &rc.nonce)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w: %w", ErrDecrypt, err)
+		return nil, fmt.Errorf("%w: %w", ErrDecrypt, err)
 	}
 	nk, nn, _ := aeadSizes(suite.AEAD)
 	rc.secret = rc.buf[:max(nk, nn)]
-	return request, rc, nil
+	return request, nil
 }
 
 // responseKeys derives the response AEAD key and nonce of RFC 9458 §4.4
@@ -190,7 +205,10 @@ func (rc *ResponseContext) sealInPlace(rnd io.Reader, buf []byte, n int) ([]byte
 	if err != nil {
 		return nil, fmt.Errorf("ohttp: response keys: %w", err)
 	}
-	ct := aead.Seal(buf[n:n], nonce[:aead.NonceSize()], buf[n:], nil)
+	rc.nonce = nonce
+	clear(nonce[:])
+	ct := aead.Seal(buf[n:n], rc.nonce[:aead.NonceSize()], buf[n:], nil)
+	clear(rc.nonce[:])
 	return buf[:n+len(ct)], nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -102,6 +103,8 @@ type Gateway struct {
 	log              *slog.Logger
 	metrics          *metrics
 	keysCacheControl string
+	exchanges        exchangePool
+	contentLengths   contentLengthCache
 }
 
 // New checks cfg and returns a gateway.
@@ -228,20 +231,27 @@ func outerError(err error) (status int, result string) {
 	return http.StatusBadRequest, resultMalformed
 }
 
+// Header values of every encapsulated response. They are shared and never
+// modified: net/http copies a handler's header when it writes it.
+var (
+	responseContentType  = []string{mediaTypeResponse}
+	responseCacheControl = []string{"private, no-store"}
+)
+
 // handle serves one encapsulated request and returns its metric result.
 func (g *Gateway) handle(w http.ResponseWriter, r *http.Request) string {
 	if !isMediaType(r.Header.Get("Content-Type"), mediaTypeRequest) {
 		http.Error(w, http.StatusText(http.StatusUnsupportedMediaType), http.StatusUnsupportedMediaType)
 		return resultUnsupportedMediaType
 	}
-	body, err := readBody(w, r, g.maxRequestBytes)
+	ex := g.exchanges.get()
+	defer g.exchanges.put(ex)
+	body, err := readBody(w, r, g.maxRequestBytes, ex.body)
 	if err == nil {
+		ex.body = body
 		g.metrics.requestSize.Observe(float64(len(body)))
-	}
-	var request []byte
-	var rc *ResponseContext
-	if err == nil {
-		request, rc, err = g.keys.Load().decapsulate(body, true) // body is ours: open in place
+		// The body is ours: open it in place.
+		ex.inner.Content, err = g.keys.Load().decapsulateInto(&ex.rc, body, true)
 	}
 	if err != nil {
 		status, result := outerError(err)
@@ -255,14 +265,15 @@ func (g *Gateway) handle(w http.ResponseWriter, r *http.Request) string {
 		return result
 	}
 
+	request := ex.inner.Content
 	indeterminate := len(request) > 0 && request[0] == 2 // answer in the request's framing family
-	response, result := g.forward(r.Context(), request, indeterminate)
-	out, err := g.seal(rc, response)
+	response, result := g.forward(r.Context(), ex, request, indeterminate)
+	out, err := g.seal(ex, response)
 	if err != nil {
 		// The target's response does not encode (say, a header value with a
 		// newline). Tell the client so, still encapsulated.
 		result = resultResponseInvalid
-		out, err = g.seal(rc, statusOnly(http.StatusBadGateway, indeterminate))
+		out, err = g.seal(ex, statusOnly(http.StatusBadGateway, indeterminate))
 	}
 	if err != nil {
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)
@@ -271,11 +282,11 @@ func (g *Gateway) handle(w http.ResponseWriter, r *http.Request) string {
 	g.metrics.innerStatus[statusClass(response.Status)].Inc()
 	g.metrics.responseSize.Observe(float64(len(out)))
 	h := w.Header()
-	h.Set("Content-Type", mediaTypeResponse)
-	h.Set("Cache-Control", "private, no-store")
-	h.Set("Content-Length", strconv.Itoa(len(out)))
+	h["Content-Type"] = responseContentType
+	h["Cache-Control"] = responseCacheControl
+	h["Content-Length"] = g.contentLengths.value(len(out))
 	w.WriteHeader(http.StatusOK)
-	w.Write(out)
+	w.Write(out) // io.Writer does not keep out, so the exchange can
 	return result
 }
 
@@ -287,41 +298,6 @@ func isMediaType(contentType, want string) bool {
 	return strings.EqualFold(strings.TrimSpace(mt), want)
 }
 
-// maxBodyPrealloc bounds the buffer allocated from a declared
-// Content-Length before any body byte arrived. Larger bodies grow the buffer
-// as bytes come in, so a client cannot make the gateway hold
-// MaxRequestBytes per connection by declaring a length and sending nothing.
-const maxBodyPrealloc = 1 << 20
-
-// readBody reads the request body, at most maxBytes of it. With a declared
-// Content-Length up to [maxBodyPrealloc] it reads into one buffer of that
-// size (net/http's server holds the body to its declared length); otherwise
-// it reads through http.MaxBytesReader, growing as the bytes arrive.
-func readBody(w http.ResponseWriter, r *http.Request, maxBytes int64) ([]byte, error) {
-	if r.ContentLength > maxBytes {
-		return nil, &http.MaxBytesError{Limit: maxBytes}
-	}
-	if r.ContentLength >= 0 && r.ContentLength <= maxBodyPrealloc {
-		buf := make([]byte, r.ContentLength)
-		if _, err := io.ReadFull(r.Body, buf); err != nil {
-			return nil, fmt.Errorf("%w: reading body: %w", ErrMalformed, err)
-		}
-		return buf, nil
-	}
-	buf, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
-	if err == nil && r.ContentLength >= 0 && int64(len(buf)) != r.ContentLength {
-		err = io.ErrUnexpectedEOF
-	}
-	var maxErr *http.MaxBytesError
-	if errors.As(err, &maxErr) {
-		return nil, err
-	}
-	if err != nil {
-		return nil, fmt.Errorf("%w: reading body: %w", ErrMalformed, err)
-	}
-	return buf, nil
-}
-
 // statusOnly is the encapsulated answer to a failure after decapsulation: a
 // status and nothing else (clients see only the status).
 func statusOnly(status int, indeterminate bool) *bhttp.Response {
@@ -330,10 +306,11 @@ func statusOnly(status int, indeterminate bool) *bhttp.Response {
 
 // forward decodes the inner request, checks it against the allow list and
 // runs the target. Every failure here becomes an encapsulated response
-// (RFC 9458 §5.2), so it returns a response, never an error.
-func (g *Gateway) forward(ctx context.Context, plaintext []byte, indeterminate bool) (*bhttp.Response, string) {
-	br, err := bhttp.ParseRequest(plaintext)
-	if err != nil {
+// (RFC 9458 §5.2), so it returns a response, never an error. The response
+// lives in ex.
+func (g *Gateway) forward(ctx context.Context, ex *exchange, plaintext []byte, indeterminate bool) (*bhttp.Response, string) {
+	br := &ex.inner
+	if err := br.UnmarshalBinary(plaintext); err != nil {
 		return statusOnly(http.StatusBadRequest, indeterminate), resultInnerInvalid
 	}
 	if fieldBytes(br.Header)+fieldBytes(br.Trailer) > MaxInnerHeaderBytes {
@@ -345,26 +322,42 @@ func (g *Gateway) forward(ctx context.Context, plaintext []byte, indeterminate b
 			return statusOnly(http.StatusExpectationFailed, indeterminate), resultExpectContinue
 		}
 	}
-	authority := strings.ToLower(innerAuthority(br))
-	target := g.targets[authority]
+	authority := innerAuthority(br)
+	target := g.target(authority)
 	if target == nil {
 		return statusOnly(http.StatusForbidden, indeterminate), resultForbiddenTarget
 	}
+	authority = strings.ToLower(authority)
 	if g.forwardTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, g.forwardTimeout)
 		defer cancel()
 	}
-	req, err := newInnerRequest(ctx, br, authority)
+	c := &call{ex: ex}
+	c.body.c = c
+	c.rec = recorder{c: c, header: make(http.Header), maxBytes: g.maxResponseBytes}
+	defer c.end()
+	req, err := newInnerRequest(ctx, c, br, authority)
 	if err != nil {
 		return statusOnly(http.StatusBadRequest, indeterminate), resultInnerInvalid
 	}
-	rec := newRecorder(g.maxResponseBytes)
-	target.ServeHTTP(rec, req)
-	if rec.overflow {
+	ex.content = ex.content[:0]
+	target.ServeHTTP(&c.rec, req)
+	c.mu.Lock() // a handler's stray goroutine may still write until end
+	defer c.mu.Unlock()
+	if c.rec.overflow {
 		return statusOnly(http.StatusBadGateway, indeterminate), resultResponseTooLarge
 	}
-	return rec.response(indeterminate), resultOK
+	return c.rec.response(ex, indeterminate), resultOK
+}
+
+// target returns the handler allowed for authority, compared without
+// regard to case, or nil.
+func (g *Gateway) target(authority string) http.Handler {
+	if h, ok := g.targets[authority]; ok {
+		return h
+	}
+	return g.targets[strings.ToLower(authority)]
 }
 
 // MaxInnerHeaderBytes caps the header and trailer fields of a decapsulated
@@ -384,16 +377,20 @@ func fieldBytes(fields []bhttp.Field) int {
 	return n
 }
 
-// seal encodes response and encapsulates it in one buffer: the response
-// nonce, then the binary HTTP message, sealed in place.
-func (g *Gateway) seal(rc *ResponseContext, response *bhttp.Response) ([]byte, error) {
-	n, err := rc.nonceSize()
+// seal encodes response and encapsulates it in the exchange's output
+// buffer: the response nonce, then the binary HTTP message, sealed in place.
+func (g *Gateway) seal(ex *exchange, response *bhttp.Response) ([]byte, error) {
+	n, err := ex.rc.nonceSize()
 	if err != nil {
 		return nil, err
 	}
-	buf := make([]byte, n, n+len(response.Content)+512+aeadTagSize)
+	buf := slices.Grow(ex.out[:0], n+len(response.Content)+512+aeadTagSize)[:n]
 	if buf, err = response.AppendBinary(buf); err != nil {
 		return nil, err
 	}
-	return rc.sealInPlace(g.rand, buf, n)
+	out, err := ex.rc.sealInPlace(g.rand, buf, n)
+	if err == nil {
+		ex.out = out
+	}
+	return out, err
 }

@@ -32,7 +32,7 @@ func TestReadBodyDeclaredLength(t *testing.T) {
 			r.ContentLength = c.declared
 			var before, after runtime.MemStats
 			runtime.ReadMemStats(&before)
-			got, err := readBody(httptest.NewRecorder(), r, limit)
+			got, err := readBody(httptest.NewRecorder(), r, limit, nil)
 			runtime.ReadMemStats(&after)
 			if c.ok {
 				if err != nil || !bytes.Equal(got, c.body) {
@@ -51,7 +51,7 @@ func TestReadBodyDeclaredLength(t *testing.T) {
 	r := httptest.NewRequest(http.MethodPost, GatewayPath, bytes.NewReader(nil))
 	r.ContentLength = limit + 1
 	var mbe *http.MaxBytesError
-	if _, err := readBody(httptest.NewRecorder(), r, limit); !errors.As(err, &mbe) {
+	if _, err := readBody(httptest.NewRecorder(), r, limit, nil); !errors.As(err, &mbe) {
 		t.Errorf("declared length over the cap: %v", err)
 	}
 }

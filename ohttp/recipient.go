@@ -166,8 +166,10 @@ var errOpen = errors.New("ohttp: HPKE open failed")
 // sequence number 0 (§5.2), and Export("message/bhttp response", L) (§5.3)
 // into secret[:L], L = max(Nn, Nk). ct is opened in place: on success the
 // plaintext is ct[:len(ct)-16]; on failure ct's contents are unspecified.
-// aeadID must be one of the three AEADs of suite.go.
-func (r *recipient) open(aeadID uint16, enc, ct []byte, secret *[nh]byte) ([]byte, error) {
+// aeadID must be one of the three AEADs of suite.go. nonceBuf is scratch
+// space for the AEAD nonce, which escapes to the heap through the
+// cipher.AEAD interface: the caller's buffer spares an allocation.
+func (r *recipient) open(aeadID uint16, enc, ct []byte, secret, nonceBuf *[nh]byte) ([]byte, error) {
 	nk, nn, ok := aeadSizes(aeadID)
 	if !ok {
 		return nil, errUnsupportedSuite
@@ -198,8 +200,9 @@ func (r *recipient) open(aeadID uint16, enc, ct []byte, secret *[nh]byte) ([]byt
 	prk := labeledExtract(shared[:], suiteID[:], "secret", nil)
 	clear(shared[:])
 	key := labeledExpand(prk[:], suiteID[:], "key", ksc, nk)
-	nonce := labeledExpand(prk[:], suiteID[:], "base_nonce", ksc, nn) // escapes into the AEAD: one allocation
-	defer clear(nonce[:])
+	*nonceBuf = labeledExpand(prk[:], suiteID[:], "base_nonce", ksc, nn)
+	nonce := nonceBuf[:nn]
+	defer clear(nonceBuf[:])
 	exporter := labeledExpand(prk[:], suiteID[:], "exp", ksc, nh)
 	clear(prk[:])
 	defer clear(exporter[:])
@@ -210,7 +213,7 @@ func (r *recipient) open(aeadID uint16, enc, ct []byte, secret *[nh]byte) ([]byt
 	if err != nil {
 		return nil, fmt.Errorf("ohttp: request AEAD: %w", err)
 	}
-	pt, err := aead.Open(ct[:0], nonce[:nn], ct, nil)
+	pt, err := aead.Open(ct[:0], nonce, ct, nil)
 	if err != nil {
 		return nil, errOpen
 	}

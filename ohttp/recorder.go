@@ -1,9 +1,13 @@
 package ohttp
 
 import (
+	"bytes"
 	"errors"
 	"net/http"
+	"net/url"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/blindlist/blindlist/ohttp/bhttp"
 )
@@ -11,28 +15,85 @@ import (
 // errResponseTooLarge is returned by recorder.Write past the response cap.
 var errResponseTooLarge = errors.New("ohttp: target response exceeds the size cap")
 
+// errCallDone is what a target gets from the request body or the response
+// writer after its handler returned.
+var errCallDone = errors.New("ohttp: request already answered")
+
+// call is one forwarded request as its target handler sees it: the request
+// body and the response writer, both over the pooled buffers of an
+// [exchange]. It is allocated per request, and end cuts it off from the
+// exchange under its lock, so a handler that breaks net/http's rules and
+// reads the body or writes after it returned (or an http.Transport still
+// sending the body in its own goroutine, which RoundTrip allows) gets
+// errCallDone instead of another request's bytes.
+type call struct {
+	mu   sync.Mutex
+	ex   *exchange // nil once the call has ended
+	body callBody
+	rec  recorder
+	url  url.URL
+
+	// values backs the header values of the inner request when it has
+	// at most len(values) header fields.
+	values [8]string
+}
+
+// callBody is the request body view of a call.
+type callBody struct {
+	c       *call
+	content bytes.Reader // over ex.inner.Content
+}
+
+// Read reads the request content until the call ends.
+func (b *callBody) Read(p []byte) (int, error) {
+	b.c.mu.Lock()
+	defer b.c.mu.Unlock()
+	if b.c.ex == nil {
+		return 0, errCallDone
+	}
+	return b.content.Read(p)
+}
+
+// Close is a no-op: the content is in memory.
+func (b *callBody) Close() error { return nil }
+
+// end detaches the call from its exchange. It returns once no Read or Write
+// is in progress.
+func (c *call) end() {
+	c.mu.Lock()
+	c.ex = nil
+	c.body.content.Reset(nil)
+	c.mu.Unlock()
+}
+
 // recorder is the http.ResponseWriter a target handler writes into. It keeps
-// the response in memory, up to maxBytes of content, to encapsulate it once
-// the handler returns.
+// the response in the exchange's buffers, up to maxBytes of content, to
+// encapsulate it once the handler returns. Its header map is its own: a
+// handler may keep a reference to it.
 type recorder struct {
+	c             *call
 	header        http.Header
 	status        int
 	informational []bhttp.Informational
-	sent          http.Header // header as of the final WriteHeader
-	body          []byte
 	maxBytes      int
 	overflow      bool
-}
-
-func newRecorder(maxBytes int) *recorder {
-	return &recorder{header: make(http.Header), maxBytes: maxBytes}
 }
 
 func (r *recorder) Header() http.Header { return r.header }
 
 // WriteHeader records an informational response, or the final status and a
-// snapshot of the header (later changes to declared trailers are trailers).
+// snapshot of the header fields (later changes to declared trailers are
+// trailers).
 func (r *recorder) WriteHeader(code int) {
+	r.c.mu.Lock()
+	defer r.c.mu.Unlock()
+	if r.c.ex != nil {
+		r.writeHeader(code)
+	}
+}
+
+// writeHeader is WriteHeader with the call's lock held and the call live.
+func (r *recorder) writeHeader(code int) {
 	if r.status != 0 {
 		return
 	}
@@ -48,18 +109,30 @@ func (r *recorder) WriteHeader(code int) {
 		code = http.StatusInternalServerError
 	}
 	r.status = code
-	r.sent = r.header.Clone()
+	ex := r.c.ex
+	ex.fields = ex.fields[:0]
+	for name, values := range r.header {
+		for _, v := range values {
+			ex.fields = append(ex.fields, bhttp.Field{Name: name, Value: v})
+		}
+	}
 }
 
 func (r *recorder) Write(p []byte) (int, error) {
-	if r.status == 0 {
-		r.WriteHeader(http.StatusOK)
+	r.c.mu.Lock()
+	defer r.c.mu.Unlock()
+	ex := r.c.ex
+	if ex == nil {
+		return 0, errCallDone
 	}
-	if r.overflow || len(r.body)+len(p) > r.maxBytes {
+	if r.status == 0 {
+		r.writeHeader(http.StatusOK)
+	}
+	if r.overflow || len(ex.content)+len(p) > r.maxBytes {
 		r.overflow = true
 		return 0, errResponseTooLarge
 	}
-	r.body = append(r.body, p...)
+	ex.content = append(ex.content, p...)
 	return len(p), nil
 }
 
@@ -70,39 +143,98 @@ func (r *recorder) FlushError() error { return nil }
 // Flush satisfies http.Flusher.
 func (r *recorder) Flush() {}
 
-// response builds the binary HTTP response. Trailers are the fields declared
-// in the Trailer header and the http.TrailerPrefix fields, as net/http's
-// server treats them.
-func (r *recorder) response(indeterminate bool) *bhttp.Response {
+// response builds the binary HTTP response in ex.resp, with the field lists
+// of ex. Trailers are the fields declared in the Trailer header and the
+// http.TrailerPrefix fields, as net/http's server treats them. Names are
+// lower-cased (as HTTP/2 and HTTP/3 carry them) and sorted, values of one
+// name kept in order, so the encoding is deterministic. Connection-specific
+// fields are dropped. The handler has returned, so no lock is needed.
+func (r *recorder) response(ex *exchange, indeterminate bool) *bhttp.Response {
 	if r.status == 0 {
-		r.WriteHeader(http.StatusOK)
+		r.writeHeader(http.StatusOK)
 	}
-	declared := map[string]bool{}
-	for _, v := range r.sent.Values("Trailer") {
-		for _, name := range strings.Split(v, ",") {
-			if name = strings.TrimSpace(name); name != "" {
-				declared[http.CanonicalHeaderKey(name)] = true
-			}
+	declared := r.sent("Trailer")
+	isTrailer := func(name string) bool {
+		return strings.HasPrefix(name, http.TrailerPrefix) || declaresTrailer(declared, name)
+	}
+	header := ex.fields[:0]
+	for _, f := range ex.fields {
+		if name := f.Name; !connectionFields[http.CanonicalHeaderKey(name)] && name != "Trailer" && name != "Content-Length" && !isTrailer(name) {
+			header = append(header, bhttp.Field{Name: lowerName(name), Value: f.Value})
 		}
 	}
-	trailer := make(http.Header)
-	for name, vs := range r.header {
-		switch {
-		case strings.HasPrefix(name, http.TrailerPrefix):
-			trailer[http.CanonicalHeaderKey(strings.TrimPrefix(name, http.TrailerPrefix))] = vs
-		case declared[name]:
-			trailer[name] = vs
+	ex.trailer = ex.trailer[:0]
+	for name, values := range r.header {
+		if !isTrailer(name) {
+			continue
+		}
+		name = strings.TrimPrefix(name, http.TrailerPrefix)
+		if connectionFields[http.CanonicalHeaderKey(name)] {
+			continue
+		}
+		for _, v := range values {
+			ex.trailer = append(ex.trailer, bhttp.Field{Name: lowerName(name), Value: v})
 		}
 	}
-	header := appendFields(nil, r.sent, func(name string) bool {
-		return name == "Trailer" || name == "Content-Length" || declared[name] || strings.HasPrefix(name, http.TrailerPrefix)
-	})
-	return &bhttp.Response{
+	sortFields(header)
+	sortFields(ex.trailer)
+	ex.fields = header
+	ex.resp = bhttp.Response{
 		Informational: r.informational,
 		Status:        r.status,
 		Header:        header,
-		Content:       r.body,
-		Trailer:       appendFields(nil, trailer, nil),
+		Content:       ex.content,
+		Trailer:       ex.trailer,
 		Indeterminate: indeterminate,
 	}
+	return &ex.resp
+}
+
+// sent returns the values of name in the header as of the final
+// WriteHeader, from the snapshot in the exchange.
+func (r *recorder) sent(name string) []string {
+	var values []string
+	for _, f := range r.c.ex.fields {
+		if f.Name == name {
+			values = append(values, f.Value)
+		}
+	}
+	return values
+}
+
+// declaresTrailer reports whether the Trailer header values list name
+// (comma-separated names, any case).
+func declaresTrailer(trailerValues []string, name string) bool {
+	for _, v := range trailerValues {
+		for v != "" {
+			var item string
+			item, v, _ = strings.Cut(v, ",")
+			if strings.EqualFold(strings.TrimSpace(item), name) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// sortFields sorts fields by name, keeping the order of values of one name.
+func sortFields(fields []bhttp.Field) {
+	slices.SortStableFunc(fields, func(a, b bhttp.Field) int { return strings.Compare(a.Name, b.Name) })
+}
+
+// appendFields appends h as field lines with lower-case names, in sorted
+// name order so the encoding is deterministic, skipping connection-specific
+// fields and names in skip.
+func appendFields(dst []bhttp.Field, h http.Header, skip func(string) bool) []bhttp.Field {
+	start := len(dst)
+	for name, values := range h {
+		if connectionFields[http.CanonicalHeaderKey(name)] || (skip != nil && skip(name)) {
+			continue
+		}
+		for _, v := range values {
+			dst = append(dst, bhttp.Field{Name: lowerName(name), Value: v})
+		}
+	}
+	sortFields(dst[start:])
+	return dst
 }

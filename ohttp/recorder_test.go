@@ -53,7 +53,7 @@ func TestForwardResponseShape(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, result := g.forward(context.Background(), plain, false)
+	resp, result := g.forward(context.Background(), new(exchange), plain, false)
 	if result != resultOK {
 		t.Fatalf("result %s", result)
 	}
@@ -156,7 +156,9 @@ func FuzzForward(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Fuzz(func(t *testing.T, plaintext []byte) {
-		resp, _ := g.forward(context.Background(), plaintext, len(plaintext) > 0 && plaintext[0] == 2)
+		ex := g.exchanges.get() // pooled, so the fuzzer also exercises reuse
+		defer g.exchanges.put(ex)
+		resp, _ := g.forward(context.Background(), ex, plaintext, len(plaintext) > 0 && plaintext[0] == 2)
 		if resp == nil {
 			t.Fatal("no response")
 		}

@@ -96,7 +96,7 @@ func (rl *Relay) serve(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, http.StatusText(http.StatusUnsupportedMediaType), http.StatusUnsupportedMediaType)
 		return
 	}
-	body, err := readBody(w, r, rl.maxRequestBytes)
+	body, err := readBody(w, r, rl.maxRequestBytes, nil)
 	var maxErr *http.MaxBytesError
 	switch {
 	case errors.As(err, &maxErr):
