@@ -74,7 +74,8 @@ func safeMemberName(name string) (string, bool) {
 // [Options.MaxArchiveBytes]. It returns the number of members read.
 func (c *compiler) readArchive(ctx context.Context, name string, in io.Reader, src Source, set *keySet, sr *SourceReport, isBlock bool) (int, error) {
 	capped := &cappedReader{r: in, left: c.opts.MaxArchiveBytes}
-	tr := tar.NewReader(capped)
+	tail := &zeroTailReader{r: capped}
+	tr := tar.NewReader(tail)
 	cats := newCategoryFilter(src.Categories)
 	docs := 0
 	for {
@@ -83,6 +84,12 @@ func (c *compiler) readArchive(ctx context.Context, name string, in io.Reader, s
 		}
 		hdr, err := tr.Next()
 		if err == io.EOF {
+			if tail.zeros < 2*tarBlockSize {
+				// archive/tar takes an end of input at a header for the
+				// end of the archive; a download cut there must not pass
+				// for a complete list.
+				return docs, fmt.Errorf("blocklist: %s: tar: archive ends without its end-of-archive blocks (truncated)", name)
+			}
 			break
 		}
 		if err != nil {
@@ -142,6 +149,27 @@ func (c *compiler) readArchive(ctx context.Context, name string, in io.Reader, s
 		return 0, fmt.Errorf("blocklist: archive %s has no domains or urls files", name)
 	}
 	return docs, nil
+}
+
+// zeroTailReader counts the zero bytes that end what was read so far: a
+// complete tar archive ends in two zero blocks.
+type zeroTailReader struct {
+	r     io.Reader
+	zeros int64
+}
+
+func (z *zeroTailReader) Read(p []byte) (int, error) {
+	n, err := z.r.Read(p)
+	i := n
+	for i > 0 && p[i-1] == 0 {
+		i--
+	}
+	if i == 0 {
+		z.zeros += int64(n)
+	} else {
+		z.zeros = int64(n - i)
+	}
+	return n, err
 }
 
 // refuse counts an archive member not read for safety.

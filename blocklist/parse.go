@@ -323,6 +323,30 @@ func (p *docParser) fast(line []byte, names [][]byte) [][]byte {
 	return fastLine(p.format, line, names)
 }
 
+// directiveSeparator returns '=' for a line that starts like a dnsmasq
+// option ("address=", "cache-size="), ':' for one that starts like an
+// Unbound directive ("local-zone:", "server:", "verbosity: 1"), and 0
+// otherwise. No domain, URL, hosts line or AdBlock rule starts with a
+// lower-case word of letters, digits and hyphens followed by '=', or by
+// ':' and a blank.
+func directiveSeparator(line string) byte {
+	if line == "" || line[0] < 'a' || line[0] > 'z' {
+		return 0
+	}
+	for i := 1; i < len(line); i++ {
+		switch c := line[i]; {
+		case c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-':
+		case c == '=':
+			return '='
+		case c == ':' && (i+1 == len(line) || line[i+1] == ' ' || line[i+1] == '\t'):
+			return ':'
+		default:
+			return 0
+		}
+	}
+	return 0
+}
+
 // lineParser returns a fresh line parser for format f.
 func lineParser(f Format) func(string) lineResult { return newDocParser(f).parse }
 
@@ -334,10 +358,10 @@ func (p *docParser) parseAuto(line string) lineResult {
 	if p.rpz.open || line[0] == ';' || isZoneDirective(line) {
 		return p.rpz.parse(line)
 	}
-	switch {
-	case hasDnsmasqPrefix(line):
+	switch directiveSeparator(line) {
+	case '=':
 		return parseDnsmasqLine(line)
-	case hasUnboundPrefix(line):
+	case ':':
 		return parseUnboundLine(line)
 	}
 	switch line[0] {
