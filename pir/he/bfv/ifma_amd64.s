@@ -11,6 +11,33 @@
 // masked to 52 bits: the true value is below 2q < β, so its residue mod β
 // is the value itself. Eight lanes at a time.
 
+// SHOUP52 sets X = X·W − floor(X·WS/β)·q ∈ [0, 2q) for X <= β, W < q and
+// WS = floor(W·β/q), with Z29 = β−q and Z28 = β−1: T = floor(X·WS/β),
+// R = X·W mod β, R += T·(β−q) mod β, X = R mod β. T and R are clobbered.
+#define SHOUP52(X, W, WS, T, R) \
+	VPXORQ      T, T, T   \
+	VPMADD52HUQ WS, X, T  \
+	VPXORQ      R, R, R   \
+	VPMADD52LUQ W, X, R   \
+	VPMADD52LUQ Z29, T, R \
+	VPANDQ      Z28, R, X
+
+// CSUB64 sets X = X − C if X >= C, for X < 2C. T is clobbered.
+#define CSUB64(X, C, T) \
+	VPSUBQ  C, X, T \
+	VPMINUQ T, X, X
+
+// SETUP52 broadcasts Z31 = q, Z30 = 2q, Z29 = β−q, Z28 = β−1 from q in AX.
+// BX is clobbered.
+#define SETUP52 \
+	VPBROADCASTQ AX, Z31          \
+	VPADDQ       Z31, Z31, Z30    \
+	MOVQ         $0x0010000000000000, BX \
+	SUBQ         AX, BX           \
+	VPBROADCASTQ BX, Z29          \
+	MOVQ         $0x000fffffffffffff, BX \
+	VPBROADCASTQ BX, Z28
+
 // func shoupRow52IFMA(o, x, k, ks []uint64, q, mode uint64)
 //
 // shoupRow52 (keyswitch52.go): mode 0 sets o = x·k lazily, mode 1 adds it
@@ -23,13 +50,7 @@ TEXT ·shoupRow52IFMA(SB), NOSPLIT, $0-112
 	MOVQ         k_base+48(FP), DX
 	MOVQ         ks_base+72(FP), R8
 	MOVQ         q+96(FP), AX
-	VPBROADCASTQ AX, Z31           // q
-	VPADDQ       Z31, Z31, Z30     // 2q
-	MOVQ         $0x0010000000000000, BX
-	SUBQ         AX, BX
-	VPBROADCASTQ BX, Z29           // β − q
-	MOVQ         $0x000fffffffffffff, BX
-	VPBROADCASTQ BX, Z28           // β − 1
+	SETUP52
 	MOVQ         mode+104(FP), R9
 	XORQ         AX, AX
 
@@ -56,5 +77,69 @@ store:
 	ADDQ      $8, AX
 	CMPQ      AX, CX
 	JB        loop
+	VZEROUPPER
+	RET
+
+// func drop52IFMA(dst, src, last []uint64, qLast, half, q, hmK, inv, invS uint64)
+//
+// drop52 (rns.go) eight lanes at a time: r = (last + half) mod qLast,
+// v = x + hmK − r < 2^52, dst = v·inv mod q. len(dst) is a multiple of 8
+// and at least 8.
+TEXT ·drop52IFMA(SB), NOSPLIT, $0-120
+	MOVQ         dst_base+0(FP), DI
+	MOVQ         dst_len+8(FP), CX
+	MOVQ         src_base+24(FP), SI
+	MOVQ         last_base+48(FP), DX
+	MOVQ         q+88(FP), AX
+	SETUP52
+	VPBROADCASTQ qLast+72(FP), Z27
+	VPBROADCASTQ half+80(FP), Z26
+	VPBROADCASTQ hmK+96(FP), Z25
+	VPBROADCASTQ inv+104(FP), Z24
+	VPBROADCASTQ invS+112(FP), Z23
+	XORQ         AX, AX
+
+dloop:
+	VMOVDQU64 (DX)(AX*8), Z0
+	VPADDQ    Z26, Z0, Z0          // last + half < 2·qLast
+	CSUB64(Z0, Z27, Z1)            // r
+	VMOVDQU64 (SI)(AX*8), Z1
+	VPADDQ    Z25, Z1, Z1
+	VPSUBQ    Z0, Z1, Z1           // v = x + hmK − r
+	SHOUP52(Z1, Z24, Z23, Z2, Z3)
+	CSUB64(Z1, Z31, Z2)
+	VMOVDQU64 Z1, (DI)(AX*8)
+	ADDQ      $8, AX
+	CMPQ      AX, CX
+	JB        dloop
+	VZEROUPPER
+	RET
+
+// func mulAddConst52IFMA(dst, x, t []uint64, w, ws, q uint64)
+//
+// dst = (x·w + t) mod q for x <= β, t < q, ws = floor(w·β/q): the lazy
+// product is below 2q, the sum below 3q. len(dst) is a multiple of 8 and
+// at least 8.
+TEXT ·mulAddConst52IFMA(SB), NOSPLIT, $0-96
+	MOVQ         dst_base+0(FP), DI
+	MOVQ         dst_len+8(FP), CX
+	MOVQ         x_base+24(FP), SI
+	MOVQ         t_base+48(FP), DX
+	MOVQ         q+88(FP), AX
+	SETUP52
+	VPBROADCASTQ w+72(FP), Z24
+	VPBROADCASTQ ws+80(FP), Z23
+	XORQ         AX, AX
+
+mloop:
+	VMOVDQU64 (SI)(AX*8), Z0
+	SHOUP52(Z0, Z24, Z23, Z1, Z2)
+	VPADDQ    (DX)(AX*8), Z0, Z0
+	CSUB64(Z0, Z30, Z1)
+	CSUB64(Z0, Z31, Z1)
+	VMOVDQU64 Z0, (DI)(AX*8)
+	ADDQ      $8, AX
+	CMPQ      AX, CX
+	JB        mloop
 	VZEROUPPER
 	RET

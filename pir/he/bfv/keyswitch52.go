@@ -1,8 +1,6 @@
 package bfv
 
 import (
-	"math/bits"
-
 	"github.com/blindlist/blindlist/pir/he/modq"
 	"github.com/blindlist/blindlist/pir/he/ring"
 )
@@ -118,8 +116,7 @@ func shoupRow52(o, x, k, ks []uint64, q uint64, mode int) {
 func shoupRow52Go(o, x, k, ks []uint64, q uint64, mode int) {
 	x, k, ks = x[:len(o)], k[:len(o)], ks[:len(o)]
 	for s, v := range x {
-		hi, lo := bits.Mul64(v, ks[s])
-		r := v*k[s] - (hi<<12|lo>>52)*q // floor(x·k'/2^52) = (hi, lo) >> 52
+		r := mulShoup52Lazy(v, k[s], ks[s], q)
 		switch mode {
 		case ks52Set:
 			o[s] = r
@@ -141,12 +138,11 @@ func (k *KeySwitchKey) shoup52(p *Params) *keyShoup {
 	return k.companions(p, 52)
 }
 
-// shoupCompanions52 sets dst[i] = floor(src[i]·2^52/q) for src[i] < q <
-// 2^50 (the 104-bit dividend (src>>12, src<<52) has a high word below q,
-// so the division cannot overflow).
+// shoupCompanions52 sets dst[i] = shoup52(src[i], q) for src[i] < q <
+// 2^50.
 func shoupCompanions52(dst, src []uint64, m modq.Modulus) {
 	src = src[:len(dst)]
 	for i, v := range src {
-		dst[i], _ = bits.Div64(v>>12, v<<52, m.Q)
+		dst[i] = shoup52(v, m.Q)
 	}
 }

@@ -44,6 +44,9 @@ type mulTables struct {
 	// below 2^60 and sums of a few of them fit a uint64 (see mul32.go).
 	word32 bool
 	c32    *mul32Consts
+	// word52: not word32, every prime of all is below 2^50 and the CPU
+	// has AVX-512 IFMA (see lift52).
+	word52 bool
 
 	qHatInv, qHatInvS []uint64   // (Q/q_i)^{-1} mod q_i
 	mtQHatInv         []uint64   // m̃·(Q/q_i)^{-1} mod q_i
@@ -109,9 +112,20 @@ func newMulTables(p *Params, l int) (*mulTables, error) {
 	for _, q := range p.moduli {
 		word32 = word32 && q < word32Max
 	}
+	// With AVX-512 IFMA and every q_i below 2^50 (the 33-bit presets),
+	// the auxiliary primes are below 2^50 too (each >= 2^49), so that
+	// their NTTs and the base conversions take the 52-bit kernels
+	// (word52); the product does not depend on the auxiliary primes.
+	word52 := !word32 && haveIFMA
+	for _, q := range p.moduli {
+		word52 = word52 && q < word52Max
+	}
 	bound, minBits := uint64(1<<61), 60
-	if word32 {
+	switch {
+	case word32:
 		bound, minBits = word32Max, 29
+	case word52:
+		bound, minBits = word52Max, 49
 	}
 	k := (need + minBits - 1) / minBits
 	primes := auxPrimes(k+1, p.moduli, bound)
@@ -119,7 +133,7 @@ func newMulTables(p *Params, l int) (*mulTables, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bfv: building auxiliary base: %w", err)
 	}
-	mt := &mulTables{q: qB, aux: aux, all: append(append(ring.Basis{}, qB...), aux...), word32: word32}
+	mt := &mulTables{q: qB, aux: aux, all: append(append(ring.Basis{}, qB...), aux...), word32: word32, word52: word52}
 	mt.mTilde = 1 << 32
 	if p.wordBits == 32 {
 		mt.mTilde = 1 << 16

@@ -36,3 +36,9 @@ var haveIFMA = cpu.X86.HasAVX512F && cpu.X86.HasAVX512IFMA
 
 //go:noescape
 func shoupRow52IFMA(o, x, k, ks []uint64, q, mode uint64)
+
+//go:noescape
+func drop52IFMA(dst, src, last []uint64, qLast, half, q, hmK, inv, invS uint64)
+
+//go:noescape
+func mulAddConst52IFMA(dst, x, t []uint64, w, ws, q uint64)

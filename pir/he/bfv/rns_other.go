@@ -32,3 +32,11 @@ var haveIFMA = false
 func shoupRow52IFMA(o, x, k, ks []uint64, q, mode uint64) {
 	panic("bfv: internal error: no IFMA kernels")
 }
+
+func drop52IFMA(dst, src, last []uint64, qLast, half, q, hmK, inv, invS uint64) {
+	panic("bfv: internal error: no IFMA kernels")
+}
+
+func mulAddConst52IFMA(dst, x, t []uint64, w, ws, q uint64) {
+	panic("bfv: internal error: no IFMA kernels")
+}

@@ -1,0 +1,101 @@
+package bfv
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/blindlist/blindlist/pir/he/modq"
+	"github.com/blindlist/blindlist/pir/he/ring"
+)
+
+// TestDrop52MatchesReference compares the 52-bit divide-and-round by the
+// last modulus (Coeff and Eval forms) with the generic one, for every
+// prefix of the word52 parameter sets' moduli.
+func TestDrop52MatchesReference(t *testing.T) {
+	rng := rand.New(rand.NewPCG(55, 56))
+	for _, p := range word52Params(t) {
+		for l := 2; l <= len(p.moduli); l++ {
+			b := p.keyB[:l]
+			fast := newDropper(b)
+			if fast.word52 != haveIFMA || fast.word32 {
+				t.Fatalf("moduli %v: word52=%v word32=%v, want word52=%v", p.moduli[:l], fast.word52, fast.word32, haveIFMA)
+			}
+			if !fast.word52 {
+				// Without IFMA the portable rows still run.
+				fast.word52 = true
+				for i, tab := range b[:l-1] {
+					fast.invS52 = append(fast.invS52, shoup52(fast.inv[i], tab.M.Q))
+				}
+			}
+			ref := *fast
+			ref.word52 = false
+			x := randomCoeffPoly(p, l, rng)
+			got, want := ring.NewPoly(p.n, l-1), ring.NewPoly(p.n, l-1)
+			fast.apply(b, got, x)
+			ref.apply(b, want, x)
+			if !slices.Equal(got.Coeffs, want.Coeffs) {
+				t.Fatalf("moduli %v: 52-bit drop differs from the reference", p.moduli[:l])
+			}
+			tmp := make([]uint64, p.n)
+			fast.applyEval(b, got, x, tmp)
+			ref.applyEval(b, want, x, tmp)
+			if !slices.Equal(got.Coeffs, want.Coeffs) {
+				t.Fatalf("moduli %v: 52-bit Eval drop differs from the reference", p.moduli[:l])
+			}
+		}
+	}
+}
+
+// TestRow52Kernels compares the IFMA divide-and-round and constant
+// multiply-add rows with the portable ones (with a tail) and with exact
+// arithmetic.
+func TestRow52Kernels(t *testing.T) {
+	rng := rand.New(rand.NewPCG(57, 58))
+	for _, c := range []struct{ q, qLast uint64 }{
+		{40961, 8589844481}, {8589852673, 8589844481}, {8589844481, 40961},
+		{primesBelow(word52Max, 4096, 2)[1], primesBelow(word52Max, 4096, 1)[0]},
+	} {
+		q, qLast := c.q, c.qLast
+		m := modq.MustNew(q)
+		inv, err := m.Inv(m.Reduce(qLast))
+		if err != nil {
+			t.Fatal(err)
+		}
+		invS, half := shoup52(inv, q), qLast/2
+		hmK := m.Reduce(half) + (qLast+q-1)/q*q
+		for _, n := range []int{8, 13, 4096} {
+			t.Run(fmt.Sprintf("q=%d/qLast=%d/n=%d", q, qLast, n), func(t *testing.T) {
+				src, last, tv := make([]uint64, n), make([]uint64, n), make([]uint64, n)
+				for j := range src {
+					src[j], last[j], tv[j] = rng.Uint64N(q), rng.Uint64N(qLast), rng.Uint64N(q)
+				}
+				src[0], last[0], tv[0], src[n-1], last[n-1], tv[n-1] = q-1, qLast-1, q-1, 0, 0, 0
+				got, want := make([]uint64, n), make([]uint64, n)
+				drop52(got, src, last, qLast, half, q, hmK, inv, invS)
+				drop52Go(want, src, last, qLast, half, q, hmK, inv, invS)
+				if !slices.Equal(got, want) {
+					t.Fatal("IFMA drop differs from the portable one")
+				}
+				for j := range got {
+					r := (last[j] + half) % qLast
+					e := m.Mul(m.Sub(m.Add(src[j], m.Reduce(half)), m.Reduce(r)), inv)
+					if got[j] != e {
+						t.Fatalf("drop slot %d = %d, want %d", j, got[j], e)
+					}
+				}
+				mulAddConst52(got, src, tv, inv, invS, q)
+				mulAddConst52Go(want, src, tv, inv, invS, q)
+				if !slices.Equal(got, want) {
+					t.Fatal("IFMA multiply-add differs from the portable one")
+				}
+				for j := range got {
+					if e := m.Add(m.Mul(src[j], inv), tv[j]); got[j] != e {
+						t.Fatalf("multiply-add slot %d = %d, want %d", j, got[j], e)
+					}
+				}
+			})
+		}
+	}
+}
