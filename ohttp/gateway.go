@@ -87,6 +87,15 @@ type Config struct {
 	// category and never client addresses, keys or payloads. Nil discards.
 	Logger *slog.Logger
 
+	// ResponsePadding, when positive, pads the binary HTTP message of every
+	// encapsulated response with zero bytes (RFC 9292 §3.8) up to a multiple
+	// of this many bytes, so that the relay, which sees sizes, sees size
+	// buckets instead: answers of shards of slightly different sizes, or
+	// short error answers, then look alike. Clients drop the padding. Set
+	// it to the largest answer size to make every answer one size, at the
+	// cost of bandwidth. Zero means no padding, as Apple's example gateway.
+	ResponsePadding int
+
 	// Rand supplies response nonces. Nil means crypto/rand.
 	Rand io.Reader
 }
@@ -99,6 +108,7 @@ type Gateway struct {
 	maxRequestBytes  int64
 	maxResponseBytes int
 	forwardTimeout   time.Duration
+	responsePadding  int
 	rand             io.Reader
 	log              *slog.Logger
 	metrics          *metrics
@@ -115,14 +125,15 @@ func New(cfg Config) (*Gateway, error) {
 	if len(cfg.Targets) == 0 {
 		return nil, errors.New("ohttp: Config.Targets must allow at least one target")
 	}
-	if cfg.MaxRequestBytes < 0 || cfg.MaxResponseBytes < 0 || cfg.ForwardTimeout < 0 {
-		return nil, errors.New("ohttp: Config sizes and timeouts must not be negative")
+	if cfg.MaxRequestBytes < 0 || cfg.MaxResponseBytes < 0 || cfg.ForwardTimeout < 0 || cfg.ResponsePadding < 0 {
+		return nil, errors.New("ohttp: Config sizes, padding and timeouts must not be negative")
 	}
 	g := &Gateway{
 		targets:          make(map[string]http.Handler, len(cfg.Targets)),
 		maxRequestBytes:  cmpOr(cfg.MaxRequestBytes, DefaultMaxRequestBytes),
 		maxResponseBytes: int(cmpOr(cfg.MaxResponseBytes, DefaultMaxResponseBytes)),
 		forwardTimeout:   cfg.ForwardTimeout,
+		responsePadding:  cfg.ResponsePadding,
 		rand:             cfg.Rand,
 		log:              cfg.Logger,
 	}
@@ -387,6 +398,14 @@ func (g *Gateway) seal(ex *exchange, response *bhttp.Response) ([]byte, error) {
 	buf := slices.Grow(ex.out[:0], n+len(response.Content)+512+aeadTagSize)[:n]
 	if buf, err = response.AppendBinary(buf); err != nil {
 		return nil, err
+	}
+	if p := g.responsePadding; p > 0 {
+		// AppendBinary writes every section, so zeros after the message
+		// are padding in both framings.
+		pad := (p - (len(buf)-n)%p) % p
+		buf = slices.Grow(buf, pad)
+		buf = buf[:len(buf)+pad]
+		clear(buf[len(buf)-pad:])
 	}
 	out, err := ex.rc.sealInPlace(g.rand, buf, n)
 	if err == nil {

@@ -74,6 +74,8 @@ Flags:
   --max-request-bytes N    cap on encapsulated requests (default 16777216)
   --max-response-bytes N   cap on target responses (default 16777216)
   --forward-timeout D      bound on each forwarded request (default 30s)
+  --response-padding N     pad every encapsulated response to a multiple of N bytes,
+                           so the relay sees size buckets, not exact sizes (default 0: off)
   --metrics-listen ADDR    serve Prometheus /metrics on this separate address
   --drain-delay D          on SIGINT/SIGTERM, fail /readyz for D before closing the
                            listener, so load balancers stop sending first (default 0s)
@@ -119,6 +121,9 @@ type gatewayConfig struct {
 	MaxResponseBytes int64 `json:"max_response_bytes"`
 	// ForwardTimeout bounds each forwarded request, as a Go duration ("30s").
 	ForwardTimeout string `json:"forward_timeout"`
+	// ResponsePadding pads every encapsulated response to a multiple of
+	// this many bytes (ohttp.Config.ResponsePadding); 0 is off.
+	ResponsePadding int `json:"response_padding"`
 	// MetricsListen, if set, serves /metrics on that separate address.
 	MetricsListen string `json:"metrics_listen"`
 	// DrainDelay is how long /readyz fails before the listener closes on
@@ -273,6 +278,9 @@ func (cfg gatewayConfig) build() (*ohttp.Gateway, *prometheus.Registry, error) {
 	if cfg.MaxRequestBytes <= 0 || cfg.MaxResponseBytes <= 0 {
 		return nil, nil, errors.New("size caps must be positive")
 	}
+	if cfg.ResponsePadding < 0 {
+		return nil, nil, errors.New("response padding must not be negative")
+	}
 	proxy, err := ohttp.NewProxy(ohttp.ProxyConfig{Upstream: cfg.Upstream, H2C: cfg.UpstreamH2C})
 	if err != nil {
 		return nil, nil, err
@@ -293,6 +301,7 @@ func (cfg gatewayConfig) build() (*ohttp.Gateway, *prometheus.Registry, error) {
 		MaxRequestBytes:  cfg.MaxRequestBytes,
 		MaxResponseBytes: cfg.MaxResponseBytes,
 		ForwardTimeout:   timeout,
+		ResponsePadding:  cfg.ResponsePadding,
 		Registerer:       reg,
 		Logger:           slog.New(slog.NewTextHandler(os.Stderr, nil)),
 	})
@@ -321,6 +330,7 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	maxReq := fs.Int64("max-request-bytes", d.MaxRequestBytes, "")
 	maxResp := fs.Int64("max-response-bytes", d.MaxResponseBytes, "")
 	timeout := fs.String("forward-timeout", d.ForwardTimeout, "")
+	padding := fs.Int("response-padding", 0, "")
 	metricsListen := fs.String("metrics-listen", "", "")
 	drainDelay := fs.String("drain-delay", d.DrainDelay, "")
 	pos, code, ok := parseArgs(e, fs, gatewayUsage, args)
@@ -355,7 +365,7 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 			Listen: *listen, SeedFile: *seedFile, SeedEnv: *seedEnv, AllowGroupReadableSeed: *allowGroupSeed,
 			KeyIDs: active, RetiredKeyIDs: retired,
 			Targets: targets, Upstream: *upstream, UpstreamH2C: *h2c, TLSCert: *tlsCert, TLSKey: *tlsKey,
-			MaxRequestBytes: *maxReq, MaxResponseBytes: *maxResp, ForwardTimeout: *timeout, MetricsListen: *metricsListen,
+			MaxRequestBytes: *maxReq, MaxResponseBytes: *maxResp, ForwardTimeout: *timeout, ResponsePadding: *padding, MetricsListen: *metricsListen,
 			DrainDelay: *drainDelay,
 		}
 	}

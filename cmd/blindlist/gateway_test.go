@@ -94,7 +94,7 @@ func TestGatewayRelayCommands(t *testing.T) {
 	dir := t.TempDir()
 	seed := filepath.Join(dir, "ohttp.seed")
 	gwArgs := []string{"gateway", "--listen", "127.0.0.1:0", "--seed-file", seed,
-		"--target", "service.example.net", "--upstream", upstream.URL}
+		"--target", "service.example.net", "--upstream", upstream.URL, "--response-padding", "256"}
 
 	var firstKeys []byte
 	{
@@ -182,6 +182,7 @@ func TestGatewayConfigFile(t *testing.T) {
 		"bad upstream":     {[]string{"--seed-file", seed, "--target", "a", "--upstream", "ftp://b"}, 1, "must be http"},
 		"h2c with https":   {[]string{"--seed-file", seed, "--target", "a", "--upstream", "https://b", "--upstream-h2c"}, 1, "h2c needs"},
 		"bad timeout":      {[]string{"--seed-file", seed, "--target", "a", "--upstream", "http://b", "--forward-timeout", "soon"}, 1, "not a positive duration"},
+		"negative padding": {[]string{"--seed-file", seed, "--target", "a", "--upstream", "http://b", "--response-padding", "-1"}, 1, "padding must not be negative"},
 		"bad flag":         {[]string{"--nope"}, 2, "Usage: blindlist gateway"},
 		"positional":       {[]string{"extra"}, 2, "Usage: blindlist gateway"},
 	} {
