@@ -402,7 +402,11 @@ func TestBadInput(t *testing.T) {
 		{"shard id", "/queries", edit(func(r *apipb.Request) { r.GetPirRequest().ShardId = proto.String("x") }), nil, 501, ""},
 		{"no key for user", "/queries", requests, map[string]string{"User-Identifier": "nobody"}, 400, "Evaluation key not found"},
 		{"unknown request type", "/queries", edit(func(r *apipb.Request) { r.Request = nil }), nil, 400, "Unknown request type."},
-		{"oprf", "/queries", edit(func(r *apipb.Request) { r.Request = &apipb.Request_OprfRequest{OprfRequest: &apipb.OPRFRequest{}} }), nil, 501, ""},
+		{"oprf without symmetric key", "/queries", edit(func(r *apipb.Request) { r.Request = &apipb.Request_OprfRequest{OprfRequest: &apipb.OPRFRequest{}} }), nil, 400, "SymmetricPIR not configured."},
+		{"oprf for unknown usecase", "/queries", edit(func(r *apipb.Request) {
+			r.Usecase = "com.other.url.filtering"
+			r.Request = &apipb.Request_OprfRequest{OprfRequest: &apipb.OPRFRequest{}}
+		}), nil, 400, "Unknown usecase: com.other.url.filtering"},
 		{"GET", "/config", nil, nil, 405, ""},
 		{"unknown path", "/nothing", nil, nil, 404, ""},
 	}

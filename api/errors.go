@@ -70,6 +70,7 @@ const (
 	catTimeout     = "timeout"
 	catCanceled    = "canceled"
 	catNotImpl     = "not_implemented"
+	catSymmetric   = "symmetric_not_configured"
 	catStore       = "store"
 	catInternal    = "internal"
 )

@@ -110,6 +110,26 @@ type UsecaseConfig struct {
 	// ones keep answering /queries for devices that have not refreshed).
 	// Evicted ones answer 410 Gone. Default 2, at least 1.
 	VersionCount int `json:"versionCount,omitempty"`
+
+	// SymmetricPirArguments makes the usecase answer OPRF requests
+	// (symmetric PIR, pir-spec §5), as the key of the same name in Apple's
+	// service configuration. Required when the shards were processed for
+	// symmetric PIR (their params carry symmetric_pir_client_config); an
+	// error for plain shards. The key file is read again on every reload.
+	SymmetricPirArguments *SymmetricPirArguments `json:"symmetricPirArguments,omitempty"`
+}
+
+// SymmetricPirArguments names a usecase's symmetric-PIR key.
+type SymmetricPirArguments struct {
+	// DatabaseEncryptionKeyFilePath is the key file the shards were
+	// processed with (Apple's format: the P-384 scalar as 96 hex digits, as
+	// written by PIRProcessDatabase or `blindlist build --symmetric-key`).
+	// Relative to the configuration file. Required. Keep it mode 0600.
+	DatabaseEncryptionKeyFilePath string `json:"databaseEncryptionKeyFilePath"`
+
+	// ConfigType is optional; the only value is
+	// "OPRF_P384_AES_GCM_192_NONCE_96_TAG_128".
+	ConfigType string `json:"configType,omitempty"`
 }
 
 // TierConfig is one user-token tier.

@@ -12,6 +12,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/blindlist/blindlist/pir/oprf"
 )
 
 // DefaultKeyCacheBytes is the parsed evaluation-key cache budget when
@@ -248,6 +250,15 @@ func (u *UsecaseConfig) normalize(where string, abs func(string) string) error {
 		u.VersionCount = defaultVersionCount
 	case u.VersionCount < 1 || u.VersionCount > 16:
 		return fmt.Errorf("%s.versionCount %d: want 1 to 16", where, u.VersionCount)
+	}
+	if sa := u.SymmetricPirArguments; sa != nil {
+		if sa.DatabaseEncryptionKeyFilePath == "" {
+			return fmt.Errorf("%s.symmetricPirArguments.databaseEncryptionKeyFilePath is required", where)
+		}
+		if sa.ConfigType != "" && sa.ConfigType != oprf.ConfigTypeName {
+			return fmt.Errorf("%s.symmetricPirArguments.configType %q: the only type is %s", where, sa.ConfigType, oprf.ConfigTypeName)
+		}
+		sa.DatabaseEncryptionKeyFilePath = abs(sa.DatabaseEncryptionKeyFilePath)
 	}
 	return nil
 }

@@ -213,6 +213,9 @@ type job struct {
 	keyID   keyCacheID
 	key     *hepb.SerializedEvaluationKey // shape checked against usecase
 	req     *apipb.PIRRequest
+	// oprf, when set, makes this an OPRF request (symmetric PIR): no key,
+	// no compute slot, answered by Usecase.EvaluateOPRF.
+	oprf *apipb.OPRFRequest
 }
 
 // queries answers POST /queries. Every request is checked (key present,
@@ -248,6 +251,14 @@ func (s *Server) queries(ctx context.Context, c *call) (*reply, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	for i, j := range jobs {
 		g.Go(func() error {
+			if j.oprf != nil {
+				resp, err := j.usecase.EvaluateOPRF(j.oprf)
+				if err != nil {
+					return fmt.Errorf("api: answering request %d: %w", i, err)
+				}
+				out.Responses[i] = &apipb.Response{Response: &apipb.Response_OprfResponse{OprfResponse: resp}}
+				return nil
+			}
 			resp, err := s.answer(gctx, j)
 			if err != nil {
 				return fmt.Errorf("api: answering request %d: %w", i, err)
@@ -308,7 +319,7 @@ func (s *Server) plan(ctx context.Context, snap *snapshot, user string, r *apipb
 	switch r.GetRequest().(type) {
 	case *apipb.Request_PirRequest:
 	case *apipb.Request_OprfRequest:
-		return job{}, newHTTPError(http.StatusNotImplemented, catNotImpl, "Symmetric PIR (OPRF) requests are not supported")
+		return s.planOPRF(snap, r)
 	case *apipb.Request_SimplePirRequest:
 		return job{}, newHTTPError(http.StatusNotImplemented, catNotImpl, "SimplePIR requests are not supported")
 	default:
@@ -361,6 +372,21 @@ func (s *Server) plan(ctx context.Context, snap *snapshot, user string, r *apipb
 		key:     sk.ek.GetEvaluationKey(),
 		req:     pr,
 	}, nil
+}
+
+// planOPRF checks one OPRF request as Apple's service does: the usecase must
+// be served (its newest version answers; config_id and evaluation keys play
+// no part) and hold a symmetric-PIR key, else 400 "SymmetricPIR not
+// configured.". The element itself is checked when evaluated.
+func (s *Server) planOPRF(snap *snapshot, r *apipb.Request) (job, error) {
+	u, ok := snap.latest(r.GetUsecase())
+	if !ok {
+		return job{}, newHTTPError(http.StatusBadRequest, catUsecase, "Unknown usecase: "+echo(r.GetUsecase()))
+	}
+	if !u.Symmetric() {
+		return job{}, newHTTPError(http.StatusBadRequest, catSymmetric, "SymmetricPIR not configured.")
+	}
+	return job{usecase: u, oprf: r.GetOprfRequest()}, nil
 }
 
 // Bounds on request data echoed in error messages, as Apple's messages do

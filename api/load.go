@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/blindlist/blindlist/pir"
+	"github.com/blindlist/blindlist/pir/oprf"
 	"github.com/blindlist/blindlist/pir/pb/apipb"
 	"github.com/blindlist/blindlist/pir/pb/hepb"
 )
@@ -41,6 +42,16 @@ func (u *pirUsecase) Answer(ctx context.Context, key *pir.EvaluationKey, req *ap
 	}
 }
 
+func (u *pirUsecase) Symmetric() bool { return u.srv.Symmetric() }
+
+func (u *pirUsecase) EvaluateOPRF(req *apipb.OPRFRequest) (*apipb.OPRFResponse, error) {
+	resp, err := u.srv.EvaluateOPRF(req)
+	if errors.Is(err, pir.ErrBadRequest) {
+		return nil, fmt.Errorf("%w: %w", ErrBadRequest, err)
+	}
+	return resp, err
+}
+
 // OpenUsecase loads the shards `<stem>-<i>.bin` and `<stem>-<i>.params.txtpb`
 // for i in [0, ShardCount) from the usecase's directory and builds its
 // configuration exactly as Apple's service does, so the config id is stable
@@ -61,7 +72,21 @@ func OpenUsecase(ctx context.Context, uc UsecaseConfig) (Usecase, error) {
 		}
 		shards[i] = db
 	}
-	srv, err := pir.NewServer(shards, pir.ServerOptions{})
+	var opts pir.ServerOptions
+	symmetric := shards[0].Params().SymmetricPublicKey != nil
+	switch sa := uc.SymmetricPirArguments; {
+	case sa != nil:
+		k, err := oprf.ReadKeyFile(sa.DatabaseEncryptionKeyFilePath)
+		if err != nil {
+			return nil, fmt.Errorf("api: usecase %q: symmetricPirArguments: %w", uc.Name, err)
+		}
+		opts.SymmetricKey = k
+	case symmetric:
+		// Apple's service would serve the config and fail every OPRF
+		// request; a device could then look nothing up.
+		return nil, fmt.Errorf("api: usecase %q: the shards are symmetric PIR (server_public_key set) but symmetricPirArguments.databaseEncryptionKeyFilePath is not configured", uc.Name)
+	}
+	srv, err := pir.NewServer(shards, opts)
 	if err != nil {
 		return nil, fmt.Errorf("api: usecase %q: %w", uc.Name, err)
 	}

@@ -43,6 +43,15 @@ type Usecase interface {
 	// response size depend only on public parameters, never on whether
 	// the keyword is present. Answer honours ctx cancellation.
 	Answer(ctx context.Context, key *pir.EvaluationKey, req *apipb.PIRRequest) (*apipb.PIRResponse, error)
+
+	// Symmetric reports whether the usecase holds a symmetric-PIR key and
+	// so answers OPRF requests (pir-spec §5).
+	Symmetric() bool
+
+	// EvaluateOPRF answers one OPRF request with the usecase's
+	// symmetric-PIR key. A malformed element wraps [ErrBadRequest]. Its
+	// work does not depend on the element beyond the group arithmetic.
+	EvaluateOPRF(req *apipb.OPRFRequest) (*apipb.OPRFResponse, error)
 }
 
 // Entry is one usecase to publish in a [Registry].

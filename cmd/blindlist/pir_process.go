@@ -22,6 +22,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/blindlist/blindlist/pir"
+	"github.com/blindlist/blindlist/pir/oprf"
 	"github.com/blindlist/blindlist/pir/pb"
 	"github.com/blindlist/blindlist/pir/pb/pirpb"
 )
@@ -37,7 +38,7 @@ would load them beside the new ones).
 Either give Apple's PIRProcessDatabase JSON config (--config; its inputDatabase, outputDatabase,
 outputPirParameters with SHARD_ID, rlweParameters, sharding, shardingFunction,
 cuckooTableArguments, keyCompression, useMaxSerializedBucketSize, outputEvaluationKeyConfig,
-unevenDimensions are honoured; databaseType must be keyword) or flags:
+unevenDimensions, symmetricPirArguments are honoured; databaseType must be keyword) or flags:
 
   --input FILE              KeywordDatabase (.txtpb text or .binpb binary), or a plain key list
                             (one key per line, trimmed, empty lines skipped) with value --value
@@ -53,6 +54,10 @@ unevenDimensions are honoured; databaseType must be keyword) or flags:
   --use-max-bucket-size     make every entry the max bucket size
   --key-compression MODE    noCompression (default), hybridCompression or maxCompression
   --key-config-out FILE     also write the union EvaluationKeyConfig (text proto)
+  --symmetric-key FILE      symmetric PIR (VOPRF P-384, AES-192-GCM values, as Apple's
+                            symmetricPirArguments): use the key in FILE (Apple's hex format),
+                            or create it (mode 0600) if FILE does not exist. The service needs the
+                            same file (usecase symmetricPirArguments.databaseEncryptionKeyFilePath)
 
 Common flags:
   --workers N               shards processed in parallel (default: all cores)
@@ -63,6 +68,7 @@ Common flags:
 Example:
   blindlist pir process --input keys.txt --entries-per-shard 50000 --out shards
   blindlist pir process --config process-config.json
+  blindlist pir process --input keys.txt --symmetric-key spir-key.txt --out shards
 `
 
 // appleProcessConfig is the subset of PIRProcessDatabase's JSON config we
@@ -83,8 +89,9 @@ type appleProcessConfig struct {
 		ShardCount         int `json:"shardCount"`
 		EntryCountPerShard int `json:"entryCountPerShard"`
 	} `json:"sharding"`
-	ShardingFunction json.RawMessage `json:"shardingFunction"`
-	Cuckoo           *struct {
+	ShardingFunction      json.RawMessage        `json:"shardingFunction"`
+	SymmetricPirArguments *appleSymmetricPirArgs `json:"symmetricPirArguments"`
+	Cuckoo                *struct {
 		HashFunctionCount       int `json:"hashFunctionCount"`
 		MaxEvictionCount        int `json:"maxEvictionCount"`
 		MaxSerializedBucketSize int `json:"maxSerializedBucketSize"`
@@ -99,6 +106,38 @@ type appleProcessConfig struct {
 			} `json:"fixedSize"`
 		} `json:"bucketCount"`
 	} `json:"cuckooTableArguments"`
+}
+
+// appleSymmetricPirArgs is PIRProcessDatabase's symmetricPirArguments:
+// exactly one of the two paths, and an optional config type.
+type appleSymmetricPirArgs struct {
+	DatabaseEncryptionKeyFilePath       string `json:"databaseEncryptionKeyFilePath"`
+	OutputDatabaseEncryptionKeyFilePath string `json:"outputDatabaseEncryptionKeyFilePath"`
+	ConfigType                          string `json:"configType"`
+}
+
+// resolve reads or creates the key, as PIRProcessDatabase does: an existing
+// key file is read; an output path gets a fresh key (replacing any file
+// there, as Apple's tool does), written with mode 0600.
+func (a *appleSymmetricPirArgs) resolve() (*oprf.PrivateKey, error) {
+	switch {
+	case a.ConfigType != "" && a.ConfigType != oprf.ConfigTypeName:
+		return nil, fmt.Errorf("symmetricPirArguments: configType %q, only %s exists", a.ConfigType, oprf.ConfigTypeName)
+	case a.DatabaseEncryptionKeyFilePath != "" && a.OutputDatabaseEncryptionKeyFilePath != "":
+		return nil, errors.New("symmetricPirArguments: give databaseEncryptionKeyFilePath or outputDatabaseEncryptionKeyFilePath, not both")
+	case a.DatabaseEncryptionKeyFilePath != "":
+		return oprf.ReadKeyFile(a.DatabaseEncryptionKeyFilePath)
+	case a.OutputDatabaseEncryptionKeyFilePath != "":
+		k, err := oprf.GenerateKey(rand.Reader)
+		if err != nil {
+			return nil, err
+		}
+		if err := oprf.WriteKeyFile(a.OutputDatabaseEncryptionKeyFilePath, k); err != nil {
+			return nil, err
+		}
+		return k, nil
+	}
+	return nil, errors.New("symmetricPirArguments: databaseEncryptionKeyFilePath or outputDatabaseEncryptionKeyFilePath is required")
 }
 
 // processJob is a resolved process run.
@@ -130,6 +169,7 @@ func runPIRProcess(ctx context.Context, e *env, args []string) int {
 	workers := fs.Int("workers", 0, "")
 	progress := fs.Bool("progress", false, "")
 	trials := fs.Int("trials", -1, "")
+	symKey := fs.String("symmetric-key", "", "")
 	pos, code, ok := parseArgs(e, fs, pirProcessUsage, args)
 	if !ok {
 		return code
@@ -140,8 +180,8 @@ func runPIRProcess(ctx context.Context, e *env, args []string) int {
 	}
 	var job *processJob
 	if *jsonPath != "" {
-		if *input != "" {
-			return e.errorf("give --config or --input, not both")
+		if *input != "" || *symKey != "" {
+			return e.errorf("give --config or --input (and --symmetric-key), not both")
 		}
 		var err error
 		if job, err = readAppleProcessConfig(*jsonPath); err != nil {
@@ -170,6 +210,16 @@ func runPIRProcess(ctx context.Context, e *env, args []string) int {
 		}
 		if *doubleMod > 1<<31 {
 			return e.errorf("--double-mod %d is too large", *doubleMod)
+		}
+		if *symKey != "" {
+			k, created, err := oprf.CreateKeyFile(*symKey, rand.Reader)
+			if err != nil {
+				return e.errorf("--symmetric-key: %v", err)
+			}
+			if created {
+				fmt.Fprintf(e.stderr, "blindlist: created symmetric PIR key %s (mode 0600); keep it secret and give it to the service\n", *symKey)
+			}
+			job.cfg.Symmetric = k
 		}
 	}
 	job.cfg.Workers = *workers
@@ -262,6 +312,9 @@ func (job *processJob) run(ctx context.Context, e *env) int {
 	}
 	fmt.Fprintf(e.stderr, "blindlist: wrote %d shards (%s) in %.1f s\n", len(ps), ps[0].Preset(), time.Since(start).Seconds())
 	fmt.Fprintf(e.stdout, "shards %d\nconfig_id %x\nevaluation_key_config_hash %x\n", len(ps), cfg.ID, cfg.KeyConfigHash)
+	if job.cfg.Symmetric != nil {
+		fmt.Fprintf(e.stdout, "symmetric_pir_server_public_key %x\n", job.cfg.Symmetric.PublicKey())
+	}
 	return 0
 }
 
@@ -367,6 +420,11 @@ func readAppleProcessConfig(path string) (*processJob, error) {
 	}
 	job := &processJob{input: c.InputDatabase, value: "1", binTemplate: c.OutputDatabase, parTempl: c.OutputPirParameters,
 		keyConfigOut: c.OutputEvaluationKeyConfig, trials: c.TrialsPerShard}
+	if c.SymmetricPirArguments != nil {
+		if job.cfg.Symmetric, err = c.SymmetricPirArguments.resolve(); err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+	}
 	job.cfg.Preset = c.RlweParameters
 	if c.KeyCompression != "" {
 		if job.cfg.KeyCompression, err = pir.ParseKeyCompression(c.KeyCompression); err != nil {
