@@ -14,8 +14,9 @@ import (
 //
 //	x·k/q − floor(x·k'/β) = x·(k/q − k'/β) + frac(x·k'/β) < x/β + 1 <= 2,
 //
-// so x·k − floor(x·k'/β)·q ∈ [0, 2q). The key-switching digits are NTT
-// outputs (x < q), and the ring package's IFMA NTT has the same bound
+// so x·k − floor(x·k'/β)·q ∈ [0, 2q). The IFMA kernels read the low 52
+// bits of each factor, so they need x < β; the key-switching digits are
+// NTT outputs (x < q). The ring package's IFMA NTT has the same bound
 // (ring's ifmaMax).
 const word52Max = 1 << 50
 

@@ -43,10 +43,11 @@ type mulTables struct {
 	// word32: every prime of all is below 2^30, so residue products are
 	// below 2^60 and sums of a few of them fit a uint64 (see mul32.go).
 	word32 bool
-	c32    *mul32Consts
+	c32    *mulConsts
 	// word52: not word32, every prime of all is below 2^50 and the CPU
-	// has AVX-512 IFMA (see lift52).
+	// has AVX-512 IFMA (see mul52.go).
 	word52 bool
+	c52    *mulConsts
 
 	qHatInv, qHatInvS []uint64   // (Q/q_i)^{-1} mod q_i
 	mtQHatInv         []uint64   // m̃·(Q/q_i)^{-1} mod q_i
@@ -97,6 +98,12 @@ func bigMod(x *big.Int, m uint64) uint64 {
 }
 
 func newMulTables(p *Params, l int) (*mulTables, error) {
+	return buildMulTables(p, l, haveIFMA)
+}
+
+// buildMulTables is newMulTables with the IFMA choice made by the caller
+// (tests build word52 tables on any CPU: the portable rows then run).
+func buildMulTables(p *Params, l int, ifma bool) (*mulTables, error) {
 	lv := p.levels[l]
 	qB := lv.basis
 	bigQ := lv.bigQ
@@ -116,7 +123,7 @@ func newMulTables(p *Params, l int) (*mulTables, error) {
 	// the auxiliary primes are below 2^50 too (each >= 2^49), so that
 	// their NTTs and the base conversions take the 52-bit kernels
 	// (word52); the product does not depend on the auxiliary primes.
-	word52 := !word32 && haveIFMA
+	word52 := !word32 && ifma
 	for _, q := range p.moduli {
 		word52 = word52 && q < word52Max
 	}
@@ -191,8 +198,11 @@ func newMulTables(p *Params, l int) (*mulTables, error) {
 	for _, tab := range qB {
 		mt.bModQ = append(mt.bModQ, bigMod(bigB, tab.M.Q))
 	}
-	if word32 {
-		mt.precompute32()
+	switch {
+	case word32:
+		mt.c32 = mt.precomputeConsts(32)
+	case word52:
+		mt.c52 = mt.precomputeConsts(52)
 	}
 	return mt, nil
 }
@@ -213,13 +223,17 @@ type mulScratch struct {
 
 // lift writes into out (rows q ∪ aux) the closed-form lift of the Coeff
 // poly c (rows q): rows q copied, rows aux from Apple's SmMRq step. v is
-// scratch: l values, or [mulTables.scratch32Len] for word32 tables.
+// scratch: l values, or [mulTables.scratch32Len] for word32 and word52
+// tables.
 func (mt *mulTables) lift(out, c *ring.Poly, v []uint64) {
-	if mt.word32 {
+	switch {
+	case mt.word32:
 		mt.lift32(out, c, v)
-		return
+	case mt.word52:
+		mt.lift52(out, c, v)
+	default:
+		mt.lift64(out, c, v)
 	}
-	mt.lift64(out, c, v)
 }
 
 // lift64 is lift for any primes (128-bit sums); the reference for lift32.
@@ -266,11 +280,14 @@ func (mt *mulTables) lift64(out, c *ring.Poly, v []uint64) {
 // scale turns the exact tensor d (rows q ∪ aux, Coeff) into
 // y = floor(t·D/Q) − α(t·D mod Q) mod q_i, written to out (rows q).
 func (mt *mulTables) scale(out, d *ring.Poly, v []uint64, y []uint64) {
-	if mt.word32 {
+	switch {
+	case mt.word32:
 		mt.scale32(out, d, v)
-		return
+	case mt.word52:
+		mt.scale52(out, d, v)
+	default:
+		mt.scale64(out, d, v, y)
 	}
-	mt.scale64(out, d, v, y)
 }
 
 // scale64 is scale for any primes (128-bit sums); the reference for
@@ -395,7 +412,7 @@ func (e *Evaluator) MulInnerProduct(out *Ciphertext, as, bs []*Ciphertext) error
 	}
 	v := make([]uint64, l)
 	y := make([]uint64, len(mt.aux))
-	if mt.word32 {
+	if mt.word32 || mt.word52 {
 		if need := mt.scratch32Len(n); cap(sc.rows32) < need {
 			sc.rows32 = make([]uint64, need)
 		}
@@ -429,6 +446,10 @@ func (e *Evaluator) MulInnerProduct(out *Ciphertext, as, bs []*Ciphertext) error
 			d0, d1, d2 := sc.d[0].Row(r), sc.d[1].Row(r), sc.d[2].Row(r)
 			if mt.word32 {
 				tensor32(d0, d1, d2, x0, x1, y0, y1, m.Q, mt.c32.montInv[r])
+				continue
+			}
+			if mt.word52 {
+				tensor52(d0, d1, d2, x0, x1, y0, y1, m.Q, mt.c52.montInv[r])
 				continue
 			}
 			for j := range d0 {

@@ -30,14 +30,27 @@ func newMulConst(w uint64, m *modq.Modulus) mulConst {
 	return mulConst{w, s}
 }
 
-// mul32Consts are the folded constants of lift32 and scale32, each reduced
-// modulo the prime of the row it multiplies into.
+// newMulConstW is newMulConst with a width-bit companion floor(w·2^width/q)
+// (width 32, or 52 for the IFMA kernels of mul52.go with q < 2^50).
+func newMulConstW(w uint64, m *modq.Modulus, width int) mulConst {
+	if width == 52 {
+		w = m.Reduce(w)
+		return mulConst{w, shoup52(w, m.Q)}
+	}
+	return newMulConst(w, m)
+}
+
+// mulConsts are the folded constants of lift32 and scale32 (width 32), or
+// of lift52 and scale52 (width 52), each reduced modulo the prime of the
+// row it multiplies into, with width-bit Shoup companions.
 //
-// The tensor (tensor32) uses Montgomery products, so the tensor rows hold
-// D·2^{-32}; the constants that multiply them in scale32 (tQHatInv,
-// scaleG) carry the compensating factor 2^32.
-type mul32Consts struct {
-	montInv   []uint64     // [r] = −p_r^{-1} mod 2^32 for each prime p_r of all
+// The tensor (tensor32, tensor52) uses Montgomery products with R =
+// 2^width, so the tensor rows hold D·R^{-1}; the constants that multiply
+// them in scale32/scale52 (tQHatInv, scaleG) carry the compensating R.
+type mulConsts struct {
+	// montInv[r] = −p_r^{-1} mod 2^32 (width 32) or p_r^{-1} mod 2^52
+	// (width 52; see montMul52) for each prime p_r of all.
+	montInv   []uint64
 	mtQHatInv []mulConst   // [i] = m̃·(Q/q_i)^{-1} mod q_i
 	tQHatInv  []mulConst   // [i] = 2^32·t·(Q/q_i)^{-1} mod q_i
 	liftC     [][]mulConst // [i][a] = (Q/q_i)·m̃^{-1} mod a
@@ -52,13 +65,17 @@ type mul32Consts struct {
 	negBQ   []mulConst   // [i] = −B mod q_i
 }
 
-func (mt *mulTables) precompute32() {
+// precomputeConsts returns the folded constants with width-bit companions
+// and Montgomery factor R = 2^width (width 32 or 52).
+func (mt *mulTables) precomputeConsts(width int) *mulConsts {
 	l, k := len(mt.q), len(mt.aux)-1
-	c := &mul32Consts{}
+	c := &mulConsts{}
+	newMulConst := func(w uint64, m *modq.Modulus) mulConst { return newMulConstW(w, m, width) }
+	montR := uint64(1) << width
 	for i, tab := range mt.q {
 		m := &tab.M
 		c.mtQHatInv = append(c.mtQHatInv, newMulConst(mt.mtQHatInv[i], m))
-		c.tQHatInv = append(c.tQHatInv, newMulConst(m.Mul(mt.tQHatInv[i], m.Reduce(1<<32)), m))
+		c.tQHatInv = append(c.tQHatInv, newMulConst(m.Mul(mt.tQHatInv[i], m.Reduce(montR)), m))
 		c.negBQ = append(c.negBQ, newMulConst(m.Neg(mt.bModQ[i]), m))
 	}
 	for a, tab := range mt.aux {
@@ -68,10 +85,14 @@ func (mt *mulTables) precompute32() {
 		if a < k {
 			g = m.Mul(g, mt.bHatInv[a])
 		}
-		c.scaleG = append(c.scaleG, newMulConst(m.Mul(g, m.Reduce(1<<32)), m))
+		c.scaleG = append(c.scaleG, newMulConst(m.Mul(g, m.Reduce(montR)), m))
 	}
 	for _, tab := range mt.all {
-		c.montInv = append(c.montInv, montInv32(tab.M.Q))
+		if width == 52 {
+			c.montInv = append(c.montInv, inv52(tab.M.Q))
+		} else {
+			c.montInv = append(c.montInv, montInv32(tab.M.Q))
+		}
 	}
 	for i := 0; i < l; i++ {
 		lc, sh := make([]mulConst, len(mt.aux)), make([]mulConst, len(mt.aux))
@@ -97,7 +118,7 @@ func (mt *mulTables) precompute32() {
 		c.bHatQ = append(c.bHatQ, row)
 	}
 	c.bInvMsk = newMulConst(mt.bInvMsk, msk)
-	mt.c32 = c
+	return c
 }
 
 // scratch32Len is the scratch lift32 and scale32 need: l + k + 5 rows.

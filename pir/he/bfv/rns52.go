@@ -17,7 +17,7 @@ func shoup52(w, q uint64) uint64 {
 	return s
 }
 
-// mulShoup52Lazy returns x·w − floor(x·ws/2^52)·q ∈ [0, 2q) for x <= 2^52,
+// mulShoup52Lazy returns x·w − floor(x·ws/2^52)·q ∈ [0, 2q) for x < 2^52,
 // w < q < 2^50 and ws = shoup52(w, q).
 func mulShoup52Lazy(x, w, ws, q uint64) uint64 {
 	hi, lo := bits.Mul64(x, ws)
@@ -63,7 +63,7 @@ func drop52Go(dst, src, last []uint64, qLast, half, q, hmK, inv, invS52 uint64) 
 	}
 }
 
-// mulAddConst52 sets dst = (x·w + t) mod q slot-wise, for x <= 2^52, t < q
+// mulAddConst52 sets dst = (x·w + t) mod q slot-wise, for x < 2^52, t < q
 // < 2^50 and ws = shoup52(w, q). dst may alias t.
 func mulAddConst52(dst, x, t []uint64, w, ws, q uint64) {
 	x, t = x[:len(dst)], t[:len(dst)]

@@ -42,3 +42,12 @@ func drop52IFMA(dst, src, last []uint64, qLast, half, q, hmK, inv, invS uint64)
 
 //go:noescape
 func mulAddConst52IFMA(dst, x, t []uint64, w, ws, q uint64)
+
+//go:noescape
+func shoupConstRow52IFMA(o, x []uint64, w, ws, q, mode uint64)
+
+//go:noescape
+func signedAddRow52IFMA(dst, acc, s, neg []uint64, e, es, q uint64)
+
+//go:noescape
+func tensorMont52IFMA(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64)

@@ -40,3 +40,15 @@ func drop52IFMA(dst, src, last []uint64, qLast, half, q, hmK, inv, invS uint64) 
 func mulAddConst52IFMA(dst, x, t []uint64, w, ws, q uint64) {
 	panic("bfv: internal error: no IFMA kernels")
 }
+
+func shoupConstRow52IFMA(o, x []uint64, w, ws, q, mode uint64) {
+	panic("bfv: internal error: no IFMA kernels")
+}
+
+func signedAddRow52IFMA(dst, acc, s, neg []uint64, e, es, q uint64) {
+	panic("bfv: internal error: no IFMA kernels")
+}
+
+func tensorMont52IFMA(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64) {
+	panic("bfv: internal error: no IFMA kernels")
+}

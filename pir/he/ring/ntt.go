@@ -55,7 +55,8 @@ const lane32Max = 1 << 30
 
 // ifmaMax bounds the moduli of the IFMA NTT path (ntt_ifma_amd64.s): q <
 // 2^50 so that every lazy value (< 4q) is below β = 2^52, the width of the
-// VPMADD52LUQ/VPMADD52HUQ multiplier.
+// VPMADD52LUQ/VPMADD52HUQ multiplier (it reads the low 52 bits of each
+// factor, so factors must be below β).
 //
 // Shoup's bound with word size β: for w < q, w' = floor(w·β/q) < β and
 // y <= β,
@@ -66,8 +67,8 @@ const lane32Max = 1 << 30
 // floor(y·w'/β) exactly (both factors below β), and r is recovered from
 // its residue mod β, (y·w mod β) + (floor(y·w'/β)·(β−q) mod β), because
 // 2q < β. The lazy butterflies feed the multiplier y < 4q (forward) and
-// u − v + 2q < 4q (inverse), hence 4q <= β, i.e. q <= 2^50; q is prime,
-// so q < 2^50.
+// u − v + 2q < 4q (inverse), which must be below β: q < 2^50 gives
+// 4q < 2^52.
 const ifmaMax = 1 << 50
 
 // ErrNotNTTFriendly reports a modulus that is not prime or not ≡ 1 mod 2N.

@@ -11,7 +11,7 @@
 //   - VPMADD52LUQ gives (y·w) mod β and (q̂·(β−q)) mod β; their sum mod β
 //     is y·w − q̂·q mod β, and since the true value is in [0, 2q) and
 //     2q < β, the mask β−1 recovers it exactly;
-//   - every lazy value is below 4q <= β, which is what the two products
+//   - every lazy value is below 4q < β, which is what the two products
 //     need; additions and the conditional subtractions min(x, x−c) use full
 //     64-bit lanes (VPMINUQ).
 // Register conventions: Z31 = q, Z30 = 2q, Z29 = β−q, Z28 = β−1 in every
@@ -114,7 +114,7 @@ DATA ifmaPairHi<>+0x30(SB)/8, $14
 DATA ifmaPairHi<>+0x38(SB)/8, $15
 GLOBL ifmaPairHi<>(SB), RODATA|NOPTR, $64
 
-// SHOUP52 sets X = X·W − floor(X·WS/β)·q ∈ [0, 2q) for X < 4q <= β, with
+// SHOUP52 sets X = X·W − floor(X·WS/β)·q ∈ [0, 2q) for X < 4q < β, with
 // WS = floor(W·β/q): T = floor(X·WS/β), R = X·W mod β, R += T·(β−q)
 // mod β, X = R mod β. T and R are clobbered.
 #define SHOUP52(X, W, WS, T, R) \
@@ -486,7 +486,7 @@ iloop:
 
 	// Last stage (m = 1, h = N/2) merged with N^{-1}:
 	// x' = (u+v)·N^{-1}, y' = (u−v+2q)·N^{-1}·wi[1], reduced to [0, q);
-	// u+v and u−v+2q are below 4q <= β.
+	// u+v and u−v+2q are below 4q < β.
 ilast:
 	VPBROADCASTQ nInv+80(FP), Z13
 	VPBROADCASTQ nInvS+88(FP), Z12
