@@ -62,10 +62,10 @@
 // writing the response after a handler returns, and an http.Transport may
 // still be sending the body when RoundTrip has returned; a per-request guard
 // turns both into errors, so no pooled byte of one request is ever visible
-// to another. In steady state a request costs 15 allocations (13 with
-// ChaCha20-Poly1305), about 4.6 KiB: seven are crypto/ecdh's and
-// crypto/aes's per-message state, which their APIs give no way to reuse, and
-// the rest are the objects above. BENCHMARKS.md has the numbers;
+// to another. In steady state a request costs 14 allocations of the
+// gateway's (12 with ChaCha20-Poly1305), about 4.6 KiB: seven are
+// crypto/ecdh's and crypto/aes's per-message state, which their APIs give no
+// way to reuse, and the rest are the objects above. BENCHMARKS.md has the numbers;
 // TestGatewayAllocations holds the bound.
 //
 // # Keys and rotation
