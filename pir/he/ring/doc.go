@@ -31,7 +31,9 @@
 // on eight 52-bit lanes; the bound is derived at ifmaMax). The 64-bit
 // Harvey NTT serves every other modulus and is the reference every fast
 // kernel is tested against on the same inputs (ntt_kernel_test.go,
-// poly_ref_test.go).
+// poly_ref_test.go). Row additions, subtractions, negations and Galois
+// gathers for moduli from 2^31 on run on eight 64-bit lanes with AVX-512F
+// (rows_avx512_amd64.s).
 //
 // The package does not know about ciphertexts, plaintexts or BFV; see
 // package bfv. Where to start: [NewBasis], then [Basis.NTT] and

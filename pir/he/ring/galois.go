@@ -109,6 +109,9 @@ func galoisTabRow(o, xs []uint64, tab []uint32, q uint64) {
 	if v := len(o) &^ 3; v > 0 && rowsSIMD(q) && len(xs) < 1<<31 {
 		galoisGatherAVX2(o[:v], xs, tab[:v], q)
 		o, tab = o[v:], tab[v:]
+	} else if v := len(o) &^ 7; v > 0 && rows64SIMD(q) && len(xs) < 1<<31 {
+		galoisGather64AVX512(o[:v], xs, tab[:v], q)
+		o, tab = o[v:], tab[v:]
 	}
 	galoisTabRowGo(o, xs, tab, q)
 }

@@ -66,6 +66,23 @@ func negRow32AVX2(o, x []uint64, q uint64)
 // rowsSIMD reports whether the AVX2 row kernels apply to modulus q.
 func rowsSIMD(q uint64) bool { return haveSIMD && q < rows32Max }
 
+// rows64SIMD reports whether the AVX-512 64-bit row kernels
+// (rows_avx512_amd64.s) apply to modulus q: the AVX2 ones do not, and the
+// CPU has AVX-512F.
+func rows64SIMD(q uint64) bool { return haveAVX512 && !rowsSIMD(q) }
+
+//go:noescape
+func addRow64AVX512(o, x, y []uint64, q uint64)
+
+//go:noescape
+func subRow64AVX512(o, x, y []uint64, q uint64)
+
+//go:noescape
+func negRow64AVX512(o, x []uint64, q uint64)
+
+//go:noescape
+func galoisGather64AVX512(o, xs []uint64, tab []uint32, q uint64)
+
 //go:noescape
 func galoisGatherAVX2(o, xs []uint64, tab []uint32, q uint64)
 

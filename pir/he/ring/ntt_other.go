@@ -40,3 +40,13 @@ func forward52IFMA(a, w, ws []uint64, q uint64) { panic("ring: internal error: n
 func inverse52IFMA(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64) {
 	panic("ring: internal error: no IFMA NTT")
 }
+
+func rows64SIMD(q uint64) bool { return false }
+
+func addRow64AVX512(o, x, y []uint64, q uint64) { panic("ring: internal error: no SIMD rows") }
+func subRow64AVX512(o, x, y []uint64, q uint64) { panic("ring: internal error: no SIMD rows") }
+func negRow64AVX512(o, x []uint64, q uint64)    { panic("ring: internal error: no SIMD rows") }
+
+func galoisGather64AVX512(o, xs []uint64, tab []uint32, q uint64) {
+	panic("ring: internal error: no SIMD rows")
+}

@@ -133,6 +133,9 @@ func addRow(o, x, y []uint64, q uint64) {
 	if v := len(o) &^ 3; v > 0 && rowsSIMD(q) {
 		addRow32AVX2(o[:v], x[:v], y[:v], q)
 		o, x, y = o[v:], x[v:], y[v:]
+	} else if v := len(o) &^ 7; v > 0 && rows64SIMD(q) {
+		addRow64AVX512(o[:v], x[:v], y[:v], q)
+		o, x, y = o[v:], x[v:], y[v:]
 	}
 	addRowGo(o, x, y, q)
 }
@@ -152,6 +155,9 @@ func subRow(o, x, y []uint64, q uint64) {
 	if v := len(o) &^ 3; v > 0 && rowsSIMD(q) {
 		subRow32AVX2(o[:v], x[:v], y[:v], q)
 		o, x, y = o[v:], x[v:], y[v:]
+	} else if v := len(o) &^ 7; v > 0 && rows64SIMD(q) {
+		subRow64AVX512(o[:v], x[:v], y[:v], q)
+		o, x, y = o[v:], x[v:], y[v:]
 	}
 	subRowGo(o, x, y, q)
 }
@@ -170,6 +176,9 @@ func negRow(o, x []uint64, q uint64) {
 	x = x[:len(o)]
 	if v := len(o) &^ 3; v > 0 && rowsSIMD(q) {
 		negRow32AVX2(o[:v], x[:v], q)
+		o, x = o[v:], x[v:]
+	} else if v := len(o) &^ 7; v > 0 && rows64SIMD(q) {
+		negRow64AVX512(o[:v], x[:v], q)
 		o, x = o[v:], x[v:]
 	}
 	negRowGo(o, x, q)

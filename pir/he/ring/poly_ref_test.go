@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/blindlist/blindlist/pir/he/modq"
 )
 
 // The plain implementations the row kernels replaced, kept as test
@@ -140,16 +142,16 @@ func TestPolyOpsMatchReference(t *testing.T) {
 }
 
 // TestRowKernels compares the AVX2 row kernels (add, sub, neg, the
-// Galois gather with a random signed permutation) with the portable ones
-// on the same inputs, for moduli up to the kernels' limit 2^31 and lengths
-// with and without a tail.
+// Galois gather with a random signed permutation), and the AVX-512 64-bit
+// ones above 2^31, with the portable ones on the same inputs, for moduli
+// on both sides of 2^31 up to 2^62 and lengths with and without a tail.
 func TestRowKernels(t *testing.T) {
 	if !haveSIMD {
 		t.Log("no AVX2 on this CPU: only the portable kernels run")
 	}
 	rng := rand.New(rand.NewPCG(33, 34))
-	for _, q := range []uint64{3, 97, 134176769, 268369921, rows32Max - 1} {
-		for _, n := range []int{1, 3, 4, 7, 64, 4096} {
+	for _, q := range []uint64{3, 97, 134176769, 268369921, rows32Max - 1, rows32Max + 11, 8589852673, 1<<50 - 27, modq.MaxModulus} {
+		for _, n := range []int{1, 3, 4, 7, 8, 13, 64, 4096} {
 			x, y := make([]uint64, n), make([]uint64, n)
 			for i := range x {
 				x[i], y[i] = rng.Uint64N(q), rng.Uint64N(q)
