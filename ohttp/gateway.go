@@ -94,6 +94,11 @@ type Config struct {
 	// short error answers, then look alike. Clients drop the padding. Set
 	// it to the largest answer size to make every answer one size, at the
 	// cost of bandwidth. Zero means no padding, as Apple's example gateway.
+	// Apple's swift-nio-oblivious-http parser stops at the end of the
+	// message and leaves trailing bytes unread (BHTTPParser.swift, state
+	// .complete), so it accepts padded responses; that the NEURLFilter
+	// client on a device does the same is not verified here: try it with a
+	// device before enabling it in production.
 	ResponsePadding int
 
 	// Rand supplies response nonces. Nil means crypto/rand.
