@@ -304,7 +304,7 @@ func FuzzParseAuto(f *testing.F) {
 
 // FuzzCompileDocument runs whole documents, gzip included, through Compile.
 func FuzzCompileDocument(f *testing.F) {
-	for _, name := range []string{"hosts.txt", "hosts.txt.gz", "abp.txt", "urlhaus.csv", "urls.txt"} {
+	for _, name := range []string{"hosts.txt", "hosts.txt.gz", "abp.txt", "urlhaus.csv", "urls.txt", "dnsmasq.conf", "unbound.conf", "rpz.zone", "ut1-blacklists.tar.gz"} {
 		b, _ := os.ReadFile("../testdata/" + name)
 		f.Add(b)
 	}

@@ -181,7 +181,7 @@ func parseUnboundZone(val string) lineResult {
 		return lineResult{err: err}
 	}
 	f := strings.Fields(rest)
-	if zone == "" || len(f) != 1 {
+	if zone == "" || len(f) != 1 || strings.ContainsAny(zone, " \t") {
 		return lineResult{err: fmt.Errorf("unbound local-zone wants a zone and a type")}
 	}
 	typ := strings.ToLower(f[0])

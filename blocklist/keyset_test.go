@@ -125,11 +125,13 @@ func TestFastLineAgrees(t *testing.T) {
 }
 
 func FuzzFastLineAgrees(f *testing.F) {
-	for _, s := range []string{"0.0.0.0 a.example.com # c", "||a.example.com^", "a.example.com", "127.0.0.1 a.b c.d"} {
+	for _, s := range []string{"0.0.0.0 a.example.com # c", "||a.example.com^", "a.example.com", "127.0.0.1 a.b c.d",
+		"address=/a.example.com/#", `local-zone: "a.example.com." always_null`} {
 		f.Add(uint8(0), s)
 	}
+	formats := []Format{FormatAuto, FormatHosts, FormatDomains, FormatURLs, FormatABP, FormatDnsmasq, FormatUnbound}
 	f.Fuzz(func(t *testing.T, format uint8, line string) {
-		fastLineAgrees(t, []Format{FormatAuto, FormatHosts, FormatDomains, FormatURLs, FormatABP}[format%5], line)
+		fastLineAgrees(t, formats[int(format)%len(formats)], line)
 	})
 }
 
