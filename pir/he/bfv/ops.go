@@ -281,9 +281,12 @@ func (e *Evaluator) InnerProduct(out *Ciphertext, cts []*Ciphertext, pts []*Plai
 	}
 	e.shape(out, np, l, Eval)
 	for r := 0; r < l; r++ {
-		if e.p.keyB[r].M.Q < word32Max {
+		switch q := e.p.keyB[r].M.Q; {
+		case q < word32Max:
 			e.innerProductRow32(out, cts, pts, r)
-		} else {
+		case q < word52Max && haveIFMA:
+			e.innerProductRow52(out, cts, pts, r, maxTerms52)
+		default:
 			e.innerProductRow64(out, cts, pts, r)
 		}
 	}

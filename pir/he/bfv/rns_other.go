@@ -52,3 +52,5 @@ func signedAddRow52IFMA(dst, acc, s, neg []uint64, e, es, q uint64) {
 func tensorMont52IFMA(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64) {
 	panic("bfv: internal error: no IFMA kernels")
 }
+
+func mulAcc52IFMA(lo, hi, x, y []uint64) { panic("bfv: internal error: no IFMA kernels") }
