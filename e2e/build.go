@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"github.com/blindlist/blindlist/blocklist"
 	"github.com/blindlist/blindlist/bloom"
 	"github.com/blindlist/blindlist/pir"
+	"github.com/blindlist/blindlist/pir/oprf"
 )
 
 // DefaultPreset is the encryption preset of Apple's NEURLFilter example and
@@ -32,6 +34,9 @@ type Built struct {
 	Keys []string
 	// Shards are the processed shards.
 	Shards []*pir.Database
+	// SymmetricKeyFile is the symmetric-PIR key file of a database built
+	// with BuildOptions.SymmetricKeyFile; empty for plain keyword PIR.
+	SymmetricKeyFile string
 }
 
 // BuildOptions tune BuildKeys. The zero value is usable.
@@ -42,6 +47,9 @@ type BuildOptions struct {
 	Tolerance float64
 	// Preset is the encryption preset. Empty: DefaultPreset.
 	Preset string
+	// SymmetricKeyFile, if set, builds a symmetric-PIR database (pir-spec
+	// §5) with the key in this file, created (mode 0600) if missing.
+	SymmetricKeyFile string
 }
 
 // BuildKeys writes the prefilter and the PIR database (value "1" for every
@@ -81,7 +89,13 @@ func BuildKeys(ctx context.Context, keys []string, dir string, opts BuildOptions
 	for i, k := range keys {
 		rows[i] = pir.Row{Keyword: []byte(k), Value: []byte("1")}
 	}
-	shards, err := pir.ProcessKeywords(ctx, rows, pir.ProcessConfig{Preset: opts.Preset, ShardCount: opts.ShardCount})
+	pc := pir.ProcessConfig{Preset: opts.Preset, ShardCount: opts.ShardCount}
+	if opts.SymmetricKeyFile != "" {
+		if pc.Symmetric, _, err = oprf.CreateKeyFile(opts.SymmetricKeyFile, rand.Reader); err != nil {
+			return nil, fmt.Errorf("e2e: %w", err)
+		}
+	}
+	shards, err := pir.ProcessKeywords(ctx, rows, pc)
 	if err != nil {
 		return nil, fmt.Errorf("e2e: processing the PIR database: %w", err)
 	}
@@ -91,7 +105,8 @@ func BuildKeys(ctx context.Context, keys []string, dir string, opts BuildOptions
 			return nil, fmt.Errorf("e2e: writing shard %d: %w", i, err)
 		}
 	}
-	return &Built{Dir: dir, Stem: stem, ShardCount: len(shards), Prefilter: f, Keys: keys, Shards: shards}, nil
+	return &Built{Dir: dir, Stem: stem, ShardCount: len(shards), Prefilter: f, Keys: keys, Shards: shards,
+		SymmetricKeyFile: opts.SymmetricKeyFile}, nil
 }
 
 // BuildDemo compiles blocklist's embedded demo list (with Apple's onboarding

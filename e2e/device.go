@@ -21,6 +21,7 @@ import (
 	"github.com/blindlist/blindlist/blocklist"
 	"github.com/blindlist/blindlist/bloom"
 	"github.com/blindlist/blindlist/pir"
+	"github.com/blindlist/blindlist/pir/oprf"
 	"github.com/blindlist/blindlist/pir/pb/apipb"
 )
 
@@ -199,11 +200,24 @@ func (d *Device) lookup(ctx context.Context, v *Verdict) error {
 		return err
 	}
 	t0, tok0 := time.Now(), v.Timings.Tokens
+	keywords := make([][]byte, len(v.Candidates))
+	for i, kw := range v.Candidates {
+		keywords[i] = []byte(kw)
+	}
+	var outs []*oprf.Output
+	if st.cfg.Symmetric != nil {
+		if outs, err = d.oprfRound(ctx, st, v, keywords); err != nil {
+			return err
+		}
+		for i, o := range outs {
+			keywords[i] = o.ObliviousKeyword()
+		}
+	}
 	reqs := &apipb.Requests{}
 	queries := make([]*pir.Query, len(v.Candidates))
-	for i, kw := range v.Candidates {
+	for i, kw := range keywords {
 		d.mu.Lock()
-		q, req, err := st.client.NewQuery([]byte(kw), st.meta, d.rand())
+		q, req, err := st.client.NewQuery(kw, st.meta, d.rand())
 		d.mu.Unlock()
 		if err != nil {
 			return fmt.Errorf("e2e: building the query: %w", err)
@@ -240,9 +254,16 @@ func (d *Device) lookup(ctx context.Context, v *Verdict) error {
 		if pr == nil {
 			return fmt.Errorf("e2e: /queries response %d is not a PIR response", i)
 		}
-		_, found, err := st.client.Decrypt(queries[i], pr)
+		value, found, err := st.client.Decrypt(queries[i], pr)
 		if err != nil {
 			return fmt.Errorf("e2e: decrypting response %d: %w", i, err)
+		}
+		if found && outs != nil {
+			// Symmetric PIR: the value opens only under this keyword's
+			// OPRF output; a value that does not is refused.
+			if _, err := outs[i].Decrypt(value); err != nil {
+				return fmt.Errorf("e2e: response %d: symmetric PIR value: %w", i, err)
+			}
 		}
 		if found {
 			v.Matched = append(v.Matched, v.Candidates[i])
@@ -250,6 +271,51 @@ func (d *Device) lookup(ctx context.Context, v *Verdict) error {
 	}
 	v.Timings.Query = time.Since(t0) - (v.Timings.Tokens - tok0) // token fetches are counted apart
 	return nil
+}
+
+// oprfRound runs the symmetric-PIR OPRF round (pir-spec §5) for keywords in
+// one /queries call, as Apple's PIRClient.symmetricPirRequest does, and
+// returns each keyword's verified OPRF output. A response whose proof does
+// not verify against the config's server_public_key fails the lookup.
+func (d *Device) oprfRound(ctx context.Context, st *deviceState, v *Verdict, keywords [][]byte) ([]*oprf.Output, error) {
+	reqs := &apipb.Requests{}
+	qs := make([]*pir.OPRFQuery, len(keywords))
+	for i, kw := range keywords {
+		d.mu.Lock()
+		q, req, err := st.client.NewOPRFRequest(kw, d.rand())
+		d.mu.Unlock()
+		if err != nil {
+			return nil, fmt.Errorf("e2e: building the OPRF request: %w", err)
+		}
+		qs[i] = q
+		reqs.Requests = append(reqs.Requests, &apipb.Request{Usecase: d.Usecase, Request: &apipb.Request_OprfRequest{OprfRequest: req}})
+	}
+	body, err := proto.Marshal(reqs)
+	if err != nil {
+		return nil, fmt.Errorf("e2e: encoding /queries: %w", err)
+	}
+	respBody, err := d.pirCall(ctx, &v.Timings, "/queries", body)
+	if err != nil {
+		return nil, err
+	}
+	var resps apipb.Responses
+	if err := proto.Unmarshal(respBody, &resps); err != nil {
+		return nil, fmt.Errorf("e2e: decoding /queries response: %w", err)
+	}
+	if len(resps.GetResponses()) != len(qs) {
+		return nil, fmt.Errorf("e2e: /queries returned %d OPRF responses for %d requests", len(resps.GetResponses()), len(qs))
+	}
+	outs := make([]*oprf.Output, len(qs))
+	for i, r := range resps.GetResponses() {
+		or := r.GetOprfResponse()
+		if or == nil {
+			return nil, fmt.Errorf("e2e: /queries response %d is not an OPRF response", i)
+		}
+		if outs[i], err = st.client.FinishOPRF(qs[i], or); err != nil {
+			return nil, fmt.Errorf("e2e: OPRF response %d: %w", i, err)
+		}
+	}
+	return outs, nil
 }
 
 // ensureConfig fetches /config when the device has none, and uploads an

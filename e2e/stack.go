@@ -221,7 +221,7 @@ func (s *Stack) Rollout(ctx context.Context, db *Built) error {
 }
 
 func (r *Replica) replace(ctx context.Context, db *Built) error {
-	uc, err := api.OpenUsecase(ctx, api.UsecaseConfig{Name: r.cfg.Usecase, Directory: db.Dir, FileStem: db.Stem, ShardCount: db.ShardCount})
+	uc, err := api.OpenUsecase(ctx, usecaseConfig(r.cfg.Usecase, db))
 	if err != nil {
 		return fmt.Errorf("e2e: replica %d: %w", r.index, err)
 	}
@@ -234,6 +234,16 @@ func (r *Replica) replace(ctx context.Context, db *Built) error {
 		return fmt.Errorf("e2e: replica %d: %w", r.index, err)
 	}
 	return nil
+}
+
+// usecaseConfig is the service's usecase entry for db, with its
+// symmetric-PIR key file when it has one.
+func usecaseConfig(name string, db *Built) api.UsecaseConfig {
+	uc := api.UsecaseConfig{Name: name, Directory: db.Dir, FileStem: db.Stem, ShardCount: db.ShardCount}
+	if db.SymmetricKeyFile != "" {
+		uc.SymmetricPirArguments = &api.SymmetricPirArguments{DatabaseEncryptionKeyFilePath: db.SymmetricKeyFile}
+	}
+	return uc
 }
 
 // Addr returns the replica's host:port.
@@ -254,7 +264,7 @@ func (r *Replica) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("e2e: replica %d issuer: %w", r.index, err)
 	}
-	uc, err := api.OpenUsecase(ctx, api.UsecaseConfig{Name: r.cfg.Usecase, Directory: r.cfg.DB.Dir, FileStem: r.cfg.DB.Stem, ShardCount: r.cfg.DB.ShardCount})
+	uc, err := api.OpenUsecase(ctx, usecaseConfig(r.cfg.Usecase, r.cfg.DB))
 	if err != nil {
 		return fmt.Errorf("e2e: replica %d: %w", r.index, err)
 	}

@@ -12,10 +12,22 @@ import (
 )
 
 // PublicKey is a server's public VOPRF element, as a client holds it from
-// SymmetricPirClientConfig.server_public_key. It is safe for concurrent use.
+// SymmetricPirClientConfig.server_public_key. It is safe for concurrent use;
+// a [Query] is not.
 type PublicKey struct {
-	client oprf.VerifiableClient
-	enc    [ElementSize]byte
+	enc [ElementSize]byte
+}
+
+// client returns a verifiable client over a fresh copy of the public
+// element: circl's element encoding (used while verifying a proof) reduces
+// the coordinates in place, so one element must not be shared by
+// concurrent calls.
+func (p *PublicKey) client() (oprf.VerifiableClient, error) {
+	var pk oprf.PublicKey
+	if err := pk.UnmarshalBinary(suite, p.enc[:]); err != nil {
+		return oprf.VerifiableClient{}, fmt.Errorf("%w: public key: %v", ErrMalformed, err)
+	}
+	return oprf.NewVerifiableClient(suite, &pk), nil
 }
 
 // ParsePublicKey parses a 49-byte compressed public element
@@ -24,12 +36,11 @@ func ParsePublicKey(b []byte) (*PublicKey, error) {
 	if _, err := parseElement(b, "public key"); err != nil {
 		return nil, err
 	}
-	var pk oprf.PublicKey
-	if err := pk.UnmarshalBinary(suite, b); err != nil {
-		return nil, fmt.Errorf("%w: public key: %v", ErrMalformed, err)
-	}
-	p := &PublicKey{client: oprf.NewVerifiableClient(suite, &pk)}
+	p := &PublicKey{}
 	copy(p.enc[:], b)
+	if _, err := p.client(); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -66,7 +77,11 @@ func (p *PublicKey) Blind(keyword []byte, rand io.Reader) (*Query, error) {
 }
 
 func (p *PublicKey) blind(keyword []byte, r group.Scalar) (*Query, error) {
-	fin, req, err := p.client.DeterministicBlind([][]byte{bytes.Clone(keyword)}, []oprf.Blind{r})
+	c, err := p.client()
+	if err != nil {
+		return nil, err
+	}
+	fin, req, err := c.DeterministicBlind([][]byte{bytes.Clone(keyword)}, []oprf.Blind{r})
 	if err != nil {
 		return nil, fmt.Errorf("oprf: blinding: %w", err)
 	}
@@ -98,7 +113,11 @@ func (p *PublicKey) Finalize(q *Query, evaluated, proof []byte) (*Output, error)
 	if err := pr.UnmarshalBinary(group.P384, proof); err != nil {
 		return nil, fmt.Errorf("%w: proof scalars out of range", ErrMalformed)
 	}
-	outs, err := p.client.Finalize(q.fin, &oprf.Evaluation{Elements: []oprf.Evaluated{Z}, Proof: &pr})
+	c, err := p.client()
+	if err != nil {
+		return nil, err
+	}
+	outs, err := c.Finalize(q.fin, &oprf.Evaluation{Elements: []oprf.Evaluated{Z}, Proof: &pr})
 	if errors.Is(err, oprf.ErrInvalidProof) {
 		return nil, ErrProof
 	}

@@ -388,3 +388,38 @@ func TestProcessRowDigest(t *testing.T) {
 		t.Errorf("digest %s, want %s", got, want)
 	}
 }
+
+// TestConcurrent evaluates and finalizes on one key and one public key from
+// many goroutines (go test -race checks for shared mutable state: circl's
+// encoders reduce coordinates in place).
+func TestConcurrent(t *testing.T) {
+	k := testKey(t, "concurrent")
+	pk, _ := ParsePublicKey(k.PublicKey())
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			kw := fmt.Appendf(nil, "kw%d", g)
+			q, err := pk.Blind(kw, rand.Reader)
+			if err == nil {
+				var ev, proof []byte
+				if ev, proof, err = k.Evaluate(q.Element(), rand.Reader); err == nil {
+					var out *Output
+					if out, err = pk.Finalize(q, ev, proof); err == nil {
+						if _, _, err = k.ProcessRow(kw, nil); err == nil {
+							direct, _ := k.Output(kw)
+							if direct.out != out.out {
+								err = errors.New("outputs differ")
+							}
+						}
+					}
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}

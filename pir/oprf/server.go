@@ -52,8 +52,11 @@ func (k *PrivateKey) Evaluate(blinded []byte, rand io.Reader) (evaluated, proof 
 // randomness r (fixed by the known-answer tests).
 func (k *PrivateKey) evaluate(M group.Element, r group.Scalar) (evaluated, proof []byte, err error) {
 	Z := group.P384.NewElement().Mul(M, k.k)
+	// circl's element encoding reduces the coordinates in place, so the
+	// prover gets its own copy of the shared public element: concurrent
+	// evaluations would otherwise write to it at once.
 	pr, err := dleq.Prover{Params: dleqParams()}.ProveBatchWithRandomnessRFC9497(
-		k.k, k.pub, []group.Element{M}, []group.Element{Z}, r)
+		k.k, k.pub.Copy(), []group.Element{M}, []group.Element{Z}, r)
 	if err != nil {
 		return nil, nil, fmt.Errorf("oprf: proving evaluation: %w", err)
 	}
