@@ -99,7 +99,13 @@ type Report struct {
 	// rule a $badfilter rule disabled ("badfiltered",
 	// "badfiltered_exception"),
 	// keys on a public suffix ("public_suffix" for the ICANN section,
-	// "private_suffix" for the private one; see [SuffixPolicy]).
+	// "private_suffix" for the private one; see [SuffixPolicy]), and the
+	// rules of the resolver formats that do not block a domain
+	// ("dns_redirect", "dns_wildcard", "dnsmasq_forward",
+	// "dnsmasq_directive", "unbound_directive", "unbound_local_data",
+	// "unbound_nonblocking_zone", "rpz_trigger", "rpz_tcp_only",
+	// "rpz_local_data", "rpz_out_of_zone", "rpz_include",
+	// "rpz_unsupported").
 	Dropped map[string]int `json:"dropped"`
 	// Examples holds the first few lines dropped for each reason.
 	Examples      map[string][]string `json:"examples,omitempty"`
@@ -109,11 +115,12 @@ type Report struct {
 	Problems         []Problem `json:"problems,omitempty"`
 	ProblemCount     int       `json:"problem_count"`
 	TestIdentityKeys []string  `json:"test_identity_keys,omitempty"`
-	// ABPExceptions counts the entries of AdBlock exception rules
-	// (@@||example.com^) read from block sources. They are applied like
-	// allow entries, after normalisation and parent-aware, to the keys of
-	// every block source; unsupported exceptions count as dropped
-	// "abp_exception".
+	// ABPExceptions counts the entries of exception rules read from block
+	// sources: AdBlock @@||example.com^, and their resolver counterparts
+	// dnsmasq server=/example.com/#, Unbound transparent zones and RPZ
+	// rpz-passthru. records. They are applied like allow entries, after
+	// normalisation and parent-aware, to the keys of every block source;
+	// unsupported AdBlock exceptions count as dropped "abp_exception".
 	ABPExceptions int `json:"abp_exceptions,omitempty"`
 	// Badfilters counts the $badfilter rules read from block sources;
 	// BadfilterKept the keys a disabled rule gave that other lines give too,

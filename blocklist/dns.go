@@ -217,7 +217,7 @@ func parseUnboundData(val string) lineResult {
 		return lineResult{err: fmt.Errorf("unbound local-data wants a name, a type and data")}
 	}
 	i := skipTTLAndClass(f, 1)
-	if i >= len(f)-1 || !rrTypes[strings.ToUpper(f[i])] {
+	if i >= len(f)-1 || !inUpper(rrTypes, f[i]) {
 		return lineResult{err: fmt.Errorf("unbound local-data has no known record type")}
 	}
 	switch strings.ToUpper(f[i]) {
@@ -305,8 +305,26 @@ func isTTL(s string) bool {
 // skipTTLAndClass returns the index of the first field at or after i that
 // is neither a TTL nor a class; zone files allow both, in either order.
 func skipTTLAndClass(f []string, i int) int {
-	for n := 0; n < 2 && i < len(f) && (isTTL(f[i]) || dnsClasses[strings.ToUpper(f[i])]); n++ {
+	for n := 0; n < 2 && i < len(f) && (isTTL(f[i]) || inUpper(dnsClasses, f[i])); n++ {
 		i++
 	}
 	return i
+}
+
+// inUpper reports whether s, in upper case, is a key of m (whose keys are
+// short upper-case words), without allocating: zone files write types and
+// classes in either case, and most fields looked up are long domain names.
+func inUpper(m map[string]bool, s string) bool {
+	var buf [12]byte
+	if len(s) > len(buf) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'a' && c <= 'z' {
+			c -= 'a' - 'A'
+		}
+		buf[i] = c
+	}
+	return m[string(buf[:len(s)])]
 }

@@ -176,7 +176,7 @@ func (p *rpzParser) record(f []string) lineResult {
 	}
 	var owner string
 	i := 0
-	if !isTTL(f[0]) && !dnsClasses[strings.ToUpper(f[0])] && !rrTypes[strings.ToUpper(f[0])] {
+	if !isTTL(f[0]) && !inUpper(dnsClasses, f[0]) && !inUpper(rrTypes, f[0]) {
 		owner, i = f[0], 1
 		p.owner = append(p.owner[:0], owner...)
 	} else {
@@ -186,7 +186,7 @@ func (p *rpzParser) record(f []string) lineResult {
 		return lineResult{err: fmt.Errorf("zone record has no owner name")}
 	}
 	i = skipTTLAndClass(f, i)
-	if i >= len(f) || !rrTypes[strings.ToUpper(f[i])] {
+	if i >= len(f) || !inUpper(rrTypes, f[i]) {
 		return lineResult{err: fmt.Errorf("zone record has no known type")}
 	}
 	typ, rdata := strings.ToUpper(f[i]), f[i+1:]
