@@ -85,6 +85,11 @@ only the shards whose keys changed, keeping their parameters when the keys fit):
   --preset NAME            rlwe preset (default n_4096_logq_27_28_28_logt_5)
   --hash-functions K       cuckoo hash functions (default 2)
   --stem NAME              shard file stem (default url)
+  --symmetric-key FILE     symmetric PIR (Apple's OPRF_P384_AES_GCM_192_NONCE_96_TAG_128): devices
+                           learn only the rows they ask for. Uses the key in FILE (Apple's hex
+                           format), created with mode 0600 if missing; serve it with the usecase's
+                           symmetricPirArguments.databaseEncryptionKeyFilePath. Keep it secret and
+                           outside DIR
 
 Examples:
   blindlist build --out out/ && blindlist serve --db out/ --usecase com.example.app.url.filtering

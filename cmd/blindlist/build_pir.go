@@ -27,6 +27,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -48,6 +49,7 @@ import (
 
 	"github.com/blindlist/blindlist/internal/atomicfile"
 	"github.com/blindlist/blindlist/pir"
+	"github.com/blindlist/blindlist/pir/oprf"
 	"github.com/blindlist/blindlist/pir/pb"
 )
 
@@ -73,6 +75,7 @@ type pirBuildFlags struct {
 	preset          string
 	hashFunctions   int
 	stem            string
+	symmetricKey    string // key file path; "" for plain keyword PIR
 	// Set by runBuild after parsing.
 	workers  int
 	progress bool
@@ -89,6 +92,7 @@ func (o *pirBuildFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&o.preset, "preset", defaultPIRPreset, "")
 	fs.IntVar(&o.hashFunctions, "hash-functions", 2, "")
 	fs.StringVar(&o.stem, "stem", "url", "")
+	fs.StringVar(&o.symmetricKey, "symmetric-key", "", "")
 }
 
 // check validates the PIR flags after fs is parsed, before any work.
@@ -106,6 +110,8 @@ func (o *pirBuildFlags) check(fs *flag.FlagSet) error {
 		return fmt.Errorf("--hash-functions %d: want 1 to 8", o.hashFunctions)
 	case o.stem == "" || strings.ContainsAny(o.stem, `/\`) || strings.HasPrefix(o.stem, "."):
 		return fmt.Errorf("--stem %q: want a plain file name prefix", o.stem)
+	case o.noPIR && o.symmetricKey != "":
+		return errors.New("--symmetric-key needs the PIR stage; drop --no-pir")
 	case !slices.Contains(pir.Presets(), o.preset):
 		return fmt.Errorf("--preset %q: want one of %s", o.preset, strings.Join(pir.Presets(), ", "))
 	}
@@ -150,8 +156,60 @@ func (o *pirBuildFlags) build(ctx context.Context, e *env, keys []string, outDir
 	if shards == 0 {
 		shards = max(len(keys)/o.entriesPerShard, 1)
 	}
+	if o.symmetricKey != "" {
+		var err error
+		if keys, err = b.symmetric(ctx, keys, o.symmetricKey); err != nil {
+			return err
+		}
+	}
 	_, err := b.run(ctx, keys, shards)
 	return err
+}
+
+// symmetric turns the build into symmetric PIR (pir-spec §5) with the key
+// in path, created (mode 0600) if missing: every key becomes its 16-byte
+// oblivious keyword with the encrypted value "1", and the returned keys are
+// the oblivious keywords, routed and digested like plain keys. The
+// transform is deterministic (the AES-GCM nonce comes from the OPRF
+// output), so unchanged keys give unchanged shards and incremental rebuilds
+// still reuse them; but every key is transformed on every build (about
+// 0.45 ms of CPU each, spread over --workers).
+func (b *pirBuilder) symmetric(ctx context.Context, keys []string, path string) ([]string, error) {
+	key, created, err := oprf.CreateKeyFile(path, rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("pir output: --symmetric-key: %w", err)
+	}
+	if created {
+		b.logf("created symmetric PIR key %s (mode 0600): keep it secret; the service needs it (usecase symmetricPirArguments)", path)
+	}
+	start := time.Now()
+	rows := make([]pir.Row, len(keys))
+	value := []byte(pirValue)
+	for i, k := range keys {
+		rows[i] = pir.Row{Keyword: []byte(k), Value: value}
+	}
+	if rows, err = pir.SymmetricRows(ctx, rows, key, b.workers); err != nil {
+		return nil, fmt.Errorf("pir output: %w", err)
+	}
+	out := make([]string, len(rows))
+	b.values = make(map[string]string, len(rows))
+	for i, r := range rows {
+		out[i] = string(r.Keyword)
+		b.values[out[i]] = string(r.Value)
+	}
+	b.symKey = key
+	b.settings.SymmetricPublicKey = hex.EncodeToString(key.PublicKey())
+	b.logf("symmetric PIR: %d keys transformed in %.1f s", len(keys), time.Since(start).Seconds())
+	return out, nil
+}
+
+// valueOf returns the value stored for key: the encrypted value in a
+// symmetric build, else pirValue.
+func (b *pirBuilder) valueOf(key string) string {
+	if b.values != nil {
+		return b.values[key]
+	}
+	return pirValue
 }
 
 // pirSettings are the build settings a previous output must share for its
@@ -163,6 +221,9 @@ type pirSettings struct {
 	KeyCompression string `json:"key_compression"`
 	Value          string `json:"value"`
 	Stem           string `json:"stem"`
+	// SymmetricPublicKey is the hex public key of a symmetric-PIR build
+	// (--symmetric-key); a new key reprocesses every shard.
+	SymmetricPublicKey string `json:"symmetric_public_key,omitempty"`
 }
 
 // pirManifest is DIR/pir-manifest.json.
@@ -212,6 +273,10 @@ type pirBuilder struct {
 	// testingOnlyShardDone, if set, runs after each shard is staged; an
 	// error fails the build there (crash tests). Nil in production.
 	testingOnlyShardDone func(shard int) error
+	// symKey and values are set by symmetric: the key, and the encrypted
+	// value of each oblivious keyword. Nil for plain keyword PIR.
+	symKey *oprf.PrivateKey
+	values map[string]string
 }
 
 // pirShardJob is one shard of a build.
@@ -357,18 +422,19 @@ func (b *pirBuilder) route(keys []string, shardCount int) ([]*pirShardJob, error
 					return fmt.Errorf("pir output: key %q appears twice", j.keys[i])
 				}
 			}
-			j.digest = keysDigest(j.keys, pirValue)
+			j.digest = keysDigest(j.keys, b.valueOf)
 			return nil
 		})
 	}
 	return jobs, g.Wait()
 }
 
-// keysDigest is the KeysSHA256 of sorted keys, all with value.
-func keysDigest(sorted []string, value string) string {
+// keysDigest is the KeysSHA256 of sorted keys with their values.
+func keysDigest(sorted []string, valueOf func(string) string) string {
 	h := sha256.New()
 	buf := make([]byte, 0, 64<<10)
 	for _, k := range sorted {
+		value := valueOf(k)
 		if len(buf)+8+len(k)+len(value) > cap(buf) {
 			h.Write(buf)
 			buf = buf[:0]
@@ -432,6 +498,7 @@ func settingsDiff(a, b pirSettings) string {
 	add("key compression", a.KeyCompression, b.KeyCompression)
 	add("value", fmt.Sprintf("%q", a.Value), fmt.Sprintf("%q", b.Value))
 	add("stem", a.Stem, b.Stem)
+	add("symmetric public key", a.SymmetricPublicKey, b.SymmetricPublicKey)
 	return strings.Join(d, ", ")
 }
 
@@ -506,10 +573,16 @@ func (b *pirBuilder) processShard(ctx context.Context, i int, j *pirShardJob, st
 	value := []byte(pirValue)
 	for r, k := range j.keys {
 		rows[r] = pir.Row{Keyword: []byte(k), Value: value}
+		if b.values != nil {
+			rows[r].Value = []byte(b.values[k])
+		}
 	}
 	cfg := pir.ProcessConfig{
 		Preset: b.settings.Preset,
 		Cuckoo: pir.CuckooConfig{HashFunctionCount: b.settings.HashFunctions},
+		// The rows are already transformed: ProcessShard only records the
+		// public key.
+		Symmetric: b.symKey,
 	}
 	var db *pir.Database
 	var err error
