@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"net/http"
@@ -404,4 +405,50 @@ func FuzzCompileArchive(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestCompressedSources reads bzip2 (a list and a UT1 tar.bz2; the standard
+// library decodes it) and refuses xz and Zstandard with a clear error. The
+// bzip2 bytes were made with
+//
+//	printf 'bz.example.com\n' | bzip2 -9 | xxd -p
+//
+// and, for the archive, Python's tarfile (USTAR, one member
+// blacklists/bz/domains holding "bzcat.example.com\n") compressed by
+// bz2.compress(data, 9).
+func TestCompressedSources(t *testing.T) {
+	hexBytes := func(s string) []byte {
+		b, err := hex.DecodeString(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	list := hexBytes("425a6839314159265359eb53292c0000025180001000013a06c0502000310340d029801ea5483c62061ba70bb9229c284875a9949600")
+	archive := hexBytes("425a6839314159265359476e0383000077fd84ca1040404001ff8000087e2fde50000080082000741a936a61007a80d001a641944190d07a80" +
+		"00340f9ef72e02080c880048b11a1ed4546402147859d6677a8c2305001cd40c89d2153791859cc9731b225443b381f2eda3873c4b3a492cea0f805f" +
+		"cbfba0a06bd1f0be343433c11798d108401f8bb9229c284823b701c180")
+	for _, tc := range []struct {
+		name    string
+		data    []byte
+		keys    []string
+		errText string
+	}{
+		{"list.bz2", list, []string{"bz.example.com"}, ""},
+		{"ut1.tar.bz2", archive, []string{"bzcat.example.com"}, ""},
+		{"list.xz", []byte("\xfd7zXZ\x00\x00\x04\xe6\xd6\xb4\x46"), nil, "xz-compressed"},
+		{"list.zst", []byte("\x28\xb5\x2f\xfd\x04\x58\x00\x00"), nil, "Zstandard"},
+		{"text starting BZh", []byte("BZh9.example.com\n"), []string{"bzh9.example.com"}, ""},
+	} {
+		r, err := Compile(context.Background(), []Source{{Location: tc.name, Data: tc.data}}, nil, Options{})
+		if tc.errText != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.errText) || !strings.Contains(err.Error(), tc.name) {
+				t.Errorf("%s: error %v, want one naming the source and %q", tc.name, err, tc.errText)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(r.Keys, tc.keys) {
+			t.Errorf("%s: %v, %v; want keys %q", tc.name, r, err, tc.keys)
+		}
+	}
 }

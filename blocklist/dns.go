@@ -44,12 +44,6 @@ func dnsName(pattern string) (name string, ok bool) {
 	return name, true
 }
 
-// hasDnsmasqPrefix reports whether line is a domain-scoped dnsmasq
-// directive that [parseDnsmasqLine] reads.
-func hasDnsmasqPrefix(line string) bool {
-	return strings.HasPrefix(line, "address=/") || strings.HasPrefix(line, "server=/") || strings.HasPrefix(line, "local=/")
-}
-
 // parseDnsmasqLine reads one line of a dnsmasq configuration file
 // (dnsmasq(8), --address and --server). Blocking rules:
 //
@@ -105,13 +99,6 @@ func parseDnsmasqLine(line string) lineResult {
 		res.entries = append(res.entries, name)
 	}
 	return res
-}
-
-// hasUnboundPrefix reports whether line is an Unbound directive that
-// [parseUnboundLine] reads.
-func hasUnboundPrefix(line string) bool {
-	return strings.HasPrefix(line, "local-zone:") || strings.HasPrefix(line, "local-data:") ||
-		strings.HasPrefix(line, "local-data-ptr:") || line == "server:"
 }
 
 // unboundBlockingZones are the Unbound local-zone types that answer every

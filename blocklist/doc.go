@@ -18,9 +18,10 @@
 // Origin and AdGuard do), plain URL lists,
 // URLhaus CSV (online entries only), UT1 category lists and the blocklist
 // formats of DNS resolvers. Sources are files, directories or http(s) URLs,
-// optionally gzip-compressed, read with a size cap. Lines may end in LF,
+// optionally gzip- or bzip2-compressed, read with a size cap. Lines may end in LF,
 // CRLF or a bare CR (classic Mac OS). A UTF-8 byte order mark is skipped;
-// UTF-16 text and zip archives are refused with an error. A malformed line
+// UTF-16 text, zip archives and xz or Zstandard compression are refused
+// with an error. A malformed line
 // is reported with its source and line number; it never stops the build.
 // [ParseSource] reads the command-line form "[FORMAT:]LOCATION" that
 // blindlist build --source takes; FormatAuto (the default) recognises
@@ -29,7 +30,8 @@
 // UT1 (Université Toulouse Capitole) lists are read from a directory (every
 // domains and urls file below it) or straight from the published
 // blacklists.tar.gz or one category's <category>.tar.gz, local or over
-// http(s): the archive is recognised by its tar header (gzipped or not),
+// http(s): the archive is recognised by its tar header (under gzip, bzip2
+// or none),
 // streamed and never extracted. [Source.Categories] (on the command line
 // "ut1=phishing,malware:LOCATION") selects categories by the name of the
 // directory holding the lists, the same way in both forms; naming a

@@ -3,6 +3,7 @@ package blocklist
 import (
 	"bufio"
 	"bytes"
+	"compress/bzip2"
 	"compress/gzip"
 	"context"
 	"errors"
@@ -272,17 +273,28 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// decompress returns a buffered reader of r's content, gunzipped when it
-// starts with the gzip magic bytes, and the function that closes the gzip
-// reader.
+// decompress returns a buffered reader of r's content, decompressed when
+// it starts with the magic bytes of gzip (RFC 1952) or bzip2 ("BZh", the
+// block size, then the block magic 0x314159265359), and the function that
+// closes the decompressor. xz and Zstandard, which the standard library
+// cannot read, are refused with an error.
 func decompress(r io.Reader) (*bufio.Reader, func() error, error) {
 	br := bufio.NewReaderSize(r, maxLineBytes)
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+	magic, _ := br.Peek(10)
+	switch {
+	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, nil, fmt.Errorf("blocklist: gzip: %w", err)
 		}
 		return bufio.NewReaderSize(zr, maxLineBytes), zr.Close, nil
+	case len(magic) == 10 && bytes.HasPrefix(magic, []byte("BZh")) && magic[3] >= '1' && magic[3] <= '9' &&
+		bytes.Equal(magic[4:], []byte("1AY&SY")):
+		return bufio.NewReaderSize(bzip2.NewReader(br), maxLineBytes), func() error { return nil }, nil
+	case bytes.HasPrefix(magic, []byte("\xfd7zXZ\x00")):
+		return nil, nil, errors.New("blocklist: the source is xz-compressed; decompress it or use gzip")
+	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
+		return nil, nil, errors.New("blocklist: the source is Zstandard-compressed; decompress it or use gzip")
 	}
 	return br, func() error { return nil }, nil
 }
