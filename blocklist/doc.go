@@ -12,58 +12,55 @@
 // Hosts files (0.0.0.0 name...), plain domain lists, AdBlock/AdGuard network
 // rules of the form ||domain^ and ||domain/path^ (rules that cannot be
 // expressed as a key — cosmetic rules, regular expressions, wildcards,
-// narrowing modifiers — are dropped and counted; exception rules
-// @@||domain^ in a block list are applied like allow entries to every block
-// list, and a $badfilter rule disables the rule with its text, as uBlock
-// Origin and AdGuard do), plain URL lists,
-// URLhaus CSV (online entries only), UT1 category lists and the blocklist
-// formats of DNS resolvers. Sources are files, directories or http(s) URLs,
-// optionally gzip- or bzip2-compressed, read with a size cap. Lines may end in LF,
-// CRLF or a bare CR (classic Mac OS). A UTF-8 byte order mark is skipped;
-// UTF-16 text, zip archives and xz or Zstandard compression are refused
-// with an error. A malformed line
-// is reported with its source and line number; it never stops the build.
-// [ParseSource] reads the command-line form "[FORMAT:]LOCATION" that
-// blindlist build --source takes; FormatAuto (the default) recognises
-// every line format below on its own.
+// narrowing modifiers — are dropped and counted; exception rules @@||domain^
+// in a block list are applied like allow entries to every block list, and a
+// $badfilter rule disables the rule with its text, as uBlock Origin and
+// AdGuard do), plain URL lists, URLhaus CSV (online entries only), UT1
+// category lists and the blocklist formats of DNS resolvers. Sources are
+// files, directories or http(s) URLs, optionally gzip- or bzip2-compressed,
+// read with a size cap. Lines may end in LF, CRLF or a bare CR (classic Mac
+// OS). A UTF-8 byte order mark is skipped; UTF-16 text, zip archives and xz or
+// Zstandard compression are refused with an error. A malformed line is
+// reported with its source and line number; it never stops the build.
+// [ParseSource] reads the command-line form "[FORMAT:]LOCATION" that blindlist
+// build --source takes; FormatAuto (the default) recognises every line format
+// below on its own.
 //
 // UT1 (Université Toulouse Capitole) lists are read from a directory (every
 // domains and urls file below it) or straight from the published
 // blacklists.tar.gz or one category's <category>.tar.gz, local or over
-// http(s): the archive is recognised by its tar header (under gzip, bzip2
-// or none),
-// streamed and never extracted. [Source.Categories] (on the command line
-// "ut1=phishing,malware:LOCATION") selects categories by the name of the
-// directory holding the lists, the same way in both forms; naming a
-// category the source lacks is an error. Archive members that are links
-// (UT1 ships aliases such as ads -> publicite, which are not followed:
-// select the target), devices or FIFOs, or whose names are absolute or hold
-// "..", are refused and counted in [SourceReport.RefusedMembers]. Each
-// member is capped at [Options.MaxBytes], the whole archive at
-// [Options.MaxArchiveBytes]; an archive that ends without its end-of-archive
-// blocks is refused as truncated.
+// http(s): the archive is recognised by its tar header (under gzip, bzip2 or
+// none), streamed and never extracted. [Source.Categories] (on the command
+// line "ut1=phishing,malware:LOCATION") selects categories by the name of the
+// directory holding the lists, the same way in both forms; naming a category
+// the source lacks is an error. Archive members that are links (UT1 ships
+// aliases such as ads -> publicite, which are not followed: select the
+// target), devices or FIFOs, or whose names are absolute or hold "..", are
+// refused and counted in [SourceReport.RefusedMembers]. Each member is capped
+// at [Options.MaxBytes], the whole archive at [Options.MaxArchiveBytes]; an
+// archive that ends without its end-of-archive blocks is refused as truncated.
 //
 // DNS resolver formats, as hagezi, OISD and 1Hosts publish them: dnsmasq
 // (address=/example.com/ with no address, #, 0.0.0.0 or ::; server= and
 // local=/example.com/), Unbound (local-zone: "example.com." always_nxdomain,
 // refuse, static, deny, always_null, …; local-data with a null A or AAAA
-// record) and response policy zones (example.com CNAME . and
-// *.example.com CNAME ., rpz-drop., NODATA and null-address records;
-// relative names follow $ORIGIN, and SOA, NS and $TTL lines are zone
-// structure). A resolver blocks the named domain and everything below it,
-// which is what the key example.com means on the device, so each rule gives
-// the key a plain domain or ||example.com^ gives. Rules that redirect
-// instead (another address, a CNAME to another name: safe-search lists)
-// are skipped as "dns_redirect"; rules that exempt a name (dnsmasq
-// server=/d/#, Unbound transparent and always_transparent zones, RPZ
-// rpz-passthru.) are exceptions, applied like @@||d^. RPZ triggers on IP
-// addresses and name servers are skipped ("rpz_trigger"); $INCLUDE is not
-// followed.
+// record) and response policy zones (example.com CNAME . and *.example.com
+// CNAME ., rpz-drop., NODATA and null-address records; relative names follow
+// $ORIGIN, and SOA, NS and $TTL lines are zone structure). A resolver blocks
+// the named domain and everything below it, which is what the key example.com
+// means on the device, so each rule gives the key a plain domain or
+// ||example.com^ gives. Rules that redirect instead (another address, a CNAME
+// to another name: safe-search lists) are skipped as "dns_redirect"; rules
+// that exempt a name (dnsmasq server=/d/#, Unbound transparent and
+// always_transparent zones, RPZ rpz-passthru.) are exceptions, applied like
+// @@||d^. RPZ triggers on IP addresses and name servers are skipped
+// ("rpz_trigger"); $INCLUDE is not followed.
 //
 // Lines are read one at a time and keys are packed into shared chunks, so
 // memory follows the number of distinct keys, not the size of the input;
-// lines that are already keys (the bulk of hosts files, domain lists and
-// ||domain^ rules) are read without allocating.
+// lines that hold only canonical hosts (the bulk of hosts files, domain
+// lists, ||domain^ rules, and of dnsmasq, Unbound and RPZ lists as hagezi
+// publishes them) are read without allocating.
 //
 // # Key space
 //
