@@ -24,9 +24,10 @@
 // assembly (ntt_amd64.s, rows_amd64.s: VPMULUDQ four lanes at a time,
 // two NTT stages per pass; the wide passes on eight lanes with AVX-512F,
 // ntt_avx512_amd64.s), selected at run time with golang.org/x/sys/cpu;
-// the portable Go kernels remain (build tag purego forces them). Moduli
-// from 2^30 to 2^50 (the 33-bit moduli of n_4096_logq_16_33_33_logt_4)
-// take AVX-512 IFMA kernels when the CPU has them (ntt_ifma_amd64.s:
+// the portable Go kernels remain (build tag purego forces them). On CPUs
+// with AVX-512 IFMA, every modulus below 2^50 (the 33-bit moduli of
+// n_4096_logq_16_33_33_logt_4, and the 27/28-bit ones too, where they beat
+// the 32-bit kernels) takes the IFMA NTT instead (ntt_ifma_amd64.s:
 // VPMADD52HUQ/VPMADD52LUQ give a Shoup product with w' = floor(w·2^52/q)
 // on eight 52-bit lanes; the bound is derived at ifmaMax). The 64-bit
 // Harvey NTT serves every other modulus and is the reference every fast

@@ -41,9 +41,11 @@ type Table struct {
 	// simd selects the AVX2 kernels (lane32 tables on a CPU with AVX2 and
 	// N >= 16); see ntt_amd64.go.
 	simd bool
-	// ifma selects the AVX-512 IFMA kernels (lane32Max <= q < ifmaMax on a
-	// CPU with AVX512IFMA, N >= 16), with the 52-bit Shoup companions
-	// w' = floor(w·2^52/q) in ws52, wis52, nInvS52, nInvWS52.
+	// ifma selects the AVX-512 IFMA kernels (q < ifmaMax on a CPU with
+	// AVX512IFMA, N >= 16), with the 52-bit Shoup companions
+	// w' = floor(w·2^52/q) in ws52, wis52, nInvS52, nInvWS52. They take
+	// precedence over the 32-bit kernels: eight lanes in every stage make
+	// them faster for 28-bit moduli too (BenchmarkNTTKernels).
 	ifma              bool
 	ws52, wis52       []uint64
 	nInvS52, nInvWS52 uint64
@@ -129,7 +131,7 @@ func NewTable(q uint64, n int) (*Table, error) {
 		t.nInvWS32 = shoup32(t.nInvW, q)
 		t.simd = haveSIMD && n >= 16
 	}
-	if !t.lane32 && q < ifmaMax && haveIFMA && n >= 16 {
+	if q < ifmaMax && haveIFMA && n >= 16 {
 		t.ifma = true
 		t.ws52, t.wis52 = make([]uint64, n), make([]uint64, n)
 		for k := 0; k < n; k++ {
@@ -201,17 +203,17 @@ func shoup32(w, q uint64) uint64 { return (w << 32) / q }
 // accepts that range); the output is always fully reduced.
 //
 // Cooley–Tukey with Harvey's lazy butterflies: between stages values stay
-// in [0, 4q); the last stage reduces to [0, q). Moduli below 2^30 use the
-// 32-bit kernels (AVX2 when available), moduli below 2^50 the AVX-512 IFMA
-// kernel when the CPU has it (see ifmaMax), others the 64-bit one; all
-// produce the same output.
+// in [0, 4q); the last stage reduces to [0, q). Moduli below 2^50 use the
+// AVX-512 IFMA kernel when the CPU has it (see ifmaMax); otherwise moduli
+// below 2^30 use the 32-bit kernels (AVX2 when available) and others the
+// 64-bit one; all produce the same output.
 func (t *Table) Forward(a []uint64) {
 	a = a[:t.N]
 	switch {
-	case t.simd:
-		forward32SIMD(a, t.w, t.ws32, t.M.Q)
 	case t.ifma:
 		forward52IFMA(a, t.w, t.ws52, t.M.Q)
+	case t.simd:
+		forward32SIMD(a, t.w, t.ws32, t.M.Q)
 	case t.lane32:
 		t.forward32(a)
 	default:
@@ -227,10 +229,10 @@ func (t *Table) Forward(a []uint64) {
 func (t *Table) Inverse(a []uint64) {
 	a = a[:t.N]
 	switch {
-	case t.simd:
-		inverse32SIMD(a, t.wi, t.wis32, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32)
 	case t.ifma:
 		inverse52IFMA(a, t.wi, t.wis52, t.M.Q, t.nInv, t.nInvS52, t.nInvW, t.nInvWS52)
+	case t.simd:
+		inverse32SIMD(a, t.wi, t.wis32, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32)
 	case t.lane32:
 		t.inverse32(a)
 	default:

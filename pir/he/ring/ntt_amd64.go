@@ -91,14 +91,14 @@ func galoisGatherAVX2(o, xs []uint64, tab []uint32, q uint64)
 // kernels of ntt_ifma_amd64.s; fixed at program start.
 var haveIFMA = cpu.X86.HasAVX512F && cpu.X86.HasAVX512IFMA
 
-// forward52IFMA is [Table.Forward] for lane32Max <= q < ifmaMax with the
+// forward52IFMA is [Table.Forward] for q < ifmaMax with the
 // 52-bit Shoup companions ws = floor(w·2^52/q); len(a) = N >= 16, a power
 // of two, w and ws of length N.
 //
 //go:noescape
 func forward52IFMA(a, w, ws []uint64, q uint64)
 
-// inverse52IFMA is [Table.Inverse] for lane32Max <= q < ifmaMax with
+// inverse52IFMA is [Table.Inverse] for q < ifmaMax with
 // 52-bit Shoup companions; same shapes as forward52IFMA.
 //
 //go:noescape

@@ -141,7 +141,7 @@ func TestNTTKernelSelection(t *testing.T) {
 		q            uint64
 		lane32, ifma bool
 	}{
-		{134176769, true, false}, {268369921, true, false}, {8589852673, false, true},
+		{134176769, true, true}, {268369921, true, true}, {8589852673, false, true},
 		{2199023288321, false, true}, {36028797018652673, false, false}, {1152921504606830593, false, false},
 	} {
 		n := 4096
