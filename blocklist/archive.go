@@ -98,6 +98,9 @@ func (c *compiler) readArchive(ctx context.Context, name string, in io.Reader, s
 			}
 			return docs, fmt.Errorf("blocklist: %s: tar: %w", name, err)
 		}
+		if hdr.Typeflag == tar.TypeXGlobalHeader {
+			continue // PAX metadata for the archive (git archive writes one)
+		}
 		member, ok := safeMemberName(hdr.Name)
 		switch {
 		case !ok:

@@ -87,6 +87,9 @@ func tarGz(t *testing.T, members []tarMember) []byte {
 		if m.typeflag == tar.TypeDir {
 			hdr.Mode = 0o755
 		}
+		if m.typeflag == tar.TypeXGlobalHeader { // as git archive writes
+			hdr = &tar.Header{Typeflag: m.typeflag, PAXRecords: map[string]string{"comment": "0123abcd"}}
+		}
 		if err := tw.WriteHeader(hdr); err != nil {
 			t.Fatal(err)
 		}
@@ -253,6 +256,7 @@ func TestUT1Categories(t *testing.T) {
 func TestUT1SingleCategoryArchive(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "phishing.tar.gz")
 	err := os.WriteFile(p, tarGz(t, []tarMember{
+		{name: "pax_global_header", typeflag: tar.TypeXGlobalHeader},
 		{name: "phishing/", typeflag: tar.TypeDir},
 		{name: "phishing/domains", typeflag: tar.TypeReg, body: "phish.example.net\n"},
 		{name: "phishing/urls", typeflag: tar.TypeReg, body: "http://phish.example.org/login\n"},
@@ -265,7 +269,10 @@ func TestUT1SingleCategoryArchive(t *testing.T) {
 		src, _ := ParseSource(s)
 		r, err := Compile(context.Background(), []Source{src}, nil, Options{})
 		if err != nil || !slices.Equal(r.Keys, []string{"phish.example.net", "phish.example.org/login"}) {
-			t.Errorf("%s: %v, %v", s, r, err)
+			t.Fatalf("%s: %v, %v", s, r, err)
+		}
+		if sr := r.Report.Sources[0]; sr.Documents != 2 || sr.SkippedFiles != 1 || sr.RefusedMembers != nil {
+			t.Errorf("%s: documents %d, skipped %d, refused %v; want 2, 1, none", s, sr.Documents, sr.SkippedFiles, sr.RefusedMembers)
 		}
 	}
 }
