@@ -3,8 +3,8 @@
 #include "textflag.h"
 
 // AVX-512 IFMA NTT kernels for moduli q < 2^50. See ifmaMax in ntt.go for
-// the bounds argument, ntt_amd64.go for the Go declarations. In short, with β = 2^52 and the 52-bit
-// Shoup companion w' = floor(w·β/q):
+// the bounds argument, ntt_amd64.go for the Go declarations. In short,
+// with β = 2^52 and the 52-bit Shoup companion w' = floor(w·β/q):
 //   - VPMADD52HUQ gives floor(y·w'/β) (bits 52..103 of the 104-bit product
 //     of the low 52 bits of each lane), which is exact for y, w' < β;
 //   - VPMADD52LUQ gives (y·w) mod β and (q̂·(β−q)) mod β; their sum mod β
