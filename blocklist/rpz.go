@@ -62,16 +62,44 @@ func isZoneDirective(line string) bool {
 // upper-case type (example.com CNAME ., @ SOA …, NS ns.example.), the
 // test FormatAuto uses before treating a line as a domain.
 func looksLikeRecord(line string) bool {
-	f := strings.Fields(line)
-	if len(f) < 2 {
-		return false
+	if strings.IndexAny(line, " \t") < 0 {
+		return false // the common case in other formats: one word
+	}
+	var f [4]string // owner, TTL, class, type: the type is among the first four words
+	n, rest := 0, line
+	for n < len(f) {
+		if f[n], rest = nextWord(rest); f[n] == "" {
+			break
+		}
+		n++
 	}
 	i := 0
-	if !isTTL(f[0]) && !dnsClasses[f[0]] && !rrTypes[f[0]] {
+	if n > 0 && !isTTL(f[0]) && !dnsClasses[f[0]] && !rrTypes[f[0]] {
 		i = 1 // an owner name
 	}
-	i = skipTTLAndClass(f, i)
-	return i < len(f)-1 && rrTypes[f[i]]
+	i = skipTTLAndClass(f[:n], i)
+	if i >= n || !rrTypes[f[i]] {
+		return false
+	}
+	if i+1 < n {
+		return true
+	}
+	data, _ := nextWord(rest)
+	return data != "" // the type needs data after it
+}
+
+// nextWord returns the first run of bytes other than space and tab in s
+// and what follows it, or "" when there is none.
+func nextWord(s string) (word, rest string) {
+	i := 0
+	for i < len(s) && (s[i] == ' ' || s[i] == '\t') {
+		i++
+	}
+	j := i
+	for j < len(s) && s[j] != ' ' && s[j] != '\t' {
+		j++
+	}
+	return s[i:j], s[j:]
 }
 
 // stripZoneComment removes a ";" comment outside quotes.
