@@ -45,8 +45,13 @@
 // use; a key must not be modified afterwards). AVX2 kernels
 // (rns_amd64.s) do the key products and the divide-and-round rows; the
 // 64-bit code remains for other moduli and as the reference the fast
-// paths are tested against (fastpath_test.go). Outputs are identical
-// byte for byte.
+// paths are tested against (fastpath_test.go). On CPUs with AVX-512 IFMA,
+// moduli below 2^50 (the 33-bit presets) take 52-bit paths the same way
+// (keyswitch52.go, rns52.go, mul52.go, ops52.go; kernels in
+// ifma_amd64.s): key products as Montgomery products with the keys
+// cached in Montgomery form, Shoup products with 52-bit companions for
+// constants, auxiliary primes below 2^50, and inner products split into
+// 52-bit halves. Outputs are identical byte for byte.
 //
 // Security considerations: the server side never touches secret material.
 // The test-client functions ([Params.Decrypt], [Params.NoiseBudget]) use

@@ -2,9 +2,10 @@
 
 #include "textflag.h"
 
-// AVX-512 IFMA row kernels for moduli q < 2^50 (see keyswitch52.go for the
-// bounds). With β = 2^52 and the 52-bit Shoup companion k' = floor(k·β/q)
-// of a constant k < q, a product x·k for x < β is
+// AVX-512 IFMA row kernels for moduli q < 2^50 (see word52Max in
+// keyswitch52.go for the bounds, montMul52 in mul52.go for the Montgomery
+// products). With β = 2^52 and the 52-bit Shoup companion
+// k' = floor(k·β/q) of a constant k < q, a product x·k for x < β is
 //   x·k − floor(x·k'/β)·q ∈ [0, 2q),
 // computed from VPMADD52HUQ (floor(x·k'/β), exact for factors below β)
 // and two VPMADD52LUQ ((x·k) mod β plus (floor(x·k'/β)·(β−q)) mod β),
@@ -38,45 +39,64 @@
 	MOVQ         $0x000fffffffffffff, BX \
 	VPBROADCASTQ BX, Z28
 
-// func shoupRow52IFMA(o, x, k, ks []uint64, q, mode uint64)
+// MONT52 sets T = X·Y·2^{-52} mod q in (0, 2q) for X, Y < q < 2^50
+// (montMul52: Z24 = q^{-1} mod β, Z31 = q): H = floor(X·Y/β),
+// L = X·Y mod β, M = L·q^{-1} mod β, T = H + q − floor(M·q/β).
+// L and M are clobbered.
+#define MONT52(X, Y, T, L, M) \
+	VPXORQ      T, T, T   \
+	VPMADD52HUQ Y, X, T   \
+	VPXORQ      L, L, L   \
+	VPMADD52LUQ Y, X, L   \
+	VPXORQ      M, M, M   \
+	VPMADD52LUQ Z24, L, M \
+	VPXORQ      L, L, L   \
+	VPMADD52HUQ Z31, M, L \
+	VPADDQ      Z31, T, T \
+	VPSUBQ      L, T, T
+
+// func keyMulRow52IFMA(o0, o1, x, k0, k1 []uint64, q, qInv, mode uint64)
 //
-// shoupRow52 (keyswitch52.go): mode 0 sets o = x·k lazily, mode 1 adds it
-// to o, mode 2 adds it and reduces the sum (below 4q) to [0, q). len(o)
-// is a multiple of 8 and at least 8.
-TEXT ·shoupRow52IFMA(SB), NOSPLIT, $0-112
-	MOVQ         o_base+0(FP), DI
-	MOVQ         o_len+8(FP), CX
-	MOVQ         x_base+24(FP), SI
-	MOVQ         k_base+48(FP), DX
-	MOVQ         ks_base+72(FP), R8
-	MOVQ         q+96(FP), AX
+// keyMulRow52 (keyswitch52.go): p_i = MONT52(x, k_i) ≡ x·k_i for keys in
+// Montgomery form, in (0, 2q); mode 0 sets o_i = p_i, mode 1 adds p_i to
+// o_i, mode 2 adds it and reduces the sum (below 4q) to [0, q). x is read
+// once for both keys. len(o0) is a multiple of 8 and at least 8.
+TEXT ·keyMulRow52IFMA(SB), NOSPLIT, $0-144
+	MOVQ         o0_base+0(FP), DI
+	MOVQ         o0_len+8(FP), CX
+	MOVQ         o1_base+24(FP), R10
+	MOVQ         x_base+48(FP), SI
+	MOVQ         k0_base+72(FP), DX
+	MOVQ         k1_base+96(FP), R8
+	MOVQ         q+120(FP), AX
 	SETUP52
-	MOVQ         mode+104(FP), R9
+	VPBROADCASTQ qInv+128(FP), Z24
+	MOVQ         mode+136(FP), R9
 	XORQ         AX, AX
 
-loop:
-	VMOVDQU64   (SI)(AX*8), Z0
-	VPXORQ      Z1, Z1, Z1
-	VPMADD52HUQ (R8)(AX*8), Z0, Z1 // floor(x·k'/β)
-	VPXORQ      Z2, Z2, Z2
-	VPMADD52LUQ (DX)(AX*8), Z0, Z2 // x·k mod β
-	VPMADD52LUQ Z29, Z1, Z2        // + floor(x·k'/β)·(β−q) mod β
-	VPANDQ      Z28, Z2, Z2        // x·k − floor(x·k'/β)·q ∈ [0, 2q)
-	TESTQ       R9, R9
-	JZ          store
-	VPADDQ      (DI)(AX*8), Z2, Z2
-	CMPQ        R9, $2
-	JNE         store
-	VPSUBQ      Z30, Z2, Z3
-	VPMINUQ     Z3, Z2, Z2
-	VPSUBQ      Z31, Z2, Z3
-	VPMINUQ     Z3, Z2, Z2
+kloop:
+	VMOVDQU64 (SI)(AX*8), Z0
+	VMOVDQU64 (DX)(AX*8), Z1
+	VMOVDQU64 (R8)(AX*8), Z2
+	MONT52(Z0, Z1, Z3, Z5, Z6)
+	MONT52(Z0, Z2, Z4, Z7, Z8)
+	TESTQ     R9, R9
+	JZ        kstore
+	VPADDQ    (DI)(AX*8), Z3, Z3
+	VPADDQ    (R10)(AX*8), Z4, Z4
+	CMPQ      R9, $2
+	JNE       kstore
+	CSUB64(Z3, Z30, Z5)
+	CSUB64(Z3, Z31, Z5)
+	CSUB64(Z4, Z30, Z6)
+	CSUB64(Z4, Z31, Z6)
 
-store:
-	VMOVDQU64 Z2, (DI)(AX*8)
+kstore:
+	VMOVDQU64 Z3, (DI)(AX*8)
+	VMOVDQU64 Z4, (R10)(AX*8)
 	ADDQ      $8, AX
 	CMPQ      AX, CX
-	JB        loop
+	JB        kloop
 	VZEROUPPER
 	RET
 
@@ -221,22 +241,6 @@ sloop:
 	JB        sloop
 	VZEROUPPER
 	RET
-
-// MONT52 sets T = X·Y·2^{-52} mod q in (0, 2q) for X, Y < q < 2^50
-// (montMul52: Z24 = q^{-1} mod β, Z31 = q): H = floor(X·Y/β),
-// L = X·Y mod β, M = L·q^{-1} mod β, T = H + q − floor(M·q/β).
-// L and M are clobbered.
-#define MONT52(X, Y, T, L, M) \
-	VPXORQ      T, T, T   \
-	VPMADD52HUQ Y, X, T   \
-	VPXORQ      L, L, L   \
-	VPMADD52LUQ Y, X, L   \
-	VPXORQ      M, M, M   \
-	VPMADD52LUQ Z24, L, M \
-	VPXORQ      L, L, L   \
-	VPMADD52HUQ Z31, M, L \
-	VPADDQ      Z31, T, T \
-	VPSUBQ      L, T, T
 
 // func tensorMont52IFMA(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64)
 //

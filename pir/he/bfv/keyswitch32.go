@@ -58,9 +58,10 @@ func (e *Evaluator) keySwitch32(u0, u1, d *ring.Poly, k *KeySwitchKey, l int, ev
 	e.dropP(ks, u0, u1, U0, U1, eval)
 }
 
-// keyShoup holds the 32- or 52-bit Shoup companions (floor(k·2^width/q))
-// of a key's residues, shaped like KeySwitchKey.Keys ([j][poly], rows per
-// modulus), for moduli.
+// keyShoup holds a table derived from each of a key's residues k, shaped
+// like KeySwitchKey.Keys ([j][poly], rows per modulus), for moduli: the
+// 32-bit Shoup companions floor(k·2^32/q) (width 32, keySwitch32) or the
+// Montgomery forms k·2^52 mod q (width 52, keySwitch52).
 type keyShoup struct {
 	moduli []uint64
 	width  int
@@ -73,8 +74,8 @@ func (k *KeySwitchKey) shoup32(p *Params) *keyShoup {
 	return k.companions(p, 32)
 }
 
-// companions returns the width-bit companions of k (32 or 52) for p's
-// moduli, computing and caching them on first use. Concurrent first uses
+// companions returns the width-bit table of k (32 or 52, see keyShoup)
+// for p's moduli, computing and caching it on first use. Concurrent first uses
 // may compute them twice; one result is kept. A Params takes one width
 // (keySwitchLevel.word32 or word52, fixed by its moduli), so the cache
 // holds one entry.
@@ -89,7 +90,7 @@ func (k *KeySwitchKey) companions(p *Params, width int) *keyShoup {
 			out := ring.NewPoly(p.n, len(p.moduli))
 			for r, tab := range p.keyB {
 				if width == 52 {
-					shoupCompanions52(out.Row(r), poly.Row(r), tab.M)
+					montgomery52(out.Row(r), poly.Row(r), tab.M)
 				} else {
 					shoupCompanions(out.Row(r), poly.Row(r), tab.M)
 				}

@@ -14,10 +14,10 @@ import (
 //
 //	x·k/q − floor(x·k'/β) = x·(k/q − k'/β) + frac(x·k'/β) < x/β + 1 <= 2,
 //
-// so x·k − floor(x·k'/β)·q ∈ [0, 2q). The IFMA kernels read the low 52
-// bits of each factor, so they need x < β; the key-switching digits are
-// NTT outputs (x < q). The ring package's IFMA NTT has the same bound
-// (ring's ifmaMax).
+// so x·k − floor(x·k'/β)·q ∈ [0, 2q) (the rows of rns52.go and mul52.go;
+// the key products are Montgomery products, montMul52). The IFMA kernels
+// read the low 52 bits of each factor, so they need x < β. The ring
+// package's IFMA NTT has the same bound (ring's ifmaMax).
 const word52Max = 1 << 50
 
 // keySwitch52Max bounds l for keySwitch52: the l lazy products of a slot
@@ -26,11 +26,14 @@ const keySwitch52Max = 1 << 12
 
 // keySwitch52 is keySwitch when every modulus of the extension is below
 // 2^50, some is at least 2^30 (else keySwitch32 applies), and the CPU has
-// AVX-512 IFMA (ks.word52). It is keySwitch32 with β = 2^52 instead of
-// 2^32: the key residues' 52-bit Shoup companions are computed once per
-// key (KeySwitchKey.shoup52), each digit-by-key product is a lazy Shoup
-// product in [0, 2q) (shoupRow52, eight lanes at a time), and the l
-// products of a slot are summed and reduced once.
+// AVX-512 IFMA (ks.word52). The key residues are kept in Montgomery form
+// k·2^52 mod q (computed once per key, KeySwitchKey.mont52), so that a
+// digit-by-key product is one Montgomery product x·k ∈ (0, 2q)
+// (montMul52) and the key tables take no more memory than the key: the
+// products stream the key from memory, which bounds their speed. Both
+// key polynomials of a digit are done in one pass over the digit
+// (keyMulRow52, eight lanes at a time), and the l products of a slot are
+// summed and reduced once.
 func (e *Evaluator) keySwitch52(u0, u1, d *ring.Poly, k *KeySwitchKey, l int, eval bool) {
 	p := e.p
 	L := len(p.moduli)
@@ -39,7 +42,7 @@ func (e *Evaluator) keySwitch52(u0, u1, d *ring.Poly, k *KeySwitchKey, l int, ev
 	U0 := e.scratch(0, l+1)
 	U1 := e.scratch(1, l+1)
 	X := e.scratch(2, l)
-	sh := k.shoup52(p)
+	km := k.mont52(p)
 	for r, tab := range ext {
 		m := tab.M
 		keyRow := r
@@ -58,9 +61,9 @@ func (e *Evaluator) keySwitch52(u0, u1, d *ring.Poly, k *KeySwitchKey, l int, ev
 			tab.Forward(x)
 		}
 		o0, o1 := U0.Row(r), U1.Row(r)
+		qInv := inv52(m.Q)
 		for j := 0; j < l; j++ {
-			k0, k1 := k.Keys[j].Polys[0].Row(keyRow), k.Keys[j].Polys[1].Row(keyRow)
-			s0, s1 := sh.polys[j][0].Row(keyRow), sh.polys[j][1].Row(keyRow)
+			k0, k1 := km.polys[j][0].Row(keyRow), km.polys[j][1].Row(keyRow)
 			mode := ks52Acc
 			switch {
 			case j == 0 && l == 1:
@@ -70,8 +73,7 @@ func (e *Evaluator) keySwitch52(u0, u1, d *ring.Poly, k *KeySwitchKey, l int, ev
 			case j == 1 && l == 2:
 				mode = ks52AccReduce
 			}
-			shoupRow52(o0, X.Row(j), k0, s0, m.Q, mode)
-			shoupRow52(o1, X.Row(j), k1, s1, m.Q, mode)
+			keyMulRow52(o0, o1, X.Row(j), k0, k1, m.Q, qInv, mode)
 		}
 		if l > 2 {
 			for _, o := range [2][]uint64{o0, o1} {
@@ -88,36 +90,40 @@ func (e *Evaluator) keySwitch52(u0, u1, d *ring.Poly, k *KeySwitchKey, l int, ev
 	e.dropP(ks, u0, u1, U0, U1, eval)
 }
 
-// The modes of shoupRow52 (0 to 2 are also those of shoupRow52IFMA).
+// The modes of keyMulRow52 (0 to 2 are also those of keyMulRow52IFMA).
 const (
-	ks52Set       = 0 // o = x·k lazily, in [0, 2q)
+	ks52Set       = 0 // o = x·k lazily, in (0, 2q)
 	ks52Acc       = 1 // o += x·k lazily
 	ks52AccReduce = 2 // o = (o + x·k) mod q, for o < 2q
 	ks52Reduce    = 3 // o = x·k mod q
 )
 
-// shoupRow52 computes the slot-wise product x·k (k' = ks the 52-bit Shoup
-// companions, x < 2^52, k < q < 2^50) into o as mode says.
-func shoupRow52(o, x, k, ks []uint64, q uint64, mode int) {
-	x, k, ks = x[:len(o)], k[:len(o)], ks[:len(o)]
-	if v := len(o) &^ 7; v > 0 && haveIFMA {
+// keyMulRow52 computes the slot-wise products x·k0 into o0 and x·k1 into
+// o1 as mode says, for x, k0, k1 < q < 2^50 with the keys in Montgomery
+// form (k·2^52 mod q) and qInv = q^{-1} mod 2^52: each product is
+// montMul52(x, k·2^52) ≡ x·k, in (0, 2q).
+func keyMulRow52(o0, o1, x, k0, k1 []uint64, q, qInv uint64, mode int) {
+	o1, x, k0, k1 = o1[:len(o0)], x[:len(o0)], k0[:len(o0)], k1[:len(o0)]
+	if v := len(o0) &^ 7; v > 0 && haveIFMA {
+		kmode := uint64(mode)
 		if mode == ks52Reduce {
 			// One product below 2q: the kernel's reducing add with o = 0.
-			clear(o[:v])
-			shoupRow52IFMA(o[:v], x[:v], k[:v], ks[:v], q, ks52AccReduce)
-		} else {
-			shoupRow52IFMA(o[:v], x[:v], k[:v], ks[:v], q, uint64(mode))
+			clear(o0[:v])
+			clear(o1[:v])
+			kmode = ks52AccReduce
 		}
-		o, x, k, ks = o[v:], x[v:], k[v:], ks[v:]
+		keyMulRow52IFMA(o0[:v], o1[:v], x[:v], k0[:v], k1[:v], q, qInv, kmode)
+		o0, o1, x, k0, k1 = o0[v:], o1[v:], x[v:], k0[v:], k1[v:]
 	}
-	shoupRow52Go(o, x, k, ks, q, mode)
+	keyMulRow52Go(o0, x, k0, q, qInv, mode)
+	keyMulRow52Go(o1, x, k1, q, qInv, mode)
 }
 
-// shoupRow52Go is shoupRow52 in portable Go (128-bit products).
-func shoupRow52Go(o, x, k, ks []uint64, q uint64, mode int) {
-	x, k, ks = x[:len(o)], k[:len(o)], ks[:len(o)]
+// keyMulRow52Go is one half of keyMulRow52 in portable Go.
+func keyMulRow52Go(o, x, k []uint64, q, qInv uint64, mode int) {
+	x, k = x[:len(o)], k[:len(o)]
 	for s, v := range x {
-		r := mulShoup52Lazy(v, k[s], ks[s], q)
+		r := montMul52(v, k[s], q, qInv)
 		switch mode {
 		case ks52Set:
 			o[s] = r
@@ -133,17 +139,19 @@ func shoupRow52Go(o, x, k, ks []uint64, q uint64, mode int) {
 	}
 }
 
-// shoup52 returns the 52-bit Shoup companions of k for p's moduli (all
-// below 2^50), computing and caching them on first use (as shoup32).
-func (k *KeySwitchKey) shoup52(p *Params) *keyShoup {
+// mont52 returns k's residues in Montgomery form (k·2^52 mod q) for p's
+// moduli (all below 2^50), computing and caching them on first use (as
+// shoup32).
+func (k *KeySwitchKey) mont52(p *Params) *keyShoup {
 	return k.companions(p, 52)
 }
 
-// shoupCompanions52 sets dst[i] = shoup52(src[i], q) for src[i] < q <
-// 2^50.
-func shoupCompanions52(dst, src []uint64, m modq.Modulus) {
+// montgomery52 sets dst[i] = src[i]·2^52 mod q.
+func montgomery52(dst, src []uint64, m modq.Modulus) {
 	src = src[:len(dst)]
+	r := m.Reduce(1 << 52)
+	rs := m.Shoup(r)
 	for i, v := range src {
-		dst[i] = shoup52(v, m.Q)
+		dst[i] = m.MulShoup(v, r, rs)
 	}
 }

@@ -71,50 +71,58 @@ func TestKeySwitch52MatchesReference(t *testing.T) {
 	}
 }
 
-// TestShoupRow52Kernels checks the 52-bit key companions against exact
-// division, and the IFMA key-product rows (every mode, a tail) against the
-// portable ones and exact arithmetic.
-func TestShoupRow52Kernels(t *testing.T) {
+// TestKeyMulRow52Kernels checks the Montgomery forms of key residues
+// against exact arithmetic, and the IFMA key-product rows (every mode, a
+// tail) against the portable ones and exact products.
+func TestKeyMulRow52Kernels(t *testing.T) {
 	rng := rand.New(rand.NewPCG(53, 54))
 	for _, q := range []uint64{40961, 2147565569, 8589852673, primesBelow(word52Max, 4096, 1)[0]} {
 		m := modq.MustNew(q)
 		bq := new(big.Int).SetUint64(q)
+		qInv := inv52(q)
 		for _, n := range []int{8, 13, 4096} {
-			x, k, ks := make([]uint64, n), make([]uint64, n), make([]uint64, n)
+			x, k0, k1 := make([]uint64, n), make([]uint64, n), make([]uint64, n)
 			for i := range x {
-				x[i], k[i] = rng.Uint64N(1<<52), rng.Uint64N(q)
+				x[i], k0[i], k1[i] = rng.Uint64N(q), rng.Uint64N(q), rng.Uint64N(q)
 			}
-			x[0], k[0], x[1], k[1], x[n-1], k[n-1] = 1<<52-1, q-1, 4*q-1, q-1, 0, 0
-			shoupCompanions52(ks, k, m)
-			for i := range k {
-				want := new(big.Int).Lsh(new(big.Int).SetUint64(k[i]), 52)
-				if want.Quo(want, bq); ks[i] != want.Uint64() {
-					t.Fatalf("q=%d: companion of %d = %d, want %d", q, k[i], ks[i], want)
+			x[0], k0[0], k1[0], x[n-1], k0[n-1], k1[n-1] = q-1, q-1, 0, 0, q-1, q-1
+			km0, km1 := make([]uint64, n), make([]uint64, n)
+			montgomery52(km0, k0, m)
+			montgomery52(km1, k1, m)
+			for i := range k0 {
+				want := new(big.Int).Lsh(new(big.Int).SetUint64(k0[i]), 52)
+				if want.Mod(want, bq); km0[i] != want.Uint64() {
+					t.Fatalf("q=%d: Montgomery form of %d = %d, want %d", q, k0[i], km0[i], want)
 				}
 			}
 			for mode := ks52Set; mode <= ks52Reduce; mode++ {
-				got := make([]uint64, n)
-				for i := range got {
-					got[i] = rng.Uint64N(2 * q)
-				}
-				got[0] = 2*q - 1
-				in := slices.Clone(got)
-				want := slices.Clone(got)
-				shoupRow52(got, x, k, ks, q, mode)
-				shoupRow52Go(want, x, k, ks, q, mode)
-				if !slices.Equal(got, want) {
-					t.Fatalf("q=%d n=%d mode %d: IFMA key product differs from the portable one", q, n, mode)
-				}
-				for i := range got {
-					p := m.Mul(m.Reduce(x[i]), k[i])
-					lazy := got[i]
-					if mode == ks52Acc || mode == ks52AccReduce {
-						p = m.Add(p, m.Reduce(in[i]))
-						lazy -= in[i]
+				var in, got, want [2][]uint64
+				for h := range 2 {
+					in[h] = make([]uint64, n)
+					for i := range in[h] {
+						in[h][i] = rng.Uint64N(2 * q)
 					}
-					reduced := mode == ks52AccReduce || mode == ks52Reduce
-					if got[i]%q != p || (reduced && got[i] >= q) || (mode != ks52AccReduce && lazy >= 2*q) {
-						t.Fatalf("q=%d mode %d: slot %d = %d, want %d (mod q)", q, mode, i, got[i], p)
+					in[h][0] = 2*q - 1
+					got[h], want[h] = slices.Clone(in[h]), slices.Clone(in[h])
+				}
+				keyMulRow52(got[0], got[1], x, km0, km1, q, qInv, mode)
+				keyMulRow52Go(want[0], x, km0, q, qInv, mode)
+				keyMulRow52Go(want[1], x, km1, q, qInv, mode)
+				for h, k := range [2][]uint64{k0, k1} {
+					if !slices.Equal(got[h], want[h]) {
+						t.Fatalf("q=%d n=%d mode %d: IFMA key product differs from the portable one", q, n, mode)
+					}
+					for i := range got[h] {
+						p := m.Mul(x[i], k[i])
+						lazy := got[h][i]
+						if mode == ks52Acc || mode == ks52AccReduce {
+							p = m.Add(p, m.Reduce(in[h][i]))
+							lazy -= in[h][i]
+						}
+						reduced := mode == ks52AccReduce || mode == ks52Reduce
+						if got[h][i]%q != p || (reduced && got[h][i] >= q) || (mode != ks52AccReduce && lazy >= 2*q) {
+							t.Fatalf("q=%d mode %d: slot %d = %d, want %d (mod q)", q, mode, i, got[h][i], p)
+						}
 					}
 				}
 			}

@@ -35,7 +35,7 @@ func mulAccRowAVX2(acc, x, y []uint64)
 var haveIFMA = cpu.X86.HasAVX512F && cpu.X86.HasAVX512IFMA
 
 //go:noescape
-func shoupRow52IFMA(o, x, k, ks []uint64, q, mode uint64)
+func keyMulRow52IFMA(o0, o1, x, k0, k1 []uint64, q, qInv, mode uint64)
 
 //go:noescape
 func drop52IFMA(dst, src, last []uint64, qLast, half, q, hmK, inv, invS uint64)

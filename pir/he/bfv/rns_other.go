@@ -29,7 +29,7 @@ func mulAccRowAVX2(acc, x, y []uint64) { panic("bfv: internal error: no SIMD ker
 // haveIFMA is false: no IFMA kernels on this architecture.
 var haveIFMA = false
 
-func shoupRow52IFMA(o, x, k, ks []uint64, q, mode uint64) {
+func keyMulRow52IFMA(o0, o1, x, k0, k1 []uint64, q, qInv, mode uint64) {
 	panic("bfv: internal error: no IFMA kernels")
 }
 

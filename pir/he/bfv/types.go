@@ -114,8 +114,8 @@ type KeySwitchKey struct {
 	// Keys are K_0..K_{L-2}, each 2 Eval polys over all L moduli.
 	Keys []*Ciphertext
 
-	// shoup caches the 32- or 52-bit Shoup companions of Keys
-	// (KeySwitchKey.companions).
+	// shoup caches the 32-bit Shoup companions or the 52-bit Montgomery
+	// forms of Keys (KeySwitchKey.companions).
 	shoup atomic.Pointer[keyShoup]
 }
 
