@@ -16,6 +16,12 @@ import (
 // tarBlockSize is the size of a tar header block (POSIX.1-2001 ustar).
 const tarBlockSize = 512
 
+// maxArchiveLists bounds the domains and urls files read from one archive:
+// UT1 has about 100 categories, and a crafted archive of millions of empty
+// lists would otherwise take minutes of work without ever reaching the
+// size caps.
+const maxArchiveLists = 10_000
+
 // isTarHeader reports whether block is a ustar or GNU tar header: the
 // "ustar" magic at offset 257 and a matching header checksum (the sum of
 // the header's bytes with the 8-byte checksum field at 148 read as spaces,
@@ -77,6 +83,7 @@ func (c *compiler) readArchive(ctx context.Context, name string, in io.Reader, s
 	tail := &zeroTailReader{r: capped}
 	tr := tar.NewReader(tail)
 	cats := newCategoryFilter(src.Categories)
+	bufs := newReadBuffers() // the members'; c.bufs hold the archive's stream
 	docs := 0
 	for {
 		if err := ctx.Err(); err != nil {
@@ -129,11 +136,14 @@ func (c *compiler) readArchive(ctx context.Context, name string, in io.Reader, s
 		case hdr.Size > c.opts.MaxBytes:
 			return docs, fmt.Errorf("blocklist: %s:%s: %w (%d bytes, cap %d)", name, member, ErrTooLarge, hdr.Size, c.opts.MaxBytes)
 		}
-		in, closeZ, err := decompress(tr)
+		if docs == maxArchiveLists {
+			return docs, fmt.Errorf("blocklist: %s: more than %d domains and urls files", name, maxArchiveLists)
+		}
+		in, closeZ, err := decompress(tr, bufs)
 		if err != nil {
 			return docs, fmt.Errorf("blocklist: %s:%s: %w", name, member, err)
 		}
-		err = c.readLines(name+":"+member, format, in, set, sr, isBlock)
+		err = c.readLines(name+":"+member, format, in, bufs, set, sr, isBlock)
 		if cerr := closeZ(); err == nil && cerr != nil {
 			err = fmt.Errorf("blocklist: reading %s:%s: %w", name, member, cerr)
 		}

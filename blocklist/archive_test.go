@@ -8,6 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"flag"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -333,6 +334,20 @@ func TestUT1ArchiveLimits(t *testing.T) {
 	cancel()
 	if _, err := Compile(cctx, []Source{{Location: ut1ArchiveFixture}}, nil, Options{}); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled context: %v, want context.Canceled", err)
+	}
+}
+
+// TestUT1ArchiveManyLists checks that an archive of more list files than
+// any real one holds is refused rather than read for minutes.
+func TestUT1ArchiveManyLists(t *testing.T) {
+	members := make([]tarMember, maxArchiveLists+1)
+	for i := range members {
+		members[i] = tarMember{name: fmt.Sprintf("blacklists/c%d/domains", i), typeflag: tar.TypeReg}
+	}
+	members[0].body = "a.example.com\n"
+	_, err := Compile(context.Background(), []Source{{Location: "many.tar.gz", Data: tarGz(t, members)}}, nil, Options{})
+	if err == nil || !strings.Contains(err.Error(), "more than 10000 domains and urls files") {
+		t.Errorf("archive of %d lists: %v", len(members), err)
 	}
 }
 

@@ -187,12 +187,14 @@ type compiler struct {
 	badfilters []string
 	// originSeed hashes line texts into key origins ([lineOrigin]).
 	originSeed maphash.Seed
+	// bufs are the readers of the document being read.
+	bufs *readBuffers
 }
 
 func newCompiler(opts Options) *compiler {
 	c := &compiler{opts: opts, client: opts.HTTPClient, rep: &Report{
 		Rewritten: map[string]int{}, Dropped: map[string]int{}, Examples: map[string][]string{},
-	}, exceptions: newKeySet(), originSeed: maphash.MakeSeed()}
+	}, exceptions: newKeySet(), originSeed: maphash.MakeSeed(), bufs: newReadBuffers()}
 	if c.client == nil {
 		c.client = &http.Client{Timeout: 10 * time.Minute}
 	}
@@ -301,7 +303,7 @@ func (c *compiler) readDocument(ctx context.Context, d document, src Source, set
 		return 0, fmt.Errorf("blocklist: opening %s: %w", d.name, err)
 	}
 	defer rc.Close()
-	in, closeZ, err := decompress(ctxReader{ctx, rc})
+	in, closeZ, err := decompress(ctxReader{ctx, rc}, c.bufs)
 	if err != nil {
 		return 0, fmt.Errorf("blocklist: %s: %w", d.name, err)
 	}
@@ -317,7 +319,7 @@ func (c *compiler) readDocument(ctx context.Context, d document, src Source, set
 	if src.Categories != nil && d.archive {
 		return 0, fmt.Errorf("blocklist: %s: categories select only in a UT1 directory or archive", d.name)
 	}
-	err = c.readLines(d.name, d.format, in, set, sr, isBlock)
+	err = c.readLines(d.name, d.format, in, c.bufs, set, sr, isBlock)
 	if cerr := closeZ(); err == nil && cerr != nil {
 		err = fmt.Errorf("blocklist: reading %s: %w", d.name, cerr)
 	}
@@ -325,8 +327,8 @@ func (c *compiler) readDocument(ctx context.Context, d document, src Source, set
 }
 
 // readLines reads the lines of one decompressed document.
-func (c *compiler) readLines(name string, format Format, in *bufio.Reader, set *keySet, sr *SourceReport, isBlock bool) error {
-	lr, capped, err := openLines(in, c.opts.MaxBytes)
+func (c *compiler) readLines(name string, format Format, in *bufio.Reader, bufs *readBuffers, set *keySet, sr *SourceReport, isBlock bool) error {
+	lr, capped, err := openLines(in, c.opts.MaxBytes, bufs)
 	if err != nil {
 		return fmt.Errorf("blocklist: %s: %w", name, err)
 	}

@@ -259,6 +259,18 @@ func (c *cappedReader) Read(p []byte) (int, error) {
 // maxLineBytes bounds one line; longer lines are reported and skipped.
 const maxLineBytes = 64 << 10
 
+// readBuffers are the buffered readers of one document, reset for the
+// next, so a source of many small documents (a UT1 archive) does not
+// allocate 64 KiB buffers for each.
+type readBuffers struct {
+	raw, unzipped, lines *bufio.Reader
+}
+
+func newReadBuffers() *readBuffers {
+	return &readBuffers{bufio.NewReaderSize(nil, maxLineBytes), bufio.NewReaderSize(nil, maxLineBytes),
+		bufio.NewReaderSize(nil, maxLineBytes)}
+}
+
 // ctxReader fails once ctx is done, so reading a large local file or
 // archive stops at cancellation as an HTTP body does.
 type ctxReader struct {
@@ -273,13 +285,14 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-// decompress returns a buffered reader of r's content, decompressed when
+// decompress returns a buffered reader (one of bufs) of r's content, decompressed when
 // it starts with the magic bytes of gzip (RFC 1952) or bzip2 ("BZh", the
 // block size, then the block magic 0x314159265359), and the function that
 // closes the decompressor. xz and Zstandard, which the standard library
 // cannot read, are refused with an error.
-func decompress(r io.Reader) (*bufio.Reader, func() error, error) {
-	br := bufio.NewReaderSize(r, maxLineBytes)
+func decompress(r io.Reader, bufs *readBuffers) (*bufio.Reader, func() error, error) {
+	br := bufs.raw
+	br.Reset(r)
 	magic, _ := br.Peek(10)
 	switch {
 	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
@@ -287,10 +300,12 @@ func decompress(r io.Reader) (*bufio.Reader, func() error, error) {
 		if err != nil {
 			return nil, nil, fmt.Errorf("blocklist: gzip: %w", err)
 		}
-		return bufio.NewReaderSize(zr, maxLineBytes), zr.Close, nil
+		bufs.unzipped.Reset(zr)
+		return bufs.unzipped, zr.Close, nil
 	case len(magic) == 10 && bytes.HasPrefix(magic, []byte("BZh")) && magic[3] >= '1' && magic[3] <= '9' &&
 		bytes.Equal(magic[4:], []byte("1AY&SY")):
-		return bufio.NewReaderSize(bzip2.NewReader(br), maxLineBytes), func() error { return nil }, nil
+		bufs.unzipped.Reset(bzip2.NewReader(br))
+		return bufs.unzipped, func() error { return nil }, nil
 	case bytes.HasPrefix(magic, []byte("\xfd7zXZ\x00")):
 		return nil, nil, errors.New("blocklist: the source is xz-compressed; decompress it or use gzip")
 	case bytes.HasPrefix(magic, []byte{0x28, 0xb5, 0x2f, 0xfd}):
@@ -299,13 +314,14 @@ func decompress(r io.Reader) (*bufio.Reader, func() error, error) {
 	return br, func() error { return nil }, nil
 }
 
-// openLines returns a line reader of the decompressed document in (see
-// [decompress]) capped at max bytes, past a UTF-8 byte order mark. UTF-16
+// openLines returns a line reader (bufs.lines) of the decompressed
+// document in (see [decompress]) capped at max bytes, past a UTF-8 byte order mark. UTF-16
 // text and zip archives are refused with a clear error rather than read as
 // lines of garbage.
-func openLines(in *bufio.Reader, max int64) (*bufio.Reader, *cappedReader, error) {
+func openLines(in *bufio.Reader, max int64, bufs *readBuffers) (*bufio.Reader, *cappedReader, error) {
 	cr := &cappedReader{r: in, left: max}
-	lr := bufio.NewReaderSize(&lineEndReader{r: cr}, maxLineBytes)
+	lr := bufs.lines
+	lr.Reset(&lineEndReader{r: cr})
 	head, _ := lr.Peek(4)
 	switch {
 	case bytes.HasPrefix(head, []byte{0xef, 0xbb, 0xbf}):
