@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"time"
 
 	"github.com/blindlist/blindlist/pir"
+	"github.com/blindlist/blindlist/pir/oprf"
 	"github.com/blindlist/blindlist/pir/pb/apipb"
 )
 
@@ -16,11 +18,15 @@ Plays the server: answers every PIR request of the Requests (a /queries body) ov
 shards DIR/<stem>-<N>.bin + .params.txtpb, with the evaluation key of the EvaluationKeys (the
 device's /key upload) whose identifier the request names (or the request's inline key), and
 writes the Responses the service returns, in request order. The time per request goes to stderr.
+OPRF requests (symmetric PIR) are answered with the key of --symmetric-key; they need no
+evaluation key, so --keys may be omitted when every request is one.
 
 Flags:
   --db DIR          directory of the processed shards
   --stem NAME       file stem of the shards (default url)
   --keys FILE       EvaluationKeys
+  --symmetric-key FILE
+                    symmetric-PIR key the shards were processed with (Apple's hex key file)
   --requests FILE   Requests
   --out FILE        Responses output
   --workers N       goroutines per answer (default: all cores)
@@ -37,6 +43,7 @@ func runPIRAnswer(ctx context.Context, e *env, args []string) int {
 	reqPath := fs.String("requests", "", "")
 	out := fs.String("out", "", "")
 	workers := fs.Int("workers", 0, "")
+	symKeyPath := fs.String("symmetric-key", "", "")
 	pos, code, ok := parseArgs(e, fs, pirAnswerUsage, args)
 	if !ok {
 		return code
@@ -45,12 +52,22 @@ func runPIRAnswer(ctx context.Context, e *env, args []string) int {
 		fmt.Fprint(e.stderr, pirAnswerUsage)
 		return 2
 	}
-	if err := requireFlags([2]string{"db", *db}, [2]string{"keys", *keysPath}, [2]string{"requests", *reqPath}, [2]string{"out", *out}); err != nil {
+	if err := requireFlags([2]string{"db", *db}, [2]string{"requests", *reqPath}, [2]string{"out", *out}); err != nil {
 		return e.errorf("%v", err)
 	}
 	keys := &apipb.EvaluationKeys{}
-	if err := readProto(*keysPath, "EvaluationKeys", keys); err != nil {
-		return e.errorf("%v", err)
+	if *keysPath != "" {
+		if err := readProto(*keysPath, "EvaluationKeys", keys); err != nil {
+			return e.errorf("%v", err)
+		}
+	}
+	opts := pir.ServerOptions{Workers: *workers}
+	if *symKeyPath != "" {
+		k, err := oprf.ReadKeyFile(*symKeyPath)
+		if err != nil {
+			return e.errorf("--symmetric-key: %v", err)
+		}
+		opts.SymmetricKey = k
 	}
 	reqs := &apipb.Requests{}
 	if err := readProto(*reqPath, "Requests", reqs); err != nil {
@@ -63,7 +80,7 @@ func runPIRAnswer(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.errorf("%v", err)
 	}
-	s, err := pir.NewServer(dbs, pir.ServerOptions{Workers: *workers})
+	s, err := pir.NewServer(dbs, opts)
 	if err != nil {
 		return e.errorf("%v", err)
 	}
@@ -90,15 +107,27 @@ func runPIRAnswer(ctx context.Context, e *env, args []string) int {
 	}
 	resps := &apipb.Responses{}
 	for i, r := range reqs.GetRequests() {
+		if or := r.GetOprfRequest(); or != nil {
+			resp, err := s.EvaluateOPRF(or)
+			if err != nil {
+				code := e.errorf("request %d: %v", i, err)
+				if errors.Is(err, pir.ErrSymmetricNotConfigured) {
+					e.hintf("give the shards' key with --symmetric-key")
+				}
+				return code
+			}
+			resps.Responses = append(resps.Responses, &apipb.Response{Response: &apipb.Response_OprfResponse{OprfResponse: resp}})
+			continue
+		}
 		pr := r.GetPirRequest()
 		if pr == nil {
-			return e.errorf("request %d is not a PIR request", i)
+			return e.errorf("request %d is not a PIR or OPRF request", i)
 		}
 		var k *apipb.EvaluationKey
 		if pr.EvaluationKey != nil {
 			k = pr.GetEvaluationKey()
 		} else if k = stored[string(pr.GetEvaluationKeyMetadata().GetIdentifier())]; k == nil {
-			return e.errorf("request %d: evaluation key %x not found in %s", i, pr.GetEvaluationKeyMetadata().GetIdentifier(), *keysPath)
+			return e.errorf("request %d: evaluation key %x not found (--keys %q)", i, pr.GetEvaluationKeyMetadata().GetIdentifier(), *keysPath)
 		}
 		key, err := keyFor(k)
 		if err != nil {

@@ -27,6 +27,10 @@ Play an Apple device running NEURLFilter against a deployment, for each visited 
      candidate to /queries: directly, or through an OHTTP relay and gateway (--relay, --gateway);
   5. decrypt the answers and print the verdict (deny when any candidate is in the database)
      with the time each step took.
+For a symmetric-PIR usecase (its config carries symmetric_pir_client_config) step 4 starts with
+one OPRF call: every candidate is blinded, the service's evaluations are checked against its
+public key (a wrong proof fails the lookup), and the PIR queries ask for the oblivious keywords;
+values found are decrypted.
 Run it from outside your network before onboarding with Apple (docs/onboarding.md §7).
 
 Flags:
