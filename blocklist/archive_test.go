@@ -474,3 +474,29 @@ func TestCompressedSources(t *testing.T) {
 		}
 	}
 }
+
+func ExampleParseSource() {
+	for _, arg := range []string{"ut1=phishing,malware:blacklists.tar.gz", "rpz:https://example.com/rpz.txt", "lists/hosts.txt"} {
+		src, err := ParseSource(arg)
+		if err != nil {
+			panic(err)
+		}
+		fmt.Println(src.Format, src.Categories, src.Location)
+	}
+	// Output:
+	// ut1 [phishing malware] blacklists.tar.gz
+	// rpz [] https://example.com/rpz.txt
+	// auto [] lists/hosts.txt
+}
+
+func TestParseSourceCategories(t *testing.T) {
+	for _, bad := range []string{"hosts=ads:list.txt", "ut1=:blacklists.tar.gz", "ut1=ads,,x:b.tar.gz", "ut1=../etc:b.tar.gz", "ut1=a/b:b.tar.gz", "ut1=ads:"} {
+		if s, err := ParseSource(bad); err == nil {
+			t.Errorf("ParseSource(%q) = %+v, want an error", bad, s)
+		}
+	}
+	s, err := ParseSource("ut1=adult:https://dsi.ut-capitole.fr/blacklists/download/blacklists.tar.gz")
+	if err != nil || s.String() != "ut1=adult:https://dsi.ut-capitole.fr/blacklists/download/blacklists.tar.gz" {
+		t.Errorf("round trip: %q, %v", s.String(), err)
+	}
+}
