@@ -36,10 +36,10 @@ func (p *Params) checkKSK(k *KeySwitchKey) error {
 // Coeff one, for the same 2(l+1) transforms.
 func (e *Evaluator) keySwitch(u0, u1, d *ring.Poly, k *KeySwitchKey, l int, eval bool) {
 	switch ks := e.p.levels[l].ks; {
-	case ks.word32:
-		e.keySwitch32(u0, u1, d, k, l, eval)
 	case ks.word52:
 		e.keySwitch52(u0, u1, d, k, l, eval)
+	case ks.word32:
+		e.keySwitch32(u0, u1, d, k, l, eval)
 	default:
 		e.keySwitch64(u0, u1, d, k, l, eval)
 	}

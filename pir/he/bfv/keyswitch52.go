@@ -25,8 +25,8 @@ const word52Max = 1 << 50
 const keySwitch52Max = 1 << 12
 
 // keySwitch52 is keySwitch when every modulus of the extension is below
-// 2^50, some is at least 2^30 (else keySwitch32 applies), and the CPU has
-// AVX-512 IFMA (ks.word52). The key residues are kept in Montgomery form
+// 2^50 and the CPU has AVX-512 IFMA (ks.word52; with moduli below 2^30 it
+// beats keySwitch32's four AVX2 lanes). The key residues are kept in Montgomery form
 // k·2^52 mod q (computed once per key, KeySwitchKey.mont52), so that a
 // digit-by-key product is one Montgomery product x·k ∈ (0, 2q)
 // (montMul52) and the key tables take no more memory than the key: the
