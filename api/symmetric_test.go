@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -184,4 +185,38 @@ func mustMarshalT(t testing.TB, m proto.Message) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+// TestZeroConfigSymmetric serves keys.txt as symmetric PIR in zero-config
+// mode: the shards are processed with the key (into a directory named by
+// the keys and the public key), and the usecase answers OPRF requests.
+func TestZeroConfigSymmetric(t *testing.T) {
+	db, state := t.TempDir(), filepath.Join(t.TempDir(), "state")
+	if err := os.WriteFile(filepath.Join(db, "keys.txt"), []byte("example.com\nwww.example.org/x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	keyPath := filepath.Join(t.TempDir(), "spir.txt")
+	if _, _, err := oprf.CreateKeyFile(keyPath, rand.Reader); err != nil {
+		t.Fatal(err)
+	}
+	opts := ZeroConfigOptions{DB: db, Usecase: testUsecase, Listen: "127.0.0.1:0", State: state}
+	plain, err := ZeroConfig(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.SymmetricKeyFile = keyPath
+	fc, err := ZeroConfig(t.Context(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fc.Vendors[0].Usecases[0].Directory == plain.Vendors[0].Usecases[0].Directory {
+		t.Fatal("symmetric shards share the plain shards' directory")
+	}
+	entries, err := LoadEntries(t.Context(), fc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !entries[0].Usecase.Symmetric() {
+		t.Fatal("zero-config usecase is not symmetric")
+	}
 }

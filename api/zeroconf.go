@@ -16,6 +16,7 @@ import (
 
 	"github.com/blindlist/blindlist/internal/atomicfile"
 	"github.com/blindlist/blindlist/pir"
+	"github.com/blindlist/blindlist/pir/oprf"
 )
 
 // ZeroConfigOptions describe the one-command mode of `blindlist serve --db`.
@@ -33,6 +34,10 @@ type ZeroConfigOptions struct {
 	// State is the durable state directory (keys, issuer keys, OHTTP
 	// seed, processed shards, the generated user-token file).
 	State string
+	// SymmetricKeyFile is the symmetric-PIR key the shards in DB were
+	// processed with (`blindlist build --symmetric-key`); it becomes the
+	// usecase's symmetricPirArguments. Empty for plain keyword PIR.
+	SymmetricKeyFile string
 }
 
 // Zero-config processing: Apple's URL-filter sample configuration
@@ -79,13 +84,21 @@ func ZeroConfig(ctx context.Context, o ZeroConfigOptions) (*FileConfig, error) {
 	if host == "" {
 		host = "localhost"
 	}
+	sym := ""
+	if o.SymmetricKeyFile != "" {
+		abs, err := filepath.Abs(o.SymmetricKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("api: zero config: %w", err)
+		}
+		sym = fmt.Sprintf(`, "symmetricPirArguments": {"databaseEncryptionKeyFilePath": %q}`, abs)
+	}
 	cfg := fmt.Sprintf(`{
 	  "listen": %q, "dataDir": %q,
 	  "vendors": [{"name": "default",
-	    "usecases": [{"name": %q, "directory": %q, "fileStem": %q, "shardCount": %d}],
+	    "usecases": [{"name": %q, "directory": %q, "fileStem": %q, "shardCount": %d%s}],
 	    "tiers": [{"name": "tier1", "tokensFile": %q}]}],
 	  "ohttp": {"enabled": true, "targets": [%q, %q]}
-	}`, o.Listen, o.State, o.Usecase, dir, o.Stem, shards, tokens, host, o.Listen)
+	}`, o.Listen, o.State, o.Usecase, dir, o.Stem, shards, sym, tokens, host, o.Listen)
 	return ParseFileConfig([]byte(cfg), o.State)
 }
 
@@ -99,7 +112,18 @@ func zeroConfigShards(ctx context.Context, o ZeroConfigOptions) (dir string, sha
 	if err != nil {
 		return "", 0, fmt.Errorf("api: zero config: %s has neither %s-0.params.txtpb nor keys.txt (run 'blindlist build --out %s' first)", o.DB, o.Stem, o.DB)
 	}
-	sum := sha256.Sum256(keys)
+	pc := pir.ProcessConfig{Preset: zeroConfigPreset, EntryCountPerShard: zeroConfigEntriesPerShard}
+	h := sha256.New()
+	h.Write(keys)
+	if o.SymmetricKeyFile != "" {
+		// Symmetric shards depend on the key too: another key, another
+		// directory.
+		if pc.Symmetric, err = oprf.ReadKeyFile(o.SymmetricKeyFile); err != nil {
+			return "", 0, fmt.Errorf("api: zero config: %w", err)
+		}
+		h.Write(pc.Symmetric.PublicKey())
+	}
+	sum := h.Sum(nil)
 	dir = filepath.Join(o.State, "db-"+hex.EncodeToString(sum[:8]))
 	if n := countShards(dir, o.Stem); n > 0 {
 		return dir, n, nil
@@ -117,7 +141,7 @@ func zeroConfigShards(ctx context.Context, o ZeroConfigOptions) (dir string, sha
 	if err := sc.Err(); err != nil {
 		return "", 0, fmt.Errorf("api: zero config: reading %s: %w", keysPath, err)
 	}
-	dbs, err := pir.ProcessKeywords(ctx, rows, pir.ProcessConfig{Preset: zeroConfigPreset, EntryCountPerShard: zeroConfigEntriesPerShard})
+	dbs, err := pir.ProcessKeywords(ctx, rows, pc)
 	if err != nil {
 		return "", 0, fmt.Errorf("api: zero config: processing %s: %w", keysPath, err)
 	}
