@@ -37,10 +37,17 @@
 //   - /queries: every request is checked first (key, usecase, configuration
 //     id, shard, key shape), so one bad request fails the call before any
 //     work: 400 "Evaluation key not found", 400 "Unknown usecase: …", 410
-//     for a configuration id no longer kept, 501 for shard ids and OPRF.
+//     for a configuration id no longer kept, 501 for shard ids and SimplePIR.
 //     Answers are computed in parallel within a fixed number of compute
 //     slots (limits.maxConcurrentAnswers); a key whose material does not
 //     parse still fails the whole call with 400, found in its slot.
+//     OPRF requests (symmetric PIR, pir-spec §5) are answered with the
+//     usecase's key (usecase symmetricPirArguments) as Apple's service does:
+//     newest version of the usecase, no evaluation key, config_id ignored;
+//     400 "SymmetricPIR not configured." for a usecase without a key, 400
+//     for an element that is not a compressed P-384 point. They pass the
+//     same token check, rate limit and request cap as PIR requests, and take
+//     no compute slot (about 1.4 ms of CPU each).
 //   - /report: JSON array or URLFilterReport; empty 400 when malformed;
 //     written durably to the report directory when one is configured.
 //
