@@ -306,6 +306,11 @@ type OHTTPConfig struct {
 	// host names registered with Apple). Default: every vendor host.
 	// Required when enabled and no vendor lists hosts.
 	Targets []string `json:"targets,omitempty"`
+
+	// ResponsePadding pads every encapsulated answer to a multiple of this
+	// many bytes (ohttp.Config.ResponsePadding), so Apple's relay sees size
+	// buckets instead of sizes. Default 0: no padding.
+	ResponsePadding int `json:"responsePadding,omitempty"`
 }
 
 // Duration is a time.Duration written in JSON as a Go duration string

@@ -146,6 +146,9 @@ func (c *FileConfig) normalize(baseDir string) error {
 	if *c.OHTTP.KeyID < 0 || *c.OHTTP.KeyID > 255 {
 		return fmt.Errorf("ohttp.keyId %d: want 0 to 255", *c.OHTTP.KeyID)
 	}
+	if c.OHTTP.ResponsePadding < 0 {
+		return fmt.Errorf("ohttp.responsePadding %d: must not be negative", c.OHTTP.ResponsePadding)
+	}
 	if c.OHTTP.Enabled && len(c.OHTTP.Targets) == 0 {
 		for h := range hosts {
 			c.OHTTP.Targets = append(c.OHTTP.Targets, h)

@@ -95,6 +95,7 @@ func TestParseFileConfigErrors(t *testing.T) {
 		{"host with port", replace(`PIR.Example.com`, `pir.example.com:443`), "want a bare host name"},
 		{"bad vendor name", replace(`"name": "example"`, `"name": "Example Inc"`), `vendors[0].name "Example Inc"`},
 		{"ohttp key id", replace(`"keyStore"`, `"ohttp": {"keyId": 300}, "keyStore"`), "ohttp.keyId 300: want 0 to 255"},
+		{"ohttp padding", replace(`"keyStore"`, `"ohttp": {"responsePadding": -1}, "keyStore"`), "ohttp.responsePadding -1: must not be negative"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -67,6 +67,9 @@ Flags:
   --listen ADDR     listen address for --db (default 127.0.0.1:8080)
   --admin ADDR      admin listen address for --db (default: none)
   --state DIR       state directory for --db (default DIR/state)
+  --symmetric-key FILE
+                    for --db: the symmetric-PIR key the shards were built with
+                    ('blindlist build --symmetric-key'); required for such shards
   --drain-delay D   on SIGINT/SIGTERM, fail /readyz for D before closing the
                     listeners (overrides limits.drainDelay; default 5s)
   --key-cache-bytes N
@@ -98,6 +101,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	drainDelay := fs.Duration("drain-delay", 0, "")
 	memLimit := fs.Int64("memory-limit", 0, "")
 	keyCache := fs.Int64("key-cache-bytes", 0, "")
+	symmetricKey := fs.String("symmetric-key", "", "")
 	pos, code, ok := parseArgs(e, fs, serveUsage, args)
 	if !ok {
 		return code
@@ -127,6 +131,10 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		e.errorf("--drain-delay %v: must not be negative", *drainDelay)
 		return 2
 	}
+	if set["symmetric-key"] && *configPath != "" {
+		e.errorf("--symmetric-key goes with --db; with --config, give the usecase symmetricPirArguments.databaseEncryptionKeyFilePath")
+		return 2
+	}
 	if *memLimit < -1 {
 		e.errorf("--memory-limit %d: want 0 (automatic), -1 (none) or a byte count", *memLimit)
 		return 2
@@ -150,7 +158,8 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		if st == "" {
 			st = filepath.Join(*dbDir, "state")
 		}
-		fc, err := api.ZeroConfig(ctx, api.ZeroConfigOptions{DB: *dbDir, Stem: *stem, Usecase: *usecase, Listen: *listen, State: st})
+		fc, err := api.ZeroConfig(ctx, api.ZeroConfigOptions{DB: *dbDir, Stem: *stem, Usecase: *usecase, Listen: *listen, State: st,
+			SymmetricKeyFile: *symmetricKey})
 		if err == nil {
 			fc.AdminListen = *admin
 		}
@@ -564,6 +573,7 @@ func (s *service) withGateway(inner http.Handler, reg prometheus.Registerer) (ht
 		Keys: keys, Targets: targets, Registerer: reg, Logger: s.log,
 		MaxRequestBytes: max(s.fc.Limits.MaxKeyBodyBytes, s.fc.Limits.MaxQueriesBodyBytes) + 64<<10,
 		ForwardTimeout:  time.Duration(s.fc.Limits.RequestTimeout),
+		ResponsePadding: s.fc.OHTTP.ResponsePadding,
 	})
 	if err != nil {
 		return nil, err

@@ -23,13 +23,28 @@ func TestWiring(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts three servers")
 	}
+	t.Run("keyword PIR", func(t *testing.T) { testWiring(t, false) })
+	// Symmetric PIR: build and serve with --symmetric-key, the device runs
+	// the OPRF round first; the gateway pads its answers.
+	t.Run("symmetric PIR, padded answers", func(t *testing.T) { testWiring(t, true) })
+}
+
+func testWiring(t *testing.T, symmetric bool) {
 	dir := t.TempDir()
 	out, state := filepath.Join(dir, "out"), filepath.Join(dir, "state")
-	if code, _, errs := runCLI(t, "", "build", "--out", out); code != 0 {
+	buildArgs := []string{"build", "--out", out}
+	serveArgs := []string{"serve", "--db", out, "--usecase", wiringUsecase, "--state", state}
+	var gatewayExtra []string
+	if symmetric {
+		key := filepath.Join(dir, "spir.key")
+		buildArgs = append(buildArgs, "--symmetric-key", key)
+		serveArgs = append(serveArgs, "--symmetric-key", key)
+		gatewayExtra = []string{"--response-padding", "1024"}
+	}
+	if code, _, errs := runCLI(t, "", buildArgs...); code != 0 {
 		t.Fatalf("build: exit %d: %s", code, errs)
 	}
 	svc, gw, rl := freeAddr(t), freeAddr(t), freeAddr(t)
-	const usecase = "com.example.app.url.filtering"
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
@@ -43,15 +58,15 @@ func TestWiring(t *testing.T) {
 			}
 		})
 	}
-	start("serve", "serve", "--db", out, "--usecase", usecase, "--listen", svc, "--state", state)
+	start("serve", append(serveArgs, "--listen", svc)...)
 	waitHTTP(t, "http://"+svc+"/healthz")
-	start("gateway", "gateway", "--seed-file", filepath.Join(dir, "ohttp.seed"), "--target", svc,
-		"--upstream", "http://"+svc, "--listen", gw)
+	start("gateway", append([]string{"gateway", "--seed-file", filepath.Join(dir, "ohttp.seed"), "--target", svc,
+		"--upstream", "http://" + svc, "--listen", gw}, gatewayExtra...)...)
 	waitHTTP(t, "http://"+gw+"/ohttp-keys")
 	start("relay", "relay", "--gateway", "http://"+gw+"/gateway", "--listen", rl)
 	waitTCP(t, rl)
 
-	code, stdout, errs := runCLI(t, "", "query", "--service", "http://"+svc, "--usecase", usecase,
+	code, stdout, errs := runCLI(t, "", "query", "--service", "http://"+svc, "--usecase", wiringUsecase,
 		"--token-file", filepath.Join(state, "user-tokens"), "--prefilter", out,
 		"--gateway", "http://"+gw, "--relay", "http://"+rl+"/relay", "--json",
 		"https://www.apple.com/url-filter-test", "https://ads.example.com/x", "https://www.apple.com/")
@@ -70,6 +85,8 @@ func TestWiring(t *testing.T) {
 		}
 	}
 }
+
+const wiringUsecase = "com.example.app.url.filtering"
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
