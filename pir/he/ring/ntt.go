@@ -49,11 +49,30 @@ type Table struct {
 	ifma              bool
 	ws52, wis52       []uint64
 	nInvS52, nInvWS52 uint64
+	// ifmaLazy selects the forward IFMA kernel without per-butterfly
+	// reductions, when (4 + 2·log2(N))·q < 2^52 (see ifmaLazyFits), with
+	// ifmaC = floor(2^52/q) for its final reduction.
+	ifmaLazy bool
+	ifmaC    uint64
 }
 
 // lane32Max bounds the moduli of the 32-bit NTT path: q < 2^30 so that
 // 4q < 2^32.
 const lane32Max = 1 << 30
+
+// ifmaLazyFits reports whether the forward IFMA NTT of degree 2^logN may
+// skip the reduction of x in every butterfly (forward52LazyIFMA): inputs
+// are below 4q, and a butterfly without it maps x, y < B to x + v and
+// x − v + 2q, both below B + 2q (v ∈ [0, 2q)), so after the logN stages
+// every value, and every input of a Shoup product, is below
+// (4 + 2·logN)·q, which must stay below β = 2^52 (for N <= 8192: q <
+// 2^52/30, about 2^47.1, which every 27- to 41-bit preset modulus meets).
+// The last stage then reduces with one Shoup product by 1 and one
+// conditional subtraction.
+func ifmaLazyFits(q uint64, logN int) bool {
+	hi, lo := bits.Mul64(uint64(4+2*logN), q)
+	return hi == 0 && lo < 1<<52
+}
 
 // ifmaMax bounds the moduli of the IFMA NTT path (ntt_ifma_amd64.s): q <
 // 2^50 so that every lazy value (< 4q) is below β = 2^52, the width of the
@@ -140,6 +159,8 @@ func NewTable(q uint64, n int) (*Table, error) {
 		}
 		t.nInvS52 = shoup52(t.nInv, q)
 		t.nInvWS52 = shoup52(t.nInvW, q)
+		t.ifmaLazy = ifmaLazyFits(q, logN)
+		t.ifmaC = (1 << 52) / q
 	}
 	return t, nil
 }
@@ -210,6 +231,8 @@ func shoup32(w, q uint64) uint64 { return (w << 32) / q }
 func (t *Table) Forward(a []uint64) {
 	a = a[:t.N]
 	switch {
+	case t.ifmaLazy:
+		forward52LazyIFMA(a, t.w, t.ws52, t.M.Q, t.ifmaC)
 	case t.ifma:
 		forward52IFMA(a, t.w, t.ws52, t.M.Q)
 	case t.simd:

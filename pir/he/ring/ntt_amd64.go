@@ -98,6 +98,12 @@ var haveIFMA = cpu.X86.HasAVX512F && cpu.X86.HasAVX512IFMA
 //go:noescape
 func forward52IFMA(a, w, ws []uint64, q uint64)
 
+// forward52LazyIFMA is forward52IFMA without the per-butterfly reduction
+// of x, for moduli with ifmaLazyFits; c = floor(2^52/q).
+//
+//go:noescape
+func forward52LazyIFMA(a, w, ws []uint64, q, c uint64)
+
 // inverse52IFMA is [Table.Inverse] for q < ifmaMax with
 // 52-bit Shoup companions; same shapes as forward52IFMA.
 //

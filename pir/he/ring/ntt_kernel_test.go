@@ -2,6 +2,7 @@ package ring
 
 import (
 	"fmt"
+	"math/bits"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -35,12 +36,18 @@ var kernels = []kernel{
 			inverse52IFMA(a, t.wi, t.wis52, t.M.Q, t.nInv, t.nInvS52, t.nInvW, t.nInvWS52)
 		},
 		func(t *Table) bool { return t.ifma }},
+	{"ifma-lazy", func(t *Table, a []uint64) { forward52LazyIFMA(a, t.w, t.ws52, t.M.Q, t.ifmaC) },
+		func(t *Table, a []uint64) {
+			inverse52IFMA(a, t.wi, t.wis52, t.M.Q, t.nInv, t.nInvS52, t.nInvW, t.nInvWS52)
+		},
+		func(t *Table) bool { return t.ifmaLazy }},
 }
 
 // kernelModuli returns every NTT-friendly modulus of the Apple presets
 // (he-spec §1.2, §2.2) for degree n, plus the largest primes ≡ 1 mod 2n
-// below 2^30 (the 32-bit kernels' limit), 2^31 (the smallest the IFMA
-// kernels take), 2^50 (the IFMA kernels' limit) and 2^62.
+// below 2^30 (the 32-bit kernels' limit), 2^31, 2^52/(4 + 2·log2(n))
+// (the lazy forward IFMA kernel's limit), 2^50 (the IFMA kernels' limit)
+// and 2^62.
 func kernelModuli(n int) []uint64 {
 	presets := []uint64{
 		40961, 65537, 134176769, 268369921, 268361729, 8589852673, 8589844481, // N = 4096
@@ -54,7 +61,8 @@ func kernelModuli(n int) []uint64 {
 			qs = append(qs, q)
 		}
 	}
-	for _, bound := range []uint64{lane32Max, 2 * lane32Max, ifmaMax, modq.MaxModulus} {
+	lazyMax := uint64(1<<52) / uint64(4+2*(bits.Len(uint(n))-1))
+	for _, bound := range []uint64{lane32Max, 2 * lane32Max, lazyMax, ifmaMax, modq.MaxModulus} {
 		for q := bound - bound%(2*uint64(n)) + 1; ; q -= 2 * uint64(n) {
 			if q < bound && modq.IsPrime(q) {
 				qs = append(qs, q)

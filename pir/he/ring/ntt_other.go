@@ -50,3 +50,5 @@ func negRow64AVX512(o, x []uint64, q uint64)    { panic("ring: internal error: n
 func galoisGather64AVX512(o, xs []uint64, tab []uint32, q uint64) {
 	panic("ring: internal error: no SIMD rows")
 }
+
+func forward52LazyIFMA(a, w, ws []uint64, q, c uint64) { panic("ring: internal error: no IFMA NTT") }
