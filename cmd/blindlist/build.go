@@ -45,11 +45,14 @@ lowercase, Punycode, no leading www., canonical path), removes duplicates and ke
 by a parent key (unless --keep-covered), and applies allow lists after normalisation. With
 no --source it builds a small built-in demo list.
 
-LOCATION is a file, a directory (UT1 layout: every 'domains' and 'urls' file below it) or
-an http(s) URL; gzip is detected; lines may end in LF, CRLF or CR. FORMAT is auto (default),
-hosts, domains, abp, urls, urlhaus or ut1. AdBlock exception rules (@@||domain^) in a block
-list unblock like --allow entries, for every block list; a rule with $badfilter disables the
-rule with the same text.
+LOCATION is a file, a directory or tar archive in the UT1 layout (blacklists.tar.gz, local
+or http(s): every 'domains' and 'urls' file, read without unpacking), or an http(s) URL;
+gzip and bzip2 are detected; lines may end in LF, CRLF or CR. FORMAT is auto (default),
+hosts, domains, abp, urls, urlhaus, ut1, dnsmasq, unbound or rpz; ut1=CAT,CAT:LOCATION
+reads only those UT1 categories. AdBlock exception rules (@@||domain^) in a block list, and
+the passthrough rules of dnsmasq (server=/d/#), Unbound (transparent zones) and RPZ
+(rpz-passthru.), unblock like --allow entries, for every block list; a rule with $badfilter
+disables the rule with the same text.
 
 Flags:
   --source SRC             block list source (repeatable)
@@ -95,6 +98,8 @@ Examples:
   blindlist build --out out/ && blindlist serve --db out/ --usecase com.example.app.url.filtering
   blindlist build --source https://raw.githubusercontent.com/StevenBlack/hosts/master/hosts \
       --source abp:lists/oisd_small.txt --allow allow.txt --visit-rate 0.001 --out out/
+  blindlist build --source ut1=phishing,malware:https://dsi.ut-capitole.fr/blacklists/download/blacklists.tar.gz \
+      --source rpz:lists/hagezi-pro.rpz --symmetric-key spir.key --out out/
 `
 
 // multiFlag collects a repeatable string flag.
