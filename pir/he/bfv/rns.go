@@ -39,8 +39,9 @@ type dropper struct {
 	// 32-bit Shoup companions invS32[i] = floor(inv[i]·2^32/q_i).
 	word32 bool
 	invS32 []uint64
-	// word52: not word32, every modulus below 2^50 and the CPU has
-	// AVX-512 IFMA (drop52), with invS52[i] = floor(inv[i]·2^52/q_i).
+	// word52: every modulus below 2^50 and the CPU has AVX-512 IFMA
+	// (drop52, eight lanes; it takes precedence over word32), with
+	// invS52[i] = floor(inv[i]·2^52/q_i).
 	word52 bool
 	invS52 []uint64
 }
@@ -67,7 +68,7 @@ func newDropper(b ring.Basis) *dropper {
 			d.invS32 = append(d.invS32, (d.inv[i]<<32)/t.M.Q)
 		}
 	}
-	d.word52 = !d.word32 && haveIFMA
+	d.word52 = haveIFMA
 	for _, t := range b {
 		d.word52 = d.word52 && t.M.Q < word52Max
 	}
@@ -91,14 +92,14 @@ func (d *dropper) apply(b ring.Basis, out, in *ring.Poly) {
 		src, dst := in.Row(i), out.Row(i)
 		hm, inv, invS := d.halfMod[i], d.inv[i], d.invS[i]
 		small := qLast <= q
-		if d.word32 {
-			k := (qLast + q - 1) / q
-			drop32(dst, src, lastRow, qLast, d.half, q, hm+k*q, inv, d.invS32[i])
-			continue
-		}
 		if d.word52 {
 			k := (qLast + q - 1) / q
 			drop52(dst, src, lastRow, qLast, d.half, q, hm+k*q, inv, d.invS52[i])
+			continue
+		}
+		if d.word32 {
+			k := (qLast + q - 1) / q
+			drop32(dst, src, lastRow, qLast, d.half, q, hm+k*q, inv, d.invS32[i])
 			continue
 		}
 		for j, x := range src {
@@ -125,12 +126,12 @@ func (d *dropper) applyEval(b ring.Basis, out, in *ring.Poly, t []uint64) {
 	qLast := d.last.M.Q
 	for i := 0; i < k; i++ {
 		m := &b[i].M
-		if d.word32 {
-			d.applyEval32(b[i], out.Row(i), in.Row(i), lastRow, t, i)
-			continue
-		}
 		if d.word52 {
 			d.applyEval52(b[i], out.Row(i), in.Row(i), lastRow, t, i)
+			continue
+		}
+		if d.word32 {
+			d.applyEval32(b[i], out.Row(i), in.Row(i), lastRow, t, i)
 			continue
 		}
 		hm := d.halfMod[i]
