@@ -37,7 +37,7 @@ func newKeyCacheID(serialized, keyConfigHash []byte) keyCacheID {
 // count, is what must be bounded. Safe for concurrent use.
 //
 // A key is charged its full estimate when it is put, although package bfv
-// builds half of it (the Shoup companions) on the key's first use, so the
+// builds half of it (the cached second form of the residues) on the key's first use, so the
 // charge never grows behind the cache's back. Keys evicted while an
 // answer still uses them stay in memory until that answer ends: that is
 // part of the per-answer headroom (one key per compute slot, like the keys

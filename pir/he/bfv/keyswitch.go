@@ -256,3 +256,25 @@ func (e *Evaluator) galoisTable(g uint64) []uint32 {
 	}
 	return e.galTab
 }
+
+// CachesKeyResidues reports whether a key-switching key over moduli (the
+// ciphertext moduli, then the special modulus P) gets, on its first use on
+// this CPU, a cached second copy of its residues beside it: 52-bit
+// Montgomery forms where AVX-512 IFMA serves every modulus (below 2^50),
+// else 32-bit Shoup companions where every modulus is below 2^30. The copy
+// is as large as the key, so a used key then holds twice its coefficients.
+// It answers for key switching at the top level, which every Galois and
+// relinearization key of a PIR query serves.
+func CachesKeyResidues(moduli []uint64) bool {
+	l := len(moduli) - 1
+	if l < 1 {
+		return false
+	}
+	word52 := haveIFMA && l < keySwitch52Max
+	word32 := l < 16
+	for _, q := range moduli {
+		word52 = word52 && q < word52Max
+		word32 = word32 && q < word32Max
+	}
+	return word52 || word32
+}
