@@ -21,9 +21,10 @@ func cpuTime() time.Duration {
 
 // BenchmarkAnswer measures the server time of one query on Apple's
 // bench100k shard (100,000 keys, dims [50, 6]; Apple: 57.6 ms), and on the
-// other vector sets, single-threaded and with all cores.
+// other vector sets (B: preset n_4096_logq_16_33_33_logt_4, 33-bit moduli),
+// single-threaded and with all cores.
 func BenchmarkAnswer(b *testing.B) {
-	for _, set := range []string{"bench100k", "A", "F"} {
+	for _, set := range []string{"bench100k", "A", "B", "F"} {
 		v := loadVectorSet(b, set)
 		key, err := v.server.ParseEvaluationKey(v.keys.GetKeys()[0].GetEvaluationKey())
 		if err != nil {
