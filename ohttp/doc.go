@@ -22,7 +22,9 @@
 // an unknown key id, KEM or suite, so clients refetch the configuration).
 // Failures from step 3 on travel inside a 200 message/ohttp-res: 400 for an
 // invalid inner request, 417 for a 100-continue expectation (§5.1), 403 for a
-// target outside the allow list, 502 for a response over the cap. Clients see
+// target outside the allow list, 502 for a response over the cap or a target
+// that panicked (httputil.ReverseProxy aborts that way when an upstream body
+// breaks off), 504 when that happened past the forward timeout. Clients see
 // a status and nothing more. Metrics use a fixed set of result labels; logs
 // carry only that label, never addresses, keys or payloads.
 //

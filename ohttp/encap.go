@@ -177,7 +177,10 @@ func (rc *ResponseContext) EncapsulateResponse(rnd io.Reader, response []byte) (
 		return nil, err
 	}
 	buf := make([]byte, n, n+len(response)+aeadTagSize)
-	return rc.sealInPlace(rnd, append(buf, response...), n)
+	// Seal with a copy: sealInPlace keeps the nonce in its context, and rc
+	// may be shared by goroutines sealing several responses.
+	local := ResponseContext{secret: rc.secret, enc: rc.enc, aead: rc.aead}
+	return local.sealInPlace(rnd, append(buf, response...), n)
 }
 
 // nonceSize is the response nonce length, max(Nn, Nk).

@@ -54,9 +54,13 @@ func (p *exchangePool) get() *exchange {
 }
 
 // put returns ex to the pool after dropping what must not outlive the
-// request: references into the request's strings and the secret of the
-// response context, and buffers above maxPooledBuffer.
+// request: its plaintext, references into the request's strings, the
+// secret of the response context, and buffers above maxPooledBuffer.
 func (p *exchangePool) put(ex *exchange) {
+	// The request's plaintext (headers with tokens, the query) and the
+	// answer would otherwise stay in pooled memory until overwritten.
+	clear(ex.body)
+	clear(ex.content)
 	ex.body = reuse(ex.body)
 	ex.out = reuse(ex.out)
 	ex.content = reuse(ex.content)

@@ -219,8 +219,8 @@ func (g *Gateway) serveLegacyConfig(w http.ResponseWriter, r *http.Request) {
 func (g *Gateway) serveGateway(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	g.metrics.inFlight.Inc()
+	defer g.metrics.inFlight.Dec()
 	result := g.handle(w, r)
-	g.metrics.inFlight.Dec()
 	m := g.metrics.byResult[result]
 	m.requests.Inc()
 	m.duration.Observe(time.Since(start).Seconds())
@@ -352,19 +352,44 @@ func (g *Gateway) forward(ctx context.Context, ex *exchange, plaintext []byte, i
 	c := &call{ex: ex}
 	c.body.c = c
 	c.rec = recorder{c: c, header: make(http.Header), maxBytes: g.maxResponseBytes}
-	defer c.end()
 	req, err := newInnerRequest(ctx, c, br, authority)
 	if err != nil {
 		return statusOnly(http.StatusBadRequest, indeterminate), resultInnerInvalid
 	}
+	// From here the call ends (c.endLocked) before the lock below is
+	// released, so no stray write lands between the response being built
+	// and the exchange going back to the pool.
 	ex.content = ex.content[:0]
-	target.ServeHTTP(&c.rec, req)
-	c.mu.Lock() // a handler's stray goroutine may still write until end
+	finished := serveTarget(target, &c.rec, req)
+	c.mu.Lock() // a handler's stray goroutine may still write until the call ends
 	defer c.mu.Unlock()
-	if c.rec.overflow {
+	defer c.endLocked()
+	switch {
+	case c.rec.overflow:
 		return statusOnly(http.StatusBadGateway, indeterminate), resultResponseTooLarge
+	case !finished && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return statusOnly(http.StatusGatewayTimeout, indeterminate), resultTargetFailed
+	case !finished:
+		return statusOnly(http.StatusBadGateway, indeterminate), resultTargetFailed
 	}
 	return c.rec.response(ex, indeterminate), resultOK
+}
+
+// serveTarget runs h and reports whether it returned rather than panicked.
+// A panic is the target's failure, not the gateway's: httputil.ReverseProxy
+// (NewProxy) panics with http.ErrAbortHandler when it cannot copy an
+// upstream body (the upstream died, the response cap or the forward timeout
+// cut it), and the client must still get an encapsulated answer rather than
+// a connection the relay sees aborted. The panic value is not logged: it may
+// hold request data.
+func serveTarget(h http.Handler, w http.ResponseWriter, r *http.Request) (finished bool) {
+	defer func() {
+		if !finished {
+			recover()
+		}
+	}()
+	h.ServeHTTP(w, r)
+	return true
 }
 
 // target returns the handler allowed for authority, compared without

@@ -20,13 +20,14 @@ const (
 	resultHeaderTooLarge       = "inner_header_too_large" // inner 431
 	resultResponseTooLarge     = "response_too_large"     // inner 502
 	resultResponseInvalid      = "response_invalid"       // inner 502
+	resultTargetFailed         = "target_failed"          // inner 502 or 504: the target panicked or aborted
 	resultInternal             = "internal"               // outer 500
 )
 
 var allResults = []string{
 	resultOK, resultUnsupportedMediaType, resultTooLarge, resultMalformed, resultKeyConfig, resultDecrypt,
 	resultInnerInvalid, resultExpectContinue, resultForbiddenTarget, resultHeaderTooLarge, resultResponseTooLarge,
-	resultResponseInvalid, resultInternal,
+	resultResponseInvalid, resultTargetFailed, resultInternal,
 }
 
 // metrics are the gateway's Prometheus collectors, with every labelled

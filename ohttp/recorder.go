@@ -57,13 +57,11 @@ func (b *callBody) Read(p []byte) (int, error) {
 // Close is a no-op: the content is in memory.
 func (b *callBody) Close() error { return nil }
 
-// end detaches the call from its exchange. It returns once no Read or Write
-// is in progress.
-func (c *call) end() {
-	c.mu.Lock()
+// endLocked detaches the call from its exchange; c.mu is held, so no Read
+// or Write is in progress, and every later one fails with errCallDone.
+func (c *call) endLocked() {
 	c.ex = nil
 	c.body.content.Reset(nil)
-	c.mu.Unlock()
 }
 
 // recorder is the http.ResponseWriter a target handler writes into. It keeps
@@ -160,25 +158,25 @@ func (r *recorder) response(ex *exchange, indeterminate bool) *bhttp.Response {
 	header := ex.fields[:0]
 	for _, f := range ex.fields {
 		if name := f.Name; !connectionFields[http.CanonicalHeaderKey(name)] && name != "Trailer" && name != "Content-Length" && !isTrailer(name) {
-			header = append(header, bhttp.Field{Name: lowerName(name), Value: f.Value})
+			header = append(header, f)
 		}
 	}
+	lowerAndSort(header)
+	ex.fields = header
 	ex.trailer = ex.trailer[:0]
 	for name, values := range r.header {
-		if !isTrailer(name) {
-			continue
-		}
-		name = strings.TrimPrefix(name, http.TrailerPrefix)
-		if connectionFields[http.CanonicalHeaderKey(name)] {
+		if !isTrailer(name) || connectionFields[http.CanonicalHeaderKey(strings.TrimPrefix(name, http.TrailerPrefix))] {
 			continue
 		}
 		for _, v := range values {
-			ex.trailer = append(ex.trailer, bhttp.Field{Name: lowerName(name), Value: v})
+			ex.trailer = append(ex.trailer, bhttp.Field{Name: name, Value: v})
 		}
 	}
-	sortFields(header)
-	sortFields(ex.trailer)
-	ex.fields = header
+	sortFields(ex.trailer) // by map key, so Trailer:X-Sum and X-Sum keep one order
+	for i := range ex.trailer {
+		ex.trailer[i].Name = strings.TrimPrefix(ex.trailer[i].Name, http.TrailerPrefix)
+	}
+	lowerAndSort(ex.trailer)
 	ex.resp = bhttp.Response{
 		Informational: r.informational,
 		Status:        r.status,
@@ -222,6 +220,19 @@ func sortFields(fields []bhttp.Field) {
 	slices.SortStableFunc(fields, func(a, b bhttp.Field) int { return strings.Compare(a.Name, b.Name) })
 }
 
+// lowerAndSort turns fields taken from an http.Header in map order, named
+// by their map keys, into wire order: lower-case names, sorted, the values
+// of one name in order. It sorts by map key first, so that keys that only
+// differ in case (X-Foo and x-foo), or a trailer both declared and set with
+// http.TrailerPrefix, still come out in one order every time.
+func lowerAndSort(fields []bhttp.Field) {
+	sortFields(fields)
+	for i := range fields {
+		fields[i].Name = lowerName(fields[i].Name)
+	}
+	sortFields(fields)
+}
+
 // appendFields appends h as field lines with lower-case names, in sorted
 // name order so the encoding is deterministic, skipping connection-specific
 // fields and names in skip.
@@ -232,9 +243,9 @@ func appendFields(dst []bhttp.Field, h http.Header, skip func(string) bool) []bh
 			continue
 		}
 		for _, v := range values {
-			dst = append(dst, bhttp.Field{Name: lowerName(name), Value: v})
+			dst = append(dst, bhttp.Field{Name: name, Value: v})
 		}
 	}
-	sortFields(dst[start:])
+	lowerAndSort(dst[start:])
 	return dst
 }
