@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strconv"
 	"sync"
@@ -163,18 +164,10 @@ func (c *contentLengthCache) value(n int) []string {
 		}
 	}
 	v := []string{strconv.Itoa(n)}
-	next := make(map[int][]string, 1+len(mapOrNil(old)))
-	for k, kv := range mapOrNil(old) {
-		next[k] = kv
+	next := map[int][]string{n: v}
+	if old != nil {
+		maps.Copy(next, *old)
 	}
-	next[n] = v
 	c.values.Store(&next)
 	return v
-}
-
-func mapOrNil(m *map[int][]string) map[int][]string {
-	if m == nil {
-		return nil
-	}
-	return *m
 }
