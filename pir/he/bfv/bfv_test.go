@@ -1,6 +1,7 @@
 package bfv
 
 import (
+	"errors"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -334,3 +335,31 @@ func TestDivideAndRoundQLastKAT(t *testing.T) {
 }
 
 func mustMod(q uint64) modq.Modulus { return modq.MustNew(q) }
+
+// TestParseFullCiphertextLevels: a full ciphertext at a level outside
+// [1, L] is ErrFormat, also with skip_lsbs (level 0 with skip_lsbs panicked
+// in minBits; found by heproto's FuzzCiphertext).
+func TestParseFullCiphertextLevels(t *testing.T) {
+	p, err := Preset("n_4096_logq_27_28_28_logt_5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	polys := []byte{1, 0}
+	for _, tc := range []struct {
+		name  string
+		level int
+		skip  []uint32
+	}{
+		{"level 0 with skip_lsbs", 0, []uint32{0}},
+		{"level 0", 0, nil},
+		{"negative level with skip_lsbs", -1, []uint32{1}},
+		{"level above L with skip_lsbs", len(p.Moduli()) + 1, []uint32{0}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := p.ParseFullCiphertext(polys, tc.skip, 1, tc.level, Coeff)
+			if !errors.Is(err, ErrFormat) {
+				t.Fatalf("ParseFullCiphertext(level %d, skip %v) = %v, want ErrFormat", tc.level, tc.skip, err)
+			}
+		})
+	}
+}

@@ -90,6 +90,10 @@ func (p *Params) ParseFullCiphertext(polys []byte, skipLSBs []uint32, correction
 	if f != Coeff && f != Eval {
 		return nil, fmt.Errorf("bfv: unknown format %v", f)
 	}
+	if l < 1 || l > len(p.moduli) {
+		// Checked before skip_lsbs, whose bound depends on the moduli at level l.
+		return nil, fmt.Errorf("%w: %d moduli requested, have %d", ErrFormat, l, len(p.moduli))
+	}
 	if len(polys) < 2 {
 		return nil, fmt.Errorf("%w: full ciphertext shorter than its count", ErrFormat)
 	}
