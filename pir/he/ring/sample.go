@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
+
+	"github.com/blindlist/blindlist/pir/he/modq"
 )
 
 // SampleUniform fills the first len(b) rows of p from r exactly as Apple's
@@ -98,21 +100,36 @@ func SampleCBD(r io.Reader, n int, k int) ([]int64, error) {
 }
 
 // SetSmall sets every row of p to the small signed integers v (len N),
-// reduced mod each q_i.
+// reduced mod each q_i. The values are secret (secret-key and error
+// coefficients), so the reduction is constant time: no branch or memory
+// access depends on a value or its sign (see reduceSigned).
 func (b Basis) SetSmall(p *Poly, v []int64) {
 	b.check(p)
 	for i, t := range b {
-		q := t.M.Q
+		m := &t.M
 		row := p.Row(i)
+		row = row[:len(v)]
 		for j, x := range v {
-			if x < 0 {
-				row[j] = q - uint64(-x)%q
-				if row[j] == q {
-					row[j] = 0
-				}
-			} else {
-				row[j] = uint64(x) % q
-			}
+			row[j] = reduceSigned(m, x)
 		}
 	}
+}
+
+// reduceSigned returns x mod q in [0, q) for any int64 x, in constant time:
+// |x| is taken with the sign mask (x >> 63), reduced by Barrett
+// ([modq.Modulus.Reduce]), negated ([modq.Modulus.Neg]), and the result
+// for the sign is selected by masking, so neither the sign nor the
+// magnitude of x steers a branch.
+//
+// It is kept out of line so that TestReduceSignedBranchFree can read its
+// machine code and check that it holds no conditional jump; the call costs
+// a few nanoseconds per coefficient on the client's key and error sampling.
+//
+//go:noinline
+func reduceSigned(m *modq.Modulus, x int64) uint64 {
+	neg := uint64(x >> 63)         // all ones when x < 0, else 0
+	abs := (uint64(x) ^ neg) - neg // |x|, also for math.MinInt64 (2^63)
+	r := m.Reduce(abs)
+	n := m.Neg(r)
+	return r ^ ((r ^ n) & neg)
 }
