@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/blindlist/blindlist/bloom"
+	"github.com/blindlist/blindlist/generation"
 )
 
 const bloomUsage = `Usage: blindlist bloom [-t TOLERANCE] [-f PLIST_OUT] [-d TXTPB_OUT] [--bits-out FILE] [--seed N] [--json] INPUT
@@ -112,7 +113,7 @@ func runBloom(ctx context.Context, e *env, args []string) int {
 	if err := writeFileAtomic(plistOut, pl); err != nil {
 		return e.errorf("%v", err)
 	}
-	if err := writeWith(txtpbOut, func(w io.Writer) error { return writeKeywordDB(w, keys) }); err != nil {
+	if err := writeWith(txtpbOut, func(w io.Writer) error { return generation.WriteKeywordDB(w, keys) }); err != nil {
 		return e.errorf("%v", err)
 	}
 	if *bitsOut != "" {

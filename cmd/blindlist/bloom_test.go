@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/blindlist/blindlist/bloom"
+	"github.com/blindlist/blindlist/generation"
 	"github.com/blindlist/blindlist/internal/testvec"
 )
 
@@ -153,7 +154,7 @@ func TestBloomErrors(t *testing.T) {
 
 func TestWriteTextProtoBytes(t *testing.T) {
 	var b bytes.Buffer
-	if err := writeKeywordDB(&b, []string{"a\"b\\c\td\x01é"}); err != nil {
+	if err := generation.WriteKeywordDB(&b, []string{"a\"b\\c\td\x01é"}); err != nil {
 		t.Fatal(err)
 	}
 	want := "rows {\n  keyword: \"a\\\"b\\\\c\\td\\001\\303\\251\"\n  value: \"1\"\n}\n"
@@ -169,7 +170,7 @@ func TestWriteTextProtoBytes(t *testing.T) {
 		}
 	}
 	b.Reset()
-	writeKeywordDB(&b, keys)
+	generation.WriteKeywordDB(&b, keys)
 	if b.String() != apple {
 		t.Error("rewriting pir/A/input.txtpb's keys does not reproduce the file")
 	}

@@ -1,10 +1,7 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -20,8 +17,8 @@ import (
 
 	"github.com/blindlist/blindlist/blocklist"
 	"github.com/blindlist/blindlist/bloom"
+	"github.com/blindlist/blindlist/generation"
 	"github.com/blindlist/blindlist/internal/atomicfile"
-	"github.com/blindlist/blindlist/pir/pb"
 )
 
 const buildUsage = `Usage: blindlist build [--source [FORMAT:]LOCATION]... [--allow [FORMAT:]LOCATION]... [--out DIR] [flags]
@@ -132,49 +129,7 @@ func parseArgs(e *env, fs *flag.FlagSet, usage string, args []string) (pos []str
 	}
 }
 
-// postBuildStep is a later stage of 'blindlist build' that works from the
-// final keys, such as writing PIR shards into the same directory.
-type postBuildStep func(ctx context.Context, e *env, keys []string, outDir string) error
-
-// buildSteps lists the stages run after the prefilter and key list are
-// written. Add one line per stage.
-func buildSteps(pirFlags *pirBuildFlags) []postBuildStep {
-	return []postBuildStep{
-		pirFlags.step(), // PIR shards, build_pir.go
-	}
-}
-
-// buildManifest is DIR/manifest.json.
-type buildManifest struct {
-	Tool  string `json:"tool"`
-	Built string `json:"built"`
-	// KeepCovered records --keep-covered: keys below a listed parent were
-	// kept, for devices that do not walk the domain hierarchy.
-	KeepCovered bool              `json:"keep_covered"`
-	Keys        int               `json:"keys"`
-	KeysFile    string            `json:"keys_file"`
-	PIRInput    string            `json:"pir_input"`
-	Sizing      buildSizing       `json:"sizing"`
-	Prefilter   bloom.Manifest    `json:"prefilter"`
-	Report      *blocklist.Report `json:"report"`
-}
-
-type buildSizing struct {
-	Tolerance      float64 `json:"per_key_tolerance"`
-	VisitRate      float64 `json:"per_visit_rate,omitempty"`
-	SubURLs        int     `json:"suburls_per_visit,omitempty"`
-	SeedDerived    bool    `json:"seed_derived_from_keys"`
-	PlistAndBits   string  `json:"files"`
-	ExpectedFPRate float64 `json:"expected_per_key_rate"`
-}
-
 func runBuild(ctx context.Context, e *env, args []string) int {
-	return runBuildHooked(ctx, e, args, nil)
-}
-
-// runBuildHooked is runBuild with testingOnlyShardDone handed to the PIR
-// step (see pirBuilder); nil in production.
-func runBuildHooked(ctx context.Context, e *env, args []string, testingOnlyShardDone func(shard int) error) int {
 	fs := flag.NewFlagSet("build", flag.ContinueOnError)
 	var sources, allows multiFlag
 	fs.Var(&sources, "source", "")
@@ -193,7 +148,7 @@ func runBuildHooked(ctx context.Context, e *env, args []string, testingOnlyShard
 	workers := fs.Int("workers", 0, "")
 	progress := fs.Bool("progress", false, "")
 	asJSON := fs.Bool("json", false, "")
-	pirFlags := pirBuildFlags{testingOnlyShardDone: testingOnlyShardDone}
+	var pirFlags pirBuildFlags
 	pirFlags.register(fs)
 	pos, code, ok := parseArgs(e, fs, buildUsage, args)
 	if !ok {
@@ -210,7 +165,7 @@ func runBuildHooked(ctx context.Context, e *env, args []string, testingOnlyShard
 	if err != nil {
 		return e.errorf("%v", err)
 	}
-	pirFlags.workers, pirFlags.progress = *workers, *progress || isTerminal(e.stderr)
+	showProgress := *progress || isTerminal(e.stderr)
 	p := *tolerance
 	if *visitRate != 0 {
 		if p, err = bloom.ToleranceForVisit(*visitRate, *subURLs); err != nil {
@@ -221,16 +176,31 @@ func runBuildHooked(ctx context.Context, e *env, args []string, testingOnlyShard
 		return e.errorf("tolerance %v is outside (0, 1)", p)
 	}
 
-	var block, allow []blocklist.Source
+	cfg := generation.Config{
+		Compile: blocklist.Options{
+			MaxBytes:            *maxBytes,
+			AllowRemovesParents: *allowParents,
+			KeepCovered:         *keepCovered,
+			PublicSuffixes:      suffixes,
+			TestIdentity:        !*noTestID,
+		},
+		ReadTimeout: *timeout,
+		Tolerance:   p,
+		VisitRate:   *visitRate,
+		SubURLs:     *subURLs,
+		Workers:     *workers,
+		PIR:         pirFlags.config(),
+		Logf:        func(format string, args ...any) { fmt.Fprintf(e.stderr, "blindlist: "+format+"\n", args...) },
+	}
 	for _, s := range sources {
 		src, err := blocklist.ParseSource(s)
 		if err != nil {
 			return e.errorf("%v", err)
 		}
-		block = append(block, src)
+		cfg.Block = append(cfg.Block, src)
 	}
-	if len(block) == 0 {
-		block = []blocklist.Source{blocklist.DemoSource()}
+	if len(cfg.Block) == 0 {
+		cfg.Block = []blocklist.Source{blocklist.DemoSource()}
 		e.hintf("no --source given: building the built-in demo list")
 	}
 	for _, s := range allows {
@@ -238,80 +208,41 @@ func runBuildHooked(ctx context.Context, e *env, args []string, testingOnlyShard
 		if err != nil {
 			return e.errorf("%v", err)
 		}
-		allow = append(allow, src)
+		cfg.Allow = append(cfg.Allow, src)
 	}
-	opts := blocklist.Options{
-		MaxBytes:            *maxBytes,
-		AllowRemovesParents: *allowParents,
-		KeepCovered:         *keepCovered,
-		PublicSuffixes:      suffixes,
-		TestIdentity:        !*noTestID,
+	if showProgress {
+		cfg.Compile.Progress = progressPrinter(e.stderr)
+		cfg.Progressf = cfg.Logf
 	}
-	if *progress || isTerminal(e.stderr) {
-		opts.Progress = progressPrinter(e.stderr)
-	}
-	rctx, cancel := context.WithTimeout(ctx, *timeout)
-	res, err := blocklist.Compile(rctx, block, allow, opts)
-	cancel()
-	if err != nil {
-		return e.errorf("%v", err)
-	}
-	for i, pr := range res.Report.Problems {
-		if i == 5 {
-			e.hintf("%d malformed lines in all; see %s", res.Report.ProblemCount, filepath.Join(*out, "manifest.json"))
-			break
+	if *seedFlag != "" {
+		seed, err := parseSeed(*seedFlag)
+		if err != nil {
+			return e.errorf("%v", err)
 		}
-		fmt.Fprintf(e.stderr, "blindlist: warning: %s\n", pr)
+		cfg.Seed = &seed
 	}
-	warnSuffixKeys(e, res.Report, *out)
-	if len(res.Keys) == 0 {
+	res, err := generation.Build(ctx, *out, cfg)
+	if res != nil && res.Report != nil {
+		for i, pr := range res.Report.Problems {
+			if i == 5 {
+				e.hintf("%d malformed lines in all; see %s", res.Report.ProblemCount, filepath.Join(*out, "manifest.json"))
+				break
+			}
+			fmt.Fprintf(e.stderr, "blindlist: warning: %s\n", pr)
+		}
+		warnSuffixKeys(e, res.Report, *out)
+	}
+	if errors.Is(err, generation.ErrNoKeys) {
 		return e.errorf("the sources gave no keys")
 	}
-
-	seed, derived := uint32(0), *seedFlag == ""
-	if derived {
-		seed = seedFromKeys(res.Keys)
-	} else if seed, err = parseSeed(*seedFlag); err != nil {
-		return e.errorf("%v", err)
-	}
-	f, err := bloom.Build(res.Keys, p, seed, *workers)
 	if err != nil {
 		return e.errorf("%v", err)
 	}
-	man := buildManifest{
-		Tool:        "blindlist build",
-		Built:       time.Now().UTC().Format(time.RFC3339),
-		KeepCovered: *keepCovered,
-		Keys:        len(res.Keys),
-		KeysFile:    "keys.txt",
-		PIRInput:    "input.txtpb",
-		Prefilter:   f.Manifest(bloom.BitsFile),
-		Report:      res.Report,
-		Sizing: buildSizing{
-			Tolerance: p, VisitRate: *visitRate, SeedDerived: derived,
-			PlistAndBits:   strings.Join([]string{bloom.BitsFile, bloom.PlistFile, bloom.ManifestFile}, " "),
-			ExpectedFPRate: bloom.FalsePositiveRate(f.Params().BitCount, f.Params().HashCount, len(res.Keys)),
-		},
+	if res.StaleShards {
+		fmt.Fprintf(e.stderr, "blindlist: warning: --no-pir: %s still holds PIR shards of an earlier build that do not match the new keys\n", *out)
+		e.hintf("rebuild without --no-pir, or remove %s-*.bin, %s-*.params.txtpb and %s", pirFlags.stem, pirFlags.stem, generation.PIRManifestFile)
 	}
-	if *visitRate != 0 {
-		man.Sizing.SubURLs = *subURLs
-	}
-	mj, err := json.MarshalIndent(man, "", "  ")
-	if err != nil {
-		return e.errorf("encoding manifest: %v", err)
-	}
-	write := func(dir string) error {
-		if err := f.WriteDir(dir); err != nil {
-			return err
-		}
-		if err := writeKeyFiles(dir, res.Keys); err != nil {
-			return err
-		}
-		return writeFileAtomic(filepath.Join(dir, buildManifestFile), append(mj, '\n'))
-	}
-	if err := writeBuildOutput(ctx, e, *out, res.Keys, write, buildSteps(&pirFlags)); err != nil {
-		return e.errorf("%v", err)
-	}
+	f, man := res.Filter, res.Manifest
 	if *asJSON {
 		sum, _ := json.MarshalIndent(struct {
 			Keys      int            `json:"keys"`
@@ -344,18 +275,6 @@ func warnSuffixKeys(e *env, rep *blocklist.Report, out string) {
 	}
 }
 
-// seedFromKeys derives the Murmur3 seed from the sorted keys (the first
-// four bytes of SHA-256 over the keys, one per line), so the same list
-// always gives the same filter. The seed is public in the prefilter anyway.
-func seedFromKeys(keys []string) uint32 {
-	h := sha256.New()
-	for _, k := range keys {
-		io.WriteString(h, k)
-		h.Write([]byte{'\n'})
-	}
-	return binary.BigEndian.Uint32(h.Sum(nil))
-}
-
 func parseSeed(s string) (uint32, error) {
 	n, err := strconv.ParseUint(s, 0, 32)
 	if err != nil {
@@ -381,113 +300,15 @@ func sortedKeys(m map[string]int) []string {
 	return slices.Sorted(maps.Keys(m))
 }
 
-// Files of the prefilter stage, besides bloom's own. They are written to a
-// staging directory and moved into the output directory only after every
-// later stage succeeded (see writeBuildOutput).
-const (
-	buildManifestFile  = "manifest.json"
-	buildStagingPrefix = ".build-staging-"
-)
-
-// buildStagedFiles are the files the prefilter stage stages, in the order
-// they are moved into place: the Bloom bits and plist before the
-// prefilter.json that describes them, the build manifest last.
-var buildStagedFiles = []string{
-	bloom.BitsFile, bloom.PlistFile, bloom.ManifestFile, "keys.txt", "input.txtpb", buildManifestFile,
-}
-
-// writeBuildOutput makes the output directory consistent: write stages the
-// prefilter and key files in a staging directory inside out, then the
-// post-build steps run (the PIR step stages and commits its own shards), and
-// only when all succeeded are the staged files renamed over the old ones. A
-// failure anywhere leaves the previous prefilter, key list and manifest
-// untouched, so out never pairs a new prefilter with old shards.
-//
-// The order is also the safe one if the process dies between the two
-// commits: new PIR shards with the old prefilter only delay new blocks (the
-// old filter lacks them) and a removed key still answered by the old filter
-// is then refused by PIR (client-spec §7 item 3: add to PIR before the
-// filter, remove from PIR whenever).
-func writeBuildOutput(ctx context.Context, e *env, out string, keys []string, write func(dir string) error, steps []postBuildStep) error {
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return fmt.Errorf("creating output directory: %w", err)
-	}
-	old, _ := filepath.Glob(filepath.Join(out, buildStagingPrefix+"*"))
-	for _, d := range old {
-		if err := os.RemoveAll(d); err == nil {
-			fmt.Fprintf(e.stderr, "blindlist: removed %s left by an interrupted build\n", filepath.Base(d))
-		}
-	}
-	staging, err := os.MkdirTemp(out, buildStagingPrefix)
-	if err != nil {
-		return fmt.Errorf("creating staging directory: %w", err)
-	}
-	defer os.RemoveAll(staging)
-	if err := write(staging); err != nil {
-		return err
-	}
-	for _, step := range steps {
-		if err := step(ctx, e, keys, out); err != nil {
-			return err
-		}
-	}
-	for _, name := range buildStagedFiles {
-		if err := os.Rename(filepath.Join(staging, name), filepath.Join(out, name)); err != nil {
-			return fmt.Errorf("moving %s into %s: %w", name, out, err)
-		}
-	}
-	return atomicfile.SyncDir(out)
-}
-
-// writeKeyFiles writes keys.txt and input.txtpb, both streamed through a
-// buffered writer, so neither file is ever held whole in memory (at 1M keys
-// keys.txt is about 30 MB, and building it in memory then copying it set the
-// build's peak RSS).
-func writeKeyFiles(dir string, keys []string) error {
-	if err := writeWith(filepath.Join(dir, "keys.txt"), func(w io.Writer) error { return writeKeyList(w, keys) }); err != nil {
-		return err
-	}
-	return writeWith(filepath.Join(dir, "input.txtpb"), func(w io.Writer) error { return writeKeywordDB(w, keys) })
-}
-
-// writeKeyList writes keys one per line, each ended by a newline.
-func writeKeyList(w io.Writer, keys []string) error {
-	bw := bufio.NewWriterSize(w, 1<<16)
-	for _, k := range keys {
-		bw.WriteString(k)
-		bw.WriteByte('\n')
-	}
-	return bw.Flush()
-}
-
-// writeKeywordDB writes keys as Apple's pir.v1.KeywordDatabase in protobuf
-// text format, one row per key with value "1", in the layout
-// PIRProcessDatabase reads (shared/vectors/pir/A/input.txtpb).
-func writeKeywordDB(w io.Writer, keys []string) error {
-	bw := bufio.NewWriterSize(w, 1<<16)
-	var quoted []byte
-	for _, k := range keys {
-		quoted = pb.AppendTextString(quoted[:0], k)
-		bw.WriteString("rows {\n  keyword: ")
-		bw.Write(quoted)
-		bw.WriteString("\n  value: \"1\"\n}\n")
-	}
-	return bw.Flush()
-}
-
-// outputFileMode is the permission of the files build writes: public data
-// that a server running as another user must be able to read.
-const outputFileMode = 0o644
-
 // writeWith streams a file through fn (given a buffered writer) and replaces
 // path with it atomically and durably, mode 0644.
 func writeWith(path string, fn func(io.Writer) error) error {
-	return atomicfile.WriteFile(path, outputFileMode, fn)
+	return atomicfile.WriteFile(path, 0o644, fn)
 }
 
 // writeFileAtomic replaces path with data atomically and durably, mode 0644.
 func writeFileAtomic(path string, data []byte) error {
-	return atomicfile.WriteBytes(path, outputFileMode, data)
+	return atomicfile.WriteBytes(path, 0o644, data)
 }
 
 // isTerminal reports whether w is a character device (a terminal).

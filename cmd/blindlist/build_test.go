@@ -7,13 +7,13 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
 	"testing/iotest"
 
 	"github.com/blindlist/blindlist/bloom"
+	"github.com/blindlist/blindlist/generation"
 )
 
 func TestBuildFixtures(t *testing.T) {
@@ -62,7 +62,7 @@ func TestBuildFixtures(t *testing.T) {
 	if strings.Count(txt, "rows {") != len(keys) || !strings.Contains(txt, "keyword: \"ads.example.com\"\n  value: \"1\"") {
 		t.Errorf("input.txtpb does not hold the keys")
 	}
-	var man buildManifest
+	var man generation.Manifest
 	if err := json.Unmarshal(mustRead(t, filepath.Join(out, "manifest.json")), &man); err != nil {
 		t.Fatal(err)
 	}
@@ -224,33 +224,6 @@ func BenchmarkBuildHosts1M(b *testing.B) {
 	}
 }
 
-// TestWriteKeyFilesStreams checks that keys.txt is exactly the keys one per
-// line and that writing it does not hold the file in memory: the bytes
-// allocated stay far below the file's size (building it in a
-// strings.Builder and copying it allocated about twice the size).
-func TestWriteKeyFilesStreams(t *testing.T) {
-	keys := make([]string, 100_000)
-	size := 0
-	for i := range keys {
-		keys[i] = fmt.Sprintf("host%07d.ads-%d.example.org/path/%d", i, i%9973, i)
-		size += len(keys[i]) + 1
-	}
-	dir := t.TempDir()
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	if err := writeKeyFiles(dir, keys); err != nil {
-		t.Fatal(err)
-	}
-	runtime.ReadMemStats(&after)
-	if got, want := string(mustRead(t, filepath.Join(dir, "keys.txt"))), strings.Join(keys, "\n")+"\n"; got != want {
-		t.Errorf("keys.txt: %d bytes, want %d (the keys, one per line)", len(got), len(want))
-	}
-	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > uint64(size/4) {
-		t.Errorf("writeKeyFiles allocated %d bytes for %d bytes of keys.txt, want < %d (streamed)", alloc, size, size/4)
-	}
-}
-
 // TestBuildKeepCovered checks --keep-covered: keys below a listed parent
 // stay in keys.txt and the prefilter (for devices that test only the exact
 // host, client-spec §3.3), and are dropped as covered_by_parent without it.
@@ -279,7 +252,7 @@ func TestBuildKeepCovered(t *testing.T) {
 		if !slices.Equal(keys, want) {
 			t.Errorf("keep=%v: keys %q, want %q", keep, keys, want)
 		}
-		var man buildManifest
+		var man generation.Manifest
 		if err := json.Unmarshal(mustRead(t, filepath.Join(out, "manifest.json")), &man); err != nil {
 			t.Fatal(err)
 		}
@@ -336,7 +309,7 @@ func TestBuildPublicSuffix(t *testing.T) {
 		if !strings.Contains(errs, "blindlist: warning: "+verb+" key co.uk: its host is a public suffix (icann section)") {
 			t.Errorf("%q: no warning for co.uk: %s", tc.policy, errs)
 		}
-		var man buildManifest
+		var man generation.Manifest
 		if err := json.Unmarshal(mustRead(t, filepath.Join(out, "manifest.json")), &man); err != nil {
 			t.Fatal(err)
 		}

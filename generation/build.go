@@ -1,0 +1,319 @@
+package generation
+
+import (
+	"bufio"
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/blindlist/blindlist/blocklist"
+	"github.com/blindlist/blindlist/bloom"
+	"github.com/blindlist/blindlist/internal/atomicfile"
+	"github.com/blindlist/blindlist/pir/pb"
+)
+
+// Files of the prefilter stage, besides bloom's own.
+const (
+	// ManifestFile is the build manifest: what was read, rewritten and
+	// dropped, by reason, and how the prefilter was sized.
+	ManifestFile = "manifest.json"
+	// KeysFile holds the normalised keys, one per line.
+	KeysFile = "keys.txt"
+	// KeywordDBFile holds the keys as a pir.v1.KeywordDatabase text proto.
+	KeywordDBFile      = "input.txtpb"
+	buildStagingPrefix = ".build-staging-"
+)
+
+// StagedFiles are the files the prefilter stage stages, in the order they
+// are moved into place: the Bloom bits and plist before the prefilter.json
+// that describes them, the build manifest last.
+var StagedFiles = []string{
+	bloom.BitsFile, bloom.PlistFile, bloom.ManifestFile, KeysFile, KeywordDBFile, ManifestFile,
+}
+
+// ErrNoKeys is returned by Build when the sources gave no keys.
+var ErrNoKeys = errors.New("generation: the sources gave no keys")
+
+// Config is what one build reads and how it sizes its output.
+type Config struct {
+	// Block are the block list sources; Allow the allow list sources.
+	Block, Allow []blocklist.Source
+	// Compile are the normalisation options (blocklist.Compile).
+	Compile blocklist.Options
+	// ReadTimeout bounds reading the sources; zero: no bound beyond ctx.
+	ReadTimeout time.Duration
+	// Tolerance is the prefilter's per-key false-positive rate, in (0, 1).
+	Tolerance float64
+	// VisitRate and SubURLs are recorded in the manifest when the
+	// tolerance was derived from a per-visit rate (bloom.ToleranceForVisit).
+	VisitRate float64
+	SubURLs   int
+	// Seed is the Murmur3 seed; nil derives it from the keys (SeedFromKeys),
+	// so the same list always gives the same filter.
+	Seed *uint32
+	// Workers bounds the goroutines of the Bloom build and the PIR shards;
+	// zero: all cores.
+	Workers int
+	// PIR are the PIR settings.
+	PIR PIRConfig
+	// Logf receives one line per notable event (shards reused or
+	// reprocessed, leftovers removed); nil: quiet.
+	Logf func(format string, args ...any)
+	// Progressf, if set, receives per-shard progress lines.
+	Progressf func(format string, args ...any)
+
+	// testingOnlyShardDone, if set, runs after each PIR shard is staged;
+	// an error fails the build there (crash tests). Nil in production.
+	testingOnlyShardDone func(shard int) error
+}
+
+// Result is what a build wrote.
+type Result struct {
+	// Keys are the normalised, sorted keys.
+	Keys []string
+	// Report is blocklist.Compile's report (also in the manifest).
+	Report *blocklist.Report
+	// Filter is the prefilter of Keys.
+	Filter *bloom.Filter
+	// Manifest is the build manifest written to ManifestFile.
+	Manifest *Manifest
+	// PIR is the PIR manifest; nil when PIR.Disabled.
+	PIR *PIRManifest
+	// StaleShards is set when PIR.Disabled and the directory still holds
+	// the shards of an earlier build, which do not match the new keys.
+	StaleShards bool
+}
+
+// Manifest is ManifestFile.
+type Manifest struct {
+	Tool  string `json:"tool"`
+	Built string `json:"built"`
+	// KeepCovered records blocklist.Options.KeepCovered: keys below a
+	// listed parent were kept, for devices that do not walk the domain
+	// hierarchy.
+	KeepCovered bool              `json:"keep_covered"`
+	Keys        int               `json:"keys"`
+	KeysFile    string            `json:"keys_file"`
+	PIRInput    string            `json:"pir_input"`
+	Sizing      Sizing            `json:"sizing"`
+	Prefilter   bloom.Manifest    `json:"prefilter"`
+	Report      *blocklist.Report `json:"report"`
+}
+
+// Sizing records how the prefilter was sized.
+type Sizing struct {
+	Tolerance      float64 `json:"per_key_tolerance"`
+	VisitRate      float64 `json:"per_visit_rate,omitempty"`
+	SubURLs        int     `json:"suburls_per_visit,omitempty"`
+	SeedDerived    bool    `json:"seed_derived_from_keys"`
+	PlistAndBits   string  `json:"files"`
+	ExpectedFPRate float64 `json:"expected_per_key_rate"`
+}
+
+func (c *Config) logf(format string, args ...any) {
+	if c.Logf != nil {
+		c.Logf(format, args...)
+	}
+}
+
+// Compile reads the sources and normalises them into keys.
+func (c *Config) compile(ctx context.Context) (*blocklist.Result, error) {
+	block := c.Block
+	if len(block) == 0 {
+		return nil, errors.New("generation: no block list source")
+	}
+	if c.ReadTimeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.ReadTimeout)
+		defer cancel()
+	}
+	return blocklist.Compile(ctx, block, c.Allow, c.Compile)
+}
+
+// Build reads the sources, compiles them into keys and writes into out
+// (created if needed) the prefilter, the key files, the PIR shards and the
+// manifests. A failure anywhere leaves out as it was. When the sources give
+// no keys it returns ErrNoKeys with a Result holding the Report.
+func Build(ctx context.Context, out string, c Config) (*Result, error) {
+	if !(c.Tolerance > 0 && c.Tolerance < 1) {
+		return nil, fmt.Errorf("generation: tolerance %v is outside (0, 1)", c.Tolerance)
+	}
+	if err := c.PIR.Check(); err != nil {
+		return nil, err
+	}
+	res, err := c.compile(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := &Result{Keys: res.Keys, Report: res.Report}
+	if len(res.Keys) == 0 {
+		return r, ErrNoKeys
+	}
+	seed, derived := uint32(0), c.Seed == nil
+	if derived {
+		seed = SeedFromKeys(res.Keys)
+	} else {
+		seed = *c.Seed
+	}
+	f, err := bloom.Build(res.Keys, c.Tolerance, seed, c.Workers)
+	if err != nil {
+		return nil, fmt.Errorf("generation: %w", err)
+	}
+	r.Filter = f
+	r.Manifest = &Manifest{
+		Tool:        "blindlist build",
+		Built:       time.Now().UTC().Format(time.RFC3339),
+		KeepCovered: c.Compile.KeepCovered,
+		Keys:        len(res.Keys),
+		KeysFile:    KeysFile,
+		PIRInput:    KeywordDBFile,
+		Prefilter:   f.Manifest(bloom.BitsFile),
+		Report:      res.Report,
+		Sizing: Sizing{
+			Tolerance: c.Tolerance, VisitRate: c.VisitRate, SeedDerived: derived,
+			PlistAndBits:   strings.Join([]string{bloom.BitsFile, bloom.PlistFile, bloom.ManifestFile}, " "),
+			ExpectedFPRate: bloom.FalsePositiveRate(f.Params().BitCount, f.Params().HashCount, len(res.Keys)),
+		},
+	}
+	if c.VisitRate != 0 {
+		r.Manifest.Sizing.SubURLs = c.SubURLs
+	}
+	mj, err := json.MarshalIndent(r.Manifest, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("generation: encoding manifest: %w", err)
+	}
+	write := func(dir string) error {
+		if err := f.WriteDir(dir); err != nil {
+			return err
+		}
+		if err := writeKeyFiles(dir, res.Keys); err != nil {
+			return err
+		}
+		return writeFileAtomic(filepath.Join(dir, ManifestFile), append(mj, '\n'))
+	}
+	pirStep := func(ctx context.Context) error {
+		if c.PIR.Disabled {
+			r.StaleShards = c.PIR.staleShards(out)
+			return nil
+		}
+		m, err := c.PIR.buildPIR(ctx, res.Keys, out, c.Workers, c.logf, c.Progressf, c.testingOnlyShardDone)
+		r.PIR = m
+		return err
+	}
+	if err := c.writeOutput(ctx, out, write, pirStep); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// writeOutput makes the output directory consistent: write stages the
+// prefilter and key files in a staging directory inside out, then the PIR
+// step runs (it stages and commits its own shards), and only when both
+// succeeded are the staged files renamed over the old ones. A failure
+// anywhere leaves the previous prefilter, key list and manifest untouched,
+// so out never pairs a new prefilter with old shards.
+//
+// The order is also the safe one if the process dies between the two
+// commits: new PIR shards with the old prefilter only delay new blocks (the
+// old filter lacks them) and a removed key still answered by the old filter
+// is then refused by PIR (client-spec §7 item 3: add to PIR before the
+// filter, remove from PIR whenever).
+func (c *Config) writeOutput(ctx context.Context, out string, write func(dir string) error, pirStep func(context.Context) error) error {
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return fmt.Errorf("generation: creating output directory: %w", err)
+	}
+	old, _ := filepath.Glob(filepath.Join(out, buildStagingPrefix+"*"))
+	for _, d := range old {
+		if err := os.RemoveAll(d); err == nil {
+			c.logf("removed %s left by an interrupted build", filepath.Base(d))
+		}
+	}
+	staging, err := os.MkdirTemp(out, buildStagingPrefix)
+	if err != nil {
+		return fmt.Errorf("generation: creating staging directory: %w", err)
+	}
+	defer os.RemoveAll(staging)
+	if err := write(staging); err != nil {
+		return err
+	}
+	if err := pirStep(ctx); err != nil {
+		return err
+	}
+	for _, name := range StagedFiles {
+		if err := os.Rename(filepath.Join(staging, name), filepath.Join(out, name)); err != nil {
+			return fmt.Errorf("generation: moving %s into %s: %w", name, out, err)
+		}
+	}
+	return atomicfile.SyncDir(out)
+}
+
+// SeedFromKeys derives the Murmur3 seed from the sorted keys (the first
+// four bytes of SHA-256 over the keys, one per line), so the same list
+// always gives the same filter. The seed is public in the prefilter anyway.
+func SeedFromKeys(keys []string) uint32 {
+	h := sha256.New()
+	for _, k := range keys {
+		io.WriteString(h, k)
+		h.Write([]byte{'\n'})
+	}
+	return binary.BigEndian.Uint32(h.Sum(nil))
+}
+
+// writeKeyFiles writes keys.txt and input.txtpb, both streamed through a
+// buffered writer, so neither file is ever held whole in memory (at 1M keys
+// keys.txt is about 30 MB, and building it in memory then copying it set the
+// build's peak RSS).
+func writeKeyFiles(dir string, keys []string) error {
+	if err := writeWith(filepath.Join(dir, KeysFile), func(w io.Writer) error { return writeKeyList(w, keys) }); err != nil {
+		return err
+	}
+	return writeWith(filepath.Join(dir, KeywordDBFile), func(w io.Writer) error { return WriteKeywordDB(w, keys) })
+}
+
+// writeKeyList writes keys one per line, each ended by a newline.
+func writeKeyList(w io.Writer, keys []string) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	for _, k := range keys {
+		bw.WriteString(k)
+		bw.WriteByte('\n')
+	}
+	return bw.Flush()
+}
+
+// WriteKeywordDB writes keys as Apple's pir.v1.KeywordDatabase in protobuf
+// text format, one row per key with value "1", in the layout
+// PIRProcessDatabase reads (shared/vectors/pir/A/input.txtpb).
+func WriteKeywordDB(w io.Writer, keys []string) error {
+	bw := bufio.NewWriterSize(w, 1<<16)
+	var quoted []byte
+	for _, k := range keys {
+		quoted = pb.AppendTextString(quoted[:0], k)
+		bw.WriteString("rows {\n  keyword: ")
+		bw.Write(quoted)
+		bw.WriteString("\n  value: \"1\"\n}\n")
+	}
+	return bw.Flush()
+}
+
+// outputFileMode is the permission of the files a build writes: public
+// data that a server running as another user must be able to read.
+const outputFileMode = 0o644
+
+// writeWith streams a file through fn (given a buffered writer) and replaces
+// path with it atomically and durably, mode 0644.
+func writeWith(path string, fn func(io.Writer) error) error {
+	return atomicfile.WriteFile(path, outputFileMode, fn)
+}
+
+// writeFileAtomic replaces path with data atomically and durably, mode 0644.
+func writeFileAtomic(path string, data []byte) error {
+	return atomicfile.WriteBytes(path, outputFileMode, data)
+}

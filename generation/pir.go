@@ -1,0 +1,731 @@
+package generation
+
+// The PIR stage of a build: process the normalised keys into
+// Apple-layout keyword-PIR shards (<stem>-<i>.bin + .params.txtpb, pir-spec
+// §7) in the output directory, next to the prefilter, and on later builds
+// reprocess only the shards whose keys changed.
+//
+// Incremental rule (pir-spec §4.5, §8.5): a shard is a pure function of its
+// key set, so pir-manifest.json records per shard a SHA-256 over its sorted
+// keyword-value pairs and the SHA-256 of its two files. A new build with the
+// same settings and shard count routes the keys with the config's sharding
+// function and reprocesses a shard only when its key digest changed or its
+// files no longer match the manifest. A reprocessed shard keeps its previous
+// cuckoo size and entry size when the new keys fit ("fixed cuckoo sizes to
+// keep configs stable"), so its params file, and the config_id devices
+// cache, stay the same. An incremental result therefore depends on the
+// build history: replicas must share one build's files (as deploy/ does),
+// and PIRConfig.Rebuild gives the history-free result, the same files as a
+// build into an empty directory.
+//
+// Crash safety: new shard files are written and fsynced in a staging
+// directory inside the output directory, renamed over the old ones only once
+// every shard is complete, and the manifest is written last. A crash during
+// the renames leaves each file whole; the next build sees files that do not
+// match the manifest and reprocesses those shards.
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/blindlist/blindlist/internal/atomicfile"
+	"github.com/blindlist/blindlist/pir"
+	"github.com/blindlist/blindlist/pir/oprf"
+	"github.com/blindlist/blindlist/pir/pb"
+)
+
+// Files and defaults of the PIR stage.
+const (
+	// PIRManifestFile records the PIR settings, config_id and, per shard,
+	// its key digest and file digests.
+	PIRManifestFile = "pir-manifest.json"
+	// KeyConfigFile is the evaluation-key config devices generate keys for.
+	KeyConfigFile    = "evaluation_key_config.txtpb"
+	pirStagingPrefix = ".pir-staging-"
+	// DefaultPreset is the rlwe preset of Apple's SimpleURLFilter sample.
+	DefaultPreset = "n_4096_logq_27_28_28_logt_5"
+	// DefaultEntriesPerShard sizes the shard count: Apple's SimpleURLFilter
+	// sample (pir-spec §9).
+	DefaultEntriesPerShard = 50000
+	// PIRValue is the value of every key, as in Apple's sample database.
+	PIRValue = "1"
+	// PIRManifestFormat versions pir-manifest.json and the digest rule; a
+	// build never reuses shards recorded under another format.
+	PIRManifestFormat = 1
+)
+
+// PIRConfig are the PIR settings of a build. The zero value, after
+// defaults (see withDefaults), is Apple's SimpleURLFilter layout.
+type PIRConfig struct {
+	// Disabled writes the prefilter and key list only (--no-pir).
+	Disabled bool
+	// Rebuild reprocesses every shard, ignoring the previous build: the
+	// same files as a build into an empty directory (--pir-rebuild).
+	Rebuild bool
+	// Shards is the number of PIR shards; 0: max(keys/EntriesPerShard, 1).
+	Shards int
+	// EntriesPerShard sizes the shard count when Shards is 0. Zero:
+	// DefaultEntriesPerShard.
+	EntriesPerShard int
+	// Preset is the rlwe preset. Empty: DefaultPreset.
+	Preset string
+	// HashFunctions is the number of cuckoo hash functions. Zero: 2.
+	HashFunctions int
+	// Stem is the shard file stem. Empty: "url".
+	Stem string
+	// SymmetricKeyFile, if set, builds symmetric PIR (Apple's
+	// OPRF_P384_AES_GCM_192_NONCE_96_TAG_128) with the key in this file,
+	// created with mode 0600 if missing. Keep it secret and outside the
+	// output directory.
+	SymmetricKeyFile string
+}
+
+// withDefaults fills the zero fields.
+func (c PIRConfig) withDefaults() PIRConfig {
+	if c.EntriesPerShard == 0 {
+		c.EntriesPerShard = DefaultEntriesPerShard
+	}
+	if c.Preset == "" {
+		c.Preset = DefaultPreset
+	}
+	if c.HashFunctions == 0 {
+		c.HashFunctions = 2
+	}
+	if c.Stem == "" {
+		c.Stem = "url"
+	}
+	return c
+}
+
+// Check validates the settings (after defaults).
+func (c PIRConfig) Check() error {
+	c = c.withDefaults()
+	switch {
+	case c.Shards < 0 || c.Shards > 1<<16:
+		return fmt.Errorf("generation: %d shards: want 1 to 65536", c.Shards)
+	case c.Shards == 0 && c.EntriesPerShard < 1:
+		return fmt.Errorf("generation: %d entries per shard: want at least 1", c.EntriesPerShard)
+	case c.HashFunctions < 1 || c.HashFunctions > 8:
+		return fmt.Errorf("generation: %d cuckoo hash functions: want 1 to 8", c.HashFunctions)
+	case strings.ContainsAny(c.Stem, `/\`) || strings.HasPrefix(c.Stem, "."):
+		return fmt.Errorf("generation: shard stem %q: want a plain file name prefix", c.Stem)
+	case c.Disabled && c.SymmetricKeyFile != "":
+		return errors.New("generation: a symmetric key needs the PIR stage")
+	case !slices.Contains(pir.Presets(), c.Preset):
+		return fmt.Errorf("generation: preset %q: want one of %s", c.Preset, strings.Join(pir.Presets(), ", "))
+	}
+	return nil
+}
+
+// staleShards reports whether outDir holds shards of an earlier build
+// that a build with Disabled leaves in place.
+func (c PIRConfig) staleShards(outDir string) bool {
+	bin, _ := pir.ShardPaths(outDir, c.withDefaults().Stem, 0)
+	return fileExists(bin)
+}
+
+// buildPIR is the PIR build stage: it writes the shards of keys into
+// outDir and returns the manifest it wrote.
+func (c PIRConfig) buildPIR(ctx context.Context, keys []string, outDir string, workers int, logf, progressf func(string, ...any), testingOnlyShardDone func(int) error) (*PIRManifest, error) {
+	c = c.withDefaults()
+	b := &pirBuilder{
+		dir: outDir,
+		settings: PIRSettings{
+			Preset: c.Preset, HashFunctions: c.HashFunctions, Stem: c.Stem, Value: PIRValue,
+			Sharding: pir.ShardingFunction{}.String(), KeyCompression: pir.NoCompression.String(),
+		},
+		workers:              workers,
+		rebuild:              c.Rebuild,
+		testingOnlyShardDone: testingOnlyShardDone,
+		logf:                 func(format string, args ...any) { logf("pir: "+format, args...) },
+	}
+	if progressf != nil {
+		b.progressf = func(format string, args ...any) { progressf("pir: "+format, args...) }
+	}
+	shards := c.Shards
+	if shards == 0 {
+		shards = max(len(keys)/c.EntriesPerShard, 1)
+	}
+	if c.SymmetricKeyFile != "" {
+		var err error
+		if keys, err = b.symmetric(ctx, keys, c.SymmetricKeyFile); err != nil {
+			return nil, err
+		}
+	}
+	return b.run(ctx, keys, shards)
+}
+
+// symmetric turns the build into symmetric PIR (pir-spec §5) with the key
+// in path, created (mode 0600) if missing: every key becomes its 16-byte
+// oblivious keyword with the encrypted value "1", and the returned keys are
+// the oblivious keywords, routed and digested like plain keys. The
+// transform is deterministic (the AES-GCM nonce comes from the OPRF
+// output), so unchanged keys give unchanged shards and incremental rebuilds
+// still reuse them; but every key is transformed on every build (about
+// 0.45 ms of CPU each, spread over --workers).
+func (b *pirBuilder) symmetric(ctx context.Context, keys []string, path string) ([]string, error) {
+	key, created, err := oprf.CreateKeyFile(path, rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("pir output: symmetric key: %w", err)
+	}
+	if created {
+		b.logf("created symmetric PIR key %s (mode 0600): keep it secret; the service needs it (usecase symmetricPirArguments)", path)
+	}
+	start := time.Now()
+	rows := make([]pir.Row, len(keys))
+	value := []byte(PIRValue)
+	for i, k := range keys {
+		rows[i] = pir.Row{Keyword: []byte(k), Value: value}
+	}
+	if rows, err = pir.SymmetricRows(ctx, rows, key, b.workers); err != nil {
+		return nil, fmt.Errorf("pir output: %w", err)
+	}
+	out := make([]string, len(rows))
+	b.values = make(map[string]string, len(rows))
+	for i, r := range rows {
+		out[i] = string(r.Keyword)
+		b.values[out[i]] = string(r.Value)
+	}
+	b.symKey = key
+	b.settings.SymmetricPublicKey = hex.EncodeToString(key.PublicKey())
+	b.logf("symmetric PIR: %d keys transformed in %.1f s", len(keys), time.Since(start).Seconds())
+	return out, nil
+}
+
+// valueOf returns the value stored for key: the encrypted value in a
+// symmetric build, else PIRValue.
+func (b *pirBuilder) valueOf(key string) string {
+	if b.values != nil {
+		return b.values[key]
+	}
+	return PIRValue
+}
+
+// PIRSettings are the build settings a previous output must share for its
+// shards to be reused.
+type PIRSettings struct {
+	Preset         string `json:"preset"`
+	HashFunctions  int    `json:"hash_functions"`
+	Sharding       string `json:"sharding"`
+	KeyCompression string `json:"key_compression"`
+	Value          string `json:"value"`
+	Stem           string `json:"stem"`
+	// SymmetricPublicKey is the hex public key of a symmetric-PIR build
+	// (--symmetric-key); a new key reprocesses every shard.
+	SymmetricPublicKey string `json:"symmetric_public_key,omitempty"`
+}
+
+// PIRManifest is DIR/pir-manifest.json.
+type PIRManifest struct {
+	Format     int         `json:"format"`
+	Tool       string      `json:"tool"`
+	Built      string      `json:"built"`
+	Settings   PIRSettings `json:"settings"`
+	Keys       int         `json:"keys"`
+	ShardCount int         `json:"shard_count"`
+	// ConfigID and EvaluationKeyConfigHash are what devices see in /config.
+	ConfigID                string      `json:"config_id"`
+	EvaluationKeyConfigHash string      `json:"evaluation_key_config_hash"`
+	EvaluationKeyConfig     FileInfo    `json:"evaluation_key_config"`
+	Shards                  []ShardInfo `json:"shards"`
+}
+
+// ShardInfo records one shard.
+type ShardInfo struct {
+	Index int `json:"index"`
+	Keys  int `json:"keys"`
+	// KeysSHA256 is SHA-256 over the shard's rows in keyword byte order,
+	// each as u32be len(keyword) || keyword || u32be len(value) || value.
+	KeysSHA256 string   `json:"keys_sha256"`
+	EntryCount int      `json:"entry_count"` // buckets per cuckoo table
+	EntrySize  int      `json:"entry_size"`
+	Dimensions [2]int   `json:"dimensions"`
+	Bin        FileInfo `json:"bin"`
+	Params     FileInfo `json:"params"`
+}
+
+// FileInfo names a file in the output directory and its digest.
+type FileInfo struct {
+	Name   string `json:"name"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"`
+}
+
+// pirBuilder writes the PIR output of one build into dir.
+type pirBuilder struct {
+	dir       string
+	settings  PIRSettings
+	workers   int
+	rebuild   bool                             // ignore the previous output
+	logf      func(format string, args ...any) // always shown
+	progressf func(format string, args ...any) // per shard; nil: quiet
+	// testingOnlyShardDone, if set, runs after each shard is staged; an
+	// error fails the build there (crash tests). Nil in production.
+	testingOnlyShardDone func(shard int) error
+	// symKey and values are set by symmetric: the key, and the encrypted
+	// value of each oblivious keyword. Nil for plain keyword PIR.
+	symKey *oprf.PrivateKey
+	values map[string]string
+}
+
+// pirShardJob is one shard of a build.
+type pirShardJob struct {
+	keys   []string
+	digest string
+	prev   *ShardInfo // previous record: reuse it, or pin its sizes
+	keep   bool
+	info   ShardInfo
+	params *pir.Params
+}
+
+// run writes the shards of keys into b.dir and returns the manifest it
+// wrote. keys must be distinct.
+func (b *pirBuilder) run(ctx context.Context, keys []string, shardCount int) (*PIRManifest, error) {
+	start := time.Now()
+	jobs, err := b.route(keys, shardCount)
+	if err != nil {
+		return nil, err
+	}
+	prev, reason := b.previous(shardCount)
+	if b.rebuild && prev != nil {
+		prev, reason = nil, "every shard asked for"
+	}
+	if reason != "" {
+		b.logf("%s: full rebuild", reason)
+	}
+	for i, j := range jobs {
+		if prev == nil {
+			continue
+		}
+		j.prev = &prev.Shards[i]
+		if j.prev.KeysSHA256 != j.digest {
+			continue
+		}
+		if err := b.matches(j.prev); err != nil {
+			b.logf("shard %d: %v: reprocessing it", i, err)
+			continue
+		}
+		j.keep = true
+	}
+	b.removeStaging()
+	staging, err := os.MkdirTemp(b.dir, pirStagingPrefix)
+	if err != nil {
+		return nil, fmt.Errorf("pir output: %w", err)
+	}
+	defer os.RemoveAll(staging)
+	if err := b.processAll(ctx, jobs, staging); err != nil {
+		return nil, err
+	}
+	for i, j := range jobs {
+		if j.keep {
+			j.info = *j.prev
+			_, params := pir.ShardPaths(b.dir, b.settings.Stem, i)
+			if j.params, err = pir.ReadParamsFile(params); err != nil {
+				return nil, fmt.Errorf("pir output: shard %d: %w", i, err)
+			}
+		}
+	}
+	ps := make([]*pir.Params, len(jobs))
+	for i, j := range jobs {
+		ps[i] = j.params
+	}
+	cfg, err := pir.BuildConfig(ps)
+	if err != nil {
+		return nil, fmt.Errorf("pir output: %w", err)
+	}
+	man := &PIRManifest{
+		Format: PIRManifestFormat, Tool: "blindlist build", Built: time.Now().UTC().Format(time.RFC3339),
+		Settings: b.settings, Keys: len(keys), ShardCount: shardCount,
+		ConfigID: hex.EncodeToString(cfg.ID), EvaluationKeyConfigHash: hex.EncodeToString(cfg.KeyConfigHash),
+	}
+	for _, j := range jobs {
+		man.Shards = append(man.Shards, j.info)
+	}
+	if man.EvaluationKeyConfig, err = b.commit(jobs, staging, cfg); err != nil {
+		return nil, err
+	}
+	if err := b.writeManifest(man); err != nil {
+		return nil, err
+	}
+	processed := 0
+	for _, j := range jobs {
+		if !j.keep {
+			processed++
+		}
+	}
+	idNote := "new"
+	if prev != nil && prev.ConfigID == man.ConfigID {
+		idNote = "unchanged"
+	}
+	b.logf("%d shards (%d processed, %d unchanged), config_id %.16s… %s, in %.1f s",
+		shardCount, processed, shardCount-processed, man.ConfigID, idNote, time.Since(start).Seconds())
+	return man, nil
+}
+
+// route splits keys into shards with the sharding function and computes
+// each shard's key digest, spreading the hashing over all cores.
+func (b *pirBuilder) route(keys []string, shardCount int) ([]*pirShardJob, error) {
+	if shardCount < 1 || shardCount > 1<<16 {
+		return nil, fmt.Errorf("pir output: %d shards, want 1 to 65536", shardCount)
+	}
+	var sharding pir.ShardingFunction // SHA-256 sharding, Apple's default (pir-spec §4.5)
+	idx := make([]uint16, len(keys))  // shard indices are below 1<<16
+	parts := runtime.GOMAXPROCS(0)
+	var g errgroup.Group
+	for p := range parts {
+		g.Go(func() error {
+			var kb []byte
+			for i := p * len(keys) / parts; i < (p+1)*len(keys)/parts; i++ {
+				kb = append(kb[:0], keys[i]...)
+				s, err := sharding.ShardIndex(kb, shardCount)
+				if err != nil {
+					return fmt.Errorf("pir output: %w", err)
+				}
+				idx[i] = uint16(s)
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	counts := make([]int, shardCount)
+	for _, s := range idx {
+		counts[s]++
+	}
+	jobs := make([]*pirShardJob, shardCount)
+	for s := range jobs {
+		jobs[s] = &pirShardJob{keys: make([]string, 0, counts[s])}
+	}
+	for i, s := range idx {
+		jobs[s].keys = append(jobs[s].keys, keys[i])
+	}
+	g.SetLimit(parts)
+	for _, j := range jobs {
+		g.Go(func() error {
+			if !slices.IsSorted(j.keys) {
+				slices.Sort(j.keys)
+			}
+			for i := 1; i < len(j.keys); i++ {
+				if j.keys[i] == j.keys[i-1] {
+					return fmt.Errorf("pir output: key %q appears twice", j.keys[i])
+				}
+			}
+			j.digest = keysDigest(j.keys, b.valueOf)
+			return nil
+		})
+	}
+	return jobs, g.Wait()
+}
+
+// keysDigest is the KeysSHA256 of sorted keys with their values.
+func keysDigest(sorted []string, valueOf func(string) string) string {
+	h := sha256.New()
+	buf := make([]byte, 0, 64<<10)
+	for _, k := range sorted {
+		value := valueOf(k)
+		if len(buf)+8+len(k)+len(value) > cap(buf) {
+			h.Write(buf)
+			buf = buf[:0]
+		}
+		buf = binary.BigEndian.AppendUint32(buf, uint32(len(k)))
+		buf = append(buf, k...)
+		buf = binary.BigEndian.AppendUint32(buf, uint32(len(value)))
+		buf = append(buf, value...)
+	}
+	h.Write(buf)
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// previous returns the previous manifest when its shards can be reused, or
+// nil and why not ("" when the directory holds no previous PIR output).
+func (b *pirBuilder) previous(shardCount int) (*PIRManifest, string) {
+	raw, err := os.ReadFile(filepath.Join(b.dir, PIRManifestFile))
+	if errors.Is(err, fs.ErrNotExist) {
+		if bin, _ := pir.ShardPaths(b.dir, b.settings.Stem, 0); fileExists(bin) {
+			return nil, fmt.Sprintf("%s holds %s shards but no %s", b.dir, b.settings.Stem, PIRManifestFile)
+		}
+		return nil, ""
+	}
+	if err != nil {
+		return nil, fmt.Sprintf("cannot read %s (%v)", PIRManifestFile, err)
+	}
+	var m PIRManifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Sprintf("%s is unreadable (%v)", PIRManifestFile, err)
+	}
+	switch {
+	case m.Format != PIRManifestFormat:
+		return nil, fmt.Sprintf("%s has format %d, this build writes %d", PIRManifestFile, m.Format, PIRManifestFormat)
+	case m.Settings != b.settings:
+		return nil, fmt.Sprintf("PIR settings changed (%s)", settingsDiff(m.Settings, b.settings))
+	case m.ShardCount != shardCount:
+		return nil, fmt.Sprintf("shard count changed (%d -> %d)", m.ShardCount, shardCount)
+	case len(m.Shards) != m.ShardCount:
+		return nil, fmt.Sprintf("%s lists %d shards, not %d", PIRManifestFile, len(m.Shards), m.ShardCount)
+	}
+	for i, s := range m.Shards {
+		bin, params := b.shardNames(i)
+		if s.Index != i || s.Bin.Name != bin || s.Params.Name != params {
+			return nil, fmt.Sprintf("%s shard %d names other files", PIRManifestFile, i)
+		}
+	}
+	return &m, ""
+}
+
+// settingsDiff lists the settings that differ between a and b.
+func settingsDiff(a, b PIRSettings) string {
+	var d []string
+	add := func(name string, x, y any) {
+		if x != y {
+			d = append(d, fmt.Sprintf("%s %v -> %v", name, x, y))
+		}
+	}
+	add("preset", a.Preset, b.Preset)
+	add("hash functions", a.HashFunctions, b.HashFunctions)
+	add("sharding", a.Sharding, b.Sharding)
+	add("key compression", a.KeyCompression, b.KeyCompression)
+	add("value", fmt.Sprintf("%q", a.Value), fmt.Sprintf("%q", b.Value))
+	add("stem", a.Stem, b.Stem)
+	add("symmetric public key", a.SymmetricPublicKey, b.SymmetricPublicKey)
+	return strings.Join(d, ", ")
+}
+
+// shardNames returns the file names (relative to the output directory) of
+// shard i.
+func (b *pirBuilder) shardNames(i int) (bin, params string) {
+	bin, params = pir.ShardPaths("", b.settings.Stem, i)
+	return bin, params
+}
+
+// matches reports whether the files of a recorded shard are on disk as
+// recorded.
+func (b *pirBuilder) matches(s *ShardInfo) error {
+	for _, f := range []FileInfo{s.Bin, s.Params} {
+		got, err := describeFile(filepath.Join(b.dir, f.Name), f.Name, false)
+		if err != nil {
+			return err
+		}
+		if got != f {
+			return fmt.Errorf("%s differs from %s", f.Name, PIRManifestFile)
+		}
+	}
+	return nil
+}
+
+// processAll processes the shards not kept into staging, in parallel.
+func (b *pirBuilder) processAll(ctx context.Context, jobs []*pirShardJob, staging string) error {
+	todo := 0
+	for _, j := range jobs {
+		if !j.keep {
+			todo++
+		}
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	if b.workers > 0 {
+		g.SetLimit(b.workers)
+	} else {
+		g.SetLimit(max(1, min(todo, runtime.GOMAXPROCS(0))))
+	}
+	var mu sync.Mutex
+	done := 0
+	for i, j := range jobs {
+		if j.keep {
+			continue
+		}
+		g.Go(func() error {
+			t0 := time.Now()
+			err := b.processShard(gctx, i, j, staging)
+			if err == nil && b.testingOnlyShardDone != nil {
+				err = b.testingOnlyShardDone(i)
+			}
+			if err != nil {
+				return fmt.Errorf("pir output: shard %d: %w", i, err)
+			}
+			if b.progressf != nil {
+				mu.Lock()
+				done++
+				b.progressf("shard %d processed (%d keys, %.1f s), %d of %d", i, len(j.keys), time.Since(t0).Seconds(), done, todo)
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// processShard builds shard i into staging, fsyncs its files and records
+// them. A shard with a previous record first tries that record's cuckoo
+// size and entry size, so its parameters do not change.
+func (b *pirBuilder) processShard(ctx context.Context, i int, j *pirShardJob, staging string) error {
+	rows := make([]pir.Row, len(j.keys))
+	value := []byte(PIRValue)
+	for r, k := range j.keys {
+		rows[r] = pir.Row{Keyword: []byte(k), Value: value}
+		if b.values != nil {
+			rows[r].Value = []byte(b.values[k])
+		}
+	}
+	cfg := pir.ProcessConfig{
+		Preset: b.settings.Preset,
+		Cuckoo: pir.CuckooConfig{HashFunctionCount: b.settings.HashFunctions},
+		// The rows are already transformed: ProcessShard only records the
+		// public key.
+		Symmetric: b.symKey,
+	}
+	var db *pir.Database
+	var err error
+	if p := j.prev; p != nil && p.EntryCount > 0 && p.EntrySize > 0 {
+		pinned := cfg
+		pinned.Cuckoo.FixedBucketCount = p.EntryCount * b.settings.HashFunctions
+		pinned.Cuckoo.MaxSerializedBucketSize = p.EntrySize
+		pinned.UseMaxSerializedBucketSize = true
+		db, err = pir.ProcessShard(ctx, rows, i, pinned)
+		if err == nil && (db.Params().Dimensions != p.Dimensions || db.Params().EntryCount != p.EntryCount) {
+			err = errors.New("other dimensions")
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			b.logf("shard %d: the new keys do not fit its previous %d×%d buckets of %d bytes (%v); new parameters, so a new config_id",
+				i, b.settings.HashFunctions, p.EntryCount, p.EntrySize, err)
+			db = nil
+		}
+	}
+	if db == nil {
+		if db, err = pir.ProcessShard(ctx, rows, i, cfg); err != nil {
+			return err
+		}
+	}
+	rows = nil
+	if err := pir.WriteShard(staging, b.settings.Stem, i, db); err != nil {
+		return err
+	}
+	binName, paramsName := b.shardNames(i)
+	j.params = db.Params()
+	j.info = ShardInfo{
+		Index: i, Keys: len(j.keys), KeysSHA256: j.digest,
+		EntryCount: j.params.EntryCount, EntrySize: j.params.EntrySize, Dimensions: j.params.Dimensions,
+	}
+	for _, name := range []string{binName, paramsName} {
+		// Public files, readable like the prefilter (the temp files are 0600).
+		if err := os.Chmod(filepath.Join(staging, name), 0o644); err != nil {
+			return err
+		}
+	}
+	if j.info.Bin, err = describeFile(filepath.Join(staging, binName), binName, true); err != nil {
+		return err
+	}
+	if j.info.Params, err = describeFile(filepath.Join(staging, paramsName), paramsName, true); err != nil {
+		return err
+	}
+	return nil
+}
+
+// commit moves the processed shards from staging over the old ones,
+// removes shards beyond the new count and writes the evaluation-key config.
+func (b *pirBuilder) commit(jobs []*pirShardJob, staging string, cfg *pir.Config) (FileInfo, error) {
+	for i, j := range jobs {
+		if j.keep {
+			continue
+		}
+		for _, name := range []string{j.info.Bin.Name, j.info.Params.Name} {
+			if err := os.Rename(filepath.Join(staging, name), filepath.Join(b.dir, name)); err != nil {
+				return FileInfo{}, fmt.Errorf("pir output: shard %d: %w", i, err)
+			}
+		}
+	}
+	// Shards beyond the new count would be counted by loaders that read
+	// <stem>-0, -1, … until a file is missing: remove them, params first.
+	for i := len(jobs); ; i++ {
+		bin, params := pir.ShardPaths(b.dir, b.settings.Stem, i)
+		if !fileExists(bin) && !fileExists(params) {
+			break
+		}
+		for _, p := range []string{params, bin} {
+			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return FileInfo{}, fmt.Errorf("pir output: removing stale shard: %w", err)
+			}
+		}
+		b.logf("removed stale shard %d", i)
+	}
+	kc, err := pb.MarshalText(cfg.KeyConfig) // stable bytes, unlike prototext
+	if err != nil {
+		return FileInfo{}, fmt.Errorf("pir output: encoding evaluation key config: %w", err)
+	}
+	path := filepath.Join(b.dir, KeyConfigFile)
+	if old, err := os.ReadFile(path); err != nil || !bytes.Equal(old, kc) {
+		if err := writeFileAtomic(path, kc); err != nil {
+			return FileInfo{}, fmt.Errorf("pir output: %w", err)
+		}
+	}
+	if err := atomicfile.SyncDir(b.dir); err != nil {
+		return FileInfo{}, fmt.Errorf("pir output: %w", err)
+	}
+	sum := sha256.Sum256(kc)
+	return FileInfo{Name: KeyConfigFile, Bytes: int64(len(kc)), SHA256: hex.EncodeToString(sum[:])}, nil
+}
+
+func (b *pirBuilder) writeManifest(m *PIRManifest) error {
+	mj, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("pir output: encoding manifest: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(b.dir, PIRManifestFile), append(mj, '\n')); err != nil {
+		return fmt.Errorf("pir output: %w", err)
+	}
+	return nil
+}
+
+// removeStaging removes staging directories left by an interrupted build.
+func (b *pirBuilder) removeStaging() {
+	old, _ := filepath.Glob(filepath.Join(b.dir, pirStagingPrefix+"*"))
+	for _, d := range old {
+		if err := os.RemoveAll(d); err == nil {
+			b.logf("removed %s left by an interrupted build", filepath.Base(d))
+		}
+	}
+}
+
+// describeFile returns the size and SHA-256 of path, recorded under name.
+// With sync it also flushes the file to stable storage.
+func describeFile(path, name string, sync bool) (FileInfo, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return FileInfo{}, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err == nil && sync {
+		err = f.Sync()
+	}
+	if err != nil {
+		return FileInfo{}, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return FileInfo{Name: name, Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
