@@ -5,7 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
+
+	"github.com/blindlist/blindlist/internal/store"
 )
 
 // Errors callers of this package branch on. Handlers wrap them with context;
@@ -91,6 +94,10 @@ func classify(err error) (status int, category, message string) {
 		return http.StatusBadRequest, catKeyMissing, "Evaluation key not found"
 	case errors.Is(err, ErrBadRequest):
 		return http.StatusBadRequest, catBadQuery, "Invalid PIR request"
+	case errors.Is(err, store.ErrUnavailable):
+		// Fail closed: no token is accepted and no key is read while the
+		// shared store is away; the device retries later.
+		return http.StatusServiceUnavailable, catStore, http.StatusText(http.StatusServiceUnavailable)
 	case errors.Is(err, ErrOverloaded):
 		return http.StatusServiceUnavailable, catOverloaded, http.StatusText(http.StatusServiceUnavailable)
 	case errors.Is(err, context.DeadlineExceeded):
@@ -102,6 +109,26 @@ func classify(err error) (status int, category, message string) {
 	default:
 		return http.StatusInternalServerError, catInternal, http.StatusText(http.StatusInternalServerError)
 	}
+}
+
+// Retry-After ranges, in seconds. The value is drawn at random in its range
+// so that the devices turned away together do not all come back in the
+// same second.
+const (
+	retryOverloadedMin, retryOverloadedMax = 1, 4  // compute slots or the queue full
+	retryStoreMin, retryStoreMax           = 2, 10 // the shared store unreachable
+)
+
+// retryAfter returns the jittered Retry-After (seconds) for an error that
+// [classify] maps to 503, and 0 for any other.
+func retryAfter(err error) int {
+	switch {
+	case errors.Is(err, store.ErrUnavailable):
+		return retryStoreMin + rand.IntN(retryStoreMax-retryStoreMin+1)
+	case errors.Is(err, ErrOverloaded), errors.Is(err, context.DeadlineExceeded):
+		return retryOverloadedMin + rand.IntN(retryOverloadedMax-retryOverloadedMin+1)
+	}
+	return 0
 }
 
 // errorBody is Hummingbird's HTTPError JSON envelope, which the device logs

@@ -58,6 +58,11 @@ type Deps struct {
 	Logger *slog.Logger
 	// Metrics registers the collectors. Nil: a private registry.
 	Metrics prometheus.Registerer
+	// Ready checks the shared stores for /readyz (for Redis,
+	// [store.Redis.Check]): an error makes /readyz answer 503, so load
+	// balancers hold calls while the store is away; it must not block
+	// longer than a probe's timeout. Nil: no check.
+	Ready func(context.Context) error
 }
 
 // Server is the PIR HTTP service a device talks to, behind the OHTTP
@@ -68,6 +73,7 @@ type Server struct {
 	reg      *Registry
 	vault    keyVault
 	tokens   TokenVerifier
+	ready    func(context.Context) error
 	log      *slog.Logger
 	m        *metrics
 	limiter  *tierLimiter
@@ -122,6 +128,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		reg:     deps.Registry,
 		vault:   keyVault{store: deps.Keys, maxKeyBytes: cfg.MaxKeyBytes},
 		tokens:  deps.Tokens,
+		ready:   deps.Ready,
 		log:     log,
 		m:       m,
 		compute: make(slots, cfg.Limits.MaxConcurrentAnswers),
@@ -179,22 +186,39 @@ func (s *Server) routes() http.Handler {
 	return r
 }
 
+// healthz is the liveness probe: the process serves HTTP. It stays "ok"
+// while the shared store is away (a restart would not bring it back);
+// /readyz reports that.
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	_, _ = io.WriteString(w, "ok\n")
 }
 
-func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+// readyz is the readiness probe: 503 while draining, with no usecase, or
+// while Deps.Ready fails (the store unreachable); "ready" again as soon as
+// the store answers.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	var storeErr error
+	if s.ready != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), readyCheckTimeout)
+		storeErr = s.ready(ctx)
+		cancel()
+	}
 	switch {
 	case s.draining.Load():
 		writeError(w, http.StatusServiceUnavailable, "shutting down", 0)
 	case s.reg.Len() == 0:
 		writeError(w, http.StatusServiceUnavailable, "no usecase loaded", 0)
+	case storeErr != nil:
+		writeError(w, http.StatusServiceUnavailable, "store unavailable", retryAfter(storeErr))
 	default:
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ready\n")
 	}
 }
+
+// readyCheckTimeout bounds the store check of one /readyz.
+const readyCheckTimeout = time.Second
 
 // call is what the middleware learned about a request before its body.
 type call struct {
@@ -276,11 +300,11 @@ func (s *Server) endpoint(name string, maxBody int64, identified bool, fn endpoi
 
 // serveCall runs the checks and the core. retryAfter is set for 429/503.
 func (s *Server) serveCall(ctx context.Context, w http.ResponseWriter, r *http.Request, c *call,
-	name string, maxBody int64, identified bool, fn endpointFunc) (rep *reply, retryAfter int, err error) {
+	name string, maxBody int64, identified bool, fn endpointFunc) (rep *reply, retry int, err error) {
 	if s.tokens != nil {
 		c.tier, err = checkToken(ctx, s.tokens, r.Header)
 		if err != nil {
-			return nil, 0, err
+			return nil, retryAfter(err), err
 		}
 		s.m.tokens.WithLabelValues(c.tier).Inc()
 		if ok, wait := s.limiter.allow(c.tier); !ok {
@@ -314,10 +338,7 @@ func (s *Server) serveCall(ctx context.Context, w http.ResponseWriter, r *http.R
 	}
 	s.m.bodyBytes.WithLabelValues(name).Observe(float64(len(c.body)))
 	rep, err = fn(ctx, c)
-	if errors.Is(err, ErrOverloaded) || errors.Is(err, context.DeadlineExceeded) {
-		retryAfter = 1
-	}
-	return rep, retryAfter, err
+	return rep, retryAfter(err), err
 }
 
 func writeReply(w http.ResponseWriter, rep *reply) {

@@ -3,12 +3,16 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/blindlist/blindlist/internal/store"
 )
 
 // Load and fault tests: devices look up URLs through relay → gateway →
@@ -149,15 +153,21 @@ func TestLoad(t *testing.T) {
 // TestFaults kills a replica and Redis under load and restarts them; it
 // counts lookups that fail even after one retry (target: none) and requires
 // lookups to succeed again after each recovery. While Redis is down the
-// service fails closed (500: a token cannot be marked spent), so those
-// lookups are retried.
+// service fails closed with 503 and Retry-After (a token cannot be marked
+// spent), asserted by a direct call right after the crash; no call may
+// ever answer 500. Lookups that met the outage are retried.
 func TestFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("fault injection skipped in -short mode")
 	}
 	d := envDuration(t, "BLINDLIST_E2E_FAULT", 3*time.Second)
 	rp := startRedis(t)
-	s := startStack(t, StackConfig{DB: demoDB(t), Replicas: 2, NewStores: redisStores(rp.client(t), "fault:")})
+	r := store.NewRedis(rp.client(t), "fault:")
+	s := startStack(t, StackConfig{DB: demoDB(t), Replicas: 2, NewStores: redisStoresOf(r), Ready: r.Check})
+	spare, err := s.DirectDevice(1, testUserToken).FetchTokens(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 
@@ -170,8 +180,8 @@ func TestFaults(t *testing.T) {
 		close(done)
 	}()
 	// Timeline, as fractions of d: replica 0 down from 0.15 to 0.4;
-	// Redis down from 0.55 to 0.7 (a crash, and a restart long enough
-	// after it that go-redis's own dial retries give up and calls fail).
+	// Redis down from 0.55 to 0.65 (a crash, and a restart; the store's
+	// breaker notices within 0.1 s, well before the retries).
 	base := time.Now()
 	step := func(frac float64, what string, f func()) {
 		select {
@@ -188,8 +198,14 @@ func TestFaults(t *testing.T) {
 			t.Error(err)
 		}
 	})
-	step(0.55, "kill redis", rp.Kill)
-	step(0.70, "restart redis", rp.Start)
+	step(0.55, "kill redis", func() {
+		rp.Kill()
+		resp := postConfigResponse(t, s.Replicas[1].Addr(), spare[0])
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Errorf("call with Redis down: %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+	})
+	step(0.65, "restart redis", rp.Start)
 	<-done
 
 	t.Logf("faults under load, 4 devices, 2 replicas, %s: %s; first-attempt errors %v", d, &st, st.errs)
@@ -201,6 +217,11 @@ func TestFaults(t *testing.T) {
 	}
 	if st.lost != 0 {
 		t.Errorf("%d lookups lost after one retry, want none", st.lost)
+	}
+	for msg := range st.errs {
+		if strings.Contains(msg, "status 500") {
+			t.Errorf("a lookup met a 500 (want 503 while Redis is down): %s", msg)
+		}
 	}
 	// After everything is back, a fresh device works.
 	v, err := s.Device(testUserToken).Check(context.Background(), "https://www.apple.com/url-filter-test")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -20,8 +21,12 @@ import (
 // redisStores gives every replica stores on the same Redis, as the
 // deployment in deploy/ does.
 func redisStores(c redis.UniversalClient, prefix string) func(int) (store.KV, store.SpentSet, error) {
+	return redisStoresOf(store.NewRedis(c, prefix))
+}
+
+// redisStoresOf is redisStores on one store (one breaker for all replicas).
+func redisStoresOf(r *store.Redis) func(int) (store.KV, store.SpentSet, error) {
 	return func(int) (store.KV, store.SpentSet, error) {
-		r := store.NewRedis(c, prefix)
 		kv, err := r.KV("evaluation-keys", store.Limits{TTL: time.Hour, MaxKeyBytes: 128, MaxValueBytes: 4 << 20})
 		if err != nil {
 			return nil, nil, err
@@ -101,6 +106,13 @@ func TestReplicasShareRedis(t *testing.T) {
 // postConfig sends one /config call with token and returns the status.
 func postConfig(t *testing.T, addr string, token []byte) int {
 	t.Helper()
+	return postConfigResponse(t, addr, token).StatusCode
+}
+
+// postConfigResponse sends one /config call with token and returns the
+// response, its body read and closed.
+func postConfigResponse(t *testing.T, addr string, token []byte) *http.Response {
+	t.Helper()
 	body, err := proto.Marshal(&apipb.ConfigRequest{Usecases: []string{testUsecase}})
 	if err != nil {
 		t.Fatal(err)
@@ -116,8 +128,9 @@ func postConfig(t *testing.T, addr string, token []byte) int {
 	if err != nil {
 		t.Fatal(err)
 	}
+	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	return resp.StatusCode
+	return resp
 }
 
 // TestRedisDataLoss empties Redis under a device (a Redis restarted without

@@ -52,6 +52,9 @@ type StackConfig struct {
 	UserTokens map[string]string
 	// Limits bounds each replica's work; zero fields get api's defaults.
 	Limits api.LimitsConfig
+	// Ready is every replica's store readiness check (api.Deps.Ready), for
+	// replicas on Redis: store.Redis.Check. Nil: none.
+	Ready func(context.Context) error
 	// Logger receives the logs of every replica, issuer and gateway. Nil:
 	// discarded.
 	Logger *slog.Logger
@@ -272,7 +275,7 @@ func (r *Replica) Start(ctx context.Context) error {
 	if err := reg.Replace([]api.Entry{{Name: r.cfg.Usecase, Vendor: "e2e", VersionCount: 2, Usecase: uc}}); err != nil {
 		return fmt.Errorf("e2e: replica %d: %w", r.index, err)
 	}
-	as, err := api.New(api.Config{Limits: r.cfg.Limits}, api.Deps{Registry: reg, Keys: kv, Tokens: api.PrivacyPassVerifier(pp), Logger: r.cfg.Logger})
+	as, err := api.New(api.Config{Limits: r.cfg.Limits}, api.Deps{Registry: reg, Keys: kv, Tokens: api.PrivacyPassVerifier(pp), Logger: r.cfg.Logger, Ready: r.cfg.Ready})
 	if err != nil {
 		return fmt.Errorf("e2e: replica %d: %w", r.index, err)
 	}

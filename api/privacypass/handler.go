@@ -5,8 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math/rand/v2"
 	"net/http"
+	"strconv"
 	"strings"
+
+	"github.com/blindlist/blindlist/internal/store"
 )
 
 // Paths of the issuer endpoints, as Apple's example service serves them.
@@ -134,6 +138,9 @@ func StatusFor(err error) (status int, message string) {
 		return http.StatusUnauthorized, "No token key found with key id"
 	case errors.Is(err, ErrTokenType), errors.Is(err, ErrBadSignature), errors.Is(err, ErrTokenSpent):
 		return http.StatusUnauthorized, "Token did not pass verification"
+	case errors.Is(err, store.ErrUnavailable):
+		// The spent-token store is away: nothing is accepted, try later.
+		return http.StatusServiceUnavailable, "Service Unavailable"
 	default:
 		return http.StatusInternalServerError, "Internal server error"
 	}
@@ -147,6 +154,10 @@ func (s *Service) writeError(w http.ResponseWriter, err error) {
 		s.log.Error("privacy pass request failed", "err", err)
 	}
 	body, _ := json.Marshal(map[string]map[string]string{"error": {"message": msg}})
+	if status == http.StatusServiceUnavailable {
+		// Jittered, so devices turned away together come back apart.
+		w.Header().Set("Retry-After", strconv.Itoa(2+rand.IntN(9)))
+	}
 	w.Header().Set("Content-Type", contentTypeJSON)
 	w.WriteHeader(status)
 	_, _ = w.Write(body)

@@ -205,13 +205,15 @@ type service struct {
 	// mu serializes reloads and key rotations: SIGHUP, the key reload tick
 	// and POST /reload on the admin listener come from different
 	// goroutines, and all of them replace fc, tiers and the keyring.
-	mu      sync.Mutex
-	fc      *api.FileConfig
-	log     *slog.Logger
-	api     *api.Server
-	issuer  *privacypass.Service
-	keyDir  *api.IssuerKeyDir
-	tiers   []string
+	mu     sync.Mutex
+	fc     *api.FileConfig
+	log    *slog.Logger
+	api    *api.Server
+	issuer *privacypass.Service
+	keyDir *api.IssuerKeyDir
+	tiers  []string
+	// ready is the shared store's readiness check (Redis), nil for bbolt.
+	ready   func(context.Context) error
 	closers []func() error
 	// sweepers delete expired entries of the embedded (bbolt) stores,
 	// which, unlike Redis, do not expire entries by themselves.
@@ -247,7 +249,7 @@ func runService(ctx context.Context, e *env, fc *api.FileConfig, load func(conte
 		ReportDirectory: fc.ReportDirectory,
 		TierLimits:      map[string]api.TierLimit{},
 	}
-	deps := api.Deps{Registry: &api.Registry{}, Keys: kv, Logger: log, Metrics: metrics}
+	deps := api.Deps{Registry: &api.Registry{}, Keys: kv, Logger: log, Metrics: metrics, Ready: s.ready}
 	if !fc.PrivacyPass.Disabled {
 		if err := s.openIssuer(spent, cfg.TierLimits); err != nil {
 			return err
@@ -408,13 +410,16 @@ func (s *service) openStores() (store.KV, store.SpentSet, error) {
 	spentTTL := time.Duration(s.fc.PrivacyPass.KeyLifetime + s.fc.PrivacyPass.KeyOverlap)
 	switch ks.Backend {
 	case "redis":
-		opts := &redis.Options{Addr: ks.RedisAddr}
+		var password string
 		if ks.RedisPasswordEnv != "" {
-			opts.Password = os.Getenv(ks.RedisPasswordEnv)
+			password = os.Getenv(ks.RedisPasswordEnv)
 		}
-		c := redis.NewClient(opts)
+		// Short timeouts, no retries: an unreachable Redis fails calls
+		// with 503 at once (the store's breaker), not after seconds.
+		c := redis.NewClient(store.RedisClientOptions(ks.RedisAddr, password))
 		s.closers = append(s.closers, c.Close)
 		r := store.NewRedis(c, "blindlist:")
+		s.ready = r.Check
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := r.Ping(ctx); err != nil {

@@ -13,15 +13,42 @@ import (
 // Redis database, so several replicas see the same spent tokens and keys.
 // Expiry is Redis's own (SET with PX), so no sweeping is needed. Durability
 // across a Redis restart is the Redis server's configuration (AOF or RDB).
+//
+// When the server cannot be reached, operations fail with errors wrapping
+// [ErrUnavailable], and after the first such failure they fail at once
+// (a circuit breaker shared by every namespace of the store) until a
+// background ping finds the server back; [Redis.Check] reports the state
+// for readiness probes. Give the client short dial and read timeouts and
+// no retries ([RedisClientOptions]): a retried SET NX whose first reply was
+// lost would report a token as spent by itself.
 type Redis struct {
 	c      redis.UniversalClient
 	prefix string
+	health *redisHealth
 }
 
 // NewRedis returns a store on the client c whose keys all start with prefix
 // (for example "blindlist:"), so one Redis can serve several deployments.
 func NewRedis(c redis.UniversalClient, prefix string) *Redis {
-	return &Redis{c: c, prefix: prefix}
+	return &Redis{c: c, prefix: prefix, health: &redisHealth{c: c}}
+}
+
+// RedisTimeout bounds one Redis operation's dial, write and read on the
+// clients `blindlist serve` builds.
+const RedisTimeout = 500 * time.Millisecond
+
+// RedisClientOptions returns the client options the store expects for one
+// server at addr: timeouts of [RedisTimeout] and no retries.
+func RedisClientOptions(addr, password string) *redis.Options {
+	return &redis.Options{
+		Addr:         addr,
+		Password:     password,
+		DialTimeout:  RedisTimeout,
+		ReadTimeout:  RedisTimeout,
+		WriteTimeout: RedisTimeout,
+		PoolTimeout:  RedisTimeout,
+		MaxRetries:   -1,
+	}
 }
 
 // Ping checks that the server answers.
@@ -30,6 +57,13 @@ func (r *Redis) Ping(ctx context.Context) error {
 		return fmt.Errorf("store: redis ping: %w", err)
 	}
 	return nil
+}
+
+// Check is the readiness check: an error wrapping [ErrUnavailable] while
+// the server is known to be unreachable, else the result of a PING (whose
+// failure opens the breaker).
+func (r *Redis) Check(ctx context.Context) error {
+	return r.health.do(ctx, "ping", func(ctx context.Context) error { return r.c.Ping(ctx).Err() })
 }
 
 // SpentSet returns the spent-key set named name, whose entries live for ttl
@@ -41,7 +75,7 @@ func (r *Redis) SpentSet(name string, ttl time.Duration) (*RedisSpentSet, error)
 	if ttl < 0 {
 		return nil, fmt.Errorf("store: negative TTL %v", ttl)
 	}
-	return &RedisSpentSet{c: r.c, prefix: r.prefix + "spent:" + name + ":", ttl: ttl}, nil
+	return &RedisSpentSet{c: r.c, health: r.health, prefix: r.prefix + "spent:" + name + ":", ttl: ttl}, nil
 }
 
 // KV returns the key/value namespace named name with the given limits.
@@ -52,12 +86,13 @@ func (r *Redis) KV(name string, l Limits) (*RedisKV, error) {
 	if err := l.check(); err != nil {
 		return nil, err
 	}
-	return &RedisKV{c: r.c, prefix: r.prefix + "kv:" + name + ":", limits: l}, nil
+	return &RedisKV{c: r.c, health: r.health, prefix: r.prefix + "kv:" + name + ":", limits: l}, nil
 }
 
 // RedisSpentSet is a [SpentSet] in Redis.
 type RedisSpentSet struct {
 	c      redis.UniversalClient
+	health *redisHealth
 	prefix string
 	ttl    time.Duration
 }
@@ -68,9 +103,13 @@ func (s *RedisSpentSet) MarkSpent(ctx context.Context, key []byte) (bool, error)
 	if err := checkSpentKey(key); err != nil {
 		return false, err
 	}
-	set, err := s.c.SetNX(ctx, s.prefix+string(key), "1", s.ttl).Result()
+	var set bool
+	err := s.health.do(ctx, "mark spent", func(ctx context.Context) (err error) {
+		set, err = s.c.SetNX(ctx, s.prefix+string(key), "1", s.ttl).Result()
+		return err
+	})
 	if err != nil {
-		return false, fmt.Errorf("store: redis mark spent: %w", err)
+		return false, err
 	}
 	return !set, nil
 }
@@ -78,6 +117,7 @@ func (s *RedisSpentSet) MarkSpent(ctx context.Context, key []byte) (bool, error)
 // RedisKV is a [KV] in Redis.
 type RedisKV struct {
 	c      redis.UniversalClient
+	health *redisHealth
 	prefix string
 	limits Limits
 }
@@ -87,12 +127,16 @@ func (s *RedisKV) Get(ctx context.Context, key []byte) ([]byte, error) {
 	if err := s.limits.checkKey(key); err != nil {
 		return nil, err
 	}
-	v, err := s.c.Get(ctx, s.prefix+string(key)).Bytes()
+	var v []byte
+	err := s.health.do(ctx, "get", func(ctx context.Context) (err error) {
+		v, err = s.c.Get(ctx, s.prefix+string(key)).Bytes()
+		return err
+	})
 	if errors.Is(err, redis.Nil) {
 		return nil, fmt.Errorf("store: redis get: %w", ErrNotFound)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("store: redis get: %w", err)
+		return nil, err
 	}
 	return v, nil
 }
@@ -105,10 +149,9 @@ func (s *RedisKV) Put(ctx context.Context, key, value []byte) error {
 	if len(value) > s.limits.MaxValueBytes {
 		return fmt.Errorf("store: value of %d bytes, limit %d: %w", len(value), s.limits.MaxValueBytes, ErrTooLarge)
 	}
-	if err := s.c.Set(ctx, s.prefix+string(key), value, s.limits.TTL).Err(); err != nil {
-		return fmt.Errorf("store: redis put: %w", err)
-	}
-	return nil
+	return s.health.do(ctx, "put", func(ctx context.Context) error {
+		return s.c.Set(ctx, s.prefix+string(key), value, s.limits.TTL).Err()
+	})
 }
 
 // Delete implements [KV].
@@ -116,10 +159,9 @@ func (s *RedisKV) Delete(ctx context.Context, key []byte) error {
 	if err := s.limits.checkKey(key); err != nil {
 		return err
 	}
-	if err := s.c.Del(ctx, s.prefix+string(key)).Err(); err != nil {
-		return fmt.Errorf("store: redis delete: %w", err)
-	}
-	return nil
+	return s.health.do(ctx, "delete", func(ctx context.Context) error {
+		return s.c.Del(ctx, s.prefix+string(key)).Err()
+	})
 }
 
 // Interface checks.

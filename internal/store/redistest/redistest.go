@@ -1,5 +1,8 @@
 // Package redistest starts a real redis-server for tests: a private process on
-// a free loopback port, with persistence off, killed when the test ends.
+// a free loopback port, with persistence off ([Start]) or an append-only file
+// fsynced on every write ([StartPersistent]), killed when the test ends.
+// Fault tests kill it ([Server.Kill]) and start it again on the same port
+// and data directory ([Server.Restart]).
 //
 // When redis-server is not installed, tests fail if the CI environment
 // variable is set (CI must run the Redis tests) and skip otherwise.
@@ -22,6 +25,10 @@ import (
 type Server struct {
 	// Addr is the server's host:port on 127.0.0.1.
 	Addr string
+
+	bin  string
+	args []string
+	stop func()
 }
 
 // startTimeout bounds the wait for the server's first PONG.
@@ -29,6 +36,19 @@ const startTimeout = 10 * time.Second
 
 // Start runs a fresh redis-server for t and stops it in t's cleanup.
 func Start(t testing.TB) *Server {
+	t.Helper()
+	return startWith(t, "--save", "", "--appendonly", "no")
+}
+
+// StartPersistent is [Start] with the production persistence of deploy/:
+// an append-only file fsynced on every write, so a killed server restarts
+// with every acknowledged write.
+func StartPersistent(t testing.TB) *Server {
+	t.Helper()
+	return startWith(t, "--save", "", "--appendonly", "yes", "--appendfsync", "always")
+}
+
+func startWith(t testing.TB, persistence ...string) *Server {
 	t.Helper()
 	bin, err := exec.LookPath("redis-server")
 	if err != nil {
@@ -41,8 +61,14 @@ func Start(t testing.TB) *Server {
 	// processes; retry a few times when the server does not come up.
 	var lastErr error
 	for range 3 {
-		s, err := start(t, bin)
-		if err == nil {
+		port, err := freePort()
+		if err != nil {
+			t.Fatalf("redistest: %v", err)
+		}
+		args := append([]string{"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", t.TempDir()}, persistence...)
+		s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), bin: bin, args: args}
+		if err = s.start(); err == nil {
+			t.Cleanup(s.Kill)
 			return s
 		}
 		lastErr = err
@@ -51,20 +77,35 @@ func Start(t testing.TB) *Server {
 	return nil
 }
 
-func start(t testing.TB, bin string) (*Server, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
+// Kill stops the server with SIGKILL, as a crash does. Killing a stopped
+// server does nothing.
+func (s *Server) Kill() {
+	if s.stop != nil {
+		s.stop()
+		s.stop = nil
 	}
-	cmd := exec.Command(bin,
-		"--port", strconv.Itoa(port),
-		"--bind", "127.0.0.1",
-		"--save", "",
-		"--appendonly", "no",
-		"--dir", t.TempDir(),
-	)
+}
+
+// Restart starts the killed server again on its address and data
+// directory.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.Kill()
+	var err error
+	// The kernel may hold the port briefly after the kill.
+	for range 50 {
+		if err = s.start(); err == nil {
+			return
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("redistest: restarting: %v", err)
+}
+
+func (s *Server) start() error {
+	cmd := exec.Command(s.bin, s.args...)
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting redis-server: %w", err)
+		return fmt.Errorf("starting redis-server: %w", err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -72,8 +113,7 @@ func start(t testing.TB, bin string) (*Server, error) {
 		_ = cmd.Process.Kill()
 		<-exited
 	}
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	c := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1})
+	c := redis.NewClient(&redis.Options{Addr: s.Addr, MaxRetries: -1})
 	defer c.Close()
 	deadline := time.Now().Add(startTimeout)
 	for {
@@ -87,17 +127,17 @@ func start(t testing.TB, bin string) (*Server, error) {
 		case werr := <-exited:
 			exited <- werr
 			stop()
-			return nil, fmt.Errorf("redis-server on port %d exited: %v", port, werr)
+			return fmt.Errorf("redis-server on %s exited: %v", s.Addr, werr)
 		default:
 		}
 		if time.Now().After(deadline) {
 			stop()
-			return nil, fmt.Errorf("redis-server on port %d did not answer PING: %v", port, err)
+			return fmt.Errorf("redis-server on %s did not answer PING: %v", s.Addr, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Cleanup(stop)
-	return &Server{Addr: addr}, nil
+	s.stop = stop
+	return nil
 }
 
 // freePort asks the kernel for an unused loopback port.
