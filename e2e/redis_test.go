@@ -5,9 +5,9 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"os"
 	"os/exec"
+	"strconv"
 	"testing"
 	"time"
 
