@@ -13,6 +13,8 @@ import (
 	"os/signal"
 	"sort"
 	"syscall"
+
+	"github.com/blindlist/blindlist/pir/he/kernels"
 )
 
 // env is what a subcommand may touch of the outside world. Tests build one
@@ -70,6 +72,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
+			if err := kernels.Err(); err != nil {
+				e.errorf("%v", err)
+				e.hintf("unset %s or set it to a level this CPU supports (portable up to %s)", kernels.EnvVar, kernels.Detected())
+				return 1
+			}
 			return c.run(ctx, e, args[1:])
 		}
 	}

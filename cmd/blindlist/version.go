@@ -5,6 +5,8 @@ import (
 	"flag"
 	"fmt"
 	"runtime/debug"
+
+	"github.com/blindlist/blindlist/pir/he/kernels"
 )
 
 func runVersion(ctx context.Context, e *env, args []string) int {
@@ -21,5 +23,6 @@ func runVersion(ctx context.Context, e *env, args []string) int {
 		v = bi.Main.Version
 	}
 	fmt.Fprintf(e.stdout, "blindlist %s\n", v)
+	fmt.Fprintf(e.stdout, "kernels: %s (this CPU supports up to %s; %s selects a lower one)\n", kernels.Selected(), kernels.Detected(), kernels.EnvVar)
 	return 0
 }

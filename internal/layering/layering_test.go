@@ -24,8 +24,10 @@ type rule struct {
 var rules = []rule{
 	{pkg: "pir/he/modq", mayImport: nil, forbidExts: []string{"google.golang.org/protobuf", "net/http"}},
 	{pkg: "pir/he/drbg", mayImport: nil, forbidExts: []string{"google.golang.org/protobuf", "net/http"}},
-	{pkg: "pir/he/ring", mayImport: []string{"pir/he/modq", "pir/he/drbg"}, forbidExts: []string{"google.golang.org/protobuf", "net/http"}},
-	{pkg: "pir/he/bfv", mayImport: []string{"pir/he/modq", "pir/he/ring", "pir/he/drbg"}, forbidExts: []string{"google.golang.org/protobuf", "net/http"}},
+	// A leaf: the kernel level chosen at program start (BLINDLIST_KERNELS).
+	{pkg: "pir/he/kernels", mayImport: nil, forbidExts: []string{"google.golang.org/protobuf", "net/http"}},
+	{pkg: "pir/he/ring", mayImport: []string{"pir/he/modq", "pir/he/drbg", "pir/he/kernels"}, forbidExts: []string{"google.golang.org/protobuf", "net/http"}},
+	{pkg: "pir/he/bfv", mayImport: []string{"pir/he/modq", "pir/he/ring", "pir/he/drbg", "pir/he/kernels"}, forbidExts: []string{"google.golang.org/protobuf", "net/http"}},
 	{pkg: "pir/pb", mayImport: []string{"pir/pb"}},
 	{pkg: "pir/heproto", mayImport: []string{"pir/he", "pir/pb", "internal/testvec"}, forbidExts: []string{"net/http"}},
 	{pkg: "bloom", mayImport: []string{"internal/testvec", "internal/atomicfile"}},

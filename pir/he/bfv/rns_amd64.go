@@ -2,11 +2,11 @@
 
 package bfv
 
-import "golang.org/x/sys/cpu"
+import "github.com/blindlist/blindlist/pir/he/kernels"
 
-// haveSIMD reports AVX2 support for the vector kernels of rns_amd64.s. It
-// is fixed at program start (read-only afterwards).
-var haveSIMD = cpu.X86.HasAVX2
+// haveSIMD reports that the AVX2 kernels of rns_amd64.s are selected
+// ([kernels.Selected]); fixed at program start.
+var haveSIMD = kernels.Selected() >= kernels.AVX2
 
 //go:noescape
 func drop32AVX2(dst, src, last []uint64, qLast, half, q, hmK, inv, invS32 uint64)
@@ -29,10 +29,9 @@ func tensorMontAVX2(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64)
 //go:noescape
 func mulAccRowAVX2(acc, x, y []uint64)
 
-// haveIFMA reports AVX-512F with IFMA (VPMADD52LUQ/VPMADD52HUQ; x/sys/cpu
-// sets it only when the OS saves the AVX-512 state) for the kernels of
-// ifma_amd64.s; fixed at program start.
-var haveIFMA = cpu.X86.HasAVX512F && cpu.X86.HasAVX512IFMA
+// haveIFMA reports that the AVX-512 IFMA kernels of ifma_amd64.s are
+// selected; fixed at program start.
+var haveIFMA = kernels.Selected() >= kernels.IFMA
 
 //go:noescape
 func keyMulRow52IFMA(o0, o1, x, k0, k1 []uint64, q, qInv, mode uint64)

@@ -23,7 +23,8 @@
 // needs only 64-bit multiplies. On amd64 with AVX2 these run as Go
 // assembly (ntt_amd64.s, rows_amd64.s: VPMULUDQ four lanes at a time,
 // two NTT stages per pass; the wide passes on eight lanes with AVX-512F,
-// ntt_avx512_amd64.s), selected at run time with golang.org/x/sys/cpu;
+// ntt_avx512_amd64.s), selected once at program start by package kernels
+// (the CPU's best level, or a lower one forced with BLINDLIST_KERNELS);
 // the portable Go kernels remain (build tag purego forces them). On CPUs
 // with AVX-512 IFMA, every modulus below 2^50 (the 33-bit moduli of
 // n_4096_logq_16_33_33_logt_4, and the 27/28-bit ones too, where they beat

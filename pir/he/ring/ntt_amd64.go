@@ -2,15 +2,15 @@
 
 package ring
 
-import "golang.org/x/sys/cpu"
+import "github.com/blindlist/blindlist/pir/he/kernels"
 
-// haveSIMD reports AVX2 support, which the 32-bit NTT kernels of
-// ntt_amd64.s need. It is fixed at program start (read-only afterwards).
-var haveSIMD = cpu.X86.HasAVX2
+// haveSIMD reports that the AVX2 kernels (32-bit NTT of ntt_amd64.s, rows)
+// are selected ([kernels.Selected]); fixed at program start.
+var haveSIMD = kernels.Selected() >= kernels.AVX2
 
-// haveAVX512 reports AVX-512F support for the eight-lane NTT passes
-// (ntt_avx512_amd64.s); fixed at program start.
-var haveAVX512 = cpu.X86.HasAVX512F
+// haveAVX512 reports that the AVX-512F kernels (eight-lane NTT passes of
+// ntt_avx512_amd64.s, 64-bit rows) are selected; fixed at program start.
+var haveAVX512 = kernels.Selected() >= kernels.AVX512
 
 // forward32SIMD is forward32 with AVX2 (ntt_amd64.s) and, when available,
 // AVX-512 for the radix-4 passes whose quarter blocks hold at least 8
@@ -86,10 +86,10 @@ func galoisGather64AVX512(o, xs []uint64, tab []uint32, q uint64)
 //go:noescape
 func galoisGatherAVX2(o, xs []uint64, tab []uint32, q uint64)
 
-// haveIFMA reports AVX-512F with IFMA (VPMADD52LUQ/VPMADD52HUQ; x/sys/cpu
-// sets it only when the OS saves the AVX-512 state) for the 52-bit NTT
-// kernels of ntt_ifma_amd64.s; fixed at program start.
-var haveIFMA = cpu.X86.HasAVX512F && cpu.X86.HasAVX512IFMA
+// haveIFMA reports that the AVX-512 IFMA kernels (VPMADD52LUQ/VPMADD52HUQ)
+// are selected for the 52-bit NTT of ntt_ifma_amd64.s; fixed at program
+// start.
+var haveIFMA = kernels.Selected() >= kernels.IFMA
 
 // forward52IFMA is [Table.Forward] for q < ifmaMax with the
 // 52-bit Shoup companions ws = floor(w·2^52/q); len(a) = N >= 16, a power

@@ -17,8 +17,8 @@ type kernel struct {
 	ok               func(t *Table) bool
 }
 
-// kernels lists every NTT kernel; forward64/inverse64 is the reference.
-var kernels = []kernel{
+// nttKernels lists every NTT kernel; forward64/inverse64 is the reference.
+var nttKernels = []kernel{
 	{"64", (*Table).forward64, (*Table).inverse64, func(*Table) bool { return true }},
 	{"32", (*Table).forward32, (*Table).inverse32, func(t *Table) bool { return t.lane32 }},
 	{"avx2", func(t *Table, a []uint64) { forward32SIMDWith(a, t.w, t.ws32, t.M.Q, false) },
@@ -114,7 +114,7 @@ func TestNTTKernels(t *testing.T) {
 				tab.forward64(wantF)
 				wantI := slices.Clone(x)
 				tab.inverse64(wantI)
-				for _, k := range kernels {
+				for _, k := range nttKernels {
 					if !k.ok(tab) {
 						continue
 					}
@@ -187,7 +187,7 @@ func BenchmarkNTTKernels(b *testing.B) {
 		for i := range a {
 			a[i] = uint64(i) * 7919 % c.q
 		}
-		for _, k := range kernels {
+		for _, k := range nttKernels {
 			if !k.ok(tab) {
 				continue
 			}
