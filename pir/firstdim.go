@@ -61,14 +61,7 @@ func (db *Database) dot(ev *bfv.Evaluator, bp *bfv.Params, moduli []modq.Modulus
 				terms = 0
 			}
 			terms++
-			y := w[i*n : (i+1)*n]
-			x0 := ct.Polys[0].Row(i)[:n]
-			x1 := ct.Polys[1].Row(i)[:n]
-			a0, a1 := acc0[:n], acc1[:n]
-			for j, v := range y {
-				a0[j] += x0[j] * uint64(v)
-				a1[j] += x1[j] * uint64(v)
-			}
+			bfv.MulAccNarrow(acc0, acc1, ct.Polys[0].Row(i), ct.Polys[1].Row(i), w[i*n:(i+1)*n])
 		}
 		o0, o1 := out.Polys[0].Row(i), out.Polys[1].Row(i)
 		for j := range o0 {
@@ -139,15 +132,7 @@ func (a *firstDimAcc) add(k, r int, leaf *bfv.Ciphertext) {
 			}
 			buf := a.acc[k][c*d1+col]
 			for i := range l {
-				y := w[i*n : (i+1)*n]
-				x0 := leaf.Polys[0].Row(i)[:n]
-				x1 := leaf.Polys[1].Row(i)[:n]
-				a0 := buf[i*n : (i+1)*n]
-				a1 := buf[(l+i)*n : (l+i+1)*n]
-				for j, v := range y {
-					a0[j] += x0[j] * uint64(v)
-					a1[j] += x1[j] * uint64(v)
-				}
+				bfv.MulAccNarrow(buf[i*n:(i+1)*n], buf[(l+i)*n:(l+i+1)*n], leaf.Polys[0].Row(i), leaf.Polys[1].Row(i), w[i*n:(i+1)*n])
 			}
 		}
 	}

@@ -53,3 +53,6 @@ func tensorMont52IFMA(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64)
 
 //go:noescape
 func mulAcc52IFMA(lo, hi, x, y []uint64)
+
+//go:noescape
+func mulAccNarrowAVX2(acc0, acc1, x0, x1 []uint64, w []uint32)

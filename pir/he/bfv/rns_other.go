@@ -54,3 +54,7 @@ func tensorMont52IFMA(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64) {
 }
 
 func mulAcc52IFMA(lo, hi, x, y []uint64) { panic("bfv: internal error: no IFMA kernels") }
+
+func mulAccNarrowAVX2(acc0, acc1, x0, x1 []uint64, w []uint32) {
+	panic("bfv: internal error: no SIMD kernels")
+}
