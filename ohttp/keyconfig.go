@@ -123,14 +123,24 @@ func MarshalKeyConfigs(configs []KeyConfig) ([]byte, error) {
 	return b, nil
 }
 
-// ParseKeyConfigs decodes an application/ohttp-keys body (RFC 9458 §3.2).
-// As §3.2 requires of clients, any encoding error discards the whole list:
-// no partial result is returned. Errors wrap [ErrKeyConfig].
+// ParseKeyConfigs decodes an application/ohttp-keys body (RFC 9458 §3.2)
+// and returns the configurations this package can use, in list order.
+//
+// An entry whose KEM this package does not implement (for example
+// privacy-gateway-server-go's X25519Kyber768Draft00, KEM 0x0030, which it
+// lists before its X25519 key) is skipped: its length prefix delimits it,
+// and a client only has to pick a configuration it supports. An encoding
+// error (a length prefix running past the body, an entry too short to name
+// its KEM, a malformed entry for a KEM we implement) discards the whole
+// list, as §3.2 asks, so that clients recovering differently from a damaged
+// list cannot be told apart. A list with no usable entry is an error too.
+// Errors wrap [ErrKeyConfig].
 func ParseKeyConfigs(b []byte) ([]KeyConfig, error) {
 	if len(b) == 0 {
 		return nil, fmt.Errorf("%w: empty key configuration list", ErrKeyConfig)
 	}
 	var configs []KeyConfig
+	var skipped []uint16
 	for len(b) > 0 {
 		if len(b) < 2 {
 			return nil, fmt.Errorf("%w: truncated length prefix", ErrKeyConfig)
@@ -139,12 +149,42 @@ func ParseKeyConfigs(b []byte) ([]KeyConfig, error) {
 		if n > len(b)-2 {
 			return nil, fmt.Errorf("%w: key configuration length %d exceeds the %d remaining bytes", ErrKeyConfig, n, len(b)-2)
 		}
-		c, err := ParseKeyConfig(b[2 : 2+n])
+		entry := b[2 : 2+n]
+		b = b[2+n:]
+		if n < 3 {
+			return nil, fmt.Errorf("%w: key configuration of %d bytes is too short to name its KEM", ErrKeyConfig, n)
+		}
+		if kem := binary.BigEndian.Uint16(entry[1:3]); !kemSupported(kem) {
+			skipped = append(skipped, kem)
+			continue
+		}
+		c, err := ParseKeyConfig(entry)
 		if err != nil {
 			return nil, err
 		}
 		configs = append(configs, c)
-		b = b[2+n:]
+	}
+	if len(configs) == 0 {
+		return nil, fmt.Errorf("%w: no key configuration with a supported KEM (skipped KEM %s)", ErrKeyConfig, kemList(skipped))
 	}
 	return configs, nil
+}
+
+// kemSupported reports whether this package can parse and use key
+// configurations of kem.
+func kemSupported(kem uint16) bool {
+	_, ok := kemPublicKeySize(kem)
+	return ok
+}
+
+// kemList formats KEM identifiers as "0x0030, 0x0031".
+func kemList(kems []uint16) string {
+	s := ""
+	for i, k := range kems {
+		if i > 0 {
+			s += ", "
+		}
+		s += fmt.Sprintf("0x%04x", k)
+	}
+	return s
 }
