@@ -3,28 +3,58 @@ package ohttp
 import (
 	"bytes"
 	"context"
+	"crypto/hpke"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"strings"
 
 	"github.com/blindlist/blindlist/ohttp/bhttp"
 )
 
 // StatusError is a relay or gateway answer that is not an encapsulated
-// response: an error status sent without protection (RFC 9458 §5.2). A
-// ProblemType ending in "#ohttp-key" means the key configuration is stale.
+// response: an error status sent without protection (RFC 9458 §5.2).
+//
+// A gateway that does not know the request's key configuration answers 400
+// with the RFC 9458 §5.3 "ohttp-key" problem document (ours does), or 401
+// without one (ohttp-go based gateways, such as privacy-gateway-server-go);
+// [StatusError.StaleKeyConfig] reports both, and errors.Is(err,
+// [ErrKeyConfig]) holds for them, so callers know to fetch the key
+// configuration again.
 type StatusError struct {
 	StatusCode  int
 	ProblemType string // the "type" of an application/problem+json body, if any
 }
 
+// StaleKeyConfig reports whether the answer means that the gateway does not
+// know the key configuration the request was sealed to: the "ohttp-key"
+// problem type, or a 401 without a problem document. A 401 might also come
+// from a relay that wants credentials, but an OHTTP relay forwards
+// anonymously, so the stale key is the likely cause.
+func (e *StatusError) StaleKeyConfig() bool {
+	return strings.HasSuffix(e.ProblemType, "#ohttp-key") ||
+		e.StatusCode == http.StatusUnauthorized && e.ProblemType == ""
+}
+
 func (e *StatusError) Error() string {
+	what := fmt.Sprintf("relay answered %d", e.StatusCode)
 	if e.ProblemType != "" {
-		return fmt.Sprintf("ohttp: relay answered %d (%s)", e.StatusCode, e.ProblemType)
+		what = fmt.Sprintf("relay answered %d (%s)", e.StatusCode, e.ProblemType)
 	}
-	return fmt.Sprintf("ohttp: relay answered %d", e.StatusCode)
+	if e.StaleKeyConfig() {
+		return "ohttp: the gateway does not know the key configuration, which is probably stale (" + what + ")"
+	}
+	return "ohttp: " + what
+}
+
+// Unwrap returns [ErrKeyConfig] when the key configuration is stale.
+func (e *StatusError) Unwrap() error {
+	if e.StaleKeyConfig() {
+		return ErrKeyConfig
+	}
+	return nil
 }
 
 // Client is an http.RoundTripper that sends each request through an
@@ -47,13 +77,47 @@ type Client struct {
 	// http.DefaultTransport.
 	Transport http.RoundTripper
 
-	// KnownLength selects the known-length binary HTTP framing. The default
-	// is indeterminate-length, the form Apple's client library sends.
-	KnownLength bool
+	// IndeterminateLength selects the indeterminate-length binary HTTP
+	// framing (RFC 9292 §3.2), the form Apple's client library sends. The
+	// default is known-length, the one framing every gateway decodes
+	// (ohttp-go based gateways, such as privacy-gateway-server-go, answer
+	// 400 to indeterminate-length requests). Our gateway accepts both.
+	IndeterminateLength bool
 
 	// MaxResponseBytes caps the encapsulated response. Zero means
 	// DefaultMaxResponseBytes.
 	MaxResponseBytes int64
+}
+
+// SelectKeyConfig returns the first of configs that a [Client] can use: a
+// KEM that crypto/hpke implements, a public key it accepts, and a suite this
+// package supports. Lists from [ParseKeyConfigs] may hold configurations for
+// KEMs that other gateways offer beside X25519; those are passed over.
+func SelectKeyConfig(configs []KeyConfig) (KeyConfig, error) {
+	var reasons []string
+	for _, kc := range configs {
+		err := usable(kc)
+		if err == nil {
+			return kc, nil
+		}
+		reasons = append(reasons, fmt.Sprintf("key id %d: %v", kc.KeyID, err))
+	}
+	return KeyConfig{}, fmt.Errorf("%w: no usable key configuration among %d (%s)", ErrKeyConfig, len(configs), strings.Join(reasons, "; "))
+}
+
+// usable reports why a client cannot seal requests to kc, or nil.
+func usable(kc KeyConfig) error {
+	kem, err := hpke.NewKEM(kc.KEM)
+	if err != nil {
+		return fmt.Errorf("KEM 0x%04x is not supported", kc.KEM)
+	}
+	if _, err := kem.NewPublicKey(kc.PublicKey); err != nil {
+		return fmt.Errorf("invalid public key for KEM 0x%04x", kc.KEM)
+	}
+	if _, err := (&Client{KeyConfig: kc}).suite(); err != nil {
+		return errors.New("no supported suite")
+	}
+	return nil
 }
 
 func (c *Client) suite() (Suite, error) {
@@ -83,7 +147,7 @@ func (c *Client) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err != nil {
 		return nil, err
 	}
-	plaintext, err := newBinaryRequest(req, content, !c.KnownLength).MarshalBinary()
+	plaintext, err := newBinaryRequest(req, content, c.IndeterminateLength).MarshalBinary()
 	if err != nil {
 		return nil, fmt.Errorf("ohttp: encoding request: %w", err)
 	}

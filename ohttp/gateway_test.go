@@ -102,7 +102,7 @@ func newTestGateway(t *testing.T, seed []byte, proxy bool, mod func(*Config)) *t
 }
 
 func (tg *testGateway) client(knownLength bool) *http.Client {
-	return &http.Client{Transport: &Client{RelayURL: tg.relay.URL + "/relay", KeyConfig: tg.config, KnownLength: knownLength}}
+	return &http.Client{Transport: &Client{RelayURL: tg.relay.URL + "/relay", KeyConfig: tg.config, IndeterminateLength: !knownLength}}
 }
 
 func TestEndToEnd(t *testing.T) {

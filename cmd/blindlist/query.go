@@ -137,7 +137,11 @@ func runQuery(ctx context.Context, e *env, args []string) int {
 		if err != nil {
 			e.errorf("%s: %v", u, err)
 			var se *e2e.StatusError
-			if errors.As(err, &se) && se.Status == http.StatusUnauthorized {
+			var ose *ohttp.StatusError
+			switch {
+			case errors.As(err, &ose) && ose.StaleKeyConfig():
+				e.hintf("the gateway's key configuration changed since %s%s was read, or the relay forwards to another gateway; run the command again", *gateway, ohttp.KeysPath)
+			case errors.As(err, &se) && se.Status == http.StatusUnauthorized:
 				e.hintf("check the user token (--token-file) and that the issuer keys did not change")
 			}
 			failed = true
@@ -172,7 +176,7 @@ func readUserToken(path string) (string, error) {
 }
 
 // fetchKeyConfig reads the gateway's application/ohttp-keys and returns its
-// first configuration.
+// first configuration the client can use.
 func fetchKeyConfig(ctx context.Context, keysURL string) (ohttp.KeyConfig, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, keysURL, nil)
 	if err != nil {
@@ -194,10 +198,11 @@ func fetchKeyConfig(ctx context.Context, keysURL string) (ohttp.KeyConfig, error
 	if err != nil {
 		return ohttp.KeyConfig{}, fmt.Errorf("gateway key configuration: %w", err)
 	}
-	if len(kcs) == 0 {
-		return ohttp.KeyConfig{}, errors.New("gateway key configuration: empty list")
+	kc, err := ohttp.SelectKeyConfig(kcs)
+	if err != nil {
+		return ohttp.KeyConfig{}, fmt.Errorf("gateway key configuration: %w", err)
 	}
-	return kcs[0], nil
+	return kc, nil
 }
 
 // printVerdict writes one verdict as a few human lines.

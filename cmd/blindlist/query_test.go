@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +15,7 @@ import (
 	"github.com/blindlist/blindlist/api/privacypass"
 	"github.com/blindlist/blindlist/e2e"
 	"github.com/blindlist/blindlist/internal/store"
+	"github.com/blindlist/blindlist/ohttp"
 )
 
 const queryTestToken = "cXVlcnkgdGVzdCB1c2VyIHRva2Vu"
@@ -191,5 +195,40 @@ func TestDemo(t *testing.T) {
 	}
 	if code, _, errs := runCLI(t, "", "demo", "--bogus"); code != 2 || !strings.Contains(errs, "Usage: blindlist demo") {
 		t.Errorf("demo --bogus: exit %d, %q", code, errs)
+	}
+}
+
+// TestQueryStaleKeyConfig: when the gateway behind the relay does not know
+// the key configuration read from --gateway, the error says the key
+// configuration is probably stale and a hint says what to do, whether the
+// gateway answers as ours does (400 with the RFC 9458 "ohttp-key" problem)
+// or as ohttp-go based gateways do (401 without a problem document).
+func TestQueryStaleKeyConfig(t *testing.T) {
+	s, tokFile := startQueryStack(t)
+	// A real gateway of ours with another key id: the relay's actual gateway.
+	other, err := ohttp.DeriveKeySet(bytes.Repeat([]byte{9}, ohttp.SeedSize), []uint8{200}, nil, ohttp.DefaultSuites())
+	if err != nil {
+		t.Fatal(err)
+	}
+	gw, err := ohttp.New(ohttp.Config{Keys: other, Targets: map[string]http.Handler{"x.example": http.NotFoundHandler()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ours := httptest.NewServer(gw.Handler())
+	defer ours.Close()
+	// An ohttp-go based gateway's answer to an unknown key id.
+	ohttpGo := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "Unauthorized", http.StatusUnauthorized)
+	}))
+	defer ohttpGo.Close()
+	for name, relay := range map[string]string{"400 ohttp-key": ours.URL + ohttp.GatewayPath, "401": ohttpGo.URL} {
+		t.Run(name, func(t *testing.T) {
+			code, _, errs := runCLI(t, "", "query", "--service", s.BalancerURL, "--usecase", "com.example.app.url.filtering",
+				"--token-file", tokFile, "--gateway", s.GatewayURL, "--relay", relay, "https://tracker.example.net/p")
+			if code != 1 || !strings.Contains(errs, "key configuration, which is probably stale") ||
+				!strings.Contains(errs, "blindlist: hint: the gateway's key configuration changed") {
+				t.Errorf("exit %d, stderr %q", code, errs)
+			}
+		})
 	}
 }
