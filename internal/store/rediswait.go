@@ -1,0 +1,126 @@
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// ErrNotReplicated means a write reached the Redis master but no replica
+// confirmed it within the timeout, so it could be lost in a failover; the
+// write is withdrawn and the caller must treat the call as failed.
+var ErrNotReplicated = errors.New("store: write not confirmed by a replica")
+
+// ReplicatedSpentSet returns the spent-key set named name whose spends are
+// acknowledged only once replicas replicas hold them (Redis WAIT, up to
+// timeout). With Redis Cluster (the store's client a
+// *redis.ClusterClient) or a master with replicas, this is what keeps a
+// token from being accepted twice across a failover: Redis replicates
+// asynchronously, so a spend the master acknowledged and then lost when it
+// died would let the same token be spent again on the promoted replica.
+//
+// A spend not confirmed in time fails with [ErrNotReplicated] (fail
+// closed: the call gets 503, the device retries with a fresh token) and is
+// withdrawn from the master when it can still be reached, so an
+// unanswered spend never burns a token.
+func (r *Redis) ReplicatedSpentSet(name string, ttl time.Duration, replicas int, timeout time.Duration) (*ReplicatedSpentSet, error) {
+	if replicas < 1 || timeout <= 0 {
+		return nil, fmt.Errorf("store: replicated spent set needs replicas ≥ 1 and a positive timeout, got %d, %v", replicas, timeout)
+	}
+	s, err := r.SpentSet(name, ttl)
+	if err != nil {
+		return nil, err
+	}
+	return &ReplicatedSpentSet{s: s, replicas: replicas, timeout: timeout}, nil
+}
+
+// ReplicatedSpentSet is a [SpentSet] in Redis whose spends a replica has
+// confirmed (see [Redis.ReplicatedSpentSet]).
+type ReplicatedSpentSet struct {
+	s        *RedisSpentSet
+	replicas int
+	timeout  time.Duration
+}
+
+// withdrawScript deletes KEYS[1] only if it still holds ARGV[1] (this
+// attempt's marker), so a withdrawal never removes another call's spend.
+var withdrawScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`)
+
+// MarkSpent implements [SpentSet]: SET NX PX, then WAIT, on one connection
+// to the master holding the key.
+func (s *ReplicatedSpentSet) MarkSpent(ctx context.Context, key []byte) (bool, error) {
+	if err := checkSpentKey(key); err != nil {
+		return false, err
+	}
+	k := s.s.prefix + string(key)
+	node, err := s.node(ctx, k)
+	if err != nil {
+		return false, err
+	}
+	var m [16]byte
+	if _, err := rand.Read(m[:]); err != nil {
+		return false, fmt.Errorf("store: spend marker: %w", err)
+	}
+	marker := hex.EncodeToString(m[:])
+	// One connection for both commands: WAIT counts the replicas that
+	// acknowledged this connection's writes. WAIT runs only after a write,
+	// so a replayed token is refused at once.
+	conn := node.Conn()
+	defer conn.Close()
+	setVal, setErr := conn.SetArgs(ctx, k, marker, redis.SetArgs{Mode: "NX", TTL: s.s.ttl}).Result()
+	switch {
+	case errors.Is(setErr, redis.Nil):
+		return true, nil // already there: spent before, whoever's spend it was
+	case setErr != nil:
+		s.refresh(ctx)
+		return false, fmt.Errorf("store: redis mark spent: %w", setErr)
+	case setVal != "OK":
+		return false, fmt.Errorf("store: redis mark spent: SET answered %q", setVal)
+	}
+	acked, werr := conn.Wait(ctx, s.replicas, s.timeout).Result()
+	if werr == nil && acked >= int64(s.replicas) {
+		return false, nil
+	}
+	// Not confirmed: withdraw this attempt's spend if the master still
+	// answers, so the token is not burnt by a call that fails.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.timeout)
+	defer cancel()
+	_ = withdrawScript.Run(wctx, conn, []string{k}, marker).Err()
+	if werr != nil {
+		return false, fmt.Errorf("store: redis WAIT: %w", werr)
+	}
+	return false, fmt.Errorf("store: %d of %d replicas confirmed the spend within %v: %w", acked, s.replicas, s.timeout, ErrNotReplicated)
+}
+
+// node returns the client of the master holding k: the cluster's master
+// for k's slot, or the single server's client.
+func (s *ReplicatedSpentSet) node(ctx context.Context, k string) (*redis.Client, error) {
+	switch c := s.s.c.(type) {
+	case *redis.ClusterClient:
+		n, err := c.MasterForKey(ctx, k)
+		if err != nil {
+			return nil, fmt.Errorf("store: redis cluster: master for key: %w", err)
+		}
+		return n, nil
+	case *redis.Client:
+		return c, nil
+	default:
+		return nil, fmt.Errorf("store: replicated spent set needs a *redis.Client or *redis.ClusterClient, not %T", s.s.c)
+	}
+}
+
+// refresh reloads the cluster's slot map after an error that may come from
+// a failover (MOVED, a dead master), so the next spend goes to the new
+// master.
+func (s *ReplicatedSpentSet) refresh(ctx context.Context) {
+	if c, ok := s.s.c.(*redis.ClusterClient); ok {
+		c.ReloadState(ctx)
+	}
+}
+
+var _ SpentSet = (*ReplicatedSpentSet)(nil)

@@ -1,0 +1,146 @@
+package store_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/blindlist/blindlist/internal/store"
+	"github.com/blindlist/blindlist/internal/store/redistest"
+)
+
+// TestReplicatedSpentSetFailsClosedWithoutReplica: a Redis with no replica
+// can never confirm a spend, so every spend fails with ErrNotReplicated
+// and is withdrawn: the same token fails the same way again instead of
+// reading as already spent (a failed call burns no token).
+func TestReplicatedSpentSetFailsClosedWithoutReplica(t *testing.T) {
+	srv := redistest.Start(t)
+	r := store.NewRedis(srv.Client(t), "t:")
+	s, err := r.ReplicatedSpentSet("tokens", time.Hour, 1, 50*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := range 2 {
+		spent, err := s.MarkSpent(ctx, []byte("nonce"))
+		if !errors.Is(err, store.ErrNotReplicated) || spent {
+			t.Fatalf("attempt %d: spent=%v err=%v, want ErrNotReplicated", i, spent, err)
+		}
+	}
+	if n, err := srv.Client(t).Exists(ctx, "t:spent:tokens:nonce").Result(); err != nil || n != 0 {
+		t.Fatalf("withdrawn spend still stored: exists=%d err=%v", n, err)
+	}
+	if _, err := r.ReplicatedSpentSet("tokens", time.Hour, 0, time.Second); err == nil {
+		t.Error("replicas=0 accepted")
+	}
+}
+
+// TestReplicatedSpentSetClusterFailover runs spends on a real Redis
+// Cluster (3 masters, 3 replicas) and kills a master mid-load. Workers play
+// devices: each lookup spends a fresh token, and on an error retries with
+// another fresh token until the cluster has failed over. Afterwards every
+// acknowledged token must read as spent (none accepted twice, whatever
+// master it lived on), and every lookup must have completed.
+func TestReplicatedSpentSetClusterFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a 6-node Redis Cluster and waits for a failover")
+	}
+	cl := redistest.StartCluster(t, 3, 1)
+	ctx := context.Background()
+	cc := redis.NewClusterClient(&redis.ClusterOptions{
+		Addrs: cl.Addrs, DialTimeout: 500 * time.Millisecond,
+		ReadTimeout: 3 * time.Second, WriteTimeout: time.Second, MaxRedirects: 8,
+	})
+	t.Cleanup(func() { _ = cc.Close() })
+	spent, err := store.NewRedis(cc, "t:").ReplicatedSpentSet("tokens", time.Hour, 1, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	const workers, lookups = 8, 60
+	var (
+		mu        sync.Mutex
+		acked     [][]byte
+		failures  atomic.Int64
+		completed atomic.Int64
+		next      atomic.Int64
+		killed    = make(chan struct{})
+	)
+	fresh := func() []byte { return fmt.Appendf(nil, "token-%08d", next.Add(1)) }
+	var wg sync.WaitGroup
+	start := time.Now()
+	for w := range workers {
+		wg.Go(func() {
+			for i := range lookups {
+				if w == 0 && i == lookups/3 {
+					masters, err := cl.Masters(ctx)
+					if err != nil || len(masters) == 0 {
+						t.Errorf("masters: %v %v", masters, err)
+						return
+					}
+					cl.Kill(masters[0])
+					t.Logf("killed %s at %v", masters[0], time.Since(start))
+					close(killed)
+				}
+				deadline := time.Now().Add(30 * time.Second)
+				for {
+					tok := fresh()
+					already, err := spent.MarkSpent(ctx, tok)
+					if err == nil && !already {
+						mu.Lock()
+						acked = append(acked, tok)
+						mu.Unlock()
+						completed.Add(1)
+						break
+					}
+					if already {
+						t.Errorf("fresh token %s read as already spent", tok)
+						return
+					}
+					failures.Add(1)
+					if time.Now().After(deadline) {
+						t.Errorf("lookup lost: no spend accepted for 30s after %v", err)
+						return
+					}
+					time.Sleep(100 * time.Millisecond) // the device's retry delay
+				}
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("load done after %v", time.Since(start))
+	select {
+	case <-killed:
+	default:
+		t.Fatal("the master was never killed")
+	}
+	if got := completed.Load(); got != workers*lookups {
+		t.Fatalf("%d of %d lookups completed", got, workers*lookups)
+	}
+	if err := cl.WaitHealthy(ctx, 30*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// No token accepted twice: every acknowledged spend is still there on
+	// whichever master now holds its slot.
+	for _, tok := range acked {
+		var already bool
+		var err error
+		for range 50 {
+			if already, err = spent.MarkSpent(ctx, tok); err == nil {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if err != nil || !already {
+			t.Fatalf("acknowledged token %s: spent again=%v err=%v (accepted twice)", tok, !already, err)
+		}
+	}
+	t.Logf("checked after %v", time.Since(start))
+	t.Logf("%d spends acknowledged, %d failed attempts retried during the failover", len(acked), failures.Load())
+}
