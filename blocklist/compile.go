@@ -45,6 +45,14 @@ type Options struct {
 	PublicSuffixes SuffixPolicy
 	// TestIdentity adds Apple's onboarding test keys ([TestIdentityKeys]).
 	TestIdentity bool
+	// ABPPartyRules decides whole-domain AdBlock rules whose only options
+	// are party options ($third-party, …); the zero value blocks the
+	// domain ([ReasonABPParty]).
+	ABPPartyRules ABPPartyRules
+	// ABPTypeRules decides whole-domain AdBlock rules limited to resource
+	// types or popups; the zero value drops them ([ReasonABPType],
+	// [ReasonABPPopup]).
+	ABPTypeRules ABPTypeRules
 	// Progress, if set, is called about every 256k lines and at the end of
 	// each document with the document name, lines and bytes read so far.
 	Progress func(doc string, lines int, bytes int64)
@@ -74,6 +82,8 @@ type Result struct {
 	// Keys are the final keys, sorted bytewise, without duplicates.
 	Keys   []string
 	Report *Report
+	// Provenance gives, for each key, the source line that first gave it.
+	Provenance *Provenance
 }
 
 // Report accounts for every entry [Compile] read. It is meant to be written
@@ -89,7 +99,12 @@ type Report struct {
 	// Rewritten counts normalisation changes by [Rewrite] name (one entry
 	// may count under several names).
 	Rewritten map[string]int `json:"rewritten"`
-	// Dropped counts entries and rules that did not become keys, by reason:
+	// Rules accounts for every line of the block sources: each is a
+	// comment, a rule that gave entries, an exception, a $badfilter rule,
+	// or dropped for a named reason ([Report.Balance] checks the sums).
+	Rules RuleTally `json:"rules"`
+	// Dropped counts entries and rules of the block sources that did not
+	// become keys, by reason (allow sources: AllowDropped):
 	// syntax ("invalid_line", "line_too_long"), unsupported rules
 	// ("abp_exception", "abp_modifier", …), normalisation failures
 	// ("invalid_host", "single_label", …), "urlhaus_offline", "duplicate",
@@ -105,8 +120,15 @@ type Report struct {
 	// "dnsmasq_directive", "unbound_directive", "unbound_local_data",
 	// "unbound_nonblocking_zone", "rpz_trigger", "rpz_tcp_only",
 	// "rpz_local_data", "rpz_out_of_zone", "rpz_include",
-	// "rpz_unsupported").
+	// "rpz_unsupported"); AdBlock rules a device cannot enforce, by the
+	// Reason constants ("abp_unanchored", "abp_partial_segment", …).
 	Dropped map[string]int `json:"dropped"`
+	// AllowDropped counts the lines and entries of allow sources that gave
+	// no allow key, by the same reasons.
+	AllowDropped map[string]int `json:"allow_dropped,omitempty"`
+	// ExceptionEntriesDropped counts the entries of exception rules that
+	// could not be normalised (also counted in Dropped by reason).
+	ExceptionEntriesDropped int `json:"exception_entries_dropped,omitempty"`
 	// Examples holds the first few lines dropped for each reason.
 	Examples      map[string][]string `json:"examples,omitempty"`
 	Conflicts     []Conflict          `json:"conflicts,omitempty"`
@@ -133,6 +155,32 @@ type Report struct {
 	SuffixKeys     []SuffixKey `json:"public_suffix_keys,omitempty"`
 	SuffixKeyCount int         `json:"public_suffix_key_count,omitempty"`
 	SuffixKeysKept int         `json:"public_suffix_keys_kept,omitempty"`
+	// SuffixPathKeys counts keys with a path on a public-suffix host
+	// (cloudfront.net/public/ct): kept, as they block exactly what the rule
+	// says, that path on every site under the suffix.
+	SuffixPathKeys int `json:"public_suffix_path_keys,omitempty"`
+}
+
+// RuleTally accounts for the lines of the block sources.
+type RuleTally struct {
+	// Lines counts the non-blank lines read.
+	Lines int `json:"lines"`
+	// Comments counts comments, headers and zone structure.
+	Comments int `json:"comments"`
+	// WithEntries counts rules that gave entries (each entry then becomes
+	// a key or is dropped by reason: Report.Entries).
+	WithEntries int `json:"with_entries"`
+	// Exceptions counts exception rules (their entries: ABPExceptions).
+	Exceptions int `json:"exceptions"`
+	// Badfilters counts $badfilter rules.
+	Badfilters int `json:"badfilters"`
+	// Dropped counts rules that gave nothing, by reason (also in
+	// Report.Dropped).
+	Dropped map[string]int `json:"dropped"`
+	// Converted counts rules among WithEntries that became keys only
+	// because a policy strips their options ([ReasonABPParty] by default;
+	// [ReasonABPType] and [ReasonABPPopup] with [BlockTypeRules]).
+	Converted map[string]int `json:"converted,omitempty"`
 }
 
 // SourceReport is what one source contributed.
@@ -187,13 +235,18 @@ type compiler struct {
 	badfilters []string
 	// originSeed hashes line texts into key origins ([lineOrigin]).
 	originSeed maphash.Seed
+	// prov records where each key of the blocked set came from; doc is
+	// the index of the block document being read.
+	prov provBuilder
+	doc  int
 	// bufs are the readers of the document being read.
 	bufs *readBuffers
 }
 
 func newCompiler(opts Options) *compiler {
 	c := &compiler{opts: opts, client: opts.HTTPClient, rep: &Report{
-		Rewritten: map[string]int{}, Dropped: map[string]int{}, Examples: map[string][]string{},
+		Rewritten: map[string]int{}, Dropped: map[string]int{}, AllowDropped: map[string]int{}, Examples: map[string][]string{},
+		Rules: RuleTally{Dropped: map[string]int{}, Converted: map[string]int{}},
 	}, exceptions: newKeySet(), originSeed: maphash.MakeSeed(), bufs: newReadBuffers()}
 	if c.client == nil {
 		c.client = &http.Client{Timeout: 10 * time.Minute}
@@ -203,6 +256,25 @@ func newCompiler(opts Options) *compiler {
 
 func (c *compiler) dropped(reason string, n int) {
 	c.rep.Dropped[reason] += n
+}
+
+// droppedIn counts n entries of a block (isBlock) or allow source dropped
+// for reason.
+func (c *compiler) droppedIn(isBlock bool, reason string, n int) {
+	if isBlock {
+		c.rep.Dropped[reason] += n
+	} else {
+		c.rep.AllowDropped[reason] += n
+	}
+}
+
+// ruleDropped counts a rule line of a block or allow source that gave
+// nothing.
+func (c *compiler) ruleDropped(isBlock bool, reason string) {
+	c.droppedIn(isBlock, reason, 1)
+	if isBlock {
+		c.rep.Rules.Dropped[reason]++
+	}
 }
 
 func (c *compiler) example(reason, where string) {
@@ -262,13 +334,14 @@ func Compile(ctx context.Context, block, allow []Source, opts Options) (*Result,
 	if opts.TestIdentity {
 		for _, k := range TestIdentityKeys {
 			if blocked.Add(k, manyOrigins) {
+				c.prov.addBuiltIn()
 				c.rep.TestIdentityKeys = append(c.rep.TestIdentityKeys, k)
 			}
 		}
 	}
-	keys := blocked.Sorted()
+	keys, order := blocked.SortedWithOrder()
 	c.rep.Keys = len(keys)
-	return &Result{Keys: keys, Report: c.rep}, nil
+	return &Result{Keys: keys, Report: c.rep, Provenance: c.prov.finish(keys, order)}, nil
 }
 
 // read adds the normalised entries of one source to set.
@@ -333,6 +406,9 @@ func (c *compiler) readLines(name string, format Format, in *bufio.Reader, bufs 
 		return fmt.Errorf("blocklist: %s: %w", name, err)
 	}
 	p := newDocParser(format)
+	if isBlock {
+		c.doc = c.prov.addDoc(name)
+	}
 	lines := 0
 	namesBuf := make([][]byte, 0, 16) // reused by the fast path
 	err = eachLine(lr, func(raw []byte, n int) {
@@ -341,15 +417,26 @@ func (c *compiler) readLines(name string, format Format, in *bufio.Reader, bufs 
 		if len(raw) == 0 {
 			return
 		}
+		if isBlock {
+			c.rep.Rules.Lines++
+		}
 		if c.opts.Progress != nil && n%(1<<18) == 0 {
 			defer c.opts.Progress(name, n, capped.read)
 		}
 		if names := p.fast(raw, namesBuf[:0]); len(names) > 0 {
 			namesBuf = names[:0]
 			origin := lineOrigin(c.originSeed, raw)
+			if isBlock {
+				c.rep.Rules.WithEntries++
+			}
 			for _, name := range names {
 				sr.Entries++
-				if !set.AddBytes(name, origin) && isBlock {
+				switch {
+				case set.AddBytes(name, origin):
+					if isBlock {
+						addOrigin(&c.prov, c.doc, n, raw, len(name) == len(raw))
+					}
+				case isBlock:
 					c.dropped("duplicate", 1)
 				}
 			}
@@ -357,7 +444,10 @@ func (c *compiler) readLines(name string, format Format, in *bufio.Reader, bufs 
 		}
 		c.parseLine(p.parse, string(raw), name, n, set, sr, isBlock)
 	}, func(n int) {
-		c.dropped("line_too_long", 1)
+		if isBlock {
+			c.rep.Rules.Lines++
+		}
+		c.ruleDropped(isBlock, "line_too_long")
 		c.problem(Problem{name, n, "line_too_long", fmt.Sprintf("line longer than %d bytes", maxLineBytes)})
 	})
 	sr.Lines += lines
@@ -379,33 +469,48 @@ func (c *compiler) readLines(name string, format Format, in *bufio.Reader, bufs 
 // drop and rewrite.
 func (c *compiler) parseLine(parse func(string) lineResult, line, doc string, n int, set *keySet, sr *SourceReport, isBlock bool) {
 	res := parse(line)
+	if res.policy != "" && !c.converts(res.policy) {
+		res = skipped(res.policy)
+	}
 	switch {
 	case res.err != nil:
-		c.dropped("invalid_line", 1)
+		c.ruleDropped(isBlock, "invalid_line")
 		c.problem(Problem{doc, n, "invalid_line", res.err.Error()})
 		return
 	case res.skip == "comment":
+		if isBlock {
+			c.rep.Rules.Comments++
+		}
 		return
 	case res.skip != "":
-		c.dropped(res.skip, 1)
+		c.ruleDropped(isBlock, res.skip)
 		c.example(res.skip, fmt.Sprintf("%s:%d: %s", doc, n, line))
 		return
 	case res.badfilter != "" && !isBlock:
-		c.dropped("abp_badfilter_in_allow_source", 1)
+		c.ruleDropped(isBlock, "abp_badfilter_in_allow_source")
 		c.example("abp_badfilter_in_allow_source", fmt.Sprintf("%s:%d: %s", doc, n, line))
 		return
 	case res.badfilter != "":
 		c.rep.Badfilters++
+		c.rep.Rules.Badfilters++
 		c.badfilters = append(c.badfilters, res.badfilter)
 		return
 	}
 	origin := lineOriginString(c.originSeed, line)
 	exception := res.allow && isBlock
-	if exception {
+	switch {
+	case exception:
 		set = c.exceptions
+		c.rep.Rules.Exceptions++
+	case isBlock:
+		c.rep.Rules.WithEntries++
+		if res.policy != "" {
+			c.rep.Rules.Converted[res.policy]++
+			c.example("converted_"+res.policy, fmt.Sprintf("%s:%d: %s", doc, n, line))
+		}
 	}
 	if res.boilerplate > 0 {
-		c.dropped("hosts_boilerplate", res.boilerplate)
+		c.droppedIn(isBlock, "hosts_boilerplate", res.boilerplate)
 	}
 	for _, e := range res.entries {
 		if exception {
@@ -418,7 +523,10 @@ func (c *compiler) parseLine(parse func(string) lineResult, line, doc string, n 
 			de := &DropError{Reason: "invalid_entry", Detail: err.Error()}
 			errors.As(err, &de)
 			reason := de.Reason
-			c.dropped(reason, 1)
+			c.droppedIn(isBlock, reason, 1)
+			if exception {
+				c.rep.ExceptionEntriesDropped++
+			}
 			c.example(reason, fmt.Sprintf("%s:%d: %s", doc, n, e))
 			if reason == "invalid_host" || reason == "invalid_port" || reason == "invalid_character" {
 				c.problem(Problem{doc, n, reason, de.Detail})
@@ -430,10 +538,27 @@ func (c *compiler) parseLine(parse func(string) lineResult, line, doc string, n 
 				c.rep.Rewritten[rewriteNames[i]]++
 			}
 		}
-		if !set.Add(key, origin) && isBlock && !exception {
+		switch {
+		case set.Add(key, origin):
+			if isBlock && !exception {
+				addOrigin(&c.prov, c.doc, n, line, line == key)
+			}
+		case isBlock && !exception:
 			c.dropped("duplicate", 1)
 		}
 	}
+}
+
+// converts reports whether the options say rules of this policy class
+// become keys.
+func (c *compiler) converts(policy string) bool {
+	switch policy {
+	case ReasonABPParty:
+		return c.opts.ABPPartyRules == BlockPartyRules
+	case ReasonABPType, ReasonABPPopup:
+		return c.opts.ABPTypeRules == BlockTypeRules
+	}
+	return false
 }
 
 // applyBadfilters removes the keys (and exception entries) that only a
@@ -655,4 +780,33 @@ func isIPv4(h string) bool {
 		}
 	}
 	return dots == 3
+}
+
+// Balance checks that the report accounts for every line and entry of the
+// block sources: the lines read are the comments, the rules that gave
+// entries, the exceptions, the $badfilter rules and the rules dropped by
+// reason; and the entries read (with hosts boilerplate names) are the keys
+// (without the test identity) plus the entries dropped by reason. It
+// returns an error naming the sums that differ.
+func (r *Report) Balance() error {
+	t := r.Rules
+	rulesDropped := 0
+	for _, n := range t.Dropped {
+		rulesDropped += n
+	}
+	var errs []error
+	if got := t.Comments + t.WithEntries + t.Exceptions + t.Badfilters + rulesDropped; got != t.Lines {
+		errs = append(errs, fmt.Errorf("blocklist: %d lines read, but %d comments + %d rules with entries + %d exceptions + %d badfilters + %d rules dropped = %d",
+			t.Lines, t.Comments, t.WithEntries, t.Exceptions, t.Badfilters, rulesDropped, got))
+	}
+	entriesDropped := -rulesDropped - r.ExceptionEntriesDropped - r.Dropped["badfiltered_exception"]
+	for _, n := range r.Dropped {
+		entriesDropped += n
+	}
+	listKeys := r.Keys - len(r.TestIdentityKeys)
+	if in := r.Entries + r.Dropped["hosts_boilerplate"]; in != listKeys+entriesDropped {
+		errs = append(errs, fmt.Errorf("blocklist: %d entries read (%d hosts boilerplate names included), but %d keys + %d entries dropped = %d",
+			in, r.Dropped["hosts_boilerplate"], listKeys, entriesDropped, listKeys+entriesDropped))
+	}
+	return errors.Join(errs...)
 }

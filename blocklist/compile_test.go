@@ -50,8 +50,8 @@ func TestCompileFormats(t *testing.T) {
 		{"../testdata/domains.txt", []string{"malware.example.net", "phish.example.com", "wildcard.example.org"},
 			map[string]int{"covered_by_parent": 1, "invalid_line": 1, "single_label": 1}},
 		{"abp:../testdata/abp.txt", []string{"adserver.example.com", "cdn.example.net/ads", "exact.example.com/page.html",
-			"hostsline.example.com", "tracker.example.org"},
-			map[string]int{"abp_cosmetic": 2, "abp_modifier": 1, "abp_regex": 1, "abp_wildcard": 1, "covered_by_parent": 1}},
+			"hostsline.example.com", "thirdparty.example.com", "tracker.example.org"},
+			map[string]int{"abp_cosmetic": 2, "abp_regex": 1, "abp_wildcard": 1, "covered_by_parent": 1}},
 		{"../testdata/urls.txt", []string{"198.51.100.7:8080/bins/mips", "example.com/malware/payload.exe", "example.net/a/b/c",
 			"example.org/path/upper", "phish.example.org/login?next=%2fhome#frag"}, map[string]int{"unsupported_scheme": 1}},
 		{"../testdata/urlhaus.csv", []string{"192.0.2.44:38031/i", "dl.example.net/payload/setup.msi"},
@@ -76,6 +76,9 @@ func TestCompileFormats(t *testing.T) {
 			}
 			if r.Report.Keys != len(r.Keys) {
 				t.Errorf("report keys %d, have %d", r.Report.Keys, len(r.Keys))
+			}
+			if err := r.Report.Balance(); err != nil {
+				t.Error(err)
 			}
 		})
 	}

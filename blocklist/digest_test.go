@@ -92,7 +92,7 @@ func syntheticList(n int, style string, seed uint64) []byte {
 // the commit message.
 func TestCompileDigest(t *testing.T) {
 	const n = 20000
-	const want = "338f6d627682f5ce01ace034c091180735fea45b589224c1fd794d19f55fdf02"
+	const want = "2b978aa3e0bd4bcd7c9458463df09e72739ceeb45f6e588af1da5770e8b59137"
 	block := []Source{
 		{Location: "hosts", Data: syntheticList(n, "hosts", 1)},
 		{Location: "urls", Data: syntheticList(n/2, "urls", 2)},

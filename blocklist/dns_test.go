@@ -113,7 +113,7 @@ func TestParseDNSLines(t *testing.T) {
 		{FormatAuto, "@ SOA localhost. root.localhost. 1 14400 3600 86400 3600", nil, false, "comment", false},
 		{FormatAuto, "$TTL 3600", nil, false, "comment", false},
 		{FormatAuto, "; a zone-file comment", nil, false, "comment", false},
-		{FormatAuto, "$popup,third-party", nil, false, "abp_modifier", false}, // a generic AdBlock rule, not a zone directive
+		{FormatAuto, "$popup,third-party", nil, false, "abp_unanchored", false}, // a generic AdBlock rule, not a zone directive
 		{FormatAuto, "@@||ok.example.com^", []string{"ok.example.com"}, true, "", false},
 		{FormatAuto, "example.com/a?b=c", []string{"example.com/a?b=c"}, false, "", false},
 		{FormatAuto, "http://example.com/x", []string{"http://example.com/x"}, false, "", false},

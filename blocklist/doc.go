@@ -9,13 +9,8 @@
 //
 // # Formats
 //
-// Hosts files (0.0.0.0 name...), plain domain lists, AdBlock/AdGuard network
-// rules of the form ||domain^ and ||domain/path^ (rules that cannot be
-// expressed as a key — cosmetic rules, regular expressions, wildcards,
-// narrowing modifiers — are dropped and counted; exception rules @@||domain^
-// in a block list are applied like allow entries to every block list, and a
-// $badfilter rule disables the rule with its text, as uBlock Origin and
-// AdGuard do), plain URL lists, URLhaus CSV (online entries only), UT1
+// Hosts files (0.0.0.0 name...), plain domain lists, AdBlock Plus / uBlock
+// Origin / AdGuard filter lists (see AdBlock rules below), plain URL lists, URLhaus CSV (online entries only), UT1
 // category lists and the blocklist formats of DNS resolvers. Sources are
 // files, directories or http(s) URLs, optionally gzip- or bzip2-compressed,
 // read with a size cap. Lines may end in LF, CRLF or a bare CR (classic Mac
@@ -62,6 +57,43 @@
 // lists, ||domain^ rules, and of dnsmasq, Unbound and RPZ lists as hagezi
 // publishes them) are read without allocating.
 //
+// # AdBlock rules
+//
+// A filter list compiles to everything a device can enforce, and every rule
+// it cannot is dropped under a named reason ([ReasonABPUnanchored] and the
+// other Reason constants). Whole-domain rules (||domain^, also with $all,
+// $important, $document) block the domain. Whole-domain rules whose only
+// options are party options (||hotjar.com^$third-party) block it too by
+// default, since a device cannot tell first from third party
+// ([ABPPartyRules]); rules limited to resource types or popups
+// (||google-analytics.com^$script, ||ads.example^$popup) are dropped unless
+// [ABPTypeRules] says to block the domain. Options that narrow a rule to a
+// context ($domain=, $denyallow=, $redirect=, $csp=, …), and party, type
+// or popup options on a rule with a path, drop it. A path becomes its
+// prefix key when it ends at a segment boundary (the device's sub-URLs end
+// there: client-spec §3.2): before "^", "|", after "/" or "?", with any
+// trailing "*" dropped (||snap.licdn.com/li.lms-analytics/*), or after a
+// letter or digit (||example.com/gpt.js); a path ending inside a segment
+// (||yimg.com/rx/ev/lib/comscore-) is dropped. Hosts ending in "." or "*"
+// (||adservice.google., ||google.*/ads) and wildcards inside a host or
+// path are dropped. Unanchored rules (-120x600., /fbevents.js) are dropped
+// as such, not reported as malformed; an unanchored host name under a
+// known top-level domain is read as that domain, as AdGuard does. In the
+// auto format a document that shows it is a filter list (an [Adblock Plus
+// 2.0] header, "!" comments, cosmetic rules) is read this way throughout.
+// Exception rules @@||domain^ in a block list are applied like allow
+// entries to every block list, and a $badfilter rule disables the rule with
+// its text, as uBlock Origin and AdGuard do. [Report.Rules] accounts for
+// every line and [Report.Balance] checks that the counts add up.
+//
+// # Provenance
+//
+// [Result.Provenance] keeps, per key, the source and line that first gave
+// it and the line's text ([Origin]), in 12 bytes a key plus the text of
+// the lines that are not the key itself. [Provenance.WriteTo] writes it as
+// a small gzip-compressed file beside the keys, in key order, and
+// [LookupOrigin] answers "why is this key listed?" from that file.
+//
 // # Key space
 //
 // [Normalize] maps an entry to the device's key space
@@ -81,7 +113,9 @@
 //
 // A key whose host is a public suffix (co.uk, github.io; Public Suffix List,
 // golang.org/x/net/publicsuffix) would be found for every site under it: by
-// default it is dropped and reported ([SuffixPolicy]). The device's own
+// default it is dropped and reported ([SuffixPolicy]). Keys with a path on
+// such a host (cloudfront.net/public/ct) are kept: they block what the rule
+// says, that path on every site under the suffix. The device's own
 // parent walk does not consult the list (client-spec §3.2 leaves it open).
 //
 // Not supported: the iOS 27 ParsingConfiguration variants (excluded

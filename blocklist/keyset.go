@@ -194,6 +194,95 @@ func (s *keySet) Sorted() []string {
 	return keys
 }
 
+// SortedWithOrder returns the keys present in bytewise order and, for
+// each, its index in insertion order (the index of the provenance record
+// made when it was added). The keys are permuted in place, with 4 bytes a
+// key of extra memory; the set must not be used afterwards.
+func (s *keySet) SortedWithOrder() ([]string, []uint32) {
+	order := make([]uint32, 0, len(s.keys))
+	for i, k := range s.keys {
+		if k != "" {
+			order = append(order, uint32(i))
+		}
+	}
+	keys := s.keys
+	s.keys, s.slots, s.origins = nil, nil, nil
+	sortOrder(order, keys)
+	return gatherKeys(keys, order), order
+}
+
+// gatherKeys moves keys[order[i]] to keys[i] for every i and returns
+// keys[:len(order)], where order holds distinct indexes into keys, in
+// place: positions form chains i → order[i] that end past len(order) or
+// close into cycles, and each is walked once, reading a slot before
+// overwriting it.
+func gatherKeys(keys []string, order []uint32) []string {
+	m := len(order)
+	pointed := make([]bool, m) // some j has order[j] == i: keys[i] is read before written
+	for _, o := range order {
+		if int(o) < m {
+			pointed[o] = true
+		}
+	}
+	filled := make([]bool, m)
+	walk := func(start int) {
+		tmp := keys[start]
+		for j := start; ; {
+			filled[j] = true
+			k := int(order[j])
+			if k == start {
+				keys[j] = tmp
+				return
+			}
+			keys[j] = keys[k]
+			if k >= m {
+				return
+			}
+			j = k
+		}
+	}
+	for i := range m {
+		if !pointed[i] {
+			walk(i) // the head of a chain
+		}
+	}
+	for i := range m {
+		if !filled[i] {
+			walk(i) // a cycle
+		}
+	}
+	return keys[:m]
+}
+
+// sortOrder sorts the indexes in order by the keys they name, on two
+// cores for large inputs: one partition around the median of a sample,
+// then both sides concurrently, as [sortParallel].
+func sortOrder(order []uint32, keys []string) {
+	cmp := func(a, b uint32) int { return strings.Compare(keys[a], keys[b]) }
+	if len(order) < 1<<14 {
+		slices.SortFunc(order, cmp)
+		return
+	}
+	const samples = 255
+	sample := make([]string, samples)
+	for i := range sample {
+		sample[i] = keys[order[i*(len(order)/samples)]]
+	}
+	slices.Sort(sample)
+	pivot := sample[samples/2]
+	lo := 0
+	for i, o := range order {
+		if keys[o] < pivot {
+			order[lo], order[i] = o, order[lo]
+			lo++
+		}
+	}
+	var wg sync.WaitGroup
+	wg.Go(func() { slices.SortFunc(order[:lo], cmp) })
+	slices.SortFunc(order[lo:], cmp)
+	wg.Wait()
+}
+
 // sortParallel sorts distinct keys in place on two cores without extra
 // memory: it partitions them around the median of a sample, as one
 // quicksort step, then sorts the two sides concurrently.

@@ -67,6 +67,10 @@ type lineResult struct {
 	// badfilter is the text of the rule a "$badfilter" rule disables: its
 	// own text without the badfilter option.
 	badfilter string
+	// policy, when set, names the class of an AdBlock rule whose entries
+	// become keys only if the compiler's options say so (ReasonABPParty,
+	// ReasonABPType, ReasonABPPopup); it is the drop reason otherwise.
+	policy string
 }
 
 // hostsBoilerplate are the names hosts files list for the local machine.
@@ -190,77 +194,6 @@ func hasPrefixAt[T ~string | ~[]byte](s T, i int, prefix string) bool {
 	return true
 }
 
-// abpHarmlessOptions are modifiers that do not narrow where a rule applies,
-// so ||domain^$option is still the whole domain.
-var abpHarmlessOptions = map[string]bool{"important": true, "all": true, "document": true, "doc": true}
-
-// parseABPLine reads an AdBlock Plus / AdGuard network rule. Only rules
-// that block a whole domain or a path below it can become keys. An
-// exception rule (@@) of the same shape gives allow entries; one that only
-// narrows or touches cosmetic filtering ($elemhide, $third-party, …) is
-// skipped as "abp_exception". A rule with the $badfilter option names the
-// rule it disables (uBlock Origin, AdGuard: the same text without
-// badfilter).
-func parseABPLine(line string) lineResult {
-	if target, ok := badfilterTarget(line); ok {
-		return lineResult{badfilter: target}
-	}
-	if rest, ok := strings.CutPrefix(line, "@@"); ok {
-		if strings.HasPrefix(rest, "@@") || len(strings.Fields(rest)) != 1 {
-			return skipped("abp_exception") // "@@0.0.0.0 host" is no rule
-		}
-		if res := parseABPLine(rest); len(res.entries) > 0 {
-			res.allow = true
-			return res
-		}
-		return skipped("abp_exception")
-	}
-	switch {
-	case line == "" || line[0] == '!' || line[0] == '[':
-		return skipped("comment")
-	case isABPCosmetic(line):
-		return skipped("abp_cosmetic")
-	case line[0] == '#':
-		return skipped("comment")
-	case len(line) > 1 && line[0] == '/' && strings.HasSuffix(line, "/"):
-		return skipped("abp_regex")
-	}
-	if f := strings.Fields(line); len(f) >= 2 {
-		if _, err := netip.ParseAddr(f[0]); err == nil {
-			return parseHostsLine(line) // AdGuard accepts hosts syntax in filter lists
-		}
-	}
-	rule := line
-	if i := strings.IndexByte(rule, '$'); i >= 0 {
-		for opt := range strings.SplitSeq(rule[i+1:], ",") {
-			if !abpHarmlessOptions[strings.TrimSpace(opt)] {
-				return skipped("abp_modifier")
-			}
-		}
-		rule = rule[:i]
-	}
-	switch {
-	case strings.HasPrefix(rule, "||"):
-		rule = rule[2:]
-	case strings.HasPrefix(rule, "|") && (strings.HasPrefix(rule, "|http://") || strings.HasPrefix(rule, "|https://")):
-		rule = rule[1:]
-	case strings.HasPrefix(rule, "|"):
-		return skipped("abp_unsupported")
-	}
-	rule = strings.TrimSuffix(rule, "|")
-	rule = strings.TrimSuffix(rule, "^")
-	if strings.HasPrefix(rule, "*.") {
-		rule = rule[2:]
-	}
-	if rule == "" || strings.ContainsAny(rule, "*^|") {
-		return skipped("abp_wildcard")
-	}
-	if strings.ContainsAny(rule, " \t") {
-		return lineResult{err: fmt.Errorf("rule contains whitespace")}
-	}
-	return lineResult{entries: []string{rule}}
-}
-
 // badfilterTarget returns, for a network rule with the $badfilter option,
 // the rule it disables: the same text with badfilter removed from the
 // option list (and the "$" when no option is left).
@@ -288,6 +221,13 @@ func badfilterTarget(line string) (string, bool) {
 type docParser struct {
 	format Format
 	rpz    rpzParser // FormatRPZ, and RPZ records met in FormatAuto
+	// abp is set in FormatAuto once the document shows it is a filter
+	// list (an [Adblock Plus 2.0] header, a "!" comment, a cosmetic rule):
+	// from then on, lines that would be read as a domain or URL are read as
+	// AdBlock rules, so unanchored rules (-120x600., _stat.php/?referer=)
+	// are not taken for hosts. ||domain^ alone does not set it: hosts-style
+	// and mixed lists use it too.
+	abp bool
 }
 
 func newDocParser(f Format) *docParser { return &docParser{format: f} }
@@ -317,8 +257,11 @@ func (p *docParser) parse(line string) lineResult {
 // fast is [fastLine] for the document's format; RPZ lines take it only
 // while relative names need no origin.
 func (p *docParser) fast(line []byte, names [][]byte) [][]byte {
-	if p.format == FormatRPZ {
+	switch {
+	case p.format == FormatRPZ:
 		return p.rpz.fast(line, names)
+	case p.format == FormatAuto && p.abp:
+		return fastLine(FormatABP, line, names)
 	}
 	return fastLine(p.format, line, names)
 }
@@ -354,6 +297,12 @@ func lineParser(f Format) func(string) lineResult { return newDocParser(f).parse
 func (p *docParser) parseAuto(line string) lineResult {
 	if line == "" {
 		return skipped("comment")
+	}
+	if !p.abp && showsFilterList(line) {
+		p.abp = true
+	}
+	if p.abp {
+		return parseABPLine(line) // it reads hosts lines too
 	}
 	if p.rpz.open || line[0] == ';' || isZoneDirective(line) {
 		return p.rpz.parse(line)
@@ -427,4 +376,20 @@ func parseURLhausLine(line string) lineResult {
 		return lineResult{err: fmt.Errorf("URLhaus row has an empty url or one with whitespace")}
 	}
 	return lineResult{entries: []string{rec[2]}}
+}
+
+// showsFilterList reports whether a line only occurs in AdBlock filter
+// lists: an "!" comment, an [Adblock Plus 2.0] style header, or a cosmetic
+// rule (not a "#####" banner of a hosts file).
+func showsFilterList(line string) bool {
+	switch {
+	case line[0] == '!':
+		return true
+	case line[0] == '[':
+		l := strings.ToLower(line)
+		return strings.HasPrefix(l, "[adblock") || strings.HasPrefix(l, "[adguard") || strings.HasPrefix(l, "[ublock")
+	case line[0] == '#':
+		return len(line) > 2 && line[1] == '#' && line[2] != '#' && line[2] != ' ' && line[2] != '\t'
+	}
+	return isABPCosmetic(line)
 }

@@ -48,8 +48,7 @@ func TestParseLines(t *testing.T) {
 		{"abp domain", FormatABP, "||ads.example.com^", []string{"ads.example.com"}, "", false, 0},
 		{"abp harmless modifiers", FormatABP, "||ads.example.com^$important,document", []string{"ads.example.com"}, "", false, 0},
 		{"abp $all", FormatABP, "||ads.example.com^$all", []string{"ads.example.com"}, "", false, 0},
-		{"abp third-party", FormatABP, "||ads.example.com^$third-party", nil, "abp_modifier", false, 0},
-		{"abp first-party", FormatABP, "||ads.example.com^$~third-party", nil, "abp_modifier", false, 0},
+
 		{"abp domain=", FormatABP, "||ads.example.com^$domain=example.org|example.net", nil, "abp_modifier", false, 0},
 		{"abp dnstype", FormatABP, "||ads.example.com^$dnstype=AAAA", nil, "abp_modifier", false, 0},
 		{"abp client", FormatABP, "||ads.example.com^$client=192.0.2.1", nil, "abp_modifier", false, 0},

@@ -15,8 +15,9 @@ import (
 // and github.io for every GitHub Pages site. Lists rarely mean that: such
 // keys come from a bare suffix entry, from "www.co.uk" once "www." is
 // stripped, or from a hosts file, where "0.0.0.0 github.io" blocked only
-// that one name. The same holds for keys with a path or port on such a host
-// (co.uk/login is tested on every .co.uk site).
+// that one name. The policy applies to host keys, with or without a port;
+// keys with a path (cloudfront.net/public/ct) are always kept: a rule that
+// names a path on a shared host means that path on every site under it.
 type SuffixPolicy int
 
 const (
@@ -90,7 +91,11 @@ func publicSuffixHost(key string) (isSuffix, icann bool) {
 	return ps == host, icann
 }
 
-// checkSuffixes applies Options.PublicSuffixes to the blocked keys. The
+// checkSuffixes applies Options.PublicSuffixes to the blocked host keys
+// (with or without a port). Keys with a path or query on a public suffix
+// (cloudfront.net/public/ct, pages.dev/fullscreen.js) are kept whatever
+// the policy and counted in Report.SuffixPathKeys: they block exactly what
+// the rule says, that path on every site under the suffix. The
 // lookups run on all cores (about 0.15 µs a key); the report and removals
 // follow in key order.
 func (c *compiler) checkSuffixes(blocked *keySet) {
@@ -101,6 +106,10 @@ func (c *compiler) checkSuffixes(blocked *keySet) {
 	})
 	for _, i := range hits {
 		k := keys[i]
+		if strings.IndexAny(k, "/?") >= 0 {
+			c.rep.SuffixPathKeys++ // that path on every site under the suffix, as the rule says
+			continue
+		}
 		_, icann := publicSuffixHost(k)
 		sk := SuffixKey{Key: k, Section: "private"}
 		reason := "private_suffix"

@@ -53,19 +53,22 @@ city.kawasaki.jp
 `)}}
 	// A kept suffix covers the keys below it like any parent
 	// (user.github.io under github.io, bbc.co.uk under co.uk).
-	kept := []string{"bbc.co.uk", "city.kawasaki.jp", "example.com", "user.github.io", "www.com"}
-	private := []string{"blogspot.com:8080/x", "duckdns.org", "github.io"}
+	// Keys with a path on a suffix (gov.uk/login, blogspot.com:8080/x) are
+	// kept under every policy: they block that path on every site under
+	// it, as the rule says.
+	kept := []string{"bbc.co.uk", "blogspot.com:8080/x", "city.kawasaki.jp", "example.com", "gov.uk/login", "user.github.io", "www.com"}
+	private := []string{"duckdns.org", "github.io"}
 	for _, tc := range []struct {
 		policy           SuffixPolicy
 		keys             []string
 		icann, private   int
 		listed, keptKeys int
 	}{
-		{DropSuffixes, kept, 3, 3, 6, 0},
+		{DropSuffixes, kept, 2, 2, 4, 0},
 		{KeepPrivateSuffixes, []string{"bbc.co.uk", "blogspot.com:8080/x", "city.kawasaki.jp", "duckdns.org", "example.com",
-			"github.io", "www.com"}, 3, 0, 6, 3},
+			"github.io", "gov.uk/login", "www.com"}, 2, 0, 4, 2},
 		{KeepSuffixes, []string{"blogspot.com:8080/x", "city.kawasaki.jp", "co.uk", "duckdns.org", "example.com",
-			"foo.kawasaki.jp", "github.io", "gov.uk/login", "www.com"}, 0, 0, 6, 6},
+			"foo.kawasaki.jp", "github.io", "gov.uk/login", "www.com"}, 0, 0, 4, 4},
 	} {
 		t.Run(tc.policy.String(), func(t *testing.T) {
 			r, err := Compile(context.Background(), list, nil, Options{PublicSuffixes: tc.policy})
@@ -78,6 +81,12 @@ city.kawasaki.jp
 			d := r.Report.Dropped
 			if d["public_suffix"] != tc.icann || d["private_suffix"] != tc.private || d["single_label"] != 1 {
 				t.Errorf("dropped %v, want public_suffix %d private_suffix %d single_label 1", d, tc.icann, tc.private)
+			}
+			if r.Report.SuffixPathKeys != 2 {
+				t.Errorf("%d path keys on a suffix counted, want 2 (gov.uk/login, blogspot.com:8080/x)", r.Report.SuffixPathKeys)
+			}
+			if err := r.Report.Balance(); err != nil {
+				t.Error(err)
 			}
 			if r.Report.SuffixKeyCount != tc.listed || len(r.Report.SuffixKeys) != tc.listed || r.Report.SuffixKeysKept != tc.keptKeys {
 				t.Errorf("report lists %d of %d suffix keys, %d kept; want %d, %d kept",

@@ -1,0 +1,175 @@
+package blocklist
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestProvenance checks that each key's origin is the first line that gave
+// it, on the fast path (hosts, domain and ||host^ lines), the general path
+// (options, paths, rewrites) and for the test identity, and that the file
+// written beside the build gives the same answers.
+func TestProvenance(t *testing.T) {
+	block := []Source{
+		{Location: "easyprivacy.txt", Format: FormatABP, Data: []byte("! Title: x\n||taboola.com^$third-party\n||fast.example.com^\n||Upper.Example.com/Path/\n")},
+		{Location: "hosts", Data: []byte("# hosts\n0.0.0.0 a.example.net b.example.net\n0.0.0.0 taboola.com\nplain.example.org\n")},
+	}
+	r, err := Compile(context.Background(), block, nil, Options{TestIdentity: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]Origin{
+		"taboola.com":                   {"easyprivacy.txt", 2, "||taboola.com^$third-party"},
+		"fast.example.com":              {"easyprivacy.txt", 3, "||fast.example.com^"},
+		"upper.example.com/path":        {"easyprivacy.txt", 4, "||Upper.Example.com/Path/"},
+		"a.example.net":                 {"hosts", 2, "0.0.0.0 a.example.net b.example.net"},
+		"b.example.net":                 {"hosts", 2, "0.0.0.0 a.example.net b.example.net"},
+		"plain.example.org":             {"hosts", 4, "plain.example.org"},
+		"apple.com/url-filter-test":     {},
+		"www.apple.com/url-filter-test": {},
+	}
+	if r.Provenance.Len() != len(r.Keys) || len(r.Keys) != len(want) {
+		t.Fatalf("%d origins for %d keys %q, want %d", r.Provenance.Len(), len(r.Keys), r.Keys, len(want))
+	}
+	var file bytes.Buffer
+	if _, err := r.Provenance.WriteTo(&file); err != nil {
+		t.Fatal(err)
+	}
+	for i, k := range r.Keys {
+		if got := r.Provenance.Origin(i); got != want[k] {
+			t.Errorf("origin of %s = %+v, want %+v", k, got, want[k])
+		}
+		got, err := LookupOrigin(bytes.NewReader(file.Bytes()), i, k)
+		if err != nil || got != want[k] {
+			t.Errorf("file: origin of %s = %+v, %v; want %+v", k, got, err, want[k])
+		}
+	}
+	if got := fmt.Sprint(want["taboola.com"]); got != "easyprivacy.txt:2 '||taboola.com^$third-party'" {
+		t.Errorf("Origin.String() = %s", got)
+	}
+	if _, err := LookupOrigin(bytes.NewReader(file.Bytes()), len(r.Keys), "x"); !errors.Is(err, ErrNoOrigin) {
+		t.Errorf("index past the end: %v, want ErrNoOrigin", err)
+	}
+	if _, err := LookupOrigin(strings.NewReader("not gzip"), 0, "x"); err == nil {
+		t.Error("a file that is not gzip gave no error")
+	}
+	truncated := file.Bytes()[:file.Len()/2]
+	if _, err := LookupOrigin(bytes.NewReader(truncated), len(r.Keys)-1, "x"); err == nil {
+		t.Error("a truncated file gave no error")
+	}
+}
+
+// TestProvenanceAfterRemovals checks that origins stay aligned with the
+// keys when allow entries, $badfilter, covered keys and public suffixes
+// remove keys from the middle of the set.
+func TestProvenanceAfterRemovals(t *testing.T) {
+	block := []Source{{Location: "l", Format: FormatABP, Data: []byte(`||a.example.com^
+||co.uk^
+||sub.a.example.com^
+||bad.example.com^
+||bad.example.com^$badfilter
+||ok.example.com^
+||allowed.example.org^
+||z.example.net^
+`)}}
+	allow := []Source{{Location: "allow", Data: []byte("allowed.example.org\n")}}
+	r, err := Compile(context.Background(), block, allow, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"a.example.com", "ok.example.com", "z.example.net"}; !slices.Equal(r.Keys, want) {
+		t.Fatalf("keys %q, want %q", r.Keys, want)
+	}
+	for i, k := range r.Keys {
+		if o := r.Provenance.Origin(i); o.Rule != "||"+k+"^" {
+			t.Errorf("origin of %s: %+v", k, o)
+		}
+	}
+}
+
+// TestGatherKeys checks the in-place permutation against a copy, on random
+// partial permutations (some indexes absent: blanked keys).
+func TestGatherKeys(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	for n := range 200 {
+		keys := make([]string, n)
+		for i := range keys {
+			keys[i] = fmt.Sprint(i)
+		}
+		perm := r.Perm(n)
+		m := 0
+		if n > 0 {
+			m = r.IntN(n + 1)
+		}
+		order := make([]uint32, m)
+		want := make([]string, m)
+		for i := range m {
+			order[i] = uint32(perm[i])
+			want[i] = keys[perm[i]]
+		}
+		if got := gatherKeys(keys, order); !slices.Equal(got, want) {
+			t.Fatalf("n=%d m=%d: got %q, want %q", n, m, got, want)
+		}
+	}
+}
+
+// TestSortedWithOrder checks the sort on both of its paths (small and
+// partitioned across two goroutines).
+func TestSortedWithOrder(t *testing.T) {
+	for _, n := range []int{10, 1 << 15} {
+		s := newKeySet()
+		var want []string
+		for i := range n {
+			k := fmt.Sprintf("k%d.example.com", (i*7919)%n)
+			s.Add(k, manyOrigins)
+			if i%5 == 3 {
+				s.Remove(k)
+				continue
+			}
+			want = append(want, k)
+		}
+		inserted := slices.Clone(s.keys)
+		keys, order := s.SortedWithOrder()
+		slices.Sort(want)
+		if !slices.Equal(keys, want) {
+			t.Fatalf("n=%d: keys not sorted or wrong", n)
+		}
+		for i, o := range order {
+			if inserted[o] != keys[i] {
+				t.Fatalf("n=%d: order[%d]=%d names %q, key is %q", n, i, o, inserted[o], keys[i])
+			}
+		}
+	}
+}
+
+func ExampleLookupOrigin() {
+	list := Source{Location: "easyprivacy.txt", Format: FormatABP,
+		Data: []byte("! Title: EasyPrivacy\n||taboola.com^$third-party\n||hotjar.com^$third-party\n")}
+	r, err := Compile(context.Background(), []Source{list}, nil, Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	var file bytes.Buffer // provenance.txt.gz beside keys.txt
+	if _, err := r.Provenance.WriteTo(&file); err != nil {
+		fmt.Println(err)
+		return
+	}
+	i := slices.Index(r.Keys, "taboola.com")
+	o, err := LookupOrigin(&file, i, r.Keys[i])
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("blocked: key %s from %s\n", r.Keys[i], o)
+	fmt.Println(r.Report.Rules.Converted)
+	// Output:
+	// blocked: key taboola.com from easyprivacy.txt:2 '||taboola.com^$third-party'
+	// map[abp_party_option:2]
+}
