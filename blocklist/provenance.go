@@ -187,9 +187,11 @@ func (c *countWriter) Write(b []byte) (int, error) {
 var ErrNoOrigin = errors.New("blocklist: no such key in the provenance file")
 
 // LookupOrigin reads a provenance file written by [Provenance.WriteTo] and
-// returns the origin of key number index (0-based, in key order), whose
-// text is key. It streams the file and holds one line at a time.
-func LookupOrigin(r io.Reader, index int, key string) (Origin, error) {
+// returns the origin of key number index (0-based, in key order) of a list
+// of keyCount keys, whose text is key. A file written for another number of
+// keys is an error (it belongs to another build). It streams the file and
+// holds one line at a time.
+func LookupOrigin(r io.Reader, index, keyCount int, key string) (Origin, error) {
 	zr, err := gzip.NewReader(r)
 	if err != nil {
 		return Origin{}, fmt.Errorf("blocklist: reading provenance: %w", err)
@@ -216,6 +218,9 @@ func LookupOrigin(r io.Reader, index int, key string) (Origin, error) {
 	n, err := strconv.Atoi(cnt)
 	if !ok || err != nil || n < 0 {
 		return bad("bad key count")
+	}
+	if n != keyCount {
+		return Origin{}, fmt.Errorf("blocklist: provenance file is for %d keys, the key list has %d: it belongs to another build", n, keyCount)
 	}
 	if index < 0 || index >= n {
 		return Origin{}, ErrNoOrigin

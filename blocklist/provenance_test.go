@@ -45,7 +45,7 @@ func TestProvenance(t *testing.T) {
 		if got := r.Provenance.Origin(i); got != want[k] {
 			t.Errorf("origin of %s = %+v, want %+v", k, got, want[k])
 		}
-		got, err := LookupOrigin(bytes.NewReader(file.Bytes()), i, k)
+		got, err := LookupOrigin(bytes.NewReader(file.Bytes()), i, len(r.Keys), k)
 		if err != nil || got != want[k] {
 			t.Errorf("file: origin of %s = %+v, %v; want %+v", k, got, err, want[k])
 		}
@@ -53,14 +53,17 @@ func TestProvenance(t *testing.T) {
 	if got := fmt.Sprint(want["taboola.com"]); got != "easyprivacy.txt:2 '||taboola.com^$third-party'" {
 		t.Errorf("Origin.String() = %s", got)
 	}
-	if _, err := LookupOrigin(bytes.NewReader(file.Bytes()), len(r.Keys), "x"); !errors.Is(err, ErrNoOrigin) {
+	if _, err := LookupOrigin(bytes.NewReader(file.Bytes()), len(r.Keys), len(r.Keys), "x"); !errors.Is(err, ErrNoOrigin) {
 		t.Errorf("index past the end: %v, want ErrNoOrigin", err)
 	}
-	if _, err := LookupOrigin(strings.NewReader("not gzip"), 0, "x"); err == nil {
+	if _, err := LookupOrigin(bytes.NewReader(file.Bytes()), 0, len(r.Keys)+1, "x"); err == nil {
+		t.Error("a file for another number of keys gave no error")
+	}
+	if _, err := LookupOrigin(strings.NewReader("not gzip"), 0, 1, "x"); err == nil {
 		t.Error("a file that is not gzip gave no error")
 	}
 	truncated := file.Bytes()[:file.Len()/2]
-	if _, err := LookupOrigin(bytes.NewReader(truncated), len(r.Keys)-1, "x"); err == nil {
+	if _, err := LookupOrigin(bytes.NewReader(truncated), len(r.Keys)-1, len(r.Keys), "x"); err == nil {
 		t.Error("a truncated file gave no error")
 	}
 }
@@ -162,7 +165,7 @@ func ExampleLookupOrigin() {
 		return
 	}
 	i := slices.Index(r.Keys, "taboola.com")
-	o, err := LookupOrigin(&file, i, r.Keys[i])
+	o, err := LookupOrigin(&file, i, len(r.Keys), r.Keys[i])
 	if err != nil {
 		fmt.Println(err)
 		return

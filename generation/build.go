@@ -28,7 +28,10 @@ const (
 	// KeysFile holds the normalised keys, one per line.
 	KeysFile = "keys.txt"
 	// KeywordDBFile holds the keys as a pir.v1.KeywordDatabase text proto.
-	KeywordDBFile      = "input.txtpb"
+	KeywordDBFile = "input.txtpb"
+	// ProvenanceFile holds, per key in KeysFile order, the source line
+	// that gave it (blocklist.Provenance.WriteTo, blocklist.LookupOrigin).
+	ProvenanceFile     = "provenance.txt.gz"
 	buildStagingPrefix = ".build-staging-"
 )
 
@@ -36,7 +39,7 @@ const (
 // are moved into place: the Bloom bits and plist before the prefilter.json
 // that describes them, the build manifest last.
 var StagedFiles = []string{
-	bloom.BitsFile, bloom.PlistFile, bloom.ManifestFile, KeysFile, KeywordDBFile, ManifestFile,
+	bloom.BitsFile, bloom.PlistFile, bloom.ManifestFile, KeysFile, KeywordDBFile, ProvenanceFile, ManifestFile,
 }
 
 // ErrNoKeys is returned by Build when the sources gave no keys.
@@ -99,13 +102,15 @@ type Manifest struct {
 	// KeepCovered records blocklist.Options.KeepCovered: keys below a
 	// listed parent were kept, for devices that do not walk the domain
 	// hierarchy.
-	KeepCovered bool              `json:"keep_covered"`
-	Keys        int               `json:"keys"`
-	KeysFile    string            `json:"keys_file"`
-	PIRInput    string            `json:"pir_input"`
-	Sizing      Sizing            `json:"sizing"`
-	Prefilter   bloom.Manifest    `json:"prefilter"`
-	Report      *blocklist.Report `json:"report"`
+	KeepCovered bool   `json:"keep_covered"`
+	Keys        int    `json:"keys"`
+	KeysFile    string `json:"keys_file"`
+	PIRInput    string `json:"pir_input"`
+	// ProvenanceFile names the per-key origins (ProvenanceFile).
+	ProvenanceFile string            `json:"provenance_file"`
+	Sizing         Sizing            `json:"sizing"`
+	Prefilter      bloom.Manifest    `json:"prefilter"`
+	Report         *blocklist.Report `json:"report"`
 }
 
 // Sizing records how the prefilter was sized.
@@ -169,14 +174,15 @@ func Build(ctx context.Context, out string, c Config) (*Result, error) {
 	}
 	r.Filter = f
 	r.Manifest = &Manifest{
-		Tool:        "blindlist build",
-		Built:       time.Now().UTC().Format(time.RFC3339),
-		KeepCovered: c.Compile.KeepCovered,
-		Keys:        len(res.Keys),
-		KeysFile:    KeysFile,
-		PIRInput:    KeywordDBFile,
-		Prefilter:   f.Manifest(bloom.BitsFile),
-		Report:      res.Report,
+		Tool:           "blindlist build",
+		Built:          time.Now().UTC().Format(time.RFC3339),
+		KeepCovered:    c.Compile.KeepCovered,
+		Keys:           len(res.Keys),
+		KeysFile:       KeysFile,
+		PIRInput:       KeywordDBFile,
+		ProvenanceFile: ProvenanceFile,
+		Prefilter:      f.Manifest(bloom.BitsFile),
+		Report:         res.Report,
 		Sizing: Sizing{
 			Tolerance: c.Tolerance, VisitRate: c.VisitRate, SeedDerived: derived,
 			PlistAndBits:   strings.Join([]string{bloom.BitsFile, bloom.PlistFile, bloom.ManifestFile}, " "),
@@ -195,6 +201,12 @@ func Build(ctx context.Context, out string, c Config) (*Result, error) {
 			return err
 		}
 		if err := writeKeyFiles(dir, res.Keys); err != nil {
+			return err
+		}
+		if err := writeWith(filepath.Join(dir, ProvenanceFile), func(w io.Writer) error {
+			_, err := res.Provenance.WriteTo(w)
+			return err
+		}); err != nil {
 			return err
 		}
 		return writeFileAtomic(filepath.Join(dir, ManifestFile), append(mj, '\n'))

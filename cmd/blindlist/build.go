@@ -30,6 +30,7 @@ Compile blocklists into the key set Apple's NEURLFilter looks up, then write in 
   DIR/keys.txt             the normalised keys, one per line (the PIR input)
   DIR/input.txtpb          the keys as a KeywordDatabase text proto, value "1" (for PIRProcessDatabase)
   DIR/manifest.json        what was read, rewritten and dropped, by reason
+  DIR/provenance.txt.gz    per key, the source line that gave it ('blindlist check' prints it)
   DIR/url-N.bin, DIR/url-N.params.txtpb
                            the keyword-PIR shards of the same keys, value "1", in the layout of
                            Apple's PIRProcessDatabase ('blindlist serve --db DIR' serves them)
@@ -51,6 +52,14 @@ the passthrough rules of dnsmasq (server=/d/#), Unbound (transparent zones) and 
 (rpz-passthru.), unblock like --allow entries, for every block list; a rule with $badfilter
 disables the rule with the same text.
 
+AdBlock / uBlock Origin / AdGuard lists compile to everything a device can enforce: whole-domain
+rules (||d^, also with $important, $all, $document, and by default with only party options such
+as $third-party, since a device cannot tell first from third party) and paths that end at a
+segment boundary (||d/path/, ||d/file.js, ||d/path/* gives d/path). Every other rule is dropped
+under a named reason in manifest.json: context options ($domain=, $redirect=, …), resource
+types and $popup (a device cannot tell a script from a page, nor a popup from a visit), paths
+ending inside a segment (||d/banner-), hosts ending in '.' or '*', wildcards, unanchored rules.
+
 Flags:
   --source SRC             block list source (repeatable)
   --allow SRC              allow list source (repeatable)
@@ -69,6 +78,11 @@ Flags:
                            with the iOS 26 SDK, running on iOS 27 without saving a
                            urlParsingConfiguration, does not walk parent domains
   --no-test-identity       do not add Apple's onboarding key apple.com/url-filter-test
+  --abp-drop-party         drop whole-domain AdBlock rules whose only options are party options
+                           (||hotjar.com^$third-party) instead of blocking the domain
+  --abp-block-types        block the domain of whole-domain AdBlock rules limited to resource
+                           types or popups (||google-analytics.com^$script, ||d^$popup), which
+                           are dropped by default
   --max-bytes N            size cap per source after decompression (default 1 GiB)
   --timeout D              overall time limit for reading sources (default 10m)
   --workers N              goroutines for the Bloom build and PIR shards (default: all cores)
@@ -143,6 +157,8 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 	keepCovered := fs.Bool("keep-covered", false, "")
 	suffixFlag := fs.String("public-suffix", blocklist.DropSuffixes.String(), "")
 	noTestID := fs.Bool("no-test-identity", false, "")
+	abpDropParty := fs.Bool("abp-drop-party", false, "")
+	abpBlockTypes := fs.Bool("abp-block-types", false, "")
 	maxBytes := fs.Int64("max-bytes", blocklist.DefaultMaxBytes, "")
 	timeout := fs.Duration("timeout", 10*time.Minute, "")
 	workers := fs.Int("workers", 0, "")
@@ -210,6 +226,12 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 		}
 		cfg.Allow = append(cfg.Allow, src)
 	}
+	if *abpDropParty {
+		cfg.Compile.ABPPartyRules = blocklist.DropPartyRules
+	}
+	if *abpBlockTypes {
+		cfg.Compile.ABPTypeRules = blocklist.BlockTypeRules
+	}
 	if showProgress {
 		cfg.Compile.Progress = progressPrinter(e.stderr)
 		cfg.Progressf = cfg.Logf
@@ -258,6 +280,9 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 	fmt.Fprintf(e.stdout, "prefilter: %d bits, %d hashes, seed %d, %d bytes, tag %s\n",
 		pp.BitCount, pp.HashCount, pp.Seed, f.ByteCount(), f.Tag())
 	fmt.Fprintf(e.stdout, "dropped: %s\n", formatCounts(res.Report.Dropped))
+	if c := res.Report.Rules.Converted; len(c) > 0 {
+		fmt.Fprintf(e.stdout, "blocked as whole domains, options ignored: %s\n", formatCounts(c))
+	}
 	return 0
 }
 

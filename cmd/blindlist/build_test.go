@@ -137,7 +137,8 @@ func TestCheck(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	if !strings.Contains(stdout, "LISTED         ads.example.com\n") || !strings.Contains(stdout, "blocked: listed key ads.example.com") {
+	if !strings.Contains(stdout, "LISTED         ads.example.com\n") ||
+		!strings.Contains(stdout, "blocked: key ads.example.com from builtin:demo:4 '0.0.0.0 ads.example.com'\n") {
 		t.Errorf("check output:\n%s", stdout)
 	}
 	code, stdout, _ = runCLI(t, "", "check", "--json", "--prefilter", out, "clean.example.org/page")
@@ -341,7 +342,7 @@ func TestCheckKeysWithCR(t *testing.T) {
 			t.Fatal(err)
 		}
 		code, stdout, errs := runCLI(t, "", "check", "--prefilter", out, "https://ads.example.com/")
-		if code != 0 || !strings.Contains(stdout, "blocked: listed key ads.example.com") {
+		if code != 0 || !strings.Contains(stdout, "blocked: key ads.example.com from builtin:demo:4") {
 			t.Errorf("keys.txt with %q line ends: exit %d %s\n%s", eol, code, errs, stdout)
 		}
 	}
@@ -383,5 +384,57 @@ func TestHashPrefilterConflicts(t *testing.T) {
 	code, stdout, errs := runCLI(t, "", "hash", "--prefilter", out, "example.com")
 	if code != 0 || !strings.HasPrefix(stdout, "seed 42, ") {
 		t.Errorf("--prefilter alone: exit %d %q %s", code, stdout, errs)
+	}
+}
+
+// TestBuildFilterListPolicies builds an AdBlock list through the CLI and
+// checks the verdicts and provenance check prints, the --abp-drop-party
+// and --abp-block-types flags, and check on a build without (or with a
+// stale) provenance file.
+func TestBuildFilterListPolicies(t *testing.T) {
+	dir := t.TempDir()
+	list := filepath.Join(dir, "easyprivacy.txt")
+	if err := os.WriteFile(list, []byte("[Adblock Plus 2.0]\n||hotjar.com^$third-party\n||google-analytics.com^$script\n-120x600.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		flags   []string
+		hotjar  string
+		ga      string
+		summary string
+	}{
+		{nil, "blocked: key hotjar.com from " + list + ":2 '||hotjar.com^$third-party'\n", "allowed", "abp_party_option=1"},
+		{[]string{"--abp-drop-party", "--abp-block-types"}, "allowed",
+			"blocked: key google-analytics.com from " + list + ":3 '||google-analytics.com^$script'\n", "abp_resource_type=1"},
+	} {
+		out := filepath.Join(dir, "out")
+		args := append([]string{"build", "--no-pir", "--no-test-identity", "--source", list, "--out", out}, tc.flags...)
+		code, stdout, errs := runCLI(t, "", args...)
+		if code != 0 || !strings.Contains(stdout, "blocked as whole domains, options ignored: "+tc.summary) ||
+			!strings.Contains(stdout, "abp_unanchored=1") || strings.Contains(errs, "warning") {
+			t.Fatalf("%v: exit %d\n%s%s", tc.flags, code, stdout, errs)
+		}
+		for url, want := range map[string]string{"https://static.hotjar.com/c/x.js": tc.hotjar, "https://www.google-analytics.com/analytics.js": tc.ga} {
+			_, stdout, _ := runCLI(t, "", "check", "--prefilter", out, url)
+			if !strings.Contains(stdout, "\n"+want) {
+				t.Errorf("%v: check %s:\n%s\nwant %q", tc.flags, url, stdout, want)
+			}
+		}
+	}
+	out := filepath.Join(dir, "out")
+	keys := filepath.Join(out, "keys.txt")
+	if err := os.WriteFile(keys, append(mustRead(t, keys), "extra.example.com\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, stdout, errs := runCLI(t, "", "check", "--prefilter", out, "https://www.google-analytics.com/")
+	if !strings.Contains(stdout, "blocked: listed key google-analytics.com\n") || !strings.Contains(errs, "belongs to another build") {
+		t.Errorf("stale provenance: %s%s", stdout, errs)
+	}
+	if err := os.Remove(filepath.Join(out, "provenance.txt.gz")); err != nil {
+		t.Fatal(err)
+	}
+	_, stdout, errs = runCLI(t, "", "check", "--prefilter", out, "https://www.google-analytics.com/")
+	if !strings.Contains(stdout, "blocked: listed key google-analytics.com\n") || errs != "" {
+		t.Errorf("no provenance: %s%s", stdout, errs)
 	}
 }

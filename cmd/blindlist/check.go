@@ -14,6 +14,7 @@ import (
 
 	"github.com/blindlist/blindlist/blocklist"
 	"github.com/blindlist/blindlist/bloom"
+	"github.com/blindlist/blindlist/generation"
 )
 
 const checkUsage = `Usage: blindlist check [--prefilter DIR] [--json] URL...
@@ -22,7 +23,8 @@ Expand each visited URL into the sub-URLs the device tests (Apple's default URL 
 parent domains without www., with and without the port, every path prefix, query and
 fragment) and test each against the prefilter in DIR. When DIR also holds keys.txt (as
 'blindlist build' writes it), say which hits are listed keys (the PIR lookup would answer
-"blocked") and which are false positives (a PIR lookup that answers "allowed").
+"blocked") and which are false positives (a PIR lookup that answers "allowed"), and, from
+provenance.txt.gz, the source line that put the key in the list.
 
 Flags:
   --prefilter DIR  directory with prefilter.json + prefilter.bin, or bloom_filter.plist (default "out")
@@ -39,10 +41,12 @@ type checkSub struct {
 }
 
 type checkResult struct {
-	URL     string     `json:"url"`
-	Verdict string     `json:"verdict"`
-	Matched []string   `json:"matched,omitempty"`
-	Subs    []checkSub `json:"sub_urls"`
+	URL     string   `json:"url"`
+	Verdict string   `json:"verdict"`
+	Matched []string `json:"matched,omitempty"`
+	// Origin is where the first matched key came from (provenance.txt.gz).
+	Origin *blocklist.Origin `json:"origin,omitempty"`
+	Subs   []checkSub        `json:"sub_urls"`
 }
 
 func runCheck(ctx context.Context, e *env, args []string) int {
@@ -61,10 +65,11 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.errorf("%v", err)
 	}
-	keys, err := readKeySet(filepath.Join(*dir, "keys.txt"))
+	keys, err := readKeySet(filepath.Join(*dir, generation.KeysFile))
 	if err != nil {
 		return e.errorf("%v", err)
 	}
+	provPath := filepath.Join(*dir, generation.ProvenanceFile)
 	var results []checkResult
 	for _, u := range pos {
 		if !strings.Contains(u, "://") {
@@ -93,6 +98,14 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 		switch {
 		case len(r.Matched) > 0:
 			r.Verdict = "blocked: listed key " + r.Matched[0]
+			o, err := keyOrigin(provPath, keys, r.Matched[0])
+			switch {
+			case err != nil:
+				fmt.Fprintf(e.stderr, "blindlist: warning: %v\n", err)
+			case o != nil:
+				r.Origin = o
+				r.Verdict = fmt.Sprintf("blocked: key %s from %s", r.Matched[0], o)
+			}
 		case hits > 0 && keys != nil:
 			r.Verdict = fmt.Sprintf("allowed: %d prefilter false positive(s), the device makes a PIR lookup that finds nothing", hits)
 		case hits > 0:
@@ -124,8 +137,9 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	return 0
 }
 
-// readKeySet loads keys.txt, or returns nil if it does not exist.
-func readKeySet(path string) (map[string]struct{}, error) {
+// keyOrigin returns where key came from, read from the provenance file at
+// path; nil without error when the build wrote none (an older build).
+func keyOrigin(path string, keys map[string]int, key string) (*blocklist.Origin, error) {
 	fh, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -134,13 +148,31 @@ func readKeySet(path string) (map[string]struct{}, error) {
 		return nil, err
 	}
 	defer fh.Close()
-	set := make(map[string]struct{})
+	o, err := blocklist.LookupOrigin(bufio.NewReader(fh), keys[key], len(keys), key)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &o, nil
+}
+
+// readKeySet loads keys.txt as a map from key to its line index, or returns
+// nil if it does not exist.
+func readKeySet(path string) (map[string]int, error) {
+	fh, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	set := make(map[string]int)
 	sc := bufio.NewScanner(fh)
 	sc.Buffer(make([]byte, 64<<10), 1<<20)
 	sc.Split(scanAnyLine)
 	for sc.Scan() {
 		if k := sc.Text(); k != "" {
-			set[k] = struct{}{}
+			set[k] = len(set)
 		}
 	}
 	if err := sc.Err(); err != nil {
