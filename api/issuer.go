@@ -108,6 +108,16 @@ type issuerKeyFile struct {
 // truncated key ids (last byte of the key id) of all live keys are kept
 // distinct by regenerating a colliding new key.
 func (d *IssuerKeyDir) Keyring(tiers []string, now time.Time) (*privacypass.Keyring, error) {
+	return d.KeyringSince(tiers, now, time.Time{})
+}
+
+// KeyringSince is [IssuerKeyDir.Keyring] after the spent-token store lost
+// its data (privacypass.Service.VoidBefore): keys that started before
+// voidBefore are void (their tokens may have been spent and forgotten), so
+// they are deleted, and a tier left without a key gets one that starts at
+// voidBefore rounded up to the next whole second (key start times are
+// whole seconds). A zero voidBefore voids nothing.
+func (d *IssuerKeyDir) KeyringSince(tiers []string, now, voidBefore time.Time) (*privacypass.Keyring, error) {
 	if d.PublishAhead < 0 || (d.PublishAhead > 0 && d.PublishAhead >= d.Lifetime) {
 		return nil, fmt.Errorf("api: issuer keys: publish-ahead %v must be between 0 and the key lifetime %v", d.PublishAhead, d.Lifetime)
 	}
@@ -118,7 +128,7 @@ func (d *IssuerKeyDir) Keyring(tiers []string, now time.Time) (*privacypass.Keyr
 	if err != nil {
 		return nil, err
 	}
-	if d.plan(files, tiers, now).changes() {
+	if d.plan(files, tiers, now, voidBefore).changes() {
 		// Re-read under the lock: another replica may have rotated
 		// since, and then there is nothing left to do.
 		unlock, err := lockDir(d.Dir)
@@ -129,15 +139,15 @@ func (d *IssuerKeyDir) Keyring(tiers []string, now time.Time) (*privacypass.Keyr
 		if files, err = d.load(); err != nil {
 			return nil, err
 		}
-		if files, err = d.apply(files, d.plan(files, tiers, now)); err != nil {
+		if files, err = d.apply(files, d.plan(files, tiers, now, voidBefore)); err != nil {
 			return nil, err
 		}
 	}
 	var specs []privacypass.KeySpec
 	for _, tier := range tiers {
 		for _, spec := range d.specs(byTier(files)[tier], now) {
-			if !spec.NotAfter.After(now) {
-				continue // retired; only possible while another replica holds the lock
+			if !spec.NotAfter.After(now) || spec.NotBefore.Before(voidBefore) {
+				continue // retired or void; only possible while another replica holds the lock
 			}
 			specs = append(specs, spec)
 		}
@@ -189,28 +199,40 @@ func (d *IssuerKeyDir) specs(fs []*issuerKeyFile, now time.Time) []privacypass.K
 	return out
 }
 
-// plan decides, at now, which keys are retired and which tiers need a new
-// key: one that starts PublishAhead from now when the signing key's
-// lifetime ends within PublishAhead, or one that starts now when no key can
-// sign now or before the signing key retires.
-func (d *IssuerKeyDir) plan(files []*issuerKeyFile, tiers []string, now time.Time) rotationPlan {
+// plan decides, at now, which keys are retired or void and which tiers
+// need a new key: one that starts PublishAhead from now when the signing
+// key's lifetime ends within PublishAhead, or one that starts now (not
+// before voidBefore) when no key can sign now or before the signing key
+// retires.
+func (d *IssuerKeyDir) plan(files []*issuerKeyFile, tiers []string, now, voidBefore time.Time) rotationPlan {
 	var p rotationPlan
 	all := byTier(files)
+	startNow := now
+	if now.Truncate(time.Second).Before(voidBefore) {
+		// A key starting now would be void: start on the next second.
+		startNow = voidBefore.Truncate(time.Second).Add(time.Second)
+	}
 	for _, tier := range tiers {
 		fs := all[tier]
 		var live []*issuerKeyFile
 		for i, spec := range d.specs(fs, now) {
-			if spec.NotAfter.After(now) {
+			if spec.NotAfter.After(now) && !spec.NotBefore.Before(voidBefore) {
 				live = append(live, fs[i])
 			} else {
 				p.remove = append(p.remove, fs[i])
 			}
 		}
+		if len(live) > 0 && live[0].start.After(startNow) {
+			// Only keys published ahead survived a voiding: none could
+			// sign before the first of them starts.
+			p.create = append(p.create, newIssuerKey{tier, startNow})
+			continue
+		}
 		if len(live) > 0 && live[len(live)-1].start.After(now) {
 			continue // a successor is published and waits for its start
 		}
 		if len(live) == 0 {
-			p.create = append(p.create, newIssuerKey{tier, now})
+			p.create = append(p.create, newIssuerKey{tier, startNow})
 			continue
 		}
 		cur := live[len(live)-1]
@@ -310,6 +332,37 @@ func (d *IssuerKeyDir) create(tier string, start time.Time, used map[byte]bool) 
 		return nil, fmt.Errorf("api: issuer keys: %w", err)
 	}
 	return &issuerKeyFile{tier: tier, start: start, path: path, key: k}, nil
+}
+
+// epochNoteFile is the file in the key directory that remembers the
+// spent-token store's epoch (see [IssuerKeyDir.LoadEpoch]). It does not end
+// in .pem, so key loading ignores it.
+const epochNoteFile = "spent-store-epoch"
+
+// LoadEpoch implements privacypass.EpochNote: the id of the spent-token
+// store's epoch last seen by any replica, kept beside the keys because the
+// key directory is durable and shared by every replica, and outlives a
+// Redis that loses its data. "" when none was saved.
+func (d *IssuerKeyDir) LoadEpoch() (string, error) {
+	b, err := os.ReadFile(filepath.Join(d.Dir, epochNoteFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("api: issuer keys: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// SaveEpoch implements privacypass.EpochNote with a durable atomic write.
+func (d *IssuerKeyDir) SaveEpoch(id string) error {
+	if err := os.MkdirAll(d.Dir, 0o700); err != nil {
+		return fmt.Errorf("api: issuer keys: %w", err)
+	}
+	if err := atomicfile.WriteBytes(filepath.Join(d.Dir, epochNoteFile), secretFileMode, []byte(id+"\n")); err != nil {
+		return fmt.Errorf("api: issuer keys: %w", err)
+	}
+	return nil
 }
 
 // secretFileMode is the permission of issuer keys and the zero-config user

@@ -100,3 +100,75 @@ func TestReadUserTokens(t *testing.T) {
 		t.Error("non-base64 token accepted")
 	}
 }
+
+// TestIssuerKeyDirVoidBefore rotates after the spent-token store lost its
+// data: every key that started before the loss is deleted (also one
+// published ahead that started, not one still waiting) and the tier gets a
+// key starting on the next whole second, never before the loss. The epoch
+// note survives in the directory and is not taken for a key.
+func TestIssuerKeyDirVoidBefore(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "issuer")
+	d := &IssuerKeyDir{Dir: dir, Lifetime: 30 * 24 * time.Hour, Overlap: 48 * time.Hour, PublishAhead: time.Hour}
+	tiers := []string{"example/tier1"}
+	t0 := time.Unix(1_800_000_000, 0)
+	if _, err := d.Keyring(tiers, t0); err != nil {
+		t.Fatal(err)
+	}
+	// Near the end of its lifetime a successor is published ahead.
+	tPub := t0.Add(30*24*time.Hour - 30*time.Minute)
+	ring, err := d.Keyring(tiers, tPub)
+	if err != nil || len(ring.Keys()) != 2 {
+		t.Fatalf("publish ahead: %v keys, %v", len(ring.Keys()), err)
+	}
+	if err := d.SaveEpoch("123-abc"); err != nil {
+		t.Fatal(err)
+	}
+	// The store loses its data 10 minutes later, mid-second.
+	lost := tPub.Add(10*time.Minute + 300*time.Millisecond)
+	ring, err = d.KeyringSince(tiers, lost, lost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := ring.Keys()
+	want := lost.Truncate(time.Second).Add(time.Second)
+	var started []time.Time
+	for _, k := range keys {
+		if k.NotBefore.Before(lost) {
+			t.Errorf("a key starting %v, before the loss at %v, is still in the keyring", k.NotBefore, lost)
+		}
+		started = append(started, k.NotBefore)
+	}
+	// The successor published ahead starts after the loss and stays; a
+	// new key covers the time until it starts.
+	if len(keys) != 2 || !keys[0].NotBefore.Equal(want) && !keys[1].NotBefore.Equal(want) {
+		t.Fatalf("keys start %v; want the published successor and a new key starting %v", started, want)
+	}
+	if _, err := ring.Current("example/tier1", want); err != nil {
+		t.Errorf("no key signs at %v: %v", want, err)
+	}
+	if _, err := ring.Current("example/tier1", lost); err == nil {
+		t.Errorf("a key signs at %v, before the new key's first second", lost)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "*.pem"))
+	if len(files) != 2 {
+		t.Errorf("%d key files after voiding, want 2", len(files))
+	}
+	if id, err := d.LoadEpoch(); err != nil || id != "123-abc" {
+		t.Errorf("epoch note %q, %v", id, err)
+	}
+	// Later rotations with the same voidBefore change nothing.
+	again, err := d.KeyringSince(tiers, want.Add(time.Minute), lost)
+	if err != nil || len(again.Keys()) != 2 {
+		t.Fatalf("rotation after the voiding: %d keys, %v", len(again.Keys()), err)
+	}
+}
+
+func TestIssuerKeyDirEpochNoteAbsent(t *testing.T) {
+	d := &IssuerKeyDir{Dir: filepath.Join(t.TempDir(), "none")}
+	if id, err := d.LoadEpoch(); err != nil || id != "" {
+		t.Fatalf("LoadEpoch without a note: %q, %v", id, err)
+	}
+	if _, err := os.Stat(d.Dir); !os.IsNotExist(err) {
+		t.Errorf("LoadEpoch created the directory: %v", err)
+	}
+}

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/blindlist/blindlist/api"
 	"github.com/blindlist/blindlist/api/privacypass"
 	"github.com/blindlist/blindlist/internal/store"
 	"github.com/blindlist/blindlist/pir/pb/apipb"
@@ -133,21 +135,26 @@ func postConfigResponse(t *testing.T, addr string, token []byte) *http.Response 
 	return resp
 }
 
-// TestRedisDataLoss empties Redis under a device (a Redis restarted without
-// persistence): its next lookup fails with "Evaluation key not found", the
-// device drops its state, and the retry fetches /config, uploads a new key
-// and succeeds, as a real device recovers (pir-spec §8.4). It also shows
-// why deploy/ asks for AOF: the emptied spent set accepts a replayed token.
+// TestRedisDataLoss empties Redis under two replicas (FLUSHALL: a Redis
+// restarted without persistence, a failover to an empty node). The token
+// spent before is refused when replayed on either replica (the old code
+// accepted it: the spent set had forgotten it); every replica finds the
+// loss through the epoch record and the issuer keys rotate in the shared
+// key directory. A device then recovers: with its refused tokens dropped,
+// it fetches the new token key and new tokens, /config (which reports no
+// key: the keys were lost too), uploads a key and its lookup succeeds.
+// Tokens of the void key stay refused.
 func TestRedisDataLoss(t *testing.T) {
 	rp := startRedis(t)
 	c := rp.client(t)
-	s := startStack(t, StackConfig{DB: demoDB(t), Replicas: 2, NewStores: redisStores(c, "loss:")})
+	keyDir := &api.IssuerKeyDir{Dir: t.TempDir(), Lifetime: 30 * 24 * time.Hour, Overlap: 48 * time.Hour, PublishAhead: time.Hour}
+	s := startStack(t, StackConfig{DB: demoDB(t), Replicas: 2, NewStores: redisStores(c, "loss:"), KeyDir: keyDir})
 	ctx := context.Background()
 	dev := s.Device(testUserToken)
 	if _, err := dev.Check(ctx, "https://www.apple.com/url-filter-test"); err != nil {
 		t.Fatal(err)
 	}
-	toks, err := s.DirectDevice(0, testUserToken).FetchTokens(ctx, 1)
+	toks, err := s.DirectDevice(0, testUserToken).FetchTokens(ctx, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -158,16 +165,25 @@ func TestRedisDataLoss(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	_, err = dev.Check(ctx, "https://tracker.example.net/pixel")
-	var se *StatusError
-	if !errors.As(err, &se) || se.Status != http.StatusBadRequest {
-		t.Fatalf("lookup after the key was lost: %v, want 400 Evaluation key not found", err)
+	for i, r := range s.Replicas {
+		if code := postConfig(t, r.Addr(), toks[0]); code != http.StatusUnauthorized {
+			t.Errorf("token spent before the loss, replayed on replica %d: %d, want 401", i, code)
+		}
 	}
+	if code := postConfig(t, s.Replicas[1].Addr(), toks[1]); code != http.StatusUnauthorized {
+		t.Errorf("unspent token of the void key: %d, want 401", code)
+	}
+
+	dev = s.Device(testUserToken) // no cached tokens, no state
 	v, err := dev.Check(ctx, "https://tracker.example.net/pixel")
 	if err != nil || !v.Blocked || v.Sizes.KeyBytes == 0 {
-		t.Errorf("retry: %+v, %v; want blocked after a new key upload", v, err)
+		t.Fatalf("lookup after the loss: %+v, %v; want blocked, with new tokens and a new key upload", v, err)
 	}
-	if code := postConfig(t, s.Replicas[1].Addr(), toks[0]); code != http.StatusOK {
-		t.Errorf("replayed token after the spent set was lost: %d; this test documents that it is accepted (200)", code)
+	if code := postConfig(t, s.Replicas[0].Addr(), toks[0]); code != http.StatusUnauthorized {
+		t.Errorf("token of the void key after the recovery: %d, want 401", code)
+	}
+	files, _ := filepath.Glob(filepath.Join(keyDir.Dir, "*.pem"))
+	if len(files) != 1 {
+		t.Errorf("%d issuer keys after the rotation, want 1 (the void key deleted)", len(files))
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -46,8 +47,13 @@ type StackConfig struct {
 	// Required.
 	NewStores func(replica int) (store.KV, store.SpentSet, error)
 	// Keyring holds the issuer keys, shared by all replicas (in production:
-	// one Secret or shared volume). Required.
+	// one Secret or shared volume). Required unless KeyDir is set.
 	Keyring *privacypass.Keyring
+	// KeyDir, when set, replaces Keyring with rotating keys in a directory
+	// shared by the replicas, as `blindlist serve` keeps them: each replica
+	// notes the spent-token store's epoch there and rotates the keys when
+	// the store loses its data.
+	KeyDir *api.IssuerKeyDir
 	// UserTokens maps bearer user tokens to tiers. Required.
 	UserTokens map[string]string
 	// Limits bounds each replica's work; zero fields get api's defaults.
@@ -96,8 +102,8 @@ type Replica struct {
 
 // StartStack starts every component; Close stops them.
 func StartStack(ctx context.Context, cfg StackConfig) (*Stack, error) {
-	if cfg.DB == nil || cfg.Usecase == "" || cfg.NewStores == nil || cfg.Keyring == nil || cfg.UserTokens == nil {
-		return nil, errors.New("e2e: StackConfig needs DB, Usecase, NewStores, Keyring and UserTokens")
+	if cfg.DB == nil || cfg.Usecase == "" || cfg.NewStores == nil || cfg.Keyring == nil && cfg.KeyDir == nil || cfg.UserTokens == nil {
+		return nil, errors.New("e2e: StackConfig needs DB, Usecase, NewStores, Keyring or KeyDir and UserTokens")
 	}
 	if cfg.Replicas == 0 {
 		cfg.Replicas = 1
@@ -263,7 +269,7 @@ func (r *Replica) Start(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("e2e: replica %d stores: %w", r.index, err)
 	}
-	pp, err := privacypass.New(privacypass.Config{Keyring: r.cfg.Keyring, UserTokens: r.cfg.UserTokens, Spent: spent, Logger: r.cfg.Logger})
+	pp, err := r.issuer(ctx, spent)
 	if err != nil {
 		return fmt.Errorf("e2e: replica %d issuer: %w", r.index, err)
 	}
@@ -307,6 +313,41 @@ func (r *Replica) Start(ctx context.Context) error {
 	r.api = as
 	go r.srv.Serve(ln)
 	return nil
+}
+
+// issuer builds the replica's Privacy Pass service: on the fixed keyring,
+// or on KeyDir's rotating keys with the spent-token epoch noted there and
+// the keys rotated when the store loses its data, as `serve` does.
+func (r *Replica) issuer(ctx context.Context, spent store.SpentSet) (*privacypass.Service, error) {
+	cfg := privacypass.Config{Keyring: r.cfg.Keyring, UserTokens: r.cfg.UserTokens, Spent: spent, Logger: r.cfg.Logger}
+	d := r.cfg.KeyDir
+	if d == nil {
+		return privacypass.New(cfg)
+	}
+	var tiers []string
+	for _, tier := range r.cfg.UserTokens {
+		if !slices.Contains(tiers, tier) {
+			tiers = append(tiers, tier)
+		}
+	}
+	ring, err := d.Keyring(tiers, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	var pp *privacypass.Service
+	cfg.Keyring, cfg.EpochNote = ring, d
+	cfg.OnEpoch = func(since time.Time) {
+		if ring, err := d.KeyringSince(tiers, time.Now(), since); err == nil {
+			pp.SetKeyring(ring)
+		}
+	}
+	if pp, err = privacypass.New(cfg); err != nil {
+		return nil, err
+	}
+	if _, err := pp.SpentEpoch(ctx); err != nil {
+		return nil, err
+	}
+	return pp, nil
 }
 
 // Stop kills the replica abruptly: open connections are closed and calls

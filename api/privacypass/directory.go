@@ -75,8 +75,13 @@ func writeJSONString(b *strings.Builder, s string) {
 // Directory returns the issuer directory of the keyring at now: every key
 // that is not retired, including keys whose NotBefore is still ahead.
 func (r *Keyring) Directory(requestURI string, now time.Time) []byte {
+	return r.directory(requestURI, now, time.Time{})
+}
+
+// directory is Directory without the keys void since since.
+func (r *Keyring) directory(requestURI string, now, since time.Time) []byte {
 	var keys []DirectoryKey
-	for _, s := range r.directoryKeys(now) {
+	for _, s := range r.directoryKeys(now, since) {
 		keys = append(keys, DirectoryKey{Key: s.Key.Public(), NotBefore: s.NotBefore})
 	}
 	return MarshalDirectory(requestURI, keys)

@@ -54,7 +54,11 @@
 // Double spending. Redeemed tokens are recorded under key id || nonce in a
 // store.SpentSet; its TTL must exceed the time any key stays accepted, or
 // a token could be replayed after its record expires. Retire keys
-// (KeySpec.NotAfter) within that TTL.
+// (KeySpec.NotAfter) within that TTL. A store that loses its data (Redis
+// after FLUSHALL or a failover to an empty node) is detected by an epoch
+// record checked atomically with each spend (store.EpochSpentSet); we then
+// void every key that started before the loss rather than refuse all
+// redemption until an operator acts: see [Service.Verify].
 //
 // Privacy. Nothing logs tokens, user tokens, keys or addresses; user tokens
 // are kept only as SHA-256 digests and looked up by digest. The challenge

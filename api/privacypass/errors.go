@@ -32,6 +32,12 @@ var (
 	// ErrTokenSpent: the token was redeemed before (401).
 	ErrTokenSpent = errors.New("privacypass: token already spent")
 
+	// ErrNoActiveKey: the user's tier has no key that may sign now: for
+	// less than a second after the spent-token store lost its data (the
+	// new key starts on the next whole second), or a misconfiguration
+	// (503).
+	ErrNoActiveKey = errors.New("privacypass: no active key for the tier")
+
 	// ErrUnauthorized: the bearer user token is missing or unknown (401).
 	ErrUnauthorized = errors.New("privacypass: user token is unauthorized")
 )

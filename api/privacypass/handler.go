@@ -51,7 +51,7 @@ func (s *Service) Handler() http.Handler {
 }
 
 func (s *Service) serveDirectory(w http.ResponseWriter, r *http.Request) {
-	body := s.ring.Load().Directory(IssuerRequestURI, s.now())
+	body := s.ring.Load().directory(IssuerRequestURI, s.now(), s.voidBefore())
 	w.Header().Set("Content-Type", contentTypeJSON)
 	_, _ = w.Write(body)
 }
@@ -62,7 +62,7 @@ func (s *Service) serveTokenKey(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, err)
 		return
 	}
-	key, err := s.ring.Load().Current(tier, s.now())
+	key, err := s.ring.Load().current(tier, s.now(), s.voidBefore())
 	if err != nil {
 		s.writeError(w, err)
 		return
@@ -89,7 +89,7 @@ func (s *Service) serveIssue(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, errBodyTooLarge)
 		return
 	}
-	resp, err := s.ring.Load().Issue(tier, body, s.now())
+	resp, err := s.ring.Load().issue(tier, body, s.now(), s.voidBefore())
 	if err != nil {
 		s.writeError(w, err)
 		return
@@ -138,7 +138,7 @@ func StatusFor(err error) (status int, message string) {
 		return http.StatusUnauthorized, "No token key found with key id"
 	case errors.Is(err, ErrTokenType), errors.Is(err, ErrBadSignature), errors.Is(err, ErrTokenSpent):
 		return http.StatusUnauthorized, "Token did not pass verification"
-	case errors.Is(err, store.ErrUnavailable):
+	case errors.Is(err, store.ErrUnavailable), errors.Is(err, ErrNoActiveKey):
 		// The spent-token store is away: nothing is accepted, try later.
 		return http.StatusServiceUnavailable, "Service Unavailable"
 	default:

@@ -74,13 +74,25 @@ func NewKeyring(specs []KeySpec) (*Keyring, error) {
 // Keys returns a copy of the key specs.
 func (r *Keyring) Keys() []KeySpec { return slices.Clone(r.keys) }
 
+// void reports whether the key started before since: a key whose tokens
+// the spent-token store may have forgotten (see [Service.Verify]). A zero
+// since voids nothing.
+func (s *KeySpec) void(since time.Time) bool {
+	return !since.IsZero() && s.NotBefore.Before(since)
+}
+
 // Current returns the key tier issues with at now: of the tier's active keys,
 // the one that started last.
 func (r *Keyring) Current(tier string, now time.Time) (*PrivateKey, error) {
+	return r.current(tier, now, time.Time{})
+}
+
+// current is Current ignoring keys void since since.
+func (r *Keyring) current(tier string, now, since time.Time) (*PrivateKey, error) {
 	var best *KeySpec
 	for i := range r.keys {
 		s := &r.keys[i]
-		if s.Tier != tier || !s.activeAt(now) {
+		if s.Tier != tier || !s.activeAt(now) || s.void(since) {
 			continue
 		}
 		if best == nil || s.NotBefore.After(best.NotBefore) {
@@ -88,7 +100,7 @@ func (r *Keyring) Current(tier string, now time.Time) (*PrivateKey, error) {
 		}
 	}
 	if best == nil {
-		return nil, fmt.Errorf("privacypass: no active key for tier %q", tier)
+		return nil, fmt.Errorf("privacypass: tier %q: %w", tier, ErrNoActiveKey)
 	}
 	return best.Key, nil
 }
@@ -97,6 +109,11 @@ func (r *Keyring) Current(tier string, now time.Time) (*PrivateKey, error) {
 // tier's active key named by the request's truncated key id, so devices that
 // fetched the previous key during an overlap are still served.
 func (r *Keyring) Issue(tier string, body []byte, now time.Time) ([]byte, error) {
+	return r.issue(tier, body, now, time.Time{})
+}
+
+// issue is Issue ignoring keys void since since.
+func (r *Keyring) issue(tier string, body []byte, now, since time.Time) ([]byte, error) {
 	req, err := ParseTokenRequest(body)
 	if err != nil {
 		return nil, err
@@ -106,7 +123,7 @@ func (r *Keyring) Issue(tier string, body []byte, now time.Time) ([]byte, error)
 	}
 	for i := range r.keys {
 		s := &r.keys[i]
-		if s.Tier == tier && s.activeAt(now) && s.Key.Public().TruncatedID() == req.TruncatedKeyID {
+		if s.Tier == tier && s.activeAt(now) && !s.void(since) && s.Key.Public().TruncatedID() == req.TruncatedKeyID {
 			return s.Key.Issue(req)
 		}
 	}
@@ -121,12 +138,21 @@ func (r *Keyring) Issue(tier string, body []byte, now time.Time) ([]byte, error)
 // The challenge digest is not checked, as in Apple's service: the device
 // builds the challenge itself.
 func (r *Keyring) CheckToken(b []byte, now time.Time) (tier string, tok *Token, err error) {
-	tok, err = ParseToken(b)
+	spec, tok, err := r.checkToken(b, now)
 	if err != nil {
 		return "", nil, err
 	}
+	return spec.Tier, tok, nil
+}
+
+// checkToken is CheckToken returning the key's spec.
+func (r *Keyring) checkToken(b []byte, now time.Time) (*KeySpec, *Token, error) {
+	tok, err := ParseToken(b)
+	if err != nil {
+		return nil, nil, err
+	}
 	if tok.TokenType != TokenType {
-		return "", nil, fmt.Errorf("privacypass: token type %#04x: %w", tok.TokenType, ErrTokenType)
+		return nil, nil, fmt.Errorf("privacypass: token type %#04x: %w", tok.TokenType, ErrTokenType)
 	}
 	var spec *KeySpec
 	for i := range r.keys {
@@ -135,12 +161,12 @@ func (r *Keyring) CheckToken(b []byte, now time.Time) (tier string, tok *Token, 
 		}
 	}
 	if spec == nil || spec.retiredAt(now) {
-		return "", nil, ErrUnknownKey
+		return nil, nil, ErrUnknownKey
 	}
 	if err := verifyAuthenticator(spec.Key.Public(), tok); err != nil {
-		return "", nil, err
+		return nil, nil, err
 	}
-	return spec.Tier, tok, nil
+	return spec, tok, nil
 }
 
 // verifyAuthenticator checks the token's signature under pub. The token key
@@ -156,12 +182,12 @@ func verifyAuthenticator(pub *PublicKey, tok *Token) error {
 	return nil
 }
 
-// directoryKeys returns the keys to publish at now: every key not retired,
-// in order of NotBefore (stable for equal times).
-func (r *Keyring) directoryKeys(now time.Time) []KeySpec {
+// directoryKeys returns the keys to publish at now: every key not retired
+// nor void since since, in order of NotBefore (stable for equal times).
+func (r *Keyring) directoryKeys(now, since time.Time) []KeySpec {
 	var out []KeySpec
 	for _, s := range r.keys {
-		if !s.retiredAt(now) {
+		if !s.retiredAt(now) && !s.void(since) {
 			out = append(out, s)
 		}
 	}

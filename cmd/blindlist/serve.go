@@ -251,7 +251,7 @@ func runService(ctx context.Context, e *env, fc *api.FileConfig, load func(conte
 	}
 	deps := api.Deps{Registry: &api.Registry{}, Keys: kv, Logger: log, Metrics: metrics, Ready: s.ready}
 	if !fc.PrivacyPass.Disabled {
-		if err := s.openIssuer(spent, cfg.TierLimits); err != nil {
+		if err := s.openIssuer(ctx, spent, cfg.TierLimits); err != nil {
 			return err
 		}
 		deps.Tokens = api.PrivacyPassVerifier(s.issuer)
@@ -450,8 +450,11 @@ func (s *service) openStores() (store.KV, store.SpentSet, error) {
 	}
 }
 
-// openIssuer loads (or creates) the issuer keys and the user tokens.
-func (s *service) openIssuer(spent store.SpentSet, limits map[string]api.TierLimit) error {
+// openIssuer loads (or creates) the issuer keys and the user tokens, and
+// establishes the spent-token store's epoch: when the store lost its data
+// (while we were down, or later while we serve) the keys that started
+// before are void and rotate (see privacypass.Service.Verify).
+func (s *service) openIssuer(ctx context.Context, spent store.SpentSet, limits map[string]api.TierLimit) error {
 	pp := s.fc.PrivacyPass
 	s.keyDir = &api.IssuerKeyDir{Dir: pp.KeyDirectory, Lifetime: time.Duration(pp.KeyLifetime),
 		Overlap: time.Duration(pp.KeyOverlap), PublishAhead: time.Duration(pp.KeyPublishAhead)}
@@ -463,8 +466,25 @@ func (s *service) openIssuer(spent store.SpentSet, limits map[string]api.TierLim
 	if err != nil {
 		return err
 	}
-	s.issuer, err = privacypass.New(privacypass.Config{Keyring: ring, UserTokens: users, Spent: spent, Logger: s.log})
+	s.issuer, err = privacypass.New(privacypass.Config{Keyring: ring, UserTokens: users, Spent: spent, Logger: s.log,
+		EpochNote: s.keyDir, OnEpoch: s.spentEpochChanged})
+	if err != nil {
+		return err
+	}
+	_, err = s.issuer.SpentEpoch(ctx)
 	return err
+}
+
+// spentEpochChanged rotates the issuer keys when the spent-token store was
+// found to have lost its data, so every tier gets a key its void keys'
+// tokens cannot be confused with.
+func (s *service) spentEpochChanged(time.Time) {
+	s.mu.Lock()
+	err := s.rotateIssuerKeys()
+	s.mu.Unlock()
+	if err != nil {
+		s.log.Error("issuer key rotation after the spent-token store's data loss failed", "error", err.Error())
+	}
 }
 
 // userTokens reads every tier's tokens file. Tier names are
@@ -515,7 +535,7 @@ func (s *service) rotateIssuerKeys() error {
 	if s.issuer == nil {
 		return nil
 	}
-	ring, err := s.keyDir.Keyring(s.tiers, time.Now())
+	ring, err := s.keyDir.KeyringSince(s.tiers, time.Now(), s.issuer.VoidBefore())
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -89,7 +91,11 @@ func (r *Redis) KV(name string, l Limits) (*RedisKV, error) {
 	return &RedisKV{c: r.c, health: r.health, prefix: r.prefix + "kv:" + name + ":", limits: l}, nil
 }
 
-// RedisSpentSet is a [SpentSet] in Redis.
+// RedisSpentSet is an [EpochSpentSet] in Redis: the epoch record is the
+// key "<prefix>spent:<name>#epoch", without expiry, and
+// [RedisSpentSet.MarkSpentInEpoch] is one Lua script (GET the record,
+// compare, SET NX PX), which Redis runs atomically. Both keys must live on
+// one server: on Redis Cluster they would need one hash slot.
 type RedisSpentSet struct {
 	c      redis.UniversalClient
 	health *redisHealth
@@ -112,6 +118,73 @@ func (s *RedisSpentSet) MarkSpent(ctx context.Context, key []byte) (bool, error)
 		return false, err
 	}
 	return !set, nil
+}
+
+func (s *RedisSpentSet) epochKey() string { return strings.TrimSuffix(s.prefix, ":") + "#epoch" }
+
+// Epoch implements [EpochSpentSet] with SET NX then GET.
+func (s *RedisSpentSet) Epoch(ctx context.Context, since time.Time) (Epoch, error) {
+	id, err := newEpochID(since)
+	if err != nil {
+		return Epoch{}, err
+	}
+	var got string
+	err = s.health.do(ctx, "epoch", func(ctx context.Context) error {
+		if err := s.c.SetNX(ctx, s.epochKey(), id, 0).Err(); err != nil {
+			return err
+		}
+		got, err = s.c.Get(ctx, s.epochKey()).Result()
+		return err
+	})
+	if err != nil {
+		return Epoch{}, err
+	}
+	return parseEpoch(got)
+}
+
+// markSpentInEpoch: KEYS[1] the epoch record, KEYS[2] the spent key;
+// ARGV[1] the caller's epoch, ARGV[2] the TTL in ms (0: none). Returns -1
+// when the epoch differs, else 1 when the key was already there, 0 when
+// it was added.
+var markSpentInEpoch = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+local ok
+if ARGV[2] == '0' then
+  ok = redis.call('SET', KEYS[2], '1', 'NX')
+else
+  ok = redis.call('SET', KEYS[2], '1', 'NX', 'PX', ARGV[2])
+end
+if ok then return 0 end
+return 1
+`)
+
+// MarkSpentInEpoch implements [EpochSpentSet].
+func (s *RedisSpentSet) MarkSpentInEpoch(ctx context.Context, e Epoch, key []byte) (bool, error) {
+	if err := checkSpentKey(key); err != nil {
+		return false, err
+	}
+	var n int64
+	err := s.health.do(ctx, "mark spent", func(ctx context.Context) (err error) {
+		n, err = markSpentInEpoch.Run(ctx, s.c, []string{s.epochKey(), s.prefix + string(key)},
+			e.ID, strconv.FormatInt(ttlMillis(s.ttl), 10)).Int64()
+		return err
+	})
+	switch {
+	case err != nil:
+		return false, err
+	case n < 0:
+		return false, fmt.Errorf("store: redis mark spent: %w", ErrEpochChanged)
+	}
+	return n == 1, nil
+}
+
+// ttlMillis is d in whole milliseconds for PX, at least 1 for a positive d
+// (0 means no expiry).
+func ttlMillis(d time.Duration) int64 {
+	if d > 0 {
+		return max(1, d.Milliseconds())
+	}
+	return 0
 }
 
 // RedisKV is a [KV] in Redis.
@@ -166,8 +239,9 @@ func (s *RedisKV) Delete(ctx context.Context, key []byte) error {
 
 // Interface checks.
 var (
-	_ SpentSet = (*BoltSpentSet)(nil)
-	_ SpentSet = (*RedisSpentSet)(nil)
-	_ KV       = (*BoltKV)(nil)
-	_ KV       = (*RedisKV)(nil)
+	_ SpentSet      = (*BoltSpentSet)(nil)
+	_ SpentSet      = (*RedisSpentSet)(nil)
+	_ EpochSpentSet = (*RedisSpentSet)(nil)
+	_ KV            = (*BoltKV)(nil)
+	_ KV            = (*RedisKV)(nil)
 )

@@ -8,6 +8,12 @@
 // Redis SET NX), entries expire after a fixed TTL, and keys and values have
 // size caps checked before anything is written.
 //
+// Redis adds two things bbolt does not need: an unreachable server fails
+// calls at once with [ErrUnavailable] (a circuit breaker, see [Redis]), and
+// its spent sets are [EpochSpentSet]s, whose epoch record tells a caller
+// that the server lost its data (FLUSHALL, a fresh instance, a failover to
+// an empty node) before a forgotten key is taken for a new one.
+//
 // The package stores bytes and knows nothing of tokens or keys; it imports no
 // other blindlist package. Keys may hold any bytes; callers that store
 // identifiers of users should store digests of them.
