@@ -18,7 +18,14 @@ import (
 // stalls past the forward timeout), the client still gets an encapsulated
 // 502 or 504, the in-flight gauge returns to zero, and requests running
 // beside them are answered correctly.
+//
+// Nothing here races the clock: the gateway that serves the panics, the
+// oversized answer and the concurrent load has no forward timeout (with
+// one, a panic that a loaded machine delays past it is a 504, not a 502),
+// and the stalling upstream blocks until the gateway's timeout has cut it
+// off, so that timeout always fires first.
 func TestTargetFailuresAreEncapsulated(t *testing.T) {
+	release := make(chan struct{})
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/huge":
@@ -27,10 +34,14 @@ func TestTargetFailuresAreEncapsulated(t *testing.T) {
 			w.Header().Set("Content-Length", "100000")
 			w.Write(make([]byte, 10))
 			w.(http.Flusher).Flush()
-			time.Sleep(300 * time.Millisecond)
+			select { // until the proxy hangs up, whatever the load
+			case <-r.Context().Done():
+			case <-release:
+			}
 		}
 	}))
 	defer up.Close()
+	defer close(release) // runs before up.Close, which waits for handlers
 	proxy, err := NewProxy(ProxyConfig{Upstream: up.URL})
 	if err != nil {
 		t.Fatal(err)
@@ -46,20 +57,23 @@ func TestTargetFailuresAreEncapsulated(t *testing.T) {
 		}
 		w.Write(body[len(body)/2:])
 	})
-	tg := newTestGateway(t, testSeed(1), false, func(c *Config) {
-		c.Targets = map[string]http.Handler{"service.example.net": inProcess, "upstream.example.net": proxy}
-		c.ForwardTimeout = 100 * time.Millisecond
+	targets := map[string]http.Handler{"service.example.net": inProcess, "upstream.example.net": proxy}
+	tg := newTestGateway(t, testSeed(1), false, func(c *Config) { c.Targets = targets })
+	stall := newTestGateway(t, testSeed(1), false, func(c *Config) {
+		c.Targets = targets
+		c.ForwardTimeout = 20 * time.Millisecond
 	})
 	for _, tc := range []struct {
+		gw     *testGateway
 		url    string
 		status int
 	}{
-		{"https://upstream.example.net/huge", http.StatusBadGateway},
-		{"https://upstream.example.net/stall", http.StatusGatewayTimeout},
-		{"https://service.example.net/panic", http.StatusBadGateway},
-		{"https://service.example.net/abort", http.StatusBadGateway},
+		{tg, "https://upstream.example.net/huge", http.StatusBadGateway},
+		{stall, "https://upstream.example.net/stall", http.StatusGatewayTimeout},
+		{tg, "https://service.example.net/panic", http.StatusBadGateway},
+		{tg, "https://service.example.net/abort", http.StatusBadGateway},
 	} {
-		resp, err := tg.client(false).Post(tc.url, "application/octet-stream", bytes.NewReader([]byte("query")))
+		resp, err := tc.gw.client(false).Post(tc.url, "application/octet-stream", bytes.NewReader([]byte("query")))
 		if err != nil {
 			t.Errorf("%s: no encapsulated answer: %v", tc.url, err)
 			continue
@@ -96,16 +110,26 @@ func TestTargetFailuresAreEncapsulated(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	// /huge counts as response_too_large (the cap cut it); the other three
-	// and the 80 failing ones of the loop as target_failed.
-	if n := waitCounter(t, tg.reg, "ohttp_gateway_requests_total", resultTargetFailed, 3+80); n != 3+80 {
-		t.Errorf("requests_total{result=target_failed} = %v, want 83", n)
+	// A gateway counts a request after its answer is written; closing the
+	// servers waits for every handler to return, so the counts are final.
+	tg.server.Close()
+	stall.server.Close()
+	// /huge counts as response_too_large (the cap cut it); /panic, /abort
+	// and the 80 failing ones of the loop as target_failed, and the stall
+	// as target_failed of the other gateway.
+	if n := counter(t, tg.reg, "ohttp_gateway_requests_total", resultTargetFailed); n != 2+80 {
+		t.Errorf("requests_total{result=target_failed} = %v, want 82", n)
 	}
 	if n := counter(t, tg.reg, "ohttp_gateway_requests_total", resultResponseTooLarge); n != 1 {
 		t.Errorf("requests_total{result=response_too_large} = %v, want 1", n)
 	}
-	if v := gauge(t, tg, "ohttp_gateway_in_flight_requests"); v != 0 {
-		t.Errorf("in-flight gauge %v after every request finished", v)
+	if n := counter(t, stall.reg, "ohttp_gateway_requests_total", resultTargetFailed); n != 1 {
+		t.Errorf("stalling gateway: requests_total{result=target_failed} = %v, want 1", n)
+	}
+	for _, g := range []*testGateway{tg, stall} {
+		if v := gauge(t, g, "ohttp_gateway_in_flight_requests"); v != 0 {
+			t.Errorf("in-flight gauge %v after every request finished", v)
+		}
 	}
 }
 
