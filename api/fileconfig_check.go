@@ -99,6 +99,13 @@ func lineOf(data []byte, offset int64) int {
 }
 
 func (c *FileConfig) normalize(baseDir string) error {
+	// Every path becomes absolute against an absolute base, so a default
+	// derived from an already joined path (keyStore.path under dataDir) is
+	// not joined with the base a second time.
+	baseDir, err := filepath.Abs(baseDir)
+	if err != nil {
+		return err
+	}
 	abs := func(p string) string {
 		if p == "" || filepath.IsAbs(p) {
 			return p

@@ -59,6 +59,20 @@ func ZeroConfig(ctx context.Context, o ZeroConfigOptions) (*FileConfig, error) {
 	if o.Stem == "" {
 		o.Stem = defaultFileStem
 	}
+	var err error
+	if o.DB, err = filepath.Abs(o.DB); err != nil {
+		return nil, fmt.Errorf("api: zero config: %w", err)
+	}
+	if o.State, err = filepath.Abs(o.State); err != nil {
+		return nil, fmt.Errorf("api: zero config: %w", err)
+	}
+	// Refuse a database directory without shards or keys.txt before
+	// creating anything (the state directory defaults to one inside it).
+	if countShards(o.DB, o.Stem) == 0 {
+		if _, err := os.Stat(filepath.Join(o.DB, "keys.txt")); err != nil {
+			return nil, fmt.Errorf("api: zero config: %s has neither %s-0.params.txtpb nor keys.txt (run 'blindlist build --out %s' first)", o.DB, o.Stem, o.DB)
+		}
+	}
 	if err := os.MkdirAll(o.State, 0o700); err != nil {
 		return nil, fmt.Errorf("api: zero config: %w", err)
 	}

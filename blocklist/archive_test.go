@@ -500,3 +500,27 @@ func TestParseSourceCategories(t *testing.T) {
 		t.Errorf("round trip: %q, %v", s.String(), err)
 	}
 }
+
+func TestParseSourceUnknownFormat(t *testing.T) {
+	for _, tc := range []struct {
+		arg     string
+		wantErr string // "" for no error
+		wantLoc string
+	}{
+		{"foo:file.txt", "unknown format foo (one of auto, hosts, domains, abp, urls, urlhaus, ut1, dnsmasq, unbound, rpz)", ""},
+		{"Hosts2:list", "unknown format Hosts2", ""},
+		{"./foo:file.txt", "", "./foo:file.txt"},
+		{"lists/a:b.txt", "", "lists/a:b.txt"},
+		{"https://example.com/x", "", "https://example.com/x"},
+		{"http://example.com/x", "", "http://example.com/x"},
+		{"abp:x.txt", "", "x.txt"},
+	} {
+		s, err := ParseSource(tc.arg)
+		switch {
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("ParseSource(%q) = %+v, %v; want error containing %q", tc.arg, s, err, tc.wantErr)
+		case tc.wantErr == "" && (err != nil || s.Location != tc.wantLoc):
+			t.Errorf("ParseSource(%q) = %+v, %v; want location %q", tc.arg, s, err, tc.wantLoc)
+		}
+	}
+}

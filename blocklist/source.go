@@ -61,8 +61,40 @@ func ParseSource(arg string) (Source, error) {
 			}
 			return src, nil
 		}
+		if isFormatWord(name) && name != "http" && name != "https" {
+			return Source{}, fmt.Errorf("blocklist: source %q: unknown format %s (one of %s); write a file whose name has a colon as ./%s",
+				arg, name, strings.Join(FormatNames(), ", "), arg)
+		}
 	}
 	return Source{Location: arg}, nil
+}
+
+// isFormatWord reports whether s looks like a format name (a word of two or
+// more letters and digits) rather than part of a path; one letter is a
+// Windows drive ("C:list").
+func isFormatWord(s string) bool {
+	if len(s) < 2 {
+		return false
+	}
+	for _, c := range s {
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// FormatNames returns the names [ParseSource] accepts, in the order of the
+// Format constants.
+func FormatNames() []string {
+	names := make([]string, 0, len(formatNames))
+	for f := FormatAuto; ; f++ {
+		n, ok := formatNames[f]
+		if !ok {
+			return names
+		}
+		names = append(names, n)
+	}
 }
 
 func (s Source) String() string {

@@ -51,18 +51,17 @@ func runBench(ctx context.Context, e *env, args []string) int {
 	}
 	switch {
 	case len(pos) > 0:
-		fmt.Fprint(e.stderr, benchUsage)
-		return 2
+		return e.usagef("bench", "unexpected argument %q: this command takes flags only", pos[0])
 	case *keys < 1:
-		return e.errorf("--keys must be at least 1")
+		return e.usagef("bench", "--keys must be at least 1")
 	case *shards < 1 || *shards > *keys:
-		return e.errorf("--shards must be between 1 and --keys")
+		return e.usagef("bench", "--shards must be between 1 and --keys")
 	case *answers < 1:
-		return e.errorf("--answers must be at least 1")
+		return e.usagef("bench", "--answers must be at least 1")
 	case *duration <= 0:
-		return e.errorf("--duration must be positive")
+		return e.usagef("bench", "--duration must be positive")
 	case *concurrency < 1:
-		return e.errorf("--concurrency must be at least 1")
+		return e.usagef("bench", "--concurrency must be at least 1")
 	}
 	res, err := e2e.Bench(ctx, e2e.BenchConfig{
 		Keys: *keys, Shards: *shards, Preset: *preset, Answers: *answers,

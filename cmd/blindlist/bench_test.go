@@ -47,13 +47,13 @@ func TestBenchUsage(t *testing.T) {
 		stderr string
 	}{
 		{[]string{"-h"}, 0, ""},
-		{[]string{"--nope"}, 2, "Usage: blindlist bench"},
-		{[]string{"extra"}, 2, "Usage: blindlist bench"},
-		{[]string{"--keys", "0"}, 1, "--keys must be at least 1"},
-		{[]string{"--keys", "5", "--shards", "6"}, 1, "--shards must be between"},
-		{[]string{"--answers", "0"}, 1, "--answers"},
-		{[]string{"--duration", "0s"}, 1, "--duration"},
-		{[]string{"--concurrency", "0"}, 1, "--concurrency"},
+		{[]string{"--nope"}, 2, "blindlist: error: bench: unknown flag --nope (see 'blindlist bench -h')\n"},
+		{[]string{"extra"}, 2, "blindlist: error: bench: unexpected argument \"extra\""},
+		{[]string{"--keys", "0"}, 2, "--keys must be at least 1"},
+		{[]string{"--keys", "5", "--shards", "6"}, 2, "--shards must be between"},
+		{[]string{"--answers", "0"}, 2, "--answers"},
+		{[]string{"--duration", "0s"}, 2, "--duration"},
+		{[]string{"--concurrency", "0"}, 2, "--concurrency"},
 		{[]string{"--keys", "10", "--preset", "no_such_preset", "--answers", "1", "--duration", "10ms"}, 1, "blindlist: error:"},
 	}
 	for _, tt := range tests {

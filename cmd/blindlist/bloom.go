@@ -68,11 +68,10 @@ func runBloom(ctx context.Context, e *env, args []string) int {
 		return code
 	}
 	if len(pos) != 1 {
-		fmt.Fprint(e.stderr, bloomUsage)
-		return 2
+		return e.usagef("bloom", "want one key file, got %d arguments", len(pos))
 	}
 	if !(tolerance > 0 && tolerance < 1) {
-		return e.errorf("tolerance %v is outside (0, 1)", tolerance)
+		return e.usagef("bloom", "tolerance %v is outside (0, 1)", tolerance)
 	}
 	var seed uint32
 	if *seedFlag != "" {

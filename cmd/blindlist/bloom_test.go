@@ -126,15 +126,15 @@ func TestBloomErrors(t *testing.T) {
 	}{
 		{[]string{"bloom", "empty"}, 1, "has no keys"},
 		{[]string{"bloom", "-t", "1", "empty"}, 1, "outside (0, 1)"},
-		{[]string{"bloom", "-t", "0", "empty"}, 1, "outside (0, 1)"},
+		{[]string{"bloom", "-t", "0", "empty"}, 2, "outside (0, 1)"},
 		{[]string{"bloom", "missing"}, 1, "reading input"},
 		{[]string{"bloom", "bad"}, 1, "line 2 is not valid UTF-8"},
 		{[]string{"bloom", "--seed", "x", "empty"}, 1, "seed"},
 		{[]string{"bloom", "--max-bytes", "4096", "bomb.gz"}, 1, "reading gzip input: input exceeds --max-bytes 4096"},
 		{[]string{"bloom", "--max-bytes", "4096", "big"}, 1, "reading input: input exceeds --max-bytes 4096"},
 		{[]string{"bloom", "--max-bytes", "0", "big"}, 1, "must be positive"},
-		{[]string{"bloom"}, 2, "Usage"},
-		{[]string{"bloom", "--nope", "x"}, 2, "Usage"},
+		{[]string{"bloom"}, 2, "bloom: want one key file, got 0 arguments (see 'blindlist bloom -h')"},
+		{[]string{"bloom", "--nope", "x"}, 2, "bloom: unknown flag --nope"},
 	} {
 		code, _, errs := runCLI(t, "", tc.args...)
 		if code != tc.code || !strings.Contains(errs, tc.msg) {

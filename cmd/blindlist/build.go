@@ -119,30 +119,6 @@ type multiFlag []string
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
 func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
 
-// parseArgs parses flags that may appear before, between or after the
-// positional arguments, which it returns. On -h it prints usage to stdout
-// and returns code 0; on a bad flag, usage to stderr and code 2.
-func parseArgs(e *env, fs *flag.FlagSet, usage string, args []string) (pos []string, code int, ok bool) {
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() {}
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				fmt.Fprint(e.stdout, usage)
-				return nil, 0, false
-			}
-			fmt.Fprint(e.stderr, usage)
-			return nil, 2, false
-		}
-		rest := fs.Args()
-		if len(rest) == 0 {
-			return pos, 0, true
-		}
-		pos = append(pos, rest[0])
-		args = rest[1:]
-	}
-}
-
 func runBuild(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("build", flag.ContinueOnError)
 	var sources, allows multiFlag
@@ -170,16 +146,15 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 	if !ok {
 		return code
 	}
-	if len(pos) > 0 {
-		fmt.Fprint(e.stderr, buildUsage)
-		return 2
+	if code, ok := e.noArgs("build", pos); !ok {
+		return code
 	}
 	if err := pirFlags.check(fs); err != nil {
-		return e.errorf("%v", err)
+		return e.usagef("build", "%v", err)
 	}
 	suffixes, err := blocklist.ParseSuffixPolicy(*suffixFlag)
 	if err != nil {
-		return e.errorf("%v", err)
+		return e.usagef("build", "%v", err)
 	}
 	showProgress := *progress || isTerminal(e.stderr)
 	p := *tolerance
@@ -189,7 +164,7 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 		}
 	}
 	if !(p > 0 && p < 1) {
-		return e.errorf("tolerance %v is outside (0, 1)", p)
+		return e.usagef("build", "tolerance %v is outside (0, 1)", p)
 	}
 
 	cfg := generation.Config{
@@ -211,7 +186,7 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 	for _, s := range sources {
 		src, err := blocklist.ParseSource(s)
 		if err != nil {
-			return e.errorf("%v", err)
+			return e.usagef("build", "%v", err)
 		}
 		cfg.Block = append(cfg.Block, src)
 	}
@@ -222,7 +197,7 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 	for _, s := range allows {
 		src, err := blocklist.ParseSource(s)
 		if err != nil {
-			return e.errorf("%v", err)
+			return e.usagef("build", "%v", err)
 		}
 		cfg.Allow = append(cfg.Allow, src)
 	}

@@ -113,10 +113,10 @@ func TestBuildErrors(t *testing.T) {
 	}{
 		{[]string{"build", "--source", filepath.Join(dir, "missing"), "--out", dir}, 1, "no such file"},
 		{[]string{"build", "--source", filepath.Join(dir, "comments"), "--no-test-identity", "--out", dir}, 1, "no keys"},
-		{[]string{"build", "--tolerance", "2", "--out", dir}, 1, "outside (0, 1)"},
+		{[]string{"build", "--tolerance", "2", "--out", dir}, 2, "outside (0, 1)"},
 		{[]string{"build", "--visit-rate", "0.5", "--suburls", "0", "--out", dir}, 1, "sub-URLs"},
-		{[]string{"build", "--bogus"}, 2, "Usage"},
-		{[]string{"build", "stray"}, 2, "Usage"},
+		{[]string{"build", "--bogus"}, 2, "unknown flag --bogus"},
+		{[]string{"build", "stray"}, 2, "unexpected argument \"stray\""},
 	} {
 		code, _, errs := runCLI(t, "", tc.args...)
 		if code != tc.code || !strings.Contains(errs, tc.msg) {
@@ -377,7 +377,7 @@ func TestHashPrefilterConflicts(t *testing.T) {
 		code, stdout, errs := runCLI(t, "", append(args, "example.com")...)
 		msg, _, _ := strings.Cut(errs, "\n")
 		if code != 2 || stdout != "" || !strings.Contains(msg, "do not also give") || !strings.Contains(msg, extra[0]) ||
-			!strings.Contains(errs, "Usage") {
+			!strings.Contains(errs, "(see 'blindlist hash -h')") || strings.Count(errs, "\n") != 1 {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2 and a usage error", extra, code, stdout, errs)
 		}
 	}

@@ -58,8 +58,7 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 		return code
 	}
 	if len(pos) == 0 {
-		fmt.Fprint(e.stderr, checkUsage)
-		return 2
+		return e.usagef("check", "no URL given")
 	}
 	f, err := bloom.ReadDir(*dir)
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/blindlist/blindlist/api/privacypass"
+	"github.com/blindlist/blindlist/blocklist"
 	"github.com/blindlist/blindlist/e2e"
 	"github.com/blindlist/blindlist/internal/store"
 )
@@ -57,6 +58,12 @@ func runDemo(ctx context.Context, e *env, args []string) int {
 	}
 	if len(urls) == 0 {
 		urls = demoURLs
+	}
+	// Refuse a bad URL before spending seconds on building and serving.
+	for _, u := range urls {
+		if _, err := blocklist.SubURLs(u); err != nil {
+			return e.usagef("demo", "%v", err)
+		}
 	}
 	dir := *out
 	if dir == "" {

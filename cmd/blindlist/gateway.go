@@ -337,16 +337,15 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	if !ok {
 		return code
 	}
-	if len(pos) > 0 {
-		fmt.Fprint(e.stderr, gatewayUsage)
-		return 2
+	if code, ok := e.noArgs("gateway", pos); !ok {
+		return code
 	}
 	var cfg gatewayConfig
 	if *configFile != "" {
 		n := 0
 		fs.Visit(func(*flag.Flag) { n++ })
 		if n > 1 {
-			return e.errorf("--config cannot be combined with other flags")
+			return e.usagef("gateway", "--config cannot be combined with other flags")
 		}
 		var err error
 		if cfg, err = readGatewayConfig(*configFile); err != nil {

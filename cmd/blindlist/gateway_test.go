@@ -175,7 +175,7 @@ func TestGatewayConfigFile(t *testing.T) {
 	}{
 		"unknown field":    {[]string{"--config", write("u.json", `{"listen": ":0", "seed": "x"}`)}, 1, `unknown field "seed"`},
 		"trailing data":    {[]string{"--config", write("t.json", `{"listen": ":0"} {}`)}, 1, "data after the JSON object"},
-		"config and flags": {[]string{"--config", good, "--listen", ":0"}, 1, "cannot be combined"},
+		"config and flags": {[]string{"--config", good, "--listen", ":0"}, 2, "cannot be combined"},
 		"no seed":          {[]string{"--target", "a", "--upstream", "http://b"}, 1, "no seed: give --seed-file or --seed-env"},
 		"no targets":       {[]string{"--seed-file", seed, "--upstream", "http://b"}, 1, "no targets"},
 		"bad key id":       {[]string{"--seed-file", seed, "--target", "a", "--upstream", "http://b", "--key-ids", "300"}, 1, "outside 0..255"},
@@ -183,8 +183,8 @@ func TestGatewayConfigFile(t *testing.T) {
 		"h2c with https":   {[]string{"--seed-file", seed, "--target", "a", "--upstream", "https://b", "--upstream-h2c"}, 1, "h2c needs"},
 		"bad timeout":      {[]string{"--seed-file", seed, "--target", "a", "--upstream", "http://b", "--forward-timeout", "soon"}, 1, "not a positive duration"},
 		"negative padding": {[]string{"--seed-file", seed, "--target", "a", "--upstream", "http://b", "--response-padding", "-1"}, 1, "padding must not be negative"},
-		"bad flag":         {[]string{"--nope"}, 2, "Usage: blindlist gateway"},
-		"positional":       {[]string{"extra"}, 2, "Usage: blindlist gateway"},
+		"bad flag":         {[]string{"--nope"}, 2, "blindlist: error: gateway: unknown flag --nope (see 'blindlist gateway -h')"},
+		"positional":       {[]string{"extra"}, 2, "gateway: unexpected argument \"extra\""},
 	} {
 		t.Run(name, func(t *testing.T) {
 			var stderr bytes.Buffer
@@ -210,8 +210,8 @@ func TestGatewayRelayUsage(t *testing.T) {
 		}
 	}
 	var stderr bytes.Buffer
-	if code := run(context.Background(), []string{"relay"}, strings.NewReader(""), io.Discard, &stderr); code != 1 ||
-		!strings.Contains(stderr.String(), "blindlist: error: no gateway") || !strings.Contains(stderr.String(), "blindlist: hint: ") {
+	if code := run(context.Background(), []string{"relay"}, strings.NewReader(""), io.Discard, &stderr); code != 2 ||
+		!strings.Contains(stderr.String(), "blindlist: error: relay: no gateway: give --gateway URL, e.g. http://127.0.0.1:8080/gateway (see 'blindlist relay -h')") {
 		t.Errorf("relay without --gateway: exit %d, %q", code, stderr.String())
 	}
 }

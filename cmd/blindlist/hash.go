@@ -50,8 +50,7 @@ func runHash(ctx context.Context, e *env, args []string) int {
 		return code
 	}
 	if len(pos) == 0 {
-		fmt.Fprint(e.stderr, hashUsage)
-		return 2
+		return e.usagef("hash", "no string given")
 	}
 	if *prefilter != "" {
 		var both []string
@@ -61,20 +60,18 @@ func runHash(ctx context.Context, e *env, args []string) int {
 			}
 		})
 		if len(both) > 0 {
-			fmt.Fprintf(e.stderr, "blindlist: error: --prefilter sets the seed, bits and hashes; do not also give %s\n", strings.Join(both, ", "))
-			fmt.Fprint(e.stderr, hashUsage)
-			return 2
+			return e.usagef("hash", "--prefilter sets the seed, bits and hashes; do not also give %s", strings.Join(both, ", "))
 		}
 	}
 	seed, err := parseSeed(*seedFlag)
 	if err != nil {
-		return e.errorf("%v", err)
+		return e.usagef("hash", "%v", err)
 	}
 	if *bits == 0 || *bits > 1<<32-1 {
-		return e.errorf("--bits %d is outside 1..4294967295", *bits)
+		return e.usagef("hash", "--bits %d is outside 1..4294967295", *bits)
 	}
 	if *hashes == 0 || *hashes > 1<<16 {
-		return e.errorf("--hashes %d is outside 1..65536", *hashes)
+		return e.usagef("hash", "--hashes %d is outside 1..65536", *hashes)
 	}
 	p := bloom.Params{BitCount: uint32(*bits), HashCount: uint32(*hashes), Seed: seed}
 	if *prefilter != "" {

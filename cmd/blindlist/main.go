@@ -66,9 +66,18 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return 2
 	}
 	switch args[0] {
-	case "-h", "--help", "help":
+	case "-h", "-help", "--help":
 		printUsage(stdout)
 		return 0
+	case "help":
+		// "help CMD [SUB]" is "CMD [SUB] -h".
+		if len(args) == 1 {
+			printUsage(stdout)
+			return 0
+		}
+		args = append(args[1:len(args):len(args)], "-h")
+	case "-version", "--version":
+		args = []string{"version"}
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
@@ -80,8 +89,7 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 			return c.run(ctx, e, args[1:])
 		}
 	}
-	fmt.Fprintf(stderr, "blindlist: error: unknown command %q\n", args[0])
-	fmt.Fprintf(stderr, "blindlist: hint: run 'blindlist help' for the list of commands\n")
+	fmt.Fprintf(stderr, "blindlist: error: unknown command %q (see 'blindlist -h')\n", args[0])
 	return 2
 }
 

@@ -35,8 +35,7 @@ var pirCommands = map[string]func(ctx context.Context, e *env, args []string) in
 
 func runPIR(ctx context.Context, e *env, args []string) int {
 	if len(args) == 0 {
-		fmt.Fprint(e.stderr, pirUsage)
-		return 2
+		return e.usagef("pir", "no command given (one of process, config, query, answer, decrypt)")
 	}
 	switch args[0] {
 	case "-h", "--help", "help":
@@ -45,9 +44,7 @@ func runPIR(ctx context.Context, e *env, args []string) int {
 	}
 	run, ok := pirCommands[args[0]]
 	if !ok {
-		e.errorf("unknown pir command %q", args[0])
-		e.hintf("run 'blindlist pir -h' for the list of commands")
-		return 2
+		return e.usagef("pir", "unknown command %q", args[0])
 	}
 	return run(ctx, e, args[1:])
 }

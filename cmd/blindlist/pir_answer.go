@@ -48,12 +48,11 @@ func runPIRAnswer(ctx context.Context, e *env, args []string) int {
 	if !ok {
 		return code
 	}
-	if len(pos) != 0 {
-		fmt.Fprint(e.stderr, pirAnswerUsage)
-		return 2
+	if code, ok := e.noArgs("pir answer", pos); !ok {
+		return code
 	}
 	if err := requireFlags([2]string{"db", *db}, [2]string{"requests", *reqPath}, [2]string{"out", *out}); err != nil {
-		return e.errorf("%v", err)
+		return e.usagef("pir answer", "%v", err)
 	}
 	keys := &apipb.EvaluationKeys{}
 	if *keysPath != "" {

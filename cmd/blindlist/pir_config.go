@@ -36,12 +36,11 @@ func runPIRConfig(ctx context.Context, e *env, args []string) int {
 	if !ok {
 		return code
 	}
-	if len(pos) != 0 {
-		fmt.Fprint(e.stderr, pirConfigUsage)
-		return 2
+	if code, ok := e.noArgs("pir config", pos); !ok {
+		return code
 	}
 	if err := requireFlags([2]string{"db", *db}, [2]string{"usecase", *usecase}, [2]string{"out", *out}); err != nil {
-		return e.errorf("%v", err)
+		return e.usagef("pir config", "%v", err)
 	}
 	dbs, err := pir.LoadShards(ctx, *db, *stem)
 	if err != nil {

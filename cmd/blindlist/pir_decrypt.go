@@ -49,7 +49,7 @@ func runPIRDecrypt(ctx context.Context, e *env, args []string) int {
 	}
 	if err := requireFlags([2]string{"config", *cfgPath}, [2]string{"usecase", *usecase}, [2]string{"secret-key", *skPath},
 		[2]string{"responses", *respPath}); err != nil {
-		return e.errorf("%v", err)
+		return e.usagef("pir decrypt", "%v", err)
 	}
 	cc, err := readClientConfig(*cfgPath, *usecase)
 	if err != nil {

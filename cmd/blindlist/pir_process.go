@@ -174,14 +174,13 @@ func runPIRProcess(ctx context.Context, e *env, args []string) int {
 	if !ok {
 		return code
 	}
-	if len(pos) != 0 {
-		fmt.Fprint(e.stderr, pirProcessUsage)
-		return 2
+	if code, ok := e.noArgs("pir process", pos); !ok {
+		return code
 	}
 	var job *processJob
 	if *jsonPath != "" {
 		if *input != "" || *symKey != "" {
-			return e.errorf("give --config or --input (and --symmetric-key), not both")
+			return e.usagef("pir process", "give --config or --input (and --symmetric-key), not both")
 		}
 		var err error
 		if job, err = readAppleProcessConfig(*jsonPath); err != nil {
@@ -189,7 +188,7 @@ func runPIRProcess(ctx context.Context, e *env, args []string) int {
 		}
 	} else {
 		if *input == "" {
-			return e.errorf("--input or --config is required")
+			return e.usagef("pir process", "--input or --config is required")
 		}
 		kc, err := pir.ParseKeyCompression(*compression)
 		if err != nil {
@@ -270,7 +269,16 @@ func (job *processJob) run(ctx context.Context, e *env) int {
 		if n > 1 && (!strings.Contains(job.binTemplate, "SHARD_ID") || !strings.Contains(job.parTempl, "SHARD_ID")) {
 			return fmt.Errorf("%d shards but the output paths have no SHARD_ID", n)
 		}
-		staleOnce.Do(func() { staleErr = job.removeStaleShards(n, stderr) })
+		staleOnce.Do(func() {
+			// The output folders are created only once there is
+			// something to write into them.
+			for _, d := range []string{filepath.Dir(job.binTemplate), filepath.Dir(job.parTempl)} {
+				if staleErr = os.MkdirAll(d, 0o755); staleErr != nil {
+					return
+				}
+			}
+			staleErr = job.removeStaleShards(n, stderr)
+		})
 		if staleErr != nil {
 			return staleErr
 		}

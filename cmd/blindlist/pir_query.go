@@ -57,10 +57,10 @@ func runPIRQuery(ctx context.Context, e *env, args []string) int {
 		return code
 	}
 	if err := requireFlags([2]string{"config", *cfgPath}, [2]string{"usecase", *usecase}, [2]string{"out-requests", *outReq}); err != nil {
-		return e.errorf("%v", err)
+		return e.usagef("pir query", "%v", err)
 	}
 	if len(keywords) == 0 {
-		return e.errorf("no keywords given")
+		return e.usagef("pir query", "no keywords given")
 	}
 	cc, err := readClientConfig(*cfgPath, *usecase)
 	if err != nil {
@@ -96,7 +96,7 @@ func runPIRQuery(ctx context.Context, e *env, args []string) int {
 		return 0
 	}
 	if err := requireFlags([2]string{"out-keys", *outKeys}, [2]string{"out-secret-key", *outSK}); err != nil {
-		return e.errorf("%v", err)
+		return e.usagef("pir query", "%v", err)
 	}
 	lookupKeys := make([][]byte, len(keywords))
 	for i, kw := range keywords {

@@ -278,7 +278,7 @@ func TestPIRBadInput(t *testing.T) {
 			testvec.Path(t, "pir", "B", "secret_key.binpb"), vec(a, "responses.binpb")), 1},
 		{"keyword count", decrypt(vec(a, "config_response.binpb"), pirTestUsecase, vec(a, "secret_key.binpb"), vec(a, "responses.binpb")), 1},
 		{"missing db", []string{"pir", "config", "--db", tmp, "--usecase", "u", "--out", filepath.Join(tmp, "c")}, 1},
-		{"missing flag", []string{"pir", "config", "--db", a, "--out", filepath.Join(tmp, "c")}, 1},
+		{"missing flag", []string{"pir", "config", "--db", a, "--out", filepath.Join(tmp, "c")}, 2},
 		{"bad flag", []string{"pir", "answer", "--nope"}, 2},
 		{"unknown subcommand", []string{"pir", "nope"}, 2},
 		{"crt preset", []string{"pir", "process", "--input", vec(a, "input.txtpb"), "--out", tmp, "--preset", "n_4096_logq_27_28_28_logt_16"}, 1},

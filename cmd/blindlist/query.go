@@ -78,18 +78,17 @@ func runQuery(ctx context.Context, e *env, args []string) int {
 	}
 	switch {
 	case len(urls) == 0:
-		fmt.Fprint(e.stderr, queryUsage)
-		return 2
+		return e.usagef("query", "no URL given")
 	case *service == "":
-		return e.errorf("no service: give --service URL")
+		return e.usagef("query", "no service: give --service URL")
 	case *usecase == "":
-		return e.errorf("no usecase: give --usecase NAME")
+		return e.usagef("query", "no usecase: give --usecase NAME")
 	case *tokenFile == "" && !*noTokens:
-		return e.errorf("no user token: give --token-file FILE (or --no-tokens)")
+		return e.usagef("query", "no user token: give --token-file FILE (or --no-tokens)")
 	case *relay != "" && *gateway == "":
-		return e.errorf("--relay needs --gateway (the key configuration comes from the gateway)")
+		return e.usagef("query", "--relay needs --gateway (the key configuration comes from the gateway)")
 	case *timeout <= 0:
-		return e.errorf("--timeout must be positive")
+		return e.usagef("query", "--timeout must be positive")
 	}
 	ctx, cancel := context.WithTimeout(ctx, *timeout)
 	defer cancel()

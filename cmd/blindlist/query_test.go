@@ -140,12 +140,12 @@ func TestQueryErrors(t *testing.T) {
 		stderr string
 	}{
 		{"help", []string{"-h"}, 0, ""},
-		{"bad flag", []string{"--nope", "u"}, 2, "Usage: blindlist query"},
-		{"no url", []string{"--service", "x"}, 2, "Usage: blindlist query"},
-		{"no service", []string{"--usecase", "u", "--token-file", tokFile, "https://a.example/"}, 1, "blindlist: error: no service"},
-		{"no usecase", []string{"--service", s.BalancerURL, "--token-file", tokFile, "https://a.example/"}, 1, "no usecase"},
-		{"no token", []string{"--service", s.BalancerURL, "--usecase", "u", "https://a.example/"}, 1, "no user token"},
-		{"relay without gateway", []string{"--service", s.BalancerURL, "--usecase", "u", "--token-file", tokFile, "--relay", s.RelayURL, "https://a.example/"}, 1, "--relay needs --gateway"},
+		{"bad flag", []string{"--nope", "u"}, 2, "blindlist: error: query: unknown flag --nope (see 'blindlist query -h')"},
+		{"no url", []string{"--service", "x"}, 2, "blindlist: error: query: no URL given"},
+		{"no service", []string{"--usecase", "u", "--token-file", tokFile, "https://a.example/"}, 2, "blindlist: error: query: no service"},
+		{"no usecase", []string{"--service", s.BalancerURL, "--token-file", tokFile, "https://a.example/"}, 2, "no usecase"},
+		{"no token", []string{"--service", s.BalancerURL, "--usecase", "u", "https://a.example/"}, 2, "no user token"},
+		{"relay without gateway", []string{"--service", s.BalancerURL, "--usecase", "u", "--token-file", tokFile, "--relay", s.RelayURL, "https://a.example/"}, 2, "--relay needs --gateway"},
 		{"empty token file", []string{"--service", s.BalancerURL, "--usecase", "u", "--token-file", empty, "https://a.example/"}, 1, "no user token in"},
 		{"missing prefilter", []string{"--service", s.BalancerURL, "--usecase", "u", "--token-file", tokFile, "--prefilter", t.TempDir(), "https://a.example/"}, 1, "reading the prefilter"},
 		{"unknown user token", []string{"--service", s.BalancerURL, "--usecase", "com.example.app.url.filtering", "--token-file", bad, "https://www.apple.com/url-filter-test"}, 1, "blindlist: hint: check the user token"},
@@ -193,7 +193,7 @@ func TestDemo(t *testing.T) {
 	if code, stdout, _ := runCLI(t, "", "demo", "-h"); code != 0 || !strings.HasPrefix(stdout, "Usage: blindlist demo") {
 		t.Errorf("demo -h: exit %d, %q", code, stdout)
 	}
-	if code, _, errs := runCLI(t, "", "demo", "--bogus"); code != 2 || !strings.Contains(errs, "Usage: blindlist demo") {
+	if code, _, errs := runCLI(t, "", "demo", "--bogus"); code != 2 || !strings.Contains(errs, "demo: unknown flag --bogus") {
 		t.Errorf("demo --bogus: exit %d, %q", code, errs)
 	}
 }

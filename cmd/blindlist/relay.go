@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 
 	"github.com/blindlist/blindlist/ohttp"
 )
@@ -36,17 +35,14 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 	if !ok {
 		return code
 	}
-	if len(pos) > 0 {
-		fmt.Fprint(e.stderr, relayUsage)
-		return 2
+	if code, ok := e.noArgs("relay", pos); !ok {
+		return code
 	}
 	if *gateway == "" {
-		e.errorf("no gateway: give --gateway URL")
-		e.hintf("the gateway resource ends in %s, e.g. http://127.0.0.1:8080%s", ohttp.GatewayPath, ohttp.GatewayPath)
-		return 1
+		return e.usagef("relay", "no gateway: give --gateway URL, e.g. http://127.0.0.1:8080%s", ohttp.GatewayPath)
 	}
 	if *maxReq <= 0 || *maxResp <= 0 {
-		return e.errorf("size caps must be positive")
+		return e.usagef("relay", "size caps must be positive")
 	}
 	relay, err := ohttp.NewRelay(ohttp.RelayConfig{GatewayURL: *gateway, MaxRequestBytes: *maxReq, MaxResponseBytes: *maxResp})
 	if err != nil {

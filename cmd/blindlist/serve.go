@@ -106,13 +106,14 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	if !ok {
 		return code
 	}
-	if len(pos) != 0 {
-		fmt.Fprint(e.stderr, serveUsage)
-		return 2
+	if code, ok := e.noArgs("serve", pos); !ok {
+		return code
 	}
 	if (*configPath == "") == (*dbDir == "") {
-		e.errorf("give exactly one of --config and --db")
-		return 2
+		return e.usagef("serve", "give exactly one of --config and --db")
+	}
+	if *dbDir != "" && *usecase == "" {
+		return e.usagef("serve", "--db needs --usecase <app bundle id>.url.filtering")
 	}
 	var log *slog.Logger
 	switch *logFormat {
@@ -121,27 +122,22 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	case "json":
 		log = slog.New(slog.NewJSONHandler(e.stderr, nil))
 	default:
-		e.errorf("--log-format %q: want text or json", *logFormat)
-		return 2
+		return e.usagef("serve", "--log-format %q: want text or json", *logFormat)
 	}
 
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if *drainDelay < 0 {
-		e.errorf("--drain-delay %v: must not be negative", *drainDelay)
-		return 2
+		return e.usagef("serve", "--drain-delay %v: must not be negative", *drainDelay)
 	}
 	if set["symmetric-key"] && *configPath != "" {
-		e.errorf("--symmetric-key goes with --db; with --config, give the usecase symmetricPirArguments.databaseEncryptionKeyFilePath")
-		return 2
+		return e.usagef("serve", "--symmetric-key goes with --db; with --config, give the usecase symmetricPirArguments.databaseEncryptionKeyFilePath")
 	}
 	if *memLimit < -1 {
-		e.errorf("--memory-limit %d: want 0 (automatic), -1 (none) or a byte count", *memLimit)
-		return 2
+		return e.usagef("serve", "--memory-limit %d: want 0 (automatic), -1 (none) or a byte count", *memLimit)
 	}
 	if v := *keyCache; v < -1 || (v > 0 && v < api.MinKeyCacheBytes) {
-		e.errorf("--key-cache-bytes %d: want 0 (default 256 MiB), -1 (no cache) or at least %d (1 MiB)", v, api.MinKeyCacheBytes)
-		return 2
+		return e.usagef("serve", "--key-cache-bytes %d: want 0 (default 256 MiB), -1 (no cache) or at least %d (1 MiB)", v, api.MinKeyCacheBytes)
 	}
 	readConfig := func(ctx context.Context) (*api.FileConfig, error) {
 		if *configPath != "" {

@@ -275,10 +275,10 @@ func TestServeUsage(t *testing.T) {
 	}{
 		{[]string{"serve", "-h"}, 0, "Usage: blindlist serve --config FILE"},
 		{[]string{"serve"}, 2, "give exactly one of --config and --db"},
-		{[]string{"serve", "--bogus"}, 2, "Usage:"},
+		{[]string{"serve", "--bogus"}, 2, "serve: unknown flag --bogus (see 'blindlist serve -h')"},
 		{[]string{"serve", "--db", "x", "--config", "y"}, 2, "give exactly one"},
 		{[]string{"serve", "--config", "y", "--symmetric-key", "k"}, 2, "--symmetric-key goes with --db"},
-		{[]string{"serve", "--db", t.TempDir()}, 1, "--db needs --usecase"},
+		{[]string{"serve", "--db", t.TempDir()}, 2, "--db needs --usecase"},
 		{[]string{"serve", "--db", t.TempDir(), "--usecase", serveTestUsecase, "--state", t.TempDir()}, 1, "has neither url-0.params.txtpb nor keys.txt"},
 		{[]string{"serve", "--config", "/nonexistent/serve.json"}, 1, "blindlist: error:"},
 	}

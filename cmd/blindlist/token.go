@@ -43,8 +43,7 @@ var tokenCommands = map[string]func(ctx context.Context, e *env, args []string) 
 
 func runToken(ctx context.Context, e *env, args []string) int {
 	if len(args) == 0 {
-		fmt.Fprint(e.stderr, tokenUsage)
-		return 2
+		return e.usagef("token", "no command given (one of keygen, key, issue, verify)")
 	}
 	switch args[0] {
 	case "-h", "--help", "help":
@@ -53,27 +52,9 @@ func runToken(ctx context.Context, e *env, args []string) int {
 	}
 	run, ok := tokenCommands[args[0]]
 	if !ok {
-		e.errorf("unknown token command %q", args[0])
-		e.hintf("run 'blindlist token -h' for the list of commands")
-		return 2
+		return e.usagef("token", "unknown command %q", args[0])
 	}
 	return run(ctx, e, args[1:])
-}
-
-// parseTokenFlags parses args with fs, printing usage to stdout for -h and to
-// stderr for a bad flag. It returns -1 to continue, else the exit code.
-func parseTokenFlags(e *env, fs *flag.FlagSet, usage string, args []string) int {
-	fs.SetOutput(e.stderr)
-	fs.Usage = func() { fmt.Fprint(fs.Output(), usage); fs.PrintDefaults() }
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(e.stdout)
-			fs.Usage()
-			return 0
-		}
-		return 2
-	}
-	return -1
 }
 
 // loadIssuerKey reads the --key file.
@@ -105,20 +86,25 @@ const tokenKeygenUsage = `Usage: blindlist token keygen --out FILE
 
 Writes a new issuer key: RSA-2048, e = 65537, PKCS #8 PEM, mode 0600. Refuses to overwrite a file.
 
+Flags:
+  --out FILE   file to write the PEM key to (required)
+
 Example:
   blindlist token keygen --out issuer.pem
-
-Flags:
 `
 
 func runTokenKeygen(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("token keygen", flag.ContinueOnError)
-	out := fs.String("out", "", "file to write the PEM key to (required)")
-	if code := parseTokenFlags(e, fs, tokenKeygenUsage, args); code >= 0 {
+	out := fs.String("out", "", "")
+	pos, code, ok := parseArgs(e, fs, tokenKeygenUsage, args)
+	if !ok {
 		return code
 	}
-	if *out == "" || fs.NArg() != 0 {
-		return e.errorf("token keygen takes --out FILE and no arguments")
+	if code, ok := e.noArgs(fs.Name(), pos); !ok {
+		return code
+	}
+	if *out == "" {
+		return e.usagef(fs.Name(), "--out FILE is required")
 	}
 	k, err := privacypass.GenerateKey()
 	if err != nil {
@@ -150,23 +136,30 @@ Writes the token key as devices fetch it from /token-key-for-user-token: the Sub
 id-RSASSA-PSS OID and SHA-384 / MGF1-SHA-384 / salt-48 parameters. With --directory, prints the body of
 /.well-known/private-token-issuer-directory instead. Output goes to stdout unless --out is given.
 
+Flags:
+  --key PEM       issuer key, PKCS #1 or PKCS #8 PEM (required)
+  --out FILE      file to write to (default stdout)
+  --directory     print the issuer directory JSON instead of the SPKI bytes
+
 Examples:
   blindlist token key --key issuer.pem --out token_key.der
   blindlist token key --key issuer.pem --directory
-
-Flags:
 `
 
 func runTokenKey(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("token key", flag.ContinueOnError)
-	keyPath := fs.String("key", "", "issuer key, PKCS #1 or PKCS #8 PEM (required)")
-	out := fs.String("out", "", "file to write to (default stdout)")
-	directory := fs.Bool("directory", false, "print the issuer directory JSON instead of the SPKI bytes")
-	if code := parseTokenFlags(e, fs, tokenKeyUsage, args); code >= 0 {
+	keyPath := fs.String("key", "", "")
+	out := fs.String("out", "", "")
+	directory := fs.Bool("directory", false, "")
+	pos, code, ok := parseArgs(e, fs, tokenKeyUsage, args)
+	if !ok {
 		return code
 	}
-	if fs.NArg() != 0 {
-		return e.errorf("token key takes no arguments, got %q", fs.Arg(0))
+	if code, ok := e.noArgs(fs.Name(), pos); !ok {
+		return code
+	}
+	if *keyPath == "" {
+		return e.usagef(fs.Name(), "--key PEM is required")
 	}
 	k, err := loadIssuerKey(*keyPath)
 	if err != nil {
@@ -190,22 +183,29 @@ const tokenIssueUsage = `Usage: blindlist token issue --key PEM --request FILE -
 Answers a token request (259 bytes, the body of POST /issue) with the 256-byte token response, exactly as
 the issuer does. The answer is deterministic.
 
+Flags:
+  --key PEM        issuer key, PKCS #1 or PKCS #8 PEM (required)
+  --request FILE   token request file (required)
+  --out FILE       file to write the token response to (required)
+
 Example:
   blindlist token issue --key issuer.pem --request token_request.bin --out token_response.bin
-
-Flags:
 `
 
 func runTokenIssue(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("token issue", flag.ContinueOnError)
-	keyPath := fs.String("key", "", "issuer key, PKCS #1 or PKCS #8 PEM (required)")
-	reqPath := fs.String("request", "", "token request file (required)")
-	out := fs.String("out", "", "file to write the token response to (required)")
-	if code := parseTokenFlags(e, fs, tokenIssueUsage, args); code >= 0 {
+	keyPath := fs.String("key", "", "")
+	reqPath := fs.String("request", "", "")
+	out := fs.String("out", "", "")
+	pos, code, ok := parseArgs(e, fs, tokenIssueUsage, args)
+	if !ok {
 		return code
 	}
-	if *reqPath == "" || *out == "" || fs.NArg() != 0 {
-		return e.errorf("token issue needs --key, --request and --out, and no arguments")
+	if code, ok := e.noArgs(fs.Name(), pos); !ok {
+		return code
+	}
+	if *keyPath == "" || *reqPath == "" || *out == "" {
+		return e.usagef(fs.Name(), "--key, --request and --out are required")
 	}
 	k, err := loadIssuerKey(*keyPath)
 	if err != nil {
@@ -237,22 +237,28 @@ Checks a token as the service does when a device presents it. TOKEN is the Autho
 valid. With --spent-db (the service's bbolt file; stop the service first, it holds the file) a valid token
 is recorded as spent and a spent one is refused; without it nothing is recorded.
 
+Flags:
+  --key PEM         issuer key, PKCS #1 or PKCS #8 PEM (required)
+  --spent-db FILE   bbolt file of spent tokens to check and record in (optional)
+
 Examples:
   blindlist token verify --key issuer.pem 'PrivateToken token=AAJ7GLE9...'
   blindlist token verify --key issuer.pem --spent-db spent.db token.bin
-
-Flags:
 `
 
 func runTokenVerify(ctx context.Context, e *env, args []string) int {
 	fs := flag.NewFlagSet("token verify", flag.ContinueOnError)
-	keyPath := fs.String("key", "", "issuer key, PKCS #1 or PKCS #8 PEM (required)")
-	spentDB := fs.String("spent-db", "", "bbolt file of spent tokens to check and record in (optional)")
-	if code := parseTokenFlags(e, fs, tokenVerifyUsage, args); code >= 0 {
+	keyPath := fs.String("key", "", "")
+	spentDB := fs.String("spent-db", "", "")
+	pos, code, ok := parseArgs(e, fs, tokenVerifyUsage, args)
+	if !ok {
 		return code
 	}
-	if fs.NArg() != 1 {
-		return e.errorf("token verify takes exactly one TOKEN argument, got %d", fs.NArg())
+	if len(pos) != 1 {
+		return e.usagef(fs.Name(), "want exactly one TOKEN argument, got %d", len(pos))
+	}
+	if *keyPath == "" {
+		return e.usagef(fs.Name(), "--key PEM is required")
 	}
 	k, err := loadIssuerKey(*keyPath)
 	if err != nil {
@@ -262,7 +268,7 @@ func runTokenVerify(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.errorf("%v", err)
 	}
-	arg := fs.Arg(0)
+	arg := pos[0]
 	var token []byte
 	if scheme, _, _ := strings.Cut(strings.TrimSpace(arg), " "); strings.EqualFold(scheme, "PrivateToken") {
 		if token, err = privacypass.ParseAuthorization(arg); err != nil {

@@ -59,7 +59,7 @@ func TestTokenKey(t *testing.T) {
 	if code != 1 || strings.Count(errb, "\n") != 1 || !strings.HasPrefix(errb, "blindlist: error: ") {
 		t.Errorf("missing key: exit %d, stderr %q", code, errb)
 	}
-	if code, _, errb := runTokenCLI(t, "token", "key"); code != 1 || !strings.Contains(errb, "--key is required") {
+	if code, _, errb := runTokenCLI(t, "token", "key"); code != 2 || !strings.Contains(errb, "token key: --key PEM is required (see 'blindlist token key -h')") {
 		t.Errorf("no --key: exit %d, stderr %q", code, errb)
 	}
 }
