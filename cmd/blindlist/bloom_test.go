@@ -125,7 +125,7 @@ func TestBloomErrors(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"bloom", "empty"}, 1, "has no keys"},
-		{[]string{"bloom", "-t", "1", "empty"}, 1, "outside (0, 1)"},
+		{[]string{"bloom", "-t", "1", "empty"}, 2, "outside (0, 1)"},
 		{[]string{"bloom", "-t", "0", "empty"}, 2, "outside (0, 1)"},
 		{[]string{"bloom", "missing"}, 1, "reading input"},
 		{[]string{"bloom", "bad"}, 1, "line 2 is not valid UTF-8"},

@@ -348,8 +348,8 @@ func TestBuildPIRFlagErrors(t *testing.T) {
 		{[]string{"--stem", "../x"}, "plain file name"},
 	} {
 		code, _, errs := runCLI(t, "", append([]string{"build", "--out", dir}, tc.args...)...)
-		if code != 1 || !strings.Contains(errs, tc.msg) || strings.Count(errs, "blindlist: error:") != 1 {
-			t.Errorf("%v: exit %d, stderr %q; want 1 and %q", tc.args, code, errs, tc.msg)
+		if code != 2 || !strings.Contains(errs, tc.msg) || strings.Count(errs, "\n") != 1 {
+			t.Errorf("%v: exit %d, stderr %q; want one line, exit 2 and %q", tc.args, code, errs, tc.msg)
 		}
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {

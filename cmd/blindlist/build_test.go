@@ -179,8 +179,8 @@ func TestHash(t *testing.T) {
 		t.Errorf("hash --json: %s", out)
 	}
 	for _, args := range [][]string{{"hash", "--bits", "0", "x"}, {"hash", "--seed", "-1", "x"}} {
-		if code, _, _ := runCLI(t, "", args...); code != 1 {
-			t.Errorf("%v: exit %d, want 1", args, code)
+		if code, _, _ := runCLI(t, "", args...); code != 2 {
+			t.Errorf("%v: exit %d, want 2", args, code)
 		}
 	}
 	if code, _, _ := runCLI(t, "", "hash"); code != 2 {
@@ -323,7 +323,7 @@ func TestBuildPublicSuffix(t *testing.T) {
 			t.Errorf("%q: manifest lists %d suffix keys, want 2", tc.policy, man.Report.SuffixKeyCount)
 		}
 	}
-	if code, _, errs := runCLI(t, "", "build", "--source", list, "--public-suffix", "off", "--out", dir); code != 1 || !strings.Contains(errs, "keep-private") {
+	if code, _, errs := runCLI(t, "", "build", "--source", list, "--public-suffix", "off", "--out", dir); code != 2 || !strings.Contains(errs, "keep-private") {
 		t.Errorf("--public-suffix off: exit %d, %q", code, errs)
 	}
 }
