@@ -56,3 +56,6 @@ func mulAcc52IFMA(lo, hi, x, y []uint64)
 
 //go:noescape
 func mulAccNarrowAVX2(acc0, acc1, x0, x1 []uint64, w []uint32)
+
+//go:noescape
+func mulAccNarrowBatchAVX2(acc0, acc1 []uint64, x0s, x1s [][]uint64, ws [][]uint32)

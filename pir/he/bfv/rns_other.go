@@ -58,3 +58,7 @@ func mulAcc52IFMA(lo, hi, x, y []uint64) { panic("bfv: internal error: no IFMA k
 func mulAccNarrowAVX2(acc0, acc1, x0, x1 []uint64, w []uint32) {
 	panic("bfv: internal error: no SIMD kernels")
 }
+
+func mulAccNarrowBatchAVX2(acc0, acc1 []uint64, x0s, x1s [][]uint64, ws [][]uint32) {
+	panic("bfv: internal error: no SIMD kernels")
+}

@@ -44,3 +44,36 @@ func mulAccNarrowGo(acc0, acc1, x0, x1 []uint64, w []uint32) {
 // to a value below q in 64 bits: floor((2^64 − 1 − (q−1)) / (q−1)²), for
 // 2 <= q < 2^32.
 func MaxNarrowTerms(q uint64) uint64 { return maxTerms32(q) }
+
+// MulAccNarrowBatch adds Σ_b x0s[b][j]·ws[b][j] to acc0[j] and
+// Σ_b x1s[b][j]·ws[b][j] to acc1[j] for every j < len(acc0), without
+// reduction: [MulAccNarrow] for several rows at once, so each accumulator
+// is loaded and stored once per batch instead of once per row. On large
+// databases the accumulators do not fit in cache, and their traffic, not
+// the plaintexts', bounds the scan.
+//
+// Bounds: as for MulAccNarrow, every input below 2^32; the caller keeps
+// the number of products added since the last reduction within
+// [MaxNarrowTerms]. x0s, x1s and ws have the same length; each of their
+// rows and acc1 hold at least len(acc0) values.
+func MulAccNarrowBatch(acc0, acc1 []uint64, x0s, x1s [][]uint64, ws [][]uint32) {
+	n, nb := len(acc0), len(ws)
+	acc1, x0s, x1s = acc1[:n], x0s[:nb], x1s[:nb]
+	for b := range nb {
+		_, _, _ = x0s[b][:n], x1s[b][:n], ws[b][:n] // every row long enough, or panic here
+	}
+	if v := n &^ 7; v > 0 && nb > 0 && haveSIMD {
+		mulAccNarrowBatchAVX2(acc0[:v], acc1[:v], x0s, x1s, ws)
+		if v == n {
+			return
+		}
+		acc0, acc1 = acc0[v:], acc1[v:]
+		for b := range nb {
+			mulAccNarrowGo(acc0, acc1, x0s[b][v:n], x1s[b][v:n], ws[b][v:n])
+		}
+		return
+	}
+	for b := range nb {
+		mulAccNarrowGo(acc0, acc1, x0s[b][:n], x1s[b][:n], ws[b][:n])
+	}
+}

@@ -38,3 +38,57 @@ loop:
 	JB        loop
 	VZEROUPPER
 	RET
+
+// func mulAccNarrowBatchAVX2(acc0, acc1 []uint64, x0s, x1s [][]uint64, ws [][]uint32)
+//
+// MulAccNarrowBatch (scan.go) eight slots per iteration: the accumulators
+// stay in Y0-Y3 while every row b adds x0s[b]·ws[b] and x1s[b]·ws[b]
+// (products exact as in mulAccNarrowAVX2). len(acc0) is a multiple of 8
+// and at least 8, len(ws) >= 1, every row at least len(acc0) long (the
+// Go wrapper checks). A slice header is 24 bytes: BX steps through the
+// headers of x0s, x1s and ws together.
+TEXT ·mulAccNarrowBatchAVX2(SB), NOSPLIT, $0-120
+	MOVQ  acc0_base+0(FP), DI
+	MOVQ  acc0_len+8(FP), CX
+	MOVQ  acc1_base+24(FP), R8
+	MOVQ  x0s_base+48(FP), R9
+	MOVQ  x1s_base+72(FP), R10
+	MOVQ  ws_base+96(FP), R11
+	MOVQ  ws_len+104(FP), R12
+	IMULQ $24, R12                 // end of the headers
+	XORQ  AX, AX                   // slot j
+
+loop:
+	VMOVDQU (DI)(AX*8), Y0
+	VMOVDQU 32(DI)(AX*8), Y1
+	VMOVDQU (R8)(AX*8), Y2
+	VMOVDQU 32(R8)(AX*8), Y3
+	XORQ    BX, BX                 // header offset 24·b
+
+batch:
+	MOVQ      (R11)(BX*1), SI      // ws[b]
+	MOVQ      (R9)(BX*1), DX       // x0s[b]
+	MOVQ      (R10)(BX*1), R13     // x1s[b]
+	VPMOVZXDQ (SI)(AX*4), Y4
+	VPMOVZXDQ 16(SI)(AX*4), Y5
+	VPMULUDQ  (DX)(AX*8), Y4, Y6
+	VPMULUDQ  32(DX)(AX*8), Y5, Y7
+	VPADDQ    Y6, Y0, Y0
+	VPADDQ    Y7, Y1, Y1
+	VPMULUDQ  (R13)(AX*8), Y4, Y6
+	VPMULUDQ  32(R13)(AX*8), Y5, Y7
+	VPADDQ    Y6, Y2, Y2
+	VPADDQ    Y7, Y3, Y3
+	ADDQ      $24, BX
+	CMPQ      BX, R12
+	JB        batch
+
+	VMOVDQU Y0, (DI)(AX*8)
+	VMOVDQU Y1, 32(DI)(AX*8)
+	VMOVDQU Y2, (R8)(AX*8)
+	VMOVDQU Y3, 32(R8)(AX*8)
+	ADDQ    $8, AX
+	CMPQ    AX, CX
+	JB      loop
+	VZEROUPPER
+	RET
