@@ -30,14 +30,19 @@
 //     the device already holds that config id; one KeyStatus per usecase
 //     whose timestamp is the one the device uploaded (0: no key stored).
 //     404 for an unknown usecase; gzip when accepted.
-//   - /key: every key is checked (metadata present, identifier of a served
-//     configuration, Galois elements and relinearization key as that
-//     configuration asks) before any is stored; stored under
-//     (User-Identifier, identifier), overwriting. Empty 200.
+//   - /key: as Apple's service, every key needs its metadata and key (else
+//     400 and nothing is stored) and is stored under (User-Identifier,
+//     identifier), overwriting, without being matched against the served
+//     configurations (a rollout may be about to serve its configuration).
+//     Empty 200.
 //   - /queries: every request is checked first (key, usecase, configuration
-//     id, shard, key shape), so one bad request fails the call before any
-//     work: 400 "Evaluation key not found", 400 "Unknown usecase: …", 410
-//     for a configuration id no longer kept, 501 for shard ids and SimplePIR.
+//     id, shard, the key covering the configuration), so one bad request
+//     fails the call before any work: 400 "Evaluation key not found", 400
+//     "Unknown usecase: …", 410 for a configuration id no longer kept, 501
+//     for shard ids and SimplePIR. A key with more Galois elements than the
+//     configuration needs serves (the rest is dropped before parsing); one
+//     lacking an element or the relinearization key fails with 500, as
+//     Apple's service does, with a message naming what is missing.
 //     Answers are computed in parallel within a fixed number of compute
 //     slots (limits.maxConcurrentAnswers); a key whose material does not
 //     parse still fails the whole call with 400, found in its slot.

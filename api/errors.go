@@ -68,6 +68,7 @@ const (
 	catConfigGone  = "config_gone"
 	catKeyMissing  = "key_missing"
 	catBadQuery    = "bad_query"
+	catKeyMismatch = "key_mismatch"
 	catRateLimited = "rate_limited"
 	catOverloaded  = "overloaded"
 	catTimeout     = "timeout"

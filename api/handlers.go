@@ -129,8 +129,13 @@ func acceptsGzip(h http.Header) bool {
 // Bounds on an uploaded key's identifier: Apple's is a 32-byte SHA-256.
 const maxKeyIdentifierBytes = 64
 
-// key answers POST /key: every key is checked first, then all are stored
-// (a bad key stores nothing). Empty 200, as Apple's service.
+// key answers POST /key as Apple's service does: every key must have its
+// metadata and key set (else 400, and nothing is stored), and is stored
+// under (User-Identifier, identifier) without being matched against the
+// served configurations. A key that names no served configuration may
+// name one a rollout is about to bring (another replica may already
+// serve it); a key that lacks what its configuration needs fails when a
+// query uses it (see [fitKey]), as in Apple's service. Empty 200.
 func (s *Server) key(ctx context.Context, c *call) (*reply, error) {
 	var req apipb.EvaluationKeys
 	if err := unmarshalBounded(c.body, &req, "EvaluationKeys"); err != nil {
@@ -140,7 +145,6 @@ func (s *Server) key(ctx context.Context, c *call) (*reply, error) {
 	if len(keys) > s.cfg.Limits.MaxRequestsPerCall {
 		return nil, newHTTPError(http.StatusBadRequest, catBody, fmt.Sprintf("Too many evaluation keys: %d, at most %d", len(keys), s.cfg.Limits.MaxRequestsPerCall))
 	}
-	snap := s.reg.load()
 	for _, k := range keys {
 		if k.GetMetadata() == nil || k.GetEvaluationKey() == nil {
 			return nil, newHTTPError(http.StatusBadRequest, catBody, "Evaluation key has unset fields")
@@ -148,13 +152,6 @@ func (s *Server) key(ctx context.Context, c *call) (*reply, error) {
 		id := k.GetMetadata().GetIdentifier()
 		if len(id) == 0 || len(id) > maxKeyIdentifierBytes {
 			return nil, newHTTPError(http.StatusBadRequest, catBody, fmt.Sprintf("Evaluation key identifier has %d bytes, want 1 to %d", len(id), maxKeyIdentifierBytes))
-		}
-		kc := snap.keyConfig(id)
-		if kc == nil {
-			return nil, newHTTPError(http.StatusBadRequest, catBody, "Evaluation key identifier matches no served configuration")
-		}
-		if err := checkKeyShape(k.GetEvaluationKey(), kc); err != nil {
-			return nil, err
 		}
 	}
 	for _, k := range keys {
@@ -166,43 +163,47 @@ func (s *Server) key(ctx context.Context, c *call) (*reply, error) {
 	return &reply{empty: true}, nil
 }
 
-// keyConfig returns the evaluation-key configuration whose hash is h among
-// the kept versions of all usecases, or nil.
-func (s *snapshot) keyConfig(h []byte) *hepb.EvaluationKeyConfig {
-	for _, v := range s.usecases {
-		for _, u := range v.byID {
-			if bytes.Equal(u.Config().GetPirConfig().GetEvaluationKeyConfigHash(), h) {
-				return u.KeyConfig()
-			}
+// fitKey returns the part of k that kc needs: its Galois elements and its
+// relinearization key. A key holding more (a device's key made for a
+// superset of the configuration, or for several configurations) serves;
+// the rest is dropped before parsing, so a parsed key costs what
+// [ParsedKeyBytes] of kc says whatever was uploaded. A key lacking an
+// element or the relinearization key cannot work: Apple's service fails
+// such a query in its HE library (missingGaloisElement,
+// missingRelinearizationKey), which its router answers with 500; we answer
+// 500 too, with a message saying what is missing, logged as the client's
+// error, not ours.
+func fitKey(k *hepb.SerializedEvaluationKey, kc *hepb.EvaluationKeyConfig) (*hepb.SerializedEvaluationKey, error) {
+	have := k.GetGaloisKey().GetKeySwitchKeys()
+	var missing []uint32
+	for _, g := range kc.GetGaloisElements() {
+		if _, ok := have[uint64(g)]; !ok {
+			missing = append(missing, g)
 		}
 	}
-	return nil
-}
-
-// checkKeyShape checks that a key holds exactly the Galois elements and the
-// relinearization key its configuration asks for, so a key for another
-// configuration fails at upload with a clear message instead of at query
-// time. The key material itself is parsed by the usecase when answering.
-func checkKeyShape(k *hepb.SerializedEvaluationKey, kc *hepb.EvaluationKeyConfig) error {
-	var got []uint64
-	for g := range k.GetGaloisKey().GetKeySwitchKeys() {
-		got = append(got, g)
+	if len(missing) > 0 {
+		slices.Sort(missing)
+		return nil, newHTTPError(http.StatusInternalServerError, catKeyMismatch,
+			fmt.Sprintf("Evaluation key lacks Galois elements %v that the configuration needs", missing))
 	}
-	slices.Sort(got)
-	want := make([]uint64, len(kc.GetGaloisElements()))
-	for i, g := range kc.GetGaloisElements() {
-		want[i] = uint64(g)
+	if kc.GetHasRelinKey() && k.GetRelinKey() == nil {
+		return nil, newHTTPError(http.StatusInternalServerError, catKeyMismatch,
+			"Evaluation key lacks the relinearization key that the configuration needs")
 	}
-	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		return newHTTPError(http.StatusBadRequest, catBadQuery,
-			fmt.Sprintf("Evaluation key has Galois elements %v, the configuration asks for %v", got, want))
+	if len(have) == len(kc.GetGaloisElements()) && (k.GetRelinKey() == nil || kc.GetHasRelinKey()) {
+		return k, nil // exactly what is needed
 	}
-	if (k.GetRelinKey() != nil) != kc.GetHasRelinKey() {
-		return newHTTPError(http.StatusBadRequest, catBadQuery,
-			fmt.Sprintf("Evaluation key relinearization key present: %v, the configuration asks for %v", k.GetRelinKey() != nil, kc.GetHasRelinKey()))
+	out := &hepb.SerializedEvaluationKey{}
+	if len(kc.GetGaloisElements()) > 0 {
+		out.GaloisKey = &hepb.SerializedGaloisKey{KeySwitchKeys: make(map[uint64]*hepb.SerializedKeySwitchKey, len(kc.GetGaloisElements()))}
+		for _, g := range kc.GetGaloisElements() {
+			out.GaloisKey.KeySwitchKeys[uint64(g)] = have[uint64(g)]
+		}
 	}
-	return nil
+	if kc.GetHasRelinKey() {
+		out.RelinKey = k.GetRelinKey()
+	}
+	return out, nil
 }
 
 // job is one checked PIR request, ready to compute. It holds the key's
@@ -211,7 +212,7 @@ func checkKeyShape(k *hepb.SerializedEvaluationKey, kc *hepb.EvaluationKeyConfig
 type job struct {
 	usecase Usecase
 	keyID   keyCacheID
-	key     *hepb.SerializedEvaluationKey // shape checked against usecase
+	key     *hepb.SerializedEvaluationKey // what usecase needs of the uploaded key (fitKey)
 	req     *apipb.PIRRequest
 	// oprf, when set, makes this an OPRF request (symmetric PIR): no key,
 	// no compute slot, answered by Usecase.EvaluateOPRF.
@@ -219,13 +220,13 @@ type job struct {
 }
 
 // queries answers POST /queries. Every request is checked (key present,
-// usecase, configuration version, shard, key shape) before any is
+// usecase, configuration version, shard, key coverage) before any is
 // computed, so one failing request fails the whole call at once, as in
 // Apple's service, without wasted work. Answers are computed in parallel
 // within the compute slots; each parses its key (or finds it in the cache)
 // only once it holds a slot, so the parsed keys alive outside the cache
 // budget are at most limits.maxConcurrentAnswers whatever the number of
-// calls in flight. A key that passes the shape check but whose material
+// calls in flight. A key that covers the configuration but whose material
 // does not parse still fails the whole call with 400, though possibly
 // after other answers of the call were computed.
 func (s *Server) queries(ctx context.Context, c *call) (*reply, error) {
@@ -313,7 +314,7 @@ type storedKey struct {
 
 // plan checks one Request in Apple's order: request type, evaluation key,
 // usecase and configuration version, then our own checks (shard id, shard
-// index, key shape). It does not parse the key: [Server.answer] does, in
+// index, the key covering the configuration). It does not parse the key: [Server.answer] does, in
 // a compute slot.
 func (s *Server) plan(ctx context.Context, snap *snapshot, user string, r *apipb.Request, stored map[string]storedKey) (job, error) {
 	switch r.GetRequest().(type) {
@@ -363,13 +364,14 @@ func (s *Server) plan(ctx context.Context, snap *snapshot, user string, r *apipb
 	if n := u.ShardCount(); int64(pr.GetShardIndex()) >= int64(n) {
 		return job{}, newHTTPError(http.StatusBadRequest, catBadQuery, fmt.Sprintf("Shard index %d out of range: the configuration has %d shards", pr.GetShardIndex(), n))
 	}
-	if err := checkKeyShape(sk.ek.GetEvaluationKey(), u.KeyConfig()); err != nil {
+	key, err := fitKey(sk.ek.GetEvaluationKey(), u.KeyConfig())
+	if err != nil {
 		return job{}, err
 	}
 	return job{
 		usecase: u,
 		keyID:   newKeyCacheID(sk.raw, u.Config().GetPirConfig().GetEvaluationKeyConfigHash()),
-		key:     sk.ek.GetEvaluationKey(),
+		key:     key,
 		req:     pr,
 	}, nil
 }

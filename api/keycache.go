@@ -15,8 +15,8 @@ import (
 // (metadata and key, as stored) followed by the usecase's key-config hash.
 // Content addressing keeps the cache right when a device uploads a new key
 // (new bytes, new entry) and across replicas sharing one store; including
-// the key-config hash ties the entry to the encryption parameters and the
-// shape check it passed.
+// the key-config hash ties the entry to the encryption parameters and to
+// the part of the key that configuration uses (fitKey).
 type keyCacheID [2 * sha256.Size]byte
 
 func newKeyCacheID(serialized, keyConfigHash []byte) keyCacheID {

@@ -288,7 +288,7 @@ func (s *Server) endpoint(name string, maxBody int64, identified bool, fn endpoi
 			attrs = append(attrs, slog.String("tier", c.tier))
 		}
 		level := slog.LevelInfo
-		if status >= 500 && status != 503 {
+		if status >= 500 && status != 503 && category != catKeyMismatch {
 			level = slog.LevelError
 			// Internal errors are ours (store, database); their text names
 			// no user data.
