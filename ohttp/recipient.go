@@ -141,20 +141,28 @@ func newRecipient(keyID uint8, skBytes []byte) (*recipient, error) {
 	}
 	r := &recipient{sk: sk, pkR: sk.PublicKey().Bytes()}
 	for _, aeadID := range []uint16{AEADAES128GCM, AEADAES256GCM, AEADChaCha20Poly1305} {
-		suiteID := hpkeSuiteID(aeadID)
 		var hdr [headerSize]byte
 		hdr[0] = keyID
 		binary.BigEndian.PutUint16(hdr[1:], KEMX25519HKDFSHA256)
 		binary.BigEndian.PutUint16(hdr[3:], KDFHKDFSHA256)
 		binary.BigEndian.PutUint16(hdr[5:], aeadID)
-		pskIDHash := labeledExtract(nil, suiteID[:], "psk_id_hash", nil)
-		infoHash := labeledExtract(nil, suiteID[:], "info_hash", requestInfo(hdr[:]))
-		ksc := &r.ksc[aeadID]
-		ksc[0] = 0x00 // mode_base
-		copy(ksc[1:], pskIDHash[:])
-		copy(ksc[1+nh:], infoHash[:])
+		r.ksc[aeadID] = keyScheduleContext(aeadID, requestInfo(hdr[:]))
 	}
 	return r, nil
+}
+
+// keyScheduleContext is key_schedule_context of RFC 9180 §5.1 in base mode:
+// mode_base (0) ‖ LabeledExtract("", "psk_id_hash", "") ‖
+// LabeledExtract("", "info_hash", info).
+func keyScheduleContext(aeadID uint16, info []byte) [kscSize]byte {
+	suiteID := hpkeSuiteID(aeadID)
+	pskIDHash := labeledExtract(nil, suiteID[:], "psk_id_hash", nil)
+	infoHash := labeledExtract(nil, suiteID[:], "info_hash", info)
+	var ksc [kscSize]byte
+	ksc[0] = 0x00 // mode_base
+	copy(ksc[1:], pskIDHash[:])
+	copy(ksc[1+nh:], infoHash[:])
+	return ksc
 }
 
 // errOpen is the one error of a failed HPKE open, whatever step failed, so
@@ -172,6 +180,20 @@ var errOpen = errors.New("ohttp: HPKE open failed")
 func (r *recipient) open(aeadID uint16, enc, ct []byte, secret, nonceBuf *[nh]byte) ([]byte, error) {
 	nk, nn, ok := aeadSizes(aeadID)
 	if !ok {
+		return nil, errUnsupportedSuite
+	}
+	return r.openBase(aeadID, r.ksc[aeadID][:], enc, ct, nil, []byte(responseLabel), max(nk, nn), secret, nonceBuf)
+}
+
+// openBase is the RFC 9180 base-mode recipient with its inputs spelt out:
+// the key_schedule_context ksc (which holds the info), the AAD of the one
+// Open (sequence number 0), and one Export(exporterContext, exportLen),
+// exportLen ≤ Nh, into secret. The gateway passes the RFC 9458 values
+// ([recipient.open]); TestRecipientRFC9180Vectors passes those of the RFC's
+// test vectors.
+func (r *recipient) openBase(aeadID uint16, ksc, enc, ct, aad, exporterContext []byte, exportLen int, secret, nonceBuf *[nh]byte) ([]byte, error) {
+	nk, nn, ok := aeadSizes(aeadID)
+	if !ok || exportLen > nh {
 		return nil, errUnsupportedSuite
 	}
 	// DHKEM Decap (§4.1): dh = DH(skR, pkE); kem_context = enc ‖ pkRm;
@@ -196,7 +218,6 @@ func (r *recipient) open(aeadID uint16, enc, ct []byte, secret, nonceBuf *[nh]by
 	// KeySchedule (§5.1), base mode: psk = "", so secret =
 	// LabeledExtract(shared_secret, "secret", "").
 	suiteID := hpkeSuiteID(aeadID)
-	ksc := r.ksc[aeadID][:]
 	prk := labeledExtract(shared[:], suiteID[:], "secret", nil)
 	clear(shared[:])
 	key := labeledExpand(prk[:], suiteID[:], "key", ksc, nk)
@@ -213,10 +234,10 @@ func (r *recipient) open(aeadID uint16, enc, ct []byte, secret, nonceBuf *[nh]by
 	if err != nil {
 		return nil, fmt.Errorf("ohttp: request AEAD: %w", err)
 	}
-	pt, err := aead.Open(ct[:0], nonce, ct, nil)
+	pt, err := aead.Open(ct[:0], nonce, ct, aad)
 	if err != nil {
 		return nil, errOpen
 	}
-	*secret = labeledExpand(exporter[:], suiteID[:], "sec", []byte(responseLabel), max(nk, nn))
+	*secret = labeledExpand(exporter[:], suiteID[:], "sec", exporterContext, exportLen)
 	return pt, nil
 }
