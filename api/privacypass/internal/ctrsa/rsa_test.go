@@ -250,3 +250,69 @@ func BenchmarkSign(b *testing.B) {
 		})
 	}
 }
+
+// TestSignFaultInjection injects faults into the CRT computation, as a
+// glitched or bit-flipped signer would see them, by corrupting one secret
+// parameter at a time: d mod (p-1), d mod (q-1), q⁻¹ mod p and the
+// recombination's q. Each faulty signature must fail Sign's own check with
+// ErrFault and return nothing: a signature correct modulo one prime only
+// would give the factor gcd(s^e - m, n) to whoever sees it (Boneh, DeMillo,
+// Lipton, "On the importance of checking cryptographic protocols for
+// faults", 1997), which the test shows for the d mod (p-1) fault. Once the
+// parameter is restored, the key signs correctly again.
+func TestSignFaultInjection(t *testing.T) {
+	k := loadVectorKey(t)
+	ck, err := NewPrivateKey(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x, err := rand.Int(rand.Reader, k.N)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := x.FillBytes(make([]byte, ck.Size()))
+	for _, tc := range []struct {
+		name  string
+		field nat
+	}{
+		{"d mod (p-1)", ck.dp},
+		{"d mod (q-1)", ck.dq},
+		{"q^-1 mod p", ck.qinvR},
+		{"q in the recombination", ck.qWords},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, bit := range []int{0, 17, 64*len(tc.field) - 70} {
+				tc.field[bit/64] ^= 1 << (bit % 64) // inject
+				s, err := ck.Sign(m)
+				tc.field[bit/64] ^= 1 << (bit % 64) // restore
+				if !errors.Is(err, ErrFault) || s != nil {
+					t.Fatalf("bit %d flipped: Sign = %x, %v; want nil, ErrFault", bit, s, err)
+				}
+			}
+			s, err := ck.Sign(m)
+			if err != nil {
+				t.Fatalf("after restoring: %v", err)
+			}
+			if want := new(big.Int).Exp(x, k.D, k.N); new(big.Int).SetBytes(s).Cmp(want) != 0 {
+				t.Fatal("after restoring: wrong signature")
+			}
+		})
+	}
+
+	// What the check withholds: the same d mod (p-1) fault, recombined with
+	// math/big, yields a signature that reveals q.
+	p, q := k.Primes[0], k.Primes[1]
+	one := big.NewInt(1)
+	dp := new(big.Int).Mod(k.D, new(big.Int).Sub(p, one))
+	dp.Xor(dp, one) // the bit-0 fault above
+	dq := new(big.Int).Mod(k.D, new(big.Int).Sub(q, one))
+	sp := new(big.Int).Exp(x, dp, p)
+	sq := new(big.Int).Exp(x, dq, q)
+	h := new(big.Int).Mul(new(big.Int).Sub(sp, sq), new(big.Int).ModInverse(q, p))
+	h.Mod(h, p)
+	faulty := new(big.Int).Add(sq, new(big.Int).Mul(h, q))
+	diff := new(big.Int).Sub(new(big.Int).Exp(faulty, big.NewInt(int64(k.E)), k.N), x)
+	if g := new(big.Int).GCD(nil, nil, diff.Mod(diff, k.N), k.N); g.Cmp(q) != 0 {
+		t.Errorf("the unchecked faulty signature does not reveal q (gcd %v)", g)
+	}
+}
