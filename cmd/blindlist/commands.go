@@ -16,5 +16,6 @@ func extraCommands() []command {
 		{"query", "play a device: prefilter, Privacy Pass, PIR lookup through OHTTP; print verdicts", runQuery},
 		{"demo", "build the demo list, serve it on loopback, look up URLs as a device, exit", runDemo},
 		{"bench", "build a database of N keys; report answer latency, throughput, memory and sizes", runBench},
+		{"probe", "GET a health or readiness URL; exit 0 on 2xx (health check for shell-less images)", runProbe},
 	}
 }
