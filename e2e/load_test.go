@@ -104,11 +104,11 @@ func (s *loadStats) String() string {
 // runLoad runs devices until ctx ends. Each lookup that fails is retried
 // once after retryAfter, with the device's state forgotten when the service
 // lost it, as a device retries on its next visit.
-func runLoad(ctx context.Context, s *Stack, devices int, retryAfter time.Duration, st *loadStats) {
+func runLoad(ctx context.Context, newDevice func() *Device, devices int, retryAfter time.Duration, st *loadStats) {
 	var wg sync.WaitGroup
 	var n atomic.Int64
 	for range devices {
-		dev := s.Device(testUserToken)
+		dev := newDevice()
 		wg.Go(func() {
 			for ctx.Err() == nil {
 				u := loadURLs[n.Add(1)%int64(len(loadURLs))]
@@ -128,6 +128,11 @@ func runLoad(ctx context.Context, s *Stack, devices int, retryAfter time.Duratio
 	wg.Wait()
 }
 
+// stackDevice returns a factory of devices on s with the test user token.
+func stackDevice(s *Stack) func() *Device {
+	return func() *Device { return s.Device(testUserToken) }
+}
+
 // TestLoad runs four devices against two replicas for a fixed time and
 // requires every lookup to succeed at the first attempt with the right
 // verdict.
@@ -139,7 +144,7 @@ func TestLoad(t *testing.T) {
 	defer cancel()
 	var st loadStats
 	start := time.Now()
-	runLoad(ctx, s, 4, 0, &st)
+	runLoad(ctx, stackDevice(s), 4, 0, &st)
 	el := time.Since(start)
 	t.Logf("sustained load, 4 devices, 2 replicas, %s: %s; %.1f lookups/s", el.Round(time.Millisecond), &st, float64(st.lookups)/el.Seconds())
 	if st.lookups == 0 {
@@ -176,7 +181,7 @@ func TestFaults(t *testing.T) {
 	go func() {
 		// A device retries on its next visit; here after a fifth of the
 		// run, longer than the Redis outage below.
-		runLoad(ctx, s, 4, d/5, &st)
+		runLoad(ctx, stackDevice(s), 4, d/5, &st)
 		close(done)
 	}()
 	// Timeline, as fractions of d: replica 0 down from 0.15 to 0.4;

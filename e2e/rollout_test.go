@@ -105,7 +105,7 @@ func TestRolloutUnderLoad(t *testing.T) {
 	var st loadStats
 	done := make(chan struct{})
 	go func() {
-		runLoad(lctx, s, 4, 50*time.Millisecond, &st)
+		runLoad(lctx, stackDevice(s), 4, 50*time.Millisecond, &st)
 		close(done)
 	}()
 	for i, db := range versions {
