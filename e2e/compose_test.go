@@ -358,23 +358,28 @@ func (c *composeStack) keyConfig() ohttp.KeyConfig {
 	return kcs[0]
 }
 
-// failover sends each request to the first of addrs that accepts a
-// connection, as a load balancer skips a backend that is down.
+// failover sends each request to the first of addrs that answers it, as a
+// load balancer retries a GET on another backend when one is down. Only
+// requests without a body move on to the next address; the request's Host
+// is kept.
 func failover(addrs ...string) http.RoundTripper {
-	tr := &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+	trs := make([]*http.Transport, len(addrs))
+	for i, a := range addrs {
+		trs[i] = &http.Transport{DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return (&net.Dialer{Timeout: 2 * time.Second}).DialContext(ctx, network, a)
+		}}
+	}
+	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
 		var errs []error
-		for _, a := range addrs {
-			conn, err := (&net.Dialer{Timeout: 2 * time.Second}).DialContext(ctx, network, a)
-			if err == nil {
-				return conn, nil
+		for i, tr := range trs {
+			out := req.Clone(req.Context())
+			out.URL = &url.URL{Scheme: "http", Host: req.URL.Host, Path: req.URL.Path, RawQuery: req.URL.RawQuery}
+			resp, err := tr.RoundTrip(out)
+			if err == nil || req.Body != nil && req.Body != http.NoBody {
+				return resp, err
 			}
-			errs = append(errs, err)
+			errs = append(errs, fmt.Errorf("%s: %w", addrs[i], err))
 		}
 		return nil, errors.Join(errs...)
-	}}
-	return roundTripFunc(func(req *http.Request) (*http.Response, error) {
-		out := req.Clone(req.Context())
-		out.URL = &url.URL{Scheme: "http", Host: req.URL.Host, Path: req.URL.Path, RawQuery: req.URL.RawQuery}
-		return tr.RoundTrip(out)
 	})
 }

@@ -22,6 +22,7 @@ func TestParseYAMLSubset(t *testing.T) {
 		{"anchor and merge", "x: &base\n  i: 1\ns:\n  a:\n    <<: *base\n    j: 2\n", map[string]any{
 			"x": map[string]any{"i": "1"}, "s": map[string]any{"a": map[string]any{"<<": "*base", "j": "2"}}}},
 		{"alias", "a: &l\n  - x\nb: *l\n", map[string]any{"a": []any{"x"}, "b": []any{"x"}}},
+		{"inline anchor", "a: &l [x, y]\nb: *l\n", map[string]any{"a": []any{"x", "y"}, "b": []any{"x", "y"}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -205,10 +205,11 @@ func (p *yamlParser) value(rest string, l yamlLine, indent int) (yamlNode, error
 	if l.hasBlock {
 		return l.block, nil
 	}
-	// An anchor (&name) on a block value records it for later aliases.
-	if strings.HasPrefix(rest, "&") && !strings.Contains(rest, " ") {
-		name := rest[1:]
-		v, err := p.value("", l, indent)
+	// An anchor (&name) on a block or inline value records it for later
+	// aliases.
+	if strings.HasPrefix(rest, "&") {
+		name, inline, _ := strings.Cut(rest[1:], " ")
+		v, err := p.value(strings.TrimSpace(inline), l, indent)
 		if err != nil {
 			return nil, err
 		}
