@@ -37,8 +37,10 @@ const (
 	// ReasonABPModifier: options that narrow the rule to a context the
 	// device does not see ($domain=, $denyallow=, $redirect=, $csp=, …).
 	ReasonABPModifier = "abp_modifier"
-	// ReasonABPOpenHost: the host ends in "." or "*" (||adservice.google.,
-	// ||google.*/ads): any top-level domain or longer name, not a key.
+	// ReasonABPOpenHost: the host ends in "*" (||google.*/ads), or in "."
+	// with nothing after it (||adservice.google.): any top-level domain or
+	// longer name, not a key. A dot before "^", "/" or ":" ends a fully
+	// qualified name (||tracker.ru.^) and is dropped.
 	ReasonABPOpenHost = "abp_open_host"
 	// ReasonABPPartialSegment: the path ends inside a segment
 	// (||yimg.com/rx/ev/lib/comscore-, ||example.com/deals/?cid=): the
@@ -252,7 +254,9 @@ func abpPattern(rule string) (entry string, whole bool, reason string) {
 	switch {
 	case host == "":
 		return "", false, ReasonABPWildcard
-	case host[len(host)-1] == '.' || host[len(host)-1] == '*':
+	case host[len(host)-1] == '*', host[len(host)-1] == '.' && (tail == "" || tail[0] == '|'):
+		// A dot before "^", "/" or ":" ends a fully qualified name
+		// (||tracker.ru.^, used against blockers), which Normalize strips.
 		return "", false, ReasonABPOpenHost
 	case strings.IndexByte(host, '*') >= 0:
 		return "", false, ReasonABPWildcard

@@ -58,6 +58,9 @@ func TestParseABPRuleShapes(t *testing.T) {
 		{"trailing dot, $all", "||familysimulator.$all", "", "", ReasonABPOpenHost},
 		{"any TLD", "||google.*/pagead/", "", "", ReasonABPOpenHost},
 		{"host prefix", "||ads.example*", "", "", ReasonABPOpenHost},
+		{"trailing dot, end anchor", "||adservice.google.|", "", "", ReasonABPOpenHost},
+		{"fully qualified name", "||ejghgjhhgadcdchjaada.ru.^", "ejghgjhhgadcdchjaada.ru.", "", ""},
+		{"fully qualified name, path", "||tracker.example.com./x/", "tracker.example.com./x/", "", ""},
 		{"wildcard label", "||cas.*.criteo.com^", "", "", ReasonABPWildcard},
 		{"wildcard in label", "||iad-*.blaze.com^", "", "", ReasonABPWildcard},
 		// Paths at segment boundaries: the prefix key.
