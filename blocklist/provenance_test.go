@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -175,4 +176,50 @@ func ExampleLookupOrigin() {
 	// Output:
 	// blocked: key taboola.com from easyprivacy.txt:2 '||taboola.com^$third-party'
 	// map[abp_party_option:2]
+}
+
+// FuzzCompileBalance compiles arbitrary documents in every format and
+// checks the report's sums (Report.Balance) and that every key has an
+// origin on a line of the document that holds its text.
+func FuzzCompileBalance(f *testing.F) {
+	for _, name := range []string{"hosts.txt", "abp.txt", "domains.txt", "urls.txt", "urlhaus.csv", "dnsmasq.conf",
+		"unbound.conf", "rpz.zone", "filterlists/easylist.txt", "filterlists/easyprivacy.txt", "filterlists/ublock-filters.txt"} {
+		b, err := os.ReadFile("../testdata/" + name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b, uint8(FormatAuto))
+		f.Add(b, uint8(FormatABP))
+	}
+	f.Fuzz(func(t *testing.T, doc []byte, format uint8) {
+		fm := Format(format % uint8(FormatRPZ+1))
+		if fm == FormatUT1 {
+			fm = FormatAuto
+		}
+		block := []Source{{Location: "doc", Format: fm, Data: doc}}
+		allow := []Source{{Location: "allow", Data: []byte("allowed.example.com\n")}}
+		r, err := Compile(context.Background(), block, allow, Options{TestIdentity: true})
+		if err != nil {
+			return // refused encodings and the like
+		}
+		if err := r.Report.Balance(); err != nil {
+			t.Fatal(err)
+		}
+
+		if r.Provenance.Len() != len(r.Keys) {
+			t.Fatalf("%d origins for %d keys", r.Provenance.Len(), len(r.Keys))
+		}
+		for i := range r.Keys {
+			o := r.Provenance.Origin(i)
+			if o.Source == "" {
+				if !slices.Contains(TestIdentityKeys, r.Keys[i]) {
+					t.Fatalf("key %q has no origin", r.Keys[i])
+				}
+				continue
+			}
+			if o.Source != "doc" || o.Line < 1 || !bytes.Contains(doc, []byte(o.Rule)) {
+				t.Fatalf("key %q: origin %+v not in the document", r.Keys[i], o)
+			}
+		}
+	})
 }
