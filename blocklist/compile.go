@@ -434,7 +434,7 @@ func (c *compiler) readLines(name string, format Format, in *bufio.Reader, bufs 
 				switch {
 				case set.AddBytes(name, origin):
 					if isBlock {
-						addOrigin(&c.prov, c.doc, n, raw, len(name) == len(raw))
+						addOrigin(&c.prov, c.doc, n, raw, name)
 					}
 				case isBlock:
 					c.dropped("duplicate", 1)
@@ -541,7 +541,7 @@ func (c *compiler) parseLine(parse func(string) lineResult, line, doc string, n 
 		switch {
 		case set.Add(key, origin):
 			if isBlock && !exception {
-				addOrigin(&c.prov, c.doc, n, line, line == key)
+				addOrigin(&c.prov, c.doc, n, line, key)
 			}
 		case isBlock && !exception:
 			c.dropped("duplicate", 1)

@@ -89,8 +89,9 @@
 // # Provenance
 //
 // [Result.Provenance] keeps, per key, the source and line that first gave
-// it and the line's text ([Origin]), in 12 bytes a key plus the text of
-// the lines that are not the key itself. [Provenance.WriteTo] writes it as
+// it and the line's text ([Origin]), in 16 bytes a key plus the text of
+// the lines that are not the key with a prefix and suffix most lines of
+// the list share ("0.0.0.0 "+key, "||"+key+"^"). [Provenance.WriteTo] writes it as
 // a small gzip-compressed file beside the keys, in key order, and
 // [LookupOrigin] answers "why is this key listed?" from that file.
 //

@@ -34,15 +34,16 @@ func (o Origin) String() string {
 }
 
 // Provenance holds the [Origin] of every key of a [Result], in key order,
-// compactly: 12 bytes a key plus the text of each line that gave a key,
-// stored once, and not at all when the line is the key itself (domain
-// lists).
+// compactly: 16 bytes a key (where it came from, and its position before
+// sorting), plus the text of each rule line that is not
+// the key with a common prefix and suffix ("0.0.0.0 "+key, "||"+key+"^"),
+// stored once ([ruleTexts]).
 type Provenance struct {
 	keys []string
-	docs []string
-	loc  []uint64 // doc<<locLineBits | line; builtIn for compiler-added keys
-	text []uint32 // 1 + offset of the line's text in buf; 0: the text is the key
-	buf  []byte   // uvarint length, then the bytes
+	// order[i] is the insertion index of keys[i], the index of its record
+	// in b.
+	order []uint32
+	b     *provBuilder
 }
 
 const (
@@ -55,26 +56,129 @@ func (p *Provenance) Len() int { return len(p.keys) }
 
 // Origin returns the origin of key i (as in [Result.Keys]).
 func (p *Provenance) Origin(i int) Origin {
-	if p.loc[i] == builtIn {
+	loc, ref := p.b.loc.at(int(p.order[i])), p.b.text.at(int(p.order[i]))
+	if loc == builtIn {
 		return Origin{}
 	}
-	o := Origin{Source: p.docs[p.loc[i]>>locLineBits], Line: int(p.loc[i] & (1<<locLineBits - 1)), Rule: p.keys[i]}
-	if t := p.text[i]; t != 0 {
-		n, w := binary.Uvarint(p.buf[t-1:])
-		o.Rule = string(p.buf[int(t-1)+w : int(t-1)+w+int(n)])
+	return Origin{Source: p.b.docs[loc>>locLineBits], Line: int(loc & (1<<locLineBits - 1)),
+		Rule: string(p.b.texts.appendText(nil, ref, p.keys[i]))}
+}
+
+// ruleTexts stores the texts of the rule lines that gave keys. A reference
+// (uint32) is 0 when the text is the key itself (domain lists);
+// affixRef|id when it is pairs[id] around the key ("0.0.0.0 "+key,
+// "||"+key+"^$third-party"): most lines of a list share a few such pairs;
+// otherwise 1 + chunk<<textChunkBits + position of a uvarint length and
+// the bytes in chunks, filled one after the other (allocation grows
+// linearly, not by copying a slice that doubles). Past 2 GiB of
+// texts or 2^31 pairs the key stands in for the text (reference 0).
+type ruleTexts struct {
+	chunks [][]byte
+	pairs  [][2]string
+	ids    map[string]uint32 // uvarint len(prefix), prefix, suffix → index in pairs
+	idKey  []byte
+	// last is the pair used last: almost every line of a document has the
+	// same one, so it is found without a map lookup.
+	last    [2]string
+	lastID  uint32
+	hasLast bool
+}
+
+const (
+	affixRef      = 1 << 31
+	textChunkBits = 20 // 1 MiB chunks, 2^11 of them below affixRef
+)
+
+// storeText returns a reference to text, the rule line that gave key.
+func storeText[T ~string | ~[]byte](t *ruleTexts, text, key T) uint32 {
+	if len(text) == len(key) && string(text) == string(key) {
+		return 0
 	}
-	return o
+	if i := indexOf(text, key); i >= 0 {
+		pre, suf := text[:i], text[i+len(key):]
+		if t.hasLast && string(pre) == t.last[0] && string(suf) == t.last[1] {
+			return affixRef | t.lastID
+		}
+		t.idKey = binary.AppendUvarint(t.idKey[:0], uint64(len(pre)))
+		t.idKey = append(append(t.idKey, pre...), suf...)
+		id, ok := t.ids[string(t.idKey)] // no allocation for the lookup
+		if !ok && len(t.pairs) < affixRef-1 {
+			if t.ids == nil {
+				t.ids = map[string]uint32{}
+			}
+			id, ok = uint32(len(t.pairs)), true
+			t.pairs = append(t.pairs, [2]string{string(pre), string(suf)})
+			t.ids[string(t.idKey)] = id
+		}
+		if ok {
+			t.last, t.lastID, t.hasLast = t.pairs[id], id, true
+			return affixRef | id
+		}
+	}
+	need := binary.MaxVarintLen64 + len(text)
+	if n := len(t.chunks); n == 0 || cap(t.chunks[n-1])-len(t.chunks[n-1]) < need {
+		if n >= affixRef>>textChunkBits-1 {
+			return 0
+		}
+		t.chunks = append(t.chunks, make([]byte, 0, max(1<<textChunkBits, need)))
+	}
+	n := len(t.chunks) - 1
+	c := t.chunks[n]
+	ref := uint32(1 + n<<textChunkBits + len(c))
+	c = binary.AppendUvarint(c, uint64(len(text)))
+	t.chunks[n] = append(c, text...)
+	return ref
+}
+
+// appendText appends the text a reference names for key.
+func (t *ruleTexts) appendText(dst []byte, ref uint32, key string) []byte {
+	switch {
+	case ref == 0:
+		return append(dst, key...)
+	case ref&affixRef != 0:
+		p := t.pairs[ref&^affixRef]
+		return append(append(append(dst, p[0]...), key...), p[1]...)
+	}
+	c, pos := t.chunks[(ref-1)>>textChunkBits], (ref-1)&(1<<textChunkBits-1)
+	n, w := binary.Uvarint(c[pos:])
+	return append(dst, c[int(pos)+w:int(pos)+w+int(n)]...)
+}
+
+// indexOf returns the first index of sub in s, or -1 (strings.Index for
+// both strings and byte slices, without converting either).
+func indexOf[T ~string | ~[]byte](s, sub T) int {
+	if len(sub) == 0 {
+		return -1
+	}
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i] == sub[0] && hasAt(s, sub, i) {
+			return i
+		}
+	}
+	return -1
+}
+
+func hasAt[T ~string | ~[]byte](s, sub T, i int) bool {
+	if i+len(sub) > len(s) {
+		return false
+	}
+	for j := 0; j < len(sub); j++ {
+		if s[i+j] != sub[j] {
+			return false
+		}
+	}
+	return true
 }
 
 // provBuilder records origins while keys are added to the blocked set, one
 // record per new key, in insertion order.
 type provBuilder struct {
-	docs []string
-	loc  []uint64
-	text []uint32
-	buf  []byte
-	// last is the loc of the line stored last and lastText its text
-	// offset, so a hosts line with several names stores its text once.
+	docs  []string
+	loc   chunked[uint64]
+	text  chunked[uint32]
+	texts ruleTexts
+	// last is the loc of the line stored last and lastText its reference,
+	// so a hosts line with several names stores its text once.
 	last     uint64
 	lastText uint32
 }
@@ -86,46 +190,51 @@ func (b *provBuilder) addDoc(name string) int {
 }
 
 // addOrigin records in b the origin of the key just added: line n of
-// document doc, whose trimmed text is text; same says the text is the key
-// itself.
-func addOrigin[T ~string | ~[]byte](b *provBuilder, doc, n int, text T, same bool) {
+// document doc, whose trimmed text is text.
+func addOrigin[T ~string | ~[]byte](b *provBuilder, doc, n int, text, key T) {
 	loc := uint64(doc)<<locLineBits | uint64(n)&(1<<locLineBits-1)
-	b.loc = append(b.loc, loc)
-	switch {
-	case same:
-		b.text = append(b.text, 0)
-	case loc == b.last && b.lastText != 0:
-		b.text = append(b.text, b.lastText)
-	default:
-		if len(b.buf)+len(text)+binary.MaxVarintLen64 >= 1<<32-1 {
-			b.text = append(b.text, 0) // beyond 4 GiB of rule text: the key stands in
-			return
-		}
-		off := uint32(len(b.buf)) + 1
-		b.buf = binary.AppendUvarint(b.buf, uint64(len(text)))
-		b.buf = append(b.buf, text...)
-		b.text = append(b.text, off)
-		b.last, b.lastText = loc, off
+	b.loc.add(loc)
+	if loc == b.last && b.lastText != 0 && b.lastText&affixRef == 0 {
+		b.text.add(b.lastText) // the same hosts line, stored in full
+		return
 	}
+	ref := storeText(&b.texts, text, key)
+	b.text.add(ref)
+	b.last, b.lastText = loc, ref
 }
 
 // addBuiltIn records a key the compiler added itself.
 func (b *provBuilder) addBuiltIn() {
-	b.loc = append(b.loc, builtIn)
-	b.text = append(b.text, 0)
+	b.loc.add(builtIn)
+	b.text.add(0)
 }
 
 // finish returns the provenance of the sorted keys; order[i] is the
-// insertion index of keys[i].
+// insertion index of keys[i]. The builder must not be used afterwards.
 func (b *provBuilder) finish(keys []string, order []uint32) *Provenance {
-	p := &Provenance{keys: keys, docs: b.docs, buf: b.buf,
-		loc: make([]uint64, len(keys)), text: make([]uint32, len(keys))}
-	for i, j := range order {
-		p.loc[i], p.text[i] = b.loc[j], b.text[j]
-	}
-	b.loc, b.text = nil, nil
-	return p
+	own := *b // not a pointer into the compiler, which the result must not keep alive
+	own.texts.ids, own.texts.idKey = nil, nil
+	return &Provenance{keys: keys, order: order, b: &own}
 }
+
+// chunked is an append-only sequence in fixed chunks, so appending never
+// copies what is there (a slice grown by append allocates about five times
+// its final size in all, and holds old and new arrays at once).
+type chunked[T any] struct {
+	chunks [][]T
+}
+
+const chunkedBits = 16
+
+func (c *chunked[T]) add(v T) {
+	if n := len(c.chunks); n == 0 || len(c.chunks[n-1]) == 1<<chunkedBits {
+		c.chunks = append(c.chunks, make([]T, 0, 1<<chunkedBits))
+	}
+	n := len(c.chunks) - 1
+	c.chunks[n] = append(c.chunks[n], v)
+}
+
+func (c *chunked[T]) at(i int) T { return c.chunks[i>>chunkedBits][i&(1<<chunkedBits-1)] }
 
 // provenanceMagic starts a provenance file.
 const provenanceMagic = "blindlist-provenance 1"
@@ -140,27 +249,27 @@ func (p *Provenance) WriteTo(w io.Writer) (int64, error) {
 	zw, _ := gzip.NewWriterLevel(cw, gzip.BestSpeed)
 	bw := bufio.NewWriterSize(zw, 1<<16)
 	fmt.Fprintf(bw, "%s\n%d\n", provenanceMagic, len(p.keys))
-	for _, d := range p.docs {
+	for _, d := range p.b.docs {
 		bw.WriteString("S ")
 		bw.WriteString(strings.NewReplacer("\n", " ", "\r", " ").Replace(d))
 		bw.WriteByte('\n')
 	}
 	var num []byte
 	for i := range p.keys {
-		if p.loc[i] == builtIn {
+		loc, ref := p.b.loc.at(int(p.order[i])), p.b.text.at(int(p.order[i]))
+		if loc == builtIn {
 			bw.WriteString("- 0\n")
 			continue
 		}
-		num = strconv.AppendUint(num[:0], p.loc[i]>>locLineBits, 10)
+		num = strconv.AppendUint(num[:0], loc>>locLineBits, 10)
 		num = append(num, ' ')
-		num = strconv.AppendUint(num, p.loc[i]&(1<<locLineBits-1), 10)
-		bw.Write(num)
-		if t := p.text[i]; t != 0 {
-			n, w := binary.Uvarint(p.buf[t-1:])
-			bw.WriteByte(' ')
-			bw.Write(p.buf[int(t-1)+w : int(t-1)+w+int(n)])
+		num = strconv.AppendUint(num, loc&(1<<locLineBits-1), 10)
+		if ref != 0 {
+			num = append(num, ' ')
+			num = p.b.texts.appendText(num, ref, p.keys[i])
 		}
-		bw.WriteByte('\n')
+		num = append(num, '\n')
+		bw.Write(num)
 	}
 	if err := bw.Flush(); err != nil {
 		return cw.n, fmt.Errorf("blocklist: writing provenance: %w", err)
