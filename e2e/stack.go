@@ -19,6 +19,7 @@ import (
 
 	"github.com/blindlist/blindlist/api"
 	"github.com/blindlist/blindlist/api/privacypass"
+	"github.com/blindlist/blindlist/internal/httplog"
 	"github.com/blindlist/blindlist/internal/store"
 	"github.com/blindlist/blindlist/ohttp"
 )
@@ -407,6 +408,8 @@ func newServer(h http.Handler) *http.Server {
 		ReadTimeout:       time.Minute,
 		WriteTimeout:      2 * time.Minute,
 		IdleTimeout:       time.Minute,
+		// As in production: no client address in the server's lines.
+		ErrorLog: httplog.NewErrorLog(slog.Default().Handler(), slog.LevelWarn),
 	}
 }
 

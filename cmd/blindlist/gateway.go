@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/blindlist/blindlist/internal/httplog"
 	"github.com/blindlist/blindlist/ohttp"
 )
 
@@ -377,7 +378,7 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 		return e.errorf("drain delay %q is not a duration of 0s or more", cfg.DrainDelay)
 	}
 	stopping := new(atomic.Bool)
-	srv := newServer(withProbes(gw.Handler(), stopping))
+	srv := newServer(withProbes(gw.Handler(), stopping), e.stderr)
 	var tlsCfg *tls.Config
 	if cfg.TLSCert != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCert, cfg.TLSKey)
@@ -392,7 +393,7 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	}
 	servers := []namedServer{{"gateway", cfg.Listen, srv, tlsCfg}}
 	if cfg.MetricsListen != "" {
-		metrics := newServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		metrics := newServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}), e.stderr)
 		servers = append(servers, namedServer{"metrics", cfg.MetricsListen, metrics, nil})
 	}
 	if err := serve(ctx, e, servers, drainPlan{delay: drain, stopping: stopping}); err != nil {
@@ -469,8 +470,9 @@ func reloadKeysOnHangup(ctx context.Context, e *env, gw *ohttp.Gateway, path str
 }
 
 // newServer returns an http.Server with all four timeouts set, speaking
-// HTTP/1.1 and HTTP/2 (h2 over TLS, h2c without).
-func newServer(h http.Handler) *http.Server {
+// HTTP/1.1 and HTTP/2 (h2 over TLS, h2c without). Its error lines go to
+// stderr as warnings, without client addresses.
+func newServer(h http.Handler, stderr io.Writer) *http.Server {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -478,6 +480,7 @@ func newServer(h http.Handler) *http.Server {
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		Protocols:         new(http.Protocols),
+		ErrorLog:          httplog.NewErrorLog(slog.NewTextHandler(stderr, nil), slog.LevelWarn),
 	}
 	srv.Protocols.SetHTTP1(true)
 	srv.Protocols.SetHTTP2(true)

@@ -42,6 +42,13 @@ func (s *syncBuffer) String() string {
 // address it printed for name.
 func startCommand(t *testing.T, name string, args ...string) string {
 	t.Helper()
+	addr, _ := startCommandLog(t, name, args...)
+	return addr
+}
+
+// startCommandLog is startCommand that also returns the command's stderr.
+func startCommandLog(t *testing.T, name string, args ...string) (string, *syncBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stderr := new(syncBuffer)
 	done := make(chan int, 1)
@@ -55,7 +62,7 @@ func startCommand(t *testing.T, name string, args ...string) string {
 	re := regexp.MustCompile(`blindlist: ` + name + ` listening on (\S+)`)
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
 		if m := re.FindStringSubmatch(stderr.String()); m != nil {
-			return m[1]
+			return m[1], stderr
 		}
 		select {
 		case code := <-done:
@@ -65,7 +72,7 @@ func startCommand(t *testing.T, name string, args ...string) string {
 		}
 	}
 	t.Fatalf("%s did not start: %s", args[0], stderr.String())
-	return ""
+	return "", nil
 }
 
 func fetchKeys(t *testing.T, gatewayAddr string) []byte {

@@ -48,7 +48,7 @@ func runRelay(ctx context.Context, e *env, args []string) int {
 	if err != nil {
 		return e.errorf("%v", err)
 	}
-	if err := serve(ctx, e, []namedServer{{"relay", *listen, newServer(relay.Handler()), nil}}, drainPlan{}); err != nil {
+	if err := serve(ctx, e, []namedServer{{"relay", *listen, newServer(relay.Handler(), e.stderr), nil}}, drainPlan{}); err != nil {
 		return e.errorf("%v", err)
 	}
 	return 0

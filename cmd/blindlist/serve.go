@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/blindlist/blindlist/api"
 	"github.com/blindlist/blindlist/api/privacypass"
+	"github.com/blindlist/blindlist/internal/httplog"
 	"github.com/blindlist/blindlist/internal/store"
 	"github.com/blindlist/blindlist/ohttp"
 )
@@ -57,7 +59,8 @@ build' (keys.txt, processed once into the state directory), with Privacy Pass
 gateway for --listen's authority.
 
 The listener speaks HTTP/1.1 and h2c; put it behind a TLS proxy that speaks h2
-to Apple's relay.
+to Apple's relay, or give --tls-cert and --tls-key to serve TLS (HTTP/1.1 and
+h2, TLS 1.2 or later) on it directly. The admin listener stays plain HTTP.
 
 Flags:
   --config FILE     configuration file
@@ -81,6 +84,8 @@ Flags:
                     limits.memoryLimitBytes): 0 twice the shard bytes plus
                     the key cache budget plus 32 MiB (default), -1 none;
                     GOMEMLIMIT, when set, wins
+  --tls-cert FILE   TLS certificate chain (PEM) for the public listener
+  --tls-key FILE    its private key (PEM); both or neither
   --log-format F    text or json (default text)
 
 Examples:
@@ -102,6 +107,8 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	memLimit := fs.Int64("memory-limit", 0, "")
 	keyCache := fs.Int64("key-cache-bytes", 0, "")
 	symmetricKey := fs.String("symmetric-key", "", "")
+	tlsCertFile := fs.String("tls-cert", "", "")
+	tlsKeyFile := fs.String("tls-key", "", "")
 	pos, code, ok := parseArgs(e, fs, serveUsage, args)
 	if !ok {
 		return code
@@ -114,6 +121,17 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	}
 	if *dbDir != "" && *usecase == "" {
 		return e.usagef("serve", "--db needs --usecase <app bundle id>.url.filtering")
+	}
+	if (*tlsCertFile == "") != (*tlsKeyFile == "") {
+		return e.usagef("serve", "give both --tls-cert and --tls-key, or neither")
+	}
+	var tlsCfg *tls.Config
+	if *tlsCertFile != "" {
+		cert, err := tls.LoadX509KeyPair(*tlsCertFile, *tlsKeyFile)
+		if err != nil {
+			return e.errorf("--tls-cert/--tls-key: %v", err)
+		}
+		tlsCfg = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
 	}
 	var log *slog.Logger
 	switch *logFormat {
@@ -190,7 +208,7 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	if *dbDir != "" && !fc.PrivacyPass.Disabled {
 		e.hintf("the user token for pirAuthenticationToken is in %s", fc.Vendors[0].Tiers[0].TokensFile)
 	}
-	if err := runService(ctx, e, fc, load, log); err != nil {
+	if err := runService(ctx, e, fc, load, log, tlsCfg); err != nil {
 		return e.errorf("%v", err)
 	}
 	return 0
@@ -217,7 +235,8 @@ type service struct {
 }
 
 // runService runs the service until ctx is done, then drains and shuts down.
-func runService(ctx context.Context, e *env, fc *api.FileConfig, load func(context.Context) (*api.FileConfig, error), log *slog.Logger) (err error) {
+// With tlsCfg the public listener serves TLS (HTTP/1.1 and h2).
+func runService(ctx context.Context, e *env, fc *api.FileConfig, load func(context.Context) (*api.FileConfig, error), log *slog.Logger, tlsCfg *tls.Config) (err error) {
 	if err := os.MkdirAll(fc.DataDir, 0o700); err != nil {
 		return err
 	}
@@ -303,13 +322,23 @@ func runService(ctx context.Context, e *env, fc *api.FileConfig, load func(conte
 			return err
 		}
 	}
-	fmt.Fprintf(e.stderr, "blindlist: serving on http://%s\n", listeners[0].Addr())
+	scheme := "http"
+	if tlsCfg != nil {
+		// ServeTLS below adds h2 to the protocols it negotiates.
+		servers[0].TLSConfig = tlsCfg
+		scheme = "https"
+	}
+	fmt.Fprintf(e.stderr, "blindlist: serving on %s://%s\n", scheme, listeners[0].Addr())
 	if len(listeners) > 1 {
 		fmt.Fprintf(e.stderr, "blindlist: admin on http://%s\n", listeners[1].Addr())
 	}
 
 	errc := make(chan error, len(servers))
 	for i, srv := range servers {
+		if srv.TLSConfig != nil {
+			go func() { errc <- srv.ServeTLS(listeners[i], "", "") }()
+			continue
+		}
 		go func() { errc <- srv.Serve(listeners[i]) }()
 	}
 	hup := make(chan os.Signal, 1)
@@ -386,6 +415,7 @@ func (s *service) httpServer(h http.Handler) *http.Server {
 	timeout := time.Duration(s.fc.Limits.RequestTimeout)
 	var protocols http.Protocols
 	protocols.SetHTTP1(true)
+	protocols.SetHTTP2(true) // with --tls-cert
 	protocols.SetUnencryptedHTTP2(true)
 	return &http.Server{
 		Handler:           h,
@@ -395,7 +425,9 @@ func (s *service) httpServer(h http.Handler) *http.Server {
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
 		Protocols:         &protocols,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		// net/http and its HTTP/2 server name the client's address in
+		// their error lines; httplog removes it.
+		ErrorLog: httplog.NewErrorLog(s.log.Handler(), slog.LevelWarn),
 	}
 }
 

@@ -69,7 +69,7 @@ func startServe(t *testing.T, args ...string) *serveProcess {
 		p.done <- c
 	}()
 	t.Cleanup(func() { p.stop() })
-	re := regexp.MustCompile(`blindlist: serving on http://(\S+)`)
+	re := regexp.MustCompile(`blindlist: serving on https?://(\S+)`)
 	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if m := re.FindStringSubmatch(stderr.String()); m != nil {
 			p.addr = m[1]

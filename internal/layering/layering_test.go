@@ -36,6 +36,8 @@ var rules = []rule{
 	{pkg: "internal/store", mayImport: []string{"internal/store"}},
 	// A leaf: the durable file writer shared by bloom, blocklist, pir and api.
 	{pkg: "internal/atomicfile", mayImport: nil},
+	// A leaf: the redacting error log of every http.Server we run.
+	{pkg: "internal/httplog", mayImport: nil},
 	{pkg: "api/privacypass", mayImport: []string{"api/privacypass", "internal/store", "internal/testvec"}},
 	{pkg: "pir", mayImport: []string{"pir/he", "pir/pb", "pir/heproto", "internal/testvec", "internal/atomicfile"}, forbidExts: []string{"net/http"}},
 	// The build package joins the leaves bloom and blocklist with pir; it sits
