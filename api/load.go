@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/blindlist/blindlist/generation"
 	"github.com/blindlist/blindlist/pir"
 	"github.com/blindlist/blindlist/pir/oprf"
 	"github.com/blindlist/blindlist/pir/pb/apipb"
@@ -56,16 +57,56 @@ func (u *pirUsecase) EvaluateOPRF(req *apipb.OPRFRequest) (*apipb.OPRFResponse, 
 // for i in [0, ShardCount) from the usecase's directory and builds its
 // configuration exactly as Apple's service does, so the config id is stable
 // across restarts for the same files.
+//
+// A Directory laid out in generations ('blindlist build') is served from
+// its current generation, verified against its manifest first (package
+// generation); a generation that does not verify is refused with an error
+// that names it. A shardCount that disagrees with the generation's, or with
+// the shards in a flat directory, is an error naming both numbers: serving
+// a subset would answer "allow" for listed keys.
 func OpenUsecase(ctx context.Context, uc UsecaseConfig) (Usecase, error) {
 	if uc.ShardCount < 1 {
 		return nil, fmt.Errorf("api: usecase %q: shard count %d, want at least 1", uc.Name, uc.ShardCount)
 	}
+	dir := uc.Directory
+	if generation.IsRoot(dir) {
+		g, err := generation.Open(dir)
+		if err != nil {
+			return nil, fmt.Errorf("api: usecase %q: refusing %w", uc.Name, err)
+		}
+		return openGeneration(ctx, uc, g)
+	}
+	if n := countShards(dir, uc.FileStem); n != uc.ShardCount {
+		return nil, fmt.Errorf("api: usecase %q: shardCount is %d in the configuration but %s holds %d shards (%s-0 … %s-%d)",
+			uc.Name, uc.ShardCount, dir, n, uc.FileStem, uc.FileStem, max(n-1, 0))
+	}
+	return openShards(ctx, uc, dir)
+}
+
+// openGeneration opens the shards of a verified generation.
+func openGeneration(ctx context.Context, uc UsecaseConfig, g *generation.Generation) (Usecase, error) {
+	m := g.Manifest
+	switch {
+	case m.ShardCount == 0:
+		return nil, fmt.Errorf("api: usecase %q: generation %s of %s has no PIR shards (built with --no-pir)", uc.Name, m.ID, g.Root)
+	case m.ShardCount != uc.ShardCount:
+		return nil, fmt.Errorf("api: usecase %q: shardCount is %d in the configuration but generation %s of %s has %d shards",
+			uc.Name, uc.ShardCount, m.ID, g.Root, m.ShardCount)
+	case m.Stem != uc.FileStem:
+		return nil, fmt.Errorf("api: usecase %q: fileStem is %q in the configuration but generation %s of %s names its shards %q",
+			uc.Name, uc.FileStem, m.ID, g.Root, m.Stem)
+	}
+	return openShards(ctx, uc, g.Dir)
+}
+
+// openShards loads uc.ShardCount shards from dir.
+func openShards(ctx context.Context, uc UsecaseConfig, dir string) (Usecase, error) {
 	shards := make([]*pir.Database, uc.ShardCount)
 	for i := range shards {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("api: usecase %q: %w", uc.Name, err)
 		}
-		bin, pf := pir.ShardPaths(uc.Directory, uc.FileStem, i)
+		bin, pf := pir.ShardPaths(dir, uc.FileStem, i)
 		db, err := pir.LoadDatabase(bin, pf)
 		if err != nil {
 			return nil, fmt.Errorf("api: usecase %q: shard %d: %w", uc.Name, i, err)
@@ -97,6 +138,20 @@ func OpenUsecase(ctx context.Context, uc UsecaseConfig) (Usecase, error) {
 // [Server.Replace] (or [Registry.Replace]). It loads everything before
 // returning, so a failure leaves the served set untouched.
 func LoadEntries(ctx context.Context, fc *FileConfig) ([]Entry, error) {
+	return loadEntries(ctx, fc, false)
+}
+
+// LoadEntriesWithHistory is LoadEntries that also loads, for usecases laid
+// out in generations, up to VersionCount-1 earlier kept generations into
+// Entry.Previous, so that after a restart devices holding the previous
+// configuration are still answered. An earlier generation that does not
+// verify or load is left out (it was served before; the current one is
+// what must be whole).
+func LoadEntriesWithHistory(ctx context.Context, fc *FileConfig) ([]Entry, error) {
+	return loadEntries(ctx, fc, true)
+}
+
+func loadEntries(ctx context.Context, fc *FileConfig, history bool) ([]Entry, error) {
 	var entries []Entry
 	for _, v := range fc.Vendors {
 		for _, uc := range v.Usecases {
@@ -104,16 +159,52 @@ func LoadEntries(ctx context.Context, fc *FileConfig) ([]Entry, error) {
 			if err != nil {
 				return nil, err
 			}
-			entries = append(entries, Entry{
+			e := Entry{
 				Name:         uc.Name,
 				Vendor:       v.Name,
 				Hosts:        slices.Clone(v.Hosts),
 				VersionCount: uc.VersionCount,
 				Usecase:      u,
-			})
+			}
+			if history {
+				e.Previous = openPrevious(ctx, uc)
+			}
+			entries = append(entries, e)
 		}
 	}
 	return entries, nil
+}
+
+// openPrevious opens up to VersionCount-1 generations before the current
+// one, oldest first.
+func openPrevious(ctx context.Context, uc UsecaseConfig) []Usecase {
+	if uc.VersionCount < 2 || !generation.IsRoot(uc.Directory) {
+		return nil
+	}
+	cur, err := generation.CurrentID(uc.Directory)
+	if err != nil {
+		return nil
+	}
+	ids, err := generation.IDs(uc.Directory)
+	if err != nil {
+		return nil
+	}
+	var out []Usecase
+	for i := slices.Index(ids, cur) - 1; i >= 0 && len(out) < uc.VersionCount-1; i-- {
+		g, err := generation.OpenID(uc.Directory, ids[i])
+		if err != nil || g.Manifest.ShardCount == 0 || g.Manifest.Stem != uc.FileStem {
+			continue
+		}
+		prev := uc
+		prev.ShardCount = g.Manifest.ShardCount
+		u, err := openShards(ctx, prev, g.Dir)
+		if err != nil {
+			continue
+		}
+		out = append(out, u)
+	}
+	slices.Reverse(out)
+	return out
 }
 
 // Reload loads every usecase of fc and publishes them atomically: calls in

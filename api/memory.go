@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/blindlist/blindlist/generation"
 	"github.com/blindlist/blindlist/pir"
 )
 
@@ -25,8 +26,12 @@ func ShardBytes(fc *FileConfig) (int64, error) {
 	var total int64
 	for _, v := range fc.Vendors {
 		for _, uc := range v.Usecases {
+			dir, err := generation.Resolve(uc.Directory) // a build's current generation
+			if err != nil {
+				return 0, fmt.Errorf("api: usecase %q: %w", uc.Name, err)
+			}
 			for i := range uc.ShardCount {
-				bin, _ := pir.ShardPaths(uc.Directory, uc.FileStem, i)
+				bin, _ := pir.ShardPaths(dir, uc.FileStem, i)
 				st, err := os.Stat(bin)
 				if err != nil {
 					return 0, fmt.Errorf("api: usecase %q: %w", uc.Name, err)

@@ -67,6 +67,11 @@ type Entry struct {
 	VersionCount int
 	// Usecase is the loaded database.
 	Usecase Usecase
+	// Previous are older versions to keep answerable beside Usecase,
+	// oldest first (the previous generations of a build, loaded at start
+	// so a restart does not answer 410 to devices holding them). Versions
+	// already kept are not replaced.
+	Previous []Usecase
 }
 
 // Registry holds the usecases a server answers for, each with its last few
@@ -152,6 +157,14 @@ func (r *Registry) Replace(entries []Entry) error {
 					v.byID[pid] = prev.byID[pid]
 				}
 			}
+		}
+		for _, p := range e.Previous {
+			pid := string(p.Config().GetConfigId())
+			if _, ok := v.byID[pid]; ok || pid == id || pid == "" {
+				continue
+			}
+			v.ids = append(v.ids, pid)
+			v.byID[pid] = p
 		}
 		v.ids = append(v.ids, id)
 		v.byID[id] = e.Usecase

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/blindlist/blindlist/generation"
 	"github.com/blindlist/blindlist/internal/atomicfile"
 	"github.com/blindlist/blindlist/pir"
 	"github.com/blindlist/blindlist/pir/oprf"
@@ -68,7 +69,7 @@ func ZeroConfig(ctx context.Context, o ZeroConfigOptions) (*FileConfig, error) {
 	}
 	// Refuse a database directory without shards or keys.txt before
 	// creating anything (the state directory defaults to one inside it).
-	if countShards(o.DB, o.Stem) == 0 {
+	if !generation.IsRoot(o.DB) && countShards(o.DB, o.Stem) == 0 {
 		if _, err := os.Stat(filepath.Join(o.DB, "keys.txt")); err != nil {
 			return nil, fmt.Errorf("api: zero config: %s has neither %s-0.params.txtpb nor keys.txt (run 'blindlist build --out %s' first)", o.DB, o.Stem, o.DB)
 		}
@@ -118,10 +119,25 @@ func ZeroConfig(ctx context.Context, o ZeroConfigOptions) (*FileConfig, error) {
 
 // zeroConfigShards finds or makes the processed shards for o.DB.
 func zeroConfigShards(ctx context.Context, o ZeroConfigOptions) (dir string, shards int, err error) {
-	if n := countShards(o.DB, o.Stem); n > 0 {
+	src := o.DB
+	if generation.IsRoot(o.DB) {
+		// Served from the root: OpenUsecase follows current, verifies
+		// the generation and checks this count against it.
+		g, err := generation.Open(o.DB)
+		if err != nil {
+			return "", 0, fmt.Errorf("api: zero config: %w", err)
+		}
+		if n := g.Manifest.ShardCount; n > 0 {
+			if g.Manifest.Stem != o.Stem {
+				return "", 0, fmt.Errorf("api: zero config: generation %s of %s names its shards %q, not %q (--stem)", g.ID(), o.DB, g.Manifest.Stem, o.Stem)
+			}
+			return o.DB, n, nil
+		}
+		src = g.Dir // built with --no-pir: process its keys.txt
+	} else if n := countShards(o.DB, o.Stem); n > 0 {
 		return o.DB, n, nil
 	}
-	keysPath := filepath.Join(o.DB, "keys.txt")
+	keysPath := filepath.Join(src, "keys.txt")
 	keys, err := os.ReadFile(keysPath)
 	if err != nil {
 		return "", 0, fmt.Errorf("api: zero config: %s has neither %s-0.params.txtpb nor keys.txt (run 'blindlist build --out %s' first)", o.DB, o.Stem, o.DB)

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -31,8 +30,7 @@ const (
 	KeywordDBFile = "input.txtpb"
 	// ProvenanceFile holds, per key in KeysFile order, the source line
 	// that gave it (blocklist.Provenance.WriteTo, blocklist.LookupOrigin).
-	ProvenanceFile     = "provenance.txt.gz"
-	buildStagingPrefix = ".build-staging-"
+	ProvenanceFile = "provenance.txt.gz"
 )
 
 // StagedFiles are the files the prefilter stage stages, in the order they
@@ -73,9 +71,17 @@ type Config struct {
 	// Progressf, if set, receives per-shard progress lines.
 	Progressf func(format string, args ...any)
 
+	// Keep is how many generations to keep, the new one included; older
+	// ones are removed after the new one is published. Zero: DefaultKeep.
+	Keep int
+
 	// testingOnlyShardDone, if set, runs after each PIR shard is staged;
 	// an error fails the build there (crash tests). Nil in production.
 	testingOnlyShardDone func(shard int) error
+	// testingOnlyCrash, if set, runs at each publish step (named); an
+	// error stops the build right there without any clean-up, as a kill
+	// would. Nil in production.
+	testingOnlyCrash func(step string) error
 }
 
 // Result is what a build wrote.
@@ -90,9 +96,13 @@ type Result struct {
 	Manifest *Manifest
 	// PIR is the PIR manifest; nil when PIR.Disabled.
 	PIR *PIRManifest
-	// StaleShards is set when PIR.Disabled and the directory still holds
-	// the shards of an earlier build, which do not match the new keys.
-	StaleShards bool
+	// Generation is the published generation.
+	Generation *Generation
+	// Migrated is set when the build replaced the flat layout of an
+	// earlier version (files directly in the output directory).
+	Migrated bool
+	// Pruned lists the generations removed (beyond Config.Keep).
+	Pruned []string
 }
 
 // Manifest is ManifestFile.
@@ -211,60 +221,15 @@ func Build(ctx context.Context, out string, c Config) (*Result, error) {
 		}
 		return writeFileAtomic(filepath.Join(dir, ManifestFile), append(mj, '\n'))
 	}
-	pirStep := func(ctx context.Context) error {
-		if c.PIR.Disabled {
-			r.StaleShards = c.PIR.staleShards(out)
-			return nil
-		}
-		m, err := c.PIR.buildPIR(ctx, res.Keys, out, c.Workers, c.logf, c.Progressf, c.testingOnlyShardDone)
-		r.PIR = m
-		return err
+	unlock, err := lock(out)
+	if err != nil {
+		return nil, err
 	}
-	if err := c.writeOutput(ctx, out, write, pirStep); err != nil {
+	defer unlock()
+	if err := c.publish(ctx, out, r, write); err != nil {
 		return nil, err
 	}
 	return r, nil
-}
-
-// writeOutput makes the output directory consistent: write stages the
-// prefilter and key files in a staging directory inside out, then the PIR
-// step runs (it stages and commits its own shards), and only when both
-// succeeded are the staged files renamed over the old ones. A failure
-// anywhere leaves the previous prefilter, key list and manifest untouched,
-// so out never pairs a new prefilter with old shards.
-//
-// The order is also the safe one if the process dies between the two
-// commits: new PIR shards with the old prefilter only delay new blocks (the
-// old filter lacks them) and a removed key still answered by the old filter
-// is then refused by PIR (client-spec §7 item 3: add to PIR before the
-// filter, remove from PIR whenever).
-func (c *Config) writeOutput(ctx context.Context, out string, write func(dir string) error, pirStep func(context.Context) error) error {
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return fmt.Errorf("generation: creating output directory: %w", err)
-	}
-	old, _ := filepath.Glob(filepath.Join(out, buildStagingPrefix+"*"))
-	for _, d := range old {
-		if err := os.RemoveAll(d); err == nil {
-			c.logf("removed %s left by an interrupted build", filepath.Base(d))
-		}
-	}
-	staging, err := os.MkdirTemp(out, buildStagingPrefix)
-	if err != nil {
-		return fmt.Errorf("generation: creating staging directory: %w", err)
-	}
-	defer os.RemoveAll(staging)
-	if err := write(staging); err != nil {
-		return err
-	}
-	if err := pirStep(ctx); err != nil {
-		return err
-	}
-	for _, name := range StagedFiles {
-		if err := os.Rename(filepath.Join(staging, name), filepath.Join(out, name)); err != nil {
-			return fmt.Errorf("generation: moving %s into %s: %w", name, out, err)
-		}
-	}
-	return atomicfile.SyncDir(out)
 }
 
 // SeedFromKeys derives the Murmur3 seed from the sorted keys (the first

@@ -18,14 +18,13 @@ package generation
 // and PIRConfig.Rebuild gives the history-free result, the same files as a
 // build into an empty directory.
 //
-// Crash safety: new shard files are written and fsynced in a staging
-// directory inside the output directory, renamed over the old ones only once
-// every shard is complete, and the manifest is written last. A crash during
-// the renames leaves each file whole; the next build sees files that do not
-// match the manifest and reprocesses those shards.
+// Generations: the builder writes every shard of the new generation into
+// its (not yet published) directory: processed shards are written and
+// fsynced there, unchanged ones are hard-linked from the previous
+// generation (copied where links are not possible), so an incremental build
+// costs only what changed and the previous generation is never touched.
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -46,7 +45,6 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/blindlist/blindlist/internal/atomicfile"
 	"github.com/blindlist/blindlist/pir"
 	"github.com/blindlist/blindlist/pir/oprf"
 	"github.com/blindlist/blindlist/pir/pb"
@@ -58,8 +56,7 @@ const (
 	// its key digest and file digests.
 	PIRManifestFile = "pir-manifest.json"
 	// KeyConfigFile is the evaluation-key config devices generate keys for.
-	KeyConfigFile    = "evaluation_key_config.txtpb"
-	pirStagingPrefix = ".pir-staging-"
+	KeyConfigFile = "evaluation_key_config.txtpb"
 	// DefaultPreset is the rlwe preset of Apple's SimpleURLFilter sample.
 	DefaultPreset = "n_4096_logq_27_28_28_logt_5"
 	// DefaultEntriesPerShard sizes the shard count: Apple's SimpleURLFilter
@@ -135,19 +132,14 @@ func (c PIRConfig) Check() error {
 	return nil
 }
 
-// staleShards reports whether outDir holds shards of an earlier build
-// that a build with Disabled leaves in place.
-func (c PIRConfig) staleShards(outDir string) bool {
-	bin, _ := pir.ShardPaths(outDir, c.withDefaults().Stem, 0)
-	return fileExists(bin)
-}
-
 // buildPIR is the PIR build stage: it writes the shards of keys into
-// outDir and returns the manifest it wrote.
-func (c PIRConfig) buildPIR(ctx context.Context, keys []string, outDir string, workers int, logf, progressf func(string, ...any), testingOnlyShardDone func(int) error) (*PIRManifest, error) {
+// outDir, reusing the unchanged shards of the generation in prevDir ("" for
+// none), and returns the manifest it wrote.
+func (c PIRConfig) buildPIR(ctx context.Context, keys []string, outDir, prevDir string, workers int, logf, progressf func(string, ...any), testingOnlyShardDone func(int) error) (*PIRManifest, error) {
 	c = c.withDefaults()
 	b := &pirBuilder{
-		dir: outDir,
+		dir:  outDir,
+		prev: prevDir,
 		settings: PIRSettings{
 			Preset: c.Preset, HashFunctions: c.HashFunctions, Stem: c.Stem, Value: PIRValue,
 			Sharding: pir.ShardingFunction{}.String(), KeyCompression: pir.NoCompression.String(),
@@ -271,7 +263,8 @@ type FileInfo struct {
 
 // pirBuilder writes the PIR output of one build into dir.
 type pirBuilder struct {
-	dir       string
+	dir       string // the new generation's directory
+	prev      string // the previous generation's directory; "" for none
 	settings  PIRSettings
 	workers   int
 	rebuild   bool                             // ignore the previous output
@@ -325,18 +318,15 @@ func (b *pirBuilder) run(ctx context.Context, keys []string, shardCount int) (*P
 		}
 		j.keep = true
 	}
-	b.removeStaging()
-	staging, err := os.MkdirTemp(b.dir, pirStagingPrefix)
-	if err != nil {
-		return nil, fmt.Errorf("pir output: %w", err)
-	}
-	defer os.RemoveAll(staging)
-	if err := b.processAll(ctx, jobs, staging); err != nil {
+	if err := b.processAll(ctx, jobs, b.dir); err != nil {
 		return nil, err
 	}
 	for i, j := range jobs {
 		if j.keep {
 			j.info = *j.prev
+			if err := b.linkPrevious(j.prev); err != nil {
+				return nil, fmt.Errorf("pir output: shard %d: %w", i, err)
+			}
 			_, params := pir.ShardPaths(b.dir, b.settings.Stem, i)
 			if j.params, err = pir.ReadParamsFile(params); err != nil {
 				return nil, fmt.Errorf("pir output: shard %d: %w", i, err)
@@ -359,7 +349,7 @@ func (b *pirBuilder) run(ctx context.Context, keys []string, shardCount int) (*P
 	for _, j := range jobs {
 		man.Shards = append(man.Shards, j.info)
 	}
-	if man.EvaluationKeyConfig, err = b.commit(jobs, staging, cfg); err != nil {
+	if man.EvaluationKeyConfig, err = b.writeKeyConfig(cfg); err != nil {
 		return nil, err
 	}
 	if err := b.writeManifest(man); err != nil {
@@ -458,10 +448,13 @@ func keysDigest(sorted []string, valueOf func(string) string) string {
 // previous returns the previous manifest when its shards can be reused, or
 // nil and why not ("" when the directory holds no previous PIR output).
 func (b *pirBuilder) previous(shardCount int) (*PIRManifest, string) {
-	raw, err := os.ReadFile(filepath.Join(b.dir, PIRManifestFile))
+	if b.prev == "" {
+		return nil, ""
+	}
+	raw, err := os.ReadFile(filepath.Join(b.prev, PIRManifestFile))
 	if errors.Is(err, fs.ErrNotExist) {
-		if bin, _ := pir.ShardPaths(b.dir, b.settings.Stem, 0); fileExists(bin) {
-			return nil, fmt.Sprintf("%s holds %s shards but no %s", b.dir, b.settings.Stem, PIRManifestFile)
+		if bin, _ := pir.ShardPaths(b.prev, b.settings.Stem, 0); fileExists(bin) {
+			return nil, fmt.Sprintf("%s holds %s shards but no %s", b.prev, b.settings.Stem, PIRManifestFile)
 		}
 		return nil, ""
 	}
@@ -520,7 +513,7 @@ func (b *pirBuilder) shardNames(i int) (bin, params string) {
 // recorded.
 func (b *pirBuilder) matches(s *ShardInfo) error {
 	for _, f := range []FileInfo{s.Bin, s.Params} {
-		got, err := describeFile(filepath.Join(b.dir, f.Name), f.Name, false)
+		got, err := describeFile(filepath.Join(b.prev, f.Name), f.Name, false)
 		if err != nil {
 			return err
 		}
@@ -641,44 +634,25 @@ func (b *pirBuilder) processShard(ctx context.Context, i int, j *pirShardJob, st
 	return nil
 }
 
-// commit moves the processed shards from staging over the old ones,
-// removes shards beyond the new count and writes the evaluation-key config.
-func (b *pirBuilder) commit(jobs []*pirShardJob, staging string, cfg *pir.Config) (FileInfo, error) {
-	for i, j := range jobs {
-		if j.keep {
-			continue
-		}
-		for _, name := range []string{j.info.Bin.Name, j.info.Params.Name} {
-			if err := os.Rename(filepath.Join(staging, name), filepath.Join(b.dir, name)); err != nil {
-				return FileInfo{}, fmt.Errorf("pir output: shard %d: %w", i, err)
-			}
+// linkPrevious puts the files of an unchanged shard of the previous
+// generation into the new one: a hard link, or a durable copy where the
+// file system refuses links.
+func (b *pirBuilder) linkPrevious(s *ShardInfo) error {
+	for _, f := range []FileInfo{s.Bin, s.Params} {
+		if err := linkOrCopy(filepath.Join(b.prev, f.Name), filepath.Join(b.dir, f.Name)); err != nil {
+			return err
 		}
 	}
-	// Shards beyond the new count would be counted by loaders that read
-	// <stem>-0, -1, … until a file is missing: remove them, params first.
-	for i := len(jobs); ; i++ {
-		bin, params := pir.ShardPaths(b.dir, b.settings.Stem, i)
-		if !fileExists(bin) && !fileExists(params) {
-			break
-		}
-		for _, p := range []string{params, bin} {
-			if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return FileInfo{}, fmt.Errorf("pir output: removing stale shard: %w", err)
-			}
-		}
-		b.logf("removed stale shard %d", i)
-	}
+	return nil
+}
+
+// writeKeyConfig writes the evaluation-key config of cfg.
+func (b *pirBuilder) writeKeyConfig(cfg *pir.Config) (FileInfo, error) {
 	kc, err := pb.MarshalText(cfg.KeyConfig) // stable bytes, unlike prototext
 	if err != nil {
 		return FileInfo{}, fmt.Errorf("pir output: encoding evaluation key config: %w", err)
 	}
-	path := filepath.Join(b.dir, KeyConfigFile)
-	if old, err := os.ReadFile(path); err != nil || !bytes.Equal(old, kc) {
-		if err := writeFileAtomic(path, kc); err != nil {
-			return FileInfo{}, fmt.Errorf("pir output: %w", err)
-		}
-	}
-	if err := atomicfile.SyncDir(b.dir); err != nil {
+	if err := writeFileAtomic(filepath.Join(b.dir, KeyConfigFile), kc); err != nil {
 		return FileInfo{}, fmt.Errorf("pir output: %w", err)
 	}
 	sum := sha256.Sum256(kc)
@@ -694,16 +668,6 @@ func (b *pirBuilder) writeManifest(m *PIRManifest) error {
 		return fmt.Errorf("pir output: %w", err)
 	}
 	return nil
-}
-
-// removeStaging removes staging directories left by an interrupted build.
-func (b *pirBuilder) removeStaging() {
-	old, _ := filepath.Glob(filepath.Join(b.dir, pirStagingPrefix+"*"))
-	for _, d := range old {
-		if err := os.RemoveAll(d); err == nil {
-			b.logf("removed %s left by an interrupted build", filepath.Base(d))
-		}
-	}
 }
 
 // describeFile returns the size and SHA-256 of path, recorded under name.

@@ -23,20 +23,25 @@ import (
 
 const buildUsage = `Usage: blindlist build [--source [FORMAT:]LOCATION]... [--allow [FORMAT:]LOCATION]... [--out DIR] [flags]
 
-Compile blocklists into the key set Apple's NEURLFilter looks up, then write in one pass:
-  DIR/prefilter.bin        the Bloom prefilter bits (NEURLFilterPrefilter data)
-  DIR/bloom_filter.plist   the same filter as the SimpleURLFilter sample's plist
-  DIR/prefilter.json       bit count, hash count, seed, tag (SHA-256 of the bits)
-  DIR/keys.txt             the normalised keys, one per line (the PIR input)
-  DIR/input.txtpb          the keys as a KeywordDatabase text proto, value "1" (for PIRProcessDatabase)
-  DIR/manifest.json        what was read, rewritten and dropped, by reason
-  DIR/provenance.txt.gz    per key, the source line that gave it ('blindlist check' prints it)
-  DIR/url-N.bin, DIR/url-N.params.txtpb
+Compile blocklists into the key set Apple's NEURLFilter looks up, then write in one pass a
+new generation, DIR/generations/<ID>/ (below, GEN), published by switching the link
+DIR/current to it in one atomic step; a build killed at any point leaves the previous
+generation served whole. Unchanged shards are hard-linked from the previous generation.
+  GEN/prefilter.bin        the Bloom prefilter bits (NEURLFilterPrefilter data)
+  GEN/bloom_filter.plist   the same filter as the SimpleURLFilter sample's plist
+  GEN/prefilter.json       bit count, hash count, seed, tag (SHA-256 of the bits)
+  GEN/keys.txt             the normalised keys, one per line (the PIR input)
+  GEN/input.txtpb          the keys as a KeywordDatabase text proto, value "1" (for PIRProcessDatabase)
+  GEN/manifest.json        what was read, rewritten and dropped, by reason
+  GEN/provenance.txt.gz    per key, the source line that gave it ('blindlist check' prints it)
+  GEN/url-N.bin, GEN/url-N.params.txtpb
                            the keyword-PIR shards of the same keys, value "1", in the layout of
                            Apple's PIRProcessDatabase ('blindlist serve --db DIR' serves them)
-  DIR/evaluation_key_config.txtpb
+  GEN/evaluation_key_config.txtpb
                            the evaluation-key config devices generate keys for
-  DIR/pir-manifest.json    settings, config_id, per shard its key count, key digest and file SHA-256
+  GEN/pir-manifest.json    settings, config_id, per shard its key count, key digest and file SHA-256
+  GEN/generation.json      id, key count (+added -removed), shard count, settings and the size and
+                           SHA-256 of every file: 'serve' refuses a generation that does not match
 
 Unlike 'blindlist bloom', build normalises entries to the device's key space (no scheme,
 lowercase, Punycode, no leading www., canonical path), removes duplicates and keys covered
@@ -88,6 +93,8 @@ Flags:
   --workers N              goroutines for the Bloom build and PIR shards (default: all cores)
   --progress               print progress to stderr (default: only on a terminal)
   --json                   print the manifest summary as JSON on stdout
+  --keep N                 generations to keep, the new one included (default 5); see
+                           'blindlist generations'
 
 PIR flags (a rebuild into the same DIR with the same settings and shard count reprocesses
 only the shards whose keys changed, keeping their parameters when the keys fit):
@@ -140,6 +147,7 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 	workers := fs.Int("workers", 0, "")
 	progress := fs.Bool("progress", false, "")
 	asJSON := fs.Bool("json", false, "")
+	keep := fs.Int("keep", generation.DefaultKeep, "")
 	var pirFlags pirBuildFlags
 	pirFlags.register(fs)
 	pos, code, ok := parseArgs(e, fs, buildUsage, args)
@@ -151,6 +159,9 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 	}
 	if err := pirFlags.check(fs); err != nil {
 		return e.usagef("build", "%v", err)
+	}
+	if *keep < 1 {
+		return e.errorf("--keep %d: want at least 1", *keep)
 	}
 	suffixes, err := blocklist.ParseSuffixPolicy(*suffixFlag)
 	if err != nil {
@@ -180,6 +191,7 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 		VisitRate:   *visitRate,
 		SubURLs:     *subURLs,
 		Workers:     *workers,
+		Keep:        *keep,
 		PIR:         pirFlags.config(),
 		Logf:        func(format string, args ...any) { fmt.Fprintf(e.stderr, "blindlist: "+format+"\n", args...) },
 	}
@@ -234,10 +246,6 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 	}
 	if err != nil {
 		return e.errorf("%v", err)
-	}
-	if res.StaleShards {
-		fmt.Fprintf(e.stderr, "blindlist: warning: --no-pir: %s still holds PIR shards of an earlier build that do not match the new keys\n", *out)
-		e.hintf("rebuild without --no-pir, or remove %s-*.bin, %s-*.params.txtpb and %s", pirFlags.stem, pirFlags.stem, generation.PIRManifestFile)
 	}
 	f, man := res.Filter, res.Manifest
 	if *asJSON {

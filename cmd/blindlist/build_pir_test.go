@@ -41,7 +41,7 @@ func buildOK(t *testing.T, args ...string) (stderr string) {
 func readPIRManifest(t *testing.T, dir string) *pirManifest {
 	t.Helper()
 	var m pirManifest
-	if err := json.Unmarshal(mustRead(t, filepath.Join(dir, pirManifestFile)), &m); err != nil {
+	if err := json.Unmarshal(mustRead(t, filepath.Join(cur(t, dir), pirManifestFile)), &m); err != nil {
 		t.Fatal(err)
 	}
 	return &m
@@ -49,7 +49,7 @@ func readPIRManifest(t *testing.T, dir string) *pirManifest {
 
 func readKeys(t *testing.T, dir string) []string {
 	t.Helper()
-	return strings.Fields(string(mustRead(t, filepath.Join(dir, "keys.txt"))))
+	return strings.Fields(string(mustRead(t, filepath.Join(cur(t, dir), "keys.txt"))))
 }
 
 func shardOf(t *testing.T, key string, shards int) int {
@@ -86,7 +86,7 @@ func checkPIRManifest(t *testing.T, dir string, shards int) *pirManifest {
 			t.Errorf("shard %d: %d keys, digest %s; want %d keys, %x", i, s.Keys, s.KeysSHA256, len(perShard[i]), want)
 		}
 		for _, f := range []generation.FileInfo{s.Bin, s.Params, m.EvaluationKeyConfig} {
-			b := mustRead(t, filepath.Join(dir, f.Name))
+			b := mustRead(t, filepath.Join(cur(t, dir), f.Name))
 			if sum := sha256.Sum256(b); int64(len(b)) != f.Bytes || hex.EncodeToString(sum[:]) != f.SHA256 {
 				t.Errorf("%s: %d bytes, sha256 %x; manifest says %d, %s", f.Name, len(b), sum, f.Bytes, f.SHA256)
 			}
@@ -103,7 +103,7 @@ func be32(n int) string { return string([]byte{byte(n >> 24), byte(n >> 16), byt
 func lookupAll(t *testing.T, dir string, present, absent []string) {
 	t.Helper()
 	ctx := context.Background()
-	dbs, err := pir.LoadShards(ctx, dir, "url")
+	dbs, err := pir.LoadShards(ctx, cur(t, dir), "url")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestBuildPIRIncremental(t *testing.T) {
 	old := time.Now().Add(-time.Hour).Truncate(time.Second)
 	binBefore := make([][]byte, shards)
 	for i := range shards {
-		bin, params := pir.ShardPaths(out, "url", i)
+		bin, params := pir.ShardPaths(cur(t, out), "url", i)
 		binBefore[i] = mustRead(t, bin)
 		for _, p := range []string{bin, params} {
 			if err := os.Chtimes(p, old, old); err != nil {
@@ -184,7 +184,7 @@ func TestBuildPIRIncremental(t *testing.T) {
 	}
 	after := checkPIRManifest(t, out, shards)
 	for i := range shards {
-		bin, params := pir.ShardPaths(out, "url", i)
+		bin, params := pir.ShardPaths(cur(t, out), "url", i)
 		fi, err := os.Stat(bin)
 		if err != nil {
 			t.Fatal(err)
@@ -212,8 +212,8 @@ func TestBuildPIRIncremental(t *testing.T) {
 		t.Errorf("--pir-rebuild stderr:\n%s", errs)
 	}
 	for i := range shards {
-		a, _ := pir.ShardPaths(out, "url", i)
-		b, _ := pir.ShardPaths(fresh, "url", i)
+		a, _ := pir.ShardPaths(cur(t, out), "url", i)
+		b, _ := pir.ShardPaths(cur(t, fresh), "url", i)
 		if !bytes.Equal(mustRead(t, a), mustRead(t, b)) {
 			t.Errorf("shard %d after --pir-rebuild differs from a fresh build", i)
 		}
@@ -238,13 +238,13 @@ func TestBuildPIRRebuilds(t *testing.T) {
 	build("--shards", "3")
 
 	// A tampered shard file is reprocessed; the others are kept.
-	bin1, _ := pir.ShardPaths(out, "url", 1)
+	bin1, _ := pir.ShardPaths(cur(t, out), "url", 1)
 	b := mustRead(t, bin1)
 	b[len(b)-1] ^= 1
 	os.WriteFile(bin1, b, 0o644)
-	os.Mkdir(filepath.Join(out, pirStagingPrefix+"crashed"), 0o755)
+	os.Mkdir(filepath.Join(out, generation.GenerationsDir, ".staging-crashed"), 0o755)
 	errs := build("--shards", "3")
-	for _, want := range []string{"shard 1: url-1.bin differs", "(1 processed, 2 unchanged)", "removed " + pirStagingPrefix + "crashed"} {
+	for _, want := range []string{"shard 1: url-1.bin differs", "(1 processed, 2 unchanged)", "removed generations/.staging-crashed"} {
 		if !strings.Contains(errs, want) {
 			t.Errorf("tampered shard: stderr lacks %q:\n%s", want, errs)
 		}
@@ -258,11 +258,11 @@ func TestBuildPIRRebuilds(t *testing.T) {
 		shards int
 		want   string
 	}{
-		{"unreadable manifest", func() { os.WriteFile(filepath.Join(out, pirManifestFile), []byte("{"), 0o644) },
+		{"unreadable manifest", func() { os.WriteFile(filepath.Join(cur(t, out), pirManifestFile), []byte("{"), 0o644) },
 			[]string{"--shards", "3"}, 3, "pir-manifest.json is unreadable"},
 		{"settings changed", nil, []string{"--shards", "3", "--hash-functions", "1"}, 3, "PIR settings changed (hash functions 2 -> 1)"},
 		{"fewer shards", nil, []string{"--shards", "2", "--hash-functions", "1"}, 2, "shard count changed (3 -> 2)"},
-		{"shards from elsewhere", func() { os.Remove(filepath.Join(out, pirManifestFile)) },
+		{"shards from elsewhere", func() { os.Remove(filepath.Join(cur(t, out), pirManifestFile)) },
 			[]string{"--entries-per-shard", "5"}, 2, "holds url shards but no pir-manifest.json"},
 	}
 	for _, s := range steps {
@@ -275,10 +275,10 @@ func TestBuildPIRRebuilds(t *testing.T) {
 		}
 		checkPIRManifest(t, out, s.shards)
 	}
-	if bin, params := pir.ShardPaths(out, "url", 2); fileExists(bin) || fileExists(params) {
+	if bin, params := pir.ShardPaths(cur(t, out), "url", 2); fileExists(bin) || fileExists(params) {
 		t.Error("stale shard 2 left behind")
 	}
-	if ents, _ := filepath.Glob(filepath.Join(out, ".*")); len(ents) != 0 {
+	if ents, _ := filepath.Glob(filepath.Join(out, generation.GenerationsDir, ".*")); len(ents) != 0 {
 		t.Errorf("temporary files left: %v", ents)
 	}
 	lookupAll(t, out, domains[:3], []string{"ads99.example.net"})
@@ -293,15 +293,17 @@ func TestBuildPIRRebuilds(t *testing.T) {
 		t.Errorf("serve --db would use %s with %d shards, want %s with 2", u.Directory, u.ShardCount, out)
 	}
 
-	// --no-pir leaves the shards alone but warns that they are stale.
+	// --no-pir makes a generation without shards; the previous one keeps
+	// its own.
+	bin1, _ = pir.ShardPaths(cur(t, out), "url", 1)
 	binBefore := mustRead(t, bin1)
-	errs = build("--no-pir")
-	if !strings.Contains(errs, "--no-pir") || !bytes.Equal(mustRead(t, bin1), binBefore) {
-		t.Errorf("--no-pir: stderr %q", errs)
+	build("--no-pir")
+	if m, _ := filepath.Glob(filepath.Join(cur(t, out), "url-*")); len(m) != 0 || !bytes.Equal(mustRead(t, bin1), binBefore) {
+		t.Errorf("--no-pir generation has shards %v, or changed the previous one", m)
 	}
 	empty := filepath.Join(tmp, "nopir")
 	buildOK(t, "--source", "domains:"+src, "--out", empty, "--no-pir")
-	if m, _ := filepath.Glob(filepath.Join(empty, "url-*")); len(m) != 0 || fileExists(filepath.Join(empty, pirManifestFile)) {
+	if m, _ := filepath.Glob(filepath.Join(cur(t, empty), "url-*")); len(m) != 0 || fileExists(filepath.Join(cur(t, empty), pirManifestFile)) {
 		t.Errorf("--no-pir wrote PIR files: %v", m)
 	}
 }
@@ -405,6 +407,16 @@ const (
 	pirKeyConfigFile = generation.KeyConfigFile
 	pirStagingPrefix = ".pir-staging-" // generation's, unexported
 )
+
+// cur returns the current generation directory of a build's output.
+func cur(t testing.TB, out string) string {
+	t.Helper()
+	d, err := generation.Resolve(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
 
 func fileExists(path string) bool {
 	_, err := os.Stat(path)

@@ -34,7 +34,7 @@ func lookupSymmetric(t *testing.T, dir, keyPath string, present, absent []string
 	if err != nil {
 		t.Fatal(err)
 	}
-	dbs, err := pir.LoadShards(ctx, dir, "url")
+	dbs, err := pir.LoadShards(ctx, cur(t, dir), "url")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestBuildSymmetric(t *testing.T) {
 	if m1.Settings.SymmetricPublicKey != hex.EncodeToString(key.PublicKey()) {
 		t.Fatalf("manifest public key %q", m1.Settings.SymmetricPublicKey)
 	}
-	if bytes.Contains(mustRead(t, filepath.Join(out, pirManifestFile)), []byte(hex.EncodeToString(key.Bytes()))) {
+	if bytes.Contains(mustRead(t, filepath.Join(cur(t, out), pirManifestFile)), []byte(hex.EncodeToString(key.Bytes()))) {
 		t.Fatal("manifest holds the private key")
 	}
 	lookupSymmetric(t, out, keyPath, domains[:3], []string{"absent.example.com"})

@@ -28,7 +28,7 @@ func TestBuildFixtures(t *testing.T) {
 	if !strings.Contains(errs, `hosts.txt:17: host "bad_host!.example.com"`) {
 		t.Errorf("bad line not reported with file:line: %q", errs)
 	}
-	keys := strings.Split(strings.TrimSuffix(string(mustRead(t, filepath.Join(out, "keys.txt"))), "\n"), "\n")
+	keys := strings.Split(strings.TrimSuffix(string(mustRead(t, filepath.Join(cur(t, out), "keys.txt"))), "\n"), "\n")
 	for _, want := range []string{"ads.example.com", "adserver.example.com", "dl.example.net/payload/setup.msi",
 		"gambling.example.com", "apple.com/url-filter-test", "www.apple.com/url-filter-test"} {
 		if !slices.Contains(keys, want) {
@@ -43,7 +43,7 @@ func TestBuildFixtures(t *testing.T) {
 	if !slices.IsSorted(keys) {
 		t.Error("keys.txt not sorted")
 	}
-	f, err := bloom.ReadDir(out)
+	f, err := bloom.ReadDir(cur(t, out))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,15 +55,15 @@ func TestBuildFixtures(t *testing.T) {
 	if f.Params().Seed != 99 || f.ItemCount() != len(keys) {
 		t.Errorf("params %+v items %d", f.Params(), f.ItemCount())
 	}
-	if pl, err := bloom.UnmarshalPlist(mustRead(t, filepath.Join(out, bloom.PlistFile))); err != nil || pl.Tag() != f.Tag() {
+	if pl, err := bloom.UnmarshalPlist(mustRead(t, filepath.Join(cur(t, out), bloom.PlistFile))); err != nil || pl.Tag() != f.Tag() {
 		t.Errorf("plist disagrees with raw bits: %v", err)
 	}
-	txt := string(mustRead(t, filepath.Join(out, "input.txtpb")))
+	txt := string(mustRead(t, filepath.Join(cur(t, out), "input.txtpb")))
 	if strings.Count(txt, "rows {") != len(keys) || !strings.Contains(txt, "keyword: \"ads.example.com\"\n  value: \"1\"") {
 		t.Errorf("input.txtpb does not hold the keys")
 	}
 	var man generation.Manifest
-	if err := json.Unmarshal(mustRead(t, filepath.Join(out, "manifest.json")), &man); err != nil {
+	if err := json.Unmarshal(mustRead(t, filepath.Join(cur(t, out), "manifest.json")), &man); err != nil {
 		t.Fatal(err)
 	}
 	r := man.Report
@@ -78,7 +78,7 @@ func TestBuildFixtures(t *testing.T) {
 	out2, out3 := t.TempDir(), t.TempDir()
 	runCLI(t, "", "build", "--source", "../../testdata/domains.txt", "--out", out2)
 	runCLI(t, "", "build", "--source", "../../testdata/domains.txt", "--out", out3, "--workers", "1")
-	a, b := mustRead(t, filepath.Join(out2, bloom.BitsFile)), mustRead(t, filepath.Join(out3, bloom.BitsFile))
+	a, b := mustRead(t, filepath.Join(cur(t, out2), bloom.BitsFile)), mustRead(t, filepath.Join(cur(t, out3), bloom.BitsFile))
 	if string(a) != string(b) {
 		t.Error("two builds of the same list differ")
 	}
@@ -90,7 +90,7 @@ func TestBuildDemoAndVisitRate(t *testing.T) {
 	if code != 0 || !strings.Contains(errs, "built-in demo list") {
 		t.Fatalf("exit %d: %s", code, errs)
 	}
-	f, err := bloom.ReadDir(out)
+	f, err := bloom.ReadDir(cur(t, out))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func TestCheck(t *testing.T) {
 		t.Errorf("clean.example.org/page: %d sub-URLs, want 16 (2 hosts x 2 ports x 4)", len(res[0].Subs))
 	}
 	// Without keys.txt, hits are only "maybe".
-	os.Remove(filepath.Join(out, "keys.txt"))
+	os.Remove(filepath.Join(cur(t, out), "keys.txt"))
 	_, stdout, _ = runCLI(t, "", "check", "--prefilter", out, "https://ads.example.com/")
 	if !strings.Contains(stdout, "maybe blocked") {
 		t.Errorf("no keys.txt:\n%s", stdout)
@@ -244,7 +244,7 @@ func TestBuildKeepCovered(t *testing.T) {
 		if code, _, errs := runCLI(t, "", args...); code != 0 {
 			t.Fatalf("keep=%v: exit %d: %s", keep, code, errs)
 		}
-		keys := strings.Fields(string(mustRead(t, filepath.Join(out, "keys.txt"))))
+		keys := strings.Fields(string(mustRead(t, filepath.Join(cur(t, out), "keys.txt"))))
 		want := []string{"example.com", "example.org/a"}
 		if keep {
 			want = append(want, covered...)
@@ -254,14 +254,14 @@ func TestBuildKeepCovered(t *testing.T) {
 			t.Errorf("keep=%v: keys %q, want %q", keep, keys, want)
 		}
 		var man generation.Manifest
-		if err := json.Unmarshal(mustRead(t, filepath.Join(out, "manifest.json")), &man); err != nil {
+		if err := json.Unmarshal(mustRead(t, filepath.Join(cur(t, out), "manifest.json")), &man); err != nil {
 			t.Fatal(err)
 		}
 		if wantDropped := map[bool]int{false: len(covered), true: 0}[keep]; man.Report.Dropped["covered_by_parent"] != wantDropped || man.KeepCovered != keep {
 			t.Errorf("keep=%v: manifest keep_covered %v, covered_by_parent %d, want %d",
 				keep, man.KeepCovered, man.Report.Dropped["covered_by_parent"], wantDropped)
 		}
-		f, err := bloom.ReadDir(out)
+		f, err := bloom.ReadDir(cur(t, out))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -303,7 +303,7 @@ func TestBuildPublicSuffix(t *testing.T) {
 		if code != 0 {
 			t.Fatalf("%q: exit %d: %s", tc.policy, code, errs)
 		}
-		if keys := strings.Fields(string(mustRead(t, filepath.Join(out, "keys.txt")))); !slices.Equal(keys, tc.keys) {
+		if keys := strings.Fields(string(mustRead(t, filepath.Join(cur(t, out), "keys.txt")))); !slices.Equal(keys, tc.keys) {
 			t.Errorf("%q: keys %q, want %q", tc.policy, keys, tc.keys)
 		}
 		verb := map[bool]string{true: "kept", false: "dropped"}[tc.policy == "keep"]
@@ -311,7 +311,7 @@ func TestBuildPublicSuffix(t *testing.T) {
 			t.Errorf("%q: no warning for co.uk: %s", tc.policy, errs)
 		}
 		var man generation.Manifest
-		if err := json.Unmarshal(mustRead(t, filepath.Join(out, "manifest.json")), &man); err != nil {
+		if err := json.Unmarshal(mustRead(t, filepath.Join(cur(t, out), "manifest.json")), &man); err != nil {
 			t.Fatal(err)
 		}
 		for _, reason := range []string{"public_suffix", "private_suffix", "covered_by_parent"} {
@@ -335,7 +335,7 @@ func TestCheckKeysWithCR(t *testing.T) {
 	if code, _, errs := runCLI(t, "", "build", "--no-pir", "--out", out); code != 0 {
 		t.Fatal(errs)
 	}
-	path := filepath.Join(out, "keys.txt")
+	path := filepath.Join(cur(t, out), "keys.txt")
 	keys := strings.Fields(string(mustRead(t, path)))
 	for _, eol := range []string{"\r", "\r\n"} {
 		if err := os.WriteFile(path, []byte(strings.Join(keys, eol)), 0o644); err != nil {
@@ -422,7 +422,7 @@ func TestBuildFilterListPolicies(t *testing.T) {
 		}
 	}
 	out := filepath.Join(dir, "out")
-	keys := filepath.Join(out, "keys.txt")
+	keys := filepath.Join(cur(t, out), "keys.txt")
 	if err := os.WriteFile(keys, append(mustRead(t, keys), "extra.example.com\n"...), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -430,7 +430,7 @@ func TestBuildFilterListPolicies(t *testing.T) {
 	if !strings.Contains(stdout, "blocked: listed key google-analytics.com\n") || !strings.Contains(errs, "belongs to another build") {
 		t.Errorf("stale provenance: %s%s", stdout, errs)
 	}
-	if err := os.Remove(filepath.Join(out, "provenance.txt.gz")); err != nil {
+	if err := os.Remove(filepath.Join(cur(t, out), "provenance.txt.gz")); err != nil {
 		t.Fatal(err)
 	}
 	_, stdout, errs = runCLI(t, "", "check", "--prefilter", out, "https://www.google-analytics.com/")

@@ -30,7 +30,7 @@ func TestBuildKeyConfigStable(t *testing.T) {
   he_scheme: HE_SCHEME_BFV
 }
 galois_elements: [`
-	got := string(mustRead(t, filepath.Join(out, pirKeyConfigFile)))
+	got := string(mustRead(t, filepath.Join(cur(t, out), pirKeyConfigFile)))
 	if len(got) < len(want) || got[:len(want)] != want {
 		t.Errorf("%s:\n%s\nwant it to start with\n%s", pirKeyConfigFile, got, want)
 	}
@@ -40,7 +40,7 @@ galois_elements: [`
 	}
 	sum := sha256.Sum256([]byte(got))
 	digest := hex.EncodeToString(sum[:])
-	man, err := os.ReadFile(filepath.Join(out, pirManifestFile))
+	man, err := os.ReadFile(filepath.Join(cur(t, out), pirManifestFile))
 	if err != nil {
 		t.Fatal(err)
 	}

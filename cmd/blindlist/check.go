@@ -60,15 +60,19 @@ func runCheck(ctx context.Context, e *env, args []string) int {
 	if len(pos) == 0 {
 		return e.usagef("check", "no URL given")
 	}
-	f, err := bloom.ReadDir(*dir)
+	gdir, err := generation.Resolve(*dir) // a build's current generation
 	if err != nil {
 		return e.errorf("%v", err)
 	}
-	keys, err := readKeySet(filepath.Join(*dir, generation.KeysFile))
+	f, err := bloom.ReadDir(gdir)
 	if err != nil {
 		return e.errorf("%v", err)
 	}
-	provPath := filepath.Join(*dir, generation.ProvenanceFile)
+	keys, err := readKeySet(filepath.Join(gdir, generation.KeysFile))
+	if err != nil {
+		return e.errorf("%v", err)
+	}
+	provPath := filepath.Join(gdir, generation.ProvenanceFile)
 	var results []checkResult
 	for _, u := range pos {
 		if !strings.Contains(u, "://") {

@@ -6,6 +6,7 @@ func extraCommands() []command {
 	return []command{
 		{"bloom", "build bloom_filter.plist + input.txtpb from a key list, as Apple's BloomFilterTool", runBloom},
 		{"build", "compile blocklists into the prefilter and the PIR key list", runBuild},
+		{"generations", "list the kept generations of a build, roll back to one", runGenerations},
 		{"pir", "keyword PIR tools: process, config, query, answer, decrypt (Apple interop)", runPIR},
 		{"check", "show the sub-URLs of a URL and which hit a built prefilter", runCheck},
 		{"gateway", "run the Oblivious HTTP gateway (RFC 9458) in front of the service and issuer", runGateway},

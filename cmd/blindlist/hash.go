@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/blindlist/blindlist/bloom"
+	"github.com/blindlist/blindlist/generation"
 )
 
 const hashUsage = `Usage: blindlist hash [--seed S] [--bits M] [--hashes K] [--prefilter DIR] [--json] STRING...
@@ -75,7 +76,11 @@ func runHash(ctx context.Context, e *env, args []string) int {
 	}
 	p := bloom.Params{BitCount: uint32(*bits), HashCount: uint32(*hashes), Seed: seed}
 	if *prefilter != "" {
-		f, err := bloom.ReadDir(*prefilter)
+		gdir, err := generation.Resolve(*prefilter) // a build's current generation
+		if err != nil {
+			return e.errorf("%v", err)
+		}
+		f, err := bloom.ReadDir(gdir)
 		if err != nil {
 			return e.errorf("%v", err)
 		}

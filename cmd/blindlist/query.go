@@ -14,6 +14,7 @@ import (
 
 	"github.com/blindlist/blindlist/bloom"
 	"github.com/blindlist/blindlist/e2e"
+	"github.com/blindlist/blindlist/generation"
 	"github.com/blindlist/blindlist/ohttp"
 )
 
@@ -109,7 +110,11 @@ func runQuery(ctx context.Context, e *env, args []string) int {
 		dev.UserToken = tok
 	}
 	if *prefilter != "" {
-		f, err := bloom.ReadDir(*prefilter)
+		gdir, err := generation.Resolve(*prefilter) // a build's current generation
+		if err != nil {
+			return e.errorf("%v", err)
+		}
+		f, err := bloom.ReadDir(gdir)
 		if err != nil {
 			return e.errorf("reading the prefilter: %v", err)
 		}

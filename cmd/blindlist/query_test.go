@@ -181,7 +181,7 @@ func TestDemo(t *testing.T) {
 			t.Errorf("demo output lacks %q: %s", u+": "+want, stdout)
 		}
 	}
-	if _, err := os.Stat(filepath.Join(out, "db", "url-0.bin")); err != nil {
+	if _, err := os.Stat(filepath.Join(cur(t, filepath.Join(out, "db")), "url-0.bin")); err != nil {
 		t.Errorf("--out: %v", err)
 	}
 

@@ -254,7 +254,7 @@ func runService(ctx context.Context, e *env, fc *api.FileConfig, load func(conte
 	if err != nil {
 		return err
 	}
-	entries, err := api.LoadEntries(ctx, fc)
+	entries, err := api.LoadEntriesWithHistory(ctx, fc)
 	if err != nil {
 		return err
 	}
@@ -350,6 +350,11 @@ func runService(ctx context.Context, e *env, fc *api.FileConfig, load func(conte
 	defer rotate.Stop()
 	sweep := time.NewTicker(time.Hour)
 	defer sweep.Stop()
+	// Builds publish new generations (here or on another replica sharing
+	// the volume): follow them.
+	watch := newGenerationWatch(fc)
+	poll := time.NewTicker(generationPollInterval)
+	defer poll.Stop()
 	var serveErr error
 loop:
 	for {
@@ -371,6 +376,17 @@ loop:
 			s.mu.Unlock()
 			if err != nil {
 				log.Error("issuer key rotation failed", "error", err.Error())
+			}
+		case <-poll.C:
+			s.mu.Lock()
+			cur := s.fc
+			s.mu.Unlock()
+			if changed, ids := watch.changed(cur); changed {
+				if err := reload(ctx); err != nil {
+					log.Error("new generation refused; still serving the previous one", "generations", ids, "error", err.Error())
+				} else {
+					log.Info("serving new generation", "generations", ids)
+				}
 			}
 		case <-sweep.C:
 			if n, err := s.sweep(ctx); err != nil {

@@ -1,0 +1,310 @@
+package generation
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/blindlist/blindlist/bloom"
+	"github.com/blindlist/blindlist/internal/atomicfile"
+	"github.com/blindlist/blindlist/pir"
+)
+
+// errCrash marks an error returned by the testingOnlyCrash hook: the build
+// stops without clean-up, as a killed process would.
+type errCrash struct{ err error }
+
+func (e errCrash) Error() string { return e.err.Error() }
+func (e errCrash) Unwrap() error { return e.err }
+
+// crash runs the fault-injection hook at a publish step.
+func (c *Config) crash(step string) error {
+	if c.testingOnlyCrash == nil {
+		return nil
+	}
+	if err := c.testingOnlyCrash(step); err != nil {
+		return errCrash{err}
+	}
+	return nil
+}
+
+// publish writes a new generation of root and publishes it (the caller
+// holds the lock):
+//
+//  1. leftovers of interrupted builds are removed;
+//  2. write and the PIR stage fill generations/.staging-<id>-*, unchanged
+//     shards linked from the previous generation;
+//  3. GenerationFile lists every file with its digest; every file and the
+//     directory are fsynced;
+//  4. the directory is renamed to generations/<id> (invisible to readers,
+//     who follow current);
+//  5. current is switched by one rename: the atomic step;
+//  6. the flat layout of earlier versions is removed, old generations
+//     beyond Keep are pruned.
+//
+// A crash before step 5 leaves the previous generation current and whole;
+// after it, the new one. Either way readers see one complete generation.
+func (c *Config) publish(ctx context.Context, root string, r *Result, write func(dir string) error) (err error) {
+	gens := filepath.Join(root, GenerationsDir)
+	if err := os.MkdirAll(gens, 0o755); err != nil {
+		return fmt.Errorf("generation: %w", err)
+	}
+	c.removeLeftovers(root)
+	prevID, prevDir, legacy := previousOf(root, c.PIR.withDefaults().Stem)
+	id, err := nextID(root)
+	if err != nil {
+		return err
+	}
+	staging, err := os.MkdirTemp(gens, stagingPrefix+id+"-")
+	if err != nil {
+		return fmt.Errorf("generation: creating staging directory: %w", err)
+	}
+	if err := os.Chmod(staging, 0o755); err != nil { // public data, like its files
+		return fmt.Errorf("generation: %w", err)
+	}
+	defer func() {
+		if err != nil && !errors.As(err, new(errCrash)) {
+			os.RemoveAll(staging)
+		}
+	}()
+	if err := write(staging); err != nil {
+		return err
+	}
+	if err := c.crash("prefilter-written"); err != nil {
+		return err
+	}
+	man := GenerationManifest{
+		Format: GenerationFormat, ID: id, Created: time.Now().UTC().Format(time.RFC3339),
+		Previous: prevID, Keys: len(r.Keys), Prefilter: r.Manifest.Prefilter,
+	}
+	if !c.PIR.Disabled {
+		if r.PIR, err = c.PIR.buildPIR(ctx, r.Keys, staging, prevDir, c.Workers, c.logf, c.Progressf, c.testingOnlyShardDone); err != nil {
+			return err
+		}
+		man.ShardCount, man.Stem, man.ConfigID = r.PIR.ShardCount, r.PIR.Settings.Stem, r.PIR.ConfigID
+		settings := r.PIR.Settings
+		man.Settings = &settings
+	}
+	if err := c.crash("shards-written"); err != nil {
+		return err
+	}
+	if prevDir != "" {
+		man.Added, man.Removed = diffKeys(filepath.Join(prevDir, KeysFile), r.Keys)
+	} else {
+		man.Added = len(r.Keys)
+	}
+	if err := writeGenerationFile(staging, &man); err != nil {
+		return err
+	}
+	if err := c.crash("staged"); err != nil {
+		return err
+	}
+	final := filepath.Join(gens, id)
+	if err := os.Rename(staging, final); err != nil {
+		return fmt.Errorf("generation: %w", err)
+	}
+	staging = final // a failure from here on leaves an unpublished generation, removed by the next build
+	if err := atomicfile.SyncDir(gens); err != nil {
+		return fmt.Errorf("generation: %w", err)
+	}
+	if err := c.crash("renamed"); err != nil {
+		return err
+	}
+	if err := switchCurrent(root, id, c.crash); err != nil {
+		return err
+	}
+	r.Generation = &Generation{Root: root, Dir: final, Manifest: man}
+	c.logf("published generation %s: %d keys (+%d -%d), %d shards", id, man.Keys, man.Added, man.Removed, man.ShardCount)
+	if err := c.crash("published"); err != nil {
+		return err
+	}
+	if legacy {
+		removeFlatLayout(root, c.PIR.withDefaults().Stem)
+		r.Migrated = true
+		c.logf("moved %s to the generations layout: its files are now in %s", root, filepath.Join(GenerationsDir, id))
+	}
+	r.Pruned, err = prune(root, id, c.Keep)
+	if err == nil {
+		for _, p := range r.Pruned {
+			c.logf("removed generation %s (keeping %d)", p, max(c.Keep, 0))
+		}
+	}
+	return err
+}
+
+// removeLeftovers removes the staging directories and link files of
+// interrupted builds, and generations newer than current that an
+// interrupted build renamed but never published.
+func (c *Config) removeLeftovers(root string) {
+	gens := filepath.Join(root, GenerationsDir)
+	old, _ := filepath.Glob(filepath.Join(gens, stagingPrefix+"*"))
+	for _, d := range old {
+		if os.RemoveAll(d) == nil {
+			c.logf("removed %s left by an interrupted build", filepath.Join(GenerationsDir, filepath.Base(d)))
+		}
+	}
+	links, _ := filepath.Glob(filepath.Join(root, ".current-*"))
+	for _, l := range links {
+		os.Remove(l)
+	}
+	cur, err := CurrentID(root)
+	if err != nil {
+		return
+	}
+	ids, _ := IDs(root)
+	curN, _ := strconv.ParseUint(cur, 10, 64)
+	for _, id := range ids {
+		if n, _ := strconv.ParseUint(id, 10, 64); n > curN {
+			if _, err := os.Stat(filepath.Join(gens, id, GenerationFile)); err == nil {
+				continue // complete: a rollback target, kept until pruned
+			}
+			if os.RemoveAll(filepath.Join(gens, id)) == nil {
+				c.logf("removed incomplete generation %s left by an interrupted build", id)
+			}
+		}
+	}
+}
+
+// previousOf returns the generation the new one builds on: the current
+// one, or root itself when it holds a build in the flat layout of earlier
+// versions (legacy).
+func previousOf(root, stem string) (id, dir string, legacy bool) {
+	if id, err := CurrentID(root); err == nil {
+		return id, filepath.Join(root, GenerationsDir, id), false
+	}
+	for _, name := range []string{PIRManifestFile, bloom.BitsFile, KeysFile} {
+		if fileExists(filepath.Join(root, name)) {
+			return "", root, true
+		}
+	}
+	if bin, _ := pir.ShardPaths(root, stem, 0); fileExists(bin) {
+		return "", root, true
+	}
+	return "", "", false
+}
+
+// removeFlatLayout removes the files a build of an earlier version wrote
+// directly into root, once a generation holds their successors.
+func removeFlatLayout(root, stem string) {
+	for _, name := range append(append([]string{}, StagedFiles...), PIRManifestFile, KeyConfigFile) {
+		os.Remove(filepath.Join(root, name))
+	}
+	for i := 0; ; i++ {
+		bin, params := pir.ShardPaths(root, stem, i)
+		if !fileExists(bin) && !fileExists(params) {
+			break
+		}
+		os.Remove(params)
+		os.Remove(bin)
+	}
+	old, _ := filepath.Glob(filepath.Join(root, ".build-staging-*"))
+	old2, _ := filepath.Glob(filepath.Join(root, ".pir-staging-*"))
+	for _, d := range append(old, old2...) {
+		os.RemoveAll(d)
+	}
+	atomicfile.SyncDir(root)
+}
+
+// nextID returns one more than the newest generation id in root.
+func nextID(root string) (string, error) {
+	ids, err := IDs(root)
+	if err != nil {
+		return "", err
+	}
+	var n uint64
+	if len(ids) > 0 {
+		n, _ = strconv.ParseUint(ids[len(ids)-1], 10, 64)
+	}
+	return fmt.Sprintf("%06d", n+1), nil
+}
+
+// writeGenerationFile lists every file of dir in m (size and SHA-256,
+// fsyncing each), writes GenerationFile and fsyncs the directory.
+func writeGenerationFile(dir string, m *GenerationManifest) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("generation: %w", err)
+	}
+	m.Files = m.Files[:0]
+	for _, e := range ents {
+		if e.Name() == GenerationFile {
+			continue
+		}
+		fi, err := describeFile(filepath.Join(dir, e.Name()), e.Name(), true)
+		if err != nil {
+			return fmt.Errorf("generation: %w", err)
+		}
+		m.Files = append(m.Files, fi)
+	}
+	mj, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("generation: %w", err)
+	}
+	if err := writeFileAtomic(filepath.Join(dir, GenerationFile), append(mj, '\n')); err != nil {
+		return fmt.Errorf("generation: %w", err)
+	}
+	return atomicfile.SyncDir(dir)
+}
+
+// prune removes the oldest generations so that keep remain (the current
+// one always stays), and returns their ids.
+func prune(root, current string, keep int) ([]string, error) {
+	if keep <= 0 {
+		keep = DefaultKeep
+	}
+	ids, err := IDs(root)
+	if err != nil {
+		return nil, err
+	}
+	var removed []string
+	for _, id := range ids {
+		if len(ids)-len(removed) <= keep {
+			break
+		}
+		if id == current {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(root, GenerationsDir, id)); err != nil {
+			return removed, fmt.Errorf("generation: pruning %s: %w", id, err)
+		}
+		removed = append(removed, id)
+	}
+	return removed, nil
+}
+
+// diffKeys counts the keys of next (sorted, distinct) that the sorted key
+// file at prevPath lacks (added) and the keys of the file next lacks
+// (removed), by one merge pass. An unreadable file counts every key added.
+func diffKeys(prevPath string, next []string) (added, removed int) {
+	f, err := os.Open(prevPath)
+	if err != nil {
+		return len(next), 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(nil, 1<<20)
+	i := 0
+	for sc.Scan() {
+		k := strings.TrimSpace(sc.Text())
+		if k == "" {
+			continue
+		}
+		for i < len(next) && next[i] < k {
+			added++
+			i++
+		}
+		if i < len(next) && next[i] == k {
+			i++
+			continue
+		}
+		removed++
+	}
+	return added + len(next) - i, removed
+}
