@@ -23,7 +23,7 @@ func benchSetup(b *testing.B, name string) (*Params, *Evaluator, *EvaluationKey,
 }
 
 func BenchmarkEvaluator(b *testing.B) {
-	for _, name := range []string{"n_4096_logq_27_28_28_logt_5", "n_8192_logq_3x55_logt_24"} {
+	for _, name := range []string{"n_4096_logq_27_28_28_logt_5", "n_4096_logq_16_33_33_logt_4", "n_8192_logq_3x55_logt_24"} {
 		p, ev, evk, ct := benchSetup(b, name)
 		b.Run(name+"/galois_keyswitch", func(b *testing.B) {
 			out := &Ciphertext{}

@@ -21,7 +21,9 @@ type Evaluator struct {
 	tmp   []*ring.Poly
 	acc   [][2]uint64 // 128-bit lazy accumulators
 	acc64 []uint64    // 64-bit accumulators (32-bit moduli)
-	mulSc *mulScratch
+	// xs, ys are the operand rows of one innerProductRow26 (emptied after).
+	xs, ys [][]uint64
+	mulSc  *mulScratch
 	// galTab is σ_galTabG's coefficient map (galoisTable).
 	galTab  []uint32
 	galTabG uint64
@@ -286,6 +288,8 @@ func (e *Evaluator) InnerProduct(out *Ciphertext, cts []*Ciphertext, pts []*Plai
 			e.innerProductRow32(out, cts, pts, r)
 		case q < word52Max && haveIFMA:
 			e.innerProductRow52(out, cts, pts, r, maxTerms52)
+		case q < word52Max && haveSIMD:
+			e.innerProductRow26(out, cts, pts, r, maxTerms52)
 		default:
 			e.innerProductRow64(out, cts, pts, r)
 		}

@@ -59,3 +59,6 @@ func mulAccNarrowAVX2(acc0, acc1, x0, x1 []uint64, w []uint32)
 
 //go:noescape
 func mulAccNarrowBatchAVX2(acc0, acc1 []uint64, x0s, x1s [][]uint64, ws [][]uint32)
+
+//go:noescape
+func mulAcc26AVX2(a, b, c []uint64, xs, ys [][]uint64)
