@@ -84,23 +84,6 @@ func TestAcceptsGzip(t *testing.T) {
 	}
 }
 
-func TestBucket(t *testing.T) {
-	now := time0
-	b := newBucket(2, 3, now) // 2/s, burst 3
-	for i := range 3 {
-		if ok, _ := b.allow(now); !ok {
-			t.Fatalf("call %d within burst refused", i)
-		}
-	}
-	ok, wait := b.allow(now)
-	if ok || wait != 500*1e6 {
-		t.Fatalf("over burst: ok=%v wait=%v, want refused with 500ms", ok, wait)
-	}
-	if ok, _ := b.allow(now.Add(500 * 1e6)); !ok {
-		t.Error("refused after the refill time")
-	}
-}
-
 var time0 = mustTime("2026-01-01T00:00:00Z")
 
 // TestCheckTokenStatus runs the Privacy Pass check of every PIR call on

@@ -51,7 +51,7 @@
 //     newest version of the usecase, no evaluation key, config_id ignored;
 //     400 "SymmetricPIR not configured." for a usecase without a key, 400
 //     for an element that is not a compressed P-384 point. They pass the
-//     same token check, rate limit and request cap as PIR requests, and take
+//     same token check and request cap as PIR requests, and take
 //     no compute slot (about 1.4 ms of CPU each).
 //   - /report: JSON array or URLFilterReport; empty 400 when malformed;
 //     written durably to the report directory when one is configured.

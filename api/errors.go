@@ -69,7 +69,6 @@ const (
 	catKeyMissing  = "key_missing"
 	catBadQuery    = "bad_query"
 	catKeyMismatch = "key_mismatch"
-	catRateLimited = "rate_limited"
 	catOverloaded  = "overloaded"
 	catTimeout     = "timeout"
 	catCanceled    = "canceled"

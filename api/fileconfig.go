@@ -142,13 +142,18 @@ type TierConfig struct {
 	// are not written in this file. Required.
 	TokensFile string `json:"tokensFile"`
 
-	// QueriesPerSecond is the sustained rate of PIR-service calls allowed
-	// for the whole tier (tokens are unlinkable, so the limit is per tier,
-	// not per user). 0: unlimited.
+	// QueriesPerSecond is the sustained rate of Privacy Pass tokens
+	// issued to each user token of the tier, checked at /issue before
+	// signing (privacypass.IssueLimit): every PIR call spends one token,
+	// so this bounds each user's calls, and one user over it (429 on
+	// /issue) affects no other. PIR calls themselves are not limited
+	// (their tokens are unlinkable). Each replica counts on its own. 0:
+	// unlimited.
 	QueriesPerSecond float64 `json:"queriesPerSecond,omitempty"`
 
-	// Burst is the number of calls allowed at once above the sustained
-	// rate. Default: max(1, QueriesPerSecond).
+	// Burst is the number of tokens one user may have issued at once
+	// above the sustained rate (devices fetch tokens in batches). Default:
+	// max(1, QueriesPerSecond).
 	Burst int `json:"burst,omitempty"`
 }
 

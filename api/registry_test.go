@@ -223,18 +223,3 @@ func TestReloadInFlight(t *testing.T) {
 		}
 	}
 }
-
-// TestRateLimit: a tier over its rate gets 429 with Retry-After.
-func TestRateLimit(t *testing.T) {
-	e := newEnv(t, envOptions{cfg: Config{TierLimits: map[string]TierLimit{"tier1": {PerSecond: 0.001, Burst: 2}}}})
-	req, _ := proto.Marshal(&apipb.ConfigRequest{})
-	for i := range 2 {
-		if code, _, body := e.post("/config", req, nil); code != http.StatusOK {
-			t.Fatalf("call %d within burst: %d %s", i, code, body)
-		}
-	}
-	code, hdr, _ := e.post("/config", req, nil)
-	if code != http.StatusTooManyRequests || hdr.Get("Retry-After") == "" {
-		t.Errorf("over the rate: %d, Retry-After %q", code, hdr.Get("Retry-After"))
-	}
-}

@@ -36,10 +36,6 @@ type Config struct {
 	// cache.
 	KeyCacheSize int
 
-	// TierLimits are the call rates per user-token tier (names as the
-	// [TokenVerifier] returns them). Tiers not listed are not limited.
-	TierLimits map[string]TierLimit
-
 	// ReportDirectory receives /report files; empty drops reports.
 	ReportDirectory string
 }
@@ -76,7 +72,6 @@ type Server struct {
 	ready    func(context.Context) error
 	log      *slog.Logger
 	m        *metrics
-	limiter  *tierLimiter
 	compute  slots
 	keys     *keyCache
 	uncached keysInUse // parsed keys held by answers, outside the cache budget
@@ -136,9 +131,6 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		now:     time.Now,
 	}
 	s.uncached.gauge = m.uncachedKeys
-	if s.limiter, err = newTierLimiter(cfg.TierLimits, s.now); err != nil {
-		return nil, err
-	}
 	s.m.usecases.Set(float64(s.reg.Len()))
 	s.handler = s.routes()
 	return s, nil
@@ -248,8 +240,7 @@ const maxUserIdentifierBytes = 512
 
 // endpoint wraps a core with the checks every PIR-service call goes through,
 // in Apple's order (Privacy Pass token, User-Identifier, User-Agent), plus
-// the rate limit of the token's tier, the deadline, the body cap, metrics and
-// one log line.
+// the deadline, the body cap, metrics and one log line.
 func (s *Server) endpoint(name string, maxBody int64, identified bool, fn endpointFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := s.now()
@@ -298,7 +289,7 @@ func (s *Server) endpoint(name string, maxBody int64, identified bool, fn endpoi
 	})
 }
 
-// serveCall runs the checks and the core. retryAfter is set for 429/503.
+// serveCall runs the checks and the core. retry is the Retry-After of a 503.
 func (s *Server) serveCall(ctx context.Context, w http.ResponseWriter, r *http.Request, c *call,
 	name string, maxBody int64, identified bool, fn endpointFunc) (rep *reply, retry int, err error) {
 	if s.tokens != nil {
@@ -307,9 +298,9 @@ func (s *Server) serveCall(ctx context.Context, w http.ResponseWriter, r *http.R
 			return nil, retryAfter(err), err
 		}
 		s.m.tokens.WithLabelValues(c.tier).Inc()
-		if ok, wait := s.limiter.allow(c.tier); !ok {
-			return nil, int(wait/time.Second) + 1, newHTTPError(http.StatusTooManyRequests, catRateLimited, "Too Many Requests")
-		}
+		// No rate limit here: tokens are unlinkable, so a limit could only
+		// be per tier, shared by all its users. Users are limited where
+		// they are known, at token issuance (privacypass.IssueLimit).
 	}
 	c.userAgent = r.Header.Get("User-Agent")
 	if identified {

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/blindlist/blindlist/internal/store"
 )
@@ -37,8 +38,9 @@ const (
 //     unknown user token 401.
 //   - POST /issue, Bearer as above, body a 259-byte token request: 200 with
 //     application/private-token-response and the 256-byte blind signature;
-//     401 bad user token, 400 short body, 413 longer body, 422 wrong type,
-//     unknown key id for the tier, or blinded message out of range.
+//     401 bad user token, 429 with Retry-After when this user token is over
+//     its tier's [IssueLimit], 400 short body, 413 longer body, 422 wrong
+//     type, unknown key id for the tier, or blinded message out of range.
 //
 // Error bodies are Apple's JSON {"error":{"message":"…"}}. Nothing about a
 // request is logged.
@@ -57,7 +59,7 @@ func (s *Service) serveDirectory(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) serveTokenKey(w http.ResponseWriter, r *http.Request) {
-	tier, err := s.userTier(bearer(r))
+	tier, _, err := s.userTier(bearer(r))
 	if err != nil {
 		s.writeError(w, err)
 		return
@@ -74,9 +76,15 @@ func (s *Service) serveTokenKey(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Service) serveIssue(w http.ResponseWriter, r *http.Request) {
-	tier, err := s.userTier(bearer(r))
+	tier, user, err := s.userTier(bearer(r))
 	if err != nil {
 		s.writeError(w, err)
+		return
+	}
+	if ok, wait := s.limit.allow(user, tier, s.now()); !ok {
+		// This user only; checked before any signing.
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait/time.Second)+1))
+		s.writeError(w, errRateLimited)
 		return
 	}
 	// Read one byte past the request size to tell "too long" from "exact".
@@ -110,6 +118,7 @@ func bearer(r *http.Request) string {
 var (
 	errBodyRead     = errors.New("privacypass: reading request body")
 	errBodyTooLarge = errors.New("privacypass: request body too large")
+	errRateLimited  = errors.New("privacypass: user token over its issuance rate")
 )
 
 // StatusFor maps an error of this package to the HTTP status and the message
@@ -122,6 +131,8 @@ func StatusFor(err error) (status int, message string) {
 		return http.StatusBadRequest, "Invalid token request size"
 	case errors.Is(err, errBodyTooLarge):
 		return http.StatusRequestEntityTooLarge, "Request body too large"
+	case errors.Is(err, errRateLimited):
+		return http.StatusTooManyRequests, "Too Many Requests"
 	case errors.Is(err, errBodyRead):
 		return http.StatusBadRequest, "Could not read request body"
 	case errors.Is(err, ErrRequestTokenType):
@@ -154,7 +165,7 @@ func (s *Service) writeError(w http.ResponseWriter, err error) {
 		s.log.Error("privacy pass request failed", "err", err)
 	}
 	body, _ := json.Marshal(map[string]map[string]string{"error": {"message": msg}})
-	if status == http.StatusServiceUnavailable {
+	if status == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
 		// Jittered, so devices turned away together come back apart.
 		w.Header().Set("Retry-After", strconv.Itoa(2+rand.IntN(9)))
 	}

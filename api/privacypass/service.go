@@ -44,6 +44,10 @@ type Config struct {
 	// Logger receives internal errors only (never tokens, user tokens, keys or
 	// addresses). Optional: nil discards.
 	Logger *slog.Logger
+	// IssueLimits bounds the tokens issued to each user token, by tier
+	// ([IssueLimit]); tiers not listed are unlimited. Each replica counts
+	// on its own. Optional.
+	IssueLimits map[string]IssueLimit
 	// Now is the clock. Optional: nil means time.Now.
 	Now func() time.Time
 }
@@ -59,6 +63,7 @@ type Service struct {
 	spent store.SpentSet
 	log   *slog.Logger
 	now   func() time.Time
+	limit *issueLimiter
 
 	// Epoch state, used when spent is a store.EpochSpentSet.
 	epochSet store.EpochSpentSet
@@ -87,6 +92,10 @@ func New(cfg Config) (*Service, error) {
 	}
 	s := &Service{spent: cfg.Spent, log: cfg.Logger, now: cfg.Now, note: cfg.EpochNote, onEpoch: cfg.OnEpoch}
 	s.epochSet, _ = cfg.Spent.(store.EpochSpentSet)
+	var err error
+	if s.limit, err = newIssueLimiter(cfg.IssueLimits); err != nil {
+		return nil, err
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -127,6 +136,9 @@ func (s *Service) SetUserTokens(tokens map[string]string) error {
 		m[sha256.Sum256([]byte(tok))] = tier
 	}
 	s.users.Store(&m)
+	if s.limit != nil {
+		s.limit.retain(m)
+	}
 	return nil
 }
 
@@ -139,17 +151,19 @@ func (r *Keyring) hasTier(tier string) bool {
 	return false
 }
 
-// userTier returns the tier of a bearer user token. The lookup is by
-// SHA-256 digest, so its timing reveals nothing useful about valid tokens.
-func (s *Service) userTier(userToken string) (string, error) {
+// userTier returns the tier of a bearer user token and the token's
+// digest. The lookup is by SHA-256 digest, so its timing reveals nothing
+// useful about valid tokens.
+func (s *Service) userTier(userToken string) (string, [32]byte, error) {
 	if userToken == "" {
-		return "", ErrUnauthorized
+		return "", [32]byte{}, ErrUnauthorized
 	}
-	tier, ok := (*s.users.Load())[sha256.Sum256([]byte(userToken))]
+	d := sha256.Sum256([]byte(userToken))
+	tier, ok := (*s.users.Load())[d]
 	if !ok {
-		return "", ErrUnauthorized
+		return "", [32]byte{}, ErrUnauthorized
 	}
-	return tier, nil
+	return tier, d, nil
 }
 
 // Verify redeems a token: [Keyring.CheckToken], then marks it spent. A token

@@ -262,11 +262,10 @@ func runService(ctx context.Context, e *env, fc *api.FileConfig, load func(conte
 		Limits:          fc.Limits,
 		MaxKeyBytes:     fc.KeyStore.MaxKeyBytes,
 		ReportDirectory: fc.ReportDirectory,
-		TierLimits:      map[string]api.TierLimit{},
 	}
 	deps := api.Deps{Registry: &api.Registry{}, Keys: kv, Logger: log, Metrics: metrics, Ready: s.ready}
 	if !fc.PrivacyPass.Disabled {
-		if err := s.openIssuer(ctx, spent, cfg.TierLimits); err != nil {
+		if err := s.openIssuer(ctx, spent); err != nil {
 			return err
 		}
 		deps.Tokens = api.PrivacyPassVerifier(s.issuer)
@@ -498,10 +497,11 @@ func (s *service) openStores() (store.KV, store.SpentSet, error) {
 // establishes the spent-token store's epoch: when the store lost its data
 // (while we were down, or later while we serve) the keys that started
 // before are void and rotate (see privacypass.Service.Verify).
-func (s *service) openIssuer(ctx context.Context, spent store.SpentSet, limits map[string]api.TierLimit) error {
+func (s *service) openIssuer(ctx context.Context, spent store.SpentSet) error {
 	pp := s.fc.PrivacyPass
 	s.keyDir = &api.IssuerKeyDir{Dir: pp.KeyDirectory, Lifetime: time.Duration(pp.KeyLifetime),
 		Overlap: time.Duration(pp.KeyOverlap), PublishAhead: time.Duration(pp.KeyPublishAhead)}
+	limits := map[string]privacypass.IssueLimit{}
 	users, err := s.userTokens(limits)
 	if err != nil {
 		return err
@@ -510,7 +510,7 @@ func (s *service) openIssuer(ctx context.Context, spent store.SpentSet, limits m
 	if err != nil {
 		return err
 	}
-	s.issuer, err = privacypass.New(privacypass.Config{Keyring: ring, UserTokens: users, Spent: spent, Logger: s.log,
+	s.issuer, err = privacypass.New(privacypass.Config{Keyring: ring, UserTokens: users, Spent: spent, Logger: s.log, IssueLimits: limits,
 		EpochNote: s.keyDir, OnEpoch: s.spentEpochChanged})
 	if err != nil {
 		return err
@@ -533,7 +533,7 @@ func (s *service) spentEpochChanged(time.Time) {
 
 // userTokens reads every tier's tokens file. Tier names are
 // "<vendor>/<tier>" so vendors cannot collide.
-func (s *service) userTokens(limits map[string]api.TierLimit) (map[string]string, error) {
+func (s *service) userTokens(limits map[string]privacypass.IssueLimit) (map[string]string, error) {
 	users := map[string]string{}
 	s.tiers = nil
 	for _, v := range s.fc.Vendors {
@@ -541,7 +541,7 @@ func (s *service) userTokens(limits map[string]api.TierLimit) (map[string]string
 			tier := v.Name + "/" + t.Name
 			s.tiers = append(s.tiers, tier)
 			if limits != nil {
-				limits[tier] = api.TierLimit{PerSecond: t.QueriesPerSecond, Burst: t.Burst}
+				limits[tier] = privacypass.IssueLimit{PerSecond: t.QueriesPerSecond, Burst: t.Burst}
 			}
 			toks, err := api.ReadUserTokens(t.TokensFile)
 			if err != nil {
