@@ -27,11 +27,17 @@
 // replicas sharing a real redis-server (keys and spent tokens), sustained
 // load and fault injection (a replica and Redis killed and restarted under
 // load, lookups lost after one retry counted), and structural checks of
-// deploy/ (Kubernetes manifests, compose file, Dockerfile). The default run
+// deploy/ (Kubernetes manifests, compose file, Dockerfiles, and that the
+// manifests match the compose topology). TestDocker builds the images
+// without a registry and runs deploy/compose.yaml on the local Docker
+// engine: a device outside it, probes, and faults across containers (a
+// replica killed, Redis cut from a replica or restarted, a rolling
+// replacement). The default run
 // takes seconds; longer runs are enabled by environment variables:
 //
 //	BLINDLIST_E2E_LOAD=30s BLINDLIST_E2E_FAULT=30s go test ./e2e -run 'Load|Faults' -v
 //
 // Results of the long runs are recorded in BENCHMARKS.md. Tests that need
-// redis-server skip without it, and fail without it when CI is set.
+// redis-server or a Docker engine skip without it, and fail without it
+// when CI is set.
 package e2e
