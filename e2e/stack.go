@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/blindlist/blindlist/api"
 	"github.com/blindlist/blindlist/api/privacypass"
 	"github.com/blindlist/blindlist/internal/httplog"
@@ -65,7 +67,32 @@ type StackConfig struct {
 	// Logger receives the logs of every replica, issuer and gateway. Nil:
 	// discarded.
 	Logger *slog.Logger
+	// KeyCacheSize caps each replica's parsed-key cache by entries
+	// (api.Config.KeyCacheSize); read at every replica start. Zero: api's
+	// default.
+	KeyCacheSize int
+	// Observe, if set, is called with the replica index and the request
+	// of every call a replica receives, before it is served: test
+	// instrumentation that shows where the balancer routed each device.
+	Observe func(replica int, r *http.Request)
 }
+
+// Routing is how the stack's balancer picks a replica for a call.
+type Routing int32
+
+const (
+	// RoundRobin spreads calls over the running replicas in turn, as a
+	// Kubernetes Service does.
+	RoundRobin Routing = iota
+	// UserHash sends every call of one User-Identifier to the same
+	// replica, by consistent hashing ([Ring]), so the replica holding a
+	// device's parsed key answers it; a replica leaving moves only its
+	// own devices.
+	UserHash
+	// External forwards every call to Stack.ExternalURL (a real proxy
+	// such as NGINX in front of the replicas).
+	External
+)
 
 // Stack is a running deployment on loopback: service replicas behind a
 // round-robin balancer (a Kubernetes Service), an OHTTP gateway in front of
@@ -86,7 +113,23 @@ type Stack struct {
 	RelayURL string
 	// KeyConfig is the gateway's key configuration, as Apple provisions it.
 	KeyConfig ohttp.KeyConfig
+
+	routing   atomic.Int32
+	external  atomic.Pointer[string]
+	balanceTr *http.Transport
 }
+
+// CloseIdleConnections drops the balancer's idle connections (after an
+// external proxy reloaded, whose old workers close theirs).
+func (s *Stack) CloseIdleConnections() { s.balanceTr.CloseIdleConnections() }
+
+// Route switches the balancer's routing for the calls that follow.
+// External needs SetExternal first.
+func (s *Stack) Route(r Routing) { s.routing.Store(int32(r)) }
+
+// SetExternal sets the base URL ("http://127.0.0.1:port") the External
+// routing forwards to.
+func (s *Stack) SetExternal(base string) { s.external.Store(&base) }
 
 // Replica is one `blindlist serve` process: the PIR service and the
 // issuer on one loopback listener, which can be stopped and restarted on
@@ -96,9 +139,44 @@ type Replica struct {
 	cfg   *StackConfig
 	addr  string
 
-	mu  sync.Mutex
-	srv *http.Server
-	api *api.Server
+	mu      sync.Mutex
+	srv     *http.Server
+	api     *api.Server
+	metrics *prometheus.Registry
+}
+
+// KeyCacheLookups returns the replica's parsed-key cache hits and misses
+// since its last start.
+func (r *Replica) KeyCacheLookups() (hits, misses float64, err error) {
+	r.mu.Lock()
+	reg := r.metrics
+	r.mu.Unlock()
+	if reg == nil {
+		return 0, 0, fmt.Errorf("e2e: replica %d never started", r.index)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		return 0, 0, fmt.Errorf("e2e: replica %d metrics: %w", r.index, err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "blindlist_api_key_cache_lookups_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() != "result" {
+					continue
+				}
+				switch l.GetValue() {
+				case "hit":
+					hits += m.GetCounter().GetValue()
+				case "miss":
+					misses += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return hits, misses, nil
 }
 
 // StartStack starts every component; Close stops them.
@@ -125,7 +203,7 @@ func StartStack(ctx context.Context, cfg StackConfig) (*Stack, error) {
 	}
 
 	var err error
-	s.balancer, s.BalancerURL, err = serve(newBalancer(s.Replicas))
+	s.balancer, s.BalancerURL, err = serve(newBalancer(s))
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +360,9 @@ func (r *Replica) Start(ctx context.Context) error {
 	if err := reg.Replace([]api.Entry{{Name: r.cfg.Usecase, Vendor: "e2e", VersionCount: 2, Usecase: uc}}); err != nil {
 		return fmt.Errorf("e2e: replica %d: %w", r.index, err)
 	}
-	as, err := api.New(api.Config{Limits: r.cfg.Limits}, api.Deps{Registry: reg, Keys: kv, Tokens: api.PrivacyPassVerifier(pp), Logger: r.cfg.Logger, Ready: r.cfg.Ready})
+	metrics := prometheus.NewRegistry()
+	as, err := api.New(api.Config{Limits: r.cfg.Limits, KeyCacheSize: r.cfg.KeyCacheSize},
+		api.Deps{Registry: reg, Keys: kv, Tokens: api.PrivacyPassVerifier(pp), Logger: r.cfg.Logger, Ready: r.cfg.Ready, Metrics: metrics})
 	if err != nil {
 		return fmt.Errorf("e2e: replica %d: %w", r.index, err)
 	}
@@ -291,6 +371,14 @@ func (r *Replica) Start(ctx context.Context) error {
 		mux.Handle(p, pp.Handler())
 	}
 	mux.Handle("/", as.Handler())
+	var h http.Handler = mux
+	if obs := r.cfg.Observe; obs != nil {
+		idx := r.index
+		h = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			obs(idx, req)
+			mux.ServeHTTP(w, req)
+		})
+	}
 
 	addr := r.addr
 	if addr == "" {
@@ -310,8 +398,8 @@ func (r *Replica) Start(ctx context.Context) error {
 		return fmt.Errorf("e2e: replica %d: %w", r.index, err)
 	}
 	r.addr = ln.Addr().String()
-	r.srv = newServer(mux)
-	r.api = as
+	r.srv = newServer(h)
+	r.api, r.metrics = as, metrics
 	go r.srv.Serve(ln)
 	return nil
 }
@@ -368,30 +456,52 @@ func (r *Replica) running() bool {
 	return r.srv != nil
 }
 
-// newBalancer returns a round-robin reverse proxy over the running
-// replicas, like a Kubernetes Service in front of ready pods: a replica
-// that is stopped receives no new calls, calls in flight on it fail.
-func newBalancer(replicas []*Replica) http.Handler {
+// newBalancer returns the stack's balancer: a reverse proxy that picks a
+// running replica by the stack's routing (round-robin like a Kubernetes
+// Service in front of ready pods, or consistent hashing on the
+// User-Identifier), or forwards to an external proxy. A replica that is
+// stopped receives no new calls; calls in flight on it fail.
+func newBalancer(s *Stack) http.Handler {
 	var next atomic.Uint64
 	tr := &http.Transport{
 		DialContext:         (&net.Dialer{Timeout: 5 * time.Second}).DialContext,
 		MaxIdleConnsPerHost: 64,
 		Proxy:               nil,
 	}
+	s.balanceTr = tr
+	replicas := s.Replicas
+	var rings ringCache
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			var r *Replica
-			for range len(replicas) {
-				c := replicas[next.Add(1)%uint64(len(replicas))]
-				if c.running() {
-					r = c
-					break
+			var target string
+			switch Routing(s.routing.Load()) {
+			case External:
+				if u := s.external.Load(); u != nil {
+					target = strings.TrimPrefix(*u, "http://")
+				}
+			case UserHash:
+				var running []string
+				for _, r := range replicas {
+					if r.running() {
+						running = append(running, r.addr)
+					}
+				}
+				if len(running) > 0 {
+					target = rings.get(running).Pick(pr.In.Header.Get("User-Identifier"))
+				}
+			default:
+				for range len(replicas) {
+					c := replicas[next.Add(1)%uint64(len(replicas))]
+					if c.running() {
+						target = c.addr
+						break
+					}
 				}
 			}
-			if r == nil {
-				r = replicas[0]
+			if target == "" {
+				target = replicas[0].addr
 			}
-			pr.SetURL(&url.URL{Scheme: "http", Host: r.addr})
+			pr.SetURL(&url.URL{Scheme: "http", Host: target})
 			pr.Out.Host = pr.In.Host
 		},
 		Transport: tr,

@@ -24,8 +24,8 @@ var ErrNotReplicated = errors.New("store: write not confirmed by a replica")
 // asynchronously, so a spend the master acknowledged and then lost when it
 // died would let the same token be spent again on the promoted replica.
 //
-// A spend not confirmed in time fails with [ErrNotReplicated] (fail
-// closed: the call gets 503, the device retries with a fresh token) and is
+// A spend not confirmed in time fails with [ErrNotReplicated], which wraps
+// [ErrUnavailable] (fail closed: the call gets 503, the device retries with a fresh token) and is
 // withdrawn from the master when it can still be reached, so an
 // unanswered spend never burns a token.
 func (r *Redis) ReplicatedSpentSet(name string, ttl time.Duration, replicas int, timeout time.Duration) (*ReplicatedSpentSet, error) {
@@ -78,7 +78,7 @@ func (s *ReplicatedSpentSet) MarkSpent(ctx context.Context, key []byte) (bool, e
 		return true, nil // already there: spent before, whoever's spend it was
 	case setErr != nil:
 		s.refresh(ctx)
-		return false, fmt.Errorf("store: redis mark spent: %w", setErr)
+		return false, fmt.Errorf("store: redis mark spent: %w: %w", ErrUnavailable, setErr)
 	case setVal != "OK":
 		return false, fmt.Errorf("store: redis mark spent: SET answered %q", setVal)
 	}
@@ -92,9 +92,9 @@ func (s *ReplicatedSpentSet) MarkSpent(ctx context.Context, key []byte) (bool, e
 	defer cancel()
 	_ = withdrawScript.Run(wctx, conn, []string{k}, marker).Err()
 	if werr != nil {
-		return false, fmt.Errorf("store: redis WAIT: %w", werr)
+		return false, fmt.Errorf("store: redis WAIT: %w: %w", ErrUnavailable, werr)
 	}
-	return false, fmt.Errorf("store: %d of %d replicas confirmed the spend within %v: %w", acked, s.replicas, s.timeout, ErrNotReplicated)
+	return false, fmt.Errorf("store: %d of %d replicas confirmed the spend within %v: %w: %w", acked, s.replicas, s.timeout, ErrNotReplicated, ErrUnavailable)
 }
 
 // node returns the client of the master holding k: the cluster's master
@@ -104,7 +104,7 @@ func (s *ReplicatedSpentSet) node(ctx context.Context, k string) (*redis.Client,
 	case *redis.ClusterClient:
 		n, err := c.MasterForKey(ctx, k)
 		if err != nil {
-			return nil, fmt.Errorf("store: redis cluster: master for key: %w", err)
+			return nil, fmt.Errorf("store: redis cluster: master for key: %w: %w", ErrUnavailable, err)
 		}
 		return n, nil
 	case *redis.Client:
