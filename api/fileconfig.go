@@ -54,6 +54,10 @@ type FileConfig struct {
 	// KeyStore selects where evaluation keys live.
 	KeyStore KeyStoreConfig `json:"keyStore"`
 
+	// Prefilter configures GET /prefilter/{usecase} (PrefilterConfig) for
+	// the usecases whose directory is laid out in generations.
+	Prefilter PrefilterConfig `json:"prefilter,omitzero"`
+
 	// Limits bounds request sizes, time and concurrency.
 	Limits LimitsConfig `json:"limits"`
 

@@ -112,6 +112,7 @@ func (c *FileConfig) normalize(baseDir string) error {
 		}
 		return filepath.Join(baseDir, p)
 	}
+	c.Prefilter.BearerTokenFile = abs(c.Prefilter.BearerTokenFile)
 	if err := checkHostPort("listen", c.Listen, true); err != nil {
 		return err
 	}

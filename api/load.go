@@ -16,6 +16,9 @@ import (
 // pirUsecase is a [Usecase] backed by processed shards loaded by package pir.
 type pirUsecase struct {
 	srv *pir.Server
+	// generation is the id of the generation the shards came from; ""
+	// for a flat directory.
+	generation string
 }
 
 func (u *pirUsecase) Config() *apipb.Config                { return u.srv.Config().Proto }
@@ -96,7 +99,12 @@ func openGeneration(ctx context.Context, uc UsecaseConfig, g *generation.Generat
 		return nil, fmt.Errorf("api: usecase %q: fileStem is %q in the configuration but generation %s of %s names its shards %q",
 			uc.Name, uc.FileStem, m.ID, g.Root, m.Stem)
 	}
-	return openShards(ctx, uc, g.Dir)
+	u, err := openShards(ctx, uc, g.Dir)
+	if err != nil {
+		return nil, err
+	}
+	u.(*pirUsecase).generation = m.ID
+	return u, nil
 }
 
 // openShards loads uc.ShardCount shards from dir.
@@ -201,6 +209,7 @@ func openPrevious(ctx context.Context, uc UsecaseConfig) []Usecase {
 		if err != nil {
 			continue
 		}
+		u.(*pirUsecase).generation = g.ID()
 		out = append(out, u)
 	}
 	slices.Reverse(out)

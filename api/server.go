@@ -148,6 +148,20 @@ func (s *Server) Handler() http.Handler { return s.handler }
 // before a graceful shutdown. Calls keep being served.
 func (s *Server) SetDraining(v bool) { s.draining.Store(v) }
 
+// ServedGeneration returns the id of the generation the newest version of
+// a usecase was loaded from, or "" when it is not served or came from a
+// directory not laid out in generations.
+func (s *Server) ServedGeneration(name string) string {
+	u, ok := s.reg.load().latest(name)
+	if !ok {
+		return ""
+	}
+	if pu, ok := u.(*pirUsecase); ok {
+		return pu.generation
+	}
+	return ""
+}
+
 // Replace publishes a new set of usecases (see [Registry.Replace]) and
 // records the reload in the metrics.
 func (s *Server) Replace(entries []Entry) error {

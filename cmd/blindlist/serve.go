@@ -39,6 +39,9 @@ Serve the PIR service Apple's NEURLFilter talks to, all in one process:
   GET  /.well-known/private-token-issuer-directory   the Privacy Pass issuer
   GET  /token-key-for-user-token, POST /issue
   POST /gateway, GET /ohttp-keys                     the Oblivious HTTP gateway (when enabled)
+  GET  /prefilter/{usecase}, /prefilter/{usecase}/{tag}.bin
+                                                     the prefilter of the build (no Privacy Pass;
+                                                     JSON metadata with ETag, then the raw bits)
   GET  /healthz /readyz
 and, on the admin listener, /metrics, /versions and POST /reload.
 
@@ -86,6 +89,15 @@ Flags:
                     GOMEMLIMIT, when set, wins
   --tls-cert FILE   TLS certificate chain (PEM) for the public listener
   --tls-key FILE    its private key (PEM); both or neither
+  --prefilter-cache-control V
+                    Cache-Control of GET /prefilter/{usecase} (overrides
+                    prefilter.cacheControl; default "public, max-age=300")
+  --prefilter-token-file FILE
+                    require "Authorization: Bearer <first line of FILE>" on
+                    the prefilter endpoint (overrides prefilter.bearerTokenFile)
+  --generation-poll D
+                    how often to look for a newly published generation of a
+                    usecase directory built by 'blindlist build' (default 2s)
   --log-format F    text or json (default text)
 
 Examples:
@@ -107,6 +119,9 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	memLimit := fs.Int64("memory-limit", 0, "")
 	keyCache := fs.Int64("key-cache-bytes", 0, "")
 	symmetricKey := fs.String("symmetric-key", "", "")
+	prefilterCache := fs.String("prefilter-cache-control", "", "")
+	genPoll := fs.Duration("generation-poll", defaultGenerationPoll, "")
+	prefilterToken := fs.String("prefilter-token-file", "", "")
 	tlsCertFile := fs.String("tls-cert", "", "")
 	tlsKeyFile := fs.String("tls-key", "", "")
 	pos, code, ok := parseArgs(e, fs, serveUsage, args)
@@ -193,6 +208,16 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		if set["memory-limit"] {
 			fc.Limits.MemoryLimitBytes = *memLimit
 		}
+		if set["prefilter-cache-control"] {
+			fc.Prefilter.CacheControl = *prefilterCache
+		}
+		if set["prefilter-token-file"] {
+			abs, err := filepath.Abs(*prefilterToken)
+			if err != nil {
+				return nil, err
+			}
+			fc.Prefilter.BearerTokenFile = abs
+		}
 		if set["key-cache-bytes"] {
 			fc.Limits.KeyCacheBytes = *keyCache
 			if *keyCache == 0 {
@@ -208,7 +233,11 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	if *dbDir != "" && !fc.PrivacyPass.Disabled {
 		e.hintf("the user token for pirAuthenticationToken is in %s", fc.Vendors[0].Tiers[0].TokensFile)
 	}
-	if err := runService(ctx, e, fc, load, log, tlsCfg); err != nil {
+	if *genPoll <= 0 {
+		e.errorf("--generation-poll %v: must be positive", *genPoll)
+		return 2
+	}
+	if err := runService(ctx, e, fc, load, log, tlsCfg, *genPoll); err != nil {
 		return e.errorf("%v", err)
 	}
 	return 0
@@ -232,11 +261,16 @@ type service struct {
 	// sweepers delete expired entries of the embedded (bbolt) stores,
 	// which, unlike Redis, do not expire entries by themselves.
 	sweepers []func(context.Context) (int, error)
+	// prefilters serves GET /prefilter/...; replicas, with Redis, shares
+	// which generation each ready replica serves.
+	prefilters *api.Prefilters
+	replicas   *api.ReplicaGenerations
+	heartbeats api.Heartbeats // nil without Redis
 }
 
 // runService runs the service until ctx is done, then drains and shuts down.
 // With tlsCfg the public listener serves TLS (HTTP/1.1 and h2).
-func runService(ctx context.Context, e *env, fc *api.FileConfig, load func(context.Context) (*api.FileConfig, error), log *slog.Logger, tlsCfg *tls.Config) (err error) {
+func runService(ctx context.Context, e *env, fc *api.FileConfig, load func(context.Context) (*api.FileConfig, error), log *slog.Logger, tlsCfg *tls.Config, genPoll time.Duration) (err error) {
 	if err := os.MkdirAll(fc.DataDir, 0o700); err != nil {
 		return err
 	}
@@ -281,6 +315,10 @@ func runService(ctx context.Context, e *env, fc *api.FileConfig, load func(conte
 	if err := s.api.Replace(entries); err != nil {
 		return err
 	}
+	if s.heartbeats != nil {
+		s.replicas = api.NewReplicaGenerations(s.heartbeats, replicaName())
+		s.announce(ctx)
+	}
 
 	inner := chi.NewRouter()
 	if s.issuer != nil {
@@ -289,6 +327,14 @@ func runService(ctx context.Context, e *env, fc *api.FileConfig, load func(conte
 		inner.Method(http.MethodGet, privacypass.TokenKeyPath, ih)
 		inner.Method(http.MethodPost, privacypass.IssuePath, ih)
 	}
+	// The prefilter (no Privacy Pass; optionally a bearer token).
+	if s.prefilters, err = api.NewPrefilters(fc.Prefilter, s.servedGenerations, log); err != nil {
+		return err
+	}
+	if err := s.prefilters.Configure(fc.Prefilter, api.PrefilterRoots(fc)); err != nil {
+		return err
+	}
+	inner.Method(http.MethodGet, "/prefilter/*", s.prefilters.Handler())
 	inner.Mount("/", s.api.Handler())
 	public := http.Handler(inner)
 	if fc.OHTTP.Enabled {
@@ -304,7 +350,11 @@ func runService(ctx context.Context, e *env, fc *api.FileConfig, load func(conte
 		if err != nil {
 			return err
 		}
-		return s.reload(ctx, next)
+		if err := s.reload(ctx, next); err != nil {
+			return err
+		}
+		s.announce(ctx)
+		return nil
 	}
 	servers := []*http.Server{s.httpServer(public)}
 	addrs := []string{fc.Listen}
@@ -352,8 +402,10 @@ func runService(ctx context.Context, e *env, fc *api.FileConfig, load func(conte
 	// Builds publish new generations (here or on another replica sharing
 	// the volume): follow them.
 	watch := newGenerationWatch(fc)
-	poll := time.NewTicker(generationPollInterval)
+	poll := time.NewTicker(genPoll)
 	defer poll.Stop()
+	beat := time.NewTicker(api.ReplicaTTL / 5)
+	defer beat.Stop()
 	var serveErr error
 loop:
 	for {
@@ -387,6 +439,8 @@ loop:
 					log.Info("serving new generation", "generations", ids)
 				}
 			}
+		case <-beat.C:
+			s.announce(ctx)
 		case <-sweep.C:
 			if n, err := s.sweep(ctx); err != nil {
 				log.Error("removing expired store entries failed", "error", err.Error())
@@ -396,6 +450,11 @@ loop:
 		}
 	}
 	s.api.SetDraining(true)
+	if s.replicas != nil {
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		s.replicas.Leave(lctx)
+		cancel()
+	}
 	s.mu.Lock() // POST /reload may still be replacing s.fc
 	drain := time.Duration(*s.fc.Limits.DrainDelay)
 	s.mu.Unlock()
@@ -463,6 +522,11 @@ func (s *service) openStores() (store.KV, store.SpentSet, error) {
 		s.closers = append(s.closers, c.Close)
 		r := store.NewRedis(c, "blindlist:")
 		s.ready = r.Check
+		hb, err := r.Heartbeats("replica-generations")
+		if err != nil {
+			return nil, nil, err
+		}
+		s.heartbeats = hb
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		if err := r.Ping(ctx); err != nil {
@@ -597,6 +661,9 @@ func (s *service) reload(ctx context.Context, next *api.FileConfig) error {
 	}
 	if err := s.api.Reload(ctx, next); err != nil {
 		return err
+	}
+	if err := s.prefilters.Configure(next.Prefilter, api.PrefilterRoots(next)); err != nil {
+		s.log.Error("reload: prefilter endpoint keeps its previous token", "error", err.Error())
 	}
 	defer func() {
 		if err := s.setMemoryLimit(os.LookupEnv, false); err != nil {

@@ -1,7 +1,11 @@
 package main
 
 import (
+	"context"
+	"crypto/rand"
+	"fmt"
 	"maps"
+	"os"
 	"slices"
 	"strings"
 	"time"
@@ -10,9 +14,9 @@ import (
 	"github.com/blindlist/blindlist/generation"
 )
 
-// generationPollInterval is how often serve looks for a newly published
-// generation of its usecases' directories.
-const generationPollInterval = 2 * time.Second
+// defaultGenerationPoll is how often serve looks for a newly published
+// generation of its usecases' directories (--generation-poll).
+const defaultGenerationPoll = 2 * time.Second
 
 // generationWatch remembers the current generation of every usecase
 // directory laid out in generations.
@@ -55,4 +59,43 @@ func currentIDs(fc *api.FileConfig) (map[string]string, string) {
 		parts = append(parts, root+"="+ids[root])
 	}
 	return ids, strings.Join(parts, " ")
+}
+
+// servedGenerations lists the generation of each usecase served by this
+// replica and by the other ready replicas sharing its Redis: the
+// prefilter endpoint offers only a prefilter all of them answer.
+func (s *service) servedGenerations(ctx context.Context, usecase string) ([]string, error) {
+	var ids []string
+	if id := s.api.ServedGeneration(usecase); id != "" {
+		ids = append(ids, id)
+	}
+	if s.replicas != nil {
+		others, err := s.replicas.Served(ctx, usecase)
+		if err != nil {
+			return nil, err
+		}
+		ids = append(ids, others...)
+	}
+	return ids, nil
+}
+
+// announce tells the other replicas which generations this one serves.
+func (s *service) announce(ctx context.Context) {
+	if s.replicas == nil {
+		return
+	}
+	actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if err := s.replicas.Announce(actx, s.api.ServedGenerations()); err != nil {
+		s.log.Error("announcing the served generations failed; the prefilter endpoint may lag", "error", err.Error())
+	}
+}
+
+// replicaName names this process among the replicas: host, pid and random
+// bits (a restarted replica is a new member; the old one expires).
+func replicaName() string {
+	host, _ := os.Hostname()
+	var b [4]byte
+	rand.Read(b[:])
+	return fmt.Sprintf("%s-%d-%x", host, os.Getpid(), b)
 }
