@@ -2,6 +2,7 @@ package blocklist
 
 import (
 	"hash/maphash"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -196,91 +197,38 @@ func (s *keySet) Sorted() []string {
 
 // SortedWithOrder returns the keys present in bytewise order and, for
 // each, its index in insertion order (the index of the provenance record
-// made when it was added). The keys are permuted in place, with 4 bytes a
-// key of extra memory; the set must not be used afterwards.
+// made when it was added). It sorts a copy of the keys directly, which is
+// much faster than sorting indexes through the keys, then finds each
+// key's index through the set's hash index, on all cores. The set must not
+// be used afterwards.
 func (s *keySet) SortedWithOrder() ([]string, []uint32) {
-	order := make([]uint32, 0, len(s.keys))
-	for i, k := range s.keys {
+	n := 0
+	for _, k := range s.keys {
 		if k != "" {
-			order = append(order, uint32(i))
+			n++
 		}
 	}
-	keys := s.keys
-	s.keys, s.slots, s.origins = nil, nil, nil
-	sortOrder(order, keys)
-	return gatherKeys(keys, order), order
-}
-
-// gatherKeys moves keys[order[i]] to keys[i] for every i and returns
-// keys[:len(order)], where order holds distinct indexes into keys, in
-// place: positions form chains i → order[i] that end past len(order) or
-// close into cycles, and each is walked once, reading a slot before
-// overwriting it.
-func gatherKeys(keys []string, order []uint32) []string {
-	m := len(order)
-	pointed := make([]bool, m) // some j has order[j] == i: keys[i] is read before written
-	for _, o := range order {
-		if int(o) < m {
-			pointed[o] = true
+	keys := make([]string, 0, n)
+	for _, k := range s.keys {
+		if k != "" {
+			keys = append(keys, k)
 		}
 	}
-	filled := make([]bool, m)
-	walk := func(start int) {
-		tmp := keys[start]
-		for j := start; ; {
-			filled[j] = true
-			k := int(order[j])
-			if k == start {
-				keys[j] = tmp
-				return
-			}
-			keys[j] = keys[k]
-			if k >= m {
-				return
-			}
-			j = k
-		}
-	}
-	for i := range m {
-		if !pointed[i] {
-			walk(i) // the head of a chain
-		}
-	}
-	for i := range m {
-		if !filled[i] {
-			walk(i) // a cycle
-		}
-	}
-	return keys[:m]
-}
-
-// sortOrder sorts the indexes in order by the keys they name, on two
-// cores for large inputs: one partition around the median of a sample,
-// then both sides concurrently, as [sortParallel].
-func sortOrder(order []uint32, keys []string) {
-	cmp := func(a, b uint32) int { return strings.Compare(keys[a], keys[b]) }
-	if len(order) < 1<<14 {
-		slices.SortFunc(order, cmp)
-		return
-	}
-	const samples = 255
-	sample := make([]string, samples)
-	for i := range sample {
-		sample[i] = keys[order[i*(len(order)/samples)]]
-	}
-	slices.Sort(sample)
-	pivot := sample[samples/2]
-	lo := 0
-	for i, o := range order {
-		if keys[o] < pivot {
-			order[lo], order[i] = o, order[lo]
-			lo++
-		}
-	}
+	sortParallel(keys)
+	order := make([]uint32, len(keys))
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(keys)/(1<<16)))
+	chunk := (len(keys) + workers - 1) / workers
 	var wg sync.WaitGroup
-	wg.Go(func() { slices.SortFunc(order[:lo], cmp) })
-	slices.SortFunc(order[lo:], cmp)
+	for w := range workers {
+		wg.Go(func() {
+			for i := w * chunk; i < min(len(keys), (w+1)*chunk); i++ {
+				order[i] = uint32(s.Index(keys[i]))
+			}
+		})
+	}
 	wg.Wait()
+	s.keys, s.slots, s.origins = nil, nil, nil
+	return keys, order
 }
 
 // sortParallel sorts distinct keys in place on two cores without extra

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"slices"
 	"strings"
@@ -93,32 +92,6 @@ func TestProvenanceAfterRemovals(t *testing.T) {
 	for i, k := range r.Keys {
 		if o := r.Provenance.Origin(i); o.Rule != "||"+k+"^" {
 			t.Errorf("origin of %s: %+v", k, o)
-		}
-	}
-}
-
-// TestGatherKeys checks the in-place permutation against a copy, on random
-// partial permutations (some indexes absent: blanked keys).
-func TestGatherKeys(t *testing.T) {
-	r := rand.New(rand.NewPCG(1, 2))
-	for n := range 200 {
-		keys := make([]string, n)
-		for i := range keys {
-			keys[i] = fmt.Sprint(i)
-		}
-		perm := r.Perm(n)
-		m := 0
-		if n > 0 {
-			m = r.IntN(n + 1)
-		}
-		order := make([]uint32, m)
-		want := make([]string, m)
-		for i := range m {
-			order[i] = uint32(perm[i])
-			want[i] = keys[perm[i]]
-		}
-		if got := gatherKeys(keys, order); !slices.Equal(got, want) {
-			t.Fatalf("n=%d m=%d: got %q, want %q", n, m, got, want)
 		}
 	}
 }
