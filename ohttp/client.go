@@ -89,11 +89,18 @@ type Client struct {
 	MaxResponseBytes int64
 }
 
-// SelectKeyConfig returns the first of configs that a [Client] can use: a
-// KEM that crypto/hpke implements, a public key it accepts, and a suite this
-// package supports. Lists from [ParseKeyConfigs] may hold configurations for
-// KEMs that other gateways offer beside X25519; those are passed over.
+// SelectKeyConfig returns the configuration of configs that a [Client]
+// should use: the first MLKEM768-X25519 (post-quantum hybrid) one it can
+// use, else the first it can use at all. Usable means a KEM that crypto/hpke
+// implements, a public key it accepts, and a suite this package supports.
+// Lists from [ParseKeyConfigs] may hold configurations for KEMs that other
+// gateways offer beside X25519; those are passed over.
 func SelectKeyConfig(configs []KeyConfig) (KeyConfig, error) {
+	for _, kc := range configs {
+		if kc.KEM == KEMMLKEM768X25519 && usable(kc) == nil {
+			return kc, nil
+		}
+	}
 	var reasons []string
 	for _, kc := range configs {
 		err := usable(kc)

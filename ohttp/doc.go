@@ -38,7 +38,13 @@
 // so a test cannot replay RFC 9458 Appendix A's client encryption; the
 // known-answer test covers everything else (see testdata/README.md).
 //
-// The gateway side does not use crypto/hpke, which builds a fresh recipient
+// Post-quantum: a gateway may offer MLKEM768-X25519 keys (KEM 0x647a of
+// draft-ietf-hpke-pq, "X-Wing", [DeriveHybridKeySet]) after its X25519 ones.
+// Clients that do not implement that KEM skip its configuration (RFC 9458
+// §3.2) and keep using X25519; [SelectKeyConfig] prefers the hybrid. Requests
+// to hybrid keys are opened with crypto/hpke.
+//
+// For X25519 keys the gateway side does not use crypto/hpke, which builds a fresh recipient
 // context (and its HMAC states) per request and cannot open in place: it
 // has its own minimal RFC 9180 base-mode recipient (recipient.go) for
 // exactly these suites, with the X25519 key parsed once per key, the

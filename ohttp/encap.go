@@ -91,7 +91,7 @@ func (ks *KeySet) decapsulate(rc *ResponseContext, encRequest []byte, inPlace bo
 	if _, _, err := hpkeSuite(suite); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrKeyConfig, err)
 	}
-	nenc, _ := kemPublicKeySize(kemID)
+	nenc, _ := kemEncSize(kemID)
 	if len(encRequest) < headerSize+nenc+aeadTagSize {
 		return nil, fmt.Errorf("%w: request of %d bytes is shorter than header, enc and tag", ErrMalformed, len(encRequest))
 	}
@@ -101,7 +101,13 @@ func (ks *KeySet) decapsulate(rc *ResponseContext, encRequest []byte, inPlace bo
 		ct = slices.Clone(ct)
 	}
 	*rc = ResponseContext{enc: enc, aead: suite.AEAD}
-	request, err := k.recipient.open(suite.AEAD, enc, ct, &rc.buf, &rc.nonce)
+	var request []byte
+	var err error
+	if k.recipient != nil {
+		request, err = k.recipient.open(suite.AEAD, enc, ct, &rc.buf, &rc.nonce)
+	} else {
+		request, err = k.openHPKE(suite, hdr, enc, ct, &rc.buf)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrDecrypt, err)
 	}

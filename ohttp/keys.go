@@ -31,16 +31,22 @@ const seedLabel = "blindlist ohttp gateway DHKEM(X25519, HKDF-SHA256) key id "
 // configuration that advertises it.
 type PrivateKey struct {
 	config    KeyConfig
-	recipient *recipient // the gateway's HPKE recipient (recipient.go)
+	recipient *recipient      // the gateway's own X25519 HPKE recipient (recipient.go)
+	hpkeKey   hpke.PrivateKey // the key of other KEMs (MLKEM768-X25519), opened with crypto/hpke
 }
 
+// hybridSeedLabel is [seedLabel] for MLKEM768-X25519 keys, so a key id's
+// hybrid key and X25519 key come from different HKDF outputs.
+const hybridSeedLabel = "blindlist ohttp gateway MLKEM768-X25519 key id "
+
 // NewPrivateKey builds a gateway key from a serialized HPKE private key
-// (RFC 9180 SerializePrivateKey; 32 bytes for X25519). Most callers derive
+// (RFC 9180 SerializePrivateKey; 32 bytes for X25519, the 32-byte seed for
+// MLKEM768-X25519). Most callers derive
 // keys with [DeriveKey] instead; this exists for keys held elsewhere and for
 // the RFC 9458 known-answer test.
 func NewPrivateKey(keyID uint8, kemID uint16, sk []byte, suites []Suite) (*PrivateKey, error) {
-	if kemID != KEMX25519HKDFSHA256 {
-		return nil, fmt.Errorf("%w: gateway keys must use KEM 0x%04x, not 0x%04x", ErrKeyConfig, KEMX25519HKDFSHA256, kemID)
+	if kemID != KEMX25519HKDFSHA256 && kemID != KEMMLKEM768X25519 {
+		return nil, fmt.Errorf("%w: gateway keys must use KEM 0x%04x or 0x%04x, not 0x%04x", ErrKeyConfig, KEMX25519HKDFSHA256, KEMMLKEM768X25519, kemID)
 	}
 	kem, err := hpke.NewKEM(kemID)
 	if err != nil {
@@ -73,6 +79,53 @@ func DeriveKey(seed []byte, keyID uint8, suites []Suite) (*PrivateKey, error) {
 	return newPrivateKey(keyID, priv, suites)
 }
 
+// DeriveHybridKey derives the MLKEM768-X25519 gateway key for keyID from a
+// [SeedSize]-byte secret seed, as [DeriveKey] does for X25519 but with its
+// own HKDF label (hybridSeedLabel) and the KEM's DeriveKeyPair
+// (draft-ietf-hpke-pq, crypto/hpke). Such a key is offered beside X25519
+// keys: clients that do not implement KEM 0x647a skip its configuration
+// (RFC 9458 §3.2) and keep using X25519.
+func DeriveHybridKey(seed []byte, keyID uint8, suites []Suite) (*PrivateKey, error) {
+	if len(seed) != SeedSize {
+		return nil, fmt.Errorf("ohttp: seed is %d bytes, want %d", len(seed), SeedSize)
+	}
+	ikm, err := hkdf.Key(sha256.New, seed, nil, hybridSeedLabel+string([]byte{keyID}), 32)
+	if err != nil {
+		return nil, fmt.Errorf("ohttp: deriving hybrid key id %d: %w", keyID, err)
+	}
+	priv, err := hpke.MLKEM768X25519().DeriveKeyPair(ikm)
+	if err != nil {
+		return nil, fmt.Errorf("ohttp: deriving hybrid key id %d: %w", keyID, err)
+	}
+	return newPrivateKey(keyID, priv, suites)
+}
+
+// openHPKE opens a request to a key of another KEM than X25519 with
+// crypto/hpke's recipient: base mode, the RFC 9458 §4.3 info for hdr, and
+// the response secret exported into secret.
+func (k *PrivateKey) openHPKE(suite Suite, hdr, enc, ct []byte, secret *[nh]byte) ([]byte, error) {
+	kdf, aead, err := hpkeSuite(suite)
+	if err != nil {
+		return nil, err
+	}
+	r, err := hpke.NewRecipient(enc, k.hpkeKey, kdf, aead, requestInfo(hdr))
+	if err != nil {
+		return nil, errOpen
+	}
+	pt, err := r.Open(nil, ct)
+	if err != nil {
+		return nil, errOpen
+	}
+	nk, nn, _ := aeadSizes(suite.AEAD)
+	exported, err := r.Export(responseLabel, max(nk, nn))
+	if err != nil {
+		return nil, errOpen
+	}
+	copy(secret[:], exported)
+	clear(exported)
+	return pt, nil
+}
+
 func newPrivateKey(keyID uint8, priv hpke.PrivateKey, suites []Suite) (*PrivateKey, error) {
 	for _, s := range suites {
 		if _, _, err := hpkeSuite(s); err != nil {
@@ -88,8 +141,12 @@ func newPrivateKey(keyID uint8, priv hpke.PrivateKey, suites []Suite) (*PrivateK
 	if err := c.check(); err != nil {
 		return nil, err
 	}
-	if c.KEM != KEMX25519HKDFSHA256 {
-		return nil, fmt.Errorf("%w: gateway keys must use KEM 0x%04x, not 0x%04x", ErrKeyConfig, KEMX25519HKDFSHA256, c.KEM)
+	switch c.KEM {
+	case KEMX25519HKDFSHA256:
+	case KEMMLKEM768X25519:
+		return &PrivateKey{config: c, hpkeKey: priv}, nil
+	default:
+		return nil, fmt.Errorf("%w: gateway keys must use KEM 0x%04x or 0x%04x, not 0x%04x", ErrKeyConfig, KEMX25519HKDFSHA256, KEMMLKEM768X25519, c.KEM)
 	}
 	skBytes, err := priv.Bytes()
 	if err != nil {
@@ -157,10 +214,18 @@ func NewKeySet(active, retired []*PrivateKey) (*KeySet, error) {
 // DeriveKeySet derives a key set from seed with [DeriveKey]: one key per id,
 // each offering suites.
 func DeriveKeySet(seed []byte, activeIDs, retiredIDs []uint8, suites []Suite) (*KeySet, error) {
-	derive := func(ids []uint8) ([]*PrivateKey, error) {
+	return DeriveHybridKeySet(seed, activeIDs, retiredIDs, nil, suites)
+}
+
+// DeriveHybridKeySet is [DeriveKeySet] with active MLKEM768-X25519 keys
+// ([DeriveHybridKey]) for hybridIDs besides, advertised after the X25519
+// keys so that a client taking the first configuration gets X25519. Key ids
+// must be distinct across all three lists.
+func DeriveHybridKeySet(seed []byte, activeIDs, retiredIDs, hybridIDs []uint8, suites []Suite) (*KeySet, error) {
+	derive := func(ids []uint8, f func([]byte, uint8, []Suite) (*PrivateKey, error)) ([]*PrivateKey, error) {
 		var keys []*PrivateKey
 		for _, id := range ids {
-			k, err := DeriveKey(seed, id, suites)
+			k, err := f(seed, id, suites)
 			if err != nil {
 				return nil, err
 			}
@@ -168,15 +233,19 @@ func DeriveKeySet(seed []byte, activeIDs, retiredIDs []uint8, suites []Suite) (*
 		}
 		return keys, nil
 	}
-	active, err := derive(activeIDs)
+	active, err := derive(activeIDs, DeriveKey)
 	if err != nil {
 		return nil, err
 	}
-	retired, err := derive(retiredIDs)
+	hybrid, err := derive(hybridIDs, DeriveHybridKey)
 	if err != nil {
 		return nil, err
 	}
-	return NewKeySet(active, retired)
+	retired, err := derive(retiredIDs, DeriveKey)
+	if err != nil {
+		return nil, err
+	}
+	return NewKeySet(append(active, hybrid...), retired)
 }
 
 // Configs returns the configurations of the active keys, in order.

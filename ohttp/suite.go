@@ -11,7 +11,15 @@ import (
 // HPKE algorithm identifiers (RFC 9180 §7, IANA "HPKE" registry) that this
 // package uses.
 const (
-	KEMX25519HKDFSHA256  uint16 = 0x0020 // DHKEM(X25519, HKDF-SHA256)
+	KEMX25519HKDFSHA256 uint16 = 0x0020 // DHKEM(X25519, HKDF-SHA256)
+	// KEMMLKEM768X25519 is the hybrid of ML-KEM-768 and X25519 that Go's
+	// crypto/hpke implements ([hpke.MLKEM768X25519]). The IANA HPKE KEM
+	// registry lists 0x647a as "X-Wing" (draft-connolly-cfrg-xwing-kem);
+	// draft-ietf-hpke-pq names the same construction MLKEM768-X25519, keeps
+	// the identifier and asks IANA to rename the entry. It is not
+	// X25519Kyber768Draft00 (0x0030), the pre-standard Kyber hybrid that
+	// privacy-gateway-server-go serves.
+	KEMMLKEM768X25519    uint16 = 0x647a
 	KDFHKDFSHA256        uint16 = 0x0001 // HKDF-SHA256
 	AEADAES128GCM        uint16 = 0x0001 // AES-128-GCM
 	AEADAES256GCM        uint16 = 0x0002 // AES-256-GCM
@@ -37,8 +45,8 @@ func DefaultSuites() []Suite {
 	}
 }
 
-// kemPublicKeySize is Npk of the DHKEMs of RFC 9180 §7.1, the KEMs whose key
-// configurations this package can parse. For each of them Nenc = Npk.
+// kemPublicKeySize is Npk of the KEMs whose key configurations this package
+// can parse: the DHKEMs of RFC 9180 §7.1 and MLKEM768-X25519.
 func kemPublicKeySize(kem uint16) (int, bool) {
 	switch kem {
 	case 0x0010: // DHKEM(P-256, HKDF-SHA256): uncompressed point, 1 + 2·32
@@ -51,8 +59,20 @@ func kemPublicKeySize(kem uint16) (int, bool) {
 		return 32, true
 	case 0x0021: // DHKEM(X448, HKDF-SHA512)
 		return 56, true
+	case KEMMLKEM768X25519: // ML-KEM-768 encapsulation key (1184) ‖ X25519 point (32)
+		return 1184 + 32, true
 	}
 	return 0, false
+}
+
+// kemEncSize is Nenc, the length of the encapsulated key in a request: Npk
+// for the DHKEMs, the ML-KEM-768 ciphertext (1088) ‖ an X25519 point for
+// MLKEM768-X25519.
+func kemEncSize(kem uint16) (int, bool) {
+	if kem == KEMMLKEM768X25519 {
+		return 1088 + 32, true
+	}
+	return kemPublicKeySize(kem)
 }
 
 // aeadSizes returns Nk and Nn (RFC 9180 §7.3) of the AEADs we support.
