@@ -159,6 +159,7 @@ func (s *Server) Restart() error {
 		"-filer.port="+p(2), "-filer.port.grpc="+p(6),
 		"-s3", "-s3.port="+p(3), "-s3.port.grpc="+p(7),
 		"-s3.config="+filepath.Join(s.dir, "s3.json"),
+		"-s3.port.iceberg=0", "-s3.port.lance=0", // fixed default ports, not needed
 		"-master.volumeSizeLimitMB=64", "-volume.max=20",
 	)
 	cmd.Stdout, cmd.Stderr = logf, logf
