@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/blindlist/blindlist/bloom"
+	"github.com/blindlist/blindlist/generation"
 	"github.com/blindlist/blindlist/ohttp"
 )
 
@@ -312,7 +313,11 @@ func (c *composeStack) userToken() string {
 func (c *composeStack) device() *Device {
 	c.t.Helper()
 	kc := c.keyConfig()
-	pf, err := bloom.ReadDir(c.dbDir)
+	dir, err := generation.Resolve(c.dbDir) // the build's current generation
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	pf, err := bloom.ReadDir(dir)
 	if err != nil {
 		c.t.Fatal(err)
 	}
