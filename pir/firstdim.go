@@ -87,8 +87,8 @@ func ctModuliOf(he heParams) []modq.Modulus {
 // produced, so an answer never holds all expanded ciphertexts; a worker
 // copies up to scanBatch leaves of a table before accumulating them in one
 // pass (bfv.MulAccNarrowBatch), so that each accumulator, which on large
-// databases lives in memory rather than cache, is read and written once per
-// batch instead of once per leaf.
+// databases lives in the last-level cache or memory, is read and written
+// once per batch instead of once per leaf.
 type firstDimAcc struct {
 	db       *Database
 	moduli   []modq.Modulus
@@ -105,10 +105,13 @@ type firstDimAcc struct {
 }
 
 // scanBatch is the most leaves accumulated in one pass over the
-// accumulators. Eight cut the accumulator traffic per plaintext byte from
-// 32 bytes to 4 while the copies stay small (8 × 2 × l × n words per
-// table: 512 KiB at l = 2, n = 4096).
-const scanBatch = 8
+// accumulators. Two halve the accumulator traffic per plaintext byte (32
+// bytes of loads and stores per 4-byte word with one leaf, 16 with two).
+// More do not pay: each leaf adds three memory streams per pass, and with
+// 4 or 8 leaves the scan got slower (BenchmarkScanShape in package bfv, a
+// 1M-key shard's table on this AVX2 EPYC: about 4.5, 5, 3 and 1.8 GB of
+// plaintext per CPU second for 1, 2, 4 and 8 leaves).
+const scanBatch = 2
 
 func newFirstDimAcc(db *Database, moduli []modq.Modulus, n, l int) *firstDimAcc {
 	p := db.params

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/blindlist/blindlist/internal/cputime"
 )
 
 // TestMulAccNarrowMatchesPortable compares MulAccNarrow (AVX2 when
@@ -142,5 +144,66 @@ func BenchmarkMulAccNarrow(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkScanShape runs the first-dimension scan of a one-shard,
+// 1M-key database table (n_4096_logq_27_28_28_logt_5: 97 rows × 31
+// columns of plaintexts, 2 RNS rows, 98 MB of uint32 plaintext words, 31
+// accumulators of 128 KiB) with one leaf per pass (MulAccNarrow) and with
+// batches of 8 leaves (MulAccNarrowBatch, as package pir does). It reports
+// plaintext bytes per CPU second (the machine may be shared).
+func BenchmarkScanShape(b *testing.B) {
+	const n, l, rows, cols = 4096, 2, 97, 31
+	pts := make([][]uint32, rows*cols)
+	for i := range pts {
+		pts[i] = make([]uint32, l*n)
+		for j := range pts[i] {
+			pts[i][j] = uint32(i*j) & (1<<28 - 1)
+		}
+	}
+	leaves := make([][]uint64, rows) // 2 polys × l rows × n
+	for r := range leaves {
+		leaves[r] = make([]uint64, 2*l*n)
+		for j := range leaves[r] {
+			leaves[r][j] = uint64(r+j) & (1<<28 - 1)
+		}
+	}
+	accs := make([][]uint64, cols)
+	for c := range accs {
+		accs[c] = make([]uint64, 2*l*n)
+	}
+	bytes := int64(4 * l * n * rows * cols)
+	for _, batch := range []int{1, 2, 4, 8} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+			b.SetBytes(bytes)
+			var x0s, x1s [][]uint64
+			var ws [][]uint32
+			cpu0 := cputime.Process()
+			for b.Loop() {
+				for r0 := 0; r0 < rows; r0 += batch {
+					r1 := min(r0+batch, rows)
+					for c := range cols {
+						acc := accs[c]
+						for i := range l {
+							x0s, x1s, ws = x0s[:0], x1s[:0], ws[:0]
+							for r := r0; r < r1; r++ {
+								x0s = append(x0s, leaves[r][i*n:(i+1)*n])
+								x1s = append(x1s, leaves[r][(l+i)*n:(l+i+1)*n])
+								ws = append(ws, pts[r*cols+c][i*n:(i+1)*n])
+							}
+							if batch == 1 {
+								MulAccNarrow(acc[i*n:(i+1)*n], acc[(l+i)*n:(l+i+1)*n], x0s[0], x1s[0], ws[0])
+							} else {
+								MulAccNarrowBatch(acc[i*n:(i+1)*n], acc[(l+i)*n:(l+i+1)*n], x0s, x1s, ws)
+							}
+						}
+					}
+				}
+			}
+			cpu := (cputime.Process() - cpu0).Seconds()
+			b.ReportMetric(float64(bytes)*float64(b.N)/cpu/1e9, "GB/cpu-s")
+			b.ReportMetric(cpu*1e3/float64(b.N), "cpu-ms/op")
+		})
 	}
 }
