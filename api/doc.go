@@ -43,9 +43,13 @@
 //     configuration needs serves (the rest is dropped before parsing); one
 //     lacking an element or the relinearization key fails with 500, as
 //     Apple's service does, with a message naming what is missing.
-//     Answers are computed in parallel within a fixed number of compute
-//     slots (limits.maxConcurrentAnswers); a key whose material does not
-//     parse still fails the whole call with 400, found in its slot.
+//     A checked call is admitted with all its requests to a bounded queue
+//     (limits.maxQueuedAnswers; full: 503 with Retry-After at once), and
+//     its answers are computed in parallel within a fixed number of compute
+//     slots (limits.maxConcurrentAnswers) handed round-robin across calls,
+//     so a single lookup does not wait behind other clients' batches; a key
+//     whose material does not parse still fails the whole call with 400,
+//     found in its slot.
 //     OPRF requests (symmetric PIR, pir-spec §5) are answered with the
 //     usecase's key (usecase symmetricPirArguments) as Apple's service does:
 //     newest version of the usecase, no evaluation key, config_id ignored;

@@ -214,6 +214,14 @@ type LimitsConfig struct {
 	// number of CPUs.
 	MaxConcurrentAnswers int `json:"maxConcurrentAnswers,omitempty"`
 
+	// MaxQueuedAnswers caps the PIR answers admitted (waiting for a slot
+	// or computing). A /queries call is admitted with all its requests or
+	// answered 503 with Retry-After at once when they do not fit; slots go
+	// round-robin across the admitted calls, so one device's lookup never
+	// waits behind another client's whole batch. Default: 8 times
+	// maxRequestsPerCall; at least maxRequestsPerCall.
+	MaxQueuedAnswers int `json:"maxQueuedAnswers,omitempty"`
+
 	// ShutdownTimeout bounds the graceful shutdown (calls in flight are
 	// finished first). Default "30s".
 	ShutdownTimeout Duration `json:"shutdownTimeout,omitempty"`

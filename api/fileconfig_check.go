@@ -399,6 +399,12 @@ func (l *LimitsConfig) normalize() error {
 	if l.MaxConcurrentAnswers < 0 {
 		return fmt.Errorf("maxConcurrentAnswers %d: must not be negative", l.MaxConcurrentAnswers)
 	}
+	switch {
+	case l.MaxQueuedAnswers == 0:
+		l.MaxQueuedAnswers = 8 * l.MaxRequestsPerCall
+	case l.MaxQueuedAnswers < l.MaxRequestsPerCall:
+		return fmt.Errorf("maxQueuedAnswers %d: want at least maxRequestsPerCall (%d), or a full call could never run", l.MaxQueuedAnswers, l.MaxRequestsPerCall)
+	}
 	return nil
 }
 

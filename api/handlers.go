@@ -222,8 +222,10 @@ type job struct {
 // queries answers POST /queries. Every request is checked (key present,
 // usecase, configuration version, shard, key coverage) before any is
 // computed, so one failing request fails the whole call at once, as in
-// Apple's service, without wasted work. Answers are computed in parallel
-// within the compute slots; each parses its key (or finds it in the cache)
+// Apple's service, without wasted work. The call is then admitted to the
+// [scheduler] with all its PIR requests, or refused with 503 when its queue
+// is full; answers are computed in parallel within the compute slots, which
+// go round-robin across calls; each parses its key (or finds it in the cache)
 // only once it holds a slot, so the parsed keys alive outside the cache
 // budget are at most limits.maxConcurrentAnswers whatever the number of
 // calls in flight. A key that covers the configuration but whose material
@@ -248,6 +250,17 @@ func (s *Server) queries(ctx context.Context, c *call) (*reply, error) {
 		}
 		jobs[i] = j
 	}
+	units := 0
+	for _, j := range jobs {
+		if j.oprf == nil {
+			units++
+		}
+	}
+	q, err := s.sched.admit(units)
+	if err != nil {
+		return nil, err
+	}
+	defer q.finish()
 	out := &apipb.Responses{Responses: make([]*apipb.Response, len(jobs))}
 	g, gctx := errgroup.WithContext(ctx)
 	for i, j := range jobs {
@@ -260,7 +273,7 @@ func (s *Server) queries(ctx context.Context, c *call) (*reply, error) {
 				out.Responses[i] = &apipb.Response{Response: &apipb.Response_OprfResponse{OprfResponse: resp}}
 				return nil
 			}
-			resp, err := s.answer(gctx, j)
+			resp, err := s.answer(gctx, q, j)
 			if err != nil {
 				return fmt.Errorf("api: answering request %d: %w", i, err)
 			}
@@ -278,14 +291,14 @@ func (s *Server) queries(ctx context.Context, c *call) (*reply, error) {
 	return &reply{body: b}, nil
 }
 
-// answer computes one job within a compute slot. The parsed key is taken
+// answer computes one job of call queue q within a compute slot. The parsed key is taken
 // from the cache or parsed only once the slot is held, and dropped with
 // it, so a call waiting for a slot holds serialized keys only.
-func (s *Server) answer(ctx context.Context, j job) (*apipb.PIRResponse, error) {
-	if err := s.compute.acquire(ctx); err != nil {
+func (s *Server) answer(ctx context.Context, q *callQueue, j job) (*apipb.PIRResponse, error) {
+	if err := q.acquire(ctx); err != nil {
 		return nil, err
 	}
-	defer s.compute.release()
+	defer q.release()
 	key, ok := s.keys.get(j.keyID)
 	if !ok {
 		var err error

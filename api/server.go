@@ -72,7 +72,7 @@ type Server struct {
 	ready    func(context.Context) error
 	log      *slog.Logger
 	m        *metrics
-	compute  slots
+	sched    *scheduler
 	keys     *keyCache
 	uncached keysInUse // parsed keys held by answers, outside the cache budget
 	draining atomic.Bool
@@ -126,7 +126,7 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		ready:   deps.Ready,
 		log:     log,
 		m:       m,
-		compute: make(slots, cfg.Limits.MaxConcurrentAnswers),
+		sched:   newScheduler(cfg.Limits.MaxConcurrentAnswers, cfg.Limits.MaxQueuedAnswers),
 		keys:    newKeyCache(cfg.KeyCacheSize, cfg.Limits.KeyCacheBudget(), m.keyCache),
 		now:     time.Now,
 	}
