@@ -119,16 +119,16 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, fmt.Errorf("api: registering metrics: %w", err)
 	}
 	s := &Server{
-		cfg:     cfg,
-		reg:     deps.Registry,
-		vault:   keyVault{store: deps.Keys, maxKeyBytes: cfg.MaxKeyBytes},
-		tokens:  deps.Tokens,
-		ready:   deps.Ready,
-		log:     log,
-		m:       m,
-		sched:   newScheduler(cfg.Limits.MaxConcurrentAnswers, cfg.Limits.MaxQueuedAnswers),
-		keys:    newKeyCache(cfg.KeyCacheSize, cfg.Limits.KeyCacheBudget(), m.keyCache),
-		now:     time.Now,
+		cfg:    cfg,
+		reg:    deps.Registry,
+		vault:  keyVault{store: deps.Keys, maxKeyBytes: cfg.MaxKeyBytes},
+		tokens: deps.Tokens,
+		ready:  deps.Ready,
+		log:    log,
+		m:      m,
+		sched:  newScheduler(cfg.Limits.MaxConcurrentAnswers, cfg.Limits.MaxQueuedAnswers),
+		keys:   newKeyCache(cfg.KeyCacheSize, cfg.Limits.KeyCacheBudget(), m.keyCache),
+		now:    time.Now,
 	}
 	s.uncached.gauge = m.uncachedKeys
 	s.m.usecases.Set(float64(s.reg.Len()))
