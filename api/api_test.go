@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -60,6 +61,8 @@ type envOptions struct {
 	spent store.SpentSet
 	// metrics, if set, receives the server's collectors.
 	metrics prometheus.Registerer
+	// logger, if set, receives the server's log.
+	logger *slog.Logger
 }
 
 func newEnv(t testing.TB, o envOptions) *testEnv {
@@ -87,7 +90,7 @@ func newEnv(t testing.TB, o envOptions) *testEnv {
 			t.Fatal(err)
 		}
 	}
-	deps := Deps{Registry: e.reg, Keys: kv, Metrics: o.metrics}
+	deps := Deps{Registry: e.reg, Keys: kv, Metrics: o.metrics, Logger: o.logger}
 	if !o.noToken {
 		e.tokens = newTestTokens(t, spent)
 		deps.Tokens = e.tokens

@@ -293,7 +293,7 @@ func (s *Server) endpoint(name string, maxBody int64, identified bool, fn endpoi
 			attrs = append(attrs, slog.String("tier", c.tier))
 		}
 		level := slog.LevelInfo
-		if status >= 500 && status != 503 && category != catKeyMismatch {
+		if serverFault(status, category) {
 			level = slog.LevelError
 			// Internal errors are ours (store, database); their text names
 			// no user data.
@@ -301,6 +301,15 @@ func (s *Server) endpoint(name string, maxBody int64, identified bool, fn endpoi
 		}
 		s.log.LogAttrs(r.Context(), level, "api call", attrs...)
 	})
+}
+
+// serverFault reports whether a call's outcome is the service's own failure,
+// logged at ERROR with its error text. Everything a client can cause at
+// will (4xx, 503 overload, a key that does not fit, a request for a
+// feature we do not implement such as shard_id) stays at INFO, one line per
+// call like every other call, so no client can fill the error log.
+func serverFault(status int, category string) bool {
+	return status >= 500 && status != http.StatusServiceUnavailable && category != catKeyMismatch && category != catNotImpl
 }
 
 // serveCall runs the checks and the core. retry is the Retry-After of a 503.

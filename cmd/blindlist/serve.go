@@ -157,6 +157,9 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	default:
 		return e.usagef("serve", "--log-format %q: want text or json", *logFormat)
 	}
+	// go-redis prints its own lines (pool dial failures, ...) through one
+	// process-wide logger; route them into ours, once, here in the wiring.
+	redis.SetLogger(store.RedisLogger{Logger: log})
 
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

@@ -155,3 +155,35 @@ func TestServeTLS(t *testing.T) {
 		}
 	}
 }
+
+// TestServeRoutesGoRedisLog checks that go-redis's own lines (here: it
+// cannot dial the configured Redis) reach serve's structured log, not a
+// bare stderr line of their own.
+func TestServeRoutesGoRedisLog(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if code, _, stderr := runCLI(t, "", "build", "--out", "db"); code != 0 {
+		t.Fatalf("build: %s", stderr)
+	}
+	os.WriteFile("tokens", []byte("dXNlcnRva2VuLXVzZXJ0b2tlbi11c2VydG9rZW4=\n"), 0o600)
+	cfg := `{"listen": "127.0.0.1:0", "dataDir": "data", "keyStore": {"backend": "redis", "redisAddr": "127.0.0.1:1"},
+	  "vendors": [{"name": "v", "usecases": [{"name": "` + serveTestUsecase + `", "directory": "db", "shardCount": 1}],
+	    "tiers": [{"name": "t", "tokensFile": "tokens"}]}]}`
+	os.WriteFile("serve.json", []byte(cfg), 0o600)
+	code, _, stderr := runCLI(t, "", "serve", "--memory-limit", "-1", "--log-format", "json", "--config", "serve.json")
+	if code != 1 {
+		t.Fatalf("serve with an unreachable Redis: exit %d: %s", code, stderr)
+	}
+	found := false
+	for line := range strings.Lines(stderr) {
+		if strings.Contains(line, "failed to dial") {
+			found = strings.HasPrefix(line, "{") && strings.Contains(line, `"level":"WARN"`) && strings.Contains(line, `"component":"go-redis"`)
+			if !found {
+				t.Errorf("go-redis line outside the JSON log: %q", line)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no go-redis record in %q", stderr)
+	}
+}
