@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -240,6 +241,7 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 			fmt.Fprintf(e.stderr, "blindlist: warning: %s\n", pr)
 		}
 		warnSuffixKeys(e, res.Report, *out)
+		warnOverriddenAllows(e, res.Report, *out)
 	}
 	if errors.Is(err, generation.ErrNoKeys) {
 		return e.errorf("the sources gave no keys")
@@ -248,13 +250,24 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 		return e.errorf("%v", err)
 	}
 	f, man := res.Filter, res.Manifest
+	fpKey := man.Sizing.ExpectedFPRate
+	fpVisit := 1 - math.Pow(1-fpKey, float64(*subURLs))
+	overridden := overriddenAllows(res.Report)
 	if *asJSON {
 		sum, _ := json.MarshalIndent(struct {
 			Keys      int            `json:"keys"`
 			Out       string         `json:"out"`
 			Prefilter bloom.Manifest `json:"prefilter"`
 			Dropped   map[string]int `json:"dropped"`
-		}{len(res.Keys), *out, man.Prefilter, res.Report.Dropped}, "", "  ")
+			// FPPerKey is the prefilter's false-positive rate per
+			// sub-URL looked up; FPPerVisit for a visit of SubURLs.
+			FPPerKey   float64 `json:"false_positive_rate_per_key"`
+			FPPerVisit float64 `json:"false_positive_rate_per_visit"`
+			SubURLs    int     `json:"suburls_per_visit"`
+			// OverriddenAllows counts allow entries below a blocked
+			// parent that stays blocked: the device still denies them.
+			OverriddenAllows int `json:"overridden_allows"`
+		}{len(res.Keys), *out, man.Prefilter, res.Report.Dropped, fpKey, fpVisit, *subURLs, overridden}, "", "  ")
 		fmt.Fprintf(e.stdout, "%s\n", sum)
 		return 0
 	}
@@ -262,11 +275,47 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 	fmt.Fprintf(e.stdout, "%d keys from %d entries -> %s\n", len(res.Keys), res.Report.Entries, *out)
 	fmt.Fprintf(e.stdout, "prefilter: %d bits, %d hashes, seed %d, %d bytes, tag %s\n",
 		pp.BitCount, pp.HashCount, pp.Seed, f.ByteCount(), f.Tag())
+	fmt.Fprintf(e.stdout, "false-positive rate: %.3g per sub-URL looked up, %.3g per visit of %d sub-URLs\n", fpKey, fpVisit, *subURLs)
+	if overridden > 0 {
+		fmt.Fprintf(e.stdout, "allow entries overridden by a blocked parent (still denied): %d\n", overridden)
+	}
 	fmt.Fprintf(e.stdout, "dropped: %s\n", formatCounts(res.Report.Dropped))
 	if c := res.Report.Rules.Converted; len(c) > 0 {
 		fmt.Fprintf(e.stdout, "blocked as whole domains, options ignored: %s\n", formatCounts(c))
 	}
 	return 0
+}
+
+// overriddenAllows counts the allow entries that lie below a blocked parent
+// which stays blocked: the device tests the parent too, so it still denies
+// them.
+func overriddenAllows(rep *blocklist.Report) int {
+	// Conflicts lists the first few of ConflictCount; ParentRemoved is the
+	// same for all (--allow-removes-parents).
+	if rep == nil || len(rep.Conflicts) == 0 || rep.Conflicts[0].ParentRemoved {
+		return 0
+	}
+	return rep.ConflictCount
+}
+
+// warnOverriddenAllows names the first allow entries a blocked parent
+// overrides, and how to unblock them.
+func warnOverriddenAllows(e *env, rep *blocklist.Report, out string) {
+	shown := 0
+	for _, c := range rep.Conflicts {
+		if c.ParentRemoved {
+			continue
+		}
+		if shown == 5 {
+			e.hintf("%d such allow entries in all; see conflicts in %s", overriddenAllows(rep), filepath.Join(out, "manifest.json"))
+			break
+		}
+		fmt.Fprintf(e.stderr, "blindlist: warning: allow entry %s is below blocked %s: the device still denies it\n", c.Allow, c.BlockedParent)
+		shown++
+	}
+	if shown > 0 {
+		e.hintf("--allow-removes-parents unblocks the parents of allow entries, or remove the parent from the block lists")
+	}
 }
 
 // warnSuffixKeys prints the first keys on a public suffix, dropped or kept.
