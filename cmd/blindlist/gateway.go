@@ -67,6 +67,9 @@ Flags:
                            accept an existing seed file readable by its group
   --key-ids LIST           active key ids, comma-separated (default "1")
   --retired-key-ids LIST   key ids still accepted but not advertised
+  --hybrid-key-ids LIST    also offer post-quantum MLKEM768-X25519 (X-Wing, KEM 0x647a)
+                           keys with these ids, listed after the X25519 ones; clients
+                           without that KEM skip them and keep using X25519
   --target HOST            allowed target authority; repeat or comma-separate (required)
   --upstream URL           where allowed requests go: http://… or https://… (required)
   --upstream-h2c           speak HTTP/2 without TLS to an http:// upstream
@@ -107,6 +110,9 @@ type gatewayConfig struct {
 	KeyIDs []int `json:"key_ids"`
 	// RetiredKeyIDs are accepted but no longer advertised.
 	RetiredKeyIDs []int `json:"retired_key_ids"`
+	// HybridKeyIDs are active MLKEM768-X25519 keys (KEM 0x647a), advertised
+	// after the X25519 ones (ohttp.DeriveHybridKeySet).
+	HybridKeyIDs []int `json:"hybrid_key_ids"`
 	// Targets is the allow list of target authorities (host or host:port).
 	Targets []string `json:"targets"`
 	// Upstream is the base URL allowed requests are forwarded to.
@@ -252,11 +258,15 @@ func (cfg gatewayConfig) keySet() (*ohttp.KeySet, error) {
 	if err != nil {
 		return nil, err
 	}
+	hybrid, err := keyIDBytes(cfg.HybridKeyIDs, "hybrid_key_ids")
+	if err != nil {
+		return nil, err
+	}
 	seed, err := cfg.seed()
 	if err != nil {
 		return nil, err
 	}
-	return ohttp.DeriveKeySet(seed, active, retired, ohttp.DefaultSuites())
+	return ohttp.DeriveHybridKeySet(seed, active, retired, hybrid, ohttp.DefaultSuites())
 }
 
 // build checks cfg and builds the gateway and its registry.
@@ -322,6 +332,7 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 	allowGroupSeed := fs.Bool("allow-group-readable-seed", false, "")
 	keyIDs := fs.String("key-ids", "1", "")
 	retiredIDs := fs.String("retired-key-ids", "", "")
+	hybridIDs := fs.String("hybrid-key-ids", "", "")
 	var targets listFlag
 	fs.Var(&targets, "target", "")
 	upstream := fs.String("upstream", "", "")
@@ -361,9 +372,13 @@ func runGateway(ctx context.Context, e *env, args []string) int {
 		if err != nil {
 			return e.errorf("--retired-key-ids: %v", err)
 		}
+		hybrid, err := parseKeyIDs(*hybridIDs)
+		if err != nil {
+			return e.errorf("--hybrid-key-ids: %v", err)
+		}
 		cfg = gatewayConfig{
 			Listen: *listen, SeedFile: *seedFile, SeedEnv: *seedEnv, AllowGroupReadableSeed: *allowGroupSeed,
-			KeyIDs: active, RetiredKeyIDs: retired,
+			KeyIDs: active, RetiredKeyIDs: retired, HybridKeyIDs: hybrid,
 			Targets: targets, Upstream: *upstream, UpstreamH2C: *h2c, TLSCert: *tlsCert, TLSKey: *tlsKey,
 			MaxRequestBytes: *maxReq, MaxResponseBytes: *maxResp, ForwardTimeout: *timeout, ResponsePadding: *padding, MetricsListen: *metricsListen,
 			DrainDelay: *drainDelay,

@@ -389,3 +389,36 @@ func TestGatewaySeedSources(t *testing.T) {
 		t.Error("--allow-group-readable-seed created a seed file")
 	}
 }
+
+// TestGatewayHybridKeyIDs: --hybrid-key-ids adds MLKEM768-X25519 keys after
+// the X25519 ones, and a client sealing to the hybrid key gets through.
+func TestGatewayHybridKeyIDs(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Write(append([]byte("pq "), body...))
+	}))
+	defer upstream.Close()
+	addr := startCommand(t, "gateway", "gateway", "--listen", "127.0.0.1:0", "--seed-file", filepath.Join(t.TempDir(), "seed"),
+		"--key-ids", "1", "--hybrid-key-ids", "2", "--target", "service.example.net", "--upstream", upstream.URL)
+	configs, err := ohttp.ParseKeyConfigs(fetchKeys(t, addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(configs) != 2 || configs[0].KEM != ohttp.KEMX25519HKDFSHA256 || configs[1].KEM != ohttp.KEMMLKEM768X25519 || configs[1].KeyID != 2 {
+		t.Fatalf("configurations %+v, want X25519 id 1 then MLKEM768-X25519 id 2", configs)
+	}
+	kc, err := ohttp.SelectKeyConfig(configs)
+	if err != nil || kc.KEM != ohttp.KEMMLKEM768X25519 {
+		t.Fatalf("client chose KEM 0x%04x, %v", kc.KEM, err)
+	}
+	c := &http.Client{Transport: &ohttp.Client{RelayURL: "http://" + addr + ohttp.GatewayPath, KeyConfig: kc}}
+	resp, err := c.Post("https://service.example.net/q", "application/octet-stream", strings.NewReader("hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || string(body) != "pq hello" {
+		t.Errorf("hybrid request: %d %q", resp.StatusCode, body)
+	}
+}
