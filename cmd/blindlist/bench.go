@@ -22,6 +22,14 @@ Build a PIR database of N synthetic keys in memory and measure one server:
 Every answer is decrypted and checked (present and absent keys), so a wrong server
 fails the run instead of producing numbers. Use it to size replicas (docs/sizing.md).
 
+Many-device mode (--devices N): N simulated devices, each with its own
+evaluation key, tokens and random User-Identifier, look up listed URLs through
+relay, OHTTP gateway and a balancer in front of --replicas service replicas
+sharing one key store; --rekey-share of the lookups first upload a new key (a
+new device or an expired key). Reports lookup latency percentiles as the device
+sees them, lookups per second, uploads, the parsed-key cache hit rate summed
+over the replicas and the process's CPU time per lookup (devices included).
+
 Flags:
   --keys N           keys in the database (default 100000)
   --shards N         PIR shards (default 1)
@@ -30,10 +38,17 @@ Flags:
   --duration D       length of the throughput phase (default 5s)
   --concurrency N    answers in flight during the throughput phase (default: GOMAXPROCS)
   --json             print the result as JSON
+  --devices N        many-device mode with N simulated devices
+  --replicas N       service replicas in many-device mode (default 3)
+  --routing R        user-hash (key-affine, consistent hashing on User-Identifier) or round-robin (default user-hash)
+  --rekey-share F    share of lookups that upload a new key first (default 0.05)
+  --key-cache-entries N  parsed keys each replica caches (default 1.5 x devices/replicas)
 
 Examples:
   blindlist bench --keys 100000
   blindlist bench --keys 1000000 --shards 20 --duration 30s --json
+  blindlist bench --keys 10000 --devices 60 --replicas 3 --duration 30s
+  blindlist bench --keys 10000 --devices 60 --replicas 3 --duration 30s --routing round-robin
 `
 
 func runBench(ctx context.Context, e *env, args []string) int {
@@ -45,9 +60,19 @@ func runBench(ctx context.Context, e *env, args []string) int {
 	duration := fs.Duration("duration", 5*time.Second, "")
 	concurrency := fs.Int("concurrency", runtime.GOMAXPROCS(0), "")
 	asJSON := fs.Bool("json", false, "")
+	devices := fs.Int("devices", 0, "")
+	replicas := fs.Int("replicas", 3, "")
+	routing := fs.String("routing", "user-hash", "")
+	rekey := fs.Float64("rekey-share", 0.05, "")
+	cacheEntries := fs.Int("key-cache-entries", 0, "")
 	pos, code, ok := parseArgs(e, fs, benchUsage, args)
 	if !ok {
 		return code
+	}
+	if *devices != 0 {
+		return runBenchDevices(ctx, e, benchDevicesFlags{keys: *keys, devices: *devices, replicas: *replicas,
+			routing: *routing, rekey: *rekey, cacheEntries: *cacheEntries, duration: *duration, asJSON: *asJSON,
+			pos: pos, concurrency: *concurrency, concurrencySet: flagSet(fs, "concurrency")})
 	}
 	switch {
 	case len(pos) > 0:
