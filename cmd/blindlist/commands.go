@@ -6,6 +6,7 @@ func extraCommands() []command {
 	return []command{
 		{"bloom", "build bloom_filter.plist + input.txtpb from a key list, as Apple's BloomFilterTool", runBloom},
 		{"build", "compile blocklists into the prefilter and the PIR key list", runBuild},
+		{"refresh", "refetch http(s) sources conditionally; build and publish a generation when one changed", runRefresh},
 		{"generations", "list the kept generations of a build, roll back to one", runGenerations},
 		{"pir", "keyword PIR tools: process, config, query, answer, decrypt (Apple interop)", runPIR},
 		{"check", "show the sub-URLs of a URL and which hit a built prefilter", runCheck},

@@ -26,6 +26,8 @@ import (
 
 	"github.com/blindlist/blindlist/api"
 	"github.com/blindlist/blindlist/api/privacypass"
+	"github.com/blindlist/blindlist/blocklist"
+	"github.com/blindlist/blindlist/generation"
 	"github.com/blindlist/blindlist/internal/httplog"
 	"github.com/blindlist/blindlist/internal/store"
 	"github.com/blindlist/blindlist/ohttp"
@@ -98,6 +100,15 @@ Flags:
   --generation-poll D
                     how often to look for a newly published generation of a
                     usecase directory built by 'blindlist build' (default 2s)
+  --refresh-source SRC
+                    refetch this http(s) source every --refresh-interval with
+                    conditional requests and publish a new generation into
+                    --refresh-out (default --db) when it changed; the same code
+                    as 'blindlist refresh' (repeatable; --refresh-allow for allow
+                    lists). Refused fetches (failed, empty, shrunk by more than
+                    --refresh-max-shrink, default 0.5) keep the current generation
+  --refresh-interval D
+                    (default 1h)
   --log-format F    text or json (default text)
 
 Examples:
@@ -121,6 +132,12 @@ func runServe(ctx context.Context, e *env, args []string) int {
 	symmetricKey := fs.String("symmetric-key", "", "")
 	prefilterCache := fs.String("prefilter-cache-control", "", "")
 	genPoll := fs.Duration("generation-poll", defaultGenerationPoll, "")
+	var refreshSources, refreshAllows multiFlag
+	fs.Var(&refreshSources, "refresh-source", "")
+	fs.Var(&refreshAllows, "refresh-allow", "")
+	refreshEvery := fs.Duration("refresh-interval", time.Hour, "")
+	refreshShrink := fs.Float64("refresh-max-shrink", generation.DefaultMaxShrink, "")
+	refreshOut := fs.String("refresh-out", "", "")
 	prefilterToken := fs.String("prefilter-token-file", "", "")
 	tlsCertFile := fs.String("tls-cert", "", "")
 	tlsKeyFile := fs.String("tls-key", "", "")
@@ -240,7 +257,28 @@ func runServe(ctx context.Context, e *env, args []string) int {
 		e.errorf("--generation-poll %v: must be positive", *genPoll)
 		return 2
 	}
-	if err := runService(ctx, e, fc, load, log, tlsCfg, *genPoll); err != nil {
+	gen := generationOptions{poll: *genPoll, refreshEvery: *refreshEvery}
+	if len(refreshSources) > 0 {
+		out := *refreshOut
+		if out == "" {
+			out = *dbDir
+		}
+		if out == "" || *refreshEvery <= 0 || !(*refreshShrink > 0 && *refreshShrink <= 1) {
+			return e.usagef("serve", "--refresh-source needs --refresh-out (or --db), a positive --refresh-interval and --refresh-max-shrink in (0, 1]")
+		}
+		gen.refresh = &refreshJob{out: out, rc: generation.RefreshConfig{MaxShrink: *refreshShrink, Build: generation.Config{
+			Compile: blocklist.Options{MaxBytes: blocklist.DefaultMaxBytes, PublicSuffixes: blocklist.DropSuffixes, TestIdentity: true},
+			Logf:    func(format string, args ...any) { log.Info(fmt.Sprintf(format, args...)) },
+		}}}
+		var err error
+		if gen.refresh.rc.Build.Block, err = parseSources(refreshSources); err != nil {
+			return e.usagef("serve", "%v", err)
+		}
+		if gen.refresh.rc.Build.Allow, err = parseSources(refreshAllows); err != nil {
+			return e.usagef("serve", "%v", err)
+		}
+	}
+	if err := runService(ctx, e, fc, load, log, tlsCfg, gen); err != nil {
 		return e.errorf("%v", err)
 	}
 	return 0
@@ -273,7 +311,7 @@ type service struct {
 
 // runService runs the service until ctx is done, then drains and shuts down.
 // With tlsCfg the public listener serves TLS (HTTP/1.1 and h2).
-func runService(ctx context.Context, e *env, fc *api.FileConfig, load func(context.Context) (*api.FileConfig, error), log *slog.Logger, tlsCfg *tls.Config, genPoll time.Duration) (err error) {
+func runService(ctx context.Context, e *env, fc *api.FileConfig, load func(context.Context) (*api.FileConfig, error), log *slog.Logger, tlsCfg *tls.Config, gen generationOptions) (err error) {
 	if err := os.MkdirAll(fc.DataDir, 0o700); err != nil {
 		return err
 	}
@@ -405,10 +443,17 @@ func runService(ctx context.Context, e *env, fc *api.FileConfig, load func(conte
 	// Builds publish new generations (here or on another replica sharing
 	// the volume): follow them.
 	watch := newGenerationWatch(fc)
-	poll := time.NewTicker(genPoll)
+	poll := time.NewTicker(gen.poll)
 	defer poll.Stop()
 	beat := time.NewTicker(api.ReplicaTTL / 5)
 	defer beat.Stop()
+	if gen.refresh != nil {
+		gen.refresh.m = newRefreshMetrics(metrics, gen.refresh.out)
+		rctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); gen.refresh.loop(rctx, gen.refreshEvery, log) }()
+		defer func() { stop(); <-done }()
+	}
 	var serveErr error
 loop:
 	for {

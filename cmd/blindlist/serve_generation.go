@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
+	"log/slog"
 	"maps"
 	"os"
 	"slices"
@@ -98,4 +99,36 @@ func replicaName() string {
 	var b [4]byte
 	rand.Read(b[:])
 	return fmt.Sprintf("%s-%d-%x", host, os.Getpid(), b)
+}
+
+// generationOptions are serve's generation flags.
+type generationOptions struct {
+	poll         time.Duration // --generation-poll
+	refresh      *refreshJob   // nil: no refresh loop
+	refreshEvery time.Duration
+}
+
+// loop refreshes at once and then every interval until ctx is done. A
+// published generation is picked up by serve's generation poll, which
+// reloads without dropping calls in flight.
+func (j *refreshJob) loop(ctx context.Context, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		res, err := j.run(ctx)
+		switch {
+		case err != nil:
+			log.Error("refresh failed; the current generation stays published", "error", err.Error())
+		case res.Published != nil:
+			m := res.Published.Manifest
+			log.Info("refresh published a new generation", "generation", m.ID, "keys", m.Keys, "added", m.Added, "removed", m.Removed)
+		default:
+			log.Info("refresh: sources unchanged", "notModified", res.NotModified)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
