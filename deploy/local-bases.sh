@@ -5,7 +5,8 @@
 #   debian:bookworm-slim   debootstrap --variant=minbase from a Debian mirror
 #                          (or your local mirror), then docker import
 #   golang:1.26-bookworm   that base plus this machine's Go toolchain
-#                          ($(go env GOROOT), which must be Go 1.26.x)
+#                          ($(go env GOROOT), which must be Go 1.26.x) and
+#                          CA bundle
 #
 #   deploy/local-bases.sh [MIRROR]     # default http://deb.debian.org/debian
 #
@@ -29,11 +30,12 @@ echo "made debian:bookworm-slim"
 
 mkdir -p "$tmp/golang"
 cp -a "$goroot" "$tmp/golang/go"
+# This machine's CA bundle (Debian's, plus any proxy CA it trusts), so the
+# build stage reaches the module proxy as this machine does.
+cp /etc/ssl/certs/ca-certificates.crt "$tmp/golang/"
 cat >"$tmp/golang/Dockerfile" <<'DOCKERFILE'
 FROM debian:bookworm-slim
-RUN apt-get update \
- && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ca-certificates \
- && rm -rf /var/lib/apt/lists/*
+COPY ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
 COPY go /usr/local/go
 ENV PATH=/usr/local/go/bin:/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin GOPATH=/go GOTOOLCHAIN=local
 WORKDIR /go
