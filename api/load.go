@@ -115,7 +115,7 @@ func openShards(ctx context.Context, uc UsecaseConfig, dir string) (Usecase, err
 			return nil, fmt.Errorf("api: usecase %q: %w", uc.Name, err)
 		}
 		bin, pf := pir.ShardPaths(dir, uc.FileStem, i)
-		db, err := pir.LoadDatabase(bin, pf)
+		db, err := pir.OpenDatabase(bin, pf)
 		if err != nil {
 			return nil, fmt.Errorf("api: usecase %q: shard %d: %w", uc.Name, i, err)
 		}

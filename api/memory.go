@@ -2,7 +2,6 @@ package api
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/blindlist/blindlist/generation"
 	"github.com/blindlist/blindlist/pir"
@@ -19,9 +18,10 @@ import (
 // answer (limits.maxConcurrentAnswers).
 const MemoryHeadroomBytes = 32 << 20
 
-// ShardBytes returns the total size of the processed shard files
-// (`<stem>-<i>.bin`) of every usecase of fc: what loading them puts in
-// memory.
+// ShardBytes returns what loading the shards of every usecase of fc puts
+// in the Go heap ([pir.ShardHeapBytes]): the size of each `<stem>-<i>.bin`
+// read into memory, nothing for a shard served from its memory-mapped
+// serve-ready file (page cache, not heap).
 func ShardBytes(fc *FileConfig) (int64, error) {
 	var total int64
 	for _, v := range fc.Vendors {
@@ -32,11 +32,11 @@ func ShardBytes(fc *FileConfig) (int64, error) {
 			}
 			for i := range uc.ShardCount {
 				bin, _ := pir.ShardPaths(dir, uc.FileStem, i)
-				st, err := os.Stat(bin)
+				n, err := pir.ShardHeapBytes(bin)
 				if err != nil {
 					return 0, fmt.Errorf("api: usecase %q: %w", uc.Name, err)
 				}
-				total += st.Size()
+				total += n
 			}
 		}
 	}

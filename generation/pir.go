@@ -252,6 +252,18 @@ type ShardInfo struct {
 	Dimensions [2]int   `json:"dimensions"`
 	Bin        FileInfo `json:"bin"`
 	Params     FileInfo `json:"params"`
+	// Serve is the serve-ready file (pir.ServePath of Bin) that servers
+	// memory-map instead of unpacking Bin into their heap. Absent in
+	// generations built before it existed: such a shard is reprocessed.
+	Serve FileInfo `json:"serve,omitzero"`
+}
+
+// files returns the files of the shard, the serve-ready one when recorded.
+func (s *ShardInfo) files() []FileInfo {
+	if s.Serve.Name == "" {
+		return []FileInfo{s.Bin, s.Params}
+	}
+	return []FileInfo{s.Bin, s.Params, s.Serve}
 }
 
 // FileInfo names a file in the output directory and its digest.
@@ -512,7 +524,10 @@ func (b *pirBuilder) shardNames(i int) (bin, params string) {
 // matches reports whether the files of a recorded shard are on disk as
 // recorded.
 func (b *pirBuilder) matches(s *ShardInfo) error {
-	for _, f := range []FileInfo{s.Bin, s.Params} {
+	if s.Serve.Name == "" {
+		return fmt.Errorf("no serve-ready file recorded (built by an earlier version)")
+	}
+	for _, f := range s.files() {
 		got, err := describeFile(filepath.Join(b.prev, f.Name), f.Name, false)
 		if err != nil {
 			return err
@@ -614,12 +629,16 @@ func (b *pirBuilder) processShard(ctx context.Context, i int, j *pirShardJob, st
 		return err
 	}
 	binName, paramsName := b.shardNames(i)
+	serveName := pir.ServePath(binName)
+	if err := pir.WriteServeFile(filepath.Join(staging, serveName), db); err != nil {
+		return err
+	}
 	j.params = db.Params()
 	j.info = ShardInfo{
 		Index: i, Keys: len(j.keys), KeysSHA256: j.digest,
 		EntryCount: j.params.EntryCount, EntrySize: j.params.EntrySize, Dimensions: j.params.Dimensions,
 	}
-	for _, name := range []string{binName, paramsName} {
+	for _, name := range []string{binName, paramsName, serveName} {
 		// Public files, readable like the prefilter (the temp files are 0600).
 		if err := os.Chmod(filepath.Join(staging, name), 0o644); err != nil {
 			return err
@@ -631,6 +650,9 @@ func (b *pirBuilder) processShard(ctx context.Context, i int, j *pirShardJob, st
 	if j.info.Params, err = describeFile(filepath.Join(staging, paramsName), paramsName, true); err != nil {
 		return err
 	}
+	if j.info.Serve, err = describeFile(filepath.Join(staging, serveName), serveName, true); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -638,7 +660,7 @@ func (b *pirBuilder) processShard(ctx context.Context, i int, j *pirShardJob, st
 // generation into the new one: a hard link, or a durable copy where the
 // file system refuses links.
 func (b *pirBuilder) linkPrevious(s *ShardInfo) error {
-	for _, f := range []FileInfo{s.Bin, s.Params} {
+	for _, f := range s.files() {
 		if err := linkOrCopy(filepath.Join(b.prev, f.Name), filepath.Join(b.dir, f.Name)); err != nil {
 			return err
 		}

@@ -151,6 +151,9 @@ func TestPublishSharesUnchangedShards(t *testing.T) {
 	for i := range 4 {
 		b1, _ := pir.ShardPaths(r1.Generation.Dir, "url", i)
 		b2, _ := pir.ShardPaths(r2.Generation.Dir, "url", i)
+		if sameFile(t, b1, b2) != sameFile(t, pir.ServePath(b1), pir.ServePath(b2)) {
+			t.Errorf("shard %d: .bin and .serve are not shared alike", i)
+		}
 		if sameFile(t, b1, b2) {
 			shared++
 			if i == changed {
@@ -216,6 +219,12 @@ func TestOpenRefusesBadGeneration(t *testing.T) {
 			os.Remove(bin) // a new file: the shared inode of other generations stays intact
 			os.WriteFile(bin, b, 0o644)
 		}, "url-1.bin: "},
+		{"truncated serve-ready shard", func(t *testing.T, g *Generation) {
+			bin, _ := pir.ShardPaths(g.Dir, "url", 0)
+			b := mustRead(t, pir.ServePath(bin))
+			os.Remove(pir.ServePath(bin))
+			os.WriteFile(pir.ServePath(bin), b[:len(b)-4096], 0o644)
+		}, "url-0.serve: "},
 		{"truncated prefilter", func(t *testing.T, g *Generation) {
 			os.Truncate(filepath.Join(g.Dir, "prefilter.bin"), 3)
 		}, "prefilter.bin: 3 bytes"},

@@ -38,6 +38,9 @@ type Database struct {
 	// plaintexts are computed from it on demand until materialize.
 	src *packSource
 	mu  sync.Mutex // guards src, whose scratch is not concurrent
+	// mapped: pt32/pt64 are views of a read-only memory-mapped serve-ready
+	// file (servefile.go), never written.
+	mapped bool
 }
 
 // materialize packs a fresh shard's plaintexts into memory for serving.

@@ -79,6 +79,17 @@ func TestServeMemoryLimitChoice(t *testing.T) {
 			t.Errorf("%s: %d from %q (%v), want %d from %q", c.name, got, source, err, c.want, c.source)
 		}
 	}
+	// A shard served from its memory-mapped serve-ready file adds nothing
+	// to the heap, so nothing to the limit.
+	if err := os.WriteFile(filepath.Join(dir, "b-0.serve"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if got, _, err := memoryLimit(config(`"keyCacheBytes": -1`), 0, noEnv); err != nil || got != 2*(total-40000)+headroom {
+		t.Errorf("b-0 mapped: limit %d (%v), want %d", got, err, 2*(total-40000)+headroom)
+	}
+	if err := os.Remove(filepath.Join(dir, "b-0.serve")); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.Remove(filepath.Join(dir, "b-0.bin")); err != nil {
 		t.Fatal(err)
 	}
