@@ -282,18 +282,28 @@ type PrivacyPassConfig struct {
 	// key replaces it. Default "720h".
 	KeyLifetime Duration `json:"keyLifetime,omitempty"`
 
-	// KeyOverlap is how long a replaced key still verifies tokens (devices
-	// cache tokens for up to 24 h). Default "48h"; at least "24h". A key
-	// is accepted for at most keyLifetime + keyOverlap after it starts,
-	// and spent tokens are remembered that long.
+	// KeyOverlap is how long a replaced key still verifies tokens after
+	// its successor started. It keeps issuing for keyOverlap - 24h of
+	// that (devices that cached its token key still get tokens), and
+	// every token it issued stays valid for the device's 24 h. Default
+	// "48h"; at least "24h". A key is accepted for at most keyLifetime +
+	// keyOverlap after it starts, and spent tokens are remembered that
+	// long.
 	KeyOverlap Duration `json:"keyOverlap,omitempty"`
 
 	// KeyPublishAhead is how long before it starts signing a new issuer
-	// key is written to the key directory and published (the directory's
-	// "not-before"), so every replica knows it before the first token it
-	// signs reaches them. Default "1h"; at least twice keyReloadInterval
-	// and less than keyLifetime.
+	// key is written to the key directory and published in the issuer
+	// directory (with its "not-before"), so every replica, and every
+	// device or proxy that caches the directory, knows it before its
+	// first token. Default "48h" (half keyLifetime when that is shorter);
+	// at least twice keyReloadInterval and less than keyLifetime.
 	KeyPublishAhead Duration `json:"keyPublishAhead,omitempty"`
+
+	// KeyClockSkew backdates the "not-before" published for each key, so
+	// a device whose clock is behind ours by up to this much does not
+	// take a signing key for one not yet valid (the key still signs only
+	// from its start). Default "1h".
+	KeyClockSkew Duration `json:"keyClockSkew,omitempty"`
 
 	// KeyReloadInterval is how often each process re-reads the issuer
 	// key directory (picking up keys other replicas wrote) and applies

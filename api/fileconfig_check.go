@@ -45,7 +45,8 @@ const (
 	defaultIssuerKeyLifetime = 30 * 24 * time.Hour
 	defaultIssuerKeyOverlap  = 48 * time.Hour
 	minIssuerKeyOverlap      = 24 * time.Hour
-	defaultIssuerKeyAhead    = time.Hour
+	defaultIssuerKeyAhead    = 48 * time.Hour
+	defaultIssuerKeySkew     = time.Hour
 	defaultIssuerKeyReload   = time.Minute
 	usecaseSuffix            = ".url.filtering"
 )
@@ -425,7 +426,13 @@ func (p *PrivacyPassConfig) normalize() error {
 		p.KeyReloadInterval = Duration(defaultIssuerKeyReload)
 	}
 	if p.KeyPublishAhead == 0 {
-		p.KeyPublishAhead = Duration(defaultIssuerKeyAhead)
+		p.KeyPublishAhead = Duration(min(defaultIssuerKeyAhead, time.Duration(p.KeyLifetime)/2))
+	}
+	switch {
+	case p.KeyClockSkew == 0:
+		p.KeyClockSkew = Duration(defaultIssuerKeySkew)
+	case p.KeyClockSkew < 0:
+		return fmt.Errorf("keyClockSkew %v: must not be negative", time.Duration(p.KeyClockSkew))
 	}
 	reload, ahead := time.Duration(p.KeyReloadInterval), time.Duration(p.KeyPublishAhead)
 	if reload < time.Second {

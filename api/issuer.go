@@ -91,10 +91,20 @@ type IssuerKeyDir struct {
 	// Lifetime. Zero: a successor signs as soon as it is made (a single
 	// process only).
 	PublishAhead time.Duration
+	// ClockSkew backdates the "not-before" each key is published with
+	// (privacypass.KeySpec.Announce), so a device whose clock is behind
+	// ours by up to this much does not see a key that already signs as
+	// not yet valid. The key still signs only from its start.
+	ClockSkew time.Duration
 	// Generate makes a new key; nil means privacypass.GenerateKey. Tests
 	// pass a fixed key.
 	Generate func() (*privacypass.PrivateKey, error)
 }
+
+// deviceTokenLifetime is how long a device keeps a token before it
+// discards it (pir-spec §8.3: 24 h). A key stops issuing this long before
+// it stops verifying, so every token it issued can be spent.
+const deviceTokenLifetime = 24 * time.Hour
 
 type issuerKeyFile struct {
 	tier  string
@@ -183,9 +193,13 @@ func byTier(files []*issuerKeyFile) map[string][]*issuerKeyFile {
 	return m
 }
 
-// specs gives each of a tier's keys (sorted by start) its validity: from
-// its start until Lifetime + Overlap later, or Overlap after its
-// successor's start if that is sooner.
+// specs gives each of a tier's keys (sorted by start) its validity: it
+// verifies from its start until Lifetime + Overlap later, or Overlap after
+// its successor's start if that is sooner; it issues until a device token
+// lifetime before that (so, with the default 48 h overlap, for a day after
+// its successor started: devices that cached its token key still get
+// tokens, and every token it issued outlives the device's 24 h); it is
+// announced ClockSkew before its start.
 func (d *IssuerKeyDir) specs(fs []*issuerKeyFile, now time.Time) []privacypass.KeySpec {
 	out := make([]privacypass.KeySpec, len(fs))
 	for i, f := range fs {
@@ -194,6 +208,12 @@ func (d *IssuerKeyDir) specs(fs []*issuerKeyFile, now time.Time) []privacypass.K
 			if succ := fs[i+1].start.Add(d.Overlap); succ.Before(out[i].NotAfter) {
 				out[i].NotAfter = succ
 			}
+		}
+		if until := out[i].NotAfter.Add(-deviceTokenLifetime); until.After(f.start) {
+			out[i].IssueUntil = until
+		}
+		if d.ClockSkew > 0 {
+			out[i].Announce = f.start.Add(-d.ClockSkew)
 		}
 	}
 	return out
@@ -239,13 +259,28 @@ func (d *IssuerKeyDir) plan(files []*issuerKeyFile, tiers []string, now, voidBef
 		if now.Before(cur.start.Add(d.Lifetime - d.PublishAhead)) {
 			continue
 		}
+		// Publish as far ahead as cur still issues: a late tick (a
+		// deployment that was down) shortens the publish-ahead period
+		// rather than leave a gap no key issues in.
 		start := now.Add(d.PublishAhead)
-		if !start.Before(cur.start.Add(d.Lifetime + d.Overlap)) {
-			start = now // cur retires before a successor published ahead could start
+		if end := d.issueEnd(cur); end.Before(start) {
+			start = end
+		}
+		if start.Before(now) {
+			start = now
 		}
 		p.create = append(p.create, newIssuerKey{tier, start})
 	}
 	return p
+}
+
+// issueEnd is when f stops issuing if no successor comes (see specs).
+func (d *IssuerKeyDir) issueEnd(f *issuerKeyFile) time.Time {
+	end := f.start.Add(d.Lifetime + d.Overlap)
+	if until := end.Add(-deviceTokenLifetime); until.After(f.start) {
+		return until
+	}
+	return end
 }
 
 // apply carries out p and returns the files that remain.

@@ -70,7 +70,7 @@ func newIssuerReplica(t *testing.T, keyDir string, pool *keyPool, now *atomic.In
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &issuerReplica{t: t, now: now, dir: &IssuerKeyDir{Dir: keyDir, Lifetime: 10 * time.Hour, Overlap: 24 * time.Hour,
+	r := &issuerReplica{t: t, now: now, dir: &IssuerKeyDir{Dir: keyDir, Lifetime: 10 * time.Hour, Overlap: 48 * time.Hour,
 		PublishAhead: time.Hour, Generate: pool.generate}}
 	ring, err := r.dir.Keyring([]string{replicaTier}, r.clock())
 	if err != nil {
@@ -301,13 +301,14 @@ func sameKeys(a, b *privacypass.Keyring) bool {
 }
 
 // TestIssuerKeyDirLateSuccessor: a deployment that was down when a
-// successor was due publishes it ahead if the signing key outlives the
-// publish-ahead period, and otherwise signs with a new key at once: in both
-// cases some key signs at every moment until the next reload.
+// successor was due publishes it ahead for as long as the signing key
+// still issues (a day before it retires), and signs with a new key at once
+// when it no longer does: in every case some key signs at every moment
+// until the next reload.
 func TestIssuerKeyDirLateSuccessor(t *testing.T) {
 	pool := newKeyPool(t, 4)
 	t0 := time.Unix(1_800_000_000, 0)
-	const lifetime, overlap, ahead = 10 * time.Hour, 24 * time.Hour, time.Hour
+	const lifetime, overlap, ahead = 10 * time.Hour, 48 * time.Hour, time.Hour
 	for _, tc := range []struct {
 		name      string
 		restart   time.Duration // after the first key's start
@@ -315,7 +316,8 @@ func TestIssuerKeyDirLateSuccessor(t *testing.T) {
 	}{
 		{"on time", lifetime - ahead, true},
 		{"late", lifetime + 20*time.Hour, true},
-		{"too late to publish ahead", lifetime + overlap - 30*time.Minute, false},
+		{"publish-ahead shortened to the old key's last 30 min of issuing", lifetime + overlap - deviceTokenLifetime - 30*time.Minute, true},
+		{"after the old key stopped issuing", lifetime + overlap - deviceTokenLifetime + time.Hour, false},
 		{"after the old key retired", lifetime + overlap + time.Hour, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,6 +1,9 @@
 package api
 
 import (
+	"bytes"
+	"crypto/rand"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -171,4 +174,87 @@ func TestIssuerKeyDirEpochNoteAbsent(t *testing.T) {
 	if _, err := os.Stat(d.Dir); !os.IsNotExist(err) {
 		t.Errorf("LoadEpoch created the directory: %v", err)
 	}
+}
+
+// TestIssuerKeyDirCachesAndSkew runs a rotation with the defaults of
+// `serve` (lifetime 30 days, overlap 48 h, publish-ahead 48 h, clock skew
+// 1 h) and checks what devices and caches rely on:
+//   - the directory announces every key an hour before it starts (a device
+//     whose clock is behind does not see a signing key as not yet valid);
+//   - a successor is in the directory two days before it signs;
+//   - after the successor starts, the old key still issues for a day (a
+//     device that cached its token key gets tokens) and then stops, and
+//     every token it issued verifies for the device's whole 24 h.
+func TestIssuerKeyDirCachesAndSkew(t *testing.T) {
+	const tier = "example/tier1"
+	d := &IssuerKeyDir{Dir: t.TempDir(), Lifetime: 30 * 24 * time.Hour, Overlap: 48 * time.Hour,
+		PublishAhead: 48 * time.Hour, ClockSkew: time.Hour}
+	t0 := time.Unix(1_800_000_000, 0)
+	ring, err := d.Keyring([]string{tier}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := ring.Keys()[0]
+	if want := t0.Add(-time.Hour); !first.Announce.Equal(want) {
+		t.Errorf("first key announced %v, want an hour before its start %v", first.Announce, want)
+	}
+	if !bytes.Contains(ring.Directory("/issue", t0), fmt.Appendf(nil, `"not-before":%d`, t0.Add(-time.Hour).Unix())) {
+		t.Errorf("directory does not publish the backdated not-before: %s", ring.Directory("/issue", t0))
+	}
+
+	switchAt := t0.Add(30 * 24 * time.Hour)
+	tPub := switchAt.Add(-48*time.Hour + time.Minute)
+	if ring, err = d.Keyring([]string{tier}, tPub); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(ring.Keys()); n != 2 {
+		t.Fatalf("%d keys two days before the switch, want the successor published", n)
+	}
+	succ := ring.Keys()[1]
+	if !succ.NotBefore.Equal(tPub.Add(48*time.Hour).Truncate(time.Second)) || !succ.Announce.Equal(succ.NotBefore.Add(-time.Hour)) {
+		t.Errorf("successor starts %v announced %v; want a start 48 h after publication, announced 1 h before", succ.NotBefore, succ.Announce)
+	}
+
+	after := succ.NotBefore
+	ring, err = d.Keyring([]string{tier}, after.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _ := ring.Current(tier, after.Add(time.Hour))
+	if k.Public().ID() != succ.Key.Public().ID() {
+		t.Error("the successor does not sign after its start")
+	}
+	// A device that cached the old token key, 23 h later (the old key's
+	// issuing ends a day after the later of its lifetime's end and its
+	// successor's start, less the minute the successor was late).
+	late := after.Add(23 * time.Hour)
+	tok := issueWith(t, ring, tier, first.Key, late)
+	if tok == nil {
+		t.Fatal("the old key refused to issue within a day of its successor's start")
+	}
+	if _, _, err := ring.CheckToken(tok, late.Add(24*time.Hour-time.Second)); err != nil {
+		t.Errorf("a token the old key issued last does not verify for the device's 24 h: %v", err)
+	}
+	if issueWith(t, ring, tier, first.Key, after.Add(24*time.Hour+time.Minute)) != nil {
+		t.Error("the old key still issues more than a day after its successor started")
+	}
+}
+
+// issueWith runs the issuance protocol through ring for a token of key k
+// at now; nil when the ring refuses.
+func issueWith(t *testing.T, ring *privacypass.Keyring, tier string, k *privacypass.PrivateKey, now time.Time) []byte {
+	t.Helper()
+	p, req, err := privacypass.NewTokenRequest(rand.Reader, k.Public(), []byte("challenge"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := ring.Issue(tier, req, now)
+	if err != nil {
+		return nil
+	}
+	tok, err := p.Finalize(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }

@@ -82,7 +82,7 @@ func (r *Keyring) Directory(requestURI string, now time.Time) []byte {
 func (r *Keyring) directory(requestURI string, now, since time.Time) []byte {
 	var keys []DirectoryKey
 	for _, s := range r.directoryKeys(now, since) {
-		keys = append(keys, DirectoryKey{Key: s.Key.Public(), NotBefore: s.NotBefore})
+		keys = append(keys, DirectoryKey{Key: s.Key.Public(), NotBefore: s.announced()})
 	}
 	return MarshalDirectory(requestURI, keys)
 }

@@ -27,6 +27,29 @@ type KeySpec struct {
 	// NotAfter is when the key retires: it stops issuing, its tokens are
 	// refused and it leaves the directory. Zero means never.
 	NotAfter time.Time
+	// IssueUntil, when set, is when the key stops issuing while it still
+	// verifies until NotAfter: set it a token lifetime (a day on devices)
+	// before NotAfter, so a token issued at the last moment lives out its
+	// lifetime. Zero: NotAfter.
+	IssueUntil time.Time
+	// Announce, when set, is the "not-before" published in the directory
+	// instead of NotBefore: earlier, so a device whose clock is behind ours
+	// does not take the key for one that has not started. The key still
+	// signs only from NotBefore. Zero: NotBefore.
+	Announce time.Time
+}
+
+// issuesAt reports whether the key signs new tokens at now.
+func (s *KeySpec) issuesAt(now time.Time) bool {
+	return s.activeAt(now) && (s.IssueUntil.IsZero() || now.Before(s.IssueUntil))
+}
+
+// announced is the not-before to publish.
+func (s *KeySpec) announced() time.Time {
+	if !s.Announce.IsZero() {
+		return s.Announce
+	}
+	return s.NotBefore
 }
 
 func (s *KeySpec) activeAt(now time.Time) bool {
@@ -62,6 +85,12 @@ func NewKeyring(specs []KeySpec) (*Keyring, error) {
 		if !s.NotAfter.IsZero() && !s.NotAfter.After(s.NotBefore) {
 			return nil, fmt.Errorf("privacypass: keyring entry %d retires before it starts", i)
 		}
+		if !s.IssueUntil.IsZero() && (!s.IssueUntil.After(s.NotBefore) || !s.NotAfter.IsZero() && s.IssueUntil.After(s.NotAfter)) {
+			return nil, fmt.Errorf("privacypass: keyring entry %d stops issuing outside its validity", i)
+		}
+		if !s.Announce.IsZero() && s.Announce.After(s.NotBefore) {
+			return nil, fmt.Errorf("privacypass: keyring entry %d is announced after it starts", i)
+		}
 		tid := s.Key.Public().TruncatedID()
 		if j, dup := seen[tid]; dup {
 			return nil, fmt.Errorf("privacypass: keyring entries %d and %d share truncated key id %d: generate another key", j, i, tid)
@@ -81,8 +110,8 @@ func (s *KeySpec) void(since time.Time) bool {
 	return !since.IsZero() && s.NotBefore.Before(since)
 }
 
-// Current returns the key tier issues with at now: of the tier's active keys,
-// the one that started last.
+// Current returns the key tier issues with at now: of the tier's keys that
+// issue at now, the one that started last.
 func (r *Keyring) Current(tier string, now time.Time) (*PrivateKey, error) {
 	return r.current(tier, now, time.Time{})
 }
@@ -92,7 +121,7 @@ func (r *Keyring) current(tier string, now, since time.Time) (*PrivateKey, error
 	var best *KeySpec
 	for i := range r.keys {
 		s := &r.keys[i]
-		if s.Tier != tier || !s.activeAt(now) || s.void(since) {
+		if s.Tier != tier || !s.issuesAt(now) || s.void(since) {
 			continue
 		}
 		if best == nil || s.NotBefore.After(best.NotBefore) {
@@ -106,8 +135,8 @@ func (r *Keyring) current(tier string, now, since time.Time) (*PrivateKey, error
 }
 
 // Issue answers the token request body for a user of tier at now, with the
-// tier's active key named by the request's truncated key id, so devices that
-// fetched the previous key during an overlap are still served.
+// tier's issuing key named by the request's truncated key id, so devices
+// that fetched the previous key during an overlap are still served.
 func (r *Keyring) Issue(tier string, body []byte, now time.Time) ([]byte, error) {
 	return r.issue(tier, body, now, time.Time{})
 }
@@ -123,7 +152,7 @@ func (r *Keyring) issue(tier string, body []byte, now, since time.Time) ([]byte,
 	}
 	for i := range r.keys {
 		s := &r.keys[i]
-		if s.Tier == tier && s.activeAt(now) && !s.void(since) && s.Key.Public().TruncatedID() == req.TruncatedKeyID {
+		if s.Tier == tier && s.issuesAt(now) && !s.void(since) && s.Key.Public().TruncatedID() == req.TruncatedKeyID {
 			return s.Key.Issue(req)
 		}
 	}

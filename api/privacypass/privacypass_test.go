@@ -271,11 +271,14 @@ func TestNewKeyringRefuses(t *testing.T) {
 	k := vectorKey(t)
 	t0 := time.Unix(1_900_000_000, 0)
 	bad := map[string][]KeySpec{
-		"empty":           nil,
-		"nil key":         {{Tier: "a"}},
-		"no tier":         {{Key: k}},
-		"same key twice":  {{Key: k, Tier: "a"}, {Key: k, Tier: "b"}},
-		"retires earlier": {{Key: k, Tier: "a", NotBefore: t0, NotAfter: t0}},
+		"empty":                  nil,
+		"nil key":                {{Tier: "a"}},
+		"no tier":                {{Key: k}},
+		"same key twice":         {{Key: k, Tier: "a"}, {Key: k, Tier: "b"}},
+		"retires earlier":        {{Key: k, Tier: "a", NotBefore: t0, NotAfter: t0}},
+		"issues past retirement": {{Key: k, Tier: "a", NotBefore: t0, NotAfter: t0.Add(time.Hour), IssueUntil: t0.Add(2 * time.Hour)}},
+		"issues before start":    {{Key: k, Tier: "a", NotBefore: t0, IssueUntil: t0}},
+		"announced after start":  {{Key: k, Tier: "a", NotBefore: t0, Announce: t0.Add(time.Second)}},
 	}
 	for name, specs := range bad {
 		if _, err := NewKeyring(specs); err == nil {

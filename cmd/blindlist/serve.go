@@ -612,7 +612,7 @@ func (s *service) openStores() (store.KV, store.SpentSet, error) {
 func (s *service) openIssuer(ctx context.Context, spent store.SpentSet) error {
 	pp := s.fc.PrivacyPass
 	s.keyDir = &api.IssuerKeyDir{Dir: pp.KeyDirectory, Lifetime: time.Duration(pp.KeyLifetime),
-		Overlap: time.Duration(pp.KeyOverlap), PublishAhead: time.Duration(pp.KeyPublishAhead)}
+		Overlap: time.Duration(pp.KeyOverlap), PublishAhead: time.Duration(pp.KeyPublishAhead), ClockSkew: time.Duration(pp.KeyClockSkew)}
 	limits := map[string]privacypass.IssueLimit{}
 	users, err := s.userTokens(limits)
 	if err != nil {
