@@ -184,6 +184,43 @@ type KeyStoreConfig struct {
 	// MaxKeyBytes caps one serialized evaluation key. Default 4 MiB
 	// (an N=4096 key with 8 Galois elements is about 0.7 MB).
 	MaxKeyBytes int64 `json:"maxKeyBytes,omitempty"`
+
+	// ObjectStore, when set, keeps evaluation keys in an S3-compatible
+	// bucket instead of the backend (for millions of devices: keys cost
+	// object-store bytes, not RAM). Spent tokens stay in the backend:
+	// "redis" for several replicas, "bbolt" for one process.
+	ObjectStore *ObjectStoreConfig `json:"objectStore,omitempty"`
+
+	// SpentReplicaAcks, with backend "redis", acknowledges a token spend
+	// only once that many Redis replicas hold it (WAIT), so a failover
+	// cannot let a token be spent twice; a spend not confirmed within
+	// SpentAckTimeout fails closed with 503. 0 (default): no wait.
+	SpentReplicaAcks int `json:"spentReplicaAcks,omitempty"`
+
+	// SpentAckTimeout bounds that wait. Default "500ms".
+	SpentAckTimeout Duration `json:"spentAckTimeout,omitempty"`
+}
+
+// ObjectStoreConfig locates the bucket holding evaluation keys. Give the
+// bucket a lifecycle rule that expires objects under Prefix after the key
+// TTL (rounded up to days); the service also checks the TTL on every read.
+type ObjectStoreConfig struct {
+	// Endpoint is the S3 API base URL, for example
+	// "https://s3.eu-west-1.amazonaws.com" or "http://minio:9000".
+	// Objects are addressed path-style. Required.
+	Endpoint string `json:"endpoint"`
+	// Region is the signing region. Default "us-east-1".
+	Region string `json:"region,omitempty"`
+	// Bucket is the bucket name. Required.
+	Bucket string `json:"bucket"`
+	// Prefix starts every object name. Default "blindlist/".
+	Prefix string `json:"prefix,omitempty"`
+	// AccessKeyEnv and SecretKeyEnv name the environment variables
+	// holding the credentials. Required.
+	AccessKeyEnv string `json:"accessKeyEnv"`
+	SecretKeyEnv string `json:"secretKeyEnv"`
+	// Timeout bounds one object-store call. Default "10s".
+	Timeout Duration `json:"timeout,omitempty"`
 }
 
 // LimitsConfig bounds the work one request may cause.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -328,6 +329,19 @@ func (k *KeyStoreConfig) normalize(dataDir string, abs func(string) string) erro
 	default:
 		return fmt.Errorf("backend %q: want \"bbolt\" or \"redis\"", k.Backend)
 	}
+	if err := k.ObjectStore.normalize(); err != nil {
+		return fmt.Errorf("objectStore: %w", err)
+	}
+	switch {
+	case k.SpentReplicaAcks < 0:
+		return fmt.Errorf("spentReplicaAcks %d: want 0 or more", k.SpentReplicaAcks)
+	case k.SpentReplicaAcks > 0 && k.Backend != "redis":
+		return errors.New("spentReplicaAcks applies to backend \"redis\" only")
+	case k.SpentAckTimeout < 0:
+		return errors.New("spentAckTimeout: want a positive duration")
+	case k.SpentAckTimeout == 0:
+		k.SpentAckTimeout = Duration(500 * time.Millisecond)
+	}
 	switch {
 	case k.TTL == 0:
 		k.TTL = Duration(defaultKeyTTL)
@@ -443,6 +457,35 @@ func (p *PrivacyPassConfig) normalize() error {
 	}
 	if ahead >= time.Duration(p.KeyLifetime) {
 		return fmt.Errorf("keyPublishAhead %v: want less than keyLifetime (%v)", ahead, time.Duration(p.KeyLifetime))
+	}
+	return nil
+}
+
+// normalize checks the object store's fields and fills the defaults; a nil
+// configuration (no object store) is valid.
+func (o *ObjectStoreConfig) normalize() error {
+	if o == nil {
+		return nil
+	}
+	if u, err := url.Parse(o.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("endpoint %q: want an http(s) URL", o.Endpoint)
+	}
+	switch {
+	case o.Bucket == "":
+		return errors.New("bucket is required")
+	case o.AccessKeyEnv == "" || o.SecretKeyEnv == "":
+		return errors.New("accessKeyEnv and secretKeyEnv are required (the credentials stay out of the file)")
+	case o.Timeout < 0:
+		return errors.New("timeout: want a positive duration")
+	}
+	if o.Region == "" {
+		o.Region = "us-east-1"
+	}
+	if o.Prefix == "" {
+		o.Prefix = "blindlist/"
+	}
+	if o.Timeout == 0 {
+		o.Timeout = Duration(10 * time.Second)
 	}
 	return nil
 }

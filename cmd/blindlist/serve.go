@@ -30,6 +30,7 @@ import (
 	"github.com/blindlist/blindlist/generation"
 	"github.com/blindlist/blindlist/internal/httplog"
 	"github.com/blindlist/blindlist/internal/store"
+	"github.com/blindlist/blindlist/internal/store/s3"
 	"github.com/blindlist/blindlist/ohttp"
 )
 
@@ -580,9 +581,18 @@ func (s *service) openStores() (store.KV, store.SpentSet, error) {
 		if err := r.Ping(ctx); err != nil {
 			return nil, nil, err
 		}
-		kv, err := r.KV("evaluation-keys", limits)
+		kv, err := s.objectKV(limits)
 		if err != nil {
 			return nil, nil, err
+		}
+		if kv == nil {
+			if kv, err = r.KV("evaluation-keys", limits); err != nil {
+				return nil, nil, err
+			}
+		}
+		if ks.SpentReplicaAcks > 0 {
+			spent, err := r.ReplicatedSpentSet(privacypass.SpentNamespace, spentTTL, ks.SpentReplicaAcks, time.Duration(ks.SpentAckTimeout))
+			return kv, spent, err
 		}
 		spent, err := r.SpentSet(privacypass.SpentNamespace, spentTTL)
 		return kv, spent, err
@@ -592,17 +602,57 @@ func (s *service) openStores() (store.KV, store.SpentSet, error) {
 			return nil, nil, err
 		}
 		s.closers = append(s.closers, b.Close)
-		kv, err := b.KV("evaluation-keys", limits)
-		if err != nil {
-			return nil, nil, err
-		}
 		spent, err := b.SpentSet(privacypass.SpentNamespace, spentTTL)
 		if err != nil {
 			return nil, nil, err
 		}
-		s.sweepers = append(s.sweepers, kv.Sweep, spent.Sweep)
+		s.sweepers = append(s.sweepers, spent.Sweep)
+		if kv, err := s.objectKV(limits); kv != nil || err != nil {
+			return kv, spent, err
+		}
+		kv, err := b.KV("evaluation-keys", limits)
+		if err != nil {
+			return nil, nil, err
+		}
+		s.sweepers = append(s.sweepers, kv.Sweep)
 		return kv, spent, nil
 	}
+}
+
+// objectKV opens the evaluation-key namespace in the configured
+// S3-compatible bucket, or returns nil when none is configured. The
+// bucket must answer (and accept the credentials) at startup.
+func (s *service) objectKV(limits store.Limits) (store.KV, error) {
+	oc := s.fc.KeyStore.ObjectStore
+	if oc == nil {
+		return nil, nil
+	}
+	ak, sk := os.Getenv(oc.AccessKeyEnv), os.Getenv(oc.SecretKeyEnv)
+	if ak == "" || sk == "" {
+		return nil, fmt.Errorf("keyStore.objectStore: environment variables %s and %s must hold the credentials", oc.AccessKeyEnv, oc.SecretKeyEnv)
+	}
+	c, err := s3.New(s3.Config{Endpoint: oc.Endpoint, Region: oc.Region, Bucket: oc.Bucket, AccessKey: ak, SecretKey: sk,
+		Timeout: time.Duration(oc.Timeout)})
+	if err != nil {
+		return nil, err
+	}
+	o := store.NewObject(c, oc.Prefix)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := o.Ping(ctx); err != nil {
+		return nil, err
+	}
+	if prev := s.ready; prev != nil {
+		s.ready = func(ctx context.Context) error {
+			if err := prev(ctx); err != nil {
+				return err
+			}
+			return o.Check(ctx)
+		}
+	} else {
+		s.ready = o.Check
+	}
+	return o.KV("evaluation-keys", limits)
 }
 
 // openIssuer loads (or creates) the issuer keys and the user tokens, and
