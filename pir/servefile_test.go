@@ -18,7 +18,7 @@ import (
 // set into a temporary folder, beside a copy of its params file, and
 // returns the folder. The `.bin` is not copied: OpenDatabase must not need
 // it when the serve-ready file is there.
-func serveCopy(t *testing.T, set string) (dir string, shards int) {
+func serveCopy(t testing.TB, set string) (dir string, shards int) {
 	t.Helper()
 	src := testvec.Path(t, "pir", set)
 	dbs, err := LoadShards(context.Background(), src, "url")
@@ -43,7 +43,7 @@ func serveCopy(t *testing.T, set string) (dir string, shards int) {
 	return dir, len(dbs)
 }
 
-func openServed(t *testing.T, dir string, shards int) []*Database {
+func openServed(t testing.TB, dir string, shards int) []*Database {
 	t.Helper()
 	dbs := make([]*Database, shards)
 	for i := range dbs {
@@ -213,5 +213,41 @@ func TestOpenDatabaseWithoutServeFile(t *testing.T) {
 	}
 	if _, err := OpenDatabase(filepath.Join(t.TempDir(), "url-0.bin"), params); err == nil {
 		t.Fatal("opened a shard whose .bin and .serve are missing")
+	}
+}
+
+// BenchmarkAnswerMapped compares one answer (one worker) from shards held
+// in the heap with the same shards memory-mapped from their serve-ready
+// files, on bench100k (uint32 residues) and set B (uint64 residues), in one
+// run. The mapped pages are in the page cache (warm), as on a serving
+// replica.
+func BenchmarkAnswerMapped(b *testing.B) {
+	for _, set := range []string{"bench100k", "B"} {
+		v := loadVectorSet(b, set)
+		key, err := v.server.ParseEvaluationKey(v.keys.GetKeys()[0].GetEvaluationKey())
+		if err != nil {
+			b.Fatal(err)
+		}
+		req := v.requests.GetRequests()[0].GetPirRequest()
+		dir, n := serveCopy(b, set)
+		for _, src := range []string{"heap", "mapped"} {
+			shards := v.server.shards
+			if src == "mapped" {
+				shards = openServed(b, dir, n)
+			}
+			s, err := NewServer(shards, ServerOptions{Workers: 1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Run(set+"/"+src, func(b *testing.B) {
+				cpu0 := cpuTime()
+				for b.Loop() {
+					if _, err := s.Answer(context.Background(), req, key); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/1000/float64(b.N), "cpu-ms/op")
+			})
+		}
 	}
 }
