@@ -51,7 +51,12 @@
 // ifma_amd64.s): key products as Montgomery products with the keys
 // cached in Montgomery form, Shoup products with 52-bit companions for
 // constants, auxiliary primes below 2^50, and inner products split into
-// 52-bit halves. Outputs are identical byte for byte.
+// 52-bit halves. Without IFMA, inner products for moduli from 2^30 to 2^50
+// split residues into 26-bit digits for AVX2 (ops26.go). [MulAccNarrow]
+// and [MulAccNarrowBatch] are the PIR database scan's multiply-accumulate
+// (scan.go, scan_amd64.s). Package kernels picks the level once at start
+// (BLINDLIST_KERNELS forces a lower one). Outputs are identical byte for
+// byte.
 //
 // Security considerations: the server side never touches secret material.
 // The test-client functions ([Params.Decrypt], [Params.NoiseBudget]) use
