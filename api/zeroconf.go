@@ -13,6 +13,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/blindlist/blindlist/generation"
 	"github.com/blindlist/blindlist/internal/atomicfile"
@@ -39,6 +40,9 @@ type ZeroConfigOptions struct {
 	// processed with (`blindlist build --symmetric-key`); it becomes the
 	// usecase's symmetricPirArguments. Empty for plain keyword PIR.
 	SymmetricKeyFile string
+	// Logf, if set, is told about the slow step: processing keys.txt
+	// into shards (seconds for a million keys), before and after.
+	Logf func(format string, args ...any)
 }
 
 // Zero-config processing: Apple's URL-filter sample configuration
@@ -171,7 +175,16 @@ func zeroConfigShards(ctx context.Context, o ZeroConfigOptions) (dir string, sha
 	if err := sc.Err(); err != nil {
 		return "", 0, fmt.Errorf("api: zero config: reading %s: %w", keysPath, err)
 	}
+	logf := o.Logf
+	if logf == nil {
+		logf = func(string, ...any) {}
+	}
+	logf("processing %d keys of %s into PIR shards in %s (once; later starts reuse them)", len(rows), keysPath, dir)
+	start := time.Now()
 	dbs, err := pir.ProcessKeywords(ctx, rows, pc)
+	if err == nil {
+		logf("processed %d shards in %.1f s", len(dbs), time.Since(start).Seconds())
+	}
 	if err != nil {
 		return "", 0, fmt.Errorf("api: zero config: processing %s: %w", keysPath, err)
 	}

@@ -209,7 +209,9 @@ func runServe(ctx context.Context, e *env, args []string) int {
 			st = filepath.Join(*dbDir, "state")
 		}
 		fc, err := api.ZeroConfig(ctx, api.ZeroConfigOptions{DB: *dbDir, Stem: *stem, Usecase: *usecase, Listen: *listen, State: st,
-			SymmetricKeyFile: *symmetricKey})
+			SymmetricKeyFile: *symmetricKey, Logf: func(format string, args ...any) {
+				fmt.Fprintf(e.stderr, "blindlist: "+format+"\n", args...)
+			}})
 		if err == nil {
 			fc.AdminListen = *admin
 		}
@@ -330,10 +332,16 @@ func runService(ctx context.Context, e *env, fc *api.FileConfig, load func(conte
 	if err != nil {
 		return err
 	}
+	// Loading a large database takes seconds: say so, then how long.
+	loadStart := time.Now()
+	if n, err := api.ShardBytes(fc); err == nil {
+		fmt.Fprintf(e.stderr, "blindlist: loading the PIR shards (%.1f MB in memory)\n", float64(n)/1e6)
+	}
 	entries, err := api.LoadEntriesWithHistory(ctx, fc)
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(e.stderr, "blindlist: loaded %d usecase(s) in %.1f s\n", len(entries), time.Since(loadStart).Seconds())
 	cfg := api.Config{
 		Limits:          fc.Limits,
 		MaxKeyBytes:     fc.KeyStore.MaxKeyBytes,

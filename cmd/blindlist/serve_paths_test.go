@@ -104,3 +104,34 @@ func TestServeRefusalCreatesNothing(t *testing.T) {
 		}
 	}
 }
+
+// TestServeSaysWhatItLoads checks that serve reports its slow startup
+// phases before "serving on": processing keys.txt into shards (seconds for
+// a million keys) and loading the shards.
+func TestServeSaysWhatItLoads(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	if code, _, stderr := runCLI(t, "", "build", "--no-pir", "--out", "db"); code != 0 {
+		t.Fatalf("build: %s", stderr)
+	}
+	p := startServe(t, "--db", "db", "--usecase", serveTestUsecase, "--listen", "127.0.0.1:0")
+	log := p.stderr.String()
+	var last int
+	for _, want := range []string{"blindlist: processing ", " keys of ", "blindlist: processed 1 shards in ",
+		"blindlist: loading the PIR shards (", "blindlist: loaded 1 usecase(s) in ", "blindlist: serving on "} {
+		i := strings.Index(log, want)
+		if i < last {
+			t.Errorf("want %q after the earlier lines in %q", want, log)
+			continue
+		}
+		last = i
+	}
+	// A second start reuses the processed shards and says only that it loads.
+	if code := p.stop(); code != 0 {
+		t.Fatal(p.stderr.String())
+	}
+	p = startServe(t, "--db", "db", "--usecase", serveTestUsecase, "--listen", "127.0.0.1:0")
+	if log := p.stderr.String(); strings.Contains(log, "processing") || !strings.Contains(log, "blindlist: loaded 1 usecase(s)") {
+		t.Errorf("second start: %q", log)
+	}
+}
