@@ -289,11 +289,13 @@ type pirBuilder struct {
 	// value of each oblivious keyword. Nil for plain keyword PIR.
 	symKey *oprf.PrivateKey
 	values map[string]string
+	// spill holds each shard's keys while the shards are processed.
+	spill *shardSpill
 }
 
 // pirShardJob is one shard of a build.
 type pirShardJob struct {
-	keys   []string
+	count  int // keys routed to the shard (in its spill file)
 	digest string
 	prev   *ShardInfo // previous record: reuse it, or pin its sizes
 	keep   bool
@@ -305,10 +307,16 @@ type pirShardJob struct {
 // wrote. keys must be distinct.
 func (b *pirBuilder) run(ctx context.Context, keys []string, shardCount int) (*PIRManifest, error) {
 	start := time.Now()
-	jobs, err := b.route(keys, shardCount)
+	sp, err := newShardSpill(b.dir, shardCount)
 	if err != nil {
 		return nil, err
 	}
+	defer sp.remove()
+	jobs, err := b.route(ctx, keys, shardCount, sp)
+	if err != nil {
+		return nil, err
+	}
+	b.spill = sp
 	prev, reason := b.previous(shardCount)
 	if b.rebuild && prev != nil {
 		prev, reason = nil, "every shard asked for"
@@ -332,6 +340,9 @@ func (b *pirBuilder) run(ctx context.Context, keys []string, shardCount int) (*P
 	}
 	if err := b.processAll(ctx, jobs, b.dir); err != nil {
 		return nil, err
+	}
+	if err := sp.remove(); err != nil { // before the directory's files are listed
+		return nil, fmt.Errorf("pir output: removing spill files: %w", err)
 	}
 	for i, j := range jobs {
 		if j.keep {
@@ -382,12 +393,49 @@ func (b *pirBuilder) run(ctx context.Context, keys []string, shardCount int) (*P
 	return man, nil
 }
 
-// route splits keys into shards with the sharding function and computes
-// each shard's key digest, spreading the hashing over all cores.
-func (b *pirBuilder) route(keys []string, shardCount int) ([]*pirShardJob, error) {
+// route sends keys to their shards with the sharding function, through
+// per-shard spill files (shardSpill), and computes each shard's key digest
+// from its file, one shard per core at a time: the routing holds two bytes
+// per key besides keys, never a second list of all keys.
+func (b *pirBuilder) route(ctx context.Context, keys []string, shardCount int, sp *shardSpill) ([]*pirShardJob, error) {
 	if shardCount < 1 || shardCount > 1<<16 {
 		return nil, fmt.Errorf("pir output: %d shards, want 1 to 65536", shardCount)
 	}
+	idx, err := shardIndices(keys, shardCount)
+	if err != nil {
+		return nil, err
+	}
+	for i, s := range idx {
+		if err := sp.add(int(s), keys[i]); err != nil {
+			return nil, err
+		}
+	}
+	if err := sp.flushAll(); err != nil {
+		return nil, err
+	}
+	jobs := make([]*pirShardJob, shardCount)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(runtime.GOMAXPROCS(0))
+	for s := range jobs {
+		jobs[s] = &pirShardJob{count: sp.counts[s]}
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			keys, err := sp.load(s)
+			if err != nil {
+				return err
+			}
+			jobs[s].digest = keysDigest(keys, b.valueOf)
+			return nil
+		})
+	}
+	return jobs, g.Wait()
+}
+
+// shardIndices returns the shard of every key, spreading the hashing over
+// all cores.
+func shardIndices(keys []string, shardCount int) ([]uint16, error) {
 	var sharding pir.ShardingFunction // SHA-256 sharding, Apple's default (pir-spec §4.5)
 	idx := make([]uint16, len(keys))  // shard indices are below 1<<16
 	parts := runtime.GOMAXPROCS(0)
@@ -406,36 +454,7 @@ func (b *pirBuilder) route(keys []string, shardCount int) ([]*pirShardJob, error
 			return nil
 		})
 	}
-	if err := g.Wait(); err != nil {
-		return nil, err
-	}
-	counts := make([]int, shardCount)
-	for _, s := range idx {
-		counts[s]++
-	}
-	jobs := make([]*pirShardJob, shardCount)
-	for s := range jobs {
-		jobs[s] = &pirShardJob{keys: make([]string, 0, counts[s])}
-	}
-	for i, s := range idx {
-		jobs[s].keys = append(jobs[s].keys, keys[i])
-	}
-	g.SetLimit(parts)
-	for _, j := range jobs {
-		g.Go(func() error {
-			if !slices.IsSorted(j.keys) {
-				slices.Sort(j.keys)
-			}
-			for i := 1; i < len(j.keys); i++ {
-				if j.keys[i] == j.keys[i-1] {
-					return fmt.Errorf("pir output: key %q appears twice", j.keys[i])
-				}
-			}
-			j.digest = keysDigest(j.keys, b.valueOf)
-			return nil
-		})
-	}
-	return jobs, g.Wait()
+	return idx, g.Wait()
 }
 
 // keysDigest is the KeysSHA256 of sorted keys with their values.
@@ -571,7 +590,7 @@ func (b *pirBuilder) processAll(ctx context.Context, jobs []*pirShardJob, stagin
 			if b.progressf != nil {
 				mu.Lock()
 				done++
-				b.progressf("shard %d processed (%d keys, %.1f s), %d of %d", i, len(j.keys), time.Since(t0).Seconds(), done, todo)
+				b.progressf("shard %d processed (%d keys, %.1f s), %d of %d", i, j.count, time.Since(t0).Seconds(), done, todo)
 				mu.Unlock()
 			}
 			return nil
@@ -584,9 +603,13 @@ func (b *pirBuilder) processAll(ctx context.Context, jobs []*pirShardJob, stagin
 // them. A shard with a previous record first tries that record's cuckoo
 // size and entry size, so its parameters do not change.
 func (b *pirBuilder) processShard(ctx context.Context, i int, j *pirShardJob, staging string) error {
-	rows := make([]pir.Row, len(j.keys))
+	keys, err := b.spill.load(i)
+	if err != nil {
+		return err
+	}
+	rows := make([]pir.Row, len(keys))
 	value := []byte(PIRValue)
-	for r, k := range j.keys {
+	for r, k := range keys {
 		rows[r] = pir.Row{Keyword: []byte(k), Value: value}
 		if b.values != nil {
 			rows[r].Value = []byte(b.values[k])
@@ -600,7 +623,6 @@ func (b *pirBuilder) processShard(ctx context.Context, i int, j *pirShardJob, st
 		Symmetric: b.symKey,
 	}
 	var db *pir.Database
-	var err error
 	if p := j.prev; p != nil && p.EntryCount > 0 && p.EntrySize > 0 {
 		pinned := cfg
 		pinned.Cuckoo.FixedBucketCount = p.EntryCount * b.settings.HashFunctions
@@ -635,7 +657,7 @@ func (b *pirBuilder) processShard(ctx context.Context, i int, j *pirShardJob, st
 	}
 	j.params = db.Params()
 	j.info = ShardInfo{
-		Index: i, Keys: len(j.keys), KeysSHA256: j.digest,
+		Index: i, Keys: j.count, KeysSHA256: j.digest,
 		EntryCount: j.params.EntryCount, EntrySize: j.params.EntrySize, Dimensions: j.params.Dimensions,
 	}
 	for _, name := range []string{binName, paramsName, serveName} {
