@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -53,6 +54,69 @@ var withdrawScript = redis.NewScript(`if redis.call('GET', KEYS[1]) == ARGV[1] t
 // MarkSpent implements [SpentSet]: SET NX PX, then WAIT, on one connection
 // to the master holding the key.
 func (s *ReplicatedSpentSet) MarkSpent(ctx context.Context, key []byte) (bool, error) {
+	return s.mark(ctx, key, func(ctx context.Context, conn *redis.Conn, k, marker string) (bool, error) {
+		setVal, err := conn.SetArgs(ctx, k, marker, redis.SetArgs{Mode: "NX", TTL: s.s.ttl}).Result()
+		switch {
+		case errors.Is(err, redis.Nil):
+			return true, nil // already there: spent before, whoever's spend it was
+		case err != nil:
+			return false, err
+		case setVal != "OK":
+			return false, fmt.Errorf("SET answered %q", setVal)
+		}
+		return false, nil
+	})
+}
+
+// Epoch implements [EpochSpentSet] (see [RedisSpentSet.Epoch]).
+func (s *ReplicatedSpentSet) Epoch(ctx context.Context, since time.Time) (Epoch, error) {
+	return s.s.Epoch(ctx, since)
+}
+
+// markSpentInEpochMarked is markSpentInEpoch storing ARGV[3] (the
+// attempt's marker) as the value, so an unconfirmed spend can be withdrawn.
+var markSpentInEpochMarked = redis.NewScript(`
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return -1 end
+local ok
+if ARGV[2] == '0' then
+  ok = redis.call('SET', KEYS[2], ARGV[3], 'NX')
+else
+  ok = redis.call('SET', KEYS[2], ARGV[3], 'NX', 'PX', ARGV[2])
+end
+if ok then return 0 end
+return 1
+`)
+
+// MarkSpentInEpoch implements [EpochSpentSet]: the epoch check and the
+// spend are one script, then WAIT as in MarkSpent. The epoch record and
+// the spent key must live on one server, so on Redis Cluster this fails
+// (CROSSSLOT); there, use MarkSpent, whose replica acknowledgement covers
+// failovers (not a FLUSHALL).
+func (s *ReplicatedSpentSet) MarkSpentInEpoch(ctx context.Context, e Epoch, key []byte) (bool, error) {
+	changed := false
+	spent, err := s.mark(ctx, key, func(ctx context.Context, conn *redis.Conn, k, marker string) (bool, error) {
+		n, err := markSpentInEpochMarked.Run(ctx, conn, []string{s.s.epochKey(), k},
+			e.ID, strconv.FormatInt(ttlMillis(s.s.ttl), 10), marker).Int64()
+		if err != nil {
+			return false, err
+		}
+		if n < 0 {
+			changed = true
+			return true, nil // nothing written: skip WAIT
+		}
+		return n == 1, nil
+	})
+	if changed {
+		return false, fmt.Errorf("store: redis mark spent: %w", ErrEpochChanged)
+	}
+	return spent, err
+}
+
+// mark runs write on one connection to the master holding key; when it
+// added the key (already false) it waits for the replicas, withdrawing the
+// spend if they do not confirm it.
+func (s *ReplicatedSpentSet) mark(ctx context.Context, key []byte,
+	write func(ctx context.Context, conn *redis.Conn, k, marker string) (already bool, err error)) (bool, error) {
 	if err := checkSpentKey(key); err != nil {
 		return false, err
 	}
@@ -62,26 +126,24 @@ func (s *ReplicatedSpentSet) MarkSpent(ctx context.Context, key []byte) (bool, e
 		return false, err
 	}
 	// 8 random bytes: enough to tell this attempt's spend from another's,
-	// small beside the ~190 bytes Redis spends per nonce.
+	// small beside the ~220 bytes Redis spends per nonce.
 	var m [8]byte
 	if _, err := rand.Read(m[:]); err != nil {
 		return false, fmt.Errorf("store: spend marker: %w", err)
 	}
 	marker := string(m[:])
-	// One connection for both commands: WAIT counts the replicas that
+	// One connection for both steps: WAIT counts the replicas that
 	// acknowledged this connection's writes. WAIT runs only after a write,
 	// so a replayed token is refused at once.
 	conn := node.Conn()
 	defer conn.Close()
-	setVal, setErr := conn.SetArgs(ctx, k, marker, redis.SetArgs{Mode: "NX", TTL: s.s.ttl}).Result()
-	switch {
-	case errors.Is(setErr, redis.Nil):
-		return true, nil // already there: spent before, whoever's spend it was
-	case setErr != nil:
+	already, err := write(ctx, conn, k, marker)
+	if err != nil {
 		s.refresh(ctx)
-		return false, fmt.Errorf("store: redis mark spent: %w: %w", ErrUnavailable, setErr)
-	case setVal != "OK":
-		return false, fmt.Errorf("store: redis mark spent: SET answered %q", setVal)
+		return false, fmt.Errorf("store: redis mark spent: %w: %w", ErrUnavailable, err)
+	}
+	if already {
+		return true, nil
 	}
 	acked, werr := conn.Wait(ctx, s.replicas, s.timeout).Result()
 	if werr == nil && acked >= int64(s.replicas) {
@@ -124,4 +186,4 @@ func (s *ReplicatedSpentSet) refresh(ctx context.Context) {
 	}
 }
 
-var _ SpentSet = (*ReplicatedSpentSet)(nil)
+var _ EpochSpentSet = (*ReplicatedSpentSet)(nil)

@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"os/exec"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -35,6 +39,21 @@ func TestReplicatedSpentSetFailsClosedWithoutReplica(t *testing.T) {
 	}
 	if n, err := srv.Client(t).Exists(ctx, "t:spent:tokens:nonce").Result(); err != nil || n != 0 {
 		t.Fatalf("withdrawn spend still stored: exists=%d err=%v", n, err)
+	}
+	// The epoch-checked spend fails the same way, and a stale epoch is
+	// refused before anything is written.
+	e, err := s.Epoch(ctx, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spent, err := s.MarkSpentInEpoch(ctx, e, []byte("nonce")); !errors.Is(err, store.ErrNotReplicated) || spent {
+		t.Fatalf("MarkSpentInEpoch: spent=%v err=%v, want ErrNotReplicated", spent, err)
+	}
+	if _, err := s.MarkSpentInEpoch(ctx, store.Epoch{ID: "0-stale"}, []byte("nonce")); !errors.Is(err, store.ErrEpochChanged) {
+		t.Fatalf("MarkSpentInEpoch with a stale epoch: %v, want ErrEpochChanged", err)
+	}
+	if n, err := srv.Client(t).Exists(ctx, "t:spent:tokens:nonce").Result(); err != nil || n != 0 {
+		t.Fatalf("epoch spends left a key: exists=%d err=%v", n, err)
 	}
 	if _, err := r.ReplicatedSpentSet("tokens", time.Hour, 0, time.Second); err == nil {
 		t.Error("replicas=0 accepted")
@@ -143,4 +162,63 @@ func TestReplicatedSpentSetClusterFailover(t *testing.T) {
 	}
 	t.Logf("checked after %v", time.Since(start))
 	t.Logf("%d spends acknowledged, %d failed attempts retried during the failover", len(acked), failures.Load())
+}
+
+// TestReplicatedSpentSetWithReplica: a master with one real replica
+// confirms spends, plain and epoch-checked; a replay reads as spent.
+func TestReplicatedSpentSetWithReplica(t *testing.T) {
+	master := redistest.Start(t)
+	port, err := freeLoopbackPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, mport, _ := net.SplitHostPort(master.Addr)
+	replica := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
+		"--appendonly", "no", "--dir", t.TempDir(), "--replicaof", host, mport)
+	if err := replica.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = replica.Process.Kill(); _ = replica.Wait() })
+	c := master.Client(t)
+	ctx := context.Background()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		info, _ := c.Info(ctx, "replication").Result()
+		if strings.Contains(info, "connected_slaves:1") && strings.Contains(info, "state=online") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replica never came online: %s", info)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	s, err := store.NewRedis(c, "t:").ReplicatedSpentSet("tokens", time.Hour, 1, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spent, err := s.MarkSpent(ctx, []byte("a")); err != nil || spent {
+		t.Fatalf("first spend: %v %v", spent, err)
+	}
+	if spent, err := s.MarkSpent(ctx, []byte("a")); err != nil || !spent {
+		t.Fatalf("replay: %v %v, want already spent", spent, err)
+	}
+	e, err := s.Epoch(ctx, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if spent, err := s.MarkSpentInEpoch(ctx, e, []byte("b")); err != nil || spent {
+		t.Fatalf("first epoch spend: %v %v", spent, err)
+	}
+	if spent, err := s.MarkSpentInEpoch(ctx, e, []byte("b")); err != nil || !spent {
+		t.Fatalf("epoch replay: %v %v, want already spent", spent, err)
+	}
+}
+
+func freeLoopbackPort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
 }

@@ -1,12 +1,15 @@
 // Package store keeps small byte values durably for the services: spent
 // Privacy Pass token nonces ([SpentSet]) and uploaded evaluation keys ([KV]).
 //
-// Two implementations sit behind the same interfaces: [Bolt], an embedded
-// bbolt file that survives restarts of a single process (the default), and
-// [Redis], a shared Redis server for several replicas. Both give the same
-// guarantees: [SpentSet.MarkSpent] is atomic (one bbolt write transaction, one
-// Redis SET NX), entries expire after a fixed TTL, and keys and values have
-// size caps checked before anything is written.
+// Three implementations sit behind the same interfaces: [Bolt], an embedded
+// bbolt file that survives restarts of a single process (the default);
+// [Redis], a shared Redis server or Redis Cluster for several replicas
+// ([Redis.ReplicatedSpentSet] acknowledges a spend only once a replica
+// holds it); and [Object], evaluation keys in an S3-compatible bucket for
+// millions of devices (KV only). They give the same guarantees:
+// [SpentSet.MarkSpent] is atomic (one bbolt write transaction, one Redis
+// SET NX), entries expire after a fixed TTL, and keys and values have size
+// caps checked before anything is written.
 //
 // Redis adds two things bbolt does not need: an unreachable server fails
 // calls at once with [ErrUnavailable] (a circuit breaker, see [Redis]), and
