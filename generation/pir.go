@@ -316,6 +316,9 @@ func (b *pirBuilder) run(ctx context.Context, keys []string, shardCount int) (*P
 	if err != nil {
 		return nil, err
 	}
+	if b.progressf != nil {
+		b.progressf("%d keys routed to %d shards and digested in %.1f s", len(keys), shardCount, time.Since(start).Seconds())
+	}
 	b.spill = sp
 	prev, reason := b.previous(shardCount)
 	if b.rebuild && prev != nil {
@@ -573,7 +576,7 @@ func (b *pirBuilder) processAll(ctx context.Context, jobs []*pirShardJob, stagin
 		g.SetLimit(max(1, min(todo, runtime.GOMAXPROCS(0))))
 	}
 	var mu sync.Mutex
-	done := 0
+	done, start := 0, time.Now()
 	for i, j := range jobs {
 		if j.keep {
 			continue
@@ -590,13 +593,26 @@ func (b *pirBuilder) processAll(ctx context.Context, jobs []*pirShardJob, stagin
 			if b.progressf != nil {
 				mu.Lock()
 				done++
-				b.progressf("shard %d processed (%d keys, %.1f s), %d of %d", i, j.count, time.Since(t0).Seconds(), done, todo)
+				b.progressf("shard %d processed (%d keys, %.1f s), %d of %d, %s", i, j.count, time.Since(t0).Seconds(), done, todo, eta(time.Since(start), done, todo))
 				mu.Unlock()
 			}
 			return nil
 		})
 	}
 	return g.Wait()
+}
+
+// eta says how long the remaining of todo steps should take when done took
+// elapsed.
+func eta(elapsed time.Duration, done, todo int) string {
+	if done >= todo {
+		return "done"
+	}
+	if done <= 0 {
+		return "ETA unknown"
+	}
+	left := elapsed * time.Duration(todo-done) / time.Duration(done)
+	return "ETA " + left.Round(time.Second).String()
 }
 
 // processShard builds shard i into staging, fsyncs its files and records

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/blindlist/blindlist/pir"
 )
@@ -90,5 +91,22 @@ func TestRouteSpillDuplicate(t *testing.T) {
 	_, err = b.route(context.Background(), []string{"a.example", "b.example", "a.example"}, 3, sp)
 	if err == nil || !strings.Contains(err.Error(), `"a.example" appears twice`) {
 		t.Fatalf("got %v, want the duplicate named", err)
+	}
+}
+
+func TestETA(t *testing.T) {
+	for _, tc := range []struct {
+		elapsed    time.Duration
+		done, todo int
+		want       string
+	}{
+		{0, 0, 10, "ETA unknown"},
+		{10 * time.Second, 1, 10, "ETA 1m30s"},
+		{90 * time.Second, 3, 4, "ETA 30s"},
+		{5 * time.Second, 4, 4, "done"},
+	} {
+		if got := eta(tc.elapsed, tc.done, tc.todo); got != tc.want {
+			t.Errorf("eta(%v, %d, %d) = %q, want %q", tc.elapsed, tc.done, tc.todo, got, tc.want)
+		}
 	}
 }
