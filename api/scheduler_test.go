@@ -4,8 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
+	"strconv"
 	"testing"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/blindlist/blindlist/internal/testvec"
+	"github.com/blindlist/blindlist/pir/pb/apipb"
 )
 
 // granted reports whether w holds a slot.
@@ -144,5 +151,37 @@ func TestSchedulerCancel(t *testing.T) {
 	other.release()
 	if s.busy != 0 || s.pending != 0 {
 		t.Errorf("busy %d, pending %d at the end", s.busy, s.pending)
+	}
+}
+
+// TestQueriesQueueFull: with the queue full (its room held by another
+// call's admitted units), /queries answers 503 with Retry-After at once,
+// before any answer is computed; once that call ends the same request is
+// answered.
+func TestQueriesQueueFull(t *testing.T) {
+	e := newEnv(t, envOptions{cfg: Config{Limits: LimitsConfig{MaxConcurrentAnswers: 1, MaxRequestsPerCall: 8, MaxQueuedAnswers: 8}}})
+	if code, _, body := e.post("/key", testvec.Read(t, "pir", "A", "evaluation_keys.binpb"), nil); code != http.StatusOK {
+		t.Fatalf("/key: %d %s", code, body)
+	}
+	var reqs apipb.Requests
+	if err := proto.Unmarshal(testvec.Read(t, "pir", "A", "requests.binpb"), &reqs); err != nil {
+		t.Fatal(err)
+	}
+	reqs.Requests = reqs.Requests[:1]
+	body, err := proto.Marshal(&reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := e.s.sched.admit(8) // another call holds the whole queue
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, hdr, resp := e.post("/queries", body, nil)
+	if ra, err := strconv.Atoi(hdr.Get("Retry-After")); code != http.StatusServiceUnavailable || err != nil || ra < 1 {
+		t.Fatalf("/queries with the queue full: %d %s, Retry-After %q; want 503 with Retry-After", code, resp, hdr.Get("Retry-After"))
+	}
+	other.finish()
+	if code, _, resp := e.post("/queries", body, nil); code != http.StatusOK {
+		t.Fatalf("/queries after the queue emptied: %d %s", code, resp)
 	}
 }
