@@ -50,6 +50,9 @@ func storeKey(prefix byte, d [sha256.Size]byte) []byte {
 type keyVault struct {
 	store       store.KV
 	maxKeyBytes int64
+	// stored keeps serialized keys read from a [store.VersionedKV] for
+	// revalidation ([storedKeyCache]); nil for other stores.
+	stored *storedKeyCache
 }
 
 // put stores one uploaded key (already checked: metadata and key present).
@@ -62,6 +65,9 @@ func (kv *keyVault) put(ctx context.Context, user string, k *apipb.EvaluationKey
 		return newHTTPError(400, catTooLarge, fmt.Sprintf("Evaluation key is %d bytes, larger than the %d allowed", len(b), kv.maxKeyBytes))
 	}
 	d := keyDigest(user, k.GetMetadata().GetIdentifier())
+	if kv.stored != nil {
+		kv.stored.drop(d)
+	}
 	if err := kv.store.Put(ctx, storeKey('k', d), b); errors.Is(err, store.ErrTooLarge) {
 		return newHTTPError(400, catTooLarge, "Evaluation key is larger than the store accepts")
 	} else if err != nil {
@@ -99,7 +105,13 @@ func (kv *keyVault) timestamp(ctx context.Context, user string, identifier []byt
 // of /config saying "you have a key" to a device whose every query fails.
 func (kv *keyVault) get(ctx context.Context, user string, identifier []byte) ([]byte, error) {
 	d := keyDigest(user, identifier)
-	b, err := kv.store.Get(ctx, storeKey('k', d))
+	var b []byte
+	var err error
+	if vs, ok := kv.store.(store.VersionedKV); ok && kv.stored != nil {
+		b, err = kv.getVersioned(ctx, vs, d)
+	} else {
+		b, err = kv.store.Get(ctx, storeKey('k', d))
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		if err := kv.store.Delete(ctx, storeKey('m', d)); err != nil {
 			return nil, storeError("removing a lost evaluation key's timestamp", err)

@@ -119,9 +119,10 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, fmt.Errorf("api: registering metrics: %w", err)
 	}
 	s := &Server{
-		cfg:    cfg,
-		reg:    deps.Registry,
-		vault:  keyVault{store: deps.Keys, maxKeyBytes: cfg.MaxKeyBytes},
+		cfg: cfg,
+		reg: deps.Registry,
+		vault: keyVault{store: deps.Keys, maxKeyBytes: cfg.MaxKeyBytes,
+			stored: newStoredKeyCache(cfg.KeyCacheSize, cfg.Limits.KeyCacheBudget()/8)},
 		tokens: deps.Tokens,
 		ready:  deps.Ready,
 		log:    log,

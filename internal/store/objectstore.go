@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/blindlist/blindlist/internal/store/s3"
@@ -116,6 +118,52 @@ func (s *ObjectKV) Get(ctx context.Context, key []byte) ([]byte, error) {
 	return payload, nil
 }
 
+// GetIfChanged implements [VersionedKV] with a conditional GET
+// (If-None-Match on the object's ETag): an unchanged object costs one
+// request and its headers, not its bytes. The version holds the ETag and
+// the frame's expiry, so an unchanged object is still checked for expiry.
+// A replaced object (a device's new key, written through any replica)
+// has a new ETag and is read in full.
+func (s *ObjectKV) GetIfChanged(ctx context.Context, key []byte, version string) ([]byte, string, error) {
+	if err := s.limits.checkKey(key); err != nil {
+		return nil, "", err
+	}
+	var etag string
+	var exp uint64
+	if version != "" {
+		e, tag, ok := strings.Cut(version, "/")
+		n, err := strconv.ParseUint(e, 16, 64)
+		if !ok || err != nil || tag == "" {
+			return nil, "", fmt.Errorf("store: object get: malformed version %q", version)
+		}
+		exp, etag = n, tag
+	}
+	b, tag, err := s.o.c.GetIfChanged(ctx, s.objectName(key), etag, int64(objectHeaderBytes+s.limits.MaxValueBytes))
+	switch {
+	case errors.Is(err, s3.ErrNotModified):
+		if exp != 0 && uint64(s.o.now().UnixNano()) >= exp {
+			return nil, "", fmt.Errorf("store: object get: expired: %w", ErrNotFound)
+		}
+		return nil, version, fmt.Errorf("store: object get: %w", ErrUnchanged)
+	case errors.Is(err, s3.ErrNotFound):
+		return nil, "", fmt.Errorf("store: object get: %w", ErrNotFound)
+	case err != nil:
+		return nil, "", objectError("get", err)
+	}
+	payload, exp, err := unframe(b)
+	if err != nil {
+		return nil, "", fmt.Errorf("store: object get: %v, read as absent: %w", err, ErrNotFound)
+	}
+	if exp != 0 && uint64(s.o.now().UnixNano()) >= exp {
+		return nil, "", fmt.Errorf("store: object get: expired: %w", ErrNotFound)
+	}
+	newVersion := ""
+	if tag != "" {
+		newVersion = strconv.FormatUint(exp, 16) + "/" + tag
+	}
+	return payload, newVersion, nil
+}
+
 // Put implements [KV].
 func (s *ObjectKV) Put(ctx context.Context, key, value []byte) error {
 	if err := s.limits.checkKey(key); err != nil {
@@ -174,4 +222,4 @@ func unframe(b []byte) (payload []byte, expiry uint64, err error) {
 	return payload, binary.BigEndian.Uint64(expBytes), nil
 }
 
-var _ KV = (*ObjectKV)(nil)
+var _ VersionedKV = (*ObjectKV)(nil)

@@ -135,6 +135,49 @@ func TestObjectKV(t *testing.T) {
 		}
 	})
 
+	t.Run("GetIfChanged", func(t *testing.T) {
+		// The version from a full read revalidates (304: ErrUnchanged)
+		// until the object is replaced, expires or goes; a replaced
+		// object is returned whole with a new version.
+		vkv, err := o.KV("versioned", limits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dev := []byte("device-v")
+		if err := vkv.Put(ctx, dev, v1); err != nil {
+			t.Fatal(err)
+		}
+		got, ver, err := vkv.GetIfChanged(ctx, dev, "")
+		if err != nil || !bytes.Equal(got, v1) || ver == "" {
+			t.Fatalf("unconditional read: %d bytes, version %q, %v", len(got), ver, err)
+		}
+		if got, ver2, err := vkv.GetIfChanged(ctx, dev, ver); !errors.Is(err, ErrUnchanged) || got != nil || ver2 != ver {
+			t.Fatalf("revalidation of an unchanged object: %d bytes, version %q, %v; want ErrUnchanged", len(got), ver2, err)
+		}
+		v3 := append(append([]byte{}, v1...), '!')
+		if err := vkv.Put(ctx, dev, v3); err != nil {
+			t.Fatal(err)
+		}
+		got, ver3, err := vkv.GetIfChanged(ctx, dev, ver)
+		if err != nil || !bytes.Equal(got, v3) || ver3 == ver {
+			t.Fatalf("revalidation of a replaced object: %d bytes, version %q (old %q), %v; want the new object", len(got), ver3, ver, err)
+		}
+		advance(2 * time.Hour) // past the TTL: a 304 must not revive it
+		if _, _, err := vkv.GetIfChanged(ctx, dev, ver3); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("revalidation of an expired object: %v, want ErrNotFound", err)
+		}
+		advance(-2 * time.Hour)
+		if err := vkv.Delete(ctx, dev); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := vkv.GetIfChanged(ctx, dev, ver3); !errors.Is(err, ErrNotFound) {
+			t.Fatalf("revalidation of a deleted object: %v, want ErrNotFound", err)
+		}
+		if _, _, err := vkv.GetIfChanged(ctx, dev, "no-slash"); err == nil {
+			t.Fatal("a malformed version was accepted")
+		}
+	})
+
 	t.Run("ServerDown", func(t *testing.T) {
 		srv.Kill()
 		if _, err := kv.Get(ctx, []byte("device-1")); !errors.Is(err, ErrUnavailable) || errors.Is(err, ErrNotFound) {

@@ -35,7 +35,24 @@ var (
 	ErrNotFound = errors.New("store: key not found")
 	// ErrTooLarge means a key or value exceeds the store's size limit.
 	ErrTooLarge = errors.New("store: key or value too large")
+	// ErrUnchanged is returned by [VersionedKV.GetIfChanged] when the value
+	// still has the version the caller holds.
+	ErrUnchanged = errors.New("store: value unchanged")
 )
+
+// VersionedKV is a [KV] whose reads can be revalidated: a caller that
+// keeps a value can ask whether it is still current for much less than
+// the value costs to read again (the object store answers a conditional
+// GET with 304 and no body).
+type VersionedKV interface {
+	KV
+	// GetIfChanged returns the value under key and its version, an opaque
+	// string. With version from an earlier call, it returns an error
+	// wrapping [ErrUnchanged] when the value is still that one and has not
+	// expired; an expired, replaced or removed value is read as by Get
+	// ([ErrNotFound] when absent). An empty version reads unconditionally.
+	GetIfChanged(ctx context.Context, key []byte, version string) (value []byte, newVersion string, err error)
+}
 
 // SpentSet is a set of one-time keys, such as the nonces of redeemed tokens.
 type SpentSet interface {

@@ -38,6 +38,9 @@ var (
 	// server unreachable, the connection cut, a timeout, a 5xx or 429
 	// answer. Retrying later may succeed.
 	ErrUnavailable = errors.New("s3: server unavailable")
+	// ErrNotModified is returned by GetIfChanged when the object still has
+	// the ETag the caller holds (304): no body was sent.
+	ErrNotModified = errors.New("s3: object not modified")
 )
 
 // Config locates a bucket and holds the credentials to sign with.
@@ -190,37 +193,58 @@ func (c *Client) Put(ctx context.Context, key string, body []byte) error {
 // Get returns the object stored under key, reading at most maxBytes
 // (larger objects are an error), or an error wrapping [ErrNotFound].
 func (c *Client) Get(ctx context.Context, key string, maxBytes int64) ([]byte, error) {
+	b, _, err := c.GetIfChanged(ctx, key, "", maxBytes)
+	return b, err
+}
+
+// GetIfChanged is [Client.Get] conditioned on the object's ETag: with etag
+// not empty it sends If-None-Match, and when the object still has that
+// ETag the server answers 304 without a body and GetIfChanged returns
+// [ErrNotModified]. Otherwise it returns the object and its ETag (empty if
+// the server sent none). A revalidation costs one request and a few
+// hundred bytes of headers instead of the whole object.
+func (c *Client) GetIfChanged(ctx context.Context, key, etag string, maxBytes int64) ([]byte, string, error) {
 	if err := checkKey(key); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	resp, err := c.do(ctx, http.MethodGet, key, nil, nil)
+	var hdr http.Header
+	if etag != "" {
+		hdr = http.Header{"If-None-Match": {etag}}
+	}
+	resp, err := c.do(ctx, http.MethodGet, key, nil, hdr)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	defer drain(resp.Body)
+	what := c.cfg.Bucket + "/" + key
 	switch resp.StatusCode {
 	case http.StatusOK:
+	case http.StatusNotModified:
+		if etag == "" {
+			return nil, "", fmt.Errorf("s3: GET %s: status 304 to an unconditional request", what)
+		}
+		return nil, etag, fmt.Errorf("s3: GET %s: %w", what, ErrNotModified)
 	case http.StatusNotFound:
-		return nil, fmt.Errorf("s3: GET %s: %w", c.cfg.Bucket+"/"+key, ErrNotFound)
+		return nil, "", fmt.Errorf("s3: GET %s: %w", what, ErrNotFound)
 	default:
-		return nil, statusError("GET", c.cfg.Bucket+"/"+key, resp)
+		return nil, "", statusError("GET", what, resp)
 	}
 	if resp.ContentLength > maxBytes {
-		return nil, fmt.Errorf("s3: GET %s: object of %d bytes, limit %d", c.cfg.Bucket+"/"+key, resp.ContentLength, maxBytes)
+		return nil, "", fmt.Errorf("s3: GET %s: object of %d bytes, limit %d", what, resp.ContentLength, maxBytes)
 	}
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("s3: GET %s: reading: %w: %w", c.cfg.Bucket+"/"+key, ErrUnavailable, err)
+		return nil, "", fmt.Errorf("s3: GET %s: reading: %w: %w", what, ErrUnavailable, err)
 	}
 	if int64(len(b)) > maxBytes {
-		return nil, fmt.Errorf("s3: GET %s: object over %d bytes", c.cfg.Bucket+"/"+key, maxBytes)
+		return nil, "", fmt.Errorf("s3: GET %s: object over %d bytes", what, maxBytes)
 	}
 	if resp.ContentLength >= 0 && int64(len(b)) != resp.ContentLength {
-		return nil, fmt.Errorf("s3: GET %s: read %d of %d bytes: %w", c.cfg.Bucket+"/"+key, len(b), resp.ContentLength, ErrUnavailable)
+		return nil, "", fmt.Errorf("s3: GET %s: read %d of %d bytes: %w", what, len(b), resp.ContentLength, ErrUnavailable)
 	}
-	return b, nil
+	return b, resp.Header.Get("Etag"), nil
 }
 
 // Delete removes key. Removing an absent object is not an error.
