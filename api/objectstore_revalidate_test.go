@@ -145,6 +145,9 @@ func TestObjectStoreKeyRevalidation(t *testing.T) {
 	var trafficB keyObjectTraffic
 	b, kvB := replica(&trafficB)
 	keySize := upload(a, 1, false)
+	if got, want := b.s.KeyCacheBytes(), int64(DefaultKeyCacheBytes+DefaultKeyCacheBytes/8); got != want {
+		t.Errorf("KeyCacheBytes with the object store = %d, want %d (parsed keys + serialized copies)", got, want)
+	}
 
 	const calls = 5
 	for range calls {

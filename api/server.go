@@ -119,10 +119,9 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		return nil, fmt.Errorf("api: registering metrics: %w", err)
 	}
 	s := &Server{
-		cfg: cfg,
-		reg: deps.Registry,
-		vault: keyVault{store: deps.Keys, maxKeyBytes: cfg.MaxKeyBytes,
-			stored: newStoredKeyCache(cfg.KeyCacheSize, cfg.Limits.KeyCacheBudget()/8)},
+		cfg:    cfg,
+		reg:    deps.Registry,
+		vault:  keyVault{store: deps.Keys, maxKeyBytes: cfg.MaxKeyBytes},
 		tokens: deps.Tokens,
 		ready:  deps.Ready,
 		log:    log,
@@ -132,15 +131,25 @@ func New(cfg Config, deps Deps) (*Server, error) {
 		now:    time.Now,
 	}
 	s.uncached.gauge = m.uncachedKeys
+	if _, ok := deps.Keys.(store.VersionedKV); ok && s.keys.maxBytes > 0 {
+		s.vault.stored = newStoredKeyCache(cfg.KeyCacheSize, s.keys.maxBytes/8)
+	}
 	s.m.usecases.Set(float64(s.reg.Len()))
 	s.handler = s.routes()
 	return s, nil
 }
 
 // KeyCacheBytes returns the budget of the parsed evaluation-key cache in
-// bytes (Limits.KeyCacheBytes after defaults), 0 when the cache is off.
-// `serve` adds it to the automatic memory limit.
-func (s *Server) KeyCacheBytes() int64 { return s.keys.maxBytes }
+// bytes (Limits.KeyCacheBytes after defaults), plus, with an object store
+// for keys, the 1/8 of it that bounds the serialized copies kept for
+// revalidation ([storedKeyCache]); 0 when the cache is off. `serve` adds
+// it to the automatic memory limit.
+func (s *Server) KeyCacheBytes() int64 {
+	if s.vault.stored != nil {
+		return s.keys.maxBytes + s.vault.stored.maxBytes
+	}
+	return s.keys.maxBytes
+}
 
 // Handler returns the HTTP handler of the service.
 func (s *Server) Handler() http.Handler { return s.handler }
