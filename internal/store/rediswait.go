@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -35,6 +36,9 @@ func (r *Redis) ReplicatedSpentSet(name string, ttl time.Duration, replicas int,
 	s, err := r.SpentSet(name, ttl)
 	if err != nil {
 		return nil, err
+	}
+	if _, ok := r.c.(*redis.ClusterClient); ok && strings.ContainsAny(s.prefix, "{}") {
+		return nil, errPrefixBrace
 	}
 	return &ReplicatedSpentSet{s: s, replicas: replicas, timeout: timeout}, nil
 }
@@ -68,9 +72,30 @@ func (s *ReplicatedSpentSet) MarkSpent(ctx context.Context, key []byte) (bool, e
 	})
 }
 
-// Epoch implements [EpochSpentSet] (see [RedisSpentSet.Epoch]).
+// Epoch implements [EpochSpentSet] (see [RedisSpentSet.Epoch]); on a
+// cluster, every hash-tag group holds a copy of the record (see
+// spentGroups).
 func (s *ReplicatedSpentSet) Epoch(ctx context.Context, since time.Time) (Epoch, error) {
-	return s.s.Epoch(ctx, since)
+	c, ok := s.s.c.(*redis.ClusterClient)
+	if !ok {
+		return s.s.Epoch(ctx, since)
+	}
+	id, err := newEpochID(since)
+	if err != nil {
+		return Epoch{}, err
+	}
+	return s.clusterEpoch(ctx, c, id)
+}
+
+// names returns the spent key's name and its epoch record's: on a
+// cluster both carry the key's group hash tag (see spentGroups), so they
+// share a slot and a master.
+func (s *ReplicatedSpentSet) names(key []byte) (k, epoch string) {
+	if _, ok := s.s.c.(*redis.ClusterClient); ok {
+		tag := clusterGroupTag(key)
+		return s.s.prefix + tag + string(key), s.s.epochKey() + tag
+	}
+	return s.s.prefix + string(key), s.s.epochKey()
 }
 
 // markSpentInEpochMarked is markSpentInEpoch storing ARGV[3] (the
@@ -88,14 +113,14 @@ return 1
 `)
 
 // MarkSpentInEpoch implements [EpochSpentSet]: the epoch check and the
-// spend are one script, then WAIT as in MarkSpent. The epoch record and
-// the spent key must live on one server, so on Redis Cluster this fails
-// (CROSSSLOT); there, use MarkSpent, whose replica acknowledgement covers
-// failovers (not a FLUSHALL).
+// spend are one script, then WAIT as in MarkSpent. On Redis Cluster the
+// record checked is the copy in the key's hash-tag group, on the same
+// master (see spentGroups).
 func (s *ReplicatedSpentSet) MarkSpentInEpoch(ctx context.Context, e Epoch, key []byte) (bool, error) {
 	changed := false
+	_, epochKey := s.names(key)
 	spent, err := s.mark(ctx, key, func(ctx context.Context, conn *redis.Conn, k, marker string) (bool, error) {
-		n, err := markSpentInEpochMarked.Run(ctx, conn, []string{s.s.epochKey(), k},
+		n, err := markSpentInEpochMarked.Run(ctx, conn, []string{epochKey, k},
 			e.ID, strconv.FormatInt(ttlMillis(s.s.ttl), 10), marker).Int64()
 		if err != nil {
 			return false, err
@@ -120,7 +145,7 @@ func (s *ReplicatedSpentSet) mark(ctx context.Context, key []byte,
 	if err := checkSpentKey(key); err != nil {
 		return false, err
 	}
-	k := s.s.prefix + string(key)
+	k, _ := s.names(key)
 	node, err := s.node(ctx, k)
 	if err != nil {
 		return false, err
