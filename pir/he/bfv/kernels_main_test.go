@@ -18,3 +18,23 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(m.Run())
 }
+
+// TestKernelLevelFromEnvironment checks that the kernel level in use is the
+// one BLINDLIST_KERNELS asks for (the CPU's highest when unset). Reading the
+// variable inside a test also makes it part of go test's cache key: the
+// level is chosen at package init, before go test starts recording what a
+// test reads, so without this a result cached at one level would be
+// reported for another.
+func TestKernelLevelFromEnvironment(t *testing.T) {
+	want := kernels.Detected()
+	if env := os.Getenv(kernels.EnvVar); env != "" {
+		l, err := kernels.ParseLevel(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = l
+	}
+	if got := kernels.Selected(); got != want {
+		t.Fatalf("kernel level %s in use, want %s", got, want)
+	}
+}
