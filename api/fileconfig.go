@@ -173,6 +173,14 @@ type KeyStoreConfig struct {
 	// RedisAddr is the host:port of the Redis server (backend "redis").
 	RedisAddr string `json:"redisAddr,omitempty"`
 
+	// RedisClusterAddrs, instead of RedisAddr, are host:port addresses of
+	// nodes of a Redis Cluster (a few are enough; the client learns the
+	// rest). Spent tokens are spread over the cluster's masters in hash-tag
+	// groups, each group checked against its own copy of the epoch record
+	// (docs/deploy.md §9); SpentReplicaAcks defaults to 1 with a cluster,
+	// since a failover would otherwise lose acknowledged spends.
+	RedisClusterAddrs []string `json:"redisClusterAddrs,omitempty"`
+
 	// RedisPasswordEnv names the environment variable holding the Redis
 	// password, if any.
 	RedisPasswordEnv string `json:"redisPasswordEnv,omitempty"`

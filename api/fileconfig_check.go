@@ -312,8 +312,8 @@ func (k *KeyStoreConfig) normalize(dataDir string, abs func(string) string) erro
 	switch k.Backend {
 	case "", "bbolt":
 		k.Backend = "bbolt"
-		if k.RedisAddr != "" || k.RedisPasswordEnv != "" {
-			return errors.New("redisAddr and redisPasswordEnv apply to backend \"redis\" only")
+		if k.RedisAddr != "" || k.RedisPasswordEnv != "" || len(k.RedisClusterAddrs) > 0 {
+			return errors.New("redisAddr, redisClusterAddrs and redisPasswordEnv apply to backend \"redis\" only")
 		}
 		if k.Path == "" {
 			k.Path = filepath.Join(dataDir, "evaluation-keys.db")
@@ -323,7 +323,19 @@ func (k *KeyStoreConfig) normalize(dataDir string, abs func(string) string) erro
 		if k.Path != "" {
 			return errors.New("path applies to backend \"bbolt\" only")
 		}
-		if err := checkHostPort("redisAddr", k.RedisAddr, true); err != nil {
+		if len(k.RedisClusterAddrs) > 0 {
+			if k.RedisAddr != "" {
+				return errors.New("give redisAddr (one server) or redisClusterAddrs (a cluster), not both")
+			}
+			for _, a := range k.RedisClusterAddrs {
+				if err := checkHostPort("redisClusterAddrs", a, true); err != nil {
+					return err
+				}
+			}
+			if k.SpentReplicaAcks == 0 {
+				k.SpentReplicaAcks = 1
+			}
+		} else if err := checkHostPort("redisAddr", k.RedisAddr, true); err != nil {
 			return err
 		}
 	default:

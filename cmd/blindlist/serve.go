@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"reflect"
 	"runtime/debug"
 	"strings"
 	"sync"
@@ -575,7 +576,12 @@ func (s *service) openStores() (store.KV, store.SpentSet, error) {
 		}
 		// Short timeouts, no retries: an unreachable Redis fails calls
 		// with 503 at once (the store's breaker), not after seconds.
-		c := redis.NewClient(store.RedisClientOptions(ks.RedisAddr, password))
+		var c redis.UniversalClient
+		if len(ks.RedisClusterAddrs) > 0 {
+			c = redis.NewClusterClient(store.RedisClusterOptions(ks.RedisClusterAddrs, password))
+		} else {
+			c = redis.NewClient(store.RedisClientOptions(ks.RedisAddr, password))
+		}
 		s.closers = append(s.closers, c.Close)
 		r := store.NewRedis(c, "blindlist:")
 		s.ready = r.Check
@@ -761,7 +767,7 @@ func (s *service) rotateIssuerKeys() error {
 // changes (listen addresses, stores, limits) need a restart and are only
 // reported. Callers hold s.mu.
 func (s *service) reload(ctx context.Context, next *api.FileConfig) error {
-	if next.Listen != s.fc.Listen || next.KeyStore != s.fc.KeyStore || next.DataDir != s.fc.DataDir ||
+	if next.Listen != s.fc.Listen || !reflect.DeepEqual(next.KeyStore, s.fc.KeyStore) || next.DataDir != s.fc.DataDir ||
 		next.PrivacyPass != s.fc.PrivacyPass || next.Limits.KeyCacheBytes != s.fc.Limits.KeyCacheBytes {
 		s.log.Warn("reload: listen, dataDir, keyStore, privacyPass and limits.keyCacheBytes changes take effect after a restart")
 	}

@@ -53,6 +53,22 @@ func RedisClientOptions(addr, password string) *redis.Options {
 	}
 }
 
+// RedisClusterOptions are [RedisClientOptions] for a Redis Cluster seeded
+// with addrs: the same short timeouts, no retries, and enough redirects to
+// follow a failover's slot moves.
+func RedisClusterOptions(addrs []string, password string) *redis.ClusterOptions {
+	return &redis.ClusterOptions{
+		Addrs:        addrs,
+		Password:     password,
+		DialTimeout:  RedisTimeout,
+		ReadTimeout:  RedisTimeout,
+		WriteTimeout: RedisTimeout,
+		PoolTimeout:  RedisTimeout,
+		MaxRetries:   -1,
+		MaxRedirects: 8,
+	}
+}
+
 // Ping checks that the server answers.
 func (r *Redis) Ping(ctx context.Context) error {
 	if err := r.c.Ping(ctx).Err(); err != nil {
