@@ -663,12 +663,14 @@ func (b *pirBuilder) processShard(ctx context.Context, i int, j *pirShardJob, st
 		}
 	}
 	rows = nil
-	if err := pir.WriteShard(staging, b.settings.Stem, i, db); err != nil {
-		return err
-	}
 	binName, paramsName := b.shardNames(i)
 	serveName := pir.ServePath(binName)
+	// The serve-ready file first: it packs the shard's plaintexts once,
+	// and the .bin is then written from them.
 	if err := pir.WriteServeFile(filepath.Join(staging, serveName), db); err != nil {
+		return err
+	}
+	if err := pir.WriteShard(staging, b.settings.Stem, i, db); err != nil {
 		return err
 	}
 	j.params = db.Params()

@@ -75,13 +75,16 @@ func newServeLayout(width, count, rowLen, stored int) serveLayout {
 
 // WriteServeFile writes db's serve-ready file to path (see [ServePath]),
 // through a temporary file that is fsynced and renamed into place, mode
-// 0644.
+// 0644. A freshly processed shard is packed into memory first (as
+// [NewServer] does), so its plaintexts are computed once for this file and
+// for a `.bin` written after it, instead of once per pass.
 func WriteServeFile(path string, db *Database) error {
 	return writeFileAtomic(path, func(w io.Writer) error { return db.writeServe(w) })
 }
 
 // writeServe writes the serve-ready encoding of db to w.
 func (db *Database) writeServe(w io.Writer) error {
+	db.materialize() // two passes below: compute each plaintext once
 	he := db.params.he
 	width := 8
 	if he.narrow() {
