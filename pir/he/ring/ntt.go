@@ -54,6 +54,11 @@ type Table struct {
 	// ifmaC = floor(2^52/q) for its final reduction.
 	ifmaLazy bool
 	ifmaC    uint64
+	// ifmaInvLazy selects the inverse IFMA kernel without reductions
+	// between stages, when 2·N·q <= 2^52 (see invLazyFits), with
+	// ifmaNQ = N·q.
+	ifmaInvLazy bool
+	ifmaNQ      uint64
 }
 
 // lane32Max bounds the moduli of the 32-bit NTT path: q < 2^30 so that
@@ -72,6 +77,19 @@ const lane32Max = 1 << 30
 func ifmaLazyFits(q uint64, logN int) bool {
 	hi, lo := bits.Mul64(uint64(4+2*logN), q)
 	return hi == 0 && lo < 1<<52
+}
+
+// invLazyFits reports whether the inverse IFMA NTT of degree n may skip
+// every reduction between stages (inverse52LazyIFMA): its Gentleman–Sande
+// butterfly maps x, y < A to x + y < 2A and Shoup((x − y + N·q)·w) < 2q,
+// so from inputs below 2q the values entering stage s (s = 0 first) are
+// below A_s = 2^(s+1)·q and the last stage's are below N·q; the largest
+// multiplier input, x − y + N·q in the last stage (or u + v there), is
+// below 2·N·q, which must not exceed β = 2^52 (for N = 4096: q <= 2^39,
+// which every 27- to 33-bit preset modulus meets).
+func invLazyFits(q uint64, n int) bool {
+	hi, lo := bits.Mul64(2*uint64(n), q)
+	return hi == 0 && lo <= 1<<52
 }
 
 // ifmaMax bounds the moduli of the IFMA NTT path (ntt_ifma_amd64.s): q <
@@ -161,6 +179,8 @@ func NewTable(q uint64, n int) (*Table, error) {
 		t.nInvWS52 = shoup52(t.nInvW, q)
 		t.ifmaLazy = ifmaLazyFits(q, logN)
 		t.ifmaC = (1 << 52) / q
+		t.ifmaInvLazy = invLazyFits(q, n)
+		t.ifmaNQ = uint64(n) * q
 	}
 	return t, nil
 }
@@ -252,6 +272,8 @@ func (t *Table) Forward(a []uint64) {
 func (t *Table) Inverse(a []uint64) {
 	a = a[:t.N]
 	switch {
+	case t.ifmaInvLazy:
+		inverse52LazyIFMA(a, t.wi, t.wis52, t.M.Q, t.nInv, t.nInvS52, t.nInvW, t.nInvWS52, t.ifmaNQ)
 	case t.ifma:
 		inverse52IFMA(a, t.wi, t.wis52, t.M.Q, t.nInv, t.nInvS52, t.nInvW, t.nInvWS52)
 	case t.simd:

@@ -109,3 +109,9 @@ func forward52LazyIFMA(a, w, ws []uint64, q, c uint64)
 //
 //go:noescape
 func inverse52IFMA(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64)
+
+// inverse52LazyIFMA is inverse52IFMA without reductions between stages,
+// for moduli with invLazyFits; nq = N·q.
+//
+//go:noescape
+func inverse52LazyIFMA(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS, nq uint64)

@@ -175,14 +175,25 @@ TEXT ·forward52IFMA(SB), NOSPLIT, $0-80
 #undef FWDFINAL
 
 // FWD52LAZY is FWD52 without the reduction of X: (X, Y) = (X + v,
-// X − v + 2q), both below B + 2q for X, Y < B (see forward52LazyIFMA).
+// X − v + 2q), both below B + 2q for X, Y < B (see forward52LazyIFMA),
+// and without the mask of SHOUP52: T = floor(Y·WS/β), X += (Y·W mod β) +
+// (T·(β−q) mod β) ≡ X + v (mod β), Y = 2X + 2q − (X + v). Only the value
+// mod β of each lane is exact (a lane may carry multiples of β above bit
+// 52), which is enough: every true value is below β, additions and
+// subtractions are exact mod 2^64 and so mod β, and VPMADD52* read only
+// the low 52 bits of their factors; REDUCE52 masks at the end. R holds
+// 2X + 2q; T, R are clobbered.
 #define FWD52LAZY(X, Y, W, WS, T, R) \
-	SHOUP52(Y, W, WS, T, R)   \
-	VPSUBQ Y, X, T            \
-	VPADDQ Y, X, X            \
-	VPADDQ Z30, T, Y
+	VPXORQ      T, T, T   \
+	VPMADD52HUQ WS, Y, T  \
+	VPADDQ      X, X, R   \
+	VPMADD52LUQ W, Y, X   \
+	VPMADD52LUQ Z29, T, X \
+	VPADDQ      Z30, R, R \
+	VPSUBQ      X, R, Y
 
-// REDUCE52 sets X = X mod q for X < β: Shoup's product by w = 1, with
+// REDUCE52 sets X = X mod q for X < β (X's low 52 bits; bits above are
+// ignored, see FWD52LAZY): Shoup's product by w = 1, with
 // w' = floor(β/q) in Z22, gives X − floor(X·w'/β)·q ∈ [0, 2q) (T =
 // floor(X·w'/β), X += T·(β−q) mod β, X mod β), then one conditional
 // subtraction. T is clobbered.
@@ -205,195 +216,49 @@ TEXT ·forward52LazyIFMA(SB), NOSPLIT, $0-88
 	VPBROADCASTQ c+80(FP), Z22
 #include "ntt_ifma_fwd_amd64.h"
 
+#define INVBF(X, Y, W, WS, T, R) INV52(X, Y, W, WS, T, R)
+
 // func inverse52IFMA(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64)
 //
-// The whole inverse NTT; len(a) = N >= 16, wi and wis of length N.
+// The whole inverse NTT (body in ntt_ifma_inv_amd64.h); len(a) = N >= 16,
+// wi and wis of length N. Values stay below 2q between stages.
 TEXT ·inverse52IFMA(SB), NOSPLIT, $0-112
-	MOVQ a_base+0(FP), DI
-	MOVQ a_len+8(FP), CX
-	MOVQ wi_base+24(FP), SI
-	MOVQ wis_base+48(FP), R8
-	MOVQ q+72(FP), AX
+	MOVQ      q+72(FP), AX
 	SETUP
+	VMOVDQA64 Z30, Z20             // C = 2q
+#include "ntt_ifma_inv_amd64.h"
 
-	// The first three stages (h = 1, 2, 4 with m = N/2, N/4, N/8), fused,
-	// on blocks c of 16 values: the forward's last three in reverse, same
-	// lane layouts and twiddle placement.
-	VMOVDQU64 ifmaIdx4<>(SB), Z27
-	VMOVDQU64 ifmaIdx2<>(SB), Z26
-	VMOVDQU64 ifmaIdx1<>(SB), Z25
-	VMOVDQU64 ifmaUnzipE<>(SB), Z24
-	VMOVDQU64 ifmaUnzipO<>(SB), Z23
-	VMOVDQU64 ifmaPairLo<>(SB), Z22
-	VMOVDQU64 ifmaPairHi<>(SB), Z21
-	MOVQ      CX, R9
-	SHRQ      $3, R9               // N/8
-	LEAQ      (SI)(R9*8), R11      // &wi[N/8]
-	LEAQ      (R8)(R9*8), R12
-	LEAQ      (R9)(R9*1), AX       // N/4
-	LEAQ      (SI)(AX*8), R13      // &wi[N/4]
-	LEAQ      (R8)(AX*8), R14
-	SHLQ      $1, AX               // N/2
-	LEAQ      (SI)(AX*8), R15      // &wi[N/2]
-	LEAQ      (R8)(AX*8), DX
-	MOVQ      CX, AX
-	SHRQ      $4, AX
-	MOVQ      DI, BX
+#undef INVBF
 
-ifirst16:
-	VMOVDQU64 (BX), Z0             // a0 .. a7
-	VMOVDQU64 64(BX), Z1           // a8 .. a15
+// INV52LAZY is the Gentleman–Sande butterfly without reductions:
+// (X, Y) = (X + Y, SHOUP(X − Y + C, W, WS)) with C = Z20 = N·q, the
+// Shoup result left unmasked. Bounds (see invLazyFits in ntt.go): stage s
+// (s = 0 first) gets values below A_s = 2^(s+1)·q, so X + Y < A_{s+1},
+// X − Y + C < A_s + C <= 2Nq <= β (Y < A_s <= C), and the product is in
+// [0, 2q) <= A_{s+1}. Only the value mod β of each lane is exact: the
+// unmasked product may carry β (the sum of two 52-bit low halves), and
+// additions carry it on; but every true value is below β, every step is
+// a ring operation mod 2^64 (hence mod β), and VPMADD52* read only the
+// low 52 bits of their factors, so the products see the true values. The
+// last stage masks. D = X − Y + C is kept in R; T, R are clobbered.
+#define INV52LAZY(X, Y, W, WS, T, R) \
+	VPSUBQ      Y, X, R   \
+	VPADDQ      Y, X, X   \
+	VPADDQ      Z20, R, R \
+	VPXORQ      T, T, T   \
+	VPMADD52HUQ WS, R, T  \
+	VPXORQ      Y, Y, Y   \
+	VPMADD52LUQ W, R, Y   \
+	VPMADD52LUQ Z29, T, Y
 
-	// h = 1: x = a0 a2 a8 a10 a4 a6 a12 a14, y = a1 a3 a9 a11 a5 a7 a13 a15.
-	VMOVDQA64 Z24, Z2
-	VPERMI2Q  Z1, Z0, Z2
-	VMOVDQA64 Z23, Z3
-	VPERMI2Q  Z1, Z0, Z3
-	VPERMQ    (R15), Z25, Z13
-	VPERMQ    (DX), Z25, Z12
-	INV52(Z2, Z3, Z13, Z12, Z4, Z5)
+#define INVBF(X, Y, W, WS, T, R) INV52LAZY(X, Y, W, WS, T, R)
 
-	// h = 2: x = a0a1 a8a9 a4a5 a12a13, y = a2a3 a10a11 a6a7 a14a15.
-	VPUNPCKLQDQ Z3, Z2, Z0
-	VPUNPCKHQDQ Z3, Z2, Z1
-	VPERMQ      (R13), Z26, Z13
-	VPERMQ      (R14), Z26, Z12
-	INV52(Z0, Z1, Z13, Z12, Z4, Z5)
-
-	// h = 4: x = a0..a3 a8..a11, y = a4..a7 a12..a15.
-	VMOVDQA64 Z22, Z2
-	VPERMI2Q  Z1, Z0, Z2
-	VMOVDQA64 Z21, Z3
-	VPERMI2Q  Z1, Z0, Z3
-	VPERMQ    (R11), Z27, Z13
-	VPERMQ    (R12), Z27, Z12
-	INV52(Z2, Z3, Z13, Z12, Z4, Z5)
-
-	VSHUFI64X2 $0x44, Z3, Z2, Z0   // a0 .. a7
-	VSHUFI64X2 $0xEE, Z3, Z2, Z1   // a8 .. a15
-	VMOVDQU64  Z0, (BX)
-	VMOVDQU64  Z1, 64(BX)
-	ADDQ       $128, BX
-	ADDQ       $16, R11
-	ADDQ       $16, R12
-	ADDQ       $32, R13
-	ADDQ       $32, R14
-	ADDQ       $64, R15
-	ADDQ       $64, DX
-	DECQ       AX
-	JNZ        ifirst16
-
-	// Middle stages h = 8, 16, ... while m >= 2, two per pass (radix 4)
-	// while m >= 4: stage (m, h) on (a0, a1) with wi[m+2i] and (a2, a3)
-	// with wi[m+2i+1], then stage (m/2, 2h) on (a0, a2), (a1, a3) with
-	// wi[m/2+i], where a_k = x[4ih + k·h + j], j a multiple of 8.
-	MOVQ CX, R9
-	SHRQ $4, R9                    // m = N/16
-	MOVQ $8, R10                   // h
-
-istage4:
-	CMPQ R9, $4
-	JB   istage
-	XORQ R11, R11                  // block i
-	MOVQ DI, BX
-	MOVQ R10, R13
-	SHLQ $3, R13                   // h values in bytes
-	LEAQ (R13)(R13*2), R15         // 3h values in bytes
-	MOVQ R9, R14
-	SHRQ $1, R14                   // m/2 blocks
-
-igroup4:
-	LEAQ         (R9)(R11*2), R12
-	VPBROADCASTQ (SI)(R12*8), Z13  // wi[m+2i]
-	VPBROADCASTQ (R8)(R12*8), Z12
-	VPBROADCASTQ 8(SI)(R12*8), Z11 // wi[m+2i+1]
-	VPBROADCASTQ 8(R8)(R12*8), Z10
-	LEAQ         (R14)(R11*1), R12
-	VPBROADCASTQ (SI)(R12*8), Z9   // wi[m/2+i]
-	VPBROADCASTQ (R8)(R12*8), Z8
-	MOVQ         R10, AX
-
-iloop4:
-	VMOVDQU64 (BX), Z0
-	VMOVDQU64 (BX)(R13*1), Z1
-	VMOVDQU64 (BX)(R13*2), Z2
-	VMOVDQU64 (BX)(R15*1), Z3
-	INV52(Z0, Z1, Z13, Z12, Z4, Z5)
-	INV52(Z2, Z3, Z11, Z10, Z6, Z7)
-	INV52(Z0, Z2, Z9, Z8, Z4, Z5)
-	INV52(Z1, Z3, Z9, Z8, Z6, Z7)
-	VMOVDQU64 Z0, (BX)
-	VMOVDQU64 Z1, (BX)(R13*1)
-	VMOVDQU64 Z2, (BX)(R13*2)
-	VMOVDQU64 Z3, (BX)(R15*1)
-	ADDQ      $64, BX
-	SUBQ      $8, AX
-	JNZ       iloop4
-	ADDQ      R15, BX              // next block: base + 4h
-	INCQ      R11
-	CMPQ      R11, R14
-	JB        igroup4
-	SHRQ      $2, R9
-	SHLQ      $2, R10
-	JMP       istage4
-
-	// One single stage when m = 2 remains.
-istage:
-	CMPQ R9, $2
-	JB   ilast
-	XORQ R11, R11
-	MOVQ DI, BX
-
-igroup:
-	LEAQ         (R9)(R11*1), R12
-	VPBROADCASTQ (SI)(R12*8), Z13
-	VPBROADCASTQ (R8)(R12*8), Z12
-	LEAQ         (BX)(R10*8), DX   // &y[0] = &x[h]
-	MOVQ         R10, R13
-
-iloop:
-	VMOVDQU64 (BX), Z0
-	VMOVDQU64 (DX), Z1
-	INV52(Z0, Z1, Z13, Z12, Z4, Z5)
-	VMOVDQU64 Z0, (BX)
-	VMOVDQU64 Z1, (DX)
-	ADDQ      $64, BX
-	ADDQ      $64, DX
-	SUBQ      $8, R13
-	JNZ       iloop
-	MOVQ      DX, BX               // the next group starts after this y half
-	INCQ      R11
-	CMPQ      R11, R9
-	JB        igroup
-
-	// Last stage (m = 1, h = N/2) merged with N^{-1}:
-	// x' = (u+v)·N^{-1}, y' = (u−v+2q)·N^{-1}·wi[1], reduced to [0, q);
-	// u+v and u−v+2q are below 4q < β.
-ilast:
-	VPBROADCASTQ nInv+80(FP), Z13
-	VPBROADCASTQ nInvS+88(FP), Z12
-	VPBROADCASTQ nInvW+96(FP), Z11
-	VPBROADCASTQ nInvWS+104(FP), Z10
-	MOVQ         CX, R13
-	SHRQ         $1, R13
-	MOVQ         DI, BX
-	LEAQ         (DI)(R13*8), DX
-
-ilastloop:
-	VMOVDQU64 (BX), Z0
-	VMOVDQU64 (DX), Z1
-	VPADDQ    Z1, Z0, Z2
-	VPSUBQ    Z1, Z0, Z3
-	VPADDQ    Z30, Z3, Z3
-	SHOUP52(Z2, Z13, Z12, Z4, Z5)
-	SHOUP52(Z3, Z11, Z10, Z6, Z7)
-	CSUB64(Z2, Z31, Z4)
-	CSUB64(Z3, Z31, Z6)
-	VMOVDQU64 Z2, (BX)
-	VMOVDQU64 Z3, (DX)
-	ADDQ      $64, BX
-	ADDQ      $64, DX
-	SUBQ      $8, R13
-	JNZ       ilastloop
-	VZEROUPPER
-	RET
+// func inverse52LazyIFMA(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS, nq uint64)
+//
+// inverse52IFMA without reductions between stages, for moduli with
+// 2·N·q <= β (see invLazyFits in ntt.go), c = N·q.
+TEXT ·inverse52LazyIFMA(SB), NOSPLIT, $0-120
+	MOVQ         q+72(FP), AX
+	SETUP
+	VPBROADCASTQ nq+112(FP), Z20
+#include "ntt_ifma_inv_amd64.h"

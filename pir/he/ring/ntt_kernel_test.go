@@ -7,6 +7,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/blindlist/blindlist/internal/cputime"
 	"github.com/blindlist/blindlist/pir/he/modq"
 )
 
@@ -41,6 +42,11 @@ var nttKernels = []kernel{
 			inverse52IFMA(a, t.wi, t.wis52, t.M.Q, t.nInv, t.nInvS52, t.nInvW, t.nInvWS52)
 		},
 		func(t *Table) bool { return t.ifmaLazy }},
+	{"ifma-lazy-inverse", func(t *Table, a []uint64) { forward52LazyIFMA(a, t.w, t.ws52, t.M.Q, t.ifmaC) },
+		func(t *Table, a []uint64) {
+			inverse52LazyIFMA(a, t.wi, t.wis52, t.M.Q, t.nInv, t.nInvS52, t.nInvW, t.nInvWS52, t.ifmaNQ)
+		},
+		func(t *Table) bool { return t.ifmaLazy && t.ifmaInvLazy }},
 }
 
 // kernelModuli returns every NTT-friendly modulus of the Apple presets
@@ -193,10 +199,12 @@ func BenchmarkNTTKernels(b *testing.B) {
 			}
 			b.Run(c.name+"/kernel="+k.name, func(b *testing.B) {
 				b.ReportAllocs()
+				cpu0 := cputime.Process()
 				for b.Loop() {
 					k.forward(tab, a)
 					k.inverse(tab, a)
 				}
+				reportCPU(b, cpu0)
 			})
 		}
 	}

@@ -6,7 +6,9 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
+	"github.com/blindlist/blindlist/internal/cputime"
 	"github.com/blindlist/blindlist/pir/he/modq"
 )
 
@@ -254,22 +256,35 @@ func BenchmarkNTT(b *testing.B) {
 		}
 		b.Run(c.name+"/forward", func(b *testing.B) {
 			b.ReportAllocs()
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				tab.Forward(a)
 			}
+			reportCPU(b, cpu0)
 		})
 		b.Run(c.name+"/inverse", func(b *testing.B) {
 			b.ReportAllocs()
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				tab.Inverse(a)
 			}
+			reportCPU(b, cpu0)
 		})
 		b.Run(c.name+"/forward+inverse", func(b *testing.B) {
 			b.ReportAllocs()
+			cpu0 := cputime.Process()
 			for b.Loop() {
 				tab.Forward(a)
 				tab.Inverse(a)
 			}
+			reportCPU(b, cpu0)
 		})
 	}
+}
+
+// reportCPU reports the process CPU time per operation since cpu0
+// (cpu-ns/op): on a shared machine wall time also counts waiting for a
+// core.
+func reportCPU(b *testing.B, cpu0 time.Duration) {
+	b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N), "cpu-ns/op")
 }
