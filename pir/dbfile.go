@@ -362,7 +362,13 @@ var testingOnlySynced func(path string)
 // the file is fsynced before it is renamed into place and the directory
 // after, so a crash leaves the old file or the complete new one, never an
 // empty or partial one. On error the temporary file is removed.
-func writeFileAtomic(path string, write func(io.Writer) error) (err error) {
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	return writeFileAtomicFile(path, func(f *os.File) error { return write(f) })
+}
+
+// writeFileAtomicFile is writeFileAtomic handing write the temporary file
+// itself (for copy_file_range).
+func writeFileAtomicFile(path string, write func(*os.File) error) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -432,4 +438,19 @@ func WriteShardFiles(binPath, paramsPath string, db *Database) error {
 		return fmt.Errorf("pir: encoding params: %w", err)
 	}
 	return writeFileAtomic(paramsPath, func(w io.Writer) error { _, err := w.Write(b); return err })
+}
+
+// stored reports whether plaintext k is not the zero plaintext, without
+// copying it when the shard is packed.
+func (db *Database) stored(k int) bool {
+	db.mu.Lock()
+	src := db.src
+	db.mu.Unlock()
+	if src != nil {
+		return db.plaintextInto(k, nil) != nil
+	}
+	if db.pt64 != nil {
+		return db.pt64[k] != nil
+	}
+	return db.pt32[k] != nil
 }
