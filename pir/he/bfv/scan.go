@@ -18,12 +18,14 @@ package bfv
 //
 // With AVX2 it runs eight slots per iteration: VPMOVZXDQ widens four
 // plaintext words, VPMULUDQ multiplies the low 32 bits of each 64-bit lane
-// (exact for inputs below 2^32), VPADDQ accumulates.
+// (exact for inputs below 2^32), VPADDQ accumulates. With NEON (arm64) also
+// eight: VLD2 picks the low halves of four residues, UMLAL/UMLAL2 multiply
+// 32-bit lanes into 64-bit accumulators (scan_arm64.s).
 func MulAccNarrow(acc0, acc1, x0, x1 []uint64, w []uint32) {
 	n := len(w)
 	acc0, acc1, x0, x1 = acc0[:n], acc1[:n], x0[:n], x1[:n]
-	if v := n &^ 7; v > 0 && haveSIMD {
-		mulAccNarrowAVX2(acc0[:v], acc1[:v], x0[:v], x1[:v], w[:v])
+	if v := n &^ 7; v > 0 && haveScanSIMD {
+		mulAccNarrowSIMD(acc0[:v], acc1[:v], x0[:v], x1[:v], w[:v])
 		acc0, acc1, x0, x1, w = acc0[v:], acc1[v:], x0[v:], x1[v:], w[v:]
 	}
 	mulAccNarrowGo(acc0, acc1, x0, x1, w)
@@ -62,8 +64,8 @@ func MulAccNarrowBatch(acc0, acc1 []uint64, x0s, x1s [][]uint64, ws [][]uint32) 
 	for b := range nb {
 		_, _, _ = x0s[b][:n], x1s[b][:n], ws[b][:n] // every row long enough, or panic here
 	}
-	if v := n &^ 7; v > 0 && nb > 0 && haveSIMD {
-		mulAccNarrowBatchAVX2(acc0[:v], acc1[:v], x0s, x1s, ws)
+	if v := n &^ 7; v > 0 && nb > 0 && haveScanSIMD {
+		mulAccNarrowBatchSIMD(acc0[:v], acc1[:v], x0s, x1s, ws)
 		if v == n {
 			return
 		}

@@ -40,7 +40,7 @@ func TestMulAccNarrowMatchesPortable(t *testing.T) {
 			MulAccNarrow(g0, g1, x0, x1, w)
 			mulAccNarrowGo(acc0, acc1, x0, x1, w)
 			if !slices.Equal(g0, acc0) || !slices.Equal(g1, acc1) {
-				t.Fatalf("n=%d pattern %d: MulAccNarrow (simd %v) differs from the portable loop", n, pattern, haveSIMD)
+				t.Fatalf("n=%d pattern %d: MulAccNarrow (simd %v) differs from the portable loop", n, pattern, haveScanSIMD)
 			}
 		}
 	}
@@ -78,7 +78,7 @@ func TestMulAccNarrowBatchMatchesPortable(t *testing.T) {
 				mulAccNarrowGo(acc0, acc1, x0s[b][:n], x1s[b][:n], ws[b][:n])
 			}
 			if !slices.Equal(g0, acc0) || !slices.Equal(g1, acc1) {
-				t.Fatalf("n=%d, %d rows: MulAccNarrowBatch (simd %v) differs from the portable loop", n, nb, haveSIMD)
+				t.Fatalf("n=%d, %d rows: MulAccNarrowBatch (simd %v) differs from the portable loop", n, nb, haveScanSIMD)
 			}
 		}
 	}

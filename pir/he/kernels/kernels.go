@@ -1,11 +1,12 @@
 // Package kernels decides, once at program start, which level of vector
 // kernels the HE layer (pir/he/ring, pir/he/bfv) and the PIR database scan
-// use: portable Go, AVX2, AVX-512F, or AVX-512 IFMA.
+// use: portable Go, AVX2, AVX-512F or AVX-512 IFMA on x86-64, NEON
+// (Advanced SIMD) on arm64.
 //
 // By default the highest level the CPU and the build support is used. The
-// environment variable BLINDLIST_KERNELS (portable, avx2, avx512, ifma)
-// forces a lower one, so that one machine can test and benchmark every path
-// it can run:
+// environment variable BLINDLIST_KERNELS (portable, avx2, avx512, ifma on
+// x86-64; portable, neon on arm64) forces a lower one, so that one machine
+// can test and benchmark every path it can run:
 //
 //	BLINDLIST_KERNELS=avx2 go test ./pir/...
 //	BLINDLIST_KERNELS=portable go test -run XXX -bench Answer ./pir
@@ -17,14 +18,17 @@
 // the decision then stays at [Detected]). Building with -tags purego makes
 // [Detected] portable on every CPU.
 //
-// Levels are ordered: each one includes the kernels of the levels below it
-// (the AVX-512 NTT passes run beside AVX2 ones; IFMA kernels replace both
-// where they apply).
+// Each architecture has its own ladder of levels, lowest first: x86-64
+// portable < avx2 < avx512 < ifma, arm64 portable < neon. Within a ladder
+// each level includes the kernels of the levels below it (the AVX-512 NTT
+// passes run beside AVX2 ones; IFMA kernels replace both where they
+// apply); a level of another architecture's ladder is refused.
 package kernels
 
 import (
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -37,12 +41,13 @@ const (
 	AVX2                  // x86-64 AVX2 (VPMULUDQ kernels for moduli below 2^30 and the database scan)
 	AVX512                // AVX-512F on top of AVX2 (wide NTT passes, 64-bit rows)
 	IFMA                  // AVX-512 IFMA (52-bit kernels for moduli below 2^50)
+	NEON                  // arm64 Advanced SIMD (the database scan and the NTT for moduli below 2^30)
 )
 
 // EnvVar names the environment variable that forces a level.
 const EnvVar = "BLINDLIST_KERNELS"
 
-var names = [...]string{Portable: "portable", AVX2: "avx2", AVX512: "avx512", IFMA: "ifma"}
+var names = [...]string{Portable: "portable", AVX2: "avx2", AVX512: "avx512", IFMA: "ifma", NEON: "neon"}
 
 // String returns the level's name as [EnvVar] spells it.
 func (l Level) String() string {
@@ -82,7 +87,7 @@ func decide(env string, detected Level) decision {
 		d.err = fmt.Errorf("%s=%s: %w", EnvVar, env, err)
 		return d
 	}
-	if want > detected {
+	if !slices.Contains(ladder(detected), want) {
 		d.err = fmt.Errorf("kernels: %s=%s refused: this CPU and build support at most %s", EnvVar, env, detected)
 		return d
 	}
@@ -102,9 +107,16 @@ func Selected() Level { return chosen.selected }
 func Err() error { return chosen.err }
 
 // Supported returns every level this CPU and build can run, lowest first.
-func Supported() []Level {
-	ls := make([]Level, 0, Detected()+1)
-	for l := Portable; l <= Detected(); l++ {
+func Supported() []Level { return ladder(Detected()) }
+
+// ladder returns the levels up to top on top's architecture, lowest
+// first: portable..top on x86-64, portable and neon on arm64.
+func ladder(top Level) []Level {
+	if top == NEON {
+		return []Level{Portable, NEON}
+	}
+	ls := make([]Level, 0, top+1)
+	for l := Portable; l <= top; l++ {
 		ls = append(ls, l)
 	}
 	return ls

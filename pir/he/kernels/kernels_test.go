@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -22,6 +23,15 @@ func TestDecide(t *testing.T) {
 		{"ifma", AVX2, AVX2, "refused: this CPU and build support at most avx2"},
 		{"avx2", Portable, Portable, "at most portable"},
 		{"sse", AVX2, AVX2, `unknown level "sse"`},
+		// arm64's ladder is portable < neon: no x86 level is accepted
+		// there, and neon nowhere else.
+		{"", NEON, NEON, ""},
+		{"neon", NEON, NEON, ""},
+		{"portable", NEON, Portable, ""},
+		{"avx2", NEON, NEON, "refused: this CPU and build support at most neon"},
+		{"ifma", NEON, NEON, "at most neon"},
+		{"neon", IFMA, IFMA, "at most ifma"},
+		{"neon", Portable, Portable, "at most portable"},
 	}
 	for _, tt := range tests {
 		d := decide(tt.env, tt.detected)
@@ -37,8 +47,23 @@ func TestDecide(t *testing.T) {
 	}
 }
 
+// TestLadder checks each architecture's levels: x86-64 portable..top,
+// arm64 portable and neon.
+func TestLadder(t *testing.T) {
+	for top, want := range map[Level][]Level{
+		Portable: {Portable},
+		AVX2:     {Portable, AVX2},
+		IFMA:     {Portable, AVX2, AVX512, IFMA},
+		NEON:     {Portable, NEON},
+	} {
+		if got := ladder(top); !slices.Equal(got, want) {
+			t.Errorf("ladder(%v) = %v, want %v", top, got, want)
+		}
+	}
+}
+
 func TestParseLevelRoundTrip(t *testing.T) {
-	for l := Portable; l <= IFMA; l++ {
+	for l := Portable; l <= NEON; l++ {
 		got, err := ParseLevel(l.String())
 		if err != nil || got != l {
 			t.Errorf("ParseLevel(%q) = %v, %v", l, got, err)
