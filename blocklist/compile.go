@@ -56,6 +56,20 @@ type Options struct {
 	// Progress, if set, is called about every 256k lines and at the end of
 	// each document with the document name, lines and bytes read so far.
 	Progress func(doc string, lines int, bytes int64)
+	// SpillDir, if set, lets Compile hold the block keys outside memory
+	// once they would need more than SpillBudget bytes: it then routes
+	// them to partition files in a temporary directory it makes inside
+	// SpillDir, resolves each partition in memory, and returns the keys as
+	// [SpilledKeys] instead of [Result.Keys] (see spill.go). Empty: the
+	// whole key set stays in memory, whatever its size.
+	SpillDir string
+	// SpillBudget bounds the bytes of the in-memory block key set before
+	// it spills (an estimate: spillKeyBytes a key plus its bytes). Zero
+	// means DefaultSpillBudget.
+	SpillBudget int64
+	// Stagef, if set, receives one line per step of a spilled compile
+	// (spill started, partitions resolved with an ETA, keys merged).
+	Stagef func(format string, args ...any)
 }
 
 // DefaultMaxBytes is the default per-document cap: 1 GiB of list text.
@@ -79,11 +93,25 @@ const (
 
 // Result is the output of [Compile].
 type Result struct {
-	// Keys are the final keys, sorted bytewise, without duplicates.
+	// Keys are the final keys, sorted bytewise, without duplicates. Nil
+	// when the compile spilled (Spilled holds them).
 	Keys   []string
 	Report *Report
 	// Provenance gives, for each key, the source line that first gave it.
+	// Nil when the compile spilled.
 	Provenance *Provenance
+	// Spilled holds the keys and their provenance on disk when the block
+	// keys outgrew Options.SpillBudget; nil otherwise. The caller writes
+	// them with [SpilledKeys.Write] and must call [SpilledKeys.Remove].
+	Spilled *SpilledKeys
+}
+
+// Len returns the number of keys, in memory or spilled.
+func (r *Result) Len() int {
+	if r.Spilled != nil {
+		return r.Spilled.Len()
+	}
+	return len(r.Keys)
 }
 
 // Report accounts for every entry [Compile] read. It is meant to be written
@@ -241,6 +269,10 @@ type compiler struct {
 	doc  int
 	// bufs are the readers of the document being read.
 	bufs *readBuffers
+	// spill receives the block keys once the in-memory set outgrew the
+	// budget (nil before); spillErr is its first write error.
+	spill    *spillWriter
+	spillErr error
 }
 
 func newCompiler(opts Options) *compiler {
@@ -307,6 +339,11 @@ func Compile(ctx context.Context, block, allow []Source, opts Options) (*Result,
 	}
 	c := newCompiler(opts)
 	blocked := newKeySet()
+	defer func() {
+		if c.spill != nil {
+			c.spill.abort()
+		}
+	}()
 	for _, s := range block {
 		sr, err := c.read(ctx, s, blocked, true)
 		if err != nil {
@@ -323,25 +360,41 @@ func Compile(ctx context.Context, block, allow []Source, opts Options) (*Result,
 		c.rep.AllowSources = append(c.rep.AllowSources, sr)
 	}
 	c.rep.AllowKeys = allowed.Len()
+	if c.spill != nil {
+		return c.finishSpilled(ctx, allowed)
+	}
 	c.applyBadfilters(blocked)
 	// Before compress: a dropped co.uk must not take bbc.co.uk with it.
 	c.checkSuffixes(blocked)
-	c.applyAllow(blocked, c.exceptions, true)
-	c.applyAllow(blocked, allowed, false)
+	c.applyAllow(blocked, c.exceptions, sortedKeys(c.exceptions), true, &c.rep.Conflicts)
+	c.applyAllow(blocked, allowed, sortedKeys(allowed), false, &c.rep.Conflicts)
 	if !opts.KeepCovered {
 		c.compress(blocked)
 	}
 	if opts.TestIdentity {
-		for _, k := range TestIdentityKeys {
-			if blocked.Add(k, manyOrigins) {
-				c.prov.addBuiltIn()
-				c.rep.TestIdentityKeys = append(c.rep.TestIdentityKeys, k)
-			}
-		}
+		c.addTestIdentity(blocked, func() { c.prov.addBuiltIn() })
 	}
 	keys, order := blocked.SortedWithOrder()
 	c.rep.Keys = len(keys)
 	return &Result{Keys: keys, Report: c.rep, Provenance: c.prov.finish(keys, order)}, nil
+}
+
+// addTestIdentity adds Apple's test keys to blocked, calling builtIn for
+// each one that was not there.
+func (c *compiler) addTestIdentity(blocked *keySet, builtIn func()) {
+	for _, k := range TestIdentityKeys {
+		if blocked.Add(k, manyOrigins) {
+			builtIn()
+			c.rep.TestIdentityKeys = append(c.rep.TestIdentityKeys, k)
+		}
+	}
+}
+
+// sortedKeys returns the keys present in s, sorted, leaving s as it is.
+func sortedKeys(s *keySet) []string {
+	keys := slices.DeleteFunc(slices.Clone(s.keys), func(k string) bool { return k == "" })
+	slices.Sort(keys)
+	return keys
 }
 
 // read adds the normalised entries of one source to set.
@@ -432,9 +485,12 @@ func (c *compiler) readLines(name string, format Format, in *bufio.Reader, bufs 
 			for _, name := range names {
 				sr.Entries++
 				switch {
+				case isBlock && c.spill != nil:
+					spillAdd(c, name, origin, n, raw)
 				case set.AddBytes(name, origin):
 					if isBlock {
 						addOrigin(&c.prov, c.doc, n, raw, name)
+						c.maybeSpill(set)
 					}
 				case isBlock:
 					c.dropped("duplicate", 1)
@@ -452,6 +508,9 @@ func (c *compiler) readLines(name string, format Format, in *bufio.Reader, bufs 
 	})
 	sr.Lines += lines
 	sr.Bytes += capped.read
+	if c.spillErr != nil {
+		return c.spillErr
+	}
 	if c.opts.Progress != nil {
 		c.opts.Progress(name, lines, capped.read)
 	}
@@ -539,9 +598,12 @@ func (c *compiler) parseLine(parse func(string) lineResult, line, doc string, n 
 			}
 		}
 		switch {
+		case isBlock && !exception && c.spill != nil:
+			spillAdd(c, key, origin, n, line)
 		case set.Add(key, origin):
 			if isBlock && !exception {
 				addOrigin(&c.prov, c.doc, n, line, key)
+				c.maybeSpill(set)
 			}
 		case isBlock && !exception:
 			c.dropped("duplicate", 1)
@@ -566,6 +628,38 @@ func (c *compiler) converts(policy string) bool {
 // (counted in Report.BadfilterKept), as a filter engine would still block
 // it through that other rule.
 func (c *compiler) applyBadfilters(blocked *keySet) {
+	for _, t := range c.badfilterTargets() {
+		set := blocked
+		if t.exception {
+			set = c.exceptions
+		}
+		c.reportBadfilter(t, resolveBadfilter(set, t))
+	}
+}
+
+// bfTarget is one key a $badfilter rule disables: text is the
+// disabled rule, origin its [lineOrigin], exception whether it is an
+// exception rule (its key is in compiler.exceptions).
+type bfTarget struct {
+	text, key string
+	origin    uint32
+	exception bool
+}
+
+// badfilterOutcome is what a target did: nothing (its key is in no list),
+// kept (other lines give the key too) or removed.
+type badfilterOutcome uint8
+
+const (
+	badfilterAbsent badfilterOutcome = iota
+	badfilterKept
+	badfilterRemoved
+)
+
+// badfilterTargets returns the keys of the rules $badfilter rules disable,
+// in the order they are applied (each distinct rule text once).
+func (c *compiler) badfilterTargets() []bfTarget {
+	var targets []bfTarget
 	seen := map[string]bool{}
 	for _, t := range c.badfilters {
 		if seen[t] {
@@ -573,35 +667,53 @@ func (c *compiler) applyBadfilters(blocked *keySet) {
 		}
 		seen[t] = true
 		res := parseABPLine(t)
-		set, reason := blocked, "badfiltered"
-		if res.allow {
-			set, reason = c.exceptions, "badfiltered_exception"
-		}
 		origin := lineOriginString(c.originSeed, t)
 		for _, e := range res.entries {
 			key, _, err := Normalize(e)
 			if err != nil {
 				continue
 			}
-			i := set.Index(key)
-			switch {
-			case i < 0: // the disabled rule is in no list
-			case set.origins[i] != origin:
-				c.rep.BadfilterKept++
-				c.example("badfilter_kept", t)
-			default:
-				set.keys[i] = ""
-				c.dropped(reason, 1)
-				c.example(reason, t)
-			}
+			targets = append(targets, bfTarget{text: t, key: key, origin: origin, exception: res.allow})
 		}
+	}
+	return targets
+}
+
+// resolveBadfilter applies one target to the set holding its key.
+func resolveBadfilter(set *keySet, t bfTarget) badfilterOutcome {
+	i := set.Index(t.key)
+	switch {
+	case i < 0: // the disabled rule is in no list
+		return badfilterAbsent
+	case set.origins[i] != t.origin:
+		return badfilterKept
+	}
+	set.keys[i] = ""
+	return badfilterRemoved
+}
+
+// reportBadfilter counts what a target did.
+func (c *compiler) reportBadfilter(t bfTarget, o badfilterOutcome) {
+	reason := "badfiltered"
+	if t.exception {
+		reason = "badfiltered_exception"
+	}
+	switch o {
+	case badfilterKept:
+		c.rep.BadfilterKept++
+		c.example("badfilter_kept", t.text)
+	case badfilterRemoved:
+		c.dropped(reason, 1)
+		c.example(reason, t.text)
 	}
 }
 
 // applyAllow removes blocked keys equal to or below an allowed key and
-// reports allowed keys that lie below a blocked parent. exception says the
+// reports allowed keys that lie below a blocked parent, appending the
+// first of them to conflicts (up to maxConflicts in all). allowKeys are
+// the allowed keys whose parents to check, sorted. exception says the
 // allowed keys came from AdBlock exception rules in block sources.
-func (c *compiler) applyAllow(blocked, allowed *keySet, exception bool) {
+func (c *compiler) applyAllow(blocked, allowed *keySet, allowKeys []string, exception bool, conflicts *[]Conflict) {
 	if allowed.Len() == 0 {
 		return
 	}
@@ -625,8 +737,6 @@ func (c *compiler) applyAllow(blocked, allowed *keySet, exception bool) {
 			c.dropped(reason, 1)
 		}
 	}
-	allowKeys := slices.DeleteFunc(slices.Clone(allowed.keys), func(k string) bool { return k == "" })
-	slices.Sort(allowKeys)
 	for _, a := range allowKeys {
 		ancestors(a, func(p string) bool {
 			if !blocked.Has(p) {
@@ -634,8 +744,8 @@ func (c *compiler) applyAllow(blocked, allowed *keySet, exception bool) {
 			}
 			c.rep.ConflictCount++
 			conf := Conflict{Allow: a, BlockedParent: p, ParentRemoved: c.opts.AllowRemovesParents, Exception: exception}
-			if len(c.rep.Conflicts) < maxConflicts {
-				c.rep.Conflicts = append(c.rep.Conflicts, conf)
+			if len(*conflicts) < maxConflicts {
+				*conflicts = append(*conflicts, conf)
 			}
 			if c.opts.AllowRemovesParents {
 				blocked.Remove(p)
@@ -769,7 +879,7 @@ func ancestors(key string, visit func(string) bool) {
 	}
 }
 
-func isIPv4(h string) bool {
+func isIPv4[T ~string | ~[]byte](h T) bool {
 	dots := 0
 	for i := 0; i < len(h); i++ {
 		switch c := h[i]; {

@@ -29,6 +29,8 @@ type keySet struct {
 	slots   []uint64 // 0 is empty; otherwise tag<<32 | (index+1)
 	shift   uint     // 64 − log2(len(slots))
 	arena   arena
+	// bytes counts the bytes of the keys added (the arena's payload).
+	bytes int
 }
 
 func newKeySet() *keySet {
@@ -129,6 +131,7 @@ func (s *keySet) Add(key string, origin uint32) bool {
 		return false
 	}
 	s.keys = append(s.keys, s.arena.copy(key))
+	s.bytes += len(key)
 	s.origins = append(s.origins, origin)
 	s.slots[slot] = h>>32<<32 | uint64(len(s.keys))
 	if len(s.keys)*4 >= len(s.slots)*3 {
@@ -146,6 +149,7 @@ func (s *keySet) AddBytes(key []byte, origin uint32) bool {
 		v := s.slots[i]
 		if v == 0 {
 			s.keys = append(s.keys, s.arena.copyBytes(key))
+			s.bytes += len(key)
 			s.origins = append(s.origins, origin)
 			s.slots[i] = tag<<32 | uint64(len(s.keys))
 			if len(s.keys)*4 >= len(s.slots)*3 {

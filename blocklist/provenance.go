@@ -94,26 +94,8 @@ func storeText[T ~string | ~[]byte](t *ruleTexts, text, key T) uint32 {
 	if len(text) == len(key) && string(text) == string(key) {
 		return 0
 	}
-	if i := indexOf(text, key); i >= 0 {
-		pre, suf := text[:i], text[i+len(key):]
-		if t.hasLast && string(pre) == t.last[0] && string(suf) == t.last[1] {
-			return affixRef | t.lastID
-		}
-		t.idKey = binary.AppendUvarint(t.idKey[:0], uint64(len(pre)))
-		t.idKey = append(append(t.idKey, pre...), suf...)
-		id, ok := t.ids[string(t.idKey)] // no allocation for the lookup
-		if !ok && len(t.pairs) < affixRef-1 {
-			if t.ids == nil {
-				t.ids = map[string]uint32{}
-			}
-			id, ok = uint32(len(t.pairs)), true
-			t.pairs = append(t.pairs, [2]string{string(pre), string(suf)})
-			t.ids[string(t.idKey)] = id
-		}
-		if ok {
-			t.last, t.lastID, t.hasLast = t.pairs[id], id, true
-			return affixRef | id
-		}
+	if id, ok := affixID(t, text, key); ok {
+		return affixRef | id
 	}
 	need := binary.MaxVarintLen64 + len(text)
 	if n := len(t.chunks); n == 0 || cap(t.chunks[n-1])-len(t.chunks[n-1]) < need {
@@ -128,6 +110,35 @@ func storeText[T ~string | ~[]byte](t *ruleTexts, text, key T) uint32 {
 	c = binary.AppendUvarint(c, uint64(len(text)))
 	t.chunks[n] = append(c, text...)
 	return ref
+}
+
+// affixID returns the index in t.pairs of the prefix and suffix text
+// holds around key, adding the pair if it is new, and false when key is
+// not in text (or the pairs are full).
+func affixID[T ~string | ~[]byte](t *ruleTexts, text, key T) (uint32, bool) {
+	i := indexOf(text, key)
+	if i < 0 {
+		return 0, false
+	}
+	pre, suf := text[:i], text[i+len(key):]
+	if t.hasLast && string(pre) == t.last[0] && string(suf) == t.last[1] {
+		return t.lastID, true
+	}
+	t.idKey = binary.AppendUvarint(t.idKey[:0], uint64(len(pre)))
+	t.idKey = append(append(t.idKey, pre...), suf...)
+	id, ok := t.ids[string(t.idKey)] // no allocation for the lookup
+	if !ok && len(t.pairs) < affixRef-1 {
+		if t.ids == nil {
+			t.ids = map[string]uint32{}
+		}
+		id, ok = uint32(len(t.pairs)), true
+		t.pairs = append(t.pairs, [2]string{string(pre), string(suf)})
+		t.ids[string(t.idKey)] = id
+	}
+	if ok {
+		t.last, t.lastID, t.hasLast = t.pairs[id], id, true
+	}
+	return id, ok
 }
 
 // appendText appends the text a reference names for key.
@@ -245,39 +256,68 @@ const provenanceMagic = "blindlist-provenance 1"
 // empty when the rule is the key itself, and "- 0" for keys the compiler
 // added. [LookupOrigin] reads it.
 func (p *Provenance) WriteTo(w io.Writer) (int64, error) {
+	pw := newProvWriter(w, p.b.docs, len(p.keys))
+	var rec []byte
+	for i := range p.keys {
+		loc, ref := p.b.loc.at(int(p.order[i])), p.b.text.at(int(p.order[i]))
+		rec = appendProvRecord(rec[:0], loc, func(dst []byte) []byte {
+			if ref == 0 {
+				return nil
+			}
+			return p.b.texts.appendText(dst, ref, p.keys[i])
+		})
+		pw.bw.Write(rec)
+	}
+	return pw.close()
+}
+
+// provWriter writes a provenance file: [Provenance.WriteTo] and
+// [SpilledKeys.Write] give the same bytes for the same keys.
+type provWriter struct {
+	cw *countWriter
+	zw *gzip.Writer
+	bw *bufio.Writer
+}
+
+// newProvWriter writes the header: magic, key count, source documents.
+func newProvWriter(w io.Writer, docs []string, keys int) *provWriter {
 	cw := &countWriter{w: w}
 	zw, _ := gzip.NewWriterLevel(cw, gzip.BestSpeed)
 	bw := bufio.NewWriterSize(zw, 1<<16)
-	fmt.Fprintf(bw, "%s\n%d\n", provenanceMagic, len(p.keys))
-	for _, d := range p.b.docs {
+	fmt.Fprintf(bw, "%s\n%d\n", provenanceMagic, keys)
+	for _, d := range docs {
 		bw.WriteString("S ")
 		bw.WriteString(strings.NewReplacer("\n", " ", "\r", " ").Replace(d))
 		bw.WriteByte('\n')
 	}
-	var num []byte
-	for i := range p.keys {
-		loc, ref := p.b.loc.at(int(p.order[i])), p.b.text.at(int(p.order[i]))
-		if loc == builtIn {
-			bw.WriteString("- 0\n")
-			continue
-		}
-		num = strconv.AppendUint(num[:0], loc>>locLineBits, 10)
-		num = append(num, ' ')
-		num = strconv.AppendUint(num, loc&(1<<locLineBits-1), 10)
-		if ref != 0 {
-			num = append(num, ' ')
-			num = p.b.texts.appendText(num, ref, p.keys[i])
-		}
-		num = append(num, '\n')
-		bw.Write(num)
+	return &provWriter{cw: cw, zw: zw, bw: bw}
+}
+
+// appendProvRecord appends the line of one key: "- 0" for a built-in key,
+// else "DOC LINE" and, when text appends a rule other than the key
+// itself, a space and that rule.
+func appendProvRecord(dst []byte, loc uint64, text func(dst []byte) []byte) []byte {
+	if loc == builtIn {
+		return append(dst, "- 0\n"...)
 	}
-	if err := bw.Flush(); err != nil {
-		return cw.n, fmt.Errorf("blocklist: writing provenance: %w", err)
+	dst = strconv.AppendUint(dst, loc>>locLineBits, 10)
+	dst = append(dst, ' ')
+	dst = strconv.AppendUint(dst, loc&(1<<locLineBits-1), 10)
+	if t := text(append(dst, ' ')); len(t) > len(dst)+1 {
+		dst = t
 	}
-	if err := zw.Close(); err != nil {
-		return cw.n, fmt.Errorf("blocklist: writing provenance: %w", err)
+	return append(dst, '\n')
+}
+
+// close flushes and ends the gzip stream.
+func (pw *provWriter) close() (int64, error) {
+	if err := pw.bw.Flush(); err != nil {
+		return pw.cw.n, fmt.Errorf("blocklist: writing provenance: %w", err)
 	}
-	return cw.n, nil
+	if err := pw.zw.Close(); err != nil {
+		return pw.cw.n, fmt.Errorf("blocklist: writing provenance: %w", err)
+	}
+	return pw.cw.n, nil
 }
 
 type countWriter struct {

@@ -99,39 +99,77 @@ func publicSuffixHost(key string) (isSuffix, icann bool) {
 // lookups run on all cores (about 0.15 µs a key); the report and removals
 // follow in key order.
 func (c *compiler) checkSuffixes(blocked *keySet) {
+	for _, ev := range c.suffixEvents(blocked, nil) {
+		c.reportSuffix(ev)
+	}
+}
+
+// suffixEvent is one key whose host is a public suffix: its key, whether
+// it has a path, its section, whether the policy dropped it, and its
+// insertion sequence (the order the report lists them in).
+type suffixEvent struct {
+	seq     uint64
+	key     string
+	path    bool
+	icann   bool
+	dropped bool
+}
+
+// suffixEvents finds the keys of blocked whose host is a public suffix,
+// blanks those the policy drops, and returns them in insertion order; seq
+// gives each key's insertion sequence (nil: its index).
+func (c *compiler) suffixEvents(blocked *keySet, seq []uint64) []suffixEvent {
 	keys := blocked.keys
 	hits := parallelIndexes(keys, func(k string) bool {
 		ok, _ := publicSuffixHost(k)
 		return ok
 	})
+	evs := make([]suffixEvent, 0, len(hits))
 	for _, i := range hits {
 		k := keys[i]
+		ev := suffixEvent{seq: uint64(i), key: k}
+		if seq != nil {
+			ev.seq = seq[i]
+		}
 		if strings.IndexAny(k, "/?") >= 0 {
-			c.rep.SuffixPathKeys++ // that path on every site under the suffix, as the rule says
+			ev.path = true
+			evs = append(evs, ev)
 			continue
 		}
-		_, icann := publicSuffixHost(k)
-		sk := SuffixKey{Key: k, Section: "private"}
-		reason := "private_suffix"
-		if icann {
-			sk.Section, reason = "icann", "public_suffix"
-		}
+		_, ev.icann = publicSuffixHost(k)
 		switch c.opts.PublicSuffixes {
 		case DropSuffixes:
-			sk.Dropped = true
+			ev.dropped = true
 		case KeepPrivateSuffixes:
-			sk.Dropped = icann
+			ev.dropped = ev.icann
 		}
-		if sk.Dropped {
+		if ev.dropped {
 			keys[i] = ""
-			c.dropped(reason, 1)
-			c.example(reason, k)
-		} else {
-			c.rep.SuffixKeysKept++
 		}
-		c.rep.SuffixKeyCount++
-		if len(c.rep.SuffixKeys) < maxConflicts {
-			c.rep.SuffixKeys = append(c.rep.SuffixKeys, sk)
-		}
+		evs = append(evs, ev)
+	}
+	return evs
+}
+
+// reportSuffix counts a key whose host is a public suffix.
+func (c *compiler) reportSuffix(ev suffixEvent) {
+	if ev.path {
+		c.rep.SuffixPathKeys++ // that path on every site under the suffix, as the rule says
+		return
+	}
+	sk := SuffixKey{Key: ev.key, Section: "private", Dropped: ev.dropped}
+	reason := "private_suffix"
+	if ev.icann {
+		sk.Section, reason = "icann", "public_suffix"
+	}
+	if sk.Dropped {
+		c.dropped(reason, 1)
+		c.example(reason, ev.key)
+	} else {
+		c.rep.SuffixKeysKept++
+	}
+	c.rep.SuffixKeyCount++
+	if len(c.rep.SuffixKeys) < maxConflicts {
+		c.rep.SuffixKeys = append(c.rep.SuffixKeys, sk)
 	}
 }

@@ -1,0 +1,166 @@
+package blocklist
+
+// The k-way merge of a spilled compile's sorted runs (see spill.go).
+
+import (
+	"bufio"
+	"bytes"
+	"container/heap"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// SpilledKeys are the keys of a [Compile] that spilled: sorted runs in a
+// temporary directory, one per partition, merged when written. Write them
+// once with [SpilledKeys.Write]; Remove deletes the directory.
+type SpilledKeys struct {
+	dir    string
+	runs   []string
+	count  int
+	docs   []string
+	pairs  [][2]string
+	stagef func(format string, args ...any)
+}
+
+// Len returns the number of keys.
+func (s *SpilledKeys) Len() int { return s.count }
+
+// Remove deletes the spill directory.
+func (s *SpilledKeys) Remove() error {
+	return os.RemoveAll(s.dir)
+}
+
+// Write merges the runs: it writes the keys in byte order, each followed
+// by a newline, to keys, and the provenance file ([Provenance.WriteTo]'s
+// format and bytes) to prov. It holds one record and a 64 KiB buffer per
+// run.
+func (s *SpilledKeys) Write(ctx context.Context, keys, prov io.Writer) error {
+	h := make(runHeap, 0, len(s.runs))
+	defer func() {
+		for _, r := range h {
+			r.f.Close()
+		}
+	}()
+	for _, path := range s.runs {
+		f, err := os.Open(path)
+		if err != nil {
+			return fmt.Errorf("blocklist: spill run: %w", err)
+		}
+		r := &runReader{f: f, r: bufio.NewReaderSize(f, 1<<16)}
+		ok, err := r.next()
+		if err != nil {
+			f.Close()
+			return err
+		}
+		if ok {
+			h = append(h, r)
+		} else {
+			f.Close()
+		}
+	}
+	heap.Init(&h)
+	kw := bufio.NewWriterSize(keys, 1<<16)
+	pw := newProvWriter(prov, s.docs, s.count)
+	var rec []byte
+	start, n := time.Now(), 0
+	for len(h) > 0 {
+		r := h[0]
+		kw.Write(r.key)
+		kw.WriteByte('\n')
+		rec = appendProvRecord(rec[:0], r.loc, func(dst []byte) []byte { return s.appendText(dst, r) })
+		pw.bw.Write(rec)
+		if n++; n&(1<<22-1) == 0 {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("blocklist: %w", err)
+			}
+			if s.stagef != nil {
+				left := time.Duration(float64(time.Since(start)) / float64(n) * float64(s.count-n))
+				s.stagef("compile: %d of %d keys merged from %d runs, ETA %s", n, s.count, len(s.runs), left.Round(time.Second))
+			}
+		}
+		ok, err := r.next()
+		if err != nil {
+			return err
+		}
+		if ok {
+			heap.Fix(&h, 0)
+		} else {
+			r.f.Close()
+			heap.Pop(&h)
+		}
+	}
+	if n != s.count {
+		return fmt.Errorf("blocklist: the spill runs hold %d keys, %d were resolved", n, s.count)
+	}
+	if err := kw.Flush(); err != nil {
+		return fmt.Errorf("blocklist: writing keys: %w", err)
+	}
+	_, err := pw.close()
+	return err
+}
+
+// appendText appends the rule of the run's current key, or nothing when
+// the rule is the key.
+func (s *SpilledKeys) appendText(dst []byte, r *runReader) []byte {
+	switch {
+	case r.loc == builtIn || r.mode == spillTextKey:
+		return nil
+	case r.mode == spillTextInline:
+		return append(dst, r.text...)
+	}
+	p := s.pairs[r.mode-spillTextAffix]
+	return append(append(append(dst, p[0]...), r.key...), p[1]...)
+}
+
+// runReader reads one sorted run.
+type runReader struct {
+	f         *os.File
+	r         *bufio.Reader
+	key, text []byte
+	loc, mode uint64
+}
+
+// next reads the next record; false at the end of the run.
+func (r *runReader) next() (bool, error) {
+	klen, err := binary.ReadUvarint(r.r)
+	if err == io.EOF {
+		return false, nil
+	}
+	if err == nil {
+		r.key, err = readN(r.r, r.key, klen)
+	}
+	if err == nil {
+		r.loc, err = binary.ReadUvarint(r.r)
+	}
+	if err == nil {
+		r.mode, err = binary.ReadUvarint(r.r)
+	}
+	if err == nil && r.mode == spillTextInline {
+		var tlen uint64
+		if tlen, err = binary.ReadUvarint(r.r); err == nil {
+			r.text, err = readN(r.r, r.text, tlen)
+		}
+	}
+	if err != nil {
+		return false, fmt.Errorf("blocklist: spill run %s: %w", r.f.Name(), noEOF(err))
+	}
+	return true, nil
+}
+
+// runHeap orders the runs by their current key (container/heap).
+type runHeap []*runReader
+
+func (h runHeap) Len() int           { return len(h) }
+func (h runHeap) Less(i, j int) bool { return bytes.Compare(h[i].key, h[j].key) < 0 }
+func (h runHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *runHeap) Push(x any)        { *h = append(*h, x.(*runReader)) }
+func (h *runHeap) Pop() any {
+	old := *h
+	r := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return r
+}
