@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"time"
@@ -75,6 +76,17 @@ type Config struct {
 	// ones are removed after the new one is published. Zero: DefaultKeep.
 	Keep int
 
+	// MemoryBudget bounds, in bytes, the block key set the compile stage
+	// holds in memory; a list that outgrows it is compiled out of memory
+	// (blocklist.Options.SpillDir: partition files, sorted runs and a
+	// merge), with the same output. Zero: DefaultMemoryBudget(); negative:
+	// no bound (everything in memory, whatever the list's size). The
+	// process's heap runs to about twice the budget (Go's GC headroom).
+	MemoryBudget int64
+	// TempDir holds the compile stage's spill files; empty: a temporary
+	// directory inside the output directory, removed after the build.
+	TempDir string
+
 	// testingOnlyShardDone, if set, runs after each PIR shard is staged;
 	// an error fails the build there (crash tests). Nil in production.
 	testingOnlyShardDone func(shard int) error
@@ -86,8 +98,11 @@ type Config struct {
 
 // Result is what a build wrote.
 type Result struct {
-	// Keys are the normalised, sorted keys.
+	// Keys are the normalised, sorted keys; nil when the compile spilled
+	// (they are then only in the generation's KeysFile).
 	Keys []string
+	// KeyCount is the number of keys.
+	KeyCount int
 	// Report is blocklist.Compile's report (also in the manifest).
 	Report *blocklist.Report
 	// Filter is the prefilter of Keys.
@@ -139,8 +154,18 @@ func (c *Config) logf(format string, args ...any) {
 	}
 }
 
-// Compile reads the sources and normalises them into keys.
-func (c *Config) compile(ctx context.Context) (*blocklist.Result, error) {
+// DefaultMemoryBudget returns the compile stage's memory budget when
+// Config.MemoryBudget is zero: 1/48 of the machine's RAM, at least 256 MiB
+// and at most 2 GiB (512 MiB on a 24 GiB machine, about 5 million keys in
+// memory; with GC headroom a peak near 1 GB), so a build of 10^8 keys stays
+// within a few GB.
+func DefaultMemoryBudget() int64 {
+	return int64(min(max(physicalMemory()/48, 256<<20), 2<<30))
+}
+
+// compile reads the sources and normalises them into keys, spilling to
+// disk beyond the memory budget.
+func (c *Config) compile(ctx context.Context, out string) (*blocklist.Result, error) {
 	block := c.Block
 	if len(block) == 0 {
 		return nil, errors.New("generation: no block list source")
@@ -150,7 +175,23 @@ func (c *Config) compile(ctx context.Context) (*blocklist.Result, error) {
 		ctx, cancel = context.WithTimeout(ctx, c.ReadTimeout)
 		defer cancel()
 	}
-	return blocklist.Compile(ctx, block, c.Allow, c.Compile)
+	opts := c.Compile
+	if c.MemoryBudget >= 0 && opts.SpillDir == "" {
+		opts.SpillDir, opts.SpillBudget = c.TempDir, c.MemoryBudget
+		if opts.SpillBudget == 0 {
+			opts.SpillBudget = DefaultMemoryBudget()
+		}
+		if opts.SpillDir == "" {
+			opts.SpillDir = out
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				return nil, fmt.Errorf("generation: %w", err)
+			}
+		}
+		if opts.Stagef == nil {
+			opts.Stagef = c.Progressf
+		}
+	}
+	return blocklist.Compile(ctx, block, c.Allow, opts)
 }
 
 // Build reads the sources, compiles them into keys and writes into out
@@ -164,62 +205,27 @@ func Build(ctx context.Context, out string, c Config) (*Result, error) {
 	if err := c.PIR.Check(); err != nil {
 		return nil, err
 	}
-	res, err := c.compile(ctx)
+	start := time.Now()
+	res, err := c.compile(ctx, out)
 	if err != nil {
 		return nil, err
 	}
-	r := &Result{Keys: res.Keys, Report: res.Report}
-	if len(res.Keys) == 0 {
+	r := &Result{Keys: res.Keys, KeyCount: res.Len(), Report: res.Report}
+	if res.Spilled != nil {
+		defer res.Spilled.Remove()
+		c.logf("compile: %d keys from %d entries, out of memory (budget %d MiB), in %.1f s",
+			r.KeyCount, res.Report.Entries, c.budget()>>20, time.Since(start).Seconds())
+	}
+	if r.KeyCount == 0 {
 		return r, ErrNoKeys
 	}
-	seed, derived := uint32(0), c.Seed == nil
-	if derived {
-		seed = SeedFromKeys(res.Keys)
+	var write func(dir string) error
+	if res.Spilled != nil {
+		write = func(dir string) error { return c.writeSpilled(ctx, dir, r, res.Spilled) }
 	} else {
-		seed = *c.Seed
-	}
-	f, err := bloom.Build(res.Keys, c.Tolerance, seed, c.Workers)
-	if err != nil {
-		return nil, fmt.Errorf("generation: %w", err)
-	}
-	r.Filter = f
-	r.Manifest = &Manifest{
-		Tool:           "blindlist build",
-		Built:          time.Now().UTC().Format(time.RFC3339),
-		KeepCovered:    c.Compile.KeepCovered,
-		Keys:           len(res.Keys),
-		KeysFile:       KeysFile,
-		PIRInput:       KeywordDBFile,
-		ProvenanceFile: ProvenanceFile,
-		Prefilter:      f.Manifest(bloom.BitsFile),
-		Report:         res.Report,
-		Sizing: Sizing{
-			Tolerance: c.Tolerance, VisitRate: c.VisitRate, SeedDerived: derived,
-			PlistAndBits:   strings.Join([]string{bloom.BitsFile, bloom.PlistFile, bloom.ManifestFile}, " "),
-			ExpectedFPRate: bloom.FalsePositiveRate(f.Params().BitCount, f.Params().HashCount, len(res.Keys)),
-		},
-	}
-	if c.VisitRate != 0 {
-		r.Manifest.Sizing.SubURLs = c.SubURLs
-	}
-	mj, err := json.MarshalIndent(r.Manifest, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("generation: encoding manifest: %w", err)
-	}
-	write := func(dir string) error {
-		if err := f.WriteDir(dir); err != nil {
-			return err
+		if write, err = c.writeInMemory(r, res.Provenance); err != nil {
+			return nil, err
 		}
-		if err := writeKeyFiles(dir, res.Keys); err != nil {
-			return err
-		}
-		if err := writeWith(filepath.Join(dir, ProvenanceFile), func(w io.Writer) error {
-			_, err := res.Provenance.WriteTo(w)
-			return err
-		}); err != nil {
-			return err
-		}
-		return writeFileAtomic(filepath.Join(dir, ManifestFile), append(mj, '\n'))
 	}
 	unlock, err := lock(out)
 	if err != nil {
@@ -230,6 +236,74 @@ func Build(ctx context.Context, out string, c Config) (*Result, error) {
 		return nil, err
 	}
 	return r, nil
+}
+
+// budget is the compile stage's memory budget in effect.
+func (c *Config) budget() int64 {
+	if c.MemoryBudget == 0 {
+		return DefaultMemoryBudget()
+	}
+	return c.MemoryBudget
+}
+
+// writeInMemory builds the prefilter of r.Keys and returns the function
+// that writes the prefilter stage's files into a directory.
+func (c *Config) writeInMemory(r *Result, prov *blocklist.Provenance) (func(dir string) error, error) {
+	seed, derived := uint32(0), c.Seed == nil
+	if derived {
+		seed = SeedFromKeys(r.Keys)
+	} else {
+		seed = *c.Seed
+	}
+	f, err := bloom.Build(r.Keys, c.Tolerance, seed, c.Workers)
+	if err != nil {
+		return nil, fmt.Errorf("generation: %w", err)
+	}
+	r.Filter = f
+	r.Manifest = c.manifest(f, r, derived)
+	mj, err := json.MarshalIndent(r.Manifest, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("generation: encoding manifest: %w", err)
+	}
+	return func(dir string) error {
+		if err := f.WriteDir(dir); err != nil {
+			return err
+		}
+		if err := writeKeyFiles(dir, r.Keys); err != nil {
+			return err
+		}
+		if err := writeWith(filepath.Join(dir, ProvenanceFile), func(w io.Writer) error {
+			_, err := prov.WriteTo(w)
+			return err
+		}); err != nil {
+			return err
+		}
+		return writeFileAtomic(filepath.Join(dir, ManifestFile), append(mj, '\n'))
+	}, nil
+}
+
+// manifest describes a build whose prefilter is f.
+func (c *Config) manifest(f *bloom.Filter, r *Result, seedDerived bool) *Manifest {
+	m := &Manifest{
+		Tool:           "blindlist build",
+		Built:          time.Now().UTC().Format(time.RFC3339),
+		KeepCovered:    c.Compile.KeepCovered,
+		Keys:           r.KeyCount,
+		KeysFile:       KeysFile,
+		PIRInput:       KeywordDBFile,
+		ProvenanceFile: ProvenanceFile,
+		Prefilter:      f.Manifest(bloom.BitsFile),
+		Report:         r.Report,
+		Sizing: Sizing{
+			Tolerance: c.Tolerance, VisitRate: c.VisitRate, SeedDerived: seedDerived,
+			PlistAndBits:   strings.Join([]string{bloom.BitsFile, bloom.PlistFile, bloom.ManifestFile}, " "),
+			ExpectedFPRate: bloom.FalsePositiveRate(f.Params().BitCount, f.Params().HashCount, r.KeyCount),
+		},
+	}
+	if c.VisitRate != 0 {
+		m.Sizing.SubURLs = c.SubURLs
+	}
+	return m
 }
 
 // SeedFromKeys derives the Murmur3 seed from the sorted keys (the first

@@ -135,7 +135,7 @@ func (c PIRConfig) Check() error {
 // buildPIR is the PIR build stage: it writes the shards of keys into
 // outDir, reusing the unchanged shards of the generation in prevDir ("" for
 // none), and returns the manifest it wrote.
-func (c PIRConfig) buildPIR(ctx context.Context, keys []string, outDir, prevDir string, workers int, logf, progressf func(string, ...any), testingOnlyShardDone func(int) error) (*PIRManifest, error) {
+func (c PIRConfig) buildPIR(ctx context.Context, keys keySource, outDir, prevDir string, workers int, logf, progressf func(string, ...any), testingOnlyShardDone func(int) error) (*PIRManifest, error) {
 	c = c.withDefaults()
 	b := &pirBuilder{
 		dir:  outDir,
@@ -154,13 +154,18 @@ func (c PIRConfig) buildPIR(ctx context.Context, keys []string, outDir, prevDir 
 	}
 	shards := c.Shards
 	if shards == 0 {
-		shards = max(len(keys)/c.EntriesPerShard, 1)
+		shards = max(keys.Len()/c.EntriesPerShard, 1)
 	}
 	if c.SymmetricKeyFile != "" {
-		var err error
-		if keys, err = b.symmetric(ctx, keys, c.SymmetricKeyFile); err != nil {
+		// Symmetric PIR transforms and keeps every key in memory.
+		all, err := keys.all(ctx)
+		if err != nil {
 			return nil, err
 		}
+		if all, err = b.symmetric(ctx, all, c.SymmetricKeyFile); err != nil {
+			return nil, err
+		}
+		keys = memoryKeys(all)
 	}
 	return b.run(ctx, keys, shards)
 }
@@ -305,7 +310,7 @@ type pirShardJob struct {
 
 // run writes the shards of keys into b.dir and returns the manifest it
 // wrote. keys must be distinct.
-func (b *pirBuilder) run(ctx context.Context, keys []string, shardCount int) (*PIRManifest, error) {
+func (b *pirBuilder) run(ctx context.Context, keys keySource, shardCount int) (*PIRManifest, error) {
 	start := time.Now()
 	sp, err := newShardSpill(b.dir, shardCount)
 	if err != nil {
@@ -317,7 +322,7 @@ func (b *pirBuilder) run(ctx context.Context, keys []string, shardCount int) (*P
 		return nil, err
 	}
 	if b.progressf != nil {
-		b.progressf("%d keys routed to %d shards and digested in %.1f s", len(keys), shardCount, time.Since(start).Seconds())
+		b.progressf("%d keys routed to %d shards and digested in %.1f s", keys.Len(), shardCount, time.Since(start).Seconds())
 	}
 	b.spill = sp
 	prev, reason := b.previous(shardCount)
@@ -369,7 +374,7 @@ func (b *pirBuilder) run(ctx context.Context, keys []string, shardCount int) (*P
 	}
 	man := &PIRManifest{
 		Format: PIRManifestFormat, Tool: "blindlist build", Built: time.Now().UTC().Format(time.RFC3339),
-		Settings: b.settings, Keys: len(keys), ShardCount: shardCount,
+		Settings: b.settings, Keys: keys.Len(), ShardCount: shardCount,
 		ConfigID: hex.EncodeToString(cfg.ID), EvaluationKeyConfigHash: hex.EncodeToString(cfg.KeyConfigHash),
 	}
 	for _, j := range jobs {
@@ -400,18 +405,24 @@ func (b *pirBuilder) run(ctx context.Context, keys []string, shardCount int) (*P
 // per-shard spill files (shardSpill), and computes each shard's key digest
 // from its file, one shard per core at a time: the routing holds two bytes
 // per key besides keys, never a second list of all keys.
-func (b *pirBuilder) route(ctx context.Context, keys []string, shardCount int, sp *shardSpill) ([]*pirShardJob, error) {
+func (b *pirBuilder) route(ctx context.Context, keys keySource, shardCount int, sp *shardSpill) ([]*pirShardJob, error) {
 	if shardCount < 1 || shardCount > 1<<16 {
 		return nil, fmt.Errorf("pir output: %d shards, want 1 to 65536", shardCount)
 	}
-	idx, err := shardIndices(keys, shardCount)
+	err := keys.batches(ctx, func(batch []string) error {
+		idx, err := shardIndices(batch, shardCount)
+		if err != nil {
+			return err
+		}
+		for i, s := range idx {
+			if err := sp.add(int(s), batch[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
-	}
-	for i, s := range idx {
-		if err := sp.add(int(s), keys[i]); err != nil {
-			return nil, err
-		}
 	}
 	if err := sp.flushAll(); err != nil {
 		return nil, err

@@ -82,10 +82,14 @@ func (c *Config) publish(ctx context.Context, root string, r *Result, write func
 	}
 	man := GenerationManifest{
 		Format: GenerationFormat, ID: id, Created: time.Now().UTC().Format(time.RFC3339),
-		Previous: prevID, Keys: len(r.Keys), Prefilter: r.Manifest.Prefilter,
+		Previous: prevID, Keys: r.KeyCount, Prefilter: r.Manifest.Prefilter,
+	}
+	keys := memoryKeys(r.Keys)
+	if r.Keys == nil { // a spilled compile: the keys are only in the staged keys file
+		keys = keySource{path: filepath.Join(staging, KeysFile), n: r.KeyCount}
 	}
 	if !c.PIR.Disabled {
-		if r.PIR, err = c.PIR.buildPIR(ctx, r.Keys, staging, prevDir, c.Workers, c.logf, c.Progressf, c.testingOnlyShardDone); err != nil {
+		if r.PIR, err = c.PIR.buildPIR(ctx, keys, staging, prevDir, c.Workers, c.logf, c.Progressf, c.testingOnlyShardDone); err != nil {
 			return err
 		}
 		man.ShardCount, man.Stem, man.ConfigID = r.PIR.ShardCount, r.PIR.Settings.Stem, r.PIR.ConfigID
@@ -96,9 +100,9 @@ func (c *Config) publish(ctx context.Context, root string, r *Result, write func
 		return err
 	}
 	if prevDir != "" {
-		man.Added, man.Removed = diffKeys(filepath.Join(prevDir, KeysFile), r.Keys)
+		man.Added, man.Removed = diffKeys(ctx, filepath.Join(prevDir, KeysFile), keys)
 	} else {
-		man.Added = len(r.Keys)
+		man.Added = r.KeyCount
 	}
 	if err := writeGenerationFile(staging, &man); err != nil {
 		return err
@@ -282,29 +286,43 @@ func prune(root, current string, keep int) ([]string, error) {
 // diffKeys counts the keys of next (sorted, distinct) that the sorted key
 // file at prevPath lacks (added) and the keys of the file next lacks
 // (removed), by one merge pass. An unreadable file counts every key added.
-func diffKeys(prevPath string, next []string) (added, removed int) {
+func diffKeys(ctx context.Context, prevPath string, next keySource) (added, removed int) {
 	f, err := os.Open(prevPath)
 	if err != nil {
-		return len(next), 0
+		return next.Len(), 0
 	}
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(nil, 1<<20)
-	i := 0
-	for sc.Scan() {
-		k := strings.TrimSpace(sc.Text())
-		if k == "" {
-			continue
+	prev, more := "", true
+	advance := func() {
+		for more = sc.Scan(); more; more = sc.Scan() {
+			if prev = strings.TrimSpace(sc.Text()); prev != "" {
+				return
+			}
 		}
-		for i < len(next) && next[i] < k {
-			added++
-			i++
-		}
-		if i < len(next) && next[i] == k {
-			i++
-			continue
-		}
-		removed++
 	}
-	return added + len(next) - i, removed
+	advance()
+	err = next.batches(ctx, func(batch []string) error {
+		for _, k := range batch {
+			for more && prev < k {
+				removed++
+				advance()
+			}
+			if more && prev == k {
+				advance()
+				continue
+			}
+			added++
+		}
+		return nil
+	})
+	if err != nil {
+		return next.Len(), 0
+	}
+	for more {
+		removed++
+		advance()
+	}
+	return added, removed
 }

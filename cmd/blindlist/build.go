@@ -92,6 +92,12 @@ Flags:
   --max-bytes N            size cap per source after decompression (default 1 GiB)
   --timeout D              overall time limit for reading sources (default 10m)
   --workers N              goroutines for the Bloom build and PIR shards (default: all cores)
+  --memory-budget SIZE     memory for the compile stage's key set (e.g. 512MiB, 2GiB; default 1/48
+                           of RAM, 256 MiB to 2 GiB); a list that outgrows it is compiled out of
+                           memory, through sorted runs on disk, with the same output; the heap
+                           peaks near twice the budget. 0: the default; "unlimited": all in memory
+  --temp-dir DIR           where those runs go (default: a temporary directory inside --out,
+                           removed after the build); needs about 50 bytes per list entry
   --progress               print progress to stderr (default: only on a terminal)
   --json                   print the manifest summary as JSON on stdout
   --keep N                 generations to keep, the new one included (default 5); see
@@ -149,6 +155,8 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 	progress := fs.Bool("progress", false, "")
 	asJSON := fs.Bool("json", false, "")
 	keep := fs.Int("keep", generation.DefaultKeep, "")
+	memBudget := fs.String("memory-budget", "0", "")
+	tempDir := fs.String("temp-dir", "", "")
 	var pirFlags pirBuildFlags
 	pirFlags.register(fs)
 	pos, code, ok := parseArgs(e, fs, buildUsage, args)
@@ -165,6 +173,10 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 		return e.errorf("--keep %d: want at least 1", *keep)
 	}
 	suffixes, err := blocklist.ParseSuffixPolicy(*suffixFlag)
+	if err != nil {
+		return e.usagef("build", "%v", err)
+	}
+	budget, err := parseMemoryBudget(*memBudget)
 	if err != nil {
 		return e.usagef("build", "%v", err)
 	}
@@ -187,14 +199,16 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 			PublicSuffixes:      suffixes,
 			TestIdentity:        !*noTestID,
 		},
-		ReadTimeout: *timeout,
-		Tolerance:   p,
-		VisitRate:   *visitRate,
-		SubURLs:     *subURLs,
-		Workers:     *workers,
-		Keep:        *keep,
-		PIR:         pirFlags.config(),
-		Logf:        func(format string, args ...any) { fmt.Fprintf(e.stderr, "blindlist: "+format+"\n", args...) },
+		ReadTimeout:  *timeout,
+		Tolerance:    p,
+		VisitRate:    *visitRate,
+		SubURLs:      *subURLs,
+		Workers:      *workers,
+		Keep:         *keep,
+		MemoryBudget: budget,
+		TempDir:      *tempDir,
+		PIR:          pirFlags.config(),
+		Logf:         func(format string, args ...any) { fmt.Fprintf(e.stderr, "blindlist: "+format+"\n", args...) },
 	}
 	for _, s := range sources {
 		src, err := blocklist.ParseSource(s)
@@ -267,12 +281,12 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 			// OverriddenAllows counts allow entries below a blocked
 			// parent that stays blocked: the device still denies them.
 			OverriddenAllows int `json:"overridden_allows"`
-		}{len(res.Keys), *out, man.Prefilter, res.Report.Dropped, fpKey, fpVisit, *subURLs, overridden}, "", "  ")
+		}{res.KeyCount, *out, man.Prefilter, res.Report.Dropped, fpKey, fpVisit, *subURLs, overridden}, "", "  ")
 		fmt.Fprintf(e.stdout, "%s\n", sum)
 		return 0
 	}
 	pp := f.Params()
-	fmt.Fprintf(e.stdout, "%d keys from %d entries -> %s\n", len(res.Keys), res.Report.Entries, *out)
+	fmt.Fprintf(e.stdout, "%d keys from %d entries -> %s\n", res.KeyCount, res.Report.Entries, *out)
 	fmt.Fprintf(e.stdout, "prefilter: %d bits, %d hashes, seed %d, %d bytes, tag %s\n",
 		pp.BitCount, pp.HashCount, pp.Seed, f.ByteCount(), f.Tag())
 	fmt.Fprintf(e.stdout, "false-positive rate: %.3g per sub-URL looked up, %.3g per visit of %d sub-URLs\n", fpKey, fpVisit, *subURLs)
@@ -387,4 +401,28 @@ func progressPrinter(w io.Writer) func(doc string, lines int, n int64) {
 			fmt.Fprintf(w, "blindlist: reading %s: %d lines, %.1f MB\n", doc, lines, float64(n)/1e6)
 		}
 	}
+}
+
+// parseMemoryBudget reads --memory-budget: a byte count with an optional
+// KiB, MiB, GiB (or KB, MB, GB: also powers of 1024) suffix, 0 for the
+// default, or "unlimited" (-1: never spill).
+func parseMemoryBudget(s string) (int64, error) {
+	if s == "unlimited" {
+		return -1, nil
+	}
+	num, mult := strings.TrimSpace(s), int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"B", 1}} {
+		if rest, ok := strings.CutSuffix(num, u.suffix); ok {
+			num, mult = strings.TrimSpace(rest), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(num, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("--memory-budget %q: want a size such as 512MiB or 2GiB, 0 for the default, or unlimited", s)
+	}
+	return n * mult, nil
 }

@@ -1,0 +1,73 @@
+package generation
+
+// The prefilter stage of a build whose compile spilled (blocklist
+// Result.Spilled): the keys are never all in memory. One merge of the
+// compile's sorted runs writes keys.txt and provenance.txt.gz and hashes
+// the keys for the seed; one pass over keys.txt then fills the Bloom filter
+// and writes input.txtpb. The files are byte for byte those of the
+// in-memory path (build_spilled_test.go).
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"github.com/blindlist/blindlist/blocklist"
+	"github.com/blindlist/blindlist/bloom"
+)
+
+// writeSpilled writes the prefilter stage's files of a spilled compile
+// into dir and sets r.Filter and r.Manifest.
+func (c *Config) writeSpilled(ctx context.Context, dir string, r *Result, sk *blocklist.SpilledKeys) error {
+	start := time.Now()
+	keysPath := filepath.Join(dir, KeysFile)
+	h := sha256.New() // SeedFromKeys: SHA-256 over the keys, one per line, is SHA-256 of keys.txt
+	err := writeWith(keysPath, func(kw io.Writer) error {
+		return writeWith(filepath.Join(dir, ProvenanceFile), func(pw io.Writer) error {
+			return sk.Write(ctx, io.MultiWriter(kw, h), pw)
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("generation: %w", err)
+	}
+	merged := time.Since(start)
+	seed, derived := uint32(0), c.Seed == nil
+	if derived {
+		seed = binary.BigEndian.Uint32(h.Sum(nil))
+	} else {
+		seed = *c.Seed
+	}
+	f, err := bloom.New(r.KeyCount, c.Tolerance, seed)
+	if err != nil {
+		return fmt.Errorf("generation: %w", err)
+	}
+	src := keySource{path: keysPath, n: r.KeyCount}
+	err = writeWith(filepath.Join(dir, KeywordDBFile), func(w io.Writer) error {
+		return src.batches(ctx, func(batch []string) error {
+			for _, k := range batch {
+				f.AddString(k)
+			}
+			return WriteKeywordDB(w, batch)
+		})
+	})
+	if err != nil {
+		return err
+	}
+	r.Filter = f
+	r.Manifest = c.manifest(f, r, derived)
+	mj, err := json.MarshalIndent(r.Manifest, "", "  ")
+	if err != nil {
+		return fmt.Errorf("generation: encoding manifest: %w", err)
+	}
+	if err := f.WriteDir(dir); err != nil {
+		return err
+	}
+	c.logf("keys merged and written in %.1f s, prefilter and key database in %.1f s",
+		merged.Seconds(), (time.Since(start) - merged).Seconds())
+	return writeFileAtomic(filepath.Join(dir, ManifestFile), append(mj, '\n'))
+}
