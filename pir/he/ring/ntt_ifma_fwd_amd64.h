@@ -12,6 +12,86 @@
 	MOVQ CX, R10
 	SHRQ $1, R10                   // h: half-distance
 
+	// Three stages per pass (radix 8) while h >= 32, so that each value
+	// is loaded and stored once per three stages: with a_k = x[2ih +
+	// k·h/4 + j] (k < 8, j a multiple of 8 below h/4), stage (m, h) on
+	// the pairs (a_k, a_k+4) with w[m+i]; stage (2m, h/2) on (a0, a2),
+	// (a1, a3) with w[2m+2i] and (a4, a6), (a5, a7) with w[2m+2i+1];
+	// stage (4m, h/4) on (a0, a1), (a2, a3), (a4, a5), (a6, a7) with
+	// w[4m+4i+k], k < 4. R13 = h/4 values in bytes (S), R15 = 3S, DX =
+	// &a4. Twiddles in Z8..Z21 (value, companion), temporaries Z23..Z26.
+fstage8:
+	CMPQ R10, $32
+	JB   fstage4
+	XORQ R11, R11                  // group i
+	MOVQ DI, BX                    // &a0 of group i
+	MOVQ R10, R13
+	SHLQ $1, R13                   // S = h/4 values in bytes
+	LEAQ (R13)(R13*2), R15         // 3S
+
+fgroup8:
+	LEAQ         (R9)(R11*1), R12
+	VPBROADCASTQ (SI)(R12*8), Z8   // w[m+i]
+	VPBROADCASTQ (R8)(R12*8), Z9
+	SHLQ         $1, R12           // 2m+2i
+	VPBROADCASTQ (SI)(R12*8), Z10  // w[2m+2i]
+	VPBROADCASTQ (R8)(R12*8), Z11
+	VPBROADCASTQ 8(SI)(R12*8), Z12 // w[2m+2i+1]
+	VPBROADCASTQ 8(R8)(R12*8), Z13
+	SHLQ         $1, R12           // 4m+4i
+	VPBROADCASTQ (SI)(R12*8), Z14  // w[4m+4i]
+	VPBROADCASTQ (R8)(R12*8), Z15
+	VPBROADCASTQ 8(SI)(R12*8), Z16 // w[4m+4i+1]
+	VPBROADCASTQ 8(R8)(R12*8), Z17
+	VPBROADCASTQ 16(SI)(R12*8), Z18 // w[4m+4i+2]
+	VPBROADCASTQ 16(R8)(R12*8), Z19
+	VPBROADCASTQ 24(SI)(R12*8), Z20 // w[4m+4i+3]
+	VPBROADCASTQ 24(R8)(R12*8), Z21
+	MOVQ         R10, AX
+	SHRQ         $2, AX            // h/4 values per eighth
+
+floop8:
+	LEAQ      (BX)(R13*4), DX      // &a4
+	VMOVDQU64 (BX), Z0
+	VMOVDQU64 (BX)(R13*1), Z1
+	VMOVDQU64 (BX)(R13*2), Z2
+	VMOVDQU64 (BX)(R15*1), Z3
+	VMOVDQU64 (DX), Z4
+	VMOVDQU64 (DX)(R13*1), Z5
+	VMOVDQU64 (DX)(R13*2), Z6
+	VMOVDQU64 (DX)(R15*1), Z7
+	FWDBF(Z0, Z4, Z8, Z9, Z23, Z24)
+	FWDBF(Z1, Z5, Z8, Z9, Z25, Z26)
+	FWDBF(Z2, Z6, Z8, Z9, Z23, Z24)
+	FWDBF(Z3, Z7, Z8, Z9, Z25, Z26)
+	FWDBF(Z0, Z2, Z10, Z11, Z23, Z24)
+	FWDBF(Z1, Z3, Z10, Z11, Z25, Z26)
+	FWDBF(Z4, Z6, Z12, Z13, Z23, Z24)
+	FWDBF(Z5, Z7, Z12, Z13, Z25, Z26)
+	FWDBF(Z0, Z1, Z14, Z15, Z23, Z24)
+	FWDBF(Z2, Z3, Z16, Z17, Z25, Z26)
+	FWDBF(Z4, Z5, Z18, Z19, Z23, Z24)
+	FWDBF(Z6, Z7, Z20, Z21, Z25, Z26)
+	VMOVDQU64 Z0, (BX)
+	VMOVDQU64 Z1, (BX)(R13*1)
+	VMOVDQU64 Z2, (BX)(R13*2)
+	VMOVDQU64 Z3, (BX)(R15*1)
+	VMOVDQU64 Z4, (DX)
+	VMOVDQU64 Z5, (DX)(R13*1)
+	VMOVDQU64 Z6, (DX)(R13*2)
+	VMOVDQU64 Z7, (DX)(R15*1)
+	ADDQ      $64, BX
+	SUBQ      $8, AX
+	JNZ       floop8
+	LEAQ      (BX)(R13*4), BX      // next group: base + 8S (BX is base + S)
+	ADDQ      R15, BX
+	INCQ      R11
+	CMPQ      R11, R9
+	JB        fgroup8
+	SHLQ      $3, R9
+	SHRQ      $3, R10
+	JMP       fstage8
+
 	// Two stages per pass (radix 4) while h >= 16: stage (m, h) on the
 	// pairs (a0, a2), (a1, a3) with w[m+i], then stage (2m, h/2) on
 	// (a0, a1) with w[2m+2i] and (a2, a3) with w[2m+2i+1], where

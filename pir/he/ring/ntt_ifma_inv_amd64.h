@@ -76,13 +76,93 @@ ifirst16:
 	DECQ       AX
 	JNZ        ifirst16
 
-	// Middle stages h = 8, 16, ... while m >= 2, two per pass (radix 4)
-	// while m >= 4: stage (m, h) on (a0, a1) with wi[m+2i] and (a2, a3)
-	// with wi[m+2i+1], then stage (m/2, 2h) on (a0, a2), (a1, a3) with
-	// wi[m/2+i], where a_k = x[4ih + k·h + j], j a multiple of 8.
+	// Middle stages h = 8, 16, ... while m >= 2: three per pass (radix 8)
+	// while m >= 8, so that each value is loaded and stored once per
+	// three stages. With a_k = x[8ih + k·h + j] (k < 8, j a multiple of
+	// 8 below h): stage (m, h) on (a0, a1), (a2, a3), (a4, a5), (a6, a7)
+	// with wi[m+4i+k], k < 4; stage (m/2, 2h) on (a0, a2), (a1, a3) with
+	// wi[m/2+2i] and (a4, a6), (a5, a7) with wi[m/2+2i+1]; stage
+	// (m/4, 4h) on (a_k, a_k+4) with wi[m/4+i]. R13 = h values in bytes
+	// (S), R15 = 3S, DX = &a4, R14 = m/4 blocks. Twiddles in Z8..Z19,
+	// Z21, Z22 (Z20 is C), temporaries Z23..Z26.
 	MOVQ CX, R9
 	SHRQ $4, R9                    // m = N/16
 	MOVQ $8, R10                   // h
+
+istage8:
+	CMPQ R9, $8
+	JB   istage4
+	XORQ R11, R11                  // block i
+	MOVQ DI, BX
+	MOVQ R10, R13
+	SHLQ $3, R13                   // S = h values in bytes
+	LEAQ (R13)(R13*2), R15         // 3S
+	MOVQ R9, R14
+	SHRQ $2, R14                   // m/4 blocks
+
+igroup8:
+	LEAQ         (R9)(R11*4), R12
+	VPBROADCASTQ (SI)(R12*8), Z8   // wi[m+4i]
+	VPBROADCASTQ (R8)(R12*8), Z9
+	VPBROADCASTQ 8(SI)(R12*8), Z10 // wi[m+4i+1]
+	VPBROADCASTQ 8(R8)(R12*8), Z11
+	VPBROADCASTQ 16(SI)(R12*8), Z12 // wi[m+4i+2]
+	VPBROADCASTQ 16(R8)(R12*8), Z13
+	VPBROADCASTQ 24(SI)(R12*8), Z14 // wi[m+4i+3]
+	VPBROADCASTQ 24(R8)(R12*8), Z15
+	MOVQ         R9, R12
+	SHRQ         $1, R12
+	LEAQ         (R12)(R11*2), R12 // m/2+2i
+	VPBROADCASTQ (SI)(R12*8), Z16  // wi[m/2+2i]
+	VPBROADCASTQ (R8)(R12*8), Z17
+	VPBROADCASTQ 8(SI)(R12*8), Z18 // wi[m/2+2i+1]
+	VPBROADCASTQ 8(R8)(R12*8), Z19
+	LEAQ         (R14)(R11*1), R12 // m/4+i
+	VPBROADCASTQ (SI)(R12*8), Z21  // wi[m/4+i]
+	VPBROADCASTQ (R8)(R12*8), Z22
+	MOVQ         R10, AX
+
+iloop8:
+	LEAQ      (BX)(R13*4), DX      // &a4
+	VMOVDQU64 (BX), Z0
+	VMOVDQU64 (BX)(R13*1), Z1
+	VMOVDQU64 (BX)(R13*2), Z2
+	VMOVDQU64 (BX)(R15*1), Z3
+	VMOVDQU64 (DX), Z4
+	VMOVDQU64 (DX)(R13*1), Z5
+	VMOVDQU64 (DX)(R13*2), Z6
+	VMOVDQU64 (DX)(R15*1), Z7
+	INVBF(Z0, Z1, Z8, Z9, Z23, Z24)
+	INVBF(Z2, Z3, Z10, Z11, Z25, Z26)
+	INVBF(Z4, Z5, Z12, Z13, Z23, Z24)
+	INVBF(Z6, Z7, Z14, Z15, Z25, Z26)
+	INVBF(Z0, Z2, Z16, Z17, Z23, Z24)
+	INVBF(Z1, Z3, Z16, Z17, Z25, Z26)
+	INVBF(Z4, Z6, Z18, Z19, Z23, Z24)
+	INVBF(Z5, Z7, Z18, Z19, Z25, Z26)
+	INVBF(Z0, Z4, Z21, Z22, Z23, Z24)
+	INVBF(Z1, Z5, Z21, Z22, Z25, Z26)
+	INVBF(Z2, Z6, Z21, Z22, Z23, Z24)
+	INVBF(Z3, Z7, Z21, Z22, Z25, Z26)
+	VMOVDQU64 Z0, (BX)
+	VMOVDQU64 Z1, (BX)(R13*1)
+	VMOVDQU64 Z2, (BX)(R13*2)
+	VMOVDQU64 Z3, (BX)(R15*1)
+	VMOVDQU64 Z4, (DX)
+	VMOVDQU64 Z5, (DX)(R13*1)
+	VMOVDQU64 Z6, (DX)(R13*2)
+	VMOVDQU64 Z7, (DX)(R15*1)
+	ADDQ      $64, BX
+	SUBQ      $8, AX
+	JNZ       iloop8
+	LEAQ      (BX)(R13*4), BX      // next block: base + 8S (BX is base + S)
+	ADDQ      R15, BX
+	INCQ      R11
+	CMPQ      R11, R14
+	JB        igroup8
+	SHRQ      $3, R9
+	SHLQ      $3, R10
+	JMP       istage8
 
 istage4:
 	CMPQ R9, $4
