@@ -39,8 +39,11 @@ type Table struct {
 	ws32, wis32       []uint64
 	nInvS32, nInvWS32 uint64
 	// simd selects the AVX2 kernels (lane32 tables on a CPU with AVX2 and
-	// N >= 16); see ntt_amd64.go.
-	simd bool
+	// N >= 16); see ntt_amd64.go. The packed kernels (ntt_packed_amd64.s)
+	// read the twiddles and their 32-bit companions as uint32: w32, ws32u,
+	// wi32, wis32u.
+	simd                     bool
+	w32, ws32u, wi32, wis32u []uint32
 	// ifma selects the AVX-512 IFMA kernels (q < ifmaMax on a CPU with
 	// AVX512IFMA, N >= 16), with the 52-bit Shoup companions
 	// w' = floor(w·2^52/q) in ws52, wis52, nInvS52, nInvWS52. They take
@@ -167,6 +170,10 @@ func NewTable(q uint64, n int) (*Table, error) {
 		t.nInvS32 = shoup32(t.nInv, q)
 		t.nInvWS32 = shoup32(t.nInvW, q)
 		t.simd = haveSIMD && n >= 16
+		if t.simd {
+			t.w32, t.ws32u = narrow32(t.w), narrow32(t.ws32)
+			t.wi32, t.wis32u = narrow32(t.wi), narrow32(t.wis32)
+		}
 	}
 	if q < ifmaMax && haveIFMA && n >= 16 {
 		t.ifma = true
@@ -235,6 +242,16 @@ func shoup52(w, q uint64) uint64 {
 	return s
 }
 
+// narrow32 returns x as uint32s; every value must be below 2^32 (twiddles
+// below q < 2^30, companions floor(w·2^32/q) < 2^32).
+func narrow32(x []uint64) []uint32 {
+	y := make([]uint32, len(x))
+	for i, v := range x {
+		y[i] = uint32(v)
+	}
+	return y
+}
+
 // shoup32 returns floor(w·2^32/q), the 32-bit Shoup companion of w < q.
 func shoup32(w, q uint64) uint64 { return (w << 32) / q }
 
@@ -256,7 +273,7 @@ func (t *Table) Forward(a []uint64) {
 	case t.ifma:
 		forward52IFMA(a, t.w, t.ws52, t.M.Q)
 	case t.simd:
-		forward32SIMD(a, t.w, t.ws32, t.M.Q)
+		forward32PackedAVX2(a, t.w32, t.ws32u, t.M.Q)
 	case t.lane32:
 		t.forward32(a)
 	default:
@@ -277,7 +294,7 @@ func (t *Table) Inverse(a []uint64) {
 	case t.ifma:
 		inverse52IFMA(a, t.wi, t.wis52, t.M.Q, t.nInv, t.nInvS52, t.nInvW, t.nInvWS52)
 	case t.simd:
-		inverse32SIMD(a, t.wi, t.wis32, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32)
+		inverse32PackedAVX2(a, t.wi32, t.wis32u, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32)
 	case t.lane32:
 		t.inverse32(a)
 	default:

@@ -115,3 +115,17 @@ func inverse52IFMA(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64)
 //
 //go:noescape
 func inverse52LazyIFMA(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS, nq uint64)
+
+// forward32PackedAVX2 is [Table.Forward] for q < 2^30 on packed 32-bit
+// lanes (ntt_packed_amd64.s): len(a) = N >= 16, a power of two; w and ws
+// are the twiddles and their 32-bit Shoup companions as uint32, length N.
+//
+//go:noescape
+func forward32PackedAVX2(a []uint64, w, ws []uint32, q uint64)
+
+// inverse32PackedAVX2 is [Table.Inverse] for q < 2^30 on packed 32-bit
+// lanes; same shapes as forward32PackedAVX2, nInvS and nInvWS the 32-bit
+// companions.
+//
+//go:noescape
+func inverse32PackedAVX2(a []uint64, wi, wis []uint32, q, nInv, nInvS, nInvW, nInvWS uint64)

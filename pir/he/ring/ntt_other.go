@@ -56,3 +56,11 @@ func forward52LazyIFMA(a, w, ws []uint64, q, c uint64) { panic("ring: internal e
 func inverse52LazyIFMA(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS, nq uint64) {
 	panic("ring: internal error: no IFMA NTT")
 }
+
+func forward32PackedAVX2(a []uint64, w, ws []uint32, q uint64) {
+	panic("ring: internal error: no SIMD NTT")
+}
+
+func inverse32PackedAVX2(a []uint64, wi, wis []uint32, q, nInv, nInvS, nInvW, nInvWS uint64) {
+	panic("ring: internal error: no SIMD NTT")
+}

@@ -1,0 +1,525 @@
+//go:build !purego
+
+#include "textflag.h"
+
+// AVX2 NTT kernels for moduli q < 2^30 on packed 32-bit lanes (see
+// ntt_scalar.go for the bounds and packed32 in ntt_amd64.go). The uint64
+// array is first packed in place into its first half (a32[i] = a[i]: byte
+// 4i is written only after bytes 8i..8i+7 were read), the stages run on
+// eight values per register, and the last pass writes uint64 again. Every
+// lazy value stays below 4q < 2^32, so one dword holds it, and:
+//   - VPMULLD gives y·w mod 2^32 and T·q mod 2^32 for eight lanes; the
+//     Shoup result y·w − T·q is in [0, 2q) (Shoup's bound with word size
+//     2^32, as in ntt_scalar.go), so its value mod 2^32 is exact;
+//   - T = floor(y·w'/2^32) needs the high half of a 32×32 product, which
+//     VPMULUDQ gives for the even dwords; the odd dwords are shifted down
+//     (VPSRLQ) and multiplied separately, and VPBLENDD merges the two;
+//   - the conditional subtraction min(x, x−c) is VPSUBD/VPMINUD.
+// So a Shoup product costs eight instructions for eight lanes where the
+// uint64-lane kernels (ntt_amd64.s) need ten for the same eight.
+// Register conventions: Y15 = q, Y14 = 2q in every dword.
+
+// Dword indices: packPick takes the low dword of each uint64 (the value)
+// into the low 128 bits; twid4, twid2, twid1 place the twiddles of the
+// short stages (h = 4, 2, 1) in the lanes of their pairs (see the
+// comments at their use).
+DATA packPick<>+0x00(SB)/4, $0
+DATA packPick<>+0x04(SB)/4, $2
+DATA packPick<>+0x08(SB)/4, $4
+DATA packPick<>+0x0c(SB)/4, $6
+DATA packPick<>+0x10(SB)/4, $0
+DATA packPick<>+0x14(SB)/4, $2
+DATA packPick<>+0x18(SB)/4, $4
+DATA packPick<>+0x1c(SB)/4, $6
+GLOBL packPick<>(SB), RODATA|NOPTR, $32
+
+DATA twid4<>+0x00(SB)/4, $0
+DATA twid4<>+0x04(SB)/4, $0
+DATA twid4<>+0x08(SB)/4, $0
+DATA twid4<>+0x0c(SB)/4, $0
+DATA twid4<>+0x10(SB)/4, $1
+DATA twid4<>+0x14(SB)/4, $1
+DATA twid4<>+0x18(SB)/4, $1
+DATA twid4<>+0x1c(SB)/4, $1
+GLOBL twid4<>(SB), RODATA|NOPTR, $32
+
+DATA twid2<>+0x00(SB)/4, $0
+DATA twid2<>+0x04(SB)/4, $0
+DATA twid2<>+0x08(SB)/4, $1
+DATA twid2<>+0x0c(SB)/4, $1
+DATA twid2<>+0x10(SB)/4, $2
+DATA twid2<>+0x14(SB)/4, $2
+DATA twid2<>+0x18(SB)/4, $3
+DATA twid2<>+0x1c(SB)/4, $3
+GLOBL twid2<>(SB), RODATA|NOPTR, $32
+
+DATA twid1<>+0x00(SB)/4, $0
+DATA twid1<>+0x04(SB)/4, $2
+DATA twid1<>+0x08(SB)/4, $1
+DATA twid1<>+0x0c(SB)/4, $3
+DATA twid1<>+0x10(SB)/4, $4
+DATA twid1<>+0x14(SB)/4, $6
+DATA twid1<>+0x18(SB)/4, $5
+DATA twid1<>+0x1c(SB)/4, $7
+GLOBL twid1<>(SB), RODATA|NOPTR, $32
+
+// SHOUPP sets Y = Y·W − floor(Y·WS/2^32)·q ∈ [0, 2q) in every dword, for
+// W (value) and WS (its 32-bit Shoup companion) broadcast to every dword;
+// WO = WS (the odd lanes' companion in the low dword of each qword) or,
+// for per-lane twiddles, WS shifted down by 32. T, U are clobbered.
+#define SHOUPP(Y, W, WS, WO, T, U) \
+	VPMULUDQ WS, Y, T        \
+	VPSRLQ   $32, Y, U       \
+	VPMULUDQ WO, U, U        \
+	VPSRLQ   $32, T, T       \
+	VPBLENDD $0xAA, U, T, T  \
+	VPMULLD  W, Y, Y         \
+	VPMULLD  Y15, T, T       \
+	VPSUBD   T, Y, Y
+
+// FWDP sets (X, Y) = (u + v, u − v + 2q) with u = min(X, X − 2q) and
+// v = SHOUPP(Y): Cooley–Tukey, X, Y in [0, 4q) in and out.
+#define FWDP(X, Y, W, WS, WO, T, U) \
+	VPSUBD  Y14, X, T            \
+	VPMINUD T, X, X              \
+	SHOUPP(Y, W, WS, WO, T, U)   \
+	VPSUBD  Y, X, T              \
+	VPADDD  Y, X, X              \
+	VPADDD  Y14, T, Y
+
+// INVP sets (X, Y) = (min(s, s − 2q), SHOUPP(X − Y + 2q)) with s = X + Y:
+// Gentleman–Sande, X, Y in [0, 2q) in and out.
+#define INVP(X, Y, W, WS, WO, T, U) \
+	VPADDD  Y, X, T              \
+	VPSUBD  Y, X, Y              \
+	VPADDD  Y14, Y, Y            \
+	VPSUBD  Y14, T, X            \
+	VPMINUD X, T, X              \
+	SHOUPP(Y, W, WS, WO, T, U)
+
+// CSUBP sets X = min(X, X − C) (X − C if X >= C, for X < 2C).
+#define CSUBP(X, C, T) \
+	VPSUBD  C, X, T \
+	VPMINUD T, X, X
+
+// func forward32PackedAVX2(a []uint64, w, ws []uint32, q uint64)
+//
+// [Table.Forward] for q < 2^30; len(a) = N >= 16 a power of two, w and ws
+// the uint32 twiddles and 32-bit Shoup companions of length N.
+TEXT ·forward32PackedAVX2(SB), NOSPLIT, $0-80
+	MOVQ         a_base+0(FP), DI
+	MOVQ         a_len+8(FP), CX
+	MOVQ         w_base+24(FP), SI
+	MOVQ         ws_base+48(FP), R8
+	VPBROADCASTD q+72(FP), Y15
+	VPADDD       Y15, Y15, Y14
+
+	// Pack in place, eight values per iteration (inputs below 4q < 2^32).
+	VMOVDQU packPick<>(SB), Y13
+	MOVQ    CX, AX
+	SHRQ    $3, AX
+	MOVQ    DI, BX
+	MOVQ    DI, DX
+
+fpack:
+	VPERMD      (BX), Y13, Y0      // a0..a3 in the low 128 bits
+	VPERMD      32(BX), Y13, Y1    // a4..a7
+	VINSERTI128 $1, X1, Y0, Y0
+	VMOVDQU     Y0, (DX)
+	ADDQ        $64, BX
+	ADDQ        $32, DX
+	DECQ        AX
+	JNZ         fpack
+
+	MOVQ $1, R9                    // m: groups in this stage
+	MOVQ CX, R10
+	SHRQ $1, R10                   // h: half-distance
+
+	// Two stages per pass (radix 4) while h >= 16: stage (m, h) on the
+	// pairs (a0, a2), (a1, a3) with w[m+i], then stage (2m, h/2) on
+	// (a0, a1) with w[2m+2i] and (a2, a3) with w[2m+2i+1], where a_k =
+	// a32[2ih + k·h/2 + j], j a multiple of 8.
+fstage4:
+	CMPQ R10, $16
+	JB   fstage
+	XORQ R11, R11                  // group i
+	MOVQ DI, BX                    // &a0 of group i
+	MOVQ R10, R13
+	SHLQ $1, R13                   // h/2 values in bytes
+	LEAQ (R13)(R13*2), R15         // 3h/2 values in bytes
+
+fgroup4:
+	LEAQ         (R9)(R11*1), R12
+	VPBROADCASTD (SI)(R12*4), Y13  // w[m+i]
+	VPBROADCASTD (R8)(R12*4), Y12
+	SHLQ         $1, R12           // 2m+2i
+	VPBROADCASTD (SI)(R12*4), Y11  // w[2m+2i]
+	VPBROADCASTD (R8)(R12*4), Y10
+	VPBROADCASTD 4(SI)(R12*4), Y9  // w[2m+2i+1]
+	VPBROADCASTD 4(R8)(R12*4), Y8
+	MOVQ         R10, AX
+	SHRQ         $1, AX            // h/2 values per quarter
+
+floop4:
+	VMOVDQU (BX), Y0
+	VMOVDQU (BX)(R13*1), Y1
+	VMOVDQU (BX)(R13*2), Y2
+	VMOVDQU (BX)(R15*1), Y3
+	FWDP(Y0, Y2, Y13, Y12, Y12, Y4, Y5)
+	FWDP(Y1, Y3, Y13, Y12, Y12, Y6, Y7)
+	FWDP(Y0, Y1, Y11, Y10, Y10, Y4, Y5)
+	FWDP(Y2, Y3, Y9, Y8, Y8, Y6, Y7)
+	VMOVDQU Y0, (BX)
+	VMOVDQU Y1, (BX)(R13*1)
+	VMOVDQU Y2, (BX)(R13*2)
+	VMOVDQU Y3, (BX)(R15*1)
+	ADDQ    $32, BX
+	SUBQ    $8, AX
+	JNZ     floop4
+	ADDQ    R15, BX                // next group: base + 2h
+	INCQ    R11
+	CMPQ    R11, R9
+	JB      fgroup4
+	SHLQ    $2, R9
+	SHRQ    $2, R10
+	JMP     fstage4
+
+	// One single stage when h = 8 remains: one register per half group.
+fstage:
+	CMPQ R10, $8
+	JB   flast
+	XORQ R11, R11                  // group i
+	MOVQ DI, BX
+
+fgroup:
+	LEAQ         (R9)(R11*1), R12
+	VPBROADCASTD (SI)(R12*4), Y13  // w[m+i]
+	VPBROADCASTD (R8)(R12*4), Y12
+	VMOVDQU      (BX), Y0
+	VMOVDQU      32(BX), Y1
+	FWDP(Y0, Y1, Y13, Y12, Y12, Y4, Y5)
+	VMOVDQU      Y0, (BX)
+	VMOVDQU      Y1, 32(BX)
+	ADDQ         $64, BX
+	INCQ         R11
+	CMPQ         R11, R9
+	JB           fgroup
+
+	// The last three stages (h = 4, 2, 1 with m = N/8, N/4, N/2), fused,
+	// on pairs p of blocks c0 = 2p, c1 = 2p+1 of eight values, then the
+	// reduction to [0, q) and the uint64 stores. The pairs run from the
+	// last to the first: pair p writes bytes 128p..128p+127, the packed
+	// values of pairs 2p and 2p+1, which are done (or, for p = 0, loaded).
+	// The twiddles of pair p are w[N/8+2p+k] (k < 2), w[N/4+4p+k] (k < 4)
+	// and w[N/2+8p+k] (k < 8); VPERMD reads eight of them (in bounds: the
+	// largest index read is N/2+8p+7 <= N-1) and places each in the lanes
+	// of its pairs.
+flast:
+	VMOVDQU twid4<>(SB), Y13
+	VMOVDQU twid2<>(SB), Y12
+	VMOVDQU twid1<>(SB), Y11
+	MOVQ    CX, AX
+	SHRQ    $4, AX                 // N/16 pairs
+	MOVQ    AX, R9
+	DECQ    R9                     // p
+	MOVQ    CX, R10
+	SHRQ    $3, R10                // N/8
+
+flast16:
+	MOVQ R9, BX
+	SHLQ $6, BX
+	ADDQ DI, BX                    // packed pair p
+	LEAQ (R10)(R9*2), R12          // N/8 + 2p
+
+	VMOVDQU (BX), Y0               // c0: v0 .. v7
+	VMOVDQU 32(BX), Y1             // c1: v0 .. v7
+
+	// h = 4: X = c0 v0..v3 | c1 v0..v3, Y = c0 v4..v7 | c1 v4..v7.
+	VPERM2I128 $0x20, Y1, Y0, Y2
+	VPERM2I128 $0x31, Y1, Y0, Y3
+	VPERMD     (SI)(R12*4), Y13, Y8 // w[N/8+2p] ×4, w[N/8+2p+1] ×4
+	VPERMD     (R8)(R12*4), Y13, Y9
+	VPSRLQ     $32, Y9, Y10
+	FWDP(Y2, Y3, Y8, Y9, Y10, Y4, Y5)
+
+	// h = 2: X = v0 v1 v4 v5, Y = v2 v3 v6 v7 (each 128-bit half);
+	// groups 4p + 0, 0, 1, 1, 2, 2, 3, 3.
+	VPUNPCKLQDQ Y3, Y2, Y0
+	VPUNPCKHQDQ Y3, Y2, Y1
+	LEAQ        (R12)(R12*1), R12  // N/4 + 4p
+	VPERMD      (SI)(R12*4), Y12, Y8
+	VPERMD      (R8)(R12*4), Y12, Y9
+	VPSRLQ      $32, Y9, Y10
+	FWDP(Y0, Y1, Y8, Y9, Y10, Y4, Y5)
+
+	// h = 1: X = v0 v4 v2 v6, Y = v1 v5 v3 v7; groups 8p + 0, 2, 1, 3,
+	// 4, 6, 5, 7.
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VSHUFPS $0xDD, Y1, Y0, Y3
+	LEAQ    (R12)(R12*1), R12      // N/2 + 8p
+	VPERMD  (SI)(R12*4), Y11, Y8
+	VPERMD  (R8)(R12*4), Y11, Y9
+	VPSRLQ  $32, Y9, Y10
+	FWDP(Y2, Y3, Y8, Y9, Y10, Y4, Y5)
+	CSUBP(Y2, Y14, Y4)
+	CSUBP(Y2, Y15, Y4)
+	CSUBP(Y3, Y14, Y5)
+	CSUBP(Y3, Y15, Y5)
+
+	// Back to order: v0 v1 v4 v5 and v2 v3 v6 v7, then v0..v3 and
+	// v4..v7 (c0 in the low halves, c1 in the high), widened to uint64.
+	VPUNPCKLDQ  Y3, Y2, Y0
+	VPUNPCKHDQ  Y3, Y2, Y1
+	VPUNPCKLQDQ Y1, Y0, Y2         // v0..v3
+	VPUNPCKHQDQ Y1, Y0, Y3         // v4..v7
+	MOVQ        R9, BX
+	SHLQ        $7, BX
+	ADDQ        DI, BX             // uint64 pair p
+	VPMOVZXDQ   X2, Y4
+	VPMOVZXDQ   X3, Y5
+	VEXTRACTI128 $1, Y2, X2
+	VEXTRACTI128 $1, Y3, X3
+	VPMOVZXDQ   X2, Y6
+	VPMOVZXDQ   X3, Y7
+	VMOVDQU     Y4, (BX)
+	VMOVDQU     Y5, 32(BX)
+	VMOVDQU     Y6, 64(BX)
+	VMOVDQU     Y7, 96(BX)
+	DECQ        R9
+	JGE         flast16
+	VZEROUPPER
+	RET
+
+// func inverse32PackedAVX2(a []uint64, wi, wis []uint32, q, nInv, nInvS, nInvW, nInvWS uint64)
+//
+// [Table.Inverse] for q < 2^30; len(a) = N >= 16 a power of two, wi and
+// wis the uint32 inverse twiddles and companions of length N.
+TEXT ·inverse32PackedAVX2(SB), NOSPLIT, $0-112
+	MOVQ         a_base+0(FP), DI
+	MOVQ         a_len+8(FP), CX
+	MOVQ         wi_base+24(FP), SI
+	MOVQ         wis_base+48(FP), R8
+	VPBROADCASTD q+72(FP), Y15
+	VPADDD       Y15, Y15, Y14
+
+	// The first three stages (h = 1, 2, 4 with m = N/2, N/4, N/8), fused,
+	// on pairs p of blocks c0 = 2p, c1 = 2p+1 of eight values read as
+	// uint64 and written packed (bytes 64p..64p+63, already read): the
+	// forward's last three in reverse, same lane layouts and twiddles.
+	VMOVDQU packPick<>(SB), Y13
+	VMOVDQU twid1<>(SB), Y12
+	VMOVDQU twid2<>(SB), Y11
+	VMOVDQU twid4<>(SB), Y10
+	MOVQ    CX, R9
+	SHRQ    $3, R9                 // N/8
+	LEAQ    (SI)(R9*4), R11        // &wi[N/8]
+	LEAQ    (R8)(R9*4), R12
+	LEAQ    (R9)(R9*1), AX         // N/4
+	LEAQ    (SI)(AX*4), R13        // &wi[N/4]
+	LEAQ    (R8)(AX*4), R14
+	SHLQ    $1, AX                 // N/2
+	LEAQ    (SI)(AX*4), R15        // &wi[N/2]
+	LEAQ    (R8)(AX*4), DX
+	MOVQ    CX, AX
+	SHRQ    $4, AX                 // N/16 pairs
+	MOVQ    DI, BX                 // uint64 pair p
+	MOVQ    DI, R9                 // packed pair p
+
+ifirst16:
+	VPERMD      (BX), Y13, Y0
+	VPERMD      32(BX), Y13, Y1
+	VINSERTI128 $1, X1, Y0, Y0     // c0: v0 .. v7
+	VPERMD      64(BX), Y13, Y1
+	VPERMD      96(BX), Y13, Y2
+	VINSERTI128 $1, X2, Y1, Y1     // c1: v0 .. v7
+
+	// h = 1: X = v0 v4 v2 v6, Y = v1 v5 v3 v7 (each 128-bit half: c0,
+	// c1), via c0 v0..v3 | c1 v0..v3 and c0 v4..v7 | c1 v4..v7.
+	VPERM2I128  $0x20, Y1, Y0, Y2
+	VPERM2I128  $0x31, Y1, Y0, Y3
+	VPUNPCKLQDQ Y3, Y2, Y0         // v0 v1 v4 v5
+	VPUNPCKHQDQ Y3, Y2, Y1         // v2 v3 v6 v7
+	VSHUFPS     $0x88, Y1, Y0, Y2
+	VSHUFPS     $0xDD, Y1, Y0, Y3
+	VPERMD      (R15), Y12, Y8
+	VPERMD      (DX), Y12, Y9
+	VPSRLQ      $32, Y9, Y7
+	INVP(Y2, Y3, Y8, Y9, Y7, Y4, Y5)
+
+	// h = 2: X = v0 v1 v4 v5, Y = v2 v3 v6 v7.
+	VPUNPCKLDQ Y3, Y2, Y0
+	VPUNPCKHDQ Y3, Y2, Y1
+	VPERMD     (R13), Y11, Y8
+	VPERMD     (R14), Y11, Y9
+	VPSRLQ     $32, Y9, Y7
+	INVP(Y0, Y1, Y8, Y9, Y7, Y4, Y5)
+
+	// h = 4: X = v0..v3, Y = v4..v7.
+	VPUNPCKLQDQ Y1, Y0, Y2
+	VPUNPCKHQDQ Y1, Y0, Y3
+	VPERMD      (R11), Y10, Y8
+	VPERMD      (R12), Y10, Y9
+	VPSRLQ      $32, Y9, Y7
+	INVP(Y2, Y3, Y8, Y9, Y7, Y4, Y5)
+
+	VPERM2I128 $0x20, Y3, Y2, Y0   // c0: v0 .. v7
+	VPERM2I128 $0x31, Y3, Y2, Y1   // c1: v0 .. v7
+	VMOVDQU    Y0, (R9)
+	VMOVDQU    Y1, 32(R9)
+	ADDQ       $128, BX
+	ADDQ       $64, R9
+	ADDQ       $8, R11
+	ADDQ       $8, R12
+	ADDQ       $16, R13
+	ADDQ       $16, R14
+	ADDQ       $32, R15
+	ADDQ       $32, DX
+	DECQ       AX
+	JNZ        ifirst16
+
+	// Middle stages h = 8, 16, ... while m >= 2, two per pass (radix 4)
+	// while m >= 4: stage (m, h) on (a0, a1) with wi[m+2i] and (a2, a3)
+	// with wi[m+2i+1], then stage (m/2, 2h) on (a0, a2), (a1, a3) with
+	// wi[m/2+i], where a_k = a32[4ih + k·h + j], j a multiple of 8.
+	MOVQ CX, R9
+	SHRQ $4, R9                    // m = N/16
+	MOVQ $8, R10                   // h
+
+istage4:
+	CMPQ R9, $4
+	JB   istage
+	XORQ R11, R11                  // block i
+	MOVQ DI, BX
+	MOVQ R10, R13
+	SHLQ $2, R13                   // h values in bytes
+	LEAQ (R13)(R13*2), R15         // 3h values in bytes
+	MOVQ R9, R14
+	SHRQ $1, R14                   // m/2 blocks
+
+igroup4:
+	LEAQ         (R9)(R11*2), R12
+	VPBROADCASTD (SI)(R12*4), Y13  // wi[m+2i]
+	VPBROADCASTD (R8)(R12*4), Y12
+	VPBROADCASTD 4(SI)(R12*4), Y11 // wi[m+2i+1]
+	VPBROADCASTD 4(R8)(R12*4), Y10
+	LEAQ         (R14)(R11*1), R12
+	VPBROADCASTD (SI)(R12*4), Y9   // wi[m/2+i]
+	VPBROADCASTD (R8)(R12*4), Y8
+	MOVQ         R10, AX
+
+iloop4:
+	VMOVDQU (BX), Y0
+	VMOVDQU (BX)(R13*1), Y1
+	VMOVDQU (BX)(R13*2), Y2
+	VMOVDQU (BX)(R15*1), Y3
+	INVP(Y0, Y1, Y13, Y12, Y12, Y4, Y5)
+	INVP(Y2, Y3, Y11, Y10, Y10, Y6, Y7)
+	INVP(Y0, Y2, Y9, Y8, Y8, Y4, Y5)
+	INVP(Y1, Y3, Y9, Y8, Y8, Y6, Y7)
+	VMOVDQU Y0, (BX)
+	VMOVDQU Y1, (BX)(R13*1)
+	VMOVDQU Y2, (BX)(R13*2)
+	VMOVDQU Y3, (BX)(R15*1)
+	ADDQ    $32, BX
+	SUBQ    $8, AX
+	JNZ     iloop4
+	ADDQ    R15, BX                // next block: base + 4h
+	INCQ    R11
+	CMPQ    R11, R14
+	JB      igroup4
+	SHRQ    $2, R9
+	SHLQ    $2, R10
+	JMP     istage4
+
+	// One single stage when m = 2 remains.
+istage:
+	CMPQ R9, $2
+	JB   ilast
+	XORQ R11, R11
+	MOVQ DI, BX
+
+igroup:
+	LEAQ         (R9)(R11*1), R12
+	VPBROADCASTD (SI)(R12*4), Y13
+	VPBROADCASTD (R8)(R12*4), Y12
+	LEAQ         (BX)(R10*4), DX   // &y[0] = &x[h]
+	MOVQ         R10, R13
+
+iloop:
+	VMOVDQU (BX), Y0
+	VMOVDQU (DX), Y1
+	INVP(Y0, Y1, Y13, Y12, Y12, Y4, Y5)
+	VMOVDQU Y0, (BX)
+	VMOVDQU Y1, (DX)
+	ADDQ    $32, BX
+	ADDQ    $32, DX
+	SUBQ    $8, R13
+	JNZ     iloop
+	MOVQ    DX, BX
+	INCQ    R11
+	CMPQ    R11, R9
+	JB      igroup
+	SHRQ    $1, R9
+	SHLQ    $1, R10
+	JMP     istage
+
+	// Last stage (m = 1, h = N/2) merged with N^{-1}:
+	// x' = (u+v)·N^{-1}, y' = (u−v+2q)·N^{-1}·wi[1], reduced to [0, q)
+	// (u+v and u−v+2q are below 4q < 2^32). y' is written as uint64 to
+	// a[N/2:] (bytes 4N.., outside the packed values); x' stays packed in
+	// place and is widened afterwards.
+ilast:
+	VPBROADCASTD nInv+80(FP), Y13
+	VPBROADCASTD nInvS+88(FP), Y12
+	VPBROADCASTD nInvW+96(FP), Y11
+	VPBROADCASTD nInvWS+104(FP), Y10
+	MOVQ         CX, R13
+	SHRQ         $1, R13           // N/2
+	MOVQ         DI, BX            // packed x
+	LEAQ         (DI)(R13*4), DX   // packed y
+	LEAQ         (DI)(R13*8), R9   // uint64 a[N/2]
+
+ilastloop:
+	VMOVDQU (BX), Y0
+	VMOVDQU (DX), Y1
+	VPADDD  Y1, Y0, Y2
+	VPSUBD  Y1, Y0, Y3
+	VPADDD  Y14, Y3, Y3
+	SHOUPP(Y2, Y13, Y12, Y12, Y4, Y5)
+	SHOUPP(Y3, Y11, Y10, Y10, Y6, Y7)
+	CSUBP(Y2, Y15, Y4)
+	CSUBP(Y3, Y15, Y6)
+	VMOVDQU Y2, (BX)
+	VPMOVZXDQ X3, Y4
+	VEXTRACTI128 $1, Y3, X3
+	VPMOVZXDQ X3, Y5
+	VMOVDQU Y4, (R9)
+	VMOVDQU Y5, 32(R9)
+	ADDQ    $32, BX
+	ADDQ    $32, DX
+	ADDQ    $64, R9
+	SUBQ    $8, R13
+	JNZ     ilastloop
+
+	// Widen x' (a32[0:N/2]) to uint64, last block first: block b writes
+	// bytes 64b..64b+63, the packed values of blocks 2b and 2b+1, which
+	// are done (or, for b = 0, loaded).
+	MOVQ CX, AX
+	SHRQ $4, AX                    // N/16 blocks of eight
+	DECQ AX
+
+iwiden:
+	MOVQ      AX, BX
+	SHLQ      $5, BX
+	ADDQ      DI, BX
+	VPMOVZXDQ (BX), Y0
+	VPMOVZXDQ 16(BX), Y1
+	MOVQ      AX, DX
+	SHLQ      $6, DX
+	ADDQ      DI, DX
+	VMOVDQU   Y0, (DX)
+	VMOVDQU   Y1, 32(DX)
+	DECQ      AX
+	JGE       iwiden
+	VZEROUPPER
+	RET
