@@ -16,7 +16,10 @@ package generation
 // cache, stay the same. An incremental result therefore depends on the
 // build history: replicas must share one build's files (as deploy/ does),
 // and PIRConfig.Rebuild gives the history-free result, the same files as a
-// build into an empty directory.
+// build into an empty directory. A changed shard whose change is small (at
+// most a tenth of its keys) is not even reprocessed: it is updated in place
+// from the previous generation's shard (pir_update.go), its bytes then a
+// function of that shard and the change.
 //
 // Generations: the builder writes every shard of the new generation into
 // its (not yet published) directory: processed shards are written and
@@ -304,8 +307,15 @@ type pirShardJob struct {
 	digest string
 	prev   *ShardInfo // previous record: reuse it, or pin its sizes
 	keep   bool
-	info   ShardInfo
-	params *pir.Params
+	// delta, when set, is the shard's change since the previous
+	// generation, small enough to update the previous shard in place
+	// (updateShard) instead of reprocessing it; updated says it was.
+	delta   *shardDelta
+	updated bool
+	// rewritten is the number of plaintexts an update re-encoded.
+	rewritten int
+	info      ShardInfo
+	params    *pir.Params
 }
 
 // run writes the shards of keys into b.dir and returns the manifest it
@@ -345,6 +355,11 @@ func (b *pirBuilder) run(ctx context.Context, keys keySource, shardCount int) (*
 			continue
 		}
 		j.keep = true
+	}
+	if prev != nil {
+		if err := b.planUpdates(ctx, keys, jobs, prev); err != nil {
+			return nil, err
+		}
 	}
 	if err := b.processAll(ctx, jobs, b.dir); err != nil {
 		return nil, err
@@ -386,9 +401,13 @@ func (b *pirBuilder) run(ctx context.Context, keys keySource, shardCount int) (*
 	if err := b.writeManifest(man); err != nil {
 		return nil, err
 	}
-	processed := 0
+	processed, updated, rewritten := 0, 0, 0
 	for _, j := range jobs {
-		if !j.keep {
+		switch {
+		case j.updated:
+			updated++
+			rewritten += j.rewritten
+		case !j.keep:
 			processed++
 		}
 	}
@@ -396,8 +415,12 @@ func (b *pirBuilder) run(ctx context.Context, keys keySource, shardCount int) (*
 	if prev != nil && prev.ConfigID == man.ConfigID {
 		idNote = "unchanged"
 	}
-	b.logf("%d shards (%d processed, %d unchanged), config_id %.16s… %s, in %.1f s",
-		shardCount, processed, shardCount-processed, man.ConfigID, idNote, time.Since(start).Seconds())
+	upNote := ""
+	if updated > 0 {
+		upNote = fmt.Sprintf(", %d updated in place (%d plaintexts rewritten, the rest copied)", updated, rewritten)
+	}
+	b.logf("%d shards (%d processed, %d unchanged)%s, config_id %.16s… %s, in %.1f s",
+		shardCount, processed, shardCount-processed-updated, upNote, man.ConfigID, idNote, time.Since(start).Seconds())
 	return man, nil
 }
 
@@ -604,7 +627,11 @@ func (b *pirBuilder) processAll(ctx context.Context, jobs []*pirShardJob, stagin
 			if b.progressf != nil {
 				mu.Lock()
 				done++
-				b.progressf("shard %d processed (%d keys, %.1f s), %d of %d, %s", i, j.count, time.Since(t0).Seconds(), done, todo, eta(time.Since(start), done, todo))
+				how := "processed"
+				if j.updated {
+					how = fmt.Sprintf("updated in place (+%d -%d keys, %d plaintexts rewritten)", len(j.delta.add), len(j.delta.remove), j.rewritten)
+				}
+				b.progressf("shard %d %s (%d keys, %.1f s), %d of %d, %s", i, how, j.count, time.Since(t0).Seconds(), done, todo, eta(time.Since(start), done, todo))
 				mu.Unlock()
 			}
 			return nil
@@ -630,6 +657,17 @@ func eta(elapsed time.Duration, done, todo int) string {
 // them. A shard with a previous record first tries that record's cuckoo
 // size and entry size, so its parameters do not change.
 func (b *pirBuilder) processShard(ctx context.Context, i int, j *pirShardJob, staging string) error {
+	if j.delta != nil {
+		err := b.updateShard(ctx, i, j, staging)
+		if err == nil {
+			j.updated = true
+			return nil
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		b.logf("shard %d: not updated in place (%v): reprocessing it", i, err)
+	}
 	keys, err := b.spill.load(i)
 	if err != nil {
 		return err
@@ -674,7 +712,7 @@ func (b *pirBuilder) processShard(ctx context.Context, i int, j *pirShardJob, st
 		}
 	}
 	rows = nil
-	binName, paramsName := b.shardNames(i)
+	binName, _ := b.shardNames(i)
 	serveName := pir.ServePath(binName)
 	// The serve-ready file first: it packs the shard's plaintexts once,
 	// and the .bin is then written from them.
@@ -685,6 +723,14 @@ func (b *pirBuilder) processShard(ctx context.Context, i int, j *pirShardJob, st
 		return err
 	}
 	j.params = db.Params()
+	return b.recordShard(i, j, staging)
+}
+
+// recordShard records the staged files of shard i (processed or updated)
+// in j.info, flushing them to stable storage.
+func (b *pirBuilder) recordShard(i int, j *pirShardJob, staging string) error {
+	binName, paramsName := b.shardNames(i)
+	serveName := pir.ServePath(binName)
 	j.info = ShardInfo{
 		Index: i, Keys: j.count, KeysSHA256: j.digest,
 		EntryCount: j.params.EntryCount, EntrySize: j.params.EntrySize, Dimensions: j.params.Dimensions,
@@ -695,6 +741,7 @@ func (b *pirBuilder) processShard(ctx context.Context, i int, j *pirShardJob, st
 			return err
 		}
 	}
+	var err error
 	if j.info.Bin, err = describeFile(filepath.Join(staging, binName), binName, true); err != nil {
 		return err
 	}

@@ -221,6 +221,75 @@ func TestBuildPIRIncremental(t *testing.T) {
 	lookupAll(t, out, readKeys(t, out), []string{removed, "absent.example.net"})
 }
 
+// TestBuildPIRUpdateInPlace adds and removes a few keys of a list whose
+// shards are large enough for the in-place fast path: every changed shard
+// is updated from the previous generation's (params file shared, same
+// config_id), the others are kept, and every key answers through real PIR
+// queries as it does from a build of the same list into an empty
+// directory.
+func TestBuildPIRUpdateInPlace(t *testing.T) {
+	tmp := t.TempDir()
+	src, out := filepath.Join(tmp, "list.txt"), filepath.Join(tmp, "out")
+	var domains []string
+	for i := range 900 {
+		domains = append(domains, fmt.Sprintf("host%03d.example.com", i))
+	}
+	writeDomains(t, src, domains)
+	const shards = 3
+	buildOK(t, "--source", "domains:"+src, "--out", out, "--shards", "3")
+	before := checkPIRManifest(t, out, shards)
+	prevGen := cur(t, out)
+
+	removed := []string{domains[3], domains[400], domains[777]}
+	domains = slices.DeleteFunc(domains, func(d string) bool { return slices.Contains(removed, d) })
+	var added []string
+	for i := range 7 {
+		added = append(added, fmt.Sprintf("new%d.example.org", i))
+	}
+	domains = append(domains, added...)
+	writeDomains(t, src, domains)
+	errs := buildOK(t, "--source", "domains:"+src, "--out", out, "--shards", "3", "--progress")
+	after := checkPIRManifest(t, out, shards)
+	touched := map[int]bool{}
+	for _, k := range append(slices.Clone(removed), added...) {
+		touched[shardOf(t, k, shards)] = true
+	}
+	want := fmt.Sprintf("(0 processed, %d unchanged), %d updated in place", shards-len(touched), len(touched))
+	if !strings.Contains(errs, want) || !strings.Contains(errs, "config_id "+before.ConfigID[:16]+"… unchanged") {
+		t.Errorf("stderr lacks %q and an unchanged config_id:\n%s", want, errs)
+	}
+	for i := range shards {
+		bin, params := pir.ShardPaths(cur(t, out), "url", i)
+		prevBin, prevParams := pir.ShardPaths(prevGen, "url", i)
+		sameBin := bytes.Equal(mustRead(t, bin), mustRead(t, prevBin))
+		if sameBin == touched[i] {
+			t.Errorf("shard %d: .bin unchanged %v, touched %v", i, sameBin, touched[i])
+		}
+		a, errA := os.Stat(params)
+		b, errB := os.Stat(prevParams)
+		if errA != nil || errB != nil || !os.SameFile(a, b) {
+			t.Errorf("shard %d: params file not shared with the previous generation (%v, %v)", i, errA, errB)
+		}
+		if after.Shards[i].Serve.SHA256 == "" {
+			t.Errorf("shard %d: no serve-ready file recorded", i)
+		}
+	}
+	keys := readKeys(t, out)
+	var sample []string
+	for i := 0; i < len(keys); i += 60 {
+		sample = append(sample, keys[i])
+	}
+	present := append(sample, added...)
+	absent := append(slices.Clone(removed), "absent.example.net")
+	lookupAll(t, out, present, absent)
+	fresh := filepath.Join(tmp, "fresh")
+	buildOK(t, "--source", "domains:"+src, "--out", fresh, "--shards", "3")
+	lookupAll(t, fresh, present, absent)
+	if m := readPIRManifest(t, fresh); m.ConfigID != after.ConfigID {
+		t.Logf("a fresh build has config_id %s, the updated one %s (sizes chosen anew)", m.ConfigID, after.ConfigID)
+	}
+}
+
 // TestBuildPIRRebuilds covers the cases that reprocess more than the
 // changed keys: tampered files, an unreadable manifest, changed settings,
 // a changed shard count (stale shards removed), and --no-pir.
