@@ -24,6 +24,7 @@ package generation
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -51,7 +52,7 @@ type shardDelta struct {
 // enough for an in-place update of the previous generation's shard (prev
 // is its manifest). Symmetric builds are always reprocessed (their keys
 // are transformed, and keys.txt holds the plain ones).
-func (b *pirBuilder) planUpdates(ctx context.Context, keys []string, jobs []*pirShardJob, prev *PIRManifest) error {
+func (b *pirBuilder) planUpdates(ctx context.Context, keys keySource, jobs []*pirShardJob, prev *PIRManifest) error {
 	if b.symKey != nil {
 		return nil
 	}
@@ -92,7 +93,7 @@ func (b *pirBuilder) planUpdates(ctx context.Context, keys []string, jobs []*pir
 // (sorted, distinct) and routes the added and removed keys to their
 // shards. When the previous list cannot be used it returns a reason
 // instead.
-func (b *pirBuilder) keyDelta(ctx context.Context, keys []string, shardCount, prevKeys int) (map[int]*shardDelta, string, error) {
+func (b *pirBuilder) keyDelta(ctx context.Context, keys keySource, shardCount, prevKeys int) (map[int]*shardDelta, string, error) {
 	f, err := os.Open(filepath.Join(b.prev, KeysFile))
 	if err != nil {
 		return nil, fmt.Sprintf("previous key list: %v", err), nil
@@ -100,63 +101,80 @@ func (b *pirBuilder) keyDelta(ctx context.Context, keys []string, shardCount, pr
 	defer f.Close()
 	r := bufio.NewReaderSize(f, 1<<20)
 	deltas := map[int]*shardDelta{}
-	at := func(k string) (*shardDelta, error) {
+	route := func(k string, removed bool) error {
 		s, err := pir.ShardingFunction{}.ShardIndex([]byte(k), shardCount)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		if deltas[s] == nil {
-			deltas[s] = &shardDelta{}
+		d := deltas[s]
+		if d == nil {
+			d = &shardDelta{}
+			deltas[s] = d
 		}
-		return deltas[s], nil
+		if removed {
+			d.remove = append(d.remove, k)
+		} else {
+			d.add = append(d.add, k)
+		}
+		return nil
 	}
-	var last []byte
-	n, old := 0, 0
-	for {
-		line, err := r.ReadSlice('\n')
-		if errors.Is(err, io.EOF) && len(line) == 0 {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Sprintf("previous key list: %v", err), nil
-		}
-		line = line[:len(line)-1]
-		if old > 0 && compareKey(line, string(last)) <= 0 {
-			return nil, fmt.Sprintf("previous key list is not sorted at line %d", old+1), nil
-		}
+	// The previous list's current line (without its newline), the one
+	// before it, and how many lines were read.
+	var line, last []byte
+	more, old := true, 0
+	why := ""
+	advance := func() {
 		last = append(last[:0], line...)
+		l, err := r.ReadSlice('\n')
+		switch {
+		case errors.Is(err, io.EOF) && len(l) == 0:
+			more = false
+			return
+		case err != nil && !errors.Is(err, io.EOF):
+			more, why = false, fmt.Sprintf("previous key list: %v", err)
+			return
+		}
+		line = bytes.TrimSuffix(l, []byte{'\n'})
 		old++
-		if old%(1<<16) == 0 {
-			if err := ctx.Err(); err != nil {
-				return nil, "", err
+		if old > 1 && compareKey(line, string(last)) <= 0 {
+			more, why = false, fmt.Sprintf("previous key list is not sorted at line %d", old)
+		}
+	}
+	advance()
+	errStop := errors.New("stop")
+	err = keys.batches(ctx, func(batch []string) error {
+		for _, k := range batch {
+			for more && compareKey(line, k) < 0 {
+				if err := route(string(line), true); err != nil {
+					return err
+				}
+				advance()
+			}
+			if why != "" {
+				return errStop
+			}
+			if more && compareKey(line, k) == 0 {
+				advance()
+				continue
+			}
+			if err := route(k, false); err != nil {
+				return err
 			}
 		}
-		for n < len(keys) && compareKey(line, keys[n]) > 0 {
-			d, err := at(keys[n])
-			if err != nil {
-				return nil, "", err
-			}
-			d.add = append(d.add, keys[n])
-			n++
-		}
-		if n < len(keys) && compareKey(line, keys[n]) == 0 {
-			n++
-			continue
-		}
-		d, err := at(string(line))
-		if err != nil {
-			return nil, "", err
-		}
-		d.remove = append(d.remove, string(line))
+		return nil
+	})
+	for err == nil && more {
+		err = route(string(line), true)
+		advance()
 	}
-	for ; n < len(keys); n++ {
-		d, err := at(keys[n])
-		if err != nil {
-			return nil, "", err
-		}
-		d.add = append(d.add, keys[n])
-	}
-	if old != prevKeys {
+	switch {
+	case why != "":
+		return nil, why, nil
+	case errors.Is(err, errStop):
+		return nil, why, nil
+	case err != nil:
+		return nil, "", err
+	case old != prevKeys:
 		return nil, fmt.Sprintf("previous key list holds %d keys, its PIR manifest %d", old, prevKeys), nil
 	}
 	return deltas, "", nil

@@ -1,0 +1,97 @@
+package generation
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/blindlist/blindlist/pir"
+)
+
+// TestKeyDelta checks the merge of the previous key list with the new
+// keys, from memory and from a keys file, against a plain set difference.
+func TestKeyDelta(t *testing.T) {
+	tests := []struct {
+		name      string
+		prev      string // the previous keys.txt
+		prevKeys  int    // its count in the PIR manifest
+		next      []string
+		wantWhy   string // "" : a delta
+		wantTotal [2]int // added, removed
+	}{
+		{"same", "a\nb\nc\n", 3, []string{"a", "b", "c"}, "", [2]int{0, 0}},
+		{"add and remove", "a\nc\ne\n", 3, []string{"b", "c", "d", "f"}, "", [2]int{3, 2}},
+		{"all new", "a\n", 1, []string{"b", "c"}, "", [2]int{2, 1}},
+		{"empty next", "a\nb\n", 2, []string{}, "", [2]int{0, 2}},
+		{"no final newline", "a\nb", 2, []string{"b", "c"}, "", [2]int{1, 1}},
+		{"unsorted", "b\na\n", 2, []string{"a", "b"}, "not sorted", [2]int{}},
+		{"repeated", "a\na\n", 2, []string{"a"}, "not sorted", [2]int{}},
+		{"count mismatch", "a\nb\n", 3, []string{"a"}, "holds 2 keys", [2]int{}},
+	}
+	for _, tc := range tests {
+		for _, fromFile := range []bool{false, true} {
+			name := tc.name
+			if fromFile {
+				name += "/file"
+			}
+			t.Run(name, func(t *testing.T) {
+				dir := t.TempDir()
+				if err := os.WriteFile(filepath.Join(dir, KeysFile), []byte(tc.prev), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				keys := memoryKeys(tc.next)
+				if fromFile {
+					p := filepath.Join(t.TempDir(), "next.txt")
+					body := ""
+					for _, k := range tc.next {
+						body += k + "\n"
+					}
+					if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+						t.Fatal(err)
+					}
+					keys = keySource{path: p, n: len(tc.next)}
+				}
+				b := &pirBuilder{prev: dir}
+				const shards = 3
+				deltas, why, err := b.keyDelta(context.Background(), keys, shards, tc.prevKeys)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if tc.wantWhy != "" || why != "" {
+					if tc.wantWhy == "" || !strings.Contains(why, tc.wantWhy) {
+						t.Fatalf("reason %q, want %q", why, tc.wantWhy)
+					}
+					return
+				}
+				prev := strings.Fields(tc.prev)
+				var added, removed int
+				for s, d := range deltas {
+					for _, k := range d.add {
+						if slices.Contains(prev, k) || !slices.Contains(tc.next, k) {
+							t.Errorf("%q listed as added", k)
+						}
+						if got, _ := (pir.ShardingFunction{}).ShardIndex([]byte(k), shards); got != s {
+							t.Errorf("%q routed to shard %d, belongs to %d", k, s, got)
+						}
+					}
+					for _, k := range d.remove {
+						if !slices.Contains(prev, k) || slices.Contains(tc.next, k) {
+							t.Errorf("%q listed as removed", k)
+						}
+						if got, _ := (pir.ShardingFunction{}).ShardIndex([]byte(k), shards); got != s {
+							t.Errorf("%q routed to shard %d, belongs to %d", k, s, got)
+						}
+					}
+					added += len(d.add)
+					removed += len(d.remove)
+				}
+				if [2]int{added, removed} != tc.wantTotal {
+					t.Errorf("added %d, removed %d; want %v", added, removed, tc.wantTotal)
+				}
+			})
+		}
+	}
+}
