@@ -2,15 +2,6 @@
 
 package ring
 
-// haveSIMD is false: no vector kernels on this architecture.
-var haveSIMD = false
-
-func forward32SIMD(a, w, ws []uint64, q uint64) { panic("ring: internal error: no SIMD NTT") }
-
-func inverse32SIMD(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64) {
-	panic("ring: internal error: no SIMD NTT")
-}
-
 func addRow32AVX2(o, x, y []uint64, q uint64) { panic("ring: internal error: no SIMD rows") }
 func subRow32AVX2(o, x, y []uint64, q uint64) { panic("ring: internal error: no SIMD rows") }
 func negRow32AVX2(o, x []uint64, q uint64)    { panic("ring: internal error: no SIMD rows") }
@@ -21,16 +12,8 @@ func galoisGatherAVX2(o, xs []uint64, tab []uint32, q uint64) {
 	panic("ring: internal error: no SIMD rows")
 }
 
-// haveAVX512 is false: no vector kernels on this architecture.
+// haveAVX512 is false: no x86-64 vector kernels on this architecture.
 var haveAVX512 = false
-
-func forward32SIMDWith(a, w, ws []uint64, q uint64, avx512 bool) {
-	panic("ring: internal error: no SIMD NTT")
-}
-
-func inverse32SIMDWith(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64, avx512 bool) {
-	panic("ring: internal error: no SIMD NTT")
-}
 
 // haveIFMA is false: no IFMA kernels on this architecture.
 var haveIFMA = false

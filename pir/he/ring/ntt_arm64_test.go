@@ -1,0 +1,77 @@
+//go:build !purego
+
+package ring
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/blindlist/blindlist/pir/he/kernels"
+)
+
+// TestNTTNEON calls the NEON kernels directly, whatever the selected
+// level, and compares them with the portable 32-bit kernels and the 64-bit
+// reference on the same inputs: random, all q−1, all 4q−1 (the largest
+// lazy forward input), alternating 0 and q−1, for every preset modulus
+// below 2^30 and the largest prime below 2^30, at N = 16 to 128 (every
+// stage layout: the fused first or last two stages alone or with 1-5
+// single stages) and 4096, 8192.
+func TestNTTNEON(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 64))
+	sizes := []int{16, 32, 64, 128, 4096, 8192}
+	if testing.Short() {
+		sizes = []int{16, 32, 64, 128, 4096}
+	}
+	for _, n := range sizes {
+		for _, q := range kernelModuli(n) {
+			if q >= lane32Max {
+				continue
+			}
+			tab, err := NewTable(q, n)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := kernels.Selected() == kernels.NEON; tab.simd != want {
+				t.Fatalf("N=%d q=%d: simd=%v at level %v", n, q, tab.simd, kernels.Selected())
+			}
+			inputs := map[string][]uint64{}
+			for k := range 2 {
+				x := make([]uint64, n)
+				for i := range x {
+					x[i] = rng.Uint64N(q)
+				}
+				inputs[fmt.Sprint("random", k)] = x
+			}
+			top, alt := make([]uint64, n), make([]uint64, n)
+			for i := range top {
+				top[i] = q - 1
+				alt[i] = (q - 1) * uint64(i&1)
+			}
+			inputs["q-1"], inputs["alternating"] = top, alt
+			lazyTop := make([]uint64, n)
+			for i := range lazyTop {
+				lazyTop[i] = 4*q - 1
+			}
+			for name, x := range inputs {
+				for _, in := range [][]uint64{x, lazyTop} {
+					want, want32, got := slices.Clone(in), slices.Clone(in), slices.Clone(in)
+					tab.forward64(want)
+					tab.forward32(want32)
+					forward32NEON(got, tab.w, tab.ws32, q)
+					if !slices.Equal(got, want) || !slices.Equal(want32, want) {
+						t.Fatalf("N=%d q=%d %s (max %d): NEON forward differs from the portable kernels", n, q, name, slices.Max(in))
+					}
+				}
+				want, want32, got := slices.Clone(x), slices.Clone(x), slices.Clone(x)
+				tab.inverse64(want)
+				tab.inverse32(want32)
+				inverse32NEON(got, tab.wi, tab.wis32, q, tab.nInv, tab.nInvS32, tab.nInvW, tab.nInvWS32)
+				if !slices.Equal(got, want) || !slices.Equal(want32, want) {
+					t.Fatalf("N=%d q=%d %s: NEON inverse differs from the portable kernels", n, q, name)
+				}
+			}
+		}
+	}
+}
