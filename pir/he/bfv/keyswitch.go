@@ -38,6 +38,8 @@ func (e *Evaluator) keySwitch(u0, u1, d *ring.Poly, k *KeySwitchKey, l int, eval
 	switch ks := e.p.levels[l].ks; {
 	case ks.word52:
 		e.keySwitch52(u0, u1, d, k, l, eval)
+	case ks.wide:
+		e.keySwitchWide(u0, u1, d, k, l, eval)
 	case ks.word32:
 		e.keySwitch32(u0, u1, d, k, l, eval)
 	default:

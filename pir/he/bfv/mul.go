@@ -44,8 +44,8 @@ type mulTables struct {
 	// below 2^60 and sums of a few of them fit a uint64 (see mul32.go).
 	word32 bool
 	c32    *mulConsts
-	// word52: not word32, every prime of all is below 2^50 and the CPU
-	// has AVX-512 IFMA (see mul52.go).
+	// word52: not word32, every prime of all is below 2^50 and the IFMA
+	// or the wide AVX2 kernels are selected (see mul52.go, wide.go).
 	word52 bool
 	c52    *mulConsts
 
@@ -98,7 +98,7 @@ func bigMod(x *big.Int, m uint64) uint64 {
 }
 
 func newMulTables(p *Params, l int) (*mulTables, error) {
-	return buildMulTables(p, l, haveIFMA)
+	return buildMulTables(p, l, haveIFMA || haveWide)
 }
 
 // buildMulTables is newMulTables with the IFMA choice made by the caller
@@ -119,10 +119,11 @@ func buildMulTables(p *Params, l int, ifma bool) (*mulTables, error) {
 	for _, q := range p.moduli {
 		word32 = word32 && q < word32Max
 	}
-	// With AVX-512 IFMA and every q_i below 2^50 (the 33-bit presets),
-	// the auxiliary primes are below 2^50 too (each >= 2^49), so that
-	// their NTTs and the base conversions take the 52-bit kernels
-	// (word52); the product does not depend on the auxiliary primes.
+	// With AVX-512 IFMA or the wide AVX2 kernels and every q_i below 2^50
+	// (the 33-bit presets), the auxiliary primes are below 2^50 too (each
+	// >= 2^49), so that their NTTs and the base conversions take the
+	// 52-bit or wide kernels (word52); the product does not depend on the
+	// auxiliary primes.
 	word52 := !word32 && ifma
 	for _, q := range p.moduli {
 		word52 = word52 && q < word52Max

@@ -123,6 +123,10 @@ func shoupConstRow52(o, x []uint64, w, ws, q, mode uint64) {
 		shoupConstRow52IFMA(o[:v], x[:v], w, ws, q, mode)
 		o, x = o[v:], x[v:]
 	}
+	if v := len(o) &^ 3; v > 0 && haveWide {
+		shoupConstRowWide(o[:v], x[:v], w, q, mode)
+		o, x = o[v:], x[v:]
+	}
 	shoupConstRow52Go(o, x, w, ws, q, mode)
 }
 
@@ -154,6 +158,10 @@ func signedAddRow52(dst, acc, s, neg []uint64, e, es, q uint64) {
 	acc, s, neg = acc[:len(dst)], s[:len(dst)], neg[:len(dst)]
 	if v := len(dst) &^ 7; v > 0 && haveIFMA {
 		signedAddRow52IFMA(dst[:v], acc[:v], s[:v], neg[:v], e, es, q)
+		dst, acc, s, neg = dst[v:], acc[v:], s[v:], neg[v:]
+	}
+	if v := len(dst) &^ 3; v > 0 && haveWide {
+		signedAddRowWide(dst[:v], acc[:v], s[:v], neg[:v], e, q)
 		dst, acc, s, neg = dst[v:], acc[v:], s[v:], neg[v:]
 	}
 	signedAddRow52Go(dst, acc, s, neg, e, es, q)
@@ -193,6 +201,10 @@ func tensor52(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64) {
 	d1, d2, x0, x1, y0, y1 = d1[:n], d2[:n], x0[:n], x1[:n], y0[:n], y1[:n]
 	if v := n &^ 7; v > 0 && haveIFMA {
 		tensorMont52IFMA(d0[:v], d1[:v], d2[:v], x0[:v], x1[:v], y0[:v], y1[:v], q, qInv)
+		d0, d1, d2, x0, x1, y0, y1 = d0[v:], d1[v:], d2[v:], x0[v:], x1[v:], y0[v:], y1[v:]
+	}
+	if v := n &^ 3; v > 0 && haveWide {
+		tensorWide(d0[:v], d1[:v], d2[:v], x0[:v], x1[:v], y0[:v], y1[:v], q, qInv)
 		d0, d1, d2, x0, x1, y0, y1 = d0[v:], d1[v:], d2[v:], x0[v:], x1[v:], y0[v:], y1[v:]
 	}
 	tensor52Go(d0, d1, d2, x0, x1, y0, y1, q, qInv)

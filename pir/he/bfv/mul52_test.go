@@ -98,7 +98,9 @@ func TestMul52Kernels(t *testing.T) {
 				got, want := slices.Clone(acc), slices.Clone(acc)
 				shoupConstRow52(got, x, c.w, c.s, q, mode)
 				shoupConstRow52Go(want, x, c.w, c.s, q, mode)
-				if !slices.Equal(got, want) {
+				// The wide rows return the lazy modes' values reduced (wide.go).
+				lazy := haveWide && (mode == shoupSet || mode == shoupAdd)
+				if !slices.Equal(got, want) && !(lazy && sameResidues(got, want, q)) {
 					t.Fatalf("q=%d n=%d mode %d: IFMA constant product differs from the portable one", q, n, mode)
 				}
 				for i := range got {

@@ -39,8 +39,9 @@ type dropper struct {
 	// 32-bit Shoup companions invS32[i] = floor(inv[i]·2^32/q_i).
 	word32 bool
 	invS32 []uint64
-	// word52: every modulus below 2^50 and the CPU has AVX-512 IFMA
-	// (drop52, eight lanes; it takes precedence over word32), with
+	// word52: every modulus below 2^50 and the IFMA kernels (drop52, eight
+	// lanes) or the wide AVX2 ones (wide.go) are selected; it takes
+	// precedence over word32. With
 	// invS52[i] = floor(inv[i]·2^52/q_i).
 	word52 bool
 	invS52 []uint64
@@ -68,7 +69,7 @@ func newDropper(b ring.Basis) *dropper {
 			d.invS32 = append(d.invS32, (d.inv[i]<<32)/t.M.Q)
 		}
 	}
-	d.word52 = haveIFMA
+	d.word52 = haveIFMA || haveWide
 	for _, t := range b {
 		d.word52 = d.word52 && t.M.Q < word52Max
 	}
@@ -201,6 +202,9 @@ type keySwitchLevel struct {
 	// and the CPU has AVX-512 IFMA (see keySwitch52); it takes precedence
 	// over word32 (eight lanes against AVX2's four).
 	word52 bool
+	// wide: every modulus of ext is below 2^50, l·q < 2^52 and the wide
+	// AVX2 kernels are selected (keySwitchWide, wide.go).
+	wide bool
 }
 
 // word32Max bounds the moduli of the 32-bit fast paths: below 2^30, so
@@ -235,6 +239,7 @@ func (p *Params) precompute() error {
 				lv.ks.word32 = lv.ks.word32 && t.M.Q < word32Max
 				lv.ks.word52 = lv.ks.word52 && t.M.Q < word52Max
 			}
+			lv.ks.wide = haveWide && wideKeySwitchFits(ext, l, p.n)
 		}
 		p.levels[l] = lv
 	}

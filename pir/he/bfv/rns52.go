@@ -49,6 +49,10 @@ func drop52(dst, src, last []uint64, qLast, half, q, hmK, inv, invS52 uint64) {
 		drop52IFMA(dst[:v], src[:v], last[:v], qLast, half, q, hmK, inv, invS52)
 		dst, src, last = dst[v:], src[v:], last[v:]
 	}
+	if v := len(dst) &^ 3; v > 0 && haveWide {
+		dropWide(dst[:v], src[:v], last[:v], qLast, half, q, hmK, inv)
+		dst, src, last = dst[v:], src[v:], last[v:]
+	}
 	drop52Go(dst, src, last, qLast, half, q, hmK, inv, invS52)
 }
 
@@ -69,6 +73,10 @@ func mulAddConst52(dst, x, t []uint64, w, ws, q uint64) {
 	x, t = x[:len(dst)], t[:len(dst)]
 	if v := len(dst) &^ 7; v > 0 && haveIFMA {
 		mulAddConst52IFMA(dst[:v], x[:v], t[:v], w, ws, q)
+		dst, x, t = dst[v:], x[v:], t[v:]
+	}
+	if v := len(dst) &^ 3; v > 0 && haveWide {
+		mulAddConstWide(dst[:v], x[:v], t[:v], w, q)
 		dst, x, t = dst[v:], x[v:], t[v:]
 	}
 	mulAddConst52Go(dst, x, t, w, ws, q)

@@ -19,8 +19,8 @@ func TestDrop52MatchesReference(t *testing.T) {
 		for l := 2; l <= len(p.moduli); l++ {
 			b := p.keyB[:l]
 			fast := newDropper(b)
-			if fast.word52 != haveIFMA {
-				t.Fatalf("moduli %v: word52=%v, want %v", p.moduli[:l], fast.word52, haveIFMA)
+			if want := haveIFMA || haveWide; fast.word52 != want {
+				t.Fatalf("moduli %v: word52=%v, want %v", p.moduli[:l], fast.word52, want)
 			}
 			if !fast.word52 {
 				// Without IFMA the portable rows still run.

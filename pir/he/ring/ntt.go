@@ -62,6 +62,9 @@ type Table struct {
 	// ifmaNQ = N·q.
 	ifmaInvLazy bool
 	ifmaNQ      uint64
+	// wide holds the float64 tables of the wide AVX2 kernels (ntt_wide.go)
+	// for 2^30 <= q < 2^50 when they are selected (haveWide), else nil.
+	wide *wideTable
 }
 
 // lane32Max bounds the moduli of the 32-bit NTT path: q < 2^30 so that
@@ -189,6 +192,9 @@ func NewTable(q uint64, n int) (*Table, error) {
 		t.ifmaInvLazy = invLazyFits(q, n)
 		t.ifmaNQ = uint64(n) * q
 	}
+	if haveWide && !t.lane32 && !t.ifma {
+		t.wide = newWideTable(t)
+	}
 	return t, nil
 }
 
@@ -263,8 +269,9 @@ func shoup32(w, q uint64) uint64 { return (w << 32) / q }
 // Cooley–Tukey with Harvey's lazy butterflies: between stages values stay
 // in [0, 4q); the last stage reduces to [0, q). Moduli below 2^50 use the
 // AVX-512 IFMA kernel when the CPU has it (see ifmaMax); otherwise moduli
-// below 2^30 use the 32-bit kernels (AVX2 when available) and others the
-// 64-bit one; all produce the same output.
+// below 2^30 use the 32-bit kernels (AVX2 when available), others below
+// 2^50 the float64 AVX2 kernel (ntt_wide.go) when available, and the rest
+// the 64-bit one; all produce the same output.
 func (t *Table) Forward(a []uint64) {
 	a = a[:t.N]
 	switch {
@@ -274,6 +281,8 @@ func (t *Table) Forward(a []uint64) {
 		forward52IFMA(a, t.w, t.ws52, t.M.Q)
 	case t.simd:
 		forward32PackedAVX2(a, t.w32, t.ws32u, t.M.Q)
+	case t.wide != nil:
+		t.wide.forward(a)
 	case t.lane32:
 		t.forward32(a)
 	default:
@@ -295,6 +304,8 @@ func (t *Table) Inverse(a []uint64) {
 		inverse52IFMA(a, t.wi, t.wis52, t.M.Q, t.nInv, t.nInvS52, t.nInvW, t.nInvWS52)
 	case t.simd:
 		inverse32PackedAVX2(a, t.wi32, t.wis32u, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32)
+	case t.wide != nil:
+		t.wide.inverse(a)
 	case t.lane32:
 		t.inverse32(a)
 	default:

@@ -1,0 +1,14 @@
+//go:build !amd64 || purego
+
+package ring
+
+// haveWide is false: no vector kernels on this architecture.
+var haveWide = false
+
+func forwardWideAVX2(a []uint64, w, wq []float64, q, qInv float64, lazy uint64) {
+	panic("ring: internal error: no wide NTT")
+}
+
+func inverseWideAVX2(a []uint64, wi, wiq []float64, q, qInv, nInv, nInvQ, nInvW, nInvWQ float64) {
+	panic("ring: internal error: no wide NTT")
+}
