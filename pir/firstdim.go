@@ -11,65 +11,18 @@ import (
 // (pir-spec §3.6; Apple's innerProduct). The sum is exact modulo each q_i,
 // so any reduction schedule gives Apple's result.
 
-// dotScratch holds the accumulators of one goroutine.
-type dotScratch struct {
-	acc0, acc1 []uint64
-}
-
 // dot sets out (resized to 2 Eval polys at the ciphertexts' level) to the
-// inner product of cts with plaintexts base..base+len(cts)-1.
-func (db *Database) dot(ev *bfv.Evaluator, bp *bfv.Params, moduli []modq.Modulus, out *bfv.Ciphertext, cts []*bfv.Ciphertext, base int, sc *dotScratch) error {
-	if db.pt64 != nil {
-		pts := make([]*bfv.Plaintext, len(cts))
-		for r := range cts {
-			if v := db.pt64[base+r]; v != nil {
-				pts[r] = &bfv.Plaintext{Poly: &ring.Poly{N: bp.N(), Coeffs: v}, Format: bfv.Eval}
-			}
-		}
-		return ev.InnerProduct(out, cts, pts)
-	}
-	n := bp.N()
-	l := cts[0].Level()
-	if len(out.Polys) != 2 || out.Level() != l {
-		*out = *bp.NewCiphertext(2, l, bfv.Eval)
-	}
-	out.Format, out.Seed, out.CorrectionFactor = bfv.Eval, nil, 1
-	if sc.acc0 == nil {
-		sc.acc0, sc.acc1 = make([]uint64, n), make([]uint64, n)
-	}
-	acc0, acc1 := sc.acc0[:n], sc.acc1[:n]
-	for i := range l {
-		m := &moduli[i]
-		q := m.Q
-		// Residues are < q < 2^32: a product is ≤ (q−1)², and after a
-		// reduction the accumulator is < q, so maxTerms products fit in
-		// 64 bits before the next reduction.
-		maxTerms := (^uint64(0) - q) / ((q - 1) * (q - 1))
-		clear(acc0)
-		clear(acc1)
-		terms := uint64(0)
-		for r, ct := range cts {
-			w := db.pt32[base+r]
-			if w == nil {
-				continue
-			}
-			if terms == maxTerms {
-				for j := range acc0 {
-					acc0[j] = m.Reduce(acc0[j])
-					acc1[j] = m.Reduce(acc1[j])
-				}
-				terms = 0
-			}
-			terms++
-			bfv.MulAccNarrow(acc0, acc1, ct.Polys[0].Row(i), ct.Polys[1].Row(i), w[i*n:(i+1)*n])
-		}
-		o0, o1 := out.Polys[0].Row(i), out.Polys[1].Row(i)
-		for j := range o0 {
-			o0[j] = m.Reduce(acc0[j])
-			o1[j] = m.Reduce(acc1[j])
+// inner product of cts with plaintexts base..base+len(cts)-1 of a wide
+// (uint64) database; narrow databases take the streaming scan
+// (firstDimAcc) instead.
+func (db *Database) dot(ev *bfv.Evaluator, bp *bfv.Params, out *bfv.Ciphertext, cts []*bfv.Ciphertext, base int) error {
+	pts := make([]*bfv.Plaintext, len(cts))
+	for r := range cts {
+		if v := db.pt64[base+r]; v != nil {
+			pts[r] = &bfv.Plaintext{Poly: &ring.Poly{N: bp.N(), Coeffs: v}, Format: bfv.Eval}
 		}
 	}
-	return nil
+	return ev.InnerProduct(out, cts, pts)
 }
 
 // ctModuliOf returns the reduction constants of the ciphertext moduli.
@@ -85,10 +38,12 @@ func ctModuliOf(he heParams) []modq.Modulus {
 // the leaves it expanded: acc[k][c·d1+col] += leaf(k, r) ⊙ P_k[c, col·d0+r],
 // unreduced, for narrow (uint32) databases. Leaves are consumed as they are
 // produced, so an answer never holds all expanded ciphertexts; a worker
-// copies up to scanBatch leaves of a table before accumulating them in one
-// pass (bfv.MulAccNarrowBatch), so that each accumulator, which on large
-// databases lives in the last-level cache or memory, is read and written
-// once per batch instead of once per leaf.
+// copies up to scanBatch leaves of a table (as uint32 words: residues are
+// below 2^32) before accumulating them in one pass (bfv.MulAccScan), so
+// that each accumulator, which on large databases lives in the last-level
+// cache or memory, is read and written once per batch instead of once per
+// leaf. The accumulators are in the scan order of bfv.MulAccScan (slots
+// permuted within blocks of 16); sumFirstDim puts them back in slot order.
 type firstDimAcc struct {
 	db       *Database
 	moduli   []modq.Modulus
@@ -98,20 +53,20 @@ type firstDimAcc struct {
 	acc      [][][]uint64 // [k][c·d1+col] → 2 polys × l rows × n
 	terms    []uint64     // products added to acc[k] since its last reduction
 	pending  [][]int      // [k] rows r of the leaves copied but not yet accumulated
-	leaves   [][]uint64   // [k] the pending leaves, batch × 2 polys × l rows × n
+	leaves   [][]uint32   // [k] the pending leaves, batch × 2 polys × l rows × n
 	// scratch of flush: one batch's rows and plaintexts
-	x0s, x1s [][]uint64
-	ws       [][]uint32
+	x0s, x1s, ws [][]uint32
 }
 
 // scanBatch is the most leaves accumulated in one pass over the
-// accumulators. Two halve the accumulator traffic per plaintext byte (32
-// bytes of loads and stores per 4-byte word with one leaf, 16 with two).
-// More do not pay: each leaf adds three memory streams per pass, and with
-// 4 or 8 leaves the scan got slower (BenchmarkScanShape in package bfv, a
-// 1M-key shard's table on this AVX2 EPYC: about 4.5, 5, 3 and 1.8 GB of
-// plaintext per CPU second for 1, 2, 4 and 8 leaves).
-const scanBatch = 2
+// accumulators. A pass loads and stores every accumulator word once
+// (32 bytes per slot for acc0 and acc1), so a batch of b leaves moves
+// 32/b bytes of accumulator per 4-byte plaintext word: 8 with 4 leaves.
+// Larger batches did not pay on the 1M-key shape (BenchmarkScanShape in
+// package bfv: 8 leaves were slower than 4 at every level): their leaves
+// (b × 64 KiB as uint32 words, re-read for each of the d1 columns) and
+// b + 2 plaintext and accumulator streams crowd the core's caches.
+const scanBatch = 4
 
 func newFirstDimAcc(db *Database, moduli []modq.Modulus, n, l int) *firstDimAcc {
 	p := db.params
@@ -124,7 +79,7 @@ func newFirstDimAcc(db *Database, moduli []modq.Modulus, n, l int) *firstDimAcc 
 	a.acc = make([][][]uint64, p.HashFunctionCount)
 	a.terms = make([]uint64, p.HashFunctionCount)
 	a.pending = make([][]int, p.HashFunctionCount)
-	a.leaves = make([][]uint64, p.HashFunctionCount)
+	a.leaves = make([][]uint32, p.HashFunctionCount)
 	for k := range a.acc {
 		a.acc[k] = make([][]uint64, per)
 		for i := range a.acc[k] {
@@ -139,12 +94,15 @@ func newFirstDimAcc(db *Database, moduli []modq.Modulus, n, l int) *firstDimAcc 
 func (a *firstDimAcc) add(k, r int, leaf *bfv.Ciphertext) {
 	n, l := a.n, a.l
 	if a.leaves[k] == nil {
-		a.leaves[k] = make([]uint64, a.batch*2*l*n)
+		a.leaves[k] = make([]uint32, a.batch*2*l*n)
 	}
 	dst := a.leaves[k][len(a.pending[k])*2*l*n:]
 	for pi := range 2 {
 		for i := range l {
-			copy(dst[(pi*l+i)*n:(pi*l+i+1)*n], leaf.Polys[pi].Row(i)[:n])
+			d := dst[(pi*l+i)*n : (pi*l+i+1)*n]
+			for j, v := range leaf.Polys[pi].Row(i)[:n] {
+				d[j] = uint32(v) // a residue below q < 2^32
+			}
 		}
 	}
 	a.pending[k] = append(a.pending[k], r)
@@ -184,7 +142,7 @@ func (a *firstDimAcc) flush(k int) {
 					a.ws = append(a.ws, w[i*n:(i+1)*n])
 				}
 				if len(a.ws) > 0 {
-					bfv.MulAccNarrowBatch(buf[i*n:(i+1)*n], buf[(l+i)*n:(l+i+1)*n], a.x0s, a.x1s, a.ws)
+					bfv.MulAccScan(buf[i*n:(i+1)*n], buf[(l+i)*n:(l+i+1)*n], a.x0s, a.x1s, a.ws)
 				}
 			}
 		}
@@ -209,7 +167,7 @@ func (a *firstDimAcc) reduce(k int) {
 }
 
 // sumFirstDim returns R[k][c][col], the Eval ciphertexts Σ over workers of
-// their reduced accumulators.
+// their reduced accumulators, back in slot order.
 func sumFirstDim(bp *bfv.Params, accs []*firstDimAcc, b, chunks, d1 int) [][][]*bfv.Ciphertext {
 	a0 := accs[0]
 	n, l := a0.n, a0.l
@@ -232,8 +190,8 @@ func sumFirstDim(bp *bfv.Params, accs []*firstDimAcc, b, chunks, d1 int) [][][]*
 						o := ct.Polys[pi].Row(i)
 						for _, a := range accs {
 							row := a.acc[k][c*d1+col][(pi*l+i)*n : (pi*l+i+1)*n]
-							for j, v := range row {
-								o[j] = m.Add(o[j], v)
+							for j := range o {
+								o[j] = m.Add(o[j], row[bfv.ScanIndex(j, n)])
 							}
 						}
 					}

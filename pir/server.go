@@ -247,7 +247,7 @@ func (s *Server) respond(ctx context.Context, db *Database, expanded []*bfv.Ciph
 		k, c, col := i/(chunks*d1), i/d1%chunks, i%d1
 		out := &bfv.Ciphertext{}
 		base := k*perTable + c*l.perChunk() + col*d0
-		if err := db.dot(ev, s.bp, s.moduli, out, q0[k], base, &dotScratch{}); err != nil {
+		if err := db.dot(ev, s.bp, out, q0[k], base); err != nil {
 			return err
 		}
 		R[k][c][col] = out

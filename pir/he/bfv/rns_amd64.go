@@ -54,26 +54,5 @@ func tensorMont52IFMA(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64)
 //go:noescape
 func mulAcc52IFMA(lo, hi, x, y []uint64)
 
-// haveScanSIMD reports that the database scan's vector kernels
-// (scan_amd64.s, AVX2) are selected; fixed at program start.
-var haveScanSIMD = haveSIMD
-
-// mulAccNarrowSIMD is the vector kernel behind [MulAccNarrow]: AVX2 here.
-func mulAccNarrowSIMD(acc0, acc1, x0, x1 []uint64, w []uint32) {
-	mulAccNarrowAVX2(acc0, acc1, x0, x1, w)
-}
-
-// mulAccNarrowBatchSIMD is the vector kernel behind [MulAccNarrowBatch]:
-// AVX2 here.
-func mulAccNarrowBatchSIMD(acc0, acc1 []uint64, x0s, x1s [][]uint64, ws [][]uint32) {
-	mulAccNarrowBatchAVX2(acc0, acc1, x0s, x1s, ws)
-}
-
-//go:noescape
-func mulAccNarrowAVX2(acc0, acc1, x0, x1 []uint64, w []uint32)
-
-//go:noescape
-func mulAccNarrowBatchAVX2(acc0, acc1 []uint64, x0s, x1s [][]uint64, ws [][]uint32)
-
 //go:noescape
 func mulAcc26AVX2(a, b, c []uint64, xs, ys [][]uint64)

@@ -55,12 +55,4 @@ func tensorMont52IFMA(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64) {
 
 func mulAcc52IFMA(lo, hi, x, y []uint64) { panic("bfv: internal error: no IFMA kernels") }
 
-func mulAccNarrowAVX2(acc0, acc1, x0, x1 []uint64, w []uint32) {
-	panic("bfv: internal error: no SIMD kernels")
-}
-
-func mulAccNarrowBatchAVX2(acc0, acc1 []uint64, x0s, x1s [][]uint64, ws [][]uint32) {
-	panic("bfv: internal error: no SIMD kernels")
-}
-
 func mulAcc26AVX2(a, b, c []uint64, xs, ys [][]uint64) { panic("bfv: internal error: no SIMD kernels") }

@@ -5,40 +5,99 @@ package bfv
 // (uint32) database plaintexts of its row and added, unreduced, to one
 // accumulator per column. This is the single largest loop of an answer on
 // large databases, and it is memory-bound: the kernels here stream the
-// plaintext words once and keep the sums exact in 64 bits.
+// plaintext words once, keep the sums exact in 64 bits, and keep each
+// accumulator in registers across a batch of rows so that it is loaded and
+// stored once per batch.
+//
+// Scan order. The accumulators are not in slot order: within each block of
+// [ScanBlock] = 16 slots they hold the 8 even slots first, then the 8 odd
+// ones ([ScanIndex]; a tail of n mod 16 slots stays in slot order). This
+// lets the vector kernels multiply uint32 words without widening them:
+// loaded as 64-bit lanes, 16 words w[j..j+15] form 8 lanes holding
+// w[j+2t] in the low and w[j+2t+1] in the high 32 bits; VPMULUDQ multiplies
+// the low halves of two such vectors (the even slots) and, after VPSRLQ $32
+// of both, the high halves (the odd slots), each product exact in 64 bits.
+// AVX-512 does one block per vector pair; AVX2 does a block as two 8-slot
+// halves, whose even lanes are block positions 0-3 and 4-7 and odd lanes
+// 8-11 and 12-15, the same order. NEON (arm64) gets the order from VLD2,
+// which splits eight words into the even and the odd ones, and multiplies
+// 32-bit lanes into 64-bit accumulators with UMLAL/UMLAL2 (scan_arm64.s).
 
-// MulAccNarrow adds x0[j]·w[j] to acc0[j] and x1[j]·w[j] to acc1[j] for
-// every j < len(w), without reduction.
-//
-// Bounds: x0, x1 and w below 2^32 (residues modulo a q < 2^32), so every
-// product is below 2^64 and the sums are exact as long as the caller
-// reduces acc before they could wrap: starting from a value below q, at
-// most (2^64 − 1 − (q−1)) / (q−1)² products fit (see [MaxNarrowTerms]).
-// acc0, acc1, x0 and x1 must hold at least len(w) values.
-//
-// With AVX2 it runs eight slots per iteration: VPMOVZXDQ widens four
-// plaintext words, VPMULUDQ multiplies the low 32 bits of each 64-bit lane
-// (exact for inputs below 2^32), VPADDQ accumulates. With NEON (arm64) also
-// eight: VLD2 picks the low halves of four residues, UMLAL/UMLAL2 multiply
-// 32-bit lanes into 64-bit accumulators (scan_arm64.s).
-func MulAccNarrow(acc0, acc1, x0, x1 []uint64, w []uint32) {
-	n := len(w)
-	acc0, acc1, x0, x1 = acc0[:n], acc1[:n], x0[:n], x1[:n]
-	if v := n &^ 7; v > 0 && haveScanSIMD {
-		mulAccNarrowSIMD(acc0[:v], acc1[:v], x0[:v], x1[:v], w[:v])
-		acc0, acc1, x0, x1, w = acc0[v:], acc1[v:], x0[v:], x1[v:], w[v:]
+// ScanBlock is the number of slots of one block of the scan order.
+const ScanBlock = 16
+
+// ScanIndex returns where slot j (< n) of a row of n slots lies in an
+// accumulator filled by [MulAccScan]: in each full block of 16 slots, even
+// slot 2t at position t and odd slot 2t+1 at position 8+t; slots of the
+// last n mod 16 stay in place.
+func ScanIndex(j, n int) int {
+	if j >= n&^(ScanBlock-1) {
+		return j
 	}
-	mulAccNarrowGo(acc0, acc1, x0, x1, w)
+	t := j & (ScanBlock - 1)
+	return j&^(ScanBlock-1) + t>>1 + (t&1)*(ScanBlock/2)
 }
 
-// mulAccNarrowGo is MulAccNarrow in portable Go, the reference of the
-// vector kernels.
-func mulAccNarrowGo(acc0, acc1, x0, x1 []uint64, w []uint32) {
+// MulAccScan adds Σ_b x0s[b][j]·ws[b][j] to acc0 and Σ_b x1s[b][j]·ws[b][j]
+// to acc1 for every slot j < len(acc0), without reduction, the
+// accumulators in scan order ([ScanIndex]) and every other row in slot
+// order. Each accumulator is loaded and stored once per call, however many
+// rows the batch has: on large databases the accumulators do not fit in
+// the core's cache, and their traffic, not the plaintexts', bounds the
+// scan.
+//
+// Bounds: every input is below 2^32 (residues modulo a q < 2^32), so every
+// product is below 2^64 and the sums are exact as long as the caller
+// reduces the accumulators before they could wrap: starting from values
+// below q, at most [MaxNarrowTerms](q) products fit. x0s, x1s and ws have
+// the same length; each of their rows and acc1 hold at least len(acc0)
+// values.
+//
+// With AVX-512 and NEON it runs 16 slots per iteration, with AVX2 8 (see
+// the scan order above); each computes exactly what the portable loop does.
+func MulAccScan(acc0, acc1 []uint64, x0s, x1s, ws [][]uint32) {
+	n, nb := len(acc0), len(ws)
+	acc1, x0s, x1s = acc1[:n], x0s[:nb], x1s[:nb]
+	for b := range nb {
+		_, _, _ = x0s[b][:n], x1s[b][:n], ws[b][:n] // every row long enough, or panic here
+	}
+	v := n &^ (ScanBlock - 1)
+	if v > 0 && nb > 0 {
+		switch {
+		case haveScanAVX512:
+			mulAccScanAVX512(acc0[:v], acc1[:v], x0s, x1s, ws)
+		case haveScanSIMD:
+			mulAccScanSIMD(acc0[:v], acc1[:v], x0s, x1s, ws)
+		default:
+			v = 0
+		}
+	}
+	for b := range nb {
+		mulAccScanGo(acc0[v:], acc1[v:], x0s[b][v:n], x1s[b][v:n], ws[b][v:n])
+	}
+}
+
+// mulAccScanGo is one row of MulAccScan in portable Go, the reference of
+// the vector kernels: full blocks of 16 slots in scan order, the rest in
+// slot order.
+func mulAccScanGo(acc0, acc1 []uint64, x0, x1, w []uint32) {
 	n := len(w)
 	acc0, acc1, x0, x1 = acc0[:n], acc1[:n], x0[:n], x1[:n]
-	for j, v := range w {
-		acc0[j] += x0[j] * uint64(v)
-		acc1[j] += x1[j] * uint64(v)
+	full := n &^ (ScanBlock - 1)
+	for g := 0; g < full; g += ScanBlock {
+		a0, a1 := acc0[g:g+ScanBlock], acc1[g:g+ScanBlock]
+		x0, x1, w := x0[g:g+ScanBlock], x1[g:g+ScanBlock], w[g:g+ScanBlock]
+		for t := range ScanBlock / 2 {
+			we, wo := uint64(w[2*t]), uint64(w[2*t+1])
+			a0[t] += uint64(x0[2*t]) * we
+			a0[8+t] += uint64(x0[2*t+1]) * wo
+			a1[t] += uint64(x1[2*t]) * we
+			a1[8+t] += uint64(x1[2*t+1]) * wo
+		}
+	}
+	for j := full; j < n; j++ {
+		acc0[j] += uint64(x0[j]) * uint64(w[j])
+		acc1[j] += uint64(x1[j]) * uint64(w[j])
 	}
 }
 
@@ -46,36 +105,3 @@ func mulAccNarrowGo(acc0, acc1, x0, x1 []uint64, w []uint32) {
 // to a value below q in 64 bits: floor((2^64 − 1 − (q−1)) / (q−1)²), for
 // 2 <= q < 2^32.
 func MaxNarrowTerms(q uint64) uint64 { return maxTerms32(q) }
-
-// MulAccNarrowBatch adds Σ_b x0s[b][j]·ws[b][j] to acc0[j] and
-// Σ_b x1s[b][j]·ws[b][j] to acc1[j] for every j < len(acc0), without
-// reduction: [MulAccNarrow] for several rows at once, so each accumulator
-// is loaded and stored once per batch instead of once per row. On large
-// databases the accumulators do not fit in cache, and their traffic, not
-// the plaintexts', bounds the scan.
-//
-// Bounds: as for MulAccNarrow, every input below 2^32; the caller keeps
-// the number of products added since the last reduction within
-// [MaxNarrowTerms]. x0s, x1s and ws have the same length; each of their
-// rows and acc1 hold at least len(acc0) values.
-func MulAccNarrowBatch(acc0, acc1 []uint64, x0s, x1s [][]uint64, ws [][]uint32) {
-	n, nb := len(acc0), len(ws)
-	acc1, x0s, x1s = acc1[:n], x0s[:nb], x1s[:nb]
-	for b := range nb {
-		_, _, _ = x0s[b][:n], x1s[b][:n], ws[b][:n] // every row long enough, or panic here
-	}
-	if v := n &^ 7; v > 0 && nb > 0 && haveScanSIMD {
-		mulAccNarrowBatchSIMD(acc0[:v], acc1[:v], x0s, x1s, ws)
-		if v == n {
-			return
-		}
-		acc0, acc1 = acc0[v:], acc1[v:]
-		for b := range nb {
-			mulAccNarrowGo(acc0, acc1, x0s[b][v:n], x1s[b][v:n], ws[b][v:n])
-		}
-		return
-	}
-	for b := range nb {
-		mulAccNarrowGo(acc0, acc1, x0s[b][:n], x1s[b][:n], ws[b][:n])
-	}
-}

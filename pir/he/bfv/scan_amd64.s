@@ -2,52 +2,23 @@
 
 #include "textflag.h"
 
-// func mulAccNarrowAVX2(acc0, acc1, x0, x1 []uint64, w []uint32)
+// func mulAccScanAVX2(acc0, acc1 []uint64, x0s, x1s, ws [][]uint32)
 //
-// MulAccNarrow (scan.go) eight slots per iteration: acc0 += x0·w,
-// acc1 += x1·w, every input below 2^32 so each VPMULUDQ product (low 32
-// bits of each lane) is the exact 64-bit product; sums wrap modulo 2^64
-// (the caller bounds the number of terms). len(w) is a multiple of 8 and
-// at least 8; the other slices are at least as long.
-TEXT ·mulAccNarrowAVX2(SB), NOSPLIT, $0-120
-	MOVQ acc0_base+0(FP), DI
-	MOVQ acc1_base+24(FP), R8
-	MOVQ x0_base+48(FP), SI
-	MOVQ x1_base+72(FP), R9
-	MOVQ w_base+96(FP), DX
-	MOVQ w_len+104(FP), CX
-	XORQ AX, AX
-
-loop:
-	VPMOVZXDQ (DX)(AX*4), Y0       // w[j..j+3] widened to 64-bit lanes
-	VPMOVZXDQ 16(DX)(AX*4), Y1     // w[j+4..j+7]
-	VPMULUDQ  (SI)(AX*8), Y0, Y2
-	VPMULUDQ  32(SI)(AX*8), Y1, Y3
-	VPMULUDQ  (R9)(AX*8), Y0, Y4
-	VPMULUDQ  32(R9)(AX*8), Y1, Y5
-	VPADDQ    (DI)(AX*8), Y2, Y2
-	VPADDQ    32(DI)(AX*8), Y3, Y3
-	VPADDQ    (R8)(AX*8), Y4, Y4
-	VPADDQ    32(R8)(AX*8), Y5, Y5
-	VMOVDQU   Y2, (DI)(AX*8)
-	VMOVDQU   Y3, 32(DI)(AX*8)
-	VMOVDQU   Y4, (R8)(AX*8)
-	VMOVDQU   Y5, 32(R8)(AX*8)
-	ADDQ      $8, AX
-	CMPQ      AX, CX
-	JB        loop
-	VZEROUPPER
-	RET
-
-// func mulAccNarrowBatchAVX2(acc0, acc1 []uint64, x0s, x1s [][]uint64, ws [][]uint32)
-//
-// MulAccNarrowBatch (scan.go) eight slots per iteration: the accumulators
-// stay in Y0-Y3 while every row b adds x0s[b]·ws[b] and x1s[b]·ws[b]
-// (products exact as in mulAccNarrowAVX2). len(acc0) is a multiple of 8
-// and at least 8, len(ws) >= 1, every row at least len(acc0) long (the
-// Go wrapper checks). A slice header is 24 bytes: BX steps through the
-// headers of x0s, x1s and ws together.
-TEXT ·mulAccNarrowBatchAVX2(SB), NOSPLIT, $0-120
+// MulAccScan (scan.go) eight slots j..j+7 per iteration. A 32-byte load
+// of eight uint32 words gives four 64-bit lanes holding word 2t in the low
+// and word 2t+1 in the high half; VPMULUDQ multiplies the low halves (the
+// even slots), and after VPSRLQ $32 of both operands the high ones (the
+// odd slots). Every input is below 2^32, so each product is exact; sums
+// wrap modulo 2^64 (the caller bounds the number of terms). The sums of
+// the even and odd slots stay in Y0, Y1 (acc0) and Y2, Y3 (acc1) while
+// every row b of the batch adds x0s[b]·ws[b] and x1s[b]·ws[b], so each
+// accumulator is loaded and stored once per call. In scan order the even
+// lanes of slots j..j+7 sit at position p = (j &^ 15) + 4·((j >> 3) & 1)
+// and the odd lanes at p + 8. len(acc0) is a multiple of 16 and at least
+// 16, len(ws) >= 1, every row at least len(acc0) long (the Go wrapper
+// checks). A slice header is 24 bytes: BX steps through the headers of
+// x0s, x1s and ws together.
+TEXT ·mulAccScanAVX2(SB), NOSPLIT, $0-120
 	MOVQ  acc0_base+0(FP), DI
 	MOVQ  acc0_len+8(FP), CX
 	MOVQ  acc1_base+24(FP), R8
@@ -59,37 +30,112 @@ TEXT ·mulAccNarrowBatchAVX2(SB), NOSPLIT, $0-120
 	XORQ  AX, AX                   // slot j
 
 loop:
-	VMOVDQU (DI)(AX*8), Y0
-	VMOVDQU 32(DI)(AX*8), Y1
-	VMOVDQU (R8)(AX*8), Y2
-	VMOVDQU 32(R8)(AX*8), Y3
+	MOVQ    AX, SI                 // SI = p, the even lanes' position
+	ANDQ    $-16, SI
+	MOVQ    AX, DX
+	SHRQ    $1, DX
+	ANDQ    $4, DX
+	ADDQ    DX, SI
+	VMOVDQU (DI)(SI*8), Y0         // acc0, even slots
+	VMOVDQU 64(DI)(SI*8), Y1       // acc0, odd slots (8 positions on)
+	VMOVDQU (R8)(SI*8), Y2         // acc1, even slots
+	VMOVDQU 64(R8)(SI*8), Y3       // acc1, odd slots
 	XORQ    BX, BX                 // header offset 24·b
+
+batch:
+	MOVQ     (R11)(BX*1), SI       // ws[b]
+	MOVQ     (R9)(BX*1), DX        // x0s[b]
+	MOVQ     (R10)(BX*1), R13      // x1s[b]
+	VMOVDQU  (SI)(AX*4), Y4        // w: even words low, odd words high
+	VPSRLQ   $32, Y4, Y5           // w, odd words
+	VMOVDQU  (DX)(AX*4), Y6        // x0
+	VPSRLQ   $32, Y6, Y7
+	VPMULUDQ Y6, Y4, Y6            // x0·w, even slots
+	VPMULUDQ Y7, Y5, Y7            // x0·w, odd slots
+	VPADDQ   Y6, Y0, Y0
+	VPADDQ   Y7, Y1, Y1
+	VMOVDQU  (R13)(AX*4), Y6       // x1
+	VPSRLQ   $32, Y6, Y7
+	VPMULUDQ Y6, Y4, Y6            // x1·w, even slots
+	VPMULUDQ Y7, Y5, Y7            // x1·w, odd slots
+	VPADDQ   Y6, Y2, Y2
+	VPADDQ   Y7, Y3, Y3
+	ADDQ     $24, BX
+	CMPQ     BX, R12
+	JB       batch
+
+	MOVQ    AX, SI                 // p again (SI held ws[b])
+	ANDQ    $-16, SI
+	MOVQ    AX, DX
+	SHRQ    $1, DX
+	ANDQ    $4, DX
+	ADDQ    DX, SI
+	VMOVDQU Y0, (DI)(SI*8)
+	VMOVDQU Y1, 64(DI)(SI*8)
+	VMOVDQU Y2, (R8)(SI*8)
+	VMOVDQU Y3, 64(R8)(SI*8)
+	ADDQ    $8, AX
+	CMPQ    AX, CX
+	JB      loop
+	VZEROUPPER
+	RET
+
+// func mulAccScanAVX512(acc0, acc1 []uint64, x0s, x1s, ws [][]uint32)
+//
+// MulAccScan (scan.go) one block of 16 slots j..j+15 per iteration, as
+// mulAccScanAVX2 does eight: a 64-byte load gives eight lanes of word
+// pairs, VPMULUDQ multiplies the even words, VPSRLQ $32 and VPMULUDQ the
+// odd ones. In scan order the block's even slots are the eight positions
+// from j and its odd slots the eight from j + 8, so the sums stay in
+// Z0, Z1 (acc0) and Z2, Z3 (acc1) and are stored back in place. Same
+// preconditions as mulAccScanAVX2.
+TEXT ·mulAccScanAVX512(SB), NOSPLIT, $0-120
+	MOVQ  acc0_base+0(FP), DI
+	MOVQ  acc0_len+8(FP), CX
+	MOVQ  acc1_base+24(FP), R8
+	MOVQ  x0s_base+48(FP), R9
+	MOVQ  x1s_base+72(FP), R10
+	MOVQ  ws_base+96(FP), R11
+	MOVQ  ws_len+104(FP), R12
+	IMULQ $24, R12                 // end of the headers
+	XORQ  AX, AX                   // slot j, a multiple of 16
+
+loop:
+	VMOVDQU64 (DI)(AX*8), Z0       // acc0, even slots
+	VMOVDQU64 64(DI)(AX*8), Z1     // acc0, odd slots
+	VMOVDQU64 (R8)(AX*8), Z2       // acc1, even slots
+	VMOVDQU64 64(R8)(AX*8), Z3     // acc1, odd slots
+	XORQ      BX, BX               // header offset 24·b
 
 batch:
 	MOVQ      (R11)(BX*1), SI      // ws[b]
 	MOVQ      (R9)(BX*1), DX       // x0s[b]
 	MOVQ      (R10)(BX*1), R13     // x1s[b]
-	VPMOVZXDQ (SI)(AX*4), Y4
-	VPMOVZXDQ 16(SI)(AX*4), Y5
-	VPMULUDQ  (DX)(AX*8), Y4, Y6
-	VPMULUDQ  32(DX)(AX*8), Y5, Y7
-	VPADDQ    Y6, Y0, Y0
-	VPADDQ    Y7, Y1, Y1
-	VPMULUDQ  (R13)(AX*8), Y4, Y6
-	VPMULUDQ  32(R13)(AX*8), Y5, Y7
-	VPADDQ    Y6, Y2, Y2
-	VPADDQ    Y7, Y3, Y3
+	VMOVDQU64 (SI)(AX*4), Z4       // w: even words low, odd words high
+	VPSRLQ    $32, Z4, Z5          // w, odd words
+	VMOVDQU64 (DX)(AX*4), Z6       // x0
+	VPSRLQ    $32, Z6, Z7
+	VPMULUDQ  Z6, Z4, Z6           // x0·w, even slots
+	VPMULUDQ  Z7, Z5, Z7           // x0·w, odd slots
+	VPADDQ    Z6, Z0, Z0
+	VPADDQ    Z7, Z1, Z1
+	VMOVDQU64 (R13)(AX*4), Z6      // x1
+	VPSRLQ    $32, Z6, Z7
+	VPMULUDQ  Z6, Z4, Z6           // x1·w, even slots
+	VPMULUDQ  Z7, Z5, Z7           // x1·w, odd slots
+	VPADDQ    Z6, Z2, Z2
+	VPADDQ    Z7, Z3, Z3
 	ADDQ      $24, BX
 	CMPQ      BX, R12
 	JB        batch
 
-	VMOVDQU Y0, (DI)(AX*8)
-	VMOVDQU Y1, 32(DI)(AX*8)
-	VMOVDQU Y2, (R8)(AX*8)
-	VMOVDQU Y3, 32(R8)(AX*8)
-	ADDQ    $8, AX
-	CMPQ    AX, CX
-	JB      loop
+	VMOVDQU64 Z0, (DI)(AX*8)
+	VMOVDQU64 Z1, 64(DI)(AX*8)
+	VMOVDQU64 Z2, (R8)(AX*8)
+	VMOVDQU64 Z3, 64(R8)(AX*8)
+	ADDQ      $16, AX
+	CMPQ      AX, CX
+	JB        loop
 	VZEROUPPER
 	RET
 

@@ -4,24 +4,22 @@ package bfv
 
 import "github.com/blindlist/blindlist/pir/he/kernels"
 
-// haveScanSIMD reports that the NEON scan kernels of scan_arm64.s are
+// haveScanSIMD reports that the NEON scan kernel of scan_arm64.s is
 // selected ([kernels.Selected]); fixed at program start.
 var haveScanSIMD = kernels.Selected() == kernels.NEON
 
-// mulAccNarrowSIMD is the vector kernel behind [MulAccNarrow]: NEON here,
-// same contract as mulAccNarrowNEON.
-func mulAccNarrowSIMD(acc0, acc1, x0, x1 []uint64, w []uint32) {
-	mulAccNarrowNEON(acc0, acc1, x0, x1, w)
+// haveScanAVX512 is false: AVX-512 is x86-64 only.
+const haveScanAVX512 = false
+
+// mulAccScanSIMD is the vector kernel behind [MulAccScan]: NEON here, same
+// contract as mulAccScanNEON.
+func mulAccScanSIMD(acc0, acc1 []uint64, x0s, x1s, ws [][]uint32) {
+	mulAccScanNEON(acc0, acc1, x0s, x1s, ws)
 }
 
-// mulAccNarrowBatchSIMD is the vector kernel behind [MulAccNarrowBatch]:
-// NEON here, same contract as mulAccNarrowBatchNEON.
-func mulAccNarrowBatchSIMD(acc0, acc1 []uint64, x0s, x1s [][]uint64, ws [][]uint32) {
-	mulAccNarrowBatchNEON(acc0, acc1, x0s, x1s, ws)
+func mulAccScanAVX512(acc0, acc1 []uint64, x0s, x1s, ws [][]uint32) {
+	panic("bfv: internal error: no AVX-512 on arm64")
 }
 
 //go:noescape
-func mulAccNarrowNEON(acc0, acc1, x0, x1 []uint64, w []uint32)
-
-//go:noescape
-func mulAccNarrowBatchNEON(acc0, acc1 []uint64, x0s, x1s [][]uint64, ws [][]uint32)
+func mulAccScanNEON(acc0, acc1 []uint64, x0s, x1s, ws [][]uint32)

@@ -11,58 +11,24 @@
 //	UMLAL2 Vd.2D, Vn.4S, Vm.4S: 0x6ea08000 | m<<16 | n<<5 | d (Q = 1: lanes 2, 3)
 //
 // each Vd lane += Vn lane × Vm lane, the full 64-bit product of two 32-bit
-// lanes, wrapping modulo 2^64 as the portable loop does. Every residue is
-// a uint64 below 2^32: VLD2 of 32-bit elements deinterleaves four of them
-// into their low halves (one register, the residues) and their high halves
-// (another, all zero, unused).
+// lanes, wrapping modulo 2^64 as the portable loop does.
 #define UMLAL(d, n, m) WORD $(0x2ea08000 | (m)<<16 | (n)<<5 | (d))
 #define UMLAL2(d, n, m) WORD $(0x6ea08000 | (m)<<16 | (n)<<5 | (d))
 
-// func mulAccNarrowNEON(acc0, acc1, x0, x1 []uint64, w []uint32)
+// func mulAccScanNEON(acc0, acc1 []uint64, x0s, x1s, ws [][]uint32)
 //
-// MulAccNarrow eight slots per iteration: acc0 += x0·w, acc1 += x1·w.
-// len(w) is a multiple of 8 and at least 8; the other slices are at least
-// as long (the Go wrapper checks).
-TEXT ·mulAccNarrowNEON(SB), NOSPLIT, $0-120
-	MOVD acc0_base+0(FP), R0
-	MOVD acc1_base+24(FP), R1
-	MOVD x0_base+48(FP), R2
-	MOVD x1_base+72(FP), R3
-	MOVD w_base+96(FP), R4
-	MOVD w_len+104(FP), R5
-
-loop:
-	VLD1.P 32(R4), [V0.S4, V1.S4]                  // w[j..j+7]
-	VLD2.P 32(R2), [V2.S4, V3.S4]                  // V2: x0[j..j+3]
-	VLD2.P 32(R2), [V4.S4, V5.S4]                  // V4: x0[j+4..j+7]
-	VLD2.P 32(R3), [V6.S4, V7.S4]                  // V6: x1[j..j+3]
-	VLD2.P 32(R3), [V8.S4, V9.S4]                  // V8: x1[j+4..j+7]
-	VLD1   (R0), [V16.D2, V17.D2, V18.D2, V19.D2]  // acc0[j..j+7]
-	VLD1   (R1), [V20.D2, V21.D2, V22.D2, V23.D2]  // acc1[j..j+7]
-	UMLAL(16, 2, 0)                                // acc0[j, j+1]   += x0·w
-	UMLAL2(17, 2, 0)                               // acc0[j+2, j+3]
-	UMLAL(18, 4, 1)                                // acc0[j+4, j+5]
-	UMLAL2(19, 4, 1)                               // acc0[j+6, j+7]
-	UMLAL(20, 6, 0)                                // acc1[j, j+1]   += x1·w
-	UMLAL2(21, 6, 0)
-	UMLAL(22, 8, 1)
-	UMLAL2(23, 8, 1)
-	VST1.P [V16.D2, V17.D2, V18.D2, V19.D2], 64(R0)
-	VST1.P [V20.D2, V21.D2, V22.D2, V23.D2], 64(R1)
-	SUBS   $8, R5, R5
-	BNE    loop
-	RET
-
-// func mulAccNarrowBatchNEON(acc0, acc1 []uint64, x0s, x1s [][]uint64, ws [][]uint32)
-//
-// MulAccNarrowBatch eight slots per iteration: the accumulators of the
-// slots stay in V16-V23 while every row b adds x0s[b]·ws[b] and
-// x1s[b]·ws[b]. len(acc0) is a multiple of 8 and at least 8, len(ws) >= 1,
+// MulAccScan (scan.go) one block of 16 slots j..j+15 per iteration. VLD2
+// of eight 32-bit words splits them into the even and the odd slots, which
+// is the scan order: block positions 0-3 hold slots 0, 2, 4, 6, positions
+// 4-7 slots 8-14, positions 8-11 slots 1-7 and 12-15 slots 9-15 (odd).
+// The block's accumulators stay in V16-V23 (acc0, positions 0-15 two per
+// register) and V24-V31 (acc1) while every row b adds x0s[b]·ws[b] and
+// x1s[b]·ws[b]: UMLAL takes lanes 0-1 of a register of four slots, UMLAL2
+// lanes 2-3. len(acc0) is a multiple of 16 and at least 16, len(ws) >= 1,
 // every row at least len(acc0) long (the Go wrapper checks). A slice
 // header is 24 bytes: R9 steps through the headers of x0s, x1s and ws
-// together; R6 and R7 are the slot's byte offsets in the uint64 and uint32
-// rows.
-TEXT ·mulAccNarrowBatchNEON(SB), NOSPLIT, $0-120
+// together; R7 is the block's byte offset in the uint32 rows.
+TEXT ·mulAccScanNEON(SB), NOSPLIT, $0-120
 	MOVD acc0_base+0(FP), R0
 	MOVD acc0_len+8(FP), R8
 	MOVD acc1_base+24(FP), R1
@@ -72,12 +38,15 @@ TEXT ·mulAccNarrowBatchNEON(SB), NOSPLIT, $0-120
 	MOVD ws_len+104(FP), R5
 	MOVD $24, R10
 	MUL  R10, R5, R5                               // end of the headers
-	MOVD $0, R6                                    // 8·j
 	MOVD $0, R7                                    // 4·j
 
 loop:
-	VLD1 (R0), [V16.D2, V17.D2, V18.D2, V19.D2]    // acc0[j..j+7]
-	VLD1 (R1), [V20.D2, V21.D2, V22.D2, V23.D2]    // acc1[j..j+7]
+	ADD  $64, R0, R13
+	ADD  $64, R1, R14
+	VLD1 (R0), [V16.D2, V17.D2, V18.D2, V19.D2]    // acc0, even slots
+	VLD1 (R13), [V20.D2, V21.D2, V22.D2, V23.D2]   // acc0, odd slots
+	VLD1 (R1), [V24.D2, V25.D2, V26.D2, V27.D2]    // acc1, even slots
+	VLD1 (R14), [V28.D2, V29.D2, V30.D2, V31.D2]   // acc1, odd slots
 	MOVD $0, R9                                    // header offset 24·b
 
 batch:
@@ -85,29 +54,39 @@ batch:
 	MOVD   (R2)(R9), R11                           // x0s[b]
 	MOVD   (R3)(R9), R12                           // x1s[b]
 	ADD    R7, R10, R10
-	ADD    R6, R11, R11
-	ADD    R6, R12, R12
-	VLD1   (R10), [V0.S4, V1.S4]                   // ws[b][j..j+7]
-	VLD2.P 32(R11), [V2.S4, V3.S4]                 // V2: x0s[b][j..j+3]
-	VLD2   (R11), [V4.S4, V5.S4]                   // V4: x0s[b][j+4..j+7]
-	VLD2.P 32(R12), [V6.S4, V7.S4]                 // V6: x1s[b][j..j+3]
-	VLD2   (R12), [V8.S4, V9.S4]                   // V8: x1s[b][j+4..j+7]
-	UMLAL(16, 2, 0)
-	UMLAL2(17, 2, 0)
-	UMLAL(18, 4, 1)
-	UMLAL2(19, 4, 1)
-	UMLAL(20, 6, 0)
-	UMLAL2(21, 6, 0)
-	UMLAL(22, 8, 1)
-	UMLAL2(23, 8, 1)
+	ADD    R7, R11, R11
+	ADD    R7, R12, R12
+	VLD2.P 32(R10), [V0.S4, V1.S4]                 // w: V0 slots 0,2,4,6; V1 slots 1,3,5,7
+	VLD2   (R10), [V2.S4, V3.S4]                   // w: V2 slots 8-14 even; V3 9-15 odd
+	VLD2.P 32(R11), [V4.S4, V5.S4]                 // x0, the same split
+	VLD2   (R11), [V6.S4, V7.S4]
+	VLD2.P 32(R12), [V8.S4, V9.S4]                 // x1
+	VLD2   (R12), [V10.S4, V11.S4]
+	UMLAL(16, 4, 0)                                // acc0 positions 0, 1 (slots 0, 2)
+	UMLAL2(17, 4, 0)                               // positions 2, 3 (slots 4, 6)
+	UMLAL(18, 6, 2)                                // positions 4, 5 (slots 8, 10)
+	UMLAL2(19, 6, 2)                               // positions 6, 7 (slots 12, 14)
+	UMLAL(20, 5, 1)                                // positions 8, 9 (slots 1, 3)
+	UMLAL2(21, 5, 1)                               // positions 10, 11 (slots 5, 7)
+	UMLAL(22, 7, 3)                                // positions 12, 13 (slots 9, 11)
+	UMLAL2(23, 7, 3)                               // positions 14, 15 (slots 13, 15)
+	UMLAL(24, 8, 0)                                // acc1, the same positions
+	UMLAL2(25, 8, 0)
+	UMLAL(26, 10, 2)
+	UMLAL2(27, 10, 2)
+	UMLAL(28, 9, 1)
+	UMLAL2(29, 9, 1)
+	UMLAL(30, 11, 3)
+	UMLAL2(31, 11, 3)
 	ADD    $24, R9, R9
 	CMP    R5, R9
 	BLO    batch
 
 	VST1.P [V16.D2, V17.D2, V18.D2, V19.D2], 64(R0)
-	VST1.P [V20.D2, V21.D2, V22.D2, V23.D2], 64(R1)
-	ADD    $64, R6, R6
-	ADD    $32, R7, R7
-	SUBS   $8, R8, R8
+	VST1.P [V20.D2, V21.D2, V22.D2, V23.D2], 64(R0)
+	VST1.P [V24.D2, V25.D2, V26.D2, V27.D2], 64(R1)
+	VST1.P [V28.D2, V29.D2, V30.D2, V31.D2], 64(R1)
+	ADD    $64, R7, R7
+	SUBS   $16, R8, R8
 	BNE    loop
 	RET

@@ -8,85 +8,99 @@ import (
 	"testing"
 
 	"github.com/blindlist/blindlist/internal/cputime"
+	"github.com/blindlist/blindlist/pir/he/kernels"
 )
 
-// TestMulAccNarrowMatchesPortable compares MulAccNarrow (AVX2 when
-// selected) with the portable loop on the same inputs: random values, the
-// edges 0, q−1 for bound primes and 2^32−1, every length around the
-// eight-slot blocks, and accumulators that wrap modulo 2^64 (both must
-// wrap alike).
-func TestMulAccNarrowMatchesPortable(t *testing.T) {
+// TestMulAccScanMatchesPortable compares MulAccScan (the kernel of the
+// selected level) with the portable loop, one row at a time, on the same
+// inputs: random words, the edges 0, 1, q−1 of bound primes and 2^32−1,
+// every length around the 16-slot blocks (tails included), batches of 1
+// to 17 rows, and accumulators that wrap modulo 2^64 (both must wrap
+// alike).
+func TestMulAccScanMatchesPortable(t *testing.T) {
 	rng := rand.New(rand.NewPCG(17, 4))
-	edges := []uint64{0, 1, 268369920, 1<<30 - 36, 8589852672 & (1<<32 - 1), 1<<32 - 1}
-	for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 17, 4096, 4100} {
-		for pattern := range 3 {
-			acc0, acc1 := make([]uint64, n), make([]uint64, n)
-			x0, x1, w := make([]uint64, n), make([]uint64, n), make([]uint32, n)
-			for j := range n {
+	edges := []uint32{0, 1, 268369920, 1<<30 - 36, 1<<31 - 2, 1<<32 - 1}
+	for _, n := range []int{1, 8, 15, 16, 17, 24, 31, 32, 48, 4096, 4100, 4111} {
+		for nb := 1; nb <= 17; nb++ {
+			pattern := nb % 3 // 0 random, 1 edges mixed, 2 all maximal
+			pick := func() uint32 {
 				switch pattern {
-				case 0: // random
-					x0[j], x1[j], w[j] = rng.Uint64N(1<<32), rng.Uint64N(1<<32), rng.Uint32()
-					acc0[j], acc1[j] = rng.Uint64(), rng.Uint64()
-				case 1: // edges, mixed
-					x0[j], x1[j] = edges[rng.IntN(len(edges))], edges[rng.IntN(len(edges))]
-					w[j] = uint32(edges[rng.IntN(len(edges))])
-					acc0[j], acc1[j] = edges[rng.IntN(len(edges))], ^uint64(0)-edges[rng.IntN(len(edges))]
-				case 2: // all maximal
-					x0[j], x1[j], w[j] = 1<<32-1, 1<<32-1, 1<<32-1
-					acc0[j], acc1[j] = 1<<33-2, 0
+				case 0:
+					return rng.Uint32()
+				case 1:
+					return edges[rng.IntN(len(edges))]
 				}
+				return 1<<32 - 1
 			}
-			g0, g1 := slices.Clone(acc0), slices.Clone(acc1)
-			MulAccNarrow(g0, g1, x0, x1, w)
-			mulAccNarrowGo(acc0, acc1, x0, x1, w)
-			if !slices.Equal(g0, acc0) || !slices.Equal(g1, acc1) {
-				t.Fatalf("n=%d pattern %d: MulAccNarrow (simd %v) differs from the portable loop", n, pattern, haveScanSIMD)
-			}
-		}
-	}
-}
-
-// TestMulAccNarrowBatchMatchesPortable compares MulAccNarrowBatch with
-// one portable MulAccNarrow per row, on random and edge inputs, batches of
-// 1 to 9 rows and lengths around the eight-slot blocks.
-func TestMulAccNarrowBatchMatchesPortable(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 9))
-	edges := []uint64{0, 1, 268369920, 1<<30 - 36, 1<<32 - 1}
-	pick := func(edge bool) uint64 {
-		if edge {
-			return edges[rng.IntN(len(edges))]
-		}
-		return rng.Uint64N(1 << 32)
-	}
-	for _, n := range []int{1, 7, 8, 9, 24, 4096, 4103} {
-		for nb := 1; nb <= 9; nb++ {
-			edge := nb%2 == 0
 			acc0, acc1 := make([]uint64, n), make([]uint64, n)
 			for j := range n {
-				acc0[j], acc1[j] = rng.Uint64(), pick(edge)
+				acc0[j], acc1[j] = rng.Uint64(), uint64(pick())
 			}
-			x0s, x1s, ws := make([][]uint64, nb), make([][]uint64, nb), make([][]uint32, nb)
+			x0s, x1s, ws := make([][]uint32, nb), make([][]uint32, nb), make([][]uint32, nb)
 			for b := range nb {
-				x0s[b], x1s[b], ws[b] = make([]uint64, n+b), make([]uint64, n+b), make([]uint32, n+b)
+				// Rows longer than the accumulators: only the first n count.
+				x0s[b], x1s[b], ws[b] = make([]uint32, n+b), make([]uint32, n+b), make([]uint32, n+b)
 				for j := range n + b {
-					x0s[b][j], x1s[b][j], ws[b][j] = pick(edge), pick(edge), uint32(pick(edge))
+					x0s[b][j], x1s[b][j], ws[b][j] = pick(), pick(), pick()
 				}
 			}
 			g0, g1 := slices.Clone(acc0), slices.Clone(acc1)
-			MulAccNarrowBatch(g0, g1, x0s, x1s, ws)
+			MulAccScan(g0, g1, x0s, x1s, ws)
 			for b := range nb {
-				mulAccNarrowGo(acc0, acc1, x0s[b][:n], x1s[b][:n], ws[b][:n])
+				mulAccScanGo(acc0, acc1, x0s[b][:n], x1s[b][:n], ws[b][:n])
 			}
 			if !slices.Equal(g0, acc0) || !slices.Equal(g1, acc1) {
-				t.Fatalf("n=%d, %d rows: MulAccNarrowBatch (simd %v) differs from the portable loop", n, nb, haveScanSIMD)
+				t.Fatalf("n=%d, %d rows, pattern %d: MulAccScan (%s) differs from the portable loop", n, nb, pattern, kernels.Selected())
 			}
 		}
 	}
 	// No rows: the accumulators are unchanged.
-	acc := []uint64{1, 2, 3, 4, 5, 6, 7, 8}
-	MulAccNarrowBatch(acc, acc, nil, nil, nil)
-	if !slices.Equal(acc, []uint64{1, 2, 3, 4, 5, 6, 7, 8}) {
+	acc := make([]uint64, 32)
+	for j := range acc {
+		acc[j] = uint64(j)
+	}
+	want := slices.Clone(acc)
+	MulAccScan(acc, acc, nil, nil, nil)
+	if !slices.Equal(acc, want) {
 		t.Fatal("an empty batch changed the accumulators")
+	}
+}
+
+// TestScanIndex checks the scan order: ScanIndex is a permutation of the
+// slots, and one row scanned into zero accumulators holds x[j]·w[j] at
+// ScanIndex(j) (computed with math/bits, independently of the kernels).
+func TestScanIndex(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 30))
+	for _, n := range []int{1, 15, 16, 17, 40, 4096} {
+		seen := make([]bool, n)
+		for j := range n {
+			p := ScanIndex(j, n)
+			if p < 0 || p >= n || seen[p] {
+				t.Fatalf("n=%d: ScanIndex(%d) = %d is out of range or repeated", n, j, p)
+			}
+			seen[p] = true
+		}
+		x0, x1, w := make([]uint32, n), make([]uint32, n), make([]uint32, n)
+		for j := range n {
+			x0[j], x1[j], w[j] = rng.Uint32(), rng.Uint32(), rng.Uint32()
+		}
+		acc0, acc1 := make([]uint64, n), make([]uint64, n)
+		MulAccScan(acc0, acc1, [][]uint32{x0}, [][]uint32{x1}, [][]uint32{w})
+		for j := range n {
+			hi0, p0 := bits.Mul64(uint64(x0[j]), uint64(w[j]))
+			hi1, p1 := bits.Mul64(uint64(x1[j]), uint64(w[j]))
+			if hi0 != 0 || hi1 != 0 || acc0[ScanIndex(j, n)] != p0 || acc1[ScanIndex(j, n)] != p1 {
+				t.Fatalf("n=%d slot %d: accumulators (%d, %d) at %d, want (%d, %d)", n, j,
+					acc0[ScanIndex(j, n)], acc1[ScanIndex(j, n)], ScanIndex(j, n), p0, p1)
+			}
+		}
+	}
+	// The order inside a full block, spelled out: even slots, then odd.
+	want := []int{0, 8, 1, 9, 2, 10, 3, 11, 4, 12, 5, 13, 6, 14, 7, 15}
+	for j, p := range want {
+		if got := ScanIndex(16+j, 48); got != 16+p {
+			t.Errorf("ScanIndex(%d, 48) = %d, want %d", 16+j, got, 16+p)
+		}
 	}
 }
 
@@ -110,48 +124,42 @@ func TestMaxNarrowTerms(t *testing.T) {
 	}
 }
 
-// BenchmarkMulAccNarrow reports plaintext bytes per second (4 per slot)
-// for one leaf row against one plaintext row, accumulators in cache
-// (N = 4096) and not (N = 1<<20).
-func BenchmarkMulAccNarrow(b *testing.B) {
-	for _, n := range []int{4096, 1 << 20} {
-		acc0, acc1 := make([]uint64, n), make([]uint64, n)
-		x0, x1, w := make([]uint64, n), make([]uint64, n), make([]uint32, n)
-		for j := range n {
-			x0[j], x1[j], w[j] = uint64(j), uint64(3*j), uint32(j)
+// BenchmarkMulAccScan reports plaintext bytes per second (4 per slot and
+// row) for batches of rows against accumulators in cache (N = 4096).
+func BenchmarkMulAccScan(b *testing.B) {
+	const n = 4096
+	acc0, acc1 := make([]uint64, n), make([]uint64, n)
+	for _, nb := range []int{1, 2, 8, 16} {
+		x0s, x1s, ws := make([][]uint32, nb), make([][]uint32, nb), make([][]uint32, nb)
+		for r := range nb {
+			x0s[r], x1s[r], ws[r] = make([]uint32, n), make([]uint32, n), make([]uint32, n)
+			for j := range n {
+				x0s[r][j], x1s[r][j], ws[r][j] = uint32(j+r), uint32(3*j), uint32(j)
+			}
 		}
-		b.Run(fmt.Sprintf("n=%d", n), func(b *testing.B) {
-			b.SetBytes(int64(4 * n))
+		b.Run(fmt.Sprintf("n=%d/batch=%d", n, nb), func(b *testing.B) {
+			b.SetBytes(int64(4 * n * nb))
 			for b.Loop() {
-				MulAccNarrow(acc0, acc1, x0, x1, w)
+				MulAccScan(acc0, acc1, x0s, x1s, ws)
 			}
 		})
-		b.Run(fmt.Sprintf("n=%d/portable", n), func(b *testing.B) {
-			b.SetBytes(int64(4 * n))
+		b.Run(fmt.Sprintf("n=%d/batch=%d/portable", n, nb), func(b *testing.B) {
+			b.SetBytes(int64(4 * n * nb))
 			for b.Loop() {
-				mulAccNarrowGo(acc0, acc1, x0, x1, w)
-			}
-		})
-		for _, nb := range []int{4, 8} {
-			x0s, x1s, ws := make([][]uint64, nb), make([][]uint64, nb), make([][]uint32, nb)
-			for b := range nb {
-				x0s[b], x1s[b], ws[b] = x0, x1, slices.Clone(w)
-			}
-			b.Run(fmt.Sprintf("n=%d/batch=%d", n, nb), func(b *testing.B) {
-				b.SetBytes(int64(4 * n * nb))
-				for b.Loop() {
-					MulAccNarrowBatch(acc0, acc1, x0s, x1s, ws)
+				for r := range nb {
+					mulAccScanGo(acc0, acc1, x0s[r], x1s[r], ws[r])
 				}
-			})
-		}
+			}
+		})
 	}
 }
 
 // BenchmarkScanShape runs the first-dimension scan of a one-shard,
 // 1M-key database table (n_4096_logq_27_28_28_logt_5: 97 rows × 31
 // columns of plaintexts, 2 RNS rows, 98 MB of uint32 plaintext words, 31
-// accumulators of 128 KiB) with one leaf per pass (MulAccNarrow) and with
-// batches of 8 leaves (MulAccNarrowBatch, as package pir does). It reports
+// accumulators of 128 KiB) as package pir does: the leaves (the expanded
+// query rows, kept as uint32 words) of a batch of rows in one buffer, each
+// column's accumulators loaded and stored once per batch. It reports
 // plaintext bytes per CPU second (the machine may be shared).
 func BenchmarkScanShape(b *testing.B) {
 	const n, l, rows, cols = 4096, 2, 97, 31
@@ -162,23 +170,19 @@ func BenchmarkScanShape(b *testing.B) {
 			pts[i][j] = uint32(i*j) & (1<<28 - 1)
 		}
 	}
-	leaves := make([][]uint64, rows) // 2 polys × l rows × n
-	for r := range leaves {
-		leaves[r] = make([]uint64, 2*l*n)
-		for j := range leaves[r] {
-			leaves[r][j] = uint64(r+j) & (1<<28 - 1)
-		}
-	}
 	accs := make([][]uint64, cols)
 	for c := range accs {
 		accs[c] = make([]uint64, 2*l*n)
 	}
 	bytes := int64(4 * l * n * rows * cols)
-	for _, batch := range []int{1, 2, 4, 8} {
+	for _, batch := range []int{2, 4, 8, 16} {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			b.SetBytes(bytes)
-			var x0s, x1s [][]uint64
-			var ws [][]uint32
+			leaves := make([]uint32, batch*2*l*n) // batch × 2 polys × l rows × n
+			for j := range leaves {
+				leaves[j] = uint32(j) & (1<<28 - 1)
+			}
+			var x0s, x1s, ws [][]uint32
 			cpu0 := cputime.Process()
 			for b.Loop() {
 				for r0 := 0; r0 < rows; r0 += batch {
@@ -188,15 +192,12 @@ func BenchmarkScanShape(b *testing.B) {
 						for i := range l {
 							x0s, x1s, ws = x0s[:0], x1s[:0], ws[:0]
 							for r := r0; r < r1; r++ {
-								x0s = append(x0s, leaves[r][i*n:(i+1)*n])
-								x1s = append(x1s, leaves[r][(l+i)*n:(l+i+1)*n])
+								x := leaves[(r-r0)*2*l*n:]
+								x0s = append(x0s, x[i*n:(i+1)*n])
+								x1s = append(x1s, x[(l+i)*n:(l+i+1)*n])
 								ws = append(ws, pts[r*cols+c][i*n:(i+1)*n])
 							}
-							if batch == 1 {
-								MulAccNarrow(acc[i*n:(i+1)*n], acc[(l+i)*n:(l+i+1)*n], x0s[0], x1s[0], ws[0])
-							} else {
-								MulAccNarrowBatch(acc[i*n:(i+1)*n], acc[(l+i)*n:(l+i+1)*n], x0s, x1s, ws)
-							}
+							MulAccScan(acc[i*n:(i+1)*n], acc[(l+i)*n:(l+i+1)*n], x0s, x1s, ws)
 						}
 					}
 				}

@@ -2,14 +2,17 @@
 
 package bfv
 
-// haveScanSIMD is false: no vector scan kernels on this architecture or
-// build.
-var haveScanSIMD = false
+// haveScanSIMD and haveScanAVX512 are false: no vector scan kernels on
+// this architecture or build.
+const (
+	haveScanSIMD   = false
+	haveScanAVX512 = false
+)
 
-func mulAccNarrowSIMD(acc0, acc1, x0, x1 []uint64, w []uint32) {
+func mulAccScanSIMD(acc0, acc1 []uint64, x0s, x1s, ws [][]uint32) {
 	panic("bfv: internal error: no SIMD scan kernels")
 }
 
-func mulAccNarrowBatchSIMD(acc0, acc1 []uint64, x0s, x1s [][]uint64, ws [][]uint32) {
+func mulAccScanAVX512(acc0, acc1 []uint64, x0s, x1s, ws [][]uint32) {
 	panic("bfv: internal error: no SIMD scan kernels")
 }
