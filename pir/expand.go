@@ -14,6 +14,15 @@ import (
 // ciphertexts encrypting the constants v_j. Each split applies one
 // automorphism σ_target (with target = 2^(logN−ℓ+1)+1), built from the
 // largest key element g ≤ target applied r times when keys are compressed.
+//
+// The whole tree runs in Eval form: the query ciphertexts are transformed
+// once, a split's automorphism is a slot permutation with its key switch
+// finished in Eval form (bfv.Evaluator.ApplyGaloisEval), and X^(−2^(ℓ−1))
+// a slot-wise product, so the leaves come out in the Eval form the first
+// dimension multiplies them in. Per split at level l (l ciphertext
+// moduli) that is l² + 3l + 2 NTTs, as many as one Coeff split, and no
+// leaf is transformed (a Coeff tree spends 2l forward NTTs per leaf). All
+// operations are exact, so every output is the NTT of Apple's.
 
 // expander holds what one expansion needs.
 type expander struct {
@@ -25,14 +34,10 @@ type expander struct {
 	logN     int
 	budget   *budget   // helper goroutines for subtrees
 	evs      *evalPool // where workers take their evaluators (nil: new ones)
-	// sink, if set, may consume a finished leaf at absolute position p
-	// (returning true); consumed leaves are not kept in the output and
-	// their storage is reused.
+	// sink, if set, may consume a finished leaf (Eval form) at absolute
+	// position p (returning true); consumed leaves are not kept in the
+	// output and their storage is reused.
 	sink func(w *worker, p int, leaf *bfv.Ciphertext) (bool, error)
-	// evalLeaf, if set, reports whether the sink takes the leaf at
-	// absolute position p and wants it in Eval form: a split whose two
-	// outputs are such leaves runs in Eval form (splitEval).
-	evalLeaf func(p int) bool
 
 	mu      sync.Mutex
 	workers []*worker // every worker made, for the sink's state
@@ -108,9 +113,9 @@ func (w *worker) get() *bfv.Ciphertext {
 
 func (w *worker) put(c *bfv.Ciphertext) { w.free = append(w.free, c) }
 
-// expand expands the query ciphertexts to outputCount ciphertexts, in
-// order; positions consumed by the sink are nil. It consumes cts: their
-// storage is reused.
+// expand expands the query ciphertexts to outputCount ciphertexts in Eval
+// form, in order; positions consumed by the sink are nil. It consumes cts:
+// their storage is reused.
 func (x *expander) expand(cts []*bfv.Ciphertext, outputCount int) ([]*bfv.Ciphertext, error) {
 	n := x.bp.N()
 	out := make([]*bfv.Ciphertext, outputCount)
@@ -122,7 +127,10 @@ func (x *expander) expand(cts []*bfv.Ciphertext, outputCount int) ([]*bfv.Cipher
 			pos[i] = start + i
 		}
 		w := x.newWorker()
-		err := x.expandOne(w, ct, out, pos, 1, ceilLog2(uint64(c)))
+		err := w.ev.ToEval(ct)
+		if err == nil {
+			err = x.expandOne(w, ct, out, pos, 1, ceilLog2(uint64(c)))
+		}
 		x.doneWorker(w)
 		if err != nil {
 			return nil, err
@@ -160,11 +168,7 @@ func (x *expander) expandOne(w *worker, ct *bfv.Ciphertext, out []*bfv.Ciphertex
 	}
 	s := n / 2
 	f := n - s
-	split := x.split
-	if n == 2 && x.evalLeaf != nil && x.evalLeaf(pos[0]) && x.evalLeaf(pos[1]) {
-		split = x.splitEval
-	}
-	p0, p1, err := split(w, ct, l)
+	p0, p1, err := x.split(w, ct, l)
 	if err != nil {
 		return err
 	}
@@ -199,7 +203,8 @@ func (x *expander) expandOne(w *worker, ct *bfv.Ciphertext, out []*bfv.Ciphertex
 }
 
 // split returns (ct + σ(ct), (ct − σ(ct))·x^(−2^(ℓ−1))) for the level-ℓ
-// automorphism σ (Apple's expandCiphertextForOneStep). ct is not modified.
+// automorphism σ (Apple's expandCiphertextForOneStep), all in Eval form.
+// ct is not modified.
 func (x *expander) split(w *worker, ct *bfv.Ciphertext, l int) (*bfv.Ciphertext, *bfv.Ciphertext, error) {
 	target := uint64(1)<<(x.logN-l+1) + 1
 	g, reps, err := galoisSteps(x.elements, target, x.logN)
@@ -207,51 +212,16 @@ func (x *expander) split(w *worker, ct *bfv.Ciphertext, l int) (*bfv.Ciphertext,
 		return nil, nil, err
 	}
 	c1 := w.get()
-	if err := w.ev.ApplyGalois(c1, ct, g, x.key.key); err != nil {
+	if err := w.ev.ApplyGaloisEval(c1, ct, g, x.key.key); err != nil {
 		return nil, nil, fmt.Errorf("pir: expansion: %w", err)
 	}
 	for range reps - 1 {
 		next := w.get()
-		if err := w.ev.ApplyGalois(next, c1, g, x.key.key); err != nil {
+		if err := w.ev.ApplyGaloisEval(next, c1, g, x.key.key); err != nil {
 			return nil, nil, fmt.Errorf("pir: expansion: %w", err)
 		}
 		w.put(c1)
 		c1 = next
-	}
-	diff, p1 := w.get(), w.get()
-	if err := w.ev.Sub(diff, ct, c1); err != nil {
-		return nil, nil, err
-	}
-	if err := w.ev.MulPowerOfX(p1, diff, -(1 << (l - 1))); err != nil {
-		return nil, nil, err
-	}
-	w.put(diff)
-	if err := w.ev.Add(c1, ct, c1); err != nil {
-		return nil, nil, err
-	}
-	return c1, p1, nil
-}
-
-// splitEval is split with Eval-form outputs, for a split whose two outputs
-// are leaves the sink takes in Eval form: instead of transforming both
-// outputs (4l forward NTTs), it transforms ct (2l), applies σ to it as a
-// slot permutation, finishes the key switch in Eval form (as many
-// transforms as in Coeff form) and multiplies by x^(−2^(ℓ−1)) slot-wise.
-// The outputs are exactly the NTTs of split's. ct is converted to Eval
-// form. With a compressed key (σ built from several automorphisms) all but
-// the last run in Coeff form.
-func (x *expander) splitEval(w *worker, ct *bfv.Ciphertext, l int) (*bfv.Ciphertext, *bfv.Ciphertext, error) {
-	target := uint64(1)<<(x.logN-l+1) + 1
-	g, reps, err := galoisSteps(x.elements, target, x.logN)
-	if err != nil {
-		return nil, nil, err
-	}
-	if reps > 1 {
-		return x.split(w, ct, l)
-	}
-	c1 := w.get()
-	if err := w.ev.ApplyGaloisEval(c1, ct, g, x.key.key); err != nil {
-		return nil, nil, fmt.Errorf("pir: expansion: %w", err)
 	}
 	diff, p1 := w.get(), w.get()
 	if err := w.ev.Sub(diff, ct, c1); err != nil {

@@ -308,13 +308,9 @@ func (s *Server) respondStreaming(ctx context.Context, db *Database, x *expander
 	d0, d1 := p.Dimensions[0], p.Dimensions[1]
 	sd := d0 + d1
 	l := len(s.he.moduli) - 1
-	x.evalLeaf = func(pos int) bool { return pos%sd < d0 }
 	x.sink = func(w *worker, pos int, leaf *bfv.Ciphertext) (bool, error) {
 		if pos%sd >= d0 {
 			return false, nil
-		}
-		if err := w.ev.ToEval(leaf); err != nil { // no-op for splitEval's leaves
-			return false, err
 		}
 		if w.acc == nil {
 			w.acc = newFirstDimAcc(db, s.moduli, s.he.n, l)

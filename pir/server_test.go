@@ -71,6 +71,10 @@ func TestExpandApple(t *testing.T) {
 				t.Fatalf("%d expanded ciphertexts, want %d", len(got), len(want.GetCiphertexts()))
 			}
 			for i, c := range got {
+				// The expansion runs in Eval form; Apple's are Coeff.
+				if err := bfv.NewEvaluator(s.bp).ToCoeff(c); err != nil {
+					t.Fatal(err)
+				}
 				polys, _, err := s.bp.SerializeFull(c, nil)
 				if err != nil {
 					t.Fatal(err)

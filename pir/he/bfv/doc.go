@@ -12,10 +12,10 @@
 //
 //   - query expansion: [Evaluator.ApplyGalois] (Galois automorphism + key
 //     switching, he-spec §5.2), [Evaluator.Add], [Evaluator.Sub],
-//     [Evaluator.MulPowerOfX]; for a last level whose outputs go to Eval
-//     form anyway, [Evaluator.ApplyGaloisEval] (input converted in place,
-//     key switch finished in Eval form) and MulPowerOfX on Eval ciphertexts
-//     save the outputs' forward NTTs;
+//     [Evaluator.MulPowerOfX]; [Evaluator.ApplyGaloisEval] (Eval input and
+//     result, key switch finished in Eval form) and MulPowerOfX on Eval
+//     ciphertexts let a whole expansion tree stay in Eval form, as many
+//     NTTs per automorphism as in Coeff form and none for the leaves;
 //   - first dimension: [Evaluator.ToEval], [Evaluator.InnerProduct] with
 //     Eval plaintexts ([Params.ToEval], [Params.ParsePlaintext]);
 //   - later dimensions: [Evaluator.MulInnerProduct] (exact Apple closed form,

@@ -10,7 +10,8 @@ import (
 )
 
 // TestApplyGaloisEvalMatchesCoeff checks that ApplyGaloisEval's result is
-// exactly the NTT of ApplyGalois's, that it leaves the input in Eval form,
+// exactly the NTT of ApplyGalois's, from a Coeff input (which it leaves in
+// Eval form) and from an Eval input (which it leaves unchanged),
 // and that MulPowerOfX on an Eval ciphertext is the NTT of the Coeff one,
 // for the 32-bit and 64-bit key-switching paths at every level.
 func TestApplyGaloisEvalMatchesCoeff(t *testing.T) {
@@ -66,6 +67,20 @@ func TestApplyGaloisEvalMatchesCoeff(t *testing.T) {
 						t.Fatalf("level %d: poly %d differs from the NTT of ApplyGalois", l, i)
 					}
 				}
+				// From an Eval input (left as it was): the same result.
+				in := ctE.Clone()
+				gotE := &Ciphertext{}
+				if err := ev.ApplyGaloisEval(gotE, in, g, evk); err != nil {
+					t.Fatal(err)
+				}
+				if gotE.Format != Eval || in.Format != Eval || !slices.Equal(in.Polys[0].Coeffs, ct.Polys[0].Coeffs) || !slices.Equal(in.Polys[1].Coeffs, ct.Polys[1].Coeffs) {
+					t.Fatalf("level %d: Eval input modified or result not Eval", l)
+				}
+				for i := range 2 {
+					if !slices.Equal(gotE.Polys[i].Coeffs, want.Polys[i].Coeffs) {
+						t.Fatalf("level %d: from an Eval input, poly %d differs from the NTT of ApplyGalois", l, i)
+					}
+				}
 				gotX := &Ciphertext{}
 				if err := ev.MulPowerOfX(gotX, got, -(1 << l)); err != nil {
 					t.Fatal(err)
@@ -80,5 +95,81 @@ func TestApplyGaloisEvalMatchesCoeff(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMulPowerOfXEvalMonomials multiplies Eval ciphertexts by more
+// distinct powers of X than the evaluator keeps (maxMonomials), visiting
+// them in an order that brings evicted ones back, and compares each
+// result with the NTT of the Coeff rotation.
+func TestMulPowerOfXEvalMonomials(t *testing.T) {
+	rng := rand.New(rand.NewPCG(33, 34))
+	ps := fastPathParams(t)
+	p64, err := Preset("n_8192_logq_3x55_logt_24")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range append(ps, p64) {
+		ev := NewEvaluator(p)
+		l := p.MaxLevel()
+		ct := &Ciphertext{Polys: []*ring.Poly{randomCoeffPoly(p, l, rng), randomCoeffPoly(p, l, rng)}, Format: Coeff, CorrectionFactor: 1}
+		ctE := ct.Clone()
+		if err := ev.ToEval(ctE); err != nil {
+			t.Fatal(err)
+		}
+		var ks []int
+		for i := range maxMonomials + 3 {
+			ks = append(ks, -(1 << (i % 13)), i*37-p.n, 1<<(i%5))
+		}
+		for _, k := range ks {
+			want, got := &Ciphertext{}, &Ciphertext{}
+			if err := ev.MulPowerOfX(want, ct, k); err != nil {
+				t.Fatal(err)
+			}
+			if err := ev.ToEval(want); err != nil {
+				t.Fatal(err)
+			}
+			if err := ev.MulPowerOfX(got, ctE, k); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 2 {
+				if !slices.Equal(got.Polys[i].Coeffs, want.Polys[i].Coeffs) {
+					t.Fatalf("moduli %v, k=%d: Eval MulPowerOfX poly %d differs from the NTT of the Coeff one", p.moduli, k, i)
+				}
+			}
+		}
+		if len(ev.monos) > maxMonomials {
+			t.Fatalf("evaluator keeps %d monomials, at most %d", len(ev.monos), maxMonomials)
+		}
+	}
+}
+
+// TestGaloisTablesCache asks an evaluator for the coefficient and slot
+// tables of more Galois elements than it keeps (maxGaloisTables), in an
+// order that brings evicted ones back, and compares every answer with
+// freshly built tables.
+func TestGaloisTablesCache(t *testing.T) {
+	p := fastPathParams(t)[0]
+	n := p.n
+	ev := NewEvaluator(p)
+	var gs []uint64
+	for i := range 3 * maxGaloisTables {
+		gs = append(gs, uint64(2*(i*7%(maxGaloisTables+5))+3)%uint64(2*n))
+	}
+	for i, g := range gs {
+		want := make([]uint32, n)
+		if i%2 == 0 {
+			ring.GaloisCoeffTable(want, g, n)
+			if got := ev.galoisTable(g); !slices.Equal(got, want) {
+				t.Fatalf("request %d: coefficient table of %d differs", i, g)
+			}
+		}
+		ring.GaloisEvalTable(want, g, n)
+		if got := ev.galoisPerm(g); !slices.Equal(got, want) {
+			t.Fatalf("request %d: slot table of %d differs", i, g)
+		}
+		if len(ev.gals) > maxGaloisTables {
+			t.Fatalf("evaluator keeps %d Galois tables, at most %d", len(ev.gals), maxGaloisTables)
+		}
 	}
 }

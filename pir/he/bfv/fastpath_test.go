@@ -64,7 +64,8 @@ func randomCoeffPoly(p *Params, l int, rng *rand.Rand) *ring.Poly {
 }
 
 // TestKeySwitch32MatchesReference runs the 32-bit key switching and the
-// 64-bit reference on the same inputs at every level.
+// 64-bit reference on the same inputs at every level, Coeff and Eval
+// results, with and without the digits' Eval form (keySwitch's dEval).
 func TestKeySwitch32MatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(21, 22))
 	for _, p := range fastPathParams(t) {
@@ -84,12 +85,19 @@ func TestKeySwitch32MatchesReference(t *testing.T) {
 					t.Fatalf("level %d does not take the 32-bit path", l)
 				}
 				d := randomCoeffPoly(p, l, rng)
-				want0, want1 := ring.NewPoly(p.n, l), ring.NewPoly(p.n, l)
-				ev.keySwitch64(want0, want1, d, evk.Galois[3], l, false)
-				got0, got1 := ring.NewPoly(p.n, l), ring.NewPoly(p.n, l)
-				ev.keySwitch32(got0, got1, d, evk.Galois[3], l, false)
-				if !slices.Equal(got0.Coeffs, want0.Coeffs) || !slices.Equal(got1.Coeffs, want1.Coeffs) {
-					t.Fatalf("level %d: 32-bit key switching differs from the reference", l)
+				dE := d.Clone()
+				p.basis(l).NTT(dE)
+				for _, eval := range []bool{false, true} {
+					want0, want1 := ring.NewPoly(p.n, l), ring.NewPoly(p.n, l)
+					ev.keySwitch64(want0, want1, d, nil, evk.Galois[3], l, eval)
+					// The diagonal digits from d's Eval form, or transformed.
+					for _, de := range []*ring.Poly{nil, dE} {
+						got0, got1 := ring.NewPoly(p.n, l), ring.NewPoly(p.n, l)
+						ev.keySwitch32(got0, got1, d, de, evk.Galois[3], l, eval)
+						if !slices.Equal(got0.Coeffs, want0.Coeffs) || !slices.Equal(got1.Coeffs, want1.Coeffs) {
+							t.Fatalf("level %d eval=%v Eval digits=%v: 32-bit key switching differs from the reference", l, eval, de != nil)
+						}
+					}
 				}
 			}
 		})

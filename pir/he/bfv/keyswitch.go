@@ -34,17 +34,42 @@ func (p *Params) checkKSK(k *KeySwitchKey) error {
 // return to coefficients, and the rounding division by P is done on the
 // Eval q-rows (dropper.applyEval); the result is exactly the NTT of the
 // Coeff one, for the same 2(l+1) transforms.
-func (e *Evaluator) keySwitch(u0, u1, d *ring.Poly, k *KeySwitchKey, l int, eval bool) {
+//
+// dEval, if not nil, is d in Eval form (l rows, values in [0, q_j)): digit
+// j taken modulo its own modulus q_j is row j of d itself, so its NTT
+// under q_j is dEval's row j, and the l diagonal transforms of the l(l+1)
+// digit NTTs are skipped. The result does not change: [ring.Table.Forward]
+// is fully reduced, so dEval's rows are exactly the values it would give.
+func (e *Evaluator) keySwitch(u0, u1, d, dEval *ring.Poly, k *KeySwitchKey, l int, eval bool) {
 	switch ks := e.p.levels[l].ks; {
 	case ks.word52:
-		e.keySwitch52(u0, u1, d, k, l, eval)
+		e.keySwitch52(u0, u1, d, dEval, k, l, eval)
 	case ks.wide:
-		e.keySwitchWide(u0, u1, d, k, l, eval)
+		e.keySwitchWide(u0, u1, d, dEval, k, l, eval)
 	case ks.word32:
-		e.keySwitch32(u0, u1, d, k, l, eval)
+		e.keySwitch32(u0, u1, d, dEval, k, l, eval)
 	default:
-		e.keySwitch64(u0, u1, d, k, l, eval)
+		e.keySwitch64(u0, u1, d, dEval, k, l, eval)
 	}
+}
+
+// digitNTT returns digit j of d in NTT form under tab (ext[r]): dEval's
+// row j when r == j and dEval is given, else d's row j reduced mod q_r
+// (when q_j > 4·q_r; Forward accepts [0, 4q)) and transformed in x.
+func (e *Evaluator) digitNTT(x []uint64, d, dEval *ring.Poly, tab *ring.Table, r, j int) []uint64 {
+	if r == j && dEval != nil {
+		return dEval.Row(j)
+	}
+	src, m := d.Row(j), &tab.M
+	if e.p.moduli[j] <= 4*m.Q {
+		copy(x, src)
+	} else {
+		for s, v := range src {
+			x[s] = m.Reduce(v)
+		}
+	}
+	tab.Forward(x)
+	return x
 }
 
 // dropP finishes a key switch: the rounding division of (U0, U1), over
@@ -64,7 +89,7 @@ func (e *Evaluator) dropP(ks *keySwitchLevel, u0, u1, U0, U1 *ring.Poly, eval bo
 // keySwitch64 is keySwitch for any moduli: 128-bit lazy accumulation of the
 // digit products, reduced every maxLazyCount terms. It is the reference the
 // 32- and 52-bit paths are tested against.
-func (e *Evaluator) keySwitch64(u0, u1, d *ring.Poly, k *KeySwitchKey, l int, eval bool) {
+func (e *Evaluator) keySwitch64(u0, u1, d, dEval *ring.Poly, k *KeySwitchKey, l int, eval bool) {
 	p := e.p
 	L := len(p.moduli)
 	ks := p.levels[l].ks
@@ -96,17 +121,7 @@ func (e *Evaluator) keySwitch64(u0, u1, d *ring.Poly, k *KeySwitchKey, l int, ev
 				cnt = 1
 			}
 			cnt++
-			src := d.Row(j)
-			if j == r {
-				copy(x, src)
-			} else if p.moduli[j] > m.Q {
-				for s, v := range src {
-					x[s] = m.Reduce(v)
-				}
-			} else {
-				copy(x, src)
-			}
-			tab.Forward(x)
+			x := e.digitNTT(x, d, dEval, tab, r, j)
 			k0 := k.Keys[j].Polys[0].Row(keyRow)
 			k1 := k.Keys[j].Polys[1].Row(keyRow)
 			k0, k1 = k0[:len(x)], k1[:len(x)]
@@ -137,7 +152,7 @@ func (e *Evaluator) keySwitch64(u0, u1, d *ring.Poly, k *KeySwitchKey, l int, ev
 // for g (he-spec §5.2): c0' = σ_g(c0) + u0, c1' = u1 with
 // (u0, u1) = KeySwitch(σ_g(c1)). ct must be a 2-poly Coeff ciphertext.
 func (e *Evaluator) ApplyGalois(out, ct *Ciphertext, g uint64, evk *EvaluationKey) error {
-	k, err := e.galoisKey(ct, g, evk)
+	k, err := e.galoisKey(ct, g, evk, false)
 	if err != nil {
 		return err
 	}
@@ -149,20 +164,29 @@ func (e *Evaluator) ApplyGalois(out, ct *Ciphertext, g uint64, evk *EvaluationKe
 	b.GaloisCoeffTab(c0, ct.Polys[0], tab)
 	b.GaloisCoeffTab(c1, ct.Polys[1], tab)
 	e.shape(out, 2, l, Coeff)
-	e.keySwitch(out.Polys[0], out.Polys[1], c1, k, l, false)
+	e.keySwitch(out.Polys[0], out.Polys[1], c1, nil, k, l, false)
 	b.Add(out.Polys[0], out.Polys[0], c0)
 	return nil
 }
 
-// ApplyGaloisEval is [Evaluator.ApplyGalois] with an Eval result, and it
-// converts ct to Eval form in place (as [Evaluator.ToEval]): the key
-// switch takes its digits from σ_g(c1) in Coeff form and ends in Eval
-// form, and σ_g(c0) is a slot permutation of ct's Eval c0. Whoever needs
-// both ct and its automorphism in Eval form (the last level of query
-// expansion) saves the forward NTTs of the result: 2l instead of 4l.
-// The result is exactly the NTT of ApplyGalois's. out must not alias ct.
+// ApplyGaloisEval is [Evaluator.ApplyGalois] with an Eval result, for ct
+// in either form; a Coeff ct is converted to Eval form in place (as
+// [Evaluator.ToEval]), an Eval ct is not modified. The key switch needs
+// σ_g(c1) in both forms: its coefficients for the digits and, per digit,
+// its own Eval row (the digit's NTT under its own modulus, see keySwitch),
+// which σ_g gives as a slot permutation of c1's Eval form. It ends in Eval
+// form, and σ_g(c0) is a slot permutation of c0's Eval form.
+//
+// Transforms at level l (two-poly ct, l digits, special modulus P): from
+// an Eval ct, l inverse NTTs for σ_g(c1)'s coefficients, l·l digit NTTs
+// (the l diagonal ones are free), 2 inverse NTTs of the P rows and 2l
+// forward NTTs of the rounding terms: l² + 3l + 2, as many as ApplyGalois
+// on a Coeff ct, so a computation that stays in Eval form (query expansion)
+// saves every conversion between the forms. From a Coeff ct, 2l forward
+// NTTs of ct replace the l inverse ones. The result is exactly the NTT of
+// ApplyGalois's. out must not alias ct.
 func (e *Evaluator) ApplyGaloisEval(out, ct *Ciphertext, g uint64, evk *EvaluationKey) error {
-	k, err := e.galoisKey(ct, g, evk)
+	k, err := e.galoisKey(ct, g, evk, true)
 	if err != nil {
 		return err
 	}
@@ -171,25 +195,38 @@ func (e *Evaluator) ApplyGaloisEval(out, ct *Ciphertext, g uint64, evk *Evaluati
 	}
 	l := ct.Level()
 	b := e.p.basis(l)
-	c1 := e.scratch(4, l)
-	b.GaloisCoeffTab(c1, ct.Polys[1], e.galoisTable(g))
-	if err := e.ToEval(ct); err != nil {
-		return err
+	d := e.scratch(4, l)  // σ_g(c1), Coeff
+	dE := e.scratch(5, l) // σ_g(c1), Eval
+	perm := e.galoisPerm(g)
+	if ct.Format == Coeff {
+		b.GaloisCoeffTab(d, ct.Polys[1], e.galoisTable(g))
+		if err := e.ToEval(ct); err != nil {
+			return err
+		}
+		b.GaloisEvalTab(dE, ct.Polys[1], perm)
+	} else {
+		b.GaloisEvalTab(dE, ct.Polys[1], perm)
+		copy(d.Coeffs, dE.Coeffs)
+		b.INTT(d)
 	}
 	c0 := e.scratch(3, l)
-	b.GaloisEval(c0, ct.Polys[0], e.galoisPerm(g))
+	b.GaloisEvalTab(c0, ct.Polys[0], perm)
 	e.shape(out, 2, l, Eval)
-	e.keySwitch(out.Polys[0], out.Polys[1], c1, k, l, true)
+	e.keySwitch(out.Polys[0], out.Polys[1], d, dE, k, l, true)
 	b.Add(out.Polys[0], out.Polys[0], c0)
 	return nil
 }
 
-// galoisKey checks ct (2-poly Coeff) and g, and returns g's key.
-func (e *Evaluator) galoisKey(ct *Ciphertext, g uint64, evk *EvaluationKey) (*KeySwitchKey, error) {
+// galoisKey checks ct (2-poly; Coeff unless anyForm)
+// and g, and returns g's key.
+func (e *Evaluator) galoisKey(ct *Ciphertext, g uint64, evk *EvaluationKey, anyForm bool) (*KeySwitchKey, error) {
 	if err := e.checkCt(ct, "Galois"); err != nil {
 		return nil, err
 	}
-	if ct.Format != Coeff || len(ct.Polys) != 2 {
+	if len(ct.Polys) != 2 || (ct.Format != Coeff && !anyForm) {
+		if anyForm {
+			return nil, fmt.Errorf("bfv: Galois needs a 2-poly ciphertext")
+		}
 		return nil, fmt.Errorf("bfv: Galois needs a 2-poly Coeff ciphertext")
 	}
 	if !ring.ValidGaloisElement(g, e.p.n) {
@@ -205,14 +242,46 @@ func (e *Evaluator) galoisKey(ct *Ciphertext, g uint64, evk *EvaluationKey) (*Ke
 	return k, nil
 }
 
-// galoisPerm returns σ_g's slot permutation (ring.GaloisEvalPermutation),
-// kept in the evaluator while g repeats.
-func (e *Evaluator) galoisPerm(g uint64) []int {
-	if len(e.galPerm) != e.p.n || e.galPermG != g {
-		e.galPerm = ring.GaloisEvalPermutation(g, e.p.n)
-		e.galPermG = g
+// galoisPerm returns σ_g's slot permutation in the gather form of
+// [ring.GaloisEvalTable], kept in the evaluator (galoisTablesOf).
+func (e *Evaluator) galoisPerm(g uint64) []uint32 {
+	t := e.galoisTablesOf(g)
+	if t.eval == nil {
+		t.eval = make([]uint32, e.p.n)
+		ring.GaloisEvalTable(t.eval, g, e.p.n)
 	}
-	return e.galPerm
+	return t.eval
+}
+
+// galoisTable returns σ_g's coefficient map (ring.GaloisCoeffTable), kept
+// in the evaluator (galoisTablesOf).
+func (e *Evaluator) galoisTable(g uint64) []uint32 {
+	t := e.galoisTablesOf(g)
+	if t.coeff == nil {
+		t.coeff = make([]uint32, e.p.n)
+		ring.GaloisCoeffTable(t.coeff, g, e.p.n)
+	}
+	return t.coeff
+}
+
+// galoisTablesOf returns the evaluator's tables of g, a new empty entry
+// if it has none (replacing the oldest when it keeps maxGaloisTables).
+// Query expansion applies one element per tree level, to every ciphertext
+// of the level, so the tables are made once per element.
+func (e *Evaluator) galoisTablesOf(g uint64) *galoisTables {
+	for i := range e.gals {
+		if e.gals[i].g == g {
+			return &e.gals[i]
+		}
+	}
+	if len(e.gals) < maxGaloisTables {
+		e.gals = append(e.gals, galoisTables{g: g})
+		return &e.gals[len(e.gals)-1]
+	}
+	i := e.galNext
+	e.galNext = (e.galNext + 1) % maxGaloisTables
+	e.gals[i] = galoisTables{g: g}
+	return &e.gals[i]
 }
 
 // Relinearize sets out = (c0 + u0, c1 + u1) with (u0, u1) =
@@ -235,28 +304,12 @@ func (e *Evaluator) Relinearize(out, ct *Ciphertext, evk *EvaluationKey) error {
 	b := e.p.basis(l)
 	u0 := e.scratch(3, l)
 	u1 := e.scratch(4, l)
-	e.keySwitch(u0, u1, ct.Polys[2], evk.Relin, l, false)
+	e.keySwitch(u0, u1, ct.Polys[2], nil, evk.Relin, l, false)
 	c0, c1 := ct.Polys[0], ct.Polys[1]
 	e.shape(out, 2, l, Coeff)
 	b.Add(out.Polys[0], c0, u0)
 	b.Add(out.Polys[1], c1, u1)
 	return nil
-}
-
-// galoisTable returns σ_g's coefficient map (ring.GaloisCoeffTable),
-// kept in the evaluator and reused while g repeats (query expansion applies
-// one element to every ciphertext of a level).
-func (e *Evaluator) galoisTable(g uint64) []uint32 {
-	n := e.p.n
-	if len(e.galTab) != n || e.galTabG != g {
-		if cap(e.galTab) < n {
-			e.galTab = make([]uint32, n)
-		}
-		e.galTab = e.galTab[:n]
-		ring.GaloisCoeffTable(e.galTab, g, n)
-		e.galTabG = g
-	}
-	return e.galTab
 }
 
 // CachesKeyResidues reports whether a key-switching key over moduli (the

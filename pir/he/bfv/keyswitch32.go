@@ -15,7 +15,7 @@ import (
 // x·k − floor(x·k'/2^32)·q ∈ [0, 2q) for x < 2^32: 64-bit multiplies
 // only, four lanes at a time with AVX2. The l lazy products of a slot
 // sum below 2l·q < 2^35 and are reduced once.
-func (e *Evaluator) keySwitch32(u0, u1, d *ring.Poly, k *KeySwitchKey, l int, eval bool) {
+func (e *Evaluator) keySwitch32(u0, u1, d, dEval *ring.Poly, k *KeySwitchKey, l int, eval bool) {
 	p := e.p
 	L := len(p.moduli)
 	ks := p.levels[l].ks
@@ -23,6 +23,7 @@ func (e *Evaluator) keySwitch32(u0, u1, d *ring.Poly, k *KeySwitchKey, l int, ev
 	U0 := e.scratch(0, l+1)
 	U1 := e.scratch(1, l+1)
 	X := e.scratch(2, l)
+	xs := e.digitRows(l)
 	sh := k.shoup32(p)
 	for r, tab := range ext {
 		m := tab.M
@@ -31,22 +32,14 @@ func (e *Evaluator) keySwitch32(u0, u1, d *ring.Poly, k *KeySwitchKey, l int, ev
 			keyRow = L - 1
 		}
 		for j := 0; j < l; j++ {
-			x, src := X.Row(j), d.Row(j)
-			if p.moduli[j] <= 4*m.Q {
-				copy(x, src)
-			} else {
-				for s, v := range src {
-					x[s] = m.Reduce(v)
-				}
-			}
-			tab.Forward(x)
+			xs[j] = e.digitNTT(X.Row(j), d, dEval, tab, r, j)
 		}
 		o0, o1 := U0.Row(r), U1.Row(r)
 		for j := 0; j < l; j++ {
 			k0, k1 := k.Keys[j].Polys[0].Row(keyRow), k.Keys[j].Polys[1].Row(keyRow)
 			s0, s1 := sh.polys[j][0].Row(keyRow), sh.polys[j][1].Row(keyRow)
-			shoupRow(o0, X.Row(j), k0, s0, m.Q, j > 0)
-			shoupRow(o1, X.Row(j), k1, s1, m.Q, j > 0)
+			shoupRow(o0, xs[j], k0, s0, m.Q, j > 0)
+			shoupRow(o1, xs[j], k1, s1, m.Q, j > 0)
 		}
 		reduceLazyRow(o0, l, m)
 		reduceLazyRow(o1, l, m)

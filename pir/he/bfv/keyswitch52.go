@@ -34,7 +34,7 @@ const keySwitch52Max = 1 << 12
 // key polynomials of a digit are done in one pass over the digit
 // (keyMulRow52, eight lanes at a time), and the l products of a slot are
 // summed and reduced once.
-func (e *Evaluator) keySwitch52(u0, u1, d *ring.Poly, k *KeySwitchKey, l int, eval bool) {
+func (e *Evaluator) keySwitch52(u0, u1, d, dEval *ring.Poly, k *KeySwitchKey, l int, eval bool) {
 	p := e.p
 	L := len(p.moduli)
 	ks := p.levels[l].ks
@@ -42,6 +42,7 @@ func (e *Evaluator) keySwitch52(u0, u1, d *ring.Poly, k *KeySwitchKey, l int, ev
 	U0 := e.scratch(0, l+1)
 	U1 := e.scratch(1, l+1)
 	X := e.scratch(2, l)
+	xs := e.digitRows(l)
 	km := k.mont52(p)
 	for r, tab := range ext {
 		m := tab.M
@@ -50,15 +51,7 @@ func (e *Evaluator) keySwitch52(u0, u1, d *ring.Poly, k *KeySwitchKey, l int, ev
 			keyRow = L - 1
 		}
 		for j := 0; j < l; j++ {
-			x, src := X.Row(j), d.Row(j)
-			if p.moduli[j] <= 4*m.Q {
-				copy(x, src) // Forward accepts [0, 4q)
-			} else {
-				for s, v := range src {
-					x[s] = m.Reduce(v)
-				}
-			}
-			tab.Forward(x)
+			xs[j] = e.digitNTT(X.Row(j), d, dEval, tab, r, j)
 		}
 		o0, o1 := U0.Row(r), U1.Row(r)
 		qInv := inv52(m.Q)
@@ -73,7 +66,7 @@ func (e *Evaluator) keySwitch52(u0, u1, d *ring.Poly, k *KeySwitchKey, l int, ev
 			case j == 1 && l == 2:
 				mode = ks52AccReduce
 			}
-			keyMulRow52(o0, o1, X.Row(j), k0, k1, m.Q, qInv, mode)
+			keyMulRow52(o0, o1, xs[j], k0, k1, m.Q, qInv, mode)
 		}
 		if l > 2 {
 			for _, o := range [2][]uint64{o0, o1} {

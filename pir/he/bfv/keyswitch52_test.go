@@ -37,7 +37,8 @@ func word52Params(t *testing.T) []*Params {
 
 // TestKeySwitch52MatchesReference runs the 52-bit key switching (IFMA rows
 // when the CPU has them, else the portable rows) and the 64-bit reference
-// on the same inputs at every level, Coeff and Eval results, for moduli
+// on the same inputs at every level, Coeff and Eval results, with and
+// without the digits' Eval form (keySwitch's dEval), for moduli
 // above 2^30 and the 32-bit sets (which take it too on IFMA CPUs).
 func TestKeySwitch52MatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(51, 52))
@@ -58,13 +59,22 @@ func TestKeySwitch52MatchesReference(t *testing.T) {
 					t.Fatalf("level %d: word52=%v, want %v", l, ks.word52, haveIFMA)
 				}
 				d := randomCoeffPoly(p, l, rng)
+				dE := d.Clone()
+				p.basis(l).NTT(dE)
 				for _, eval := range []bool{false, true} {
 					want0, want1 := ring.NewPoly(p.n, l), ring.NewPoly(p.n, l)
-					ev.keySwitch64(want0, want1, d, evk.Galois[3], l, eval)
-					got0, got1 := ring.NewPoly(p.n, l), ring.NewPoly(p.n, l)
-					ev.keySwitch52(got0, got1, d, evk.Galois[3], l, eval)
-					if !slices.Equal(got0.Coeffs, want0.Coeffs) || !slices.Equal(got1.Coeffs, want1.Coeffs) {
-						t.Fatalf("level %d eval=%v: 52-bit key switching differs from the reference", l, eval)
+					ev.keySwitch64(want0, want1, d, nil, evk.Galois[3], l, eval)
+					// The diagonal digits from d's Eval form, on both paths.
+					for _, de := range []*ring.Poly{nil, dE} {
+						got0, got1 := ring.NewPoly(p.n, l), ring.NewPoly(p.n, l)
+						ev.keySwitch52(got0, got1, d, de, evk.Galois[3], l, eval)
+						if !slices.Equal(got0.Coeffs, want0.Coeffs) || !slices.Equal(got1.Coeffs, want1.Coeffs) {
+							t.Fatalf("level %d eval=%v Eval digits=%v: 52-bit key switching differs from the reference", l, eval, de != nil)
+						}
+						ev.keySwitch64(got0, got1, d, de, evk.Galois[3], l, eval)
+						if !slices.Equal(got0.Coeffs, want0.Coeffs) || !slices.Equal(got1.Coeffs, want1.Coeffs) {
+							t.Fatalf("level %d eval=%v Eval digits=%v: 64-bit key switching differs from the reference", l, eval, de != nil)
+						}
 					}
 				}
 			}

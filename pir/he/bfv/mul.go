@@ -364,30 +364,27 @@ func (e *Evaluator) Mul(out, a, b *Ciphertext) error {
 // product (PIR's later dimensions, he-spec §4.5). The result is a 3-poly
 // Coeff ciphertext; relinearize it with [Evaluator.Relinearize].
 //
-// The as are Coeff ciphertexts. The bs may be Coeff or Eval (all alike): an
-// Eval b still needs an inverse NTT, since the base extension to the
-// auxiliary primes works on coefficients, but the extended polynomial's
-// q-rows in NTT form are then b's own rows (the lift copies them), so only
-// the auxiliary rows take a forward NTT. A PIR server hands its
-// first-dimension sums (Eval) straight in, saving l forward NTTs per
-// polynomial. bs are not modified.
+// Each side, the as and the bs, may be Coeff or Eval (all alike within a
+// side): an Eval operand still needs an inverse NTT, since the base
+// extension to the auxiliary primes works on coefficients, but the
+// extended polynomial's q-rows in NTT form are then the operand's own rows
+// (the lift copies them), so only the auxiliary rows take a forward NTT:
+// the same number of transforms as from Coeff form. A PIR server hands its
+// first-dimension sums and its expanded query (both Eval) straight in.
+// as and bs are not modified.
 func (e *Evaluator) MulInnerProduct(out *Ciphertext, as, bs []*Ciphertext) error {
 	if len(as) != len(bs) || len(as) == 0 || len(as) > maxMulPairs {
 		return fmt.Errorf("bfv: product of %d and %d ciphertexts", len(as), len(bs))
 	}
 	l := as[0].Level()
-	bForm := bs[0].Format
+	forms := [2]Format{as[0].Format, bs[0].Format}
 	for i := range as {
 		for j, c := range []*Ciphertext{as[i], bs[i]} {
 			if err := e.checkCt(c, "ciphertext product"); err != nil {
 				return err
 			}
-			want := Coeff
-			if j == 1 {
-				want = bForm
-			}
-			if c.Format != want || len(c.Polys) != 2 || c.Level() != l {
-				return fmt.Errorf("bfv: ciphertext product needs 2-poly ciphertexts at one level, Coeff (first operands) and all Coeff or all Eval (second)")
+			if c.Format != forms[j] || len(c.Polys) != 2 || c.Level() != l {
+				return fmt.Errorf("bfv: ciphertext product needs 2-poly ciphertexts at one level, all Coeff or all Eval on each side")
 			}
 		}
 	}
@@ -420,25 +417,23 @@ func (e *Evaluator) MulInnerProduct(out *Ciphertext, as, bs []*Ciphertext) error
 		v = sc.rows32
 	}
 	for i := range as {
-		mt.lift(sc.lifted[0], as[i].Polys[0], v)
-		mt.lift(sc.lifted[1], as[i].Polys[1], v)
-		mt.all.NTT(sc.lifted[0])
-		mt.all.NTT(sc.lifted[1])
-		for k, b := range bs[i].Polys {
-			dst := sc.lifted[2+k]
-			if bForm == Coeff {
-				mt.lift(dst, b, v)
-				mt.all.NTT(dst)
-				continue
+		for j, ct := range [2]*Ciphertext{as[i], bs[i]} {
+			for k, a := range ct.Polys {
+				dst := sc.lifted[2*j+k]
+				if forms[j] == Coeff {
+					mt.lift(dst, a, v)
+					mt.all.NTT(dst)
+					continue
+				}
+				c := e.scratch(0, l)
+				copy(c.Coeffs, a.Coeffs[:l*n])
+				mt.q.INTT(c)
+				mt.lift(dst, c, v)
+				for r := l; r < rows; r++ {
+					mt.all[r].Forward(dst.Row(r))
+				}
+				copy(dst.Coeffs[:l*n], a.Coeffs[:l*n])
 			}
-			c := e.scratch(0, l)
-			copy(c.Coeffs, b.Coeffs[:l*n])
-			mt.q.INTT(c)
-			mt.lift(dst, c, v)
-			for r := l; r < rows; r++ {
-				mt.all[r].Forward(dst.Row(r))
-			}
-			copy(dst.Coeffs[:l*n], b.Coeffs[:l*n])
 		}
 		a0, a1, b0, b1 := sc.lifted[0], sc.lifted[1], sc.lifted[2], sc.lifted[3]
 		for r, tab := range mt.all {

@@ -181,25 +181,40 @@ func TestMulMatchesClosedForm(t *testing.T) {
 					}
 					evalBs = append(evalBs, eb)
 				}
-				before := evalBs[0].Clone()
-				outEval := &Ciphertext{}
-				if err := ev.MulInnerProduct(outEval, as, evalBs); err != nil {
-					t.Fatal(err)
+				// And with the as in Eval form too (a PIR server's expanded
+				// query), on either side alone or both.
+				var evalAs []*Ciphertext
+				for _, a := range as {
+					ea := a.Clone()
+					if err := ev.ToEval(ea); err != nil {
+						t.Fatal(err)
+					}
+					evalAs = append(evalAs, ea)
 				}
-				for k := range out.Polys {
-					if !slices.Equal(outEval.Polys[k].Coeffs, out.Polys[k].Coeffs) {
-						t.Fatalf("level %d poly %d: product with Eval second operands differs", l, k)
+				beforeA, beforeB := evalAs[0].Clone(), evalBs[0].Clone()
+				for _, sides := range [][2][]*Ciphertext{{as, evalBs}, {evalAs, bs}, {evalAs, evalBs}} {
+					outEval := &Ciphertext{}
+					if err := ev.MulInnerProduct(outEval, sides[0], sides[1]); err != nil {
+						t.Fatal(err)
+					}
+					for k := range out.Polys {
+						if !slices.Equal(outEval.Polys[k].Coeffs, out.Polys[k].Coeffs) {
+							t.Fatalf("level %d poly %d: product with operands in forms %v, %v differs", l, k, sides[0][0].Format, sides[1][0].Format)
+						}
 					}
 				}
-				for k := range before.Polys {
-					if !slices.Equal(before.Polys[k].Coeffs, evalBs[0].Polys[k].Coeffs) {
-						t.Fatalf("level %d: product modified its Eval operand", l)
+				for k := range beforeB.Polys {
+					if !slices.Equal(beforeA.Polys[k].Coeffs, evalAs[0].Polys[k].Coeffs) || !slices.Equal(beforeB.Polys[k].Coeffs, evalBs[0].Polys[k].Coeffs) {
+						t.Fatalf("level %d: product modified an Eval operand", l)
 					}
 				}
-				mixed := append([]*Ciphertext{evalBs[0]}, bs[1:]...)
-				if len(mixed) > 1 {
-					if err := ev.MulInnerProduct(outEval, as, mixed); err == nil {
+				if len(bs) > 1 {
+					outEval := &Ciphertext{}
+					if err := ev.MulInnerProduct(outEval, as, append([]*Ciphertext{evalBs[0]}, bs[1:]...)); err == nil {
 						t.Errorf("level %d: mixed Eval and Coeff second operands accepted", l)
+					}
+					if err := ev.MulInnerProduct(outEval, append([]*Ciphertext{evalAs[0]}, as[1:]...), bs); err == nil {
+						t.Errorf("level %d: mixed Eval and Coeff first operands accepted", l)
 					}
 				}
 			}

@@ -24,16 +24,52 @@ type Evaluator struct {
 	// xs, ys are the operand rows of one innerProductRow26 (emptied after).
 	xs, ys [][]uint64
 	mulSc  *mulScratch
-	// galTab is σ_galTabG's coefficient map (galoisTable).
-	galTab  []uint32
-	galTabG uint64
-	// galPerm is σ_galPermG's slot permutation (galoisPerm).
-	galPerm  []int
-	galPermG uint64
-	// mono is X^monoK in Eval form over monoL moduli, monoS its 32-bit
-	// Shoup companions (monomial).
-	mono, monoS  *ring.Poly
-	monoK, monoL int
+	// gals are the gather tables of the last Galois elements used
+	// (galoisTables), at most maxGaloisTables, replaced round-robin.
+	gals    []galoisTables
+	galNext int
+	// monos are the last monomials X^k in Eval form (monomial), at most
+	// maxMonomials, replaced round-robin (monoNext).
+	monos    []monomialEval
+	monoNext int
+	// digits holds the l digit rows of one key-switching row (digitRows).
+	digits [][]uint64
+}
+
+// monomialEval is X^k in Eval form over the first l moduli, with its
+// 32-bit Shoup companions when every one of them is below 2^30 (else s is
+// nil).
+type monomialEval struct {
+	k, l int
+	m, s *ring.Poly
+}
+
+// galoisTables are σ_g's gather tables for degree N: coefficient map
+// (ring.GaloisCoeffTable) and slot permutation (ring.GaloisEvalTable),
+// each made on first use.
+type galoisTables struct {
+	g           uint64
+	coeff, eval []uint32
+}
+
+// maxGaloisTables bounds the Galois elements whose tables an evaluator
+// keeps: query expansion uses one element per tree level (at most
+// log2(N) <= 16), visited depth first, so each recurs between the others.
+// Each table is 4N bytes.
+const maxGaloisTables = 16
+
+// maxMonomials bounds the monomials an evaluator keeps: query expansion
+// multiplies by X^(−2^(ℓ−1)) at each tree level ℓ, at most log2(N) <= 16
+// distinct ones, visited depth first (each level's k recurs between the
+// others'). Each takes 2·l·N words (l·N with 64-bit moduli).
+const maxMonomials = 16
+
+// digitRows returns a reused slice of l rows for the key switch's digits.
+func (e *Evaluator) digitRows(l int) [][]uint64 {
+	if cap(e.digits) < l {
+		e.digits = make([][]uint64, l)
+	}
+	return e.digits[:l]
 }
 
 // NewEvaluator returns an Evaluator for p.
@@ -182,30 +218,40 @@ func (e *Evaluator) MulPowerOfX(out, ct *Ciphertext, k int) error {
 }
 
 // monomial returns X^k in Eval form over the first l moduli and, when
-// they are all below 2^30, its 32-bit Shoup companions (else nil).
+// they are all below 2^30, its 32-bit Shoup companions (else nil). The
+// last maxMonomials are kept in the evaluator.
 func (e *Evaluator) monomial(k, l int) (*ring.Poly, *ring.Poly) {
-	if e.mono == nil || e.monoK != k || e.monoL != l {
-		b := e.p.basis(l)
-		one := ring.NewPoly(e.p.n, l)
-		for r := range l {
-			one.Row(r)[0] = 1
-		}
-		m := ring.NewPoly(e.p.n, l)
-		b.MulPowerOfX(m, one, k)
-		b.NTT(m)
-		e.mono, e.monoS, e.monoK, e.monoL = m, nil, k, l
-		word32 := true
-		for _, t := range b {
-			word32 = word32 && t.M.Q < word32Max
-		}
-		if word32 {
-			e.monoS = ring.NewPoly(e.p.n, l)
-			for r, t := range b {
-				shoupCompanions(e.monoS.Row(r), m.Row(r), t.M)
-			}
+	for _, c := range e.monos {
+		if c.k == k && c.l == l {
+			return c.m, c.s
 		}
 	}
-	return e.mono, e.monoS
+	b := e.p.basis(l)
+	one := ring.NewPoly(e.p.n, l)
+	for r := range l {
+		one.Row(r)[0] = 1
+	}
+	m := ring.NewPoly(e.p.n, l)
+	b.MulPowerOfX(m, one, k)
+	b.NTT(m)
+	c := monomialEval{k: k, l: l, m: m}
+	word32 := true
+	for _, t := range b {
+		word32 = word32 && t.M.Q < word32Max
+	}
+	if word32 {
+		c.s = ring.NewPoly(e.p.n, l)
+		for r, t := range b {
+			shoupCompanions(c.s.Row(r), m.Row(r), t.M)
+		}
+	}
+	if len(e.monos) < maxMonomials {
+		e.monos = append(e.monos, c)
+	} else {
+		e.monos[e.monoNext] = c
+		e.monoNext = (e.monoNext + 1) % maxMonomials
+	}
+	return c.m, c.s
 }
 
 // ToEval converts ct to Eval form in place (no-op when already Eval). The

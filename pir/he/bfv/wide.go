@@ -65,7 +65,7 @@ func wideKeySwitchFits(ext ring.Basis, l, n int) bool {
 // (keyMulRowWideAVX2, products exact by FMA), the l products of a slot
 // summed in doubles and reduced once. The keys are read as they are: no
 // second copy of their residues.
-func (e *Evaluator) keySwitchWide(u0, u1, d *ring.Poly, k *KeySwitchKey, l int, eval bool) {
+func (e *Evaluator) keySwitchWide(u0, u1, d, dEval *ring.Poly, k *KeySwitchKey, l int, eval bool) {
 	p := e.p
 	L := len(p.moduli)
 	ks := p.levels[l].ks
@@ -81,15 +81,7 @@ func (e *Evaluator) keySwitchWide(u0, u1, d *ring.Poly, k *KeySwitchKey, l int, 
 		}
 		o0, o1 := U0.Row(r), U1.Row(r)
 		for j := 0; j < l; j++ {
-			src := d.Row(j)
-			if p.moduli[j] <= 4*m.Q {
-				copy(x, src) // Forward accepts [0, 4q)
-			} else {
-				for s, v := range src {
-					x[s] = m.Reduce(v)
-				}
-			}
-			tab.Forward(x)
+			x := e.digitNTT(x, d, dEval, tab, r, j)
 			mode := uint64(wideAcc)
 			switch {
 			case l == 1:

@@ -215,13 +215,18 @@ func TestKeySwitchWideMatchesReference(t *testing.T) {
 				for j := range l {
 					d.Row(j)[0], d.Row(j)[1] = p.moduli[j]-1, 0
 				}
+				dE := d.Clone()
+				p.basis(l).NTT(dE)
 				for _, eval := range []bool{false, true} {
 					want0, want1 := ring.NewPoly(p.n, l), ring.NewPoly(p.n, l)
-					ev.keySwitch64(want0, want1, d, evk.Galois[3], l, eval)
-					got0, got1 := ring.NewPoly(p.n, l), ring.NewPoly(p.n, l)
-					ev.keySwitchWide(got0, got1, d, evk.Galois[3], l, eval)
-					if !slices.Equal(got0.Coeffs, want0.Coeffs) || !slices.Equal(got1.Coeffs, want1.Coeffs) {
-						t.Fatalf("level %d eval=%v: wide key switching differs from the reference", l, eval)
+					ev.keySwitch64(want0, want1, d, nil, evk.Galois[3], l, eval)
+					// The diagonal digits from d's Eval form, or transformed.
+					for _, de := range []*ring.Poly{nil, dE} {
+						got0, got1 := ring.NewPoly(p.n, l), ring.NewPoly(p.n, l)
+						ev.keySwitchWide(got0, got1, d, de, evk.Galois[3], l, eval)
+						if !slices.Equal(got0.Coeffs, want0.Coeffs) || !slices.Equal(got1.Coeffs, want1.Coeffs) {
+							t.Fatalf("level %d eval=%v Eval digits=%v: wide key switching differs from the reference", l, eval, de != nil)
+						}
 					}
 				}
 			}

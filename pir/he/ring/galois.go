@@ -67,6 +67,26 @@ func (b Basis) GaloisEval(out, x *Poly, perm []int) {
 	}
 }
 
+// GaloisEvalTable fills tab (length n) with σ_g's slot permutation of
+// [GaloisEvalPermutation] in the gather form of [GaloisCoeffTable] (no
+// negations: bit 31 is never set), for [Basis.GaloisEvalTab]. g must be a
+// valid Galois element ([ValidGaloisElement]); n <= 2^31.
+func GaloisEvalTable(tab []uint32, g uint64, n int) {
+	if !ValidGaloisElement(g, n) || len(tab) != n || n > 1<<31 {
+		panic(fmt.Sprintf("ring: internal error: Galois table for g=%d, N=%d, len %d", g, n, len(tab)))
+	}
+	for i, p := range GaloisEvalPermutation(g, n) {
+		tab[i] = uint32(p)
+	}
+}
+
+// GaloisEvalTab sets out = σ_g(x) on NTT-form rows using the table of
+// [GaloisEvalTable]; the result equals [Basis.GaloisEval] (a gather, with
+// the vector kernels of [Basis.GaloisCoeffTab]). out must not alias x.
+func (b Basis) GaloisEvalTab(out, x *Poly, tab []uint32) {
+	b.GaloisCoeffTab(out, x, tab)
+}
+
 // GaloisCoeffTable fills tab (length n) with the coefficient map of σ_g
 // for degree n (he-spec §5.3) in gather form: output coefficient k is input
 // coefficient tab[k] & (2^31−1), negated when bit 31 of tab[k] is set.

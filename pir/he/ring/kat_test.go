@@ -53,6 +53,13 @@ func TestGaloisKATs(t *testing.T) {
 			if !slices.Equal(coeff.Coeffs, ev2.Coeffs) {
 				t.Errorf("N=%d g=%d: Eval permutation disagrees with Coeff automorphism", c.n, g)
 			}
+			tab := make([]uint32, c.n)
+			GaloisEvalTable(tab, g, c.n)
+			ev3 := NewPoly(c.n, len(c.moduli))
+			b.GaloisEvalTab(ev3, ev, tab)
+			if !slices.Equal(coeff.Coeffs, ev3.Coeffs) {
+				t.Errorf("N=%d g=%d: Eval gather table disagrees with Coeff automorphism", c.n, g)
+			}
 		}
 	}
 }
