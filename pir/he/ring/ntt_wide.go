@@ -56,6 +56,15 @@ import "math/bits"
 // |y'| < q: the invariant holds. The last stage (m = 1) multiplies
 // x + y by N^{-1} and x − y by N^{-1}·w[1]^{-1} (both |·| < q by the
 // mulmod bound), adds q to negative results and converts them: [0, q).
+//
+// Lazy inverse (wideInvLazyFits: 2·N·q <= 2^50): the middle stages skip
+// the reduction of x + y. A butterfly maps |x|, |y| < A to |x + y| < 2A
+// and |mulmod(x − y)| < q <= A, so from inputs below 2q the values after
+// s stages are below 2^s·2q, every multiplicand (x − y, and x ± y in the
+// last stage) is below 2^logN·2q = 2·N·q <= 2^50, which keeps every
+// product below q·(1/2 + 1/4·(1+u)) < q and every value an exact double.
+// Reductions that do run (the first two stages always reduce) only lower
+// these bounds.
 
 // wideMax bounds the moduli of the wide kernels: q < 2^50, so that every
 // input below 4q converts exactly (4q < 2^52) and the bounds above hold.
@@ -66,7 +75,7 @@ const wideMax = 1 << 50
 // N^{-1}·w[1]^{-1} with their quotients.
 type wideTable struct {
 	q, qInv          float64
-	lazy             bool
+	lazy, invLazy    bool
 	wf, wq, wif, wiq []float64
 	nInv, nInvQ      float64
 	nInvW, nInvWQ    float64
@@ -80,6 +89,13 @@ func wideLazyFits(q uint64, logN int) bool {
 	return hi == 0 && lo < 1<<51
 }
 
+// wideInvLazyFits reports whether the lazy inverse applies to degree n:
+// 2·n·q <= 2^50.
+func wideInvLazyFits(q uint64, n int) bool {
+	hi, lo := bits.Mul64(2*uint64(n), q)
+	return hi == 0 && lo <= 1<<50
+}
+
 // newWideTable returns the float64 tables of t's modulus for the wide
 // kernels, or nil when q >= wideMax or N < 16.
 func newWideTable(t *Table) *wideTable {
@@ -88,7 +104,7 @@ func newWideTable(t *Table) *wideTable {
 		return nil
 	}
 	fq := float64(q) // exact: q < 2^53
-	wt := &wideTable{q: fq, qInv: 1 / fq, lazy: wideLazyFits(q, t.logN),
+	wt := &wideTable{q: fq, qInv: 1 / fq, lazy: wideLazyFits(q, t.logN), invLazy: wideInvLazyFits(q, t.N),
 		wf: make([]float64, t.N), wq: make([]float64, t.N),
 		wif: make([]float64, t.N), wiq: make([]float64, t.N)}
 	for k := range t.N {
@@ -113,5 +129,9 @@ func (wt *wideTable) forward(a []uint64) {
 
 // inverse is [Table.Inverse] with the wide kernel; len(a) = N.
 func (wt *wideTable) inverse(a []uint64) {
-	inverseWideAVX2(a, wt.wif, wt.wiq, wt.q, wt.qInv, wt.nInv, wt.nInvQ, wt.nInvW, wt.nInvWQ)
+	lazy := uint64(0)
+	if wt.invLazy {
+		lazy = 1
+	}
+	inverseWideAVX2(a, wt.wif, wt.wiq, wt.q, wt.qInv, wt.nInv, wt.nInvQ, wt.nInvW, wt.nInvWQ, lazy)
 }

@@ -16,7 +16,8 @@ var haveWide = haveSIMD && !haveIFMA
 func forwardWideAVX2(a []uint64, w, wq []float64, q, qInv float64, lazy uint64)
 
 // inverseWideAVX2 is [Table.Inverse] for q < wideMax in float64: inputs
-// in [0, 2q), outputs in [0, q); same shapes as forwardWideAVX2.
+// in [0, 2q), outputs in [0, q); same shapes as forwardWideAVX2; lazy = 1
+// when wideInvLazyFits.
 //
 //go:noescape
-func inverseWideAVX2(a []uint64, wi, wiq []float64, q, qInv, nInv, nInvQ, nInvW, nInvWQ float64)
+func inverseWideAVX2(a []uint64, wi, wiq []float64, q, qInv, nInv, nInvQ, nInvW, nInvWQ float64, lazy uint64)

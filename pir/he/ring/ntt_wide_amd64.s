@@ -73,6 +73,13 @@
 	MULMOD(T, W, WQ, Y, U) \
 	VMOVAPD T, Y
 
+// INVLAZY: INV without the reduction of X + Y.
+#define INVLAZY(X, Y, W, WQ, T, U) \
+	VSUBPD Y, X, T \
+	VADDPD Y, X, X \
+	MULMOD(T, W, WQ, Y, U) \
+	VMOVAPD T, Y
+
 // SETUP loads the constants of the register conventions.
 #define SETUP \
 	VBROADCASTSD q+72(FP), Y15 \
@@ -228,12 +235,13 @@ fh1loop:
 	VZEROUPPER
 	RET
 
-// func inverseWideAVX2(a []uint64, wi, wiq []float64, q, qInv, nInv, nInvQ, nInvW, nInvWQ float64)
-TEXT ·inverseWideAVX2(SB), NOSPLIT, $0-120
+// func inverseWideAVX2(a []uint64, wi, wiq []float64, q, qInv, nInv, nInvQ, nInvW, nInvWQ float64, lazy uint64)
+TEXT ·inverseWideAVX2(SB), NOSPLIT, $0-128
 	MOVQ a_base+0(FP), DI
 	MOVQ a_len+8(FP), CX
 	MOVQ wi_base+24(FP), SI
 	MOVQ wiq_base+48(FP), R8
+	MOVQ lazy+120(FP), DX
 	SETUP
 	LEAQ (DI)(CX*8), R15            // end of a
 
@@ -289,7 +297,8 @@ ih2loop:
 	CMPQ       BX, R15
 	JB         ih2loop
 
-	// Stages h = 4 .. while m >= 2: group i with twiddle wi[m+i].
+	// Stages h = 4 .. while m >= 2: group i with twiddle wi[m+i]; with
+	// lazy set, x + y is not reduced (see ntt_wide.go).
 	SHRQ $1, R9                     // m = N/8
 	MOVQ $4, R10                    // h
 
@@ -307,6 +316,8 @@ igroup:
 	VBROADCASTSD (R8)(R12*8), Y11
 	MOVQ         BX, AX
 	LEAQ         (BX)(R13*1), R14
+	TESTQ        DX, DX
+	JNZ          iloopLazy
 
 iloop:
 	VMOVUPD (AX), Y0
@@ -317,6 +328,19 @@ iloop:
 	ADDQ    $32, AX
 	CMPQ    AX, R14
 	JB      iloop
+	JMP     inext
+
+iloopLazy:
+	VMOVUPD (AX), Y0
+	VMOVUPD (AX)(R13*1), Y1
+	INVLAZY(Y0, Y1, Y12, Y11, Y2, Y3)
+	VMOVUPD Y0, (AX)
+	VMOVUPD Y1, (AX)(R13*1)
+	ADDQ    $32, AX
+	CMPQ    AX, R14
+	JB      iloopLazy
+
+inext:
 	LEAQ    (BX)(R13*2), BX
 	INCQ    R11
 	CMPQ    R11, R9

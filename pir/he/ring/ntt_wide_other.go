@@ -9,6 +9,6 @@ func forwardWideAVX2(a []uint64, w, wq []float64, q, qInv float64, lazy uint64) 
 	panic("ring: internal error: no wide NTT")
 }
 
-func inverseWideAVX2(a []uint64, wi, wiq []float64, q, qInv, nInv, nInvQ, nInvW, nInvWQ float64) {
+func inverseWideAVX2(a []uint64, wi, wiq []float64, q, qInv, nInv, nInvQ, nInvW, nInvWQ float64, lazy uint64) {
 	panic("ring: internal error: no wide NTT")
 }

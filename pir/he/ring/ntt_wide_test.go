@@ -27,7 +27,11 @@ func init() {
 			wt.lazy = false
 			wt.forward(a)
 		},
-		func(t *Table, a []uint64) { wideFor(t).inverse(a) },
+		func(t *Table, a []uint64) {
+			wt := *wideFor(t)
+			wt.invLazy = false
+			wt.inverse(a)
+		},
 		func(t *Table) bool { return kernels.Selected() >= kernels.AVX2 && newWideTable(t) != nil }})
 }
 
@@ -70,7 +74,11 @@ func TestWideNTTBounds(t *testing.T) {
 			return q
 		}
 		lazyMax := uint64(1<<51) / uint64(logN+1)
+		invLazyMax := uint64(1<<50) / uint64(2*n)
 		qs := []uint64{prime(1<<30, true), prime(lazyMax, false), prime(lazyMax, true), prime(wideMax, false)}
+		if invLazyMax > 1<<30 {
+			qs = append(qs, prime(invLazyMax, false), prime(invLazyMax, true))
+		}
 		for _, q := range qs {
 			tab, err := NewTable(q, n)
 			if err != nil {
@@ -79,6 +87,9 @@ func TestWideNTTBounds(t *testing.T) {
 			wt := wideFor(tab)
 			if wantLazy := (uint64(logN)+1)*q < 1<<51; wt.lazy != wantLazy {
 				t.Fatalf("N=%d q=%d: lazy=%v, want %v", n, q, wt.lazy, wantLazy)
+			}
+			if wantLazy := 2*uint64(n)*q <= 1<<50; wt.invLazy != wantLazy {
+				t.Fatalf("N=%d q=%d: invLazy=%v, want %v", n, q, wt.invLazy, wantLazy)
 			}
 			inputs := map[string][]uint64{"zero": make([]uint64, n)}
 			top4, top2, topq, rnd4, rnd2 := make([]uint64, n), make([]uint64, n), make([]uint64, n), make([]uint64, n), make([]uint64, n)
@@ -116,6 +127,12 @@ func TestWideNTTBounds(t *testing.T) {
 				wt.inverse(got)
 				if !slices.Equal(got, want) {
 					t.Fatalf("N=%d q=%d %s: wide inverse differs from the reference", n, q, name)
+				}
+				got = slices.Clone(x)
+				full.invLazy = false
+				full.inverse(got)
+				if !slices.Equal(got, want) {
+					t.Fatalf("N=%d q=%d %s: wide inverse (full) differs from the reference", n, q, name)
 				}
 			}
 		}
