@@ -14,7 +14,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -44,6 +47,77 @@ type spillState struct {
 	keys       int
 	runs       []string
 	partsStart time.Time
+	// testPart is the partition of Apple's test keys (one host group).
+	testPart int
+}
+
+// partResult is what resolving one partition adds to the report, kept
+// apart so partitions resolve concurrently and add up in order.
+type partResult struct {
+	rep       *Report // Dropped, ConflictCount and TestIdentityKeys
+	suffixes  []suffixEvent
+	excConf   []Conflict
+	allowConf []Conflict
+	keys      int
+	run       string
+}
+
+// resolvePartitions resolves the partitions on up to spillWorkers cores
+// (each holds one partition in memory) and adds their results to the
+// report in partition order.
+func (c *compiler) resolvePartitions(ctx context.Context, st *spillState) error {
+	results := make([]*partResult, spillPartitions)
+	var next atomic.Int64
+	var mu sync.Mutex
+	var first error
+	done := make(chan struct{}, spillPartitions)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), spillWorkers) {
+		wg.Go(func() {
+			for {
+				p := int(next.Add(1) - 1)
+				if p >= spillPartitions {
+					return
+				}
+				r, err := c.resolvePartition(ctx, p, st)
+				if err != nil {
+					mu.Lock()
+					first = cmp.Or(first, err)
+					mu.Unlock()
+					next.Store(spillPartitions) // stop the other workers
+					return
+				}
+				results[p] = r
+				done <- struct{}{}
+			}
+		})
+	}
+	go func() { wg.Wait(); close(done) }()
+	n := 0
+	for range done {
+		if n++; n%32 == 0 {
+			elapsed := time.Since(st.partsStart)
+			left := time.Duration(float64(elapsed) / float64(n) * float64(spillPartitions-n))
+			c.stagef("compile: %d/%d partitions resolved, ETA %s", n, spillPartitions, left.Round(time.Second))
+		}
+	}
+	if first != nil {
+		return first
+	}
+	for _, r := range results {
+		for k, v := range r.rep.Dropped {
+			c.dropped(k, v)
+		}
+		c.rep.ConflictCount += r.rep.ConflictCount
+		c.rep.TestIdentityKeys = append(c.rep.TestIdentityKeys, r.rep.TestIdentityKeys...)
+		st.suffixes = append(st.suffixes, r.suffixes...)
+		st.excConf, st.allowConf = append(st.excConf, r.excConf...), append(st.allowConf, r.allowConf...)
+		st.keys += r.keys
+		if r.run != "" {
+			st.runs = append(st.runs, r.run)
+		}
+	}
+	return nil
 }
 
 // finishSpilled resolves every partition into a sorted run and returns the
@@ -65,18 +139,14 @@ func (c *compiler) finishSpilled(ctx context.Context, allowed *keySet) (*Result,
 		st.byPart[p] = append(st.byPart[p], i)
 	}
 	st.excKeys, st.allowKeys = bucketKeys(sw, c.exceptions), bucketKeys(sw, allowed)
-	for p := range spillPartitions {
-		if err := ctx.Err(); err != nil {
-			return nil, fmt.Errorf("blocklist: %w", err)
+	st.testPart = partitionOf(sw, TestIdentityKeys[0])
+	for _, k := range TestIdentityKeys {
+		if partitionOf(sw, k) != st.testPart {
+			return nil, errors.New("blocklist: internal error: the test keys are in two host groups")
 		}
-		if err := c.resolvePartition(p, st); err != nil {
-			return nil, err
-		}
-		if done := p + 1; done%32 == 0 {
-			elapsed := time.Since(st.partsStart)
-			left := time.Duration(float64(elapsed) / float64(done) * float64(spillPartitions-done))
-			c.stagef("compile: %d/%d partitions resolved, %d keys, ETA %s", done, spillPartitions, st.keys, left.Round(time.Second))
-		}
+	}
+	if err := c.resolvePartitions(ctx, st); err != nil {
+		return nil, err
 	}
 	for i, t := range st.targets {
 		c.reportBadfilter(t, st.outcomes[i])
@@ -112,32 +182,38 @@ func bucketKeys(sw *spillWriter, s *keySet) [][]string {
 	return b
 }
 
+// spillWorkers bounds the partitions resolved at once (each in memory).
+const spillWorkers = 4
+
 // resolvePartition reads partition p, applies the steps of Compile to it
-// and writes its keys as a sorted run.
-func (c *compiler) resolvePartition(p int, st *spillState) error {
+// and writes its keys as a sorted run. It only reads st and c (counting
+// into its own report), so partitions resolve concurrently.
+func (c *compiler) resolvePartition(ctx context.Context, p int, st *spillState) (*partResult, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("blocklist: %w", err)
+	}
+	own := *c
+	own.rep = &Report{Dropped: map[string]int{}}
+	c = &own
+	res := &partResult{rep: c.rep}
 	sw := c.spill
 	pt, err := c.loadPartition(sw.inPath(p))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	os.Remove(sw.inPath(p))
 	set := pt.set
 	for _, ti := range st.byPart[p] {
 		st.outcomes[ti] = resolveBadfilter(set, st.targets[ti])
 	}
-	st.suffixes = append(st.suffixes, c.suffixEvents(set, pt.seqs)...)
-	var exc, allow []Conflict
-	c.applyAllow(set, c.exceptions, st.excKeys[p], true, &exc)
-	c.applyAllow(set, st.allowed, st.allowKeys[p], false, &allow)
-	st.excConf, st.allowConf = append(st.excConf, exc...), append(st.allowConf, allow...)
+	res.suffixes = c.suffixEvents(set, pt.seqs)
+	c.applyAllow(set, c.exceptions, st.excKeys[p], true, &res.excConf)
+	c.applyAllow(set, st.allowed, st.allowKeys[p], false, &res.allowConf)
 	if !c.opts.KeepCovered {
 		c.compress(set)
 	}
-	if c.opts.TestIdentity {
+	if c.opts.TestIdentity && p == st.testPart {
 		for _, k := range TestIdentityKeys {
-			if partitionOf(sw, k) != p {
-				continue
-			}
 			if set.Add(k, manyOrigins) {
 				pt.seqs = append(pt.seqs, ^uint64(0))
 				pt.locs, pt.modes, pt.offs = append(pt.locs, builtIn), append(pt.modes, spillTextKey), append(pt.offs, 0)
@@ -145,15 +221,13 @@ func (c *compiler) resolvePartition(p int, st *spillState) error {
 			}
 		}
 	}
-	n, err := pt.writeRun(sw.runPath(p))
-	if err != nil {
-		return err
+	if res.keys, err = pt.writeRun(sw.runPath(p)); err != nil {
+		return nil, err
 	}
-	if n > 0 {
-		st.runs = append(st.runs, sw.runPath(p))
+	if res.keys > 0 {
+		res.run = sw.runPath(p)
 	}
-	st.keys += n
-	return nil
+	return res, nil
 }
 
 // loadPartition reads a partition file into a new set, counting the
@@ -218,7 +292,9 @@ func (c *compiler) loadPartition(path string) (*partition, error) {
 		}
 		pt.offs = append(pt.offs, off)
 	}
-	c.dropped("duplicate", dups)
+	if dups > 0 {
+		c.dropped("duplicate", dups)
+	}
 	return pt, nil
 }
 

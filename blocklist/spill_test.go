@@ -6,8 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/metrics"
 	"strings"
 	"testing"
+	"time"
 )
 
 // spillCorpus returns block and allow sources that exercise every step a
@@ -141,6 +145,18 @@ func TestCompileSpilledMatchesMemory(t *testing.T) {
 	}
 }
 
+// TestCompileSpilledSmall compiles small lists without duplicates, allow
+// lists or exceptions in both modes: counts a spilled compile adds per
+// partition must not appear when zero.
+func TestCompileSpilledSmall(t *testing.T) {
+	for _, list := range []string{"a.example.com\nb.example.net\n", "0.0.0.0 x.example.org\n||y.example.org^\n", "https://example.com/a/b\n"} {
+		mem, sp := compileBoth(t, []Source{{Location: "l", Data: []byte(list)}}, nil, Options{})
+		if !bytes.Equal(mem.keys, sp.keys) || !bytes.Equal(mem.prov, sp.prov) || !bytes.Equal(mem.report, sp.report) {
+			t.Errorf("%q: in memory %s %s, spilled %s %s", list, mem.keys, mem.report, sp.keys, sp.report)
+		}
+	}
+}
+
 // TestCompileSpillMidway spills after part of the first source (a budget
 // of about 2,000 keys), so keys held in memory and keys read afterwards
 // meet in the partitions, and wants the in-memory result.
@@ -182,5 +198,86 @@ func TestGroupBounds(t *testing.T) {
 		if ga, gb := groupBounds([]byte(k)); ga != a || gb != b {
 			t.Errorf("%q: byte and string bounds differ", k)
 		}
+	}
+}
+
+// peakLiveHeap runs fn and returns the largest live heap (runtime/metrics
+// /gc/heap/live:bytes, measured at each GC) seen while it ran, sampled
+// every millisecond.
+func peakLiveHeap(fn func()) uint64 {
+	runtime.GC()
+	sample := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	stop, done := make(chan struct{}), make(chan uint64)
+	go func() {
+		var peak uint64
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			metrics.Read(sample)
+			peak = max(peak, sample[0].Value.Uint64())
+			select {
+			case <-stop:
+				done <- peak
+				return
+			case <-tick.C:
+			}
+		}
+	}()
+	fn()
+	runtime.GC() // the last live figure includes what fn held at its end
+	close(stop)
+	return <-done
+}
+
+// TestCompileSpillMemoryBound compiles a 600,000-line hosts file (600k
+// keys, about 60 MB live in memory) with an 8 MiB budget and wants the
+// live heap to stay under the budget plus 40 MiB of fixed cost (256 write
+// buffers of 64 KiB, read buffers, one partition of about 2,500 keys,
+// the report): the key set itself never lives in memory whole. The
+// in-memory compile of the same file is measured too, to show the bound
+// means something.
+func TestCompileSpillMemoryBound(t *testing.T) {
+	if testing.Short() {
+		t.Skip("compiles 600k lines twice")
+	}
+	path := filepath.Join(t.TempDir(), "hosts.txt")
+	var b bytes.Buffer
+	for i := range 600_000 {
+		fmt.Fprintf(&b, "0.0.0.0 h%d-%x.example%d.com\n", i, i*2654435761%1000000007, i%251)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	b = bytes.Buffer{}
+	src, err := ParseSource(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	const budget = 8 << 20
+	var keys int
+	memPeak := peakLiveHeap(func() {
+		r, err := Compile(ctx, []Source{src}, nil, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		keys = len(r.Keys)
+	})
+	spillPeak := peakLiveHeap(func() {
+		r, err := Compile(ctx, []Source{src}, nil, Options{SpillDir: t.TempDir(), SpillBudget: budget})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Spilled == nil || r.Len() != keys {
+			t.Fatalf("spilled %v, %d keys, want %d", r.Spilled != nil, r.Len(), keys)
+		}
+		r.Spilled.Remove()
+	})
+	t.Logf("%d keys: peak live heap %.1f MiB in memory, %.1f MiB with an %d MiB budget", keys, float64(memPeak)/(1<<20), float64(spillPeak)/(1<<20), budget>>20)
+	if limit := uint64(budget + 40<<20); spillPeak > limit {
+		t.Errorf("spilled compile: peak live heap %d bytes, want under %d", spillPeak, limit)
+	}
+	if memPeak < 2*spillPeak {
+		t.Errorf("in-memory compile peaked at %d bytes, spilled at %d: the list is too small to show the bound", memPeak, spillPeak)
 	}
 }
