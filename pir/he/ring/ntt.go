@@ -280,7 +280,7 @@ func (t *Table) Forward(a []uint64) {
 	case t.ifma:
 		forward52IFMA(a, t.w, t.ws52, t.M.Q)
 	case t.simd:
-		forward32PackedAVX2(a, t.w32, t.ws32u, t.M.Q)
+		t.forward32Vec(a)
 	case t.wide != nil:
 		t.wide.forward(a)
 	case t.lane32:
@@ -303,7 +303,7 @@ func (t *Table) Inverse(a []uint64) {
 	case t.ifma:
 		inverse52IFMA(a, t.wi, t.wis52, t.M.Q, t.nInv, t.nInvS52, t.nInvW, t.nInvWS52)
 	case t.simd:
-		inverse32PackedAVX2(a, t.wi32, t.wis32u, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32)
+		t.inverse32Vec(a)
 	case t.wide != nil:
 		t.wide.inverse(a)
 	case t.lane32:

@@ -116,6 +116,15 @@ func inverse52IFMA(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64)
 //go:noescape
 func inverse52LazyIFMA(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS, nq uint64)
 
+// forward32Vec is the vector [Table.Forward] for q < 2^30 (t.simd): the
+// packed AVX2 kernel on amd64.
+func (t *Table) forward32Vec(a []uint64) { forward32PackedAVX2(a, t.w32, t.ws32u, t.M.Q) }
+
+// inverse32Vec is the vector [Table.Inverse] for q < 2^30 (t.simd).
+func (t *Table) inverse32Vec(a []uint64) {
+	inverse32PackedAVX2(a, t.wi32, t.wis32u, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32)
+}
+
 // forward32PackedAVX2 is [Table.Forward] for q < 2^30 on packed 32-bit
 // lanes (ntt_packed_amd64.s): len(a) = N >= 16, a power of two; w and ws
 // are the twiddles and their 32-bit Shoup companions as uint32, length N.

@@ -34,6 +34,15 @@ func inverse32SIMDWith(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64
 	inverse32SIMD(a, wi, wis, q, nInv, nInvS, nInvW, nInvWS)
 }
 
+// forward32Vec is the vector [Table.Forward] for q < 2^30 (t.simd): the
+// NEON kernel on arm64.
+func (t *Table) forward32Vec(a []uint64) { forward32SIMD(a, t.w, t.ws32, t.M.Q) }
+
+// inverse32Vec is the vector [Table.Inverse] for q < 2^30 (t.simd).
+func (t *Table) inverse32Vec(a []uint64) {
+	inverse32SIMD(a, t.wi, t.wis32, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32)
+}
+
 //go:noescape
 func forward32NEON(a, w, ws []uint64, q uint64)
 

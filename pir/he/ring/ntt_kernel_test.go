@@ -32,11 +32,9 @@ var nttKernels = []kernel{
 			inverse32SIMDWith(a, t.wi, t.wis32, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32, true)
 		},
 		func(t *Table) bool { return t.simd && haveAVX512 }},
-	{"avx2-packed", func(t *Table, a []uint64) { forward32PackedAVX2(a, t.w32, t.ws32u, t.M.Q) },
-		func(t *Table, a []uint64) {
-			inverse32PackedAVX2(a, t.wi32, t.wis32u, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32)
-		},
-		func(t *Table) bool { return t.simd }},
+	// The vector kernel Table uses for q < 2^30: packed AVX2 on amd64,
+	// NEON on arm64.
+	{"simd", (*Table).forward32Vec, (*Table).inverse32Vec, func(t *Table) bool { return t.simd }},
 	{"ifma", func(t *Table, a []uint64) { forward52IFMA(a, t.w, t.ws52, t.M.Q) },
 		func(t *Table, a []uint64) {
 			inverse52IFMA(a, t.wi, t.wis52, t.M.Q, t.nInv, t.nInvS52, t.nInvW, t.nInvWS52)
