@@ -22,7 +22,9 @@
 // portable < avx2 < avx512 < ifma, arm64 portable < neon. Within a ladder
 // each level includes the kernels of the levels below it (the AVX-512 NTT
 // passes run beside AVX2 ones; IFMA kernels replace both where they
-// apply); a level of another architecture's ladder is refused.
+// apply); a level of another architecture's ladder is refused. NEON sorts
+// below the x86-64 levels, so Selected() >= AVX2 means "an x86-64 vector
+// level" on every architecture.
 package kernels
 
 import (
@@ -38,16 +40,16 @@ type Level int
 // The kernel levels, lowest first.
 const (
 	Portable Level = iota // portable Go (every architecture, -tags purego)
+	NEON                  // arm64 Advanced SIMD (the database scan and the NTT for moduli below 2^30)
 	AVX2                  // x86-64 AVX2 (VPMULUDQ kernels for moduli below 2^30 and the database scan)
 	AVX512                // AVX-512F on top of AVX2 (wide NTT passes, 64-bit rows)
 	IFMA                  // AVX-512 IFMA (52-bit kernels for moduli below 2^50)
-	NEON                  // arm64 Advanced SIMD (the database scan and the NTT for moduli below 2^30)
 )
 
 // EnvVar names the environment variable that forces a level.
 const EnvVar = "BLINDLIST_KERNELS"
 
-var names = [...]string{Portable: "portable", AVX2: "avx2", AVX512: "avx512", IFMA: "ifma", NEON: "neon"}
+var names = [...]string{Portable: "portable", NEON: "neon", AVX2: "avx2", AVX512: "avx512", IFMA: "ifma"}
 
 // String returns the level's name as [EnvVar] spells it.
 func (l Level) String() string {
@@ -112,11 +114,11 @@ func Supported() []Level { return ladder(Detected()) }
 // ladder returns the levels up to top on top's architecture, lowest
 // first: portable..top on x86-64, portable and neon on arm64.
 func ladder(top Level) []Level {
+	ls := []Level{Portable}
 	if top == NEON {
-		return []Level{Portable, NEON}
+		return append(ls, NEON)
 	}
-	ls := make([]Level, 0, top+1)
-	for l := Portable; l <= top; l++ {
+	for l := AVX2; l <= top; l++ {
 		ls = append(ls, l)
 	}
 	return ls
