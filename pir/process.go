@@ -61,16 +61,22 @@ type resolved struct {
 }
 
 func (c ProcessConfig) resolve(rows []Row) (*resolved, error) {
+	maxValue := 0
+	for _, row := range rows {
+		maxValue = max(maxValue, len(row.Value))
+	}
+	return c.resolveCounts(len(rows), maxValue)
+}
+
+// resolveCounts is resolve for rowCount rows whose largest value has
+// maxValue bytes.
+func (c ProcessConfig) resolveCounts(rowCount, maxValue int) (*resolved, error) {
 	he, err := lookupPreset(c.Preset)
 	if err != nil {
 		return nil, err
 	}
 	r := &resolved{ProcessConfig: c, he: he}
 	r.Cuckoo = c.Cuckoo.withDefaults()
-	maxValue := 0
-	for _, row := range rows {
-		maxValue = max(maxValue, len(row.Value))
-	}
 	if maxValue > maxBucketValueLen {
 		return nil, fmt.Errorf("pir: a value has %d bytes, at most %d fit a hash bucket", maxValue, maxBucketValueLen)
 	}
@@ -92,7 +98,7 @@ func (c ProcessConfig) resolve(rows []Row) (*resolved, error) {
 	case c.ShardCount > 0:
 		r.shards = c.ShardCount
 	case c.EntryCountPerShard > 0:
-		r.shards = max(len(rows)/c.EntryCountPerShard, 1)
+		r.shards = max(rowCount/c.EntryCountPerShard, 1)
 	default:
 		r.shards = 1
 	}

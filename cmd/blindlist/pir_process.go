@@ -18,13 +18,9 @@ import (
 	"sync"
 	"time"
 
-	"google.golang.org/protobuf/encoding/prototext"
-	"google.golang.org/protobuf/proto"
-
 	"github.com/blindlist/blindlist/pir"
 	"github.com/blindlist/blindlist/pir/oprf"
 	"github.com/blindlist/blindlist/pir/pb"
-	"github.com/blindlist/blindlist/pir/pb/pirpb"
 )
 
 const pirProcessUsage = `Usage: blindlist pir process [--config FILE.json | --input FILE [flags]]
@@ -61,7 +57,8 @@ unevenDimensions, symmetricPirArguments are honoured; databaseType must be keywo
 
 Common flags:
   --workers N               shards processed in parallel (default: all cores)
-  --progress                print progress per shard to stderr
+  --progress                print progress (rows read, shards done, ETA) to stderr; always on
+                            a terminal
   --trials N                validation lookups per shard with a test client (default: the JSON
                             config's trialsPerShard, else 0); prints noise budget, sizes, time
 
@@ -225,7 +222,7 @@ func runPIRProcess(ctx context.Context, e *env, args []string) int {
 	if *trials >= 0 {
 		job.trials = *trials
 	}
-	job.progress = *progress
+	job.progress = *progress || isTerminal(e.stderr)
 	return job.run(ctx, e)
 }
 
@@ -245,27 +242,28 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 
 func (job *processJob) run(ctx context.Context, e *env) int {
 	stderr := &lockedWriter{w: e.stderr}
+	start := time.Now()
 	if job.progress {
 		job.cfg.Progress = func(done, total int) {
-			fmt.Fprintf(stderr, "blindlist: processed shard %d of %d\n", done, total)
+			left := time.Since(start) * time.Duration(total-done) / time.Duration(done)
+			fmt.Fprintf(stderr, "blindlist: processed shard %d of %d, ETA %s\n", done, total, left.Round(time.Second))
 		}
 	}
-	// A batch run holds the rows plus the shards in progress; a tighter GC
-	// target trades a little CPU for about 35% less peak memory (1M keys:
-	// 286 MB -> 182 MB).
+	// A batch run holds the shards in progress and the spill buffers; a
+	// tighter GC target trades a little CPU for less peak memory.
 	defer debug.SetGCPercent(debug.SetGCPercent(25))
-	start := time.Now()
-	rows, err := readKeywordRows(job.input, job.value)
+	spill, err := job.route(ctx, stderr)
 	if err != nil {
 		return e.errorf("%v", err)
 	}
-	fmt.Fprintf(e.stderr, "blindlist: read %d rows from %s in %.1f s\n", len(rows), job.input, time.Since(start).Seconds())
+	defer spill.Close()
+	fmt.Fprintf(e.stderr, "blindlist: read %d rows from %s in %.1f s\n", spill.Rows(), job.input, time.Since(start).Seconds())
 	// Each shard is written as soon as it is built, then dropped.
 	var mu sync.Mutex
 	var ps []*pir.Params
 	var staleOnce sync.Once
 	var staleErr error
-	err = pir.ProcessKeywordsFunc(ctx, rows, job.cfg, func(i, n int, db *pir.Database, shardRows []pir.Row) error {
+	err = spill.Process(ctx, func(i, n int, db *pir.Database, shardRows []pir.Row) error {
 		if n > 1 && (!strings.Contains(job.binTemplate, "SHARD_ID") || !strings.Contains(job.parTempl, "SHARD_ID")) {
 			return fmt.Errorf("%d shards but the output paths have no SHARD_ID", n)
 		}
@@ -326,6 +324,61 @@ func (job *processJob) run(ctx context.Context, e *env) int {
 	return 0
 }
 
+// route reads the input database row by row into per-shard spill files
+// (pir.RowSpill) in a temporary directory beside the output (in the
+// nearest existing folder above it), counting its rows first when the
+// shard count depends on them: memory holds a bounded write buffer, never
+// all rows.
+func (job *processJob) route(ctx context.Context, stderr io.Writer) (*pir.RowSpill, error) {
+	format := keywordFormat(job.input)
+	read := func(what string, fn func(pir.Row) error) error {
+		f, err := os.Open(job.input)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		n, last := 0, time.Now()
+		return pir.ReadKeywordRows(f, format, []byte(job.value), func(r pir.Row) error {
+			if n++; job.progress && n%4096 == 0 && time.Since(last) >= time.Second {
+				last = time.Now()
+				fmt.Fprintf(stderr, "blindlist: %s %s: %d rows\n", what, job.input, n)
+			}
+			return fn(r)
+		})
+	}
+	count := -1
+	if job.cfg.NeedsRowCount() {
+		// The shard count follows from the row count: one pass to count.
+		count = 0
+		if err := read("counting rows of", func(pir.Row) error { count++; return nil }); err != nil {
+			return nil, err
+		}
+	}
+	sp, err := pir.NewRowSpill(existingDir(filepath.Dir(job.binTemplate)), job.cfg, count)
+	if err != nil {
+		return nil, err
+	}
+	if err := read("routing rows of", func(r pir.Row) error { return sp.Add(ctx, r) }); err != nil {
+		sp.Close()
+		return nil, err
+	}
+	return sp, nil
+}
+
+// existingDir returns dir, or its nearest existing parent.
+func existingDir(dir string) string {
+	for {
+		if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return ""
+		}
+		dir = parent
+	}
+}
+
 // shardPaths returns the output files of shard i.
 func (job *processJob) shardPaths(i int) (bin, params string) {
 	return strings.ReplaceAll(job.binTemplate, "SHARD_ID", strconv.Itoa(i)),
@@ -360,50 +413,17 @@ func (job *processJob) removeStaleShards(n int, stderr io.Writer) error {
 	}
 }
 
-// readKeywordRows reads a KeywordDatabase (.txtpb text, .binpb binary) or a
-// plain key list with one value for every key.
-func readKeywordRows(path, value string) ([]pir.Row, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var m *pirpb.KeywordDatabase
+// keywordFormat is the format of the input database at path, by its
+// name: .txtpb text, .binpb or .pb binary KeywordDatabase, otherwise a
+// plain key list.
+func keywordFormat(path string) pir.KeywordFormat {
 	switch {
 	case strings.HasSuffix(path, ".txtpb"):
-		m = &pirpb.KeywordDatabase{}
-		if err := prototext.Unmarshal(b, m); err != nil {
-			return nil, fmt.Errorf("%s is not a KeywordDatabase text proto: %v", path, err)
-		}
+		return pir.KeywordTextProto
 	case strings.HasSuffix(path, ".binpb") || strings.HasSuffix(path, ".pb"):
-		m = &pirpb.KeywordDatabase{}
-		if err := proto.Unmarshal(b, m); err != nil {
-			return nil, fmt.Errorf("%s is not a KeywordDatabase: %v", path, err)
-		}
+		return pir.KeywordBinaryProto
 	}
-	if m != nil {
-		rows := make([]pir.Row, len(m.GetRows()))
-		for i, r := range m.GetRows() {
-			rows[i] = pir.Row{Keyword: r.GetKeyword(), Value: r.GetValue()}
-		}
-		return rows, nil
-	}
-	// Keywords alias the file contents: one allocation for the whole list.
-	rows := make([]pir.Row, 0, bytes.Count(b, []byte{'\n'})+1)
-	v := []byte(value)
-	for len(b) > 0 {
-		line := b
-		if i := bytes.IndexByte(b, '\n'); i >= 0 {
-			line, b = b[:i], b[i+1:]
-		} else {
-			b = nil
-		}
-		line = bytes.TrimSpace(line)
-		if len(line) == 0 {
-			continue
-		}
-		rows = append(rows, pir.Row{Keyword: line[:len(line):len(line)], Value: v})
-	}
-	return rows, nil
+	return pir.KeyLines
 }
 
 // readAppleProcessConfig reads PIRProcessDatabase's JSON config.

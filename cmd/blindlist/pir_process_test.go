@@ -38,7 +38,7 @@ func TestPIRProcessConcurrentShardOutput(t *testing.T) {
 			if strings.HasPrefix(line, fmt.Sprintf("blindlist: shard %d validated: ", i)) {
 				counts[fmt.Sprint("validated ", i)]++
 			}
-			if line == fmt.Sprintf("blindlist: processed shard %d of %d", i+1, shards) {
+			if strings.HasPrefix(line, fmt.Sprintf("blindlist: processed shard %d of %d, ETA ", i+1, shards)) {
 				counts[fmt.Sprint("progress ", i+1)]++
 			}
 		}
