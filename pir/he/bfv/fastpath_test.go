@@ -136,7 +136,7 @@ func TestMul32MatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(25, 26))
 	for _, p := range fastPathParams(t) {
 		for l := 1; l <= p.MaxLevel(); l++ {
-			mt, err := p.mulTablesAt(l)
+			mt, err := p.mulTablesAt(l, maxMulPairs)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -31,8 +31,17 @@ import (
 // with Shenoy–Kumaresan (|y| < B is guaranteed by the size of B).
 
 // maxMulPairs bounds the number of ciphertext pairs in one
-// [Evaluator.MulInnerProduct]; B is sized for it.
+// [Evaluator.MulInnerProduct].
 const maxMulPairs = 1 << 16
+
+// B is sized for the number of pairs of the product: the tables of a level
+// come in classes by c = bits.Len(pairs), each sized for every product of
+// fewer than 2^c pairs, so a short inner product (a PIR second dimension
+// has a few dozen pairs at most) may take one auxiliary prime fewer than
+// the largest one: one NTT fewer per operand polynomial and per tensor
+// polynomial, and one row fewer in the lift, tensor and scale. The
+// product does not depend on the auxiliary primes.
+const mulPairClasses = 17 // bits.Len(maxMulPairs)
 
 // mulTables are the constants of ct×ct at one level.
 type mulTables struct {
@@ -97,21 +106,23 @@ func bigMod(x *big.Int, m uint64) uint64 {
 	return new(big.Int).Mod(x, new(big.Int).SetUint64(m)).Uint64()
 }
 
-func newMulTables(p *Params, l int) (*mulTables, error) {
-	return buildMulTables(p, l, haveIFMA || haveWide)
+func newMulTables(p *Params, l, pairClass int) (*mulTables, error) {
+	return buildMulTables(p, l, pairClass, haveIFMA || haveWide)
 }
 
 // buildMulTables is newMulTables with the IFMA choice made by the caller
-// (tests build word52 tables on any CPU: the portable rows then run).
-func buildMulTables(p *Params, l int, ifma bool) (*mulTables, error) {
+// (tests build word52 tables on any CPU: the portable rows then run). The
+// tables serve products of fewer than 2^pairClass pairs.
+func buildMulTables(p *Params, l, pairClass int, ifma bool) (*mulTables, error) {
 	lv := p.levels[l]
 	qB := lv.basis
 	bigQ := lv.bigQ
-	// |y| <= t·pairs·2N·Q + l; B must exceed it. Aux primes are below 2^61
-	// (each >= 2^60), or below 2^30 (each >= 2^29) when every q_i is below
-	// 2^30 too: then every product in lift, tensor and scale is below 2^60
-	// and the NTTs of all rows take the 32-bit kernels.
-	need := bits.Len64(p.t) + bits.Len64(maxMulPairs) + bits.Len64(uint64(2*p.n)) + bigQ.BitLen() + 2
+	// |y| <= t·pairs·2N·Q + l; B must exceed it (pairs < 2^pairClass).
+	// Aux primes are below 2^61 (each >= 2^60), or below 2^30 (each >=
+	// 2^29) when every q_i is below 2^30 too: then every product in lift,
+	// tensor and scale is below 2^60 and the NTTs of all rows take the
+	// 32-bit kernels.
+	need := bits.Len64(p.t) + pairClass + bits.Len64(uint64(2*p.n)) + bigQ.BitLen() + 2
 	// The 32-bit path also sums up to max(l+1, k+1) products below 2^60
 	// and one residue in a uint64, so it needs at most 15 products
 	// (15·2^60 + 2^30 < 2^64).
@@ -208,10 +219,12 @@ func buildMulTables(p *Params, l int, ifma bool) (*mulTables, error) {
 	return mt, nil
 }
 
-// mulTablesAt returns the (lazily built, then immutable) ct×ct tables.
-func (p *Params) mulTablesAt(l int) (*mulTables, error) {
-	o := &p.mulOnces[l]
-	o.once.Do(func() { o.tab, o.err = newMulTables(p, l) })
+// mulTablesAt returns the (lazily built, then immutable) ct×ct tables for
+// a product of pairs pairs (1 <= pairs <= maxMulPairs) at level l.
+func (p *Params) mulTablesAt(l, pairs int) (*mulTables, error) {
+	c := bits.Len(uint(pairs))
+	o := &p.mulOnces[l][c-1]
+	o.once.Do(func() { o.tab, o.err = newMulTables(p, l, c) })
 	return o.tab, o.err
 }
 
@@ -388,7 +401,7 @@ func (e *Evaluator) MulInnerProduct(out *Ciphertext, as, bs []*Ciphertext) error
 			}
 		}
 	}
-	mt, err := e.p.mulTablesAt(l)
+	mt, err := e.p.mulTablesAt(l, len(as))
 	if err != nil {
 		return err
 	}

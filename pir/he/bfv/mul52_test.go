@@ -19,7 +19,7 @@ func TestMul52MatchesReference(t *testing.T) {
 	for _, p := range word52Params(t) {
 		for l := 1; l <= p.MaxLevel(); l++ {
 			t.Run(fmt.Sprintf("moduli=%v/l=%d", p.moduli, l), func(t *testing.T) {
-				mt, err := buildMulTables(p, l, true)
+				mt, err := buildMulTables(p, l, mulPairClasses, true)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -2,6 +2,7 @@ package bfv
 
 import (
 	"math/big"
+	"math/bits"
 	mrand "math/rand"
 	"math/rand/v2"
 	"slices"
@@ -138,6 +139,9 @@ func TestMulMatchesClosedForm(t *testing.T) {
 		{"n16_2x60_w64", ParamsLiteral{N: 16, T: 16417, Moduli: []uint64{1152921504606830593, 1152921504606748673, 576460752303436801}}, 2},
 		{"n16_27_28_w32", ParamsLiteral{N: 16, T: 17, Moduli: moduli27_28_28}, 2},
 		{"n16_27_28_w64", ParamsLiteral{N: 16, T: 17, Moduli: moduli27_28_28, WordBits: 64}, 2},
+		// Products of several pair classes (tables sized per class).
+		{"n16_27_28_w32_inner7", ParamsLiteral{N: 16, T: 17, Moduli: moduli27_28_28}, 7},
+		{"n16_27_28_w32_inner100", ParamsLiteral{N: 16, T: 17, Moduli: moduli27_28_28}, 100},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -219,5 +223,49 @@ func TestMulMatchesClosedForm(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestMulTablesPairClasses checks, for every pair class of the bench100k
+// and a 33-bit preset, that the auxiliary base B (without m_sk) exceeds
+// twice the bound t·pairs·2N·Q on |y| for the largest product of the class,
+// and that a short product (6 pairs, bench100k's second dimension) takes
+// fewer auxiliary primes than the largest one where the primes are small.
+func TestMulTablesPairClasses(t *testing.T) {
+	if mulPairClasses != bits.Len(maxMulPairs) {
+		t.Fatalf("mulPairClasses = %d, want bits.Len(maxMulPairs) = %d", mulPairClasses, bits.Len(maxMulPairs))
+	}
+	for _, name := range []string{"n_4096_logq_27_28_28_logt_5", "n_4096_logq_16_33_33_logt_4"} {
+		p, err := Preset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := p.MaxLevel()
+		for c := 1; c <= mulPairClasses; c++ {
+			mt, err := p.mulTablesAt(l, 1<<(c-1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			B := big.NewInt(1)
+			for _, a := range mt.aux[:len(mt.aux)-1] {
+				B.Mul(B, new(big.Int).SetUint64(a.M.Q))
+			}
+			bound := new(big.Int).Mul(p.levels[l].bigQ, big.NewInt(int64(p.t)<<c*int64(2*p.n)*2))
+			if B.Cmp(bound) <= 0 {
+				t.Errorf("%s class %d: B has %d bits, bound %d", name, c, B.BitLen(), bound.BitLen())
+			}
+		}
+		small, err := p.mulTablesAt(l, 6)
+		if err != nil {
+			t.Fatal(err)
+		}
+		large, err := p.mulTablesAt(l, maxMulPairs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if small.word32 && len(small.aux) >= len(large.aux) {
+			t.Errorf("%s: 6 pairs take %d auxiliary primes, %d pairs %d", name, len(small.aux), maxMulPairs, len(large.aux))
+		}
+		t.Logf("%s: auxiliary primes for 6 pairs %d, for %d pairs %d", name, len(small.aux), maxMulPairs, len(large.aux))
 	}
 }

@@ -63,10 +63,10 @@ type Params struct {
 	wordBits int
 
 	tMod     modq.Modulus
-	keyB     ring.Basis // all L moduli (secret-key / key-switching context)
-	bits     []int      // ceilLog2 of each modulus
-	levels   []*level   // levels[l] for l = 1..ctModuli (index 0 unused)
-	mulOnces []mulOnce  // ct×ct tables per level, built on first use
+	keyB     ring.Basis                // all L moduli (secret-key / key-switching context)
+	bits     []int                     // ceilLog2 of each modulus
+	levels   []*level                  // levels[l] for l = 1..ctModuli (index 0 unused)
+	mulOnces [][mulPairClasses]mulOnce // ct×ct tables per level and pair class, built on first use
 }
 
 type preset struct {

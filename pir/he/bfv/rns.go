@@ -216,7 +216,7 @@ func (p *Params) precompute() error {
 	L := len(p.moduli)
 	maxL := p.MaxLevel()
 	p.levels = make([]*level, maxL+1)
-	p.mulOnces = make([]mulOnce, maxL+1)
+	p.mulOnces = make([][mulPairClasses]mulOnce, maxL+1)
 	bt := new(big.Int).SetUint64(p.t)
 	for l := 1; l <= maxL; l++ {
 		lv := &level{l: l, basis: p.keyB[:l], bigQ: big.NewInt(1)}
