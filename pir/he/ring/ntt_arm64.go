@@ -10,41 +10,35 @@ import "github.com/blindlist/blindlist/pir/he/kernels"
 // on arm64.
 var haveSIMD = kernels.Selected() == kernels.NEON
 
-// forward32SIMD is forward32 with NEON (ntt_arm64.s); len(a) = N >= 16, a
-// power of two, w and ws the twiddle tables of length N, every value
-// below 4q < 2^32.
-func forward32SIMD(a, w, ws []uint64, q uint64) {
-	_, _ = w[len(a)-1], ws[len(a)-1] // the kernel reads w[:N], ws[:N]
-	forward32NEON(a, w, ws, q)
-}
-
-// inverse32SIMD is inverse32 with NEON (ntt_arm64.s); same shapes as
-// forward32SIMD, values below q.
-func inverse32SIMD(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64) {
-	_, _ = wi[len(a)-1], wis[len(a)-1]
-	inverse32NEON(a, wi, wis, q, nInv, nInvS, nInvW, nInvWS)
-}
-
-// forward32SIMDWith is forward32SIMD; arm64 has no AVX-512 passes to
-// choose (the tests name every x86-64 variant through it).
-func forward32SIMDWith(a, w, ws []uint64, q uint64, avx512 bool) { forward32SIMD(a, w, ws, q) }
-
-// inverse32SIMDWith is inverse32SIMD (see forward32SIMDWith).
-func inverse32SIMDWith(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64, avx512 bool) {
-	inverse32SIMD(a, wi, wis, q, nInv, nInvS, nInvW, nInvWS)
-}
-
 // forward32Vec is the vector [Table.Forward] for q < 2^30 (t.simd): the
-// NEON kernel on arm64.
-func (t *Table) forward32Vec(a []uint64) { forward32SIMD(a, t.w, t.ws32, t.M.Q) }
+// NEON kernel on arm64, with the uint32 twiddle tables; len(a) = N >= 16,
+// every value below 4q < 2^32.
+func (t *Table) forward32Vec(a []uint64) {
+	_, _ = t.w32[len(a)-1], t.ws32u[len(a)-1] // the kernel reads N of each
+	forward32NEON(a, t.w32, t.ws32u, t.M.Q)
+}
 
-// inverse32Vec is the vector [Table.Inverse] for q < 2^30 (t.simd).
+// inverse32Vec is the vector [Table.Inverse] for q < 2^30 (t.simd); values
+// below q.
 func (t *Table) inverse32Vec(a []uint64) {
-	inverse32SIMD(a, t.wi, t.wis32, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32)
+	_, _ = t.wi32[len(a)-1], t.wis32u[len(a)-1]
+	inverse32NEON(a, t.wi32, t.wis32u, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32)
+}
+
+// forward32SIMDWith runs the NEON kernel for the tests' x86-64 entries
+// (avx2, avx512 in nttKernels), which pass the uint64 tables: it narrows
+// them (allocating; tests only).
+func forward32SIMDWith(a, w, ws []uint64, q uint64, avx512 bool) {
+	forward32NEON(a, narrow32(w[:len(a)]), narrow32(ws[:len(a)]), q)
+}
+
+// inverse32SIMDWith is forward32SIMDWith's inverse (tests only).
+func inverse32SIMDWith(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64, avx512 bool) {
+	inverse32NEON(a, narrow32(wi[:len(a)]), narrow32(wis[:len(a)]), q, nInv, nInvS, nInvW, nInvWS)
 }
 
 //go:noescape
-func forward32NEON(a, w, ws []uint64, q uint64)
+func forward32NEON(a []uint64, w, ws []uint32, q uint64)
 
 //go:noescape
-func inverse32NEON(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64)
+func inverse32NEON(a []uint64, wi, wis []uint32, q, nInv, nInvS, nInvW, nInvWS uint64)

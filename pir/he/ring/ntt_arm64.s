@@ -66,10 +66,11 @@
 	VUMIN X, V26.S4, X \
 	SHOUP(y, w, ws)
 
-// func forward32NEON(a, w, ws []uint64, q uint64)
+// func forward32NEON(a []uint64, w, ws []uint32, q uint64)
 //
 // forward32 (ntt_scalar.go): len(a) = N >= 16, a power of two, values in
-// [0, 4q) in, [0, q) out.
+// [0, 4q) in, [0, q) out; w, ws the twiddles and their 32-bit Shoup
+// companions as uint32 (Table.w32, ws32u), N of each.
 TEXT ·forward32NEON(SB), NOSPLIT, $0-80
 	MOVD a_base+0(FP), R0
 	MOVD a_len+8(FP), R1
@@ -92,9 +93,9 @@ fstage:
 
 fgroup:
 	ADD   R5, R7, R10
-	LSL   $3, R10, R10
+	LSL   $2, R10, R10
 	ADD   R2, R10, R11
-	VLD1R (R11), [V20.S4]                         // w[m+i] (low half) in every lane
+	VLD1R (R11), [V20.S4]                         // w[m+i] in every lane
 	ADD   R3, R10, R11
 	VLD1R (R11), [V21.S4]                         // w'[m+i]
 	MOVD  R8, R11                                 // &x[j]
@@ -122,7 +123,7 @@ floop:
 	// VLD4 puts a0 a2 a4 a6 in V0 and a1 a3 a5 a7 in V2 (V1, V3: the zero
 	// high halves); TRN1/TRN2 regroup lanes between the stages.
 flast:
-	LSL  $3, R5, R10
+	LSL  $2, R5, R10
 	ADD  R2, R10, R11                             // &w[N/4]
 	ADD  R3, R10, R12                             // &w'[N/4]
 	ADD  R10, R10, R10
@@ -135,15 +136,15 @@ flast8:
 	VLD4   (R8), [V0.S4, V1.S4, V2.S4, V3.S4]     // V0: a0 a2 a4 a6, V2: a1 a3 a5 a7
 	VTRN1  V2.S4, V0.S4, V4.S4                    // x: a0 a1 a4 a5
 	VTRN2  V2.S4, V0.S4, V6.S4                    // y: a2 a3 a6 a7
-	VLD1.P 16(R11), [V20.S4]                      // w[N/4+2b], w[N/4+2b+1]: lanes 0 and 2
-	VLD1.P 16(R12), [V21.S4]
-	VTRN1  V20.S4, V20.S4, V20.S4                 // w[N/4+2b] w[N/4+2b] w[N/4+2b+1] w[N/4+2b+1]
-	VTRN1  V21.S4, V21.S4, V21.S4
+	VLD1.P 8(R11), [V20.S2]                       // w[N/4+2b], w[N/4+2b+1]
+	VLD1.P 8(R12), [V21.S2]
+	VZIP1  V20.S4, V20.S4, V20.S4                 // w[N/4+2b] w[N/4+2b] w[N/4+2b+1] w[N/4+2b+1]
+	VZIP1  V21.S4, V21.S4, V21.S4
 	FWD(V4.S4, V6.S4, 6, 20, 21)
 	VTRN1  V6.S4, V4.S4, V0.S4                    // x: a0 a2 a4 a6
 	VTRN2  V6.S4, V4.S4, V2.S4                    // y: a1 a3 a5 a7
-	VLD2.P 32(R13), [V22.S4, V23.S4]              // V22: w[N/2+4b .. N/2+4b+3]
-	VLD2.P 32(R14), [V18.S4, V19.S4]              // V18: w'[N/2+4b ..]
+	VLD1.P 16(R13), [V22.S4]                      // w[N/2+4b .. N/2+4b+3]
+	VLD1.P 16(R14), [V18.S4]                      // w'[N/2+4b ..]
 	FWD(V0.S4, V2.S4, 2, 22, 18)
 	CSUB(V0.S4, V29.S4)
 	CSUB(V0.S4, V30.S4)
@@ -154,10 +155,11 @@ flast8:
 	BNE    flast8
 	RET
 
-// func inverse32NEON(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64)
+// func inverse32NEON(a []uint64, wi, wis []uint32, q, nInv, nInvS, nInvW, nInvWS uint64)
 //
 // inverse32 (ntt_scalar.go): len(a) = N >= 16, a power of two, values in
-// [0, q) in and out; nInvS, nInvWS are 32-bit Shoup companions.
+// [0, q) in and out; wi, wis as uint32 (Table.wi32, wis32u); nInvS, nInvWS
+// are 32-bit Shoup companions.
 TEXT ·inverse32NEON(SB), NOSPLIT, $0-112
 	MOVD a_base+0(FP), R0
 	MOVD a_len+8(FP), R1
@@ -170,7 +172,7 @@ TEXT ·inverse32NEON(SB), NOSPLIT, $0-112
 	// The first two stages (h = 1 with m = N/2, h = 2 with m = N/4), fused,
 	// on blocks of eight values a0..a7 (lanes as in flast8).
 	LSR  $1, R1, R10
-	LSL  $3, R10, R10
+	LSL  $2, R10, R10
 	ADD  R2, R10, R11                             // &wi[N/2]
 	ADD  R3, R10, R12
 	LSR  $1, R10, R10
@@ -181,15 +183,15 @@ TEXT ·inverse32NEON(SB), NOSPLIT, $0-112
 
 ifirst8:
 	VLD4   (R8), [V0.S4, V1.S4, V2.S4, V3.S4]     // x: a0 a2 a4 a6, y: a1 a3 a5 a7
-	VLD2.P 32(R11), [V22.S4, V23.S4]              // V22: wi[N/2+4b .. N/2+4b+3]
-	VLD2.P 32(R12), [V18.S4, V19.S4]
+	VLD1.P 16(R11), [V22.S4]                      // wi[N/2+4b .. N/2+4b+3]
+	VLD1.P 16(R12), [V18.S4]
 	INV(V0.S4, V2.S4, 2, 22, 18)
 	VTRN1  V2.S4, V0.S4, V4.S4                    // x: a0 a1 a4 a5
 	VTRN2  V2.S4, V0.S4, V6.S4                    // y: a2 a3 a6 a7
-	VLD1.P 16(R13), [V20.S4]                      // wi[N/4+2b], wi[N/4+2b+1]: lanes 0 and 2
-	VLD1.P 16(R14), [V21.S4]
-	VTRN1  V20.S4, V20.S4, V20.S4
-	VTRN1  V21.S4, V21.S4, V21.S4
+	VLD1.P 8(R13), [V20.S2]                       // wi[N/4+2b], wi[N/4+2b+1]
+	VLD1.P 8(R14), [V21.S2]
+	VZIP1  V20.S4, V20.S4, V20.S4                 // each twice
+	VZIP1  V21.S4, V21.S4, V21.S4
 	INV(V4.S4, V6.S4, 6, 20, 21)
 	VTRN1  V6.S4, V4.S4, V0.S4                    // a0 a2 a4 a6
 	VTRN2  V6.S4, V4.S4, V2.S4                    // a1 a3 a5 a7
@@ -211,7 +213,7 @@ istage:
 
 igroup:
 	ADD   R5, R7, R10
-	LSL   $3, R10, R10
+	LSL   $2, R10, R10
 	ADD   R2, R10, R11
 	VLD1R (R11), [V20.S4]                         // wi[m+i]
 	ADD   R3, R10, R11
