@@ -11,18 +11,29 @@ import (
 // (pir-spec §3.6; Apple's innerProduct). The sum is exact modulo each q_i,
 // so any reduction schedule gives Apple's result.
 
-// dot sets out (resized to 2 Eval polys at the ciphertexts' level) to the
-// inner product of cts with plaintexts base..base+len(cts)-1 of a wide
-// (uint64) database; narrow databases take the streaming scan
-// (firstDimAcc) instead.
-func (db *Database) dot(ev *bfv.Evaluator, bp *bfv.Params, out *bfv.Ciphertext, cts []*bfv.Ciphertext, base int) error {
-	pts := make([]*bfv.Plaintext, len(cts))
-	for r := range cts {
-		if v := db.pt64[base+r]; v != nil {
-			pts[r] = &bfv.Plaintext{Poly: &ring.Poly{N: bp.N(), Coeffs: v}, Format: bfv.Eval}
+// scanColumns is the most columns of a wide database one task computes
+// together (dotColumns): each task reads all d0 leaves of its table once,
+// so fewer, larger groups read less; eight keep a 1M-key table's 31
+// columns in four tasks per table for the workers to share.
+const scanColumns = 8
+
+// dotColumns sets outs[i] (resized to 2 Eval polys at the ciphertexts'
+// level) to the inner product of cts with the plaintexts of column col0+i,
+// plaintexts base+(col0+i)·d0 .. +d0−1 of a wide (uint64) database, all
+// columns in one pass over cts (bfv.InnerProductColumns). Narrow databases
+// take the streaming scan (firstDimAcc) instead.
+func (db *Database) dotColumns(ev *bfv.Evaluator, bp *bfv.Params, outs []*bfv.Ciphertext, cts []*bfv.Ciphertext, base, col0 int) error {
+	d0 := db.params.Dimensions[0]
+	pts := make([][]*bfv.Plaintext, len(outs))
+	for i := range pts {
+		pts[i] = make([]*bfv.Plaintext, len(cts))
+		for r := range cts {
+			if v := db.pt64[base+(col0+i)*d0+r]; v != nil {
+				pts[i][r] = &bfv.Plaintext{Poly: &ring.Poly{N: bp.N(), Coeffs: v}, Format: bfv.Eval}
+			}
 		}
 	}
-	return ev.InnerProduct(out, cts, pts)
+	return ev.InnerProductColumns(outs, cts, pts)
 }
 
 // ctModuliOf returns the reduction constants of the ciphertext moduli.

@@ -242,16 +242,19 @@ func (s *Server) respond(ctx context.Context, db *Database, expanded []*bfv.Ciph
 			R[k][c] = make([]*bfv.Ciphertext, d1)
 		}
 	}
+	// Columns in groups of scanColumns per task: a task reads the table's
+	// leaves once for its whole group (bfv.InnerProductColumns), and the
+	// groups still spread over the workers.
 	perTable := l.plaintextCount()
-	err = s.evs.forEach(s.budget, ctx, b*chunks*d1, func(ev *bfv.Evaluator, i int) error {
-		k, c, col := i/(chunks*d1), i/d1%chunks, i%d1
-		out := &bfv.Ciphertext{}
-		base := k*perTable + c*l.perChunk() + col*d0
-		if err := db.dot(ev, s.bp, out, q0[k], base); err != nil {
-			return err
+	groups := ceilDiv(d1, scanColumns)
+	err = s.evs.forEach(s.budget, ctx, b*chunks*groups, func(ev *bfv.Evaluator, i int) error {
+		k, c, g := i/(chunks*groups), i/groups%chunks, i%groups
+		col0, col1 := g*scanColumns, min((g+1)*scanColumns, d1)
+		for col := col0; col < col1; col++ {
+			R[k][c][col] = &bfv.Ciphertext{}
 		}
-		R[k][c][col] = out
-		return nil
+		base := k*perTable + c*l.perChunk()
+		return db.dotColumns(ev, s.bp, R[k][c][col0:col1], q0[k], base, col0)
 	})
 	if err != nil {
 		return nil, err

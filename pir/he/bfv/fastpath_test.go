@@ -411,7 +411,7 @@ func TestInnerProduct32MatchesReference(t *testing.T) {
 		want := &Ciphertext{}
 		ev.shape(want, 2, l, Eval)
 		for r := 0; r < l; r++ {
-			ev.innerProductRow64(want, cts, pts, r)
+			ev.innerProductRow64(want, cts, pts, r, 0, ev.p.n)
 		}
 		for k := range got.Polys {
 			if !slices.Equal(got.Polys[k].Coeffs, want.Polys[k].Coeffs) {

@@ -311,43 +311,59 @@ func (e *Evaluator) MulPlain(out, ct *Ciphertext, pt *Plaintext) error {
 // lazy 128-bit accumulation and one reduction per slot (he-spec §4.5, §9).
 // This is PIR's first-dimension product. out must not alias an input.
 func (e *Evaluator) InnerProduct(out *Ciphertext, cts []*Ciphertext, pts []*Plaintext) error {
-	if len(cts) != len(pts) || len(cts) == 0 {
-		return fmt.Errorf("bfv: inner product of %d ciphertexts and %d plaintexts", len(cts), len(pts))
-	}
-	l := cts[0].Level()
-	np := len(cts[0].Polys)
-	for i, ct := range cts {
-		if err := e.checkCt(ct, "inner product"); err != nil {
-			return err
-		}
-		if ct.Format != Eval || ct.Level() != l || len(ct.Polys) != np {
-			return fmt.Errorf("bfv: inner product: ciphertext %d differs in format, level or size", i)
-		}
-		if pts[i] != nil && (pts[i].Format != Eval || pts[i].Level() < l) {
-			return fmt.Errorf("bfv: inner product: plaintext %d is not an Eval plaintext of level >= %d", i, l)
-		}
+	l, np, err := e.checkInnerProduct(cts, pts)
+	if err != nil {
+		return err
 	}
 	e.shape(out, np, l, Eval)
-	for r := 0; r < l; r++ {
-		switch q := e.p.keyB[r].M.Q; {
-		case q < word32Max:
-			e.innerProductRow32(out, cts, pts, r)
-		case q < word52Max && haveIFMA:
-			e.innerProductRow52(out, cts, pts, r, maxTerms52)
-		case q < word52Max && haveSIMD:
-			e.innerProductRow26(out, cts, pts, r, maxTerms52)
-		default:
-			e.innerProductRow64(out, cts, pts, r)
-		}
+	for r := range l {
+		e.innerProductSlots(out, cts, pts, r, 0, e.p.n)
 	}
 	return nil
 }
 
-// innerProductRow32 is row r of InnerProduct for q < 2^30: products are
+// checkInnerProduct checks the operands of InnerProduct and returns their
+// level and polynomial count.
+func (e *Evaluator) checkInnerProduct(cts []*Ciphertext, pts []*Plaintext) (l, np int, err error) {
+	if len(cts) != len(pts) || len(cts) == 0 {
+		return 0, 0, fmt.Errorf("bfv: inner product of %d ciphertexts and %d plaintexts", len(cts), len(pts))
+	}
+	l = cts[0].Level()
+	np = len(cts[0].Polys)
+	for i, ct := range cts {
+		if err := e.checkCt(ct, "inner product"); err != nil {
+			return 0, 0, err
+		}
+		if ct.Format != Eval || ct.Level() != l || len(ct.Polys) != np {
+			return 0, 0, fmt.Errorf("bfv: inner product: ciphertext %d differs in format, level or size", i)
+		}
+		if pts[i] != nil && (pts[i].Format != Eval || pts[i].Level() < l) {
+			return 0, 0, fmt.Errorf("bfv: inner product: plaintext %d is not an Eval plaintext of level >= %d", i, l)
+		}
+	}
+	return l, np, nil
+}
+
+// innerProductSlots computes slots [s0, s1) of row r of InnerProduct into
+// out (already shaped), with the kernel for q_r at the selected level.
+func (e *Evaluator) innerProductSlots(out *Ciphertext, cts []*Ciphertext, pts []*Plaintext, r, s0, s1 int) {
+	switch q := e.p.keyB[r].M.Q; {
+	case q < word32Max:
+		e.innerProductRow32(out, cts, pts, r, s0, s1)
+	case q < word52Max && haveIFMA:
+		e.innerProductRow52(out, cts, pts, r, maxTerms52, s0, s1)
+	case q < word52Max && haveSIMD:
+		e.innerProductRow26(out, cts, pts, r, maxTerms52, s0, s1)
+	default:
+		e.innerProductRow64(out, cts, pts, r, s0, s1)
+	}
+}
+
+// innerProductRow32 is row r, slots [s0, s1), of InnerProduct for q < 2^30: products are
 // below 2^60, summed exactly in a uint64 (AVX2: four lanes per
 // VPMULUDQ/VPADDQ) and reduced every maxTerms32(q) terms and at the end.
-func (e *Evaluator) innerProductRow32(out *Ciphertext, cts []*Ciphertext, pts []*Plaintext, r int) {
-	n := e.p.n
+func (e *Evaluator) innerProductRow32(out *Ciphertext, cts []*Ciphertext, pts []*Plaintext, r int, s0, s1 int) {
+	n := s1 - s0
 	if cap(e.acc64) < n {
 		e.acc64 = make([]uint64, n)
 	}
@@ -367,9 +383,9 @@ func (e *Evaluator) innerProductRow32(out *Ciphertext, cts []*Ciphertext, pts []
 				cnt = 1
 			}
 			cnt++
-			mulAccRow(acc, ct.Polys[k].Row(r), pt.Poly.Row(r))
+			mulAccRow(acc, ct.Polys[k].Row(r)[s0:s1], pt.Poly.Row(r)[s0:s1])
 		}
-		reduceRow(out.Polys[k].Row(r), acc, m)
+		reduceRow(out.Polys[k].Row(r)[s0:s1], acc, m)
 	}
 }
 
@@ -405,10 +421,10 @@ func mulAccRowGo(acc, x, y []uint64) {
 	}
 }
 
-// innerProductRow64 is row r of InnerProduct for any modulus: 128-bit lazy
+// innerProductRow64 is row r, slots [s0, s1), of InnerProduct for any modulus: 128-bit lazy
 // accumulation; the reference for innerProductRow32.
-func (e *Evaluator) innerProductRow64(out *Ciphertext, cts []*Ciphertext, pts []*Plaintext, r int) {
-	n := e.p.n
+func (e *Evaluator) innerProductRow64(out *Ciphertext, cts []*Ciphertext, pts []*Plaintext, r int, s0, s1 int) {
+	n := s1 - s0
 	np := len(out.Polys)
 	if cap(e.acc) < n {
 		e.acc = make([][2]uint64, n)
@@ -435,8 +451,8 @@ func (e *Evaluator) innerProductRow64(out *Ciphertext, cts []*Ciphertext, pts []
 					cnt = 1
 				}
 				cnt++
-				x := ct.Polys[k].Row(r)
-				y := pt.Poly.Row(r)
+				x := ct.Polys[k].Row(r)[s0:s1]
+				y := pt.Poly.Row(r)[s0:s1]
 				y = y[:len(x)]
 				for j := range x {
 					hi, lo := bits.Mul64(x[j], y[j])
@@ -445,7 +461,7 @@ func (e *Evaluator) innerProductRow64(out *Ciphertext, cts []*Ciphertext, pts []
 					acc[j][0] += hi + c
 				}
 			}
-			o := out.Polys[k].Row(r)
+			o := out.Polys[k].Row(r)[s0:s1]
 			for j := range o {
 				o[j] = m.Reduce128(acc[j][0], acc[j][1])
 			}

@@ -18,13 +18,13 @@ import (
 // 2^50 + 4095·2^52 < 2^64, b below 2^63 and c below 2^60; then
 // a + b·2^26 + c·2^52 < 2^113 is reduced once (fold26).
 
-// innerProductRow26 is row r of InnerProduct for 2^30 <= q < 2^50 with the
+// innerProductRow26 is row r, slots [s0, s1), of InnerProduct for 2^30 <= q < 2^50 with the
 // 26-bit digit columns; the AVX2 kernel keeps the columns of eight slots in
 // registers across every term of a batch, so they are loaded and stored
 // once per batch. It computes the same residues as innerProductRow64, the
 // reference. maxTerms (<= maxTerms52) is the batch size.
-func (e *Evaluator) innerProductRow26(out *Ciphertext, cts []*Ciphertext, pts []*Plaintext, r int, maxTerms int) {
-	n := e.p.n
+func (e *Evaluator) innerProductRow26(out *Ciphertext, cts []*Ciphertext, pts []*Plaintext, r int, maxTerms int, s0, s1 int) {
+	n := s1 - s0
 	if cap(e.acc64) < 3*n {
 		e.acc64 = make([]uint64, 3*n)
 	}
@@ -34,8 +34,8 @@ func (e *Evaluator) innerProductRow26(out *Ciphertext, cts []*Ciphertext, pts []
 		e.xs, e.ys = e.xs[:0], e.ys[:0]
 		for i, ct := range cts {
 			if pts[i] != nil {
-				e.xs = append(e.xs, ct.Polys[k].Row(r))
-				e.ys = append(e.ys, pts[i].Poly.Row(r))
+				e.xs = append(e.xs, ct.Polys[k].Row(r)[s0:s1])
+				e.ys = append(e.ys, pts[i].Poly.Row(r)[s0:s1])
 			}
 		}
 		clear(a)
@@ -50,7 +50,7 @@ func (e *Evaluator) innerProductRow26(out *Ciphertext, cts []*Ciphertext, pts []
 			t := min(s+maxTerms, len(e.xs))
 			mulAcc26(a, b, c, e.xs[s:t], e.ys[s:t])
 		}
-		fold26(out.Polys[k].Row(r), a, b, c, m)
+		fold26(out.Polys[k].Row(r)[s0:s1], a, b, c, m)
 	}
 	clear(e.xs[:cap(e.xs)]) // drop the references to the operands
 	clear(e.ys[:cap(e.ys)])

@@ -34,14 +34,14 @@ func TestInnerProduct26MatchesReference(t *testing.T) {
 		want := &Ciphertext{}
 		ev.shape(want, 2, l, Eval)
 		for r := 0; r < l; r++ {
-			ev.innerProductRow64(want, cts, pts, r)
+			ev.innerProductRow64(want, cts, pts, r, 0, ev.p.n)
 		}
 		for _, maxTerms := range []int{1, 2, 3, maxTerms52} {
 			t.Run(fmt.Sprintf("moduli=%v/fold=%d", p.moduli, maxTerms), func(t *testing.T) {
 				got := &Ciphertext{}
 				ev.shape(got, 2, l, Eval)
 				for r := 0; r < l; r++ {
-					ev.innerProductRow26(got, cts, pts, r, maxTerms)
+					ev.innerProductRow26(got, cts, pts, r, maxTerms, 0, ev.p.n)
 				}
 				for k := range got.Polys {
 					if !slices.Equal(got.Polys[k].Coeffs, want.Polys[k].Coeffs) {

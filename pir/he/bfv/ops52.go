@@ -12,14 +12,14 @@ import (
 // accumulator grows by less than 2^48 per product.
 const maxTerms52 = 1<<12 - 1
 
-// innerProductRow52 is row r of InnerProduct for 2^30 <= q < 2^50 with
+// innerProductRow52 is row r, slots [s0, s1), of InnerProduct for 2^30 <= q < 2^50 with
 // AVX-512 IFMA: each product x·y < 2^100 of residues is split into its
 // low and high 52 bits (VPMADD52LUQ, VPMADD52HUQ) and the halves are
 // summed in two 64-bit accumulators, eight lanes at a time; the sum
 // hi·2^52 + lo is reduced every maxTerms terms and at the end. It computes
 // the same residues as innerProductRow64, the reference.
-func (e *Evaluator) innerProductRow52(out *Ciphertext, cts []*Ciphertext, pts []*Plaintext, r int, maxTerms int) {
-	n := e.p.n
+func (e *Evaluator) innerProductRow52(out *Ciphertext, cts []*Ciphertext, pts []*Plaintext, r int, maxTerms int, s0, s1 int) {
+	n := s1 - s0
 	if cap(e.acc64) < 2*n {
 		e.acc64 = make([]uint64, 2*n)
 	}
@@ -40,9 +40,9 @@ func (e *Evaluator) innerProductRow52(out *Ciphertext, cts []*Ciphertext, pts []
 				cnt = 0
 			}
 			cnt++
-			mulAcc52(lo, hi, ct.Polys[k].Row(r), pt.Poly.Row(r))
+			mulAcc52(lo, hi, ct.Polys[k].Row(r)[s0:s1], pt.Poly.Row(r)[s0:s1])
 		}
-		fold52(out.Polys[k].Row(r), lo, hi, m)
+		fold52(out.Polys[k].Row(r)[s0:s1], lo, hi, m)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/blindlist/blindlist/internal/cputime"
 	"github.com/blindlist/blindlist/pir/he/kernels"
+	"github.com/blindlist/blindlist/pir/he/ring"
 )
 
 // TestMulAccScanMatchesPortable compares MulAccScan (the kernel of the
@@ -205,6 +206,156 @@ func BenchmarkScanShape(b *testing.B) {
 			cpu := (cputime.Process() - cpu0).Seconds()
 			b.ReportMetric(float64(bytes)*float64(b.N)/cpu/1e9, "GB/cpu-s")
 			b.ReportMetric(cpu*1e3/float64(b.N), "cpu-ms/op")
+		})
+	}
+}
+
+// BenchmarkScanShapeWide runs the first-dimension scan of a 1M-key table
+// (97 rows × 31 columns of plaintexts) for n_4096_logq_16_33_33_logt_4,
+// whose 33-bit modulus keeps the database in uint64 words: "columns" as
+// package pir does it (InnerProductColumns, eight columns per call), "each"
+// with one InnerProduct per column, which re-reads the 97 leaves (12.7 MB)
+// for every column. 197 MB of plaintext words; it reports plaintext bytes
+// (8 per residue) per CPU second.
+func BenchmarkScanShapeWide(b *testing.B) {
+	const name, rows, cols, group = "n_4096_logq_16_33_33_logt_4", 97, 31, 8
+	p, err := Preset(name)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n, l := p.N(), p.MaxLevel()
+	rng := rand.New(rand.NewPCG(1, 2))
+	random := func(poly *ring.Poly) {
+		for i := range l {
+			q := p.keyB[i].M.Q
+			row := poly.Row(i)
+			for j := range row {
+				row[j] = rng.Uint64N(q)
+			}
+		}
+	}
+	cts := make([]*Ciphertext, rows)
+	for r := range cts {
+		cts[r] = p.NewCiphertext(2, l, Eval)
+		random(cts[r].Polys[0])
+		random(cts[r].Polys[1])
+	}
+	pts := make([][]*Plaintext, cols)
+	outs := make([]*Ciphertext, cols)
+	for c := range pts {
+		pts[c] = make([]*Plaintext, rows)
+		for r := range pts[c] {
+			pts[c][r] = &Plaintext{Poly: ring.NewPoly(n, l), Format: Eval}
+			random(pts[c][r].Poly)
+		}
+		outs[c] = &Ciphertext{}
+	}
+	ev := NewEvaluator(p)
+	bytes := int64(8 * l * n * rows * cols)
+	for _, mode := range []string{"columns", "each"} {
+		b.Run(fmt.Sprintf("%s/%s", name, mode), func(b *testing.B) {
+			b.SetBytes(bytes)
+			cpu0 := cputime.Process()
+			for b.Loop() {
+				for c0 := 0; c0 < cols; c0 += group {
+					c1 := min(c0+group, cols)
+					if mode == "columns" {
+						if err := ev.InnerProductColumns(outs[c0:c1], cts, pts[c0:c1]); err != nil {
+							b.Fatal(err)
+						}
+						continue
+					}
+					for c := c0; c < c1; c++ {
+						if err := ev.InnerProduct(outs[c], cts, pts[c]); err != nil {
+							b.Fatal(err)
+						}
+					}
+				}
+			}
+			cpu := (cputime.Process() - cpu0).Seconds()
+			b.ReportMetric(float64(bytes)*float64(b.N)/cpu/1e9, "GB/cpu-s")
+			b.ReportMetric(cpu*1e3/float64(b.N), "cpu-ms/op")
+		})
+	}
+}
+
+// TestInnerProductColumns checks InnerProductColumns against one
+// InnerProduct per column, for the presets of every inner-product kernel
+// (moduli below 2^30, 2^30..2^50, 55 and 60 bits), with random residues,
+// the edges 0 and q−1, zero (nil) plaintexts, and more terms than the
+// 32-bit kernel sums before reducing (29-bit modulus); and that it refuses
+// mismatched operands.
+func TestInnerProductColumns(t *testing.T) {
+	for _, name := range []string{"n_4096_logq_27_28_28_logt_5", "n_4096_logq_16_33_33_logt_4",
+		"n_8192_logq_29_60_60_logt_15", "n_8192_logq_3x55_logt_24", "insecure_n_512_logq_4x60_logt_20",
+		"insecure_n_8_logq_5x18_logt_5"} {
+		t.Run(name, func(t *testing.T) {
+			p, err := Preset(name)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(7, uint64(p.n)))
+			l := p.MaxLevel()
+			fill := func(poly *ring.Poly, edge bool) {
+				for i := range l {
+					q := p.keyB[i].M.Q
+					for j := range poly.Row(i) {
+						switch {
+						case !edge:
+							poly.Row(i)[j] = rng.Uint64N(q)
+						case rng.IntN(2) == 0:
+							poly.Row(i)[j] = q - 1
+						default:
+							poly.Row(i)[j] = 0
+						}
+					}
+				}
+			}
+			// 70 terms: more than the 64 products of a 29-bit modulus that
+			// the 32-bit kernel sums before reducing.
+			const terms, cols = 70, 3
+			cts := make([]*Ciphertext, terms)
+			for i := range cts {
+				cts[i] = p.NewCiphertext(2, l, Eval)
+				fill(cts[i].Polys[0], i%5 == 0)
+				fill(cts[i].Polys[1], i%7 == 0)
+			}
+			pts := make([][]*Plaintext, cols)
+			for c := range pts {
+				pts[c] = make([]*Plaintext, terms)
+				for i := range pts[c] {
+					if (i+c)%6 == 5 {
+						continue // a zero plaintext
+					}
+					pts[c][i] = &Plaintext{Poly: ring.NewPoly(p.n, l), Format: Eval}
+					fill(pts[c][i].Poly, i%4 == 0)
+				}
+			}
+			ev := NewEvaluator(p)
+			outs := make([]*Ciphertext, cols)
+			for c := range outs {
+				outs[c] = &Ciphertext{}
+			}
+			if err := ev.InnerProductColumns(outs, cts, pts); err != nil {
+				t.Fatal(err)
+			}
+			for c := range cols {
+				want := &Ciphertext{}
+				if err := ev.InnerProduct(want, cts, pts[c]); err != nil {
+					t.Fatal(err)
+				}
+				for k := range want.Polys {
+					if !slices.Equal(outs[c].Polys[k].Coeffs, want.Polys[k].Coeffs) {
+						t.Fatalf("column %d poly %d (%s): InnerProductColumns differs from InnerProduct", c, k, kernels.Selected())
+					}
+				}
+			}
+			if err := ev.InnerProductColumns(outs[:2], cts, pts); err == nil {
+				t.Error("3 columns into 2 outputs accepted")
+			}
+			if err := ev.InnerProductColumns(outs[:1], cts, [][]*Plaintext{pts[0][:terms-1]}); err == nil {
+				t.Error("a column of 69 plaintexts for 70 ciphertexts accepted")
+			}
 		})
 	}
 }
