@@ -266,6 +266,21 @@ type ShardInfo struct {
 	Serve FileInfo `json:"serve,omitzero"`
 }
 
+// fileDigests returns the recorded digest of every shard file by name; nil
+// for no PIR output.
+func (m *PIRManifest) fileDigests() map[string]FileInfo {
+	if m == nil {
+		return nil
+	}
+	out := make(map[string]FileInfo, 3*len(m.Shards))
+	for i := range m.Shards {
+		for _, f := range m.Shards[i].files() {
+			out[f.Name] = f
+		}
+	}
+	return out
+}
+
 // files returns the files of the shard, the serve-ready one when recorded.
 func (s *ShardInfo) files() []FileInfo {
 	if s.Serve.Name == "" {
