@@ -16,7 +16,7 @@ import (
 // largest key element g ≤ target applied r times when keys are compressed.
 //
 // The whole tree runs in Eval form: the query ciphertexts are transformed
-// once, a split's automorphism is a slot permutation with its key switch
+// once (by their first split), a split's automorphism is a slot permutation with its key switch
 // finished in Eval form (bfv.Evaluator.ApplyGaloisEval), and X^(−2^(ℓ−1))
 // a slot-wise product, so the leaves come out in the Eval form the first
 // dimension multiplies them in. Per split at level l (l ciphertext
@@ -113,9 +113,9 @@ func (w *worker) get() *bfv.Ciphertext {
 
 func (w *worker) put(c *bfv.Ciphertext) { w.free = append(w.free, c) }
 
-// expand expands the query ciphertexts to outputCount ciphertexts in Eval
-// form, in order; positions consumed by the sink are nil. It consumes cts:
-// their storage is reused.
+// expand expands the query ciphertexts (Coeff form) to outputCount
+// ciphertexts in Eval form, in order; positions consumed by the sink are
+// nil. It consumes cts: their storage is reused.
 func (x *expander) expand(cts []*bfv.Ciphertext, outputCount int) ([]*bfv.Ciphertext, error) {
 	n := x.bp.N()
 	out := make([]*bfv.Ciphertext, outputCount)
@@ -127,10 +127,7 @@ func (x *expander) expand(cts []*bfv.Ciphertext, outputCount int) ([]*bfv.Cipher
 			pos[i] = start + i
 		}
 		w := x.newWorker()
-		err := w.ev.ToEval(ct)
-		if err == nil {
-			err = x.expandOne(w, ct, out, pos, 1, ceilLog2(uint64(c)))
-		}
+		err := x.expandOne(w, ct, out, pos, 1, ceilLog2(uint64(c)))
 		x.doneWorker(w)
 		if err != nil {
 			return nil, err
@@ -148,6 +145,10 @@ func (x *expander) expand(cts []*bfv.Ciphertext, outputCount int) ([]*bfv.Cipher
 func (x *expander) expandOne(w *worker, ct *bfv.Ciphertext, out []*bfv.Ciphertext, pos []int, l, h int) error {
 	n := len(pos)
 	if n == 1 {
+		// A query ciphertext that is its own leaf is still in Coeff form.
+		if err := w.ev.ToEval(ct); err != nil {
+			return err
+		}
 		if l <= h { // equalise the scaling of shallow leaves
 			if err := w.ev.Add(ct, ct, ct); err != nil {
 				return err
@@ -203,8 +204,10 @@ func (x *expander) expandOne(w *worker, ct *bfv.Ciphertext, out []*bfv.Ciphertex
 }
 
 // split returns (ct + σ(ct), (ct − σ(ct))·x^(−2^(ℓ−1))) for the level-ℓ
-// automorphism σ (Apple's expandCiphertextForOneStep), all in Eval form.
-// ct is not modified.
+// automorphism σ (Apple's expandCiphertextForOneStep), in Eval form. ct is
+// Eval, or a query ciphertext in Coeff form, which the first automorphism
+// converts in place (bfv.Evaluator.ApplyGaloisEval: from Coeff form it
+// takes σ(c1)'s coefficients without the l inverse NTTs).
 func (x *expander) split(w *worker, ct *bfv.Ciphertext, l int) (*bfv.Ciphertext, *bfv.Ciphertext, error) {
 	target := uint64(1)<<(x.logN-l+1) + 1
 	g, reps, err := galoisSteps(x.elements, target, x.logN)
