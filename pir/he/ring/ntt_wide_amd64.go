@@ -21,3 +21,32 @@ func forwardWideAVX2(a []uint64, w, wq []float64, q, qInv float64, lazy uint64)
 //
 //go:noescape
 func inverseWideAVX2(a []uint64, wi, wiq []float64, q, qInv, nInv, nInvQ, nInvW, nInvWQ float64, lazy uint64)
+
+// rows64AVX2 reports whether the AVX2 64-bit add/sub/neg rows
+// (rows_wide_amd64.s) apply to modulus q: at the avx2 level (the AVX-512
+// rows take over from the avx512 level on), for 2^31 <= q < 2^62.
+func rows64AVX2(q uint64) bool { return haveSIMD && !haveAVX512 && !rowsSIMD(q) && q < 1<<62 }
+
+// mulRowsWide reports whether the float64 slot-wise product
+// (mulRowWideAVX2) serves modulus q: 2^30 <= q < 2^50 at every level from
+// avx2 on (no other vector kernel multiplies such residues slot-wise).
+func mulRowsWide(q uint64) bool { return haveSIMD && q >= lane32Max && q < wideMax }
+
+// mulRowWide sets o = x·y mod q slot-wise for x, y < q < 2^50, len(o) a
+// multiple of 4.
+func mulRowWide(o, x, y []uint64, q uint64) {
+	fq := float64(q)
+	mulRowWideAVX2(o, x[:len(o)], y[:len(o)], fq, 1/fq)
+}
+
+//go:noescape
+func addRow64AVX2(o, x, y []uint64, q uint64)
+
+//go:noescape
+func subRow64AVX2(o, x, y []uint64, q uint64)
+
+//go:noescape
+func negRow64AVX2(o, x []uint64, q uint64)
+
+//go:noescape
+func mulRowWideAVX2(o, x, y []uint64, q, qInv float64)

@@ -167,3 +167,52 @@ func TestWideSelection(t *testing.T) {
 		}
 	}
 }
+
+// TestWideRows runs the AVX2 64-bit add/sub/neg rows and the float64
+// slot-wise product directly, wherever the CPU runs AVX2 (at every level),
+// against the portable rows and 128-bit products: random inputs, 0 and
+// q−1 in every pairing, moduli from 2^30 to the kernels' bounds.
+func TestWideRows(t *testing.T) {
+	if kernels.Selected() < kernels.AVX2 {
+		t.Skip("the wide rows need AVX2")
+	}
+	rng := rand.New(rand.NewPCG(17, 5))
+	for _, q := range []uint64{1<<30 + 3, rows32Max + 11, 8589852673, wideMax - 27, 1<<62 - 57} {
+		for _, n := range []int{4, 16, 4096} {
+			x, y := make([]uint64, n), make([]uint64, n)
+			for i := range x {
+				x[i], y[i] = rng.Uint64N(q), rng.Uint64N(q)
+			}
+			x[0], y[0], x[1], y[1], x[2], y[2], x[3], y[3] = q-1, q-1, 0, q-1, q-1, 0, 0, 0
+			got, want := make([]uint64, n), make([]uint64, n)
+			addRow64AVX2(got, x, y, q)
+			addRowGo(want, x, y, q)
+			if !slices.Equal(got, want) {
+				t.Fatalf("q=%d n=%d: addRow64AVX2 differs from the portable row", q, n)
+			}
+			subRow64AVX2(got, x, y, q)
+			subRowGo(want, x, y, q)
+			if !slices.Equal(got, want) {
+				t.Fatalf("q=%d n=%d: subRow64AVX2 differs from the portable row", q, n)
+			}
+			negRow64AVX2(got, x, q)
+			negRowGo(want, x, q)
+			if !slices.Equal(got, want) {
+				t.Fatalf("q=%d n=%d: negRow64AVX2 differs from the portable row", q, n)
+			}
+			if q >= wideMax {
+				continue
+			}
+			m, err := modq.New(q)
+			if err != nil {
+				t.Fatal(err)
+			}
+			mulRowWide(got, x, y, q)
+			for i := range got {
+				if w := m.Mul(x[i], y[i]); got[i] != w {
+					t.Fatalf("q=%d n=%d: mulRowWide slot %d = %d, want %d", q, n, i, got[i], w)
+				}
+			}
+		}
+	}
+}

@@ -136,6 +136,9 @@ func addRow(o, x, y []uint64, q uint64) {
 	} else if v := len(o) &^ 7; v > 0 && rows64SIMD(q) {
 		addRow64AVX512(o[:v], x[:v], y[:v], q)
 		o, x, y = o[v:], x[v:], y[v:]
+	} else if v := len(o) &^ 3; v > 0 && rows64AVX2(q) {
+		addRow64AVX2(o[:v], x[:v], y[:v], q)
+		o, x, y = o[v:], x[v:], y[v:]
 	}
 	addRowGo(o, x, y, q)
 }
@@ -157,6 +160,9 @@ func subRow(o, x, y []uint64, q uint64) {
 		o, x, y = o[v:], x[v:], y[v:]
 	} else if v := len(o) &^ 7; v > 0 && rows64SIMD(q) {
 		subRow64AVX512(o[:v], x[:v], y[:v], q)
+		o, x, y = o[v:], x[v:], y[v:]
+	} else if v := len(o) &^ 3; v > 0 && rows64AVX2(q) {
+		subRow64AVX2(o[:v], x[:v], y[:v], q)
 		o, x, y = o[v:], x[v:], y[v:]
 	}
 	subRowGo(o, x, y, q)
@@ -180,6 +186,9 @@ func negRow(o, x []uint64, q uint64) {
 	} else if v := len(o) &^ 7; v > 0 && rows64SIMD(q) {
 		negRow64AVX512(o[:v], x[:v], q)
 		o, x = o[v:], x[v:]
+	} else if v := len(o) &^ 3; v > 0 && rows64AVX2(q) {
+		negRow64AVX2(o[:v], x[:v], q)
+		o, x = o[v:], x[v:]
 	}
 	negRowGo(o, x, q)
 }
@@ -201,6 +210,10 @@ func (b Basis) MulCoeffs(out, x, y *Poly) {
 		m := t.M
 		o, xs, ys := out.Row(i), x.Row(i), y.Row(i)
 		xs, ys = xs[:len(o)], ys[:len(o)]
+		if v := len(o) &^ 3; v > 0 && mulRowsWide(m.Q) {
+			mulRowWide(o[:v], xs[:v], ys[:v], m.Q)
+			o, xs, ys = o[v:], xs[v:], ys[v:]
+		}
 		if m.Q < lane32Max {
 			// Products of residues below 2^30 fit a word.
 			for j := range o {
