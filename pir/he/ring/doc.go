@@ -20,17 +20,22 @@
 // Performance: moduli below 2^30 (every modulus of the 27/28-bit URL
 // filter presets) take 32-bit kernels: lazy values stay below 4q < 2^32,
 // so a Shoup product w·y − floor(y·w'/2^32)·q with w' = floor(w·2^32/q)
-// needs only 64-bit multiplies. On amd64 with AVX2 these run as Go
-// assembly (ntt_amd64.s, rows_amd64.s: VPMULUDQ four lanes at a time,
-// two NTT stages per pass; the wide passes on eight lanes with AVX-512F,
-// ntt_avx512_amd64.s), selected once at program start by package kernels
-// (the CPU's best level, or a lower one forced with BLINDLIST_KERNELS);
-// the portable Go kernels remain (build tag purego forces them). On CPUs
+// needs only 64-bit multiplies. On amd64 with AVX2 (and AVX-512F) the NTT
+// runs as Go assembly on packed 32-bit lanes (ntt_packed_amd64.s: the
+// uint64 row is packed in place, eight residues per register, VPMULLD and
+// VPMULUDQ form the Shoup product, two stages per pass, the last three
+// fused with in-register shuffles) and the rows on 64-bit lanes
+// (rows_amd64.s), selected once at program start by package kernels (the
+// CPU's best level, or a lower one forced with BLINDLIST_KERNELS); the
+// portable Go kernels remain (build tag purego forces them). On CPUs
 // with AVX-512 IFMA, every modulus below 2^50 (the 33-bit moduli of
 // n_4096_logq_16_33_33_logt_4, and the 27/28-bit ones too, where they beat
 // the 32-bit kernels) takes the IFMA NTT instead (ntt_ifma_amd64.s:
 // VPMADD52HUQ/VPMADD52LUQ give a Shoup product with w' = floor(w·2^52/q)
-// on eight 52-bit lanes; the bound is derived at ifmaMax). The 64-bit
+// on eight 52-bit lanes; the bound is derived at ifmaMax; where
+// (4 + 2·log2 N)·q, resp. 2·N·q, stays below 2^52, the forward, resp.
+// inverse, kernel reduces only in its last stage: ifmaLazyFits,
+// invLazyFits). The 64-bit
 // Harvey NTT serves every other modulus and is the reference every fast
 // kernel is tested against on the same inputs (ntt_kernel_test.go,
 // poly_ref_test.go). Row additions, subtractions, negations and Galois

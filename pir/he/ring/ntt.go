@@ -41,7 +41,7 @@ type Table struct {
 	// simd selects the AVX2 kernels (lane32 tables on a CPU with AVX2 and
 	// N >= 16); see ntt_amd64.go. The packed kernels (ntt_packed_amd64.s)
 	// read the twiddles and their 32-bit companions as uint32: w32, ws32u,
-	// wi32, wis32u.
+	// wi32, wis32u (the NEON kernel of ntt_arm64.s too).
 	simd                     bool
 	w32, ws32u, wi32, wis32u []uint32
 	// ifma selects the AVX-512 IFMA kernels (q < ifmaMax on a CPU with
@@ -294,7 +294,9 @@ func (t *Table) Forward(a []uint64) {
 // coefficients it came from, in [0, q): the exact inverse of [Table.Forward].
 //
 // Gentleman–Sande with lazy butterflies: values stay in [0, 2q) between
-// stages; the last stage folds in N^{-1}.
+// stages (the IFMA kernel for 2·N·q <= 2^52 lets them grow instead and
+// reduces only in the last stage, see invLazyFits); the last stage folds
+// in N^{-1}.
 func (t *Table) Inverse(a []uint64) {
 	a = a[:t.N]
 	switch {

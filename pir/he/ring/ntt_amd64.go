@@ -4,55 +4,17 @@ package ring
 
 import "github.com/blindlist/blindlist/pir/he/kernels"
 
-// haveSIMD reports that the AVX2 kernels (32-bit NTT of ntt_amd64.s, rows)
-// are selected ([kernels.Selected]); fixed at program start.
+// haveSIMD reports that the AVX2 kernels (32-bit NTT of
+// ntt_packed_amd64.s, rows of rows_amd64.s) are selected
+// ([kernels.Selected]); fixed at program start.
 var haveSIMD = kernels.Selected() >= kernels.AVX2
 
-// haveAVX512 reports that the AVX-512F kernels (eight-lane NTT passes of
-// ntt_avx512_amd64.s, 64-bit rows) are selected; fixed at program start.
+// haveAVX512 reports that the AVX-512F kernels (64-bit rows of
+// rows_avx512_amd64.s) are selected; fixed at program start. The 32-bit
+// NTT runs the AVX2 kernels at this level too: on the AMD EPYC (Zen 4)
+// this was measured on, the packed AVX2 kernel beat the former
+// eight-lane AVX-512 passes (BENCHMARKS.md, issue 17).
 var haveAVX512 = kernels.Selected() >= kernels.AVX512
-
-// forward32SIMD is forward32 with AVX2 (ntt_amd64.s) and, when available,
-// AVX-512 for the radix-4 passes whose quarter blocks hold at least 8
-// values; len(a) = N >= 16, a power of two, w and ws the twiddle tables of
-// length N.
-func forward32SIMD(a, w, ws []uint64, q uint64) {
-	forward32SIMDWith(a, w, ws, q, haveAVX512)
-}
-
-func forward32SIMDWith(a, w, ws []uint64, q uint64, avx512 bool) {
-	_, _ = w[len(a)-1], ws[len(a)-1] // the kernels read w[:N], ws[:N]
-	m, h := uint64(1), uint64(len(a)/2)
-	for ; avx512 && h >= 16; m, h = 4*m, h/4 {
-		fwdRadix4AVX512(a, w, ws, q, m, h)
-	}
-	forward32AVX2(a, w, ws, q, m, h)
-}
-
-// inverse32SIMD is inverse32 with AVX2 (ntt_amd64.s), AVX-512 for the
-// radix-4 passes with h >= 8 when available; same shapes as
-// forward32SIMD.
-func inverse32SIMD(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64) {
-	inverse32SIMDWith(a, wi, wis, q, nInv, nInvS, nInvW, nInvWS, haveAVX512)
-}
-
-func inverse32SIMDWith(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64, avx512 bool) {
-	_, _ = wi[len(a)-1], wis[len(a)-1]
-	z := uint64(0)
-	if avx512 {
-		z = 1
-	}
-	inverse32AVX2(a, wi, wis, q, nInv, nInvS, nInvW, nInvWS, z)
-}
-
-//go:noescape
-func forward32AVX2(a, w, ws []uint64, q, m, h uint64)
-
-//go:noescape
-func fwdRadix4AVX512(a, w, ws []uint64, q, m, h uint64)
-
-//go:noescape
-func inverse32AVX2(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS, avx512 uint64)
 
 //go:noescape
 func addRow32AVX2(o, x, y []uint64, q uint64)

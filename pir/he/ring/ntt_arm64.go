@@ -25,18 +25,6 @@ func (t *Table) inverse32Vec(a []uint64) {
 	inverse32NEON(a, t.wi32, t.wis32u, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32)
 }
 
-// forward32SIMDWith runs the NEON kernel for the tests' x86-64 entries
-// (avx2, avx512 in nttKernels), which pass the uint64 tables: it narrows
-// them (allocating; tests only).
-func forward32SIMDWith(a, w, ws []uint64, q uint64, avx512 bool) {
-	forward32NEON(a, narrow32(w[:len(a)]), narrow32(ws[:len(a)]), q)
-}
-
-// inverse32SIMDWith is forward32SIMDWith's inverse (tests only).
-func inverse32SIMDWith(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64, avx512 bool) {
-	inverse32NEON(a, narrow32(wi[:len(a)]), narrow32(wis[:len(a)]), q, nInv, nInvS, nInvW, nInvWS)
-}
-
 //go:noescape
 func forward32NEON(a []uint64, w, ws []uint32, q uint64)
 

@@ -22,16 +22,6 @@ type kernel struct {
 var nttKernels = []kernel{
 	{"64", (*Table).forward64, (*Table).inverse64, func(*Table) bool { return true }},
 	{"32", (*Table).forward32, (*Table).inverse32, func(t *Table) bool { return t.lane32 }},
-	{"avx2", func(t *Table, a []uint64) { forward32SIMDWith(a, t.w, t.ws32, t.M.Q, false) },
-		func(t *Table, a []uint64) {
-			inverse32SIMDWith(a, t.wi, t.wis32, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32, false)
-		},
-		func(t *Table) bool { return t.simd }},
-	{"avx512", func(t *Table, a []uint64) { forward32SIMDWith(a, t.w, t.ws32, t.M.Q, true) },
-		func(t *Table, a []uint64) {
-			inverse32SIMDWith(a, t.wi, t.wis32, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32, true)
-		},
-		func(t *Table) bool { return t.simd && haveAVX512 }},
 	// The vector kernel Table uses for q < 2^30: packed AVX2 on amd64,
 	// NEON on arm64.
 	{"simd", (*Table).forward32Vec, (*Table).inverse32Vec, func(t *Table) bool { return t.simd }},
@@ -178,7 +168,9 @@ func TestNTTKernelSelection(t *testing.T) {
 }
 
 // BenchmarkNTTKernels times forward+inverse with each kernel that applies
-// (64: the scalar reference, 32: portable 32-bit, avx2, avx512, ifma).
+// (64: the scalar reference, 32: portable 32-bit, simd: packed 32-bit
+// lanes with AVX2 on amd64, NEON on arm64, ifma: 52-bit lanes, with and
+// without reductions between stages).
 func BenchmarkNTTKernels(b *testing.B) {
 	for _, c := range []struct {
 		name string

@@ -5,7 +5,7 @@
 // AVX2 row kernels for moduli q < 2^31: every residue and every
 // intermediate (< 2q) fits in the low 32 bits of its 64-bit lane, so the
 // conditional subtraction is min(s, s−q) on 32-bit halves (VPSUBD,
-// VPMINUD; see ntt_amd64.s). len(o) is a multiple of 4 and at least 4.
+// VPMINUD; see ntt_packed_amd64.s). len(o) is a multiple of 4 and at least 4.
 
 // func addRow32AVX2(o, x, y []uint64, q uint64)
 TEXT ·addRow32AVX2(SB), NOSPLIT, $0-80
