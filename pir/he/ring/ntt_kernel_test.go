@@ -204,3 +204,35 @@ func BenchmarkNTTKernels(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGaloisGather times one row of [Basis.GaloisCoeffTab] (N = 4096,
+// a 28-bit modulus) with each gather kernel that can run.
+func BenchmarkGaloisGather(b *testing.B) {
+	const n, q = 4096, 268369921
+	tab := make([]uint32, n)
+	GaloisCoeffTable(tab, 3, n)
+	x, o := make([]uint64, n), make([]uint64, n)
+	for i := range x {
+		x[i] = uint64(i) * 7919 % q
+	}
+	for _, k := range []struct {
+		name string
+		ok   bool
+		f    func()
+	}{
+		{"go", true, func() { galoisTabRowGo(o, x, tab, q) }},
+		{"avx2", haveSIMD, func() { galoisGatherAVX2(o, x, tab, q) }},
+		{"avx512", haveAVX512, func() { galoisGather64AVX512(o, x, tab, q) }},
+	} {
+		if !k.ok {
+			continue
+		}
+		b.Run("kernel="+k.name, func(b *testing.B) {
+			cpu0 := cputime.Process()
+			for b.Loop() {
+				k.f()
+			}
+			reportCPU(b, cpu0)
+		})
+	}
+}

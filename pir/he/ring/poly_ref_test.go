@@ -143,8 +143,10 @@ func TestPolyOpsMatchReference(t *testing.T) {
 
 // TestRowKernels compares the AVX2 row kernels (add, sub, neg, the
 // Galois gather with a random signed permutation), and the AVX-512 64-bit
-// ones above 2^31, with the portable ones on the same inputs, for moduli
-// on both sides of 2^31 up to 2^62 and lengths with and without a tail.
+// ones above 2^31 (and the AVX-512 gather for every modulus), with the
+// portable ones on the same inputs, for moduli on both sides of 2^31 up
+// to 2^62 and lengths with and without a tail; run at each kernel level
+// (BLINDLIST_KERNELS) to reach each kernel.
 func TestRowKernels(t *testing.T) {
 	if !haveSIMD {
 		t.Log("no AVX2 on this CPU: only the portable kernels run")
