@@ -288,6 +288,28 @@ func TestBuildPIRUpdateInPlace(t *testing.T) {
 	if m := readPIRManifest(t, fresh); m.ConfigID != after.ConfigID {
 		t.Logf("a fresh build has config_id %s, the updated one %s (sizes chosen anew)", m.ConfigID, after.ConfigID)
 	}
+
+	// A previous shard whose files no longer match its record is not
+	// updated from them: it is reprocessed, the other touched shards are
+	// still updated in place.
+	next := "later.example.org"
+	target := shardOf(t, next, shards)
+	serve := pir.ServePath(func() string { b, _ := pir.ShardPaths(cur(t, out), "url", target); return b }())
+	b := mustRead(t, serve)
+	b[len(b)-1] ^= 1
+	if err := os.WriteFile(serve, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	domains = append(domains, next, "later2.example.org")
+	writeDomains(t, src, domains)
+	errs = buildOK(t, "--source", "domains:"+src, "--out", out, "--shards", "3")
+	for _, want := range []string{fmt.Sprintf("shard %d: not updated in place (url-%d.serve differs", target, target), "(1 processed, "} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
+		}
+	}
+	checkPIRManifest(t, out, shards)
+	lookupAll(t, out, append(present, next, "later2.example.org"), absent)
 }
 
 // TestBuildPIRRebuilds covers the cases that reprocess more than the
