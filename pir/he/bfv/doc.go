@@ -52,7 +52,10 @@
 // cached in Montgomery form, Shoup products with 52-bit companions for
 // constants, auxiliary primes below 2^50, and inner products split into
 // 52-bit halves. Without IFMA, inner products for moduli from 2^30 to 2^50
-// split residues into 26-bit digits for AVX2 (ops26.go). [MulAccScan]
+// split residues into 26-bit digits for AVX2 (ops26.go), and key switching
+// (keySwitchWide, on the raw keys), divide-and-round and the 52-bit ct×ct
+// rows run as float64 AVX2 kernels with products exact by FMA (wide.go,
+// wide_amd64.s; bounds derived in wide.go). [MulAccScan]
 // is the PIR database scan's multiply-accumulate (scan.go, scan_amd64.s:
 // AVX2 and AVX-512F kernels). Package kernels picks the level once at start
 // (BLINDLIST_KERNELS forces a lower one). Outputs are identical byte for
