@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/blindlist/blindlist/pir/he/kernels"
 	"github.com/blindlist/blindlist/pir/he/modq"
 	"github.com/blindlist/blindlist/pir/he/ring"
 )
@@ -419,16 +420,36 @@ func TestInnerProduct32MatchesReference(t *testing.T) {
 			}
 		}
 	}
-	for _, n := range []int{4, 9, 4096} {
-		x, y, acc := make([]uint64, n), make([]uint64, n), make([]uint64, n)
-		for i := range x {
-			x[i], y[i], acc[i] = rng.Uint64N(1<<32), rng.Uint64N(1<<32), rng.Uint64N(1<<62)
-		}
-		got, want := slices.Clone(acc), slices.Clone(acc)
-		mulAccRow(got, x, y)
-		mulAccRowGo(want, x, y)
-		if !slices.Equal(got, want) {
-			t.Fatalf("n=%d: AVX2 multiply-accumulate differs from the portable one", n)
+	// mulAccRows (the kernel of the level) against one mulAccRowGo per
+	// term: random words below 2^32 and all 2^32−1 (accumulators that
+	// wrap), lengths around the 16-slot blocks, 1 to 5 terms.
+	for _, n := range []int{4, 9, 16, 17, 4096, 4100} {
+		for nt := 1; nt <= 5; nt++ {
+			val := func() uint64 {
+				if nt%2 == 0 {
+					return 1<<32 - 1
+				}
+				return rng.Uint64N(1 << 32)
+			}
+			acc := make([]uint64, n)
+			xs, ys := make([][]uint64, nt), make([][]uint64, nt)
+			for t := range nt {
+				xs[t], ys[t] = make([]uint64, n), make([]uint64, n)
+				for i := range n {
+					xs[t][i], ys[t][i] = val(), val()
+				}
+			}
+			for i := range acc {
+				acc[i] = rng.Uint64()
+			}
+			got, want := slices.Clone(acc), slices.Clone(acc)
+			mulAccRows(got, xs, ys)
+			for t := range nt {
+				mulAccRowGo(want, xs[t], ys[t])
+			}
+			if !slices.Equal(got, want) {
+				t.Fatalf("n=%d, %d terms: mulAccRows (%s) differs from the portable loop", n, nt, kernels.Selected())
+			}
 		}
 	}
 }

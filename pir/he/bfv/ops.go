@@ -359,9 +359,11 @@ func (e *Evaluator) innerProductSlots(out *Ciphertext, cts []*Ciphertext, pts []
 	}
 }
 
-// innerProductRow32 is row r, slots [s0, s1), of InnerProduct for q < 2^30: products are
-// below 2^60, summed exactly in a uint64 (AVX2: four lanes per
-// VPMULUDQ/VPADDQ) and reduced every maxTerms32(q) terms and at the end.
+// innerProductRow32 is row r, slots [s0, s1), of InnerProduct for q < 2^30:
+// products are below 2^60, summed exactly in a uint64 (mulAccRows: the
+// sums stay in registers across the terms, VPMULUDQ/VPADDQ on four or
+// eight lanes) and reduced every maxTerms32(q) terms and at the end; the
+// cap of 2^20 terms per batch only keeps the count an int everywhere.
 func (e *Evaluator) innerProductRow32(out *Ciphertext, cts []*Ciphertext, pts []*Plaintext, r int, s0, s1 int) {
 	n := s1 - s0
 	if cap(e.acc64) < n {
@@ -369,24 +371,29 @@ func (e *Evaluator) innerProductRow32(out *Ciphertext, cts []*Ciphertext, pts []
 	}
 	acc := e.acc64[:n]
 	m := e.p.keyB[r].M
-	maxTerms := maxTerms32(m.Q)
+	maxTerms := int(min(maxTerms32(m.Q), 1<<20))
 	for k := range out.Polys {
-		clear(acc)
-		cnt := uint64(0)
+		e.xs, e.ys = e.xs[:0], e.ys[:0]
 		for i, ct := range cts {
-			pt := pts[i]
-			if pt == nil {
-				continue
+			if pts[i] != nil {
+				e.xs = append(e.xs, ct.Polys[k].Row(r)[s0:s1])
+				e.ys = append(e.ys, pts[i].Poly.Row(r)[s0:s1])
 			}
-			if cnt == maxTerms {
-				reduceRow(acc, acc, m)
-				cnt = 1
+		}
+		clear(acc)
+		for s := 0; s < len(e.xs); s += maxTerms {
+			if s > 0 {
+				reduceRow(acc, acc, m) // below q again: maxTerms more products fit
 			}
-			cnt++
-			mulAccRow(acc, ct.Polys[k].Row(r)[s0:s1], pt.Poly.Row(r)[s0:s1])
+			for u := s; u < min(s+maxTerms, len(e.xs)); u += scanTerms {
+				t := min(u+scanTerms, s+maxTerms, len(e.xs))
+				mulAccRows(acc, e.xs[u:t], e.ys[u:t])
+			}
 		}
 		reduceRow(out.Polys[k].Row(r)[s0:s1], acc, m)
 	}
+	clear(e.xs[:cap(e.xs)]) // drop the references to the operands
+	clear(e.ys[:cap(e.ys)])
 }
 
 // maxTerms32 returns how many products below (q−1)² can be added to a
@@ -403,17 +410,8 @@ func reduceRow(dst, x []uint64, m modq.Modulus) {
 	}
 }
 
-// mulAccRow adds x·y to acc slot-wise (x, y below 2^32; unreduced).
-func mulAccRow(acc, x, y []uint64) {
-	x, y = x[:len(acc)], y[:len(acc)]
-	if v := len(acc) &^ 3; v > 0 && haveSIMD {
-		mulAccRowAVX2(acc[:v], x[:v], y[:v])
-		acc, x, y = acc[v:], x[v:], y[v:]
-	}
-	mulAccRowGo(acc, x, y)
-}
-
-// mulAccRowGo is mulAccRow in portable Go.
+// mulAccRowGo adds x·y to acc slot-wise in portable Go (x, y below 2^32;
+// unreduced): one term of mulAccRows, and its reference.
 func mulAccRowGo(acc, x, y []uint64) {
 	x, y = x[:len(acc)], y[:len(acc)]
 	for j, v := range x {

@@ -47,8 +47,10 @@ func (e *Evaluator) innerProductRow26(out *Ciphertext, cts []*Ciphertext, pts []
 				clear(b)
 				clear(c)
 			}
-			t := min(s+maxTerms, len(e.xs))
-			mulAcc26(a, b, c, e.xs[s:t], e.ys[s:t])
+			for u := s; u < min(s+maxTerms, len(e.xs)); u += scanTerms {
+				t := min(u+scanTerms, s+maxTerms, len(e.xs))
+				mulAcc26(a, b, c, e.xs[u:t], e.ys[u:t])
+			}
 		}
 		fold26(out.Polys[k].Row(r)[s0:s1], a, b, c, m)
 	}

@@ -26,9 +26,6 @@ func signedAddRowAVX2(dst, acc, s, neg []uint64, e, es, q uint64)
 //go:noescape
 func tensorMontAVX2(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64)
 
-//go:noescape
-func mulAccRowAVX2(acc, x, y []uint64)
-
 // haveIFMA reports that the AVX-512 IFMA kernels of ifma_amd64.s are
 // selected; fixed at program start.
 var haveIFMA = kernels.Selected() >= kernels.IFMA

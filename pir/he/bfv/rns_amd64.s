@@ -277,24 +277,3 @@ tloop:
 	JB      tloop
 	VZEROUPPER
 	RET
-
-// func mulAccRowAVX2(acc, x, y []uint64)
-//
-// mulAccRow (ops.go): acc += x·y, four lanes at a time (x, y < 2^32).
-TEXT ·mulAccRowAVX2(SB), NOSPLIT, $0-72
-	MOVQ acc_base+0(FP), DI
-	MOVQ acc_len+8(FP), CX
-	MOVQ x_base+24(FP), SI
-	MOVQ y_base+48(FP), DX
-	XORQ AX, AX
-
-mloop:
-	VMOVDQU  (SI)(AX*8), Y0
-	VPMULUDQ (DX)(AX*8), Y0, Y0
-	VPADDQ   (DI)(AX*8), Y0, Y0
-	VMOVDQU  Y0, (DI)(AX*8)
-	ADDQ     $4, AX
-	CMPQ     AX, CX
-	JB       mloop
-	VZEROUPPER
-	RET

@@ -24,8 +24,6 @@ func tensorMontAVX2(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64) {
 	panic("bfv: internal error: no SIMD kernels")
 }
 
-func mulAccRowAVX2(acc, x, y []uint64) { panic("bfv: internal error: no SIMD kernels") }
-
 // haveIFMA is false: no IFMA kernels on this architecture.
 var haveIFMA = false
 

@@ -24,3 +24,9 @@ func mulAccScanAVX2(acc0, acc1 []uint64, x0s, x1s, ws [][]uint32)
 
 //go:noescape
 func mulAccScanAVX512(acc0, acc1 []uint64, x0s, x1s, ws [][]uint32)
+
+//go:noescape
+func mulAccRowsAVX2(acc []uint64, xs, ys [][]uint64)
+
+//go:noescape
+func mulAccRowsAVX512(acc []uint64, xs, ys [][]uint64)

@@ -222,3 +222,88 @@ term:
 	JB      loop
 	VZEROUPPER
 	RET
+
+// func mulAccRowsAVX2(acc []uint64, xs, ys [][]uint64)
+//
+// mulAccRows (scan_wide.go) eight slots per iteration: acc[j] += Σ_t
+// xs[t][j]·ys[t][j] with the sums of the eight slots in Y0, Y1 across all
+// terms, so acc is loaded and stored once per call. Every input is below
+// 2^32 (residues modulo q < 2^30), so VPMULUDQ, which multiplies the low
+// 32 bits of each 64-bit lane, gives the exact product; sums wrap modulo
+// 2^64 (the caller bounds the number of terms). len(acc) is a multiple of
+// 16 and at least 16, len(xs) = len(ys) >= 1, every row at least len(acc)
+// long (the Go wrapper checks); BX steps through the 24-byte slice
+// headers of xs and ys together.
+TEXT ·mulAccRowsAVX2(SB), NOSPLIT, $0-72
+	MOVQ  acc_base+0(FP), DI
+	MOVQ  acc_len+8(FP), CX
+	MOVQ  xs_base+24(FP), R9
+	MOVQ  ys_base+48(FP), R10
+	MOVQ  ys_len+56(FP), R12
+	IMULQ $24, R12                 // end of the headers
+	XORQ  AX, AX                   // slot j
+
+loop:
+	VMOVDQU (DI)(AX*8), Y0         // acc[j..j+3]
+	VMOVDQU 32(DI)(AX*8), Y1       // acc[j+4..j+7]
+	XORQ    BX, BX                 // header offset 24·t
+
+term:
+	MOVQ     (R9)(BX*1), SI        // xs[t]
+	MOVQ     (R10)(BX*1), DX       // ys[t]
+	VMOVDQU  (SI)(AX*8), Y2
+	VMOVDQU  32(SI)(AX*8), Y3
+	VPMULUDQ (DX)(AX*8), Y2, Y2    // x·y, exact
+	VPMULUDQ 32(DX)(AX*8), Y3, Y3
+	VPADDQ   Y2, Y0, Y0
+	VPADDQ   Y3, Y1, Y1
+	ADDQ     $24, BX
+	CMPQ     BX, R12
+	JB       term
+
+	VMOVDQU Y0, (DI)(AX*8)
+	VMOVDQU Y1, 32(DI)(AX*8)
+	ADDQ    $8, AX
+	CMPQ    AX, CX
+	JB      loop
+	VZEROUPPER
+	RET
+
+// func mulAccRowsAVX512(acc []uint64, xs, ys [][]uint64)
+//
+// mulAccRows sixteen slots per iteration, as mulAccRowsAVX2 with the sums
+// in Z0, Z1. Same preconditions.
+TEXT ·mulAccRowsAVX512(SB), NOSPLIT, $0-72
+	MOVQ  acc_base+0(FP), DI
+	MOVQ  acc_len+8(FP), CX
+	MOVQ  xs_base+24(FP), R9
+	MOVQ  ys_base+48(FP), R10
+	MOVQ  ys_len+56(FP), R12
+	IMULQ $24, R12                 // end of the headers
+	XORQ  AX, AX                   // slot j
+
+loop:
+	VMOVDQU64 (DI)(AX*8), Z0       // acc[j..j+7]
+	VMOVDQU64 64(DI)(AX*8), Z1     // acc[j+8..j+15]
+	XORQ      BX, BX               // header offset 24·t
+
+term:
+	MOVQ      (R9)(BX*1), SI       // xs[t]
+	MOVQ      (R10)(BX*1), DX      // ys[t]
+	VMOVDQU64 (SI)(AX*8), Z2
+	VMOVDQU64 64(SI)(AX*8), Z3
+	VPMULUDQ  (DX)(AX*8), Z2, Z2   // x·y, exact
+	VPMULUDQ  64(DX)(AX*8), Z3, Z3
+	VPADDQ    Z2, Z0, Z0
+	VPADDQ    Z3, Z1, Z1
+	ADDQ      $24, BX
+	CMPQ      BX, R12
+	JB        term
+
+	VMOVDQU64 Z0, (DI)(AX*8)
+	VMOVDQU64 Z1, 64(DI)(AX*8)
+	ADDQ      $16, AX
+	CMPQ      AX, CX
+	JB        loop
+	VZEROUPPER
+	RET

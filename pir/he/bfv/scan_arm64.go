@@ -23,3 +23,9 @@ func mulAccScanAVX512(acc0, acc1 []uint64, x0s, x1s, ws [][]uint32) {
 
 //go:noescape
 func mulAccScanNEON(acc0, acc1 []uint64, x0s, x1s, ws [][]uint32)
+
+func mulAccRowsAVX2(acc []uint64, xs, ys [][]uint64) { panic("bfv: internal error: no AVX2 on arm64") }
+
+func mulAccRowsAVX512(acc []uint64, xs, ys [][]uint64) {
+	panic("bfv: internal error: no AVX-512 on arm64")
+}

@@ -16,3 +16,11 @@ func mulAccScanSIMD(acc0, acc1 []uint64, x0s, x1s, ws [][]uint32) {
 func mulAccScanAVX512(acc0, acc1 []uint64, x0s, x1s, ws [][]uint32) {
 	panic("bfv: internal error: no SIMD scan kernels")
 }
+
+func mulAccRowsAVX2(acc []uint64, xs, ys [][]uint64) {
+	panic("bfv: internal error: no SIMD scan kernels")
+}
+
+func mulAccRowsAVX512(acc []uint64, xs, ys [][]uint64) {
+	panic("bfv: internal error: no SIMD scan kernels")
+}
