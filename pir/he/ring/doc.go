@@ -20,11 +20,12 @@
 // Performance: moduli below 2^30 (every modulus of the 27/28-bit URL
 // filter presets) take 32-bit kernels: lazy values stay below 4q < 2^32,
 // so a Shoup product w·y − floor(y·w'/2^32)·q with w' = floor(w·2^32/q)
-// needs only 64-bit multiplies. On amd64 with AVX2 (and AVX-512F) the NTT
-// runs as Go assembly on packed 32-bit lanes (ntt_packed_amd64.s: the
-// uint64 row is packed in place, eight residues per register, VPMULLD and
-// VPMULUDQ form the Shoup product, two stages per pass, the last three
-// fused with in-register shuffles) and the rows on 64-bit lanes
+// needs only 64-bit multiplies. On amd64 with AVX2 the NTT runs as Go
+// assembly on packed 32-bit lanes (ntt_packed_amd64.s: the uint64 row is
+// packed in place, eight residues per register, VPMULLD and VPMULUDQ form
+// the Shoup product, two stages per pass, the last three fused with
+// in-register shuffles; with AVX-512F the wide passes take sixteen
+// residues per register) and the rows on 64-bit lanes
 // (rows_amd64.s), selected once at program start by package kernels (the
 // CPU's best level, or a lower one forced with BLINDLIST_KERNELS); the
 // portable Go kernels remain (build tag purego forces them). On CPUs

@@ -10,10 +10,8 @@ import "github.com/blindlist/blindlist/pir/he/kernels"
 var haveSIMD = kernels.Selected() >= kernels.AVX2
 
 // haveAVX512 reports that the AVX-512F kernels (64-bit rows of
-// rows_avx512_amd64.s) are selected; fixed at program start. The 32-bit
-// NTT runs the AVX2 kernels at this level too: on the AMD EPYC (Zen 4)
-// this was measured on, the packed AVX2 kernel beat the former
-// eight-lane AVX-512 passes (BENCHMARKS.md, issue 17).
+// rows_avx512_amd64.s, the sixteen-lane passes of the packed NTT, see
+// packedZMM) are selected; fixed at program start.
 var haveAVX512 = kernels.Selected() >= kernels.AVX512
 
 //go:noescape
@@ -78,13 +76,24 @@ func inverse52IFMA(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64)
 //go:noescape
 func inverse52LazyIFMA(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS, nq uint64)
 
+// packedZMM is 1 when the packed NTT's wide radix-4 passes run on sixteen
+// lanes (AVX-512F selected), else 0; fixed at program start. Measured on
+// an AMD EPYC with AVX-512 (BenchmarkNTTKernels, N = 4096, 28-bit: 10.95
+// us with eight lanes, 10.31 us with sixteen, CPU medians; issue 17).
+var packedZMM = func() uint64 {
+	if haveAVX512 {
+		return 1
+	}
+	return 0
+}()
+
 // forward32Vec is the vector [Table.Forward] for q < 2^30 (t.simd): the
 // packed AVX2 kernel on amd64.
-func (t *Table) forward32Vec(a []uint64) { forward32PackedAVX2(a, t.w32, t.ws32u, t.M.Q) }
+func (t *Table) forward32Vec(a []uint64) { forward32PackedAVX2(a, t.w32, t.ws32u, t.M.Q, packedZMM) }
 
 // inverse32Vec is the vector [Table.Inverse] for q < 2^30 (t.simd).
 func (t *Table) inverse32Vec(a []uint64) {
-	inverse32PackedAVX2(a, t.wi32, t.wis32u, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32)
+	inverse32PackedAVX2(a, t.wi32, t.wis32u, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32, packedZMM)
 }
 
 // forward32PackedAVX2 is [Table.Forward] for q < 2^30 on packed 32-bit
@@ -92,11 +101,11 @@ func (t *Table) inverse32Vec(a []uint64) {
 // are the twiddles and their 32-bit Shoup companions as uint32, length N.
 //
 //go:noescape
-func forward32PackedAVX2(a []uint64, w, ws []uint32, q uint64)
+func forward32PackedAVX2(a []uint64, w, ws []uint32, q, zmm uint64)
 
 // inverse32PackedAVX2 is [Table.Inverse] for q < 2^30 on packed 32-bit
 // lanes; same shapes as forward32PackedAVX2, nInvS and nInvWS the 32-bit
 // companions.
 //
 //go:noescape
-func inverse32PackedAVX2(a []uint64, wi, wis []uint32, q, nInv, nInvS, nInvW, nInvWS uint64)
+func inverse32PackedAVX2(a []uint64, wi, wis []uint32, q, nInv, nInvS, nInvW, nInvWS, zmm uint64)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/bits"
 	"math/rand/v2"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -25,6 +26,18 @@ var nttKernels = []kernel{
 	// The vector kernel Table uses for q < 2^30: packed AVX2 on amd64,
 	// NEON on arm64.
 	{"simd", (*Table).forward32Vec, (*Table).inverse32Vec, func(t *Table) bool { return t.simd }},
+	// The packed AVX2 kernel with its wide passes on eight and on sixteen
+	// lanes (amd64).
+	{"avx2-ymm", func(t *Table, a []uint64) { forward32PackedAVX2(a, t.w32, t.ws32u, t.M.Q, 0) },
+		func(t *Table, a []uint64) {
+			inverse32PackedAVX2(a, t.wi32, t.wis32u, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32, 0)
+		},
+		func(t *Table) bool { return t.simd && runtime.GOARCH == "amd64" }},
+	{"avx2-zmm", func(t *Table, a []uint64) { forward32PackedAVX2(a, t.w32, t.ws32u, t.M.Q, 1) },
+		func(t *Table, a []uint64) {
+			inverse32PackedAVX2(a, t.wi32, t.wis32u, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32, 1)
+		},
+		func(t *Table) bool { return t.simd && haveAVX512 }},
 	{"ifma", func(t *Table, a []uint64) { forward52IFMA(a, t.w, t.ws52, t.M.Q) },
 		func(t *Table, a []uint64) {
 			inverse52IFMA(a, t.wi, t.wis52, t.M.Q, t.nInv, t.nInvS52, t.nInvW, t.nInvWS52)

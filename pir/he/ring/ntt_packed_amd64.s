@@ -17,7 +17,8 @@
 //   - the conditional subtraction min(x, x−c) is VPSUBD/VPMINUD.
 // So a butterfly costs 13 instructions for eight lanes, where the former
 // kernels on uint64 lanes (four per register) needed 20.
-// Register conventions: Y15 = q, Y14 = 2q in every dword.
+// Register conventions: Y15 = q, Y14 = 2q in every dword (Z15, Z14 in the
+// sixteen-lane passes).
 
 // Dword indices: packPick takes the low dword of each uint64 (the value)
 // into the low 128 bits; twid4, twid2, twid1 place the twiddles of the
@@ -97,16 +98,57 @@ GLOBL twid1<>(SB), RODATA|NOPTR, $32
 	VPMINUD X, T, X              \
 	SHOUPP(Y, W, WS, WO, T, U)
 
+// SHOUPZP, FWDZP and INVZP are SHOUPP, FWDP and INVP on sixteen lanes
+// (AVX-512F, broadcast twiddles only): Z15 = q, Z14 = 2q in every dword,
+// K1 = 0xAAAA (the odd dwords), and a merge-masked VMOVDQA32 in place of
+// VPBLENDD.
+#define SHOUPZP(Y, W, WS, T, U) \
+	VPMULUDQ  WS, Y, T        \
+	VPSRLQ    $32, Y, U       \
+	VPMULUDQ  WS, U, U        \
+	VPSRLQ    $32, T, T       \
+	VMOVDQA32 U, K1, T        \
+	VPMULLD   W, Y, Y         \
+	VPMULLD   Z15, T, T       \
+	VPSUBD    T, Y, Y
+
+#define FWDZP(X, Y, W, WS, T, U) \
+	VPSUBD  Z14, X, T            \
+	VPMINUD T, X, X              \
+	SHOUPZP(Y, W, WS, T, U)      \
+	VPSUBD  Y, X, T              \
+	VPADDD  Y, X, X              \
+	VPADDD  Z14, T, Y
+
+#define INVZP(X, Y, W, WS, T, U) \
+	VPADDD  Y, X, T              \
+	VPSUBD  Y, X, Y              \
+	VPADDD  Z14, Y, Y            \
+	VPSUBD  Z14, T, X            \
+	VPMINUD X, T, X              \
+	SHOUPZP(Y, W, WS, T, U)
+
+// ZSETUP broadcasts q and 2q to Z15, Z14 and sets K1 = 0xAAAA (AVX-512F;
+// run only when the caller asked for the sixteen-lane passes). AX is
+// clobbered.
+#define ZSETUP \
+	VPBROADCASTD q+72(FP), Z15 \
+	VPADDD       Z15, Z15, Z14 \
+	MOVL         $0xAAAA, AX   \
+	KMOVW        AX, K1
+
 // CSUBP sets X = min(X, X − C) (X − C if X >= C, for X < 2C).
 #define CSUBP(X, C, T) \
 	VPSUBD  C, X, T \
 	VPMINUD T, X, X
 
-// func forward32PackedAVX2(a []uint64, w, ws []uint32, q uint64)
+// func forward32PackedAVX2(a []uint64, w, ws []uint32, q, zmm uint64)
 //
 // [Table.Forward] for q < 2^30; len(a) = N >= 16 a power of two, w and ws
-// the uint32 twiddles and 32-bit Shoup companions of length N.
-TEXT ·forward32PackedAVX2(SB), NOSPLIT, $0-80
+// the uint32 twiddles and 32-bit Shoup companions of length N. With
+// zmm != 0 (AVX-512F selected) the radix-4 passes with h >= 32 (quarters
+// of at least 16 values) run on sixteen lanes.
+TEXT ·forward32PackedAVX2(SB), NOSPLIT, $0-88
 	MOVQ         a_base+0(FP), DI
 	MOVQ         a_len+8(FP), CX
 	MOVQ         w_base+24(FP), SI
@@ -147,6 +189,11 @@ fstage4:
 	MOVQ R10, R13
 	SHLQ $1, R13                   // h/2 values in bytes
 	LEAQ (R13)(R13*2), R15         // 3h/2 values in bytes
+	CMPQ R10, $32
+	JB   fgroup4
+	MOVQ zmm+80(FP), R14
+	TESTQ R14, R14
+	JNZ  zfpass4
 
 fgroup4:
 	LEAQ         (R9)(R11*1), R12
@@ -183,6 +230,46 @@ floop4:
 	SHLQ    $2, R9
 	SHRQ    $2, R10
 	JMP     fstage4
+
+	// The same pass on sixteen lanes (AVX-512F, h >= 32).
+zfpass4:
+	ZSETUP
+
+zfgroup4:
+	LEAQ         (R9)(R11*1), R12
+	VPBROADCASTD (SI)(R12*4), Z13  // w[m+i]
+	VPBROADCASTD (R8)(R12*4), Z12
+	SHLQ         $1, R12           // 2m+2i
+	VPBROADCASTD (SI)(R12*4), Z11  // w[2m+2i]
+	VPBROADCASTD (R8)(R12*4), Z10
+	VPBROADCASTD 4(SI)(R12*4), Z9  // w[2m+2i+1]
+	VPBROADCASTD 4(R8)(R12*4), Z8
+	MOVQ         R10, AX
+	SHRQ         $1, AX            // h/2 values per quarter
+
+zfloop4:
+	VMOVDQU32 (BX), Z0
+	VMOVDQU32 (BX)(R13*1), Z1
+	VMOVDQU32 (BX)(R13*2), Z2
+	VMOVDQU32 (BX)(R15*1), Z3
+	FWDZP(Z0, Z2, Z13, Z12, Z4, Z5)
+	FWDZP(Z1, Z3, Z13, Z12, Z6, Z7)
+	FWDZP(Z0, Z1, Z11, Z10, Z4, Z5)
+	FWDZP(Z2, Z3, Z9, Z8, Z6, Z7)
+	VMOVDQU32 Z0, (BX)
+	VMOVDQU32 Z1, (BX)(R13*1)
+	VMOVDQU32 Z2, (BX)(R13*2)
+	VMOVDQU32 Z3, (BX)(R15*1)
+	ADDQ      $64, BX
+	SUBQ      $16, AX
+	JNZ       zfloop4
+	ADDQ      R15, BX              // next group: base + 2h
+	INCQ      R11
+	CMPQ      R11, R9
+	JB        zfgroup4
+	SHLQ      $2, R9
+	SHRQ      $2, R10
+	JMP       fstage4
 
 	// One single stage when h = 8 remains: one register per half group.
 fstage:
@@ -290,11 +377,13 @@ flast16:
 	VZEROUPPER
 	RET
 
-// func inverse32PackedAVX2(a []uint64, wi, wis []uint32, q, nInv, nInvS, nInvW, nInvWS uint64)
+// func inverse32PackedAVX2(a []uint64, wi, wis []uint32, q, nInv, nInvS, nInvW, nInvWS, zmm uint64)
 //
 // [Table.Inverse] for q < 2^30; len(a) = N >= 16 a power of two, wi and
-// wis the uint32 inverse twiddles and companions of length N.
-TEXT ·inverse32PackedAVX2(SB), NOSPLIT, $0-112
+// wis the uint32 inverse twiddles and companions of length N. With
+// zmm != 0 (AVX-512F selected) the radix-4 passes with h >= 16 run on
+// sixteen lanes.
+TEXT ·inverse32PackedAVX2(SB), NOSPLIT, $0-120
 	MOVQ         a_base+0(FP), DI
 	MOVQ         a_len+8(FP), CX
 	MOVQ         wi_base+24(FP), SI
@@ -395,6 +484,11 @@ istage4:
 	LEAQ (R13)(R13*2), R15         // 3h values in bytes
 	MOVQ R9, R14
 	SHRQ $1, R14                   // m/2 blocks
+	CMPQ R10, $16
+	JB   igroup4
+	MOVQ zmm+112(FP), DX
+	TESTQ DX, DX
+	JNZ  zipass4
 
 igroup4:
 	LEAQ         (R9)(R11*2), R12
@@ -430,6 +524,45 @@ iloop4:
 	SHRQ    $2, R9
 	SHLQ    $2, R10
 	JMP     istage4
+
+	// The same pass on sixteen lanes (AVX-512F, h >= 16).
+zipass4:
+	ZSETUP
+
+zigroup4:
+	LEAQ         (R9)(R11*2), R12
+	VPBROADCASTD (SI)(R12*4), Z13  // wi[m+2i]
+	VPBROADCASTD (R8)(R12*4), Z12
+	VPBROADCASTD 4(SI)(R12*4), Z11 // wi[m+2i+1]
+	VPBROADCASTD 4(R8)(R12*4), Z10
+	LEAQ         (R14)(R11*1), R12
+	VPBROADCASTD (SI)(R12*4), Z9   // wi[m/2+i]
+	VPBROADCASTD (R8)(R12*4), Z8
+	MOVQ         R10, AX
+
+ziloop4:
+	VMOVDQU32 (BX), Z0
+	VMOVDQU32 (BX)(R13*1), Z1
+	VMOVDQU32 (BX)(R13*2), Z2
+	VMOVDQU32 (BX)(R15*1), Z3
+	INVZP(Z0, Z1, Z13, Z12, Z4, Z5)
+	INVZP(Z2, Z3, Z11, Z10, Z6, Z7)
+	INVZP(Z0, Z2, Z9, Z8, Z4, Z5)
+	INVZP(Z1, Z3, Z9, Z8, Z6, Z7)
+	VMOVDQU32 Z0, (BX)
+	VMOVDQU32 Z1, (BX)(R13*1)
+	VMOVDQU32 Z2, (BX)(R13*2)
+	VMOVDQU32 Z3, (BX)(R15*1)
+	ADDQ      $64, BX
+	SUBQ      $16, AX
+	JNZ       ziloop4
+	ADDQ      R15, BX              // next block: base + 4h
+	INCQ      R11
+	CMPQ      R11, R14
+	JB        zigroup4
+	SHRQ      $2, R9
+	SHLQ      $2, R10
+	JMP       istage4
 
 	// One single stage when m = 2 remains.
 istage:
