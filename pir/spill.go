@@ -1,12 +1,15 @@
 package pir
 
 import (
+	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync/atomic"
 
@@ -25,7 +28,6 @@ type RowSpill struct {
 	cfg      ProcessConfig
 	dir      string
 	shards   int
-	rowCount int // announced row count (entries-per-shard sizing); -1: not needed
 	rows     int
 	maxValue int
 	counts   []int
@@ -33,6 +35,13 @@ type RowSpill struct {
 	held     int
 	pending  []Row // symmetric PIR: rows waiting to be transformed
 	pendingB int
+	// staged: the shard count depends on the row count (entries per
+	// shard), so rows are first appended to one staging file (stageW)
+	// and routed by Process once they are all counted.
+	staged   bool
+	stage    *os.File
+	stageW   *bufio.Writer
+	stageBuf []byte
 }
 
 // Spill buffering: a shard's bytes are appended to its file once they reach
@@ -45,23 +54,18 @@ const (
 	symmetricBatchRows = 1 << 14
 )
 
-// NeedsRowCount reports whether the shard count depends on the number of
-// rows (EntryCountPerShard set, ShardCount not), which [NewRowSpill] then
-// needs before the first row.
-func (c ProcessConfig) NeedsRowCount() bool { return c.ShardCount == 0 && c.EntryCountPerShard > 0 }
-
-// NewRowSpill starts a spilled processing of rowCount rows with cfg in a
-// new temporary directory inside dir ("" for the system's). rowCount is
-// used only when cfg.NeedsRowCount (then [RowSpill.Process] checks that
-// exactly that many rows were added); pass -1 otherwise. Call
+// NewRowSpill starts a spilled processing with cfg in a new temporary
+// directory inside dir ("" for the system's). When the shard count depends
+// on the number of rows (EntryCountPerShard set, ShardCount not), rows are
+// first appended to one staging file there and routed by
+// [RowSpill.Process] once counted: one more sequential write and read of
+// the rows, instead of reading (and parsing) the input twice. Call
 // [RowSpill.Close] when done.
-func NewRowSpill(dir string, cfg ProcessConfig, rowCount int) (*RowSpill, error) {
-	if cfg.NeedsRowCount() && rowCount < 0 {
-		return nil, errors.New("pir: entries per shard sizes the shard count: the row count is needed first")
-	}
-	// The shard count is resolve's; the bucket-size checks wait for the
-	// rows (Process).
-	r, err := cfg.resolveCounts(max(rowCount, 0), 0)
+func NewRowSpill(dir string, cfg ProcessConfig) (*RowSpill, error) {
+	staged := cfg.ShardCount == 0 && cfg.EntryCountPerShard > 0
+	// The configuration's checks (the bucket-size ones wait for the rows,
+	// in Process).
+	r, err := cfg.resolveCounts(0, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -69,22 +73,42 @@ func NewRowSpill(dir string, cfg ProcessConfig, rowCount int) (*RowSpill, error)
 	if err != nil {
 		return nil, fmt.Errorf("pir: creating spill directory: %w", err)
 	}
-	if !cfg.NeedsRowCount() {
-		rowCount = -1
+	s := &RowSpill{cfg: cfg, dir: d, staged: staged}
+	if staged {
+		if s.stage, err = os.Create(filepath.Join(d, "rows")); err != nil {
+			os.RemoveAll(d)
+			return nil, fmt.Errorf("pir: spill file: %w", err)
+		}
+		s.stageW = bufio.NewWriterSize(s.stage, 1<<20)
+		return s, nil
 	}
-	return &RowSpill{cfg: cfg, dir: d, shards: r.shards, rowCount: rowCount,
-		counts: make([]int, r.shards), bufs: make([][]byte, r.shards)}, nil
+	s.setShards(r.shards)
+	return s, nil
 }
 
-// ShardCount is the number of shards the rows are routed to.
+func (s *RowSpill) setShards(n int) {
+	s.shards, s.counts, s.bufs = n, make([]int, n), make([][]byte, n)
+}
+
+// ShardCount is the number of shards the rows are routed to (known after
+// Process when the row count sets it).
 func (s *RowSpill) ShardCount() int { return s.shards }
 
 // Rows is the number of rows added so far.
 func (s *RowSpill) Rows() int { return s.rows + len(s.pending) }
 
 // Add routes a copy of row to its shard's spill file (a symmetric build
-// first transforms it, in batches, with [SymmetricRows]).
+// first transforms it, in batches, with [SymmetricRows]), or appends it to
+// the staging file when the shard count waits for the row count.
 func (s *RowSpill) Add(ctx context.Context, row Row) error {
+	if s.staged {
+		s.stageBuf = appendRecord(s.stageBuf[:0], row)
+		if _, err := s.stageW.Write(s.stageBuf); err != nil {
+			return fmt.Errorf("pir: spill file: %w", err)
+		}
+		s.rows++
+		return nil
+	}
 	if s.cfg.Symmetric == nil {
 		return s.route(row)
 	}
@@ -124,10 +148,7 @@ func (s *RowSpill) route(row Row) error {
 	}
 	i := shardOfHash(KeywordHash(row.Keyword), s.cfg.Sharding, s.shards)
 	before := len(s.bufs[i])
-	s.bufs[i] = binary.BigEndian.AppendUint32(s.bufs[i], uint32(len(row.Keyword)))
-	s.bufs[i] = append(s.bufs[i], row.Keyword...)
-	s.bufs[i] = binary.BigEndian.AppendUint32(s.bufs[i], uint32(len(row.Value)))
-	s.bufs[i] = append(s.bufs[i], row.Value...)
+	s.bufs[i] = appendRecord(s.bufs[i], row)
 	s.held += len(s.bufs[i]) - before
 	s.counts[i]++
 	s.rows++
@@ -139,6 +160,88 @@ func (s *RowSpill) route(row Row) error {
 		return s.flushAll()
 	}
 	return nil
+}
+
+// appendRecord appends row as u32be len(keyword) || keyword || u32be
+// len(value) || value.
+func appendRecord(dst []byte, row Row) []byte {
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(row.Keyword)))
+	dst = append(dst, row.Keyword...)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(row.Value)))
+	return append(dst, row.Value...)
+}
+
+// readRecord reads one record of appendRecord from r into buf (grown as
+// needed) and returns the row, aliasing buf; io.EOF at a record boundary.
+func readRecord(r *bufio.Reader, buf []byte) (Row, []byte, error) {
+	var hdr [4]byte
+	field := func() ([]byte, error) {
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return nil, err
+		}
+		n := int(binary.BigEndian.Uint32(hdr[:]))
+		if n > maxKeywordRowBytes {
+			return nil, errors.New("pir: spill file: record too large")
+		}
+		start := len(buf)
+		buf = slices.Grow(buf, n)[:start+n]
+		if _, err := io.ReadFull(r, buf[start:]); err != nil {
+			return nil, noEOF(err)
+		}
+		return buf[start:len(buf):len(buf)], nil
+	}
+	buf = buf[:0]
+	kw, err := field()
+	if err != nil {
+		return Row{}, buf, err
+	}
+	v, err := field()
+	if err != nil {
+		return Row{}, buf, noEOF(err)
+	}
+	return Row{Keyword: kw, Value: v}, buf, nil
+}
+
+// routeStaged routes the rows of the staging file now that their count,
+// and so the shard count, is known.
+func (s *RowSpill) routeStaged(ctx context.Context) error {
+	if err := s.stageW.Flush(); err != nil {
+		return fmt.Errorf("pir: spill file: %w", err)
+	}
+	if _, err := s.stage.Seek(0, io.SeekStart); err != nil {
+		return fmt.Errorf("pir: spill file: %w", err)
+	}
+	r, err := s.cfg.resolveCounts(s.rows, 0)
+	if err != nil {
+		return err
+	}
+	n := s.rows
+	s.staged, s.rows = false, 0
+	s.setShards(r.shards)
+	br := bufio.NewReaderSize(s.stage, 1<<20)
+	var buf []byte
+	for {
+		var row Row
+		row, buf, err = readRecord(br, buf)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return fmt.Errorf("pir: spill file: %w", err)
+		}
+		if err := s.Add(ctx, row); err != nil {
+			return err
+		}
+	}
+	if s.Rows() != n {
+		return fmt.Errorf("pir: spill file holds %d rows, %d were added", s.Rows(), n)
+	}
+	err = s.stage.Close()
+	s.stage = nil
+	if rerr := os.Remove(filepath.Join(s.dir, "rows")); err == nil {
+		err = rerr
+	}
+	return err
 }
 
 func (s *RowSpill) path(i int) string { return filepath.Join(s.dir, strconv.Itoa(i)) }
@@ -214,6 +317,11 @@ func (s *RowSpill) load(i int) ([]Row, error) {
 // concurrently; the rows handed with a shard are the transformed ones in a
 // symmetric build).
 func (s *RowSpill) Process(ctx context.Context, emit func(i, n int, db *Database, rows []Row) error) error {
+	if s.staged {
+		if err := s.routeStaged(ctx); err != nil {
+			return err
+		}
+	}
 	if s.cfg.Symmetric != nil {
 		if err := s.transformPending(ctx); err != nil {
 			return err
@@ -221,9 +329,6 @@ func (s *RowSpill) Process(ctx context.Context, emit func(i, n int, db *Database
 	}
 	if err := s.flushAll(); err != nil {
 		return err
-	}
-	if s.rowCount >= 0 && s.rows != s.rowCount {
-		return fmt.Errorf("pir: %d rows added, %d announced", s.rows, s.rowCount)
 	}
 	r, err := s.cfg.resolveCounts(s.rows, s.maxValue)
 	if err != nil {
@@ -263,6 +368,9 @@ func (s *RowSpill) Process(ctx context.Context, emit func(i, n int, db *Database
 
 // Close removes the spill files.
 func (s *RowSpill) Close() error {
+	if s.stage != nil {
+		s.stage.Close()
+	}
 	if err := os.RemoveAll(s.dir); err != nil {
 		return fmt.Errorf("pir: removing spill files: %w", err)
 	}

@@ -44,11 +44,7 @@ func shardBytes(t *testing.T, rows []Row, cfg ProcessConfig, spilled bool) [][]b
 		}
 		return out
 	}
-	count := -1
-	if cfg.NeedsRowCount() {
-		count = len(rows)
-	}
-	s, err := NewRowSpill(t.TempDir(), cfg, count)
+	s, err := NewRowSpill(t.TempDir(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,6 +75,7 @@ func TestRowSpillMatchesMemory(t *testing.T) {
 			ProcessConfig{Preset: "n_4096_logq_27_28_28_logt_4", ShardCount: 4, Sharding: ShardingFunction{OtherShardCount: 10}}},
 		{"one-shard", testRows(200, func(int) int { return 3 }), ProcessConfig{Preset: "n_4096_logq_27_28_28_logt_5"}},
 		{"symmetric", testRows(150, func(int) int { return 1 }), ProcessConfig{Preset: "n_4096_logq_27_28_28_logt_5", ShardCount: 2, Symmetric: symmetricKey(t)}},
+		{"symmetric-by-entries", testRows(150, func(int) int { return 1 }), ProcessConfig{Preset: "n_4096_logq_27_28_28_logt_5", EntryCountPerShard: 60, Symmetric: symmetricKey(t)}},
 		{"empty", nil, ProcessConfig{Preset: "n_4096_logq_27_28_28_logt_5", EntryCountPerShard: 10}},
 	}
 	for _, tc := range tests {
@@ -99,35 +96,37 @@ func TestRowSpillMatchesMemory(t *testing.T) {
 
 func TestRowSpillErrors(t *testing.T) {
 	ctx := context.Background()
-	if _, err := NewRowSpill(t.TempDir(), ProcessConfig{Preset: "n_4096_logq_27_28_28_logt_5", EntryCountPerShard: 5}, -1); err == nil {
-		t.Error("entries per shard without a row count accepted")
+	if _, err := NewRowSpill(t.TempDir(), ProcessConfig{Preset: "n_4096_logq_27_28_28_logt_5", ShardCount: 2, EntryCountPerShard: 5}); err == nil {
+		t.Error("shard count and entries per shard both accepted")
 	}
-	s, err := NewRowSpill(t.TempDir(), ProcessConfig{Preset: "n_4096_logq_27_28_28_logt_5", EntryCountPerShard: 5}, 20)
+	rows := testRows(12, func(int) int { return 1 })
+	for _, cfg := range []ProcessConfig{
+		{Preset: "n_4096_logq_27_28_28_logt_5"},
+		{Preset: "n_4096_logq_27_28_28_logt_5", EntryCountPerShard: 5}, // staged
+	} {
+		s, err := NewRowSpill(t.TempDir(), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range append(rows, rows[3]) {
+			if err := s.Add(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.Process(ctx, func(int, int, *Database, []Row) error { return nil }); err == nil || !strings.Contains(err.Error(), "appears twice") {
+			t.Errorf("repeated keyword: %v", err)
+		}
+		if err := s.Close(); err != nil {
+			t.Error(err)
+		}
+	}
+	s, err := NewRowSpill(t.TempDir(), ProcessConfig{Preset: "n_4096_logq_27_28_28_logt_5"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	rows := testRows(12, func(int) int { return 1 })
-	for _, r := range append(rows, rows[3]) {
-		if err := s.Add(ctx, r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s.Process(ctx, func(int, int, *Database, []Row) error { return nil }); err == nil || !strings.Contains(err.Error(), "13 rows added, 20 announced") {
-		t.Errorf("wrong row count: %v", err)
-	}
-	s2, err := NewRowSpill(t.TempDir(), ProcessConfig{Preset: "n_4096_logq_27_28_28_logt_5"}, -1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s2.Close()
-	for _, r := range append(rows, rows[3]) {
-		if err := s2.Add(ctx, r); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := s2.Process(ctx, func(int, int, *Database, []Row) error { return nil }); err == nil || !strings.Contains(err.Error(), "appears twice") {
-		t.Errorf("repeated keyword: %v", err)
+	if err := s.Add(ctx, Row{Keyword: []byte("big"), Value: make([]byte, 70000)}); err == nil {
+		t.Error("a value over 65535 bytes accepted")
 	}
 }
 
@@ -253,7 +252,7 @@ func FuzzReadKeywordRows(f *testing.F) {
 func ExampleRowSpill() {
 	ctx := context.Background()
 	cfg := ProcessConfig{Preset: "n_4096_logq_27_28_28_logt_5", ShardCount: 2}
-	s, err := NewRowSpill("", cfg, -1) // -1: the shard count is fixed
+	s, err := NewRowSpill("", cfg)
 	if err != nil {
 		panic(err)
 	}

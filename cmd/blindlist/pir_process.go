@@ -326,39 +326,28 @@ func (job *processJob) run(ctx context.Context, e *env) int {
 
 // route reads the input database row by row into per-shard spill files
 // (pir.RowSpill) in a temporary directory beside the output (in the
-// nearest existing folder above it), counting its rows first when the
-// shard count depends on them: memory holds a bounded write buffer, never
-// all rows.
+// nearest existing folder above it): memory holds a bounded write buffer,
+// never all rows.
 func (job *processJob) route(ctx context.Context, stderr io.Writer) (*pir.RowSpill, error) {
-	format := keywordFormat(job.input)
-	read := func(what string, fn func(pir.Row) error) error {
-		f, err := os.Open(job.input)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		n, last := 0, time.Now()
-		return pir.ReadKeywordRows(f, format, []byte(job.value), func(r pir.Row) error {
-			if n++; job.progress && n%4096 == 0 && time.Since(last) >= time.Second {
-				last = time.Now()
-				fmt.Fprintf(stderr, "blindlist: %s %s: %d rows\n", what, job.input, n)
-			}
-			return fn(r)
-		})
-	}
-	count := -1
-	if job.cfg.NeedsRowCount() {
-		// The shard count follows from the row count: one pass to count.
-		count = 0
-		if err := read("counting rows of", func(pir.Row) error { count++; return nil }); err != nil {
-			return nil, err
-		}
-	}
-	sp, err := pir.NewRowSpill(existingDir(filepath.Dir(job.binTemplate)), job.cfg, count)
+	sp, err := pir.NewRowSpill(existingDir(filepath.Dir(job.binTemplate)), job.cfg)
 	if err != nil {
 		return nil, err
 	}
-	if err := read("routing rows of", func(r pir.Row) error { return sp.Add(ctx, r) }); err != nil {
+	f, err := os.Open(job.input)
+	if err != nil {
+		sp.Close()
+		return nil, err
+	}
+	defer f.Close()
+	n, last := 0, time.Now()
+	err = pir.ReadKeywordRows(f, keywordFormat(job.input), []byte(job.value), func(r pir.Row) error {
+		if n++; job.progress && n%4096 == 0 && time.Since(last) >= time.Second {
+			last = time.Now()
+			fmt.Fprintf(stderr, "blindlist: reading %s: %d rows\n", job.input, n)
+		}
+		return sp.Add(ctx, r)
+	})
+	if err != nil {
 		sp.Close()
 		return nil, err
 	}
