@@ -21,7 +21,12 @@
 //   - Offline: [ProcessKeywords] (or [ProcessKeywordsFunc] to write shards as
 //     they finish, [ProcessShard] for one shard) turns keyword-value rows into
 //     processed shards ([Database]); [WriteShard] writes Apple's file pair;
-//     [ValidateShard] runs test lookups.
+//     [ValidateShard] runs test lookups. For databases too large to hold,
+//     [ReadKeywordRows] streams an input file and [RowSpill] routes rows
+//     through per-shard spill files (same shards). [UpdateShard] turns a
+//     written shard and a few added or removed rows into the next version
+//     ([ShardUpdate.WriteServe], [ShardUpdate.WriteBin]) without
+//     reprocessing it.
 //   - Serving: [LoadShards] reads `<stem>-<N>.bin` + `.params.txtpb` (Apple's
 //     or ours); [NewServer] builds the usecase; [Server.Config] is the /config
 //     answer ([Config.ConfigResponse], serialized byte-identically to Apple's
