@@ -345,3 +345,54 @@ func TestUpdateShardErrors(t *testing.T) {
 		t.Errorf("WriteBin: %v", err)
 	}
 }
+
+// TestUpdateShardUntilFull grows a shard by repeated updates until its
+// table is full: every round keeps every key findable, and the round that
+// no longer fits fails with ErrUpdateFull (the caller then reprocesses).
+func TestUpdateShardUntilFull(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	rows := testRows(2000, func(int) int { return 1 })
+	prev, err := ProcessShard(ctx, rows, 0, ProcessConfig{Preset: "n_4096_logq_27_28_28_logt_5"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeShardDir(t, dir, "r0", prev)
+	all := rows
+	for round := 1; ; round++ {
+		if round > 50 {
+			t.Fatal("the table never filled up")
+		}
+		var change ShardChange
+		for i := range 100 {
+			change.Add = append(change.Add, Row{Keyword: fmt.Appendf(nil, "r%d-%d.example", round, i), Value: []byte{byte(i)}})
+		}
+		change.Remove = [][]byte{all[round].Keyword}
+		prevBin, prevParams := ShardPaths(dir, fmt.Sprintf("r%d", round-1), 0)
+		db, err := OpenDatabase(prevBin, prevParams)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := UpdateShard(ctx, db, change, UpdateOptions{}); err != nil {
+			if !errors.Is(err, ErrUpdateFull) {
+				t.Fatalf("round %d: %v", round, err)
+			}
+			if round < 3 {
+				t.Errorf("full after %d rounds already", round)
+			}
+			t.Logf("round %d (%d keys + 100): %v", round, len(all), err)
+			return
+		}
+		_, next := applyUpdate(t, dir, fmt.Sprintf("r%d", round-1), fmt.Sprintf("r%d", round), change)
+		all = rowsAfter(all, change)
+		look := plainLookup(t, next)
+		for _, r := range all {
+			if v, ok := look(r.Keyword); !ok || !bytes.Equal(v, r.Value) {
+				t.Fatalf("round %d: keyword %q: got %x %v, want %x", round, r.Keyword, v, ok, r.Value)
+			}
+		}
+		if _, ok := look(change.Remove[0]); ok {
+			t.Fatalf("round %d: removed keyword found", round)
+		}
+	}
+}
