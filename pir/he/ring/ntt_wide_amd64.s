@@ -48,37 +48,43 @@
 	VADDPD Y13, X, X \
 	VXORPD Y13, X, X
 
-// FWDFULL: Cooley–Tukey butterfly (X, Y) = (u + v, u − v) with
-// u = REDUCE(X), v = MULMOD(Y, W, WQ). T, U are clobbered.
-#define FWDFULL(X, Y, W, WQ, T, U) \
+// FWDFULLT: Cooley–Tukey butterfly (X, T) = (u + v, u − v) with
+// u = REDUCE(X), v = MULMOD(Y, W, WQ): the second output in T (the hot
+// loops store it from there; FWDFULL moves it to Y). Y, U are clobbered.
+#define FWDFULLT(X, Y, W, WQ, T, U) \
 	REDUCE(X, T) \
 	MULMOD(Y, W, WQ, T, U) \
 	VSUBPD Y, X, T \
-	VADDPD Y, X, X \
+	VADDPD Y, X, X
+
+#define FWDFULL(X, Y, W, WQ, T, U) \
+	FWDFULLT(X, Y, W, WQ, T, U) \
 	VMOVAPD T, Y
 
-// FWDLAZY: FWDFULL without the reduction of X.
-#define FWDLAZY(X, Y, W, WQ, T, U) \
+// FWDLAZYT: FWDFULLT without the reduction of X.
+#define FWDLAZYT(X, Y, W, WQ, T, U) \
 	MULMOD(Y, W, WQ, T, U) \
 	VSUBPD Y, X, T \
-	VADDPD Y, X, X \
-	VMOVAPD T, Y
+	VADDPD Y, X, X
 
-// INV: Gentleman–Sande butterfly (X, Y) = (REDUCE(X + Y),
-// MULMOD(X − Y, W, WQ)). T, U are clobbered.
-#define INV(X, Y, W, WQ, T, U) \
+// INVT: Gentleman–Sande butterfly (X, T) = (REDUCE(X + Y),
+// MULMOD(X − Y, W, WQ)), the second output in T (INV moves it to Y). Y, U
+// are clobbered.
+#define INVT(X, Y, W, WQ, T, U) \
 	VSUBPD Y, X, T \
 	VADDPD Y, X, X \
 	REDUCE(X, Y) \
-	MULMOD(T, W, WQ, Y, U) \
+	MULMOD(T, W, WQ, Y, U)
+
+#define INV(X, Y, W, WQ, T, U) \
+	INVT(X, Y, W, WQ, T, U) \
 	VMOVAPD T, Y
 
-// INVLAZY: INV without the reduction of X + Y.
-#define INVLAZY(X, Y, W, WQ, T, U) \
+// INVLAZYT: INVT without the reduction of X + Y.
+#define INVLAZYT(X, Y, W, WQ, T, U) \
 	VSUBPD Y, X, T \
 	VADDPD Y, X, X \
-	MULMOD(T, W, WQ, Y, U) \
-	VMOVAPD T, Y
+	MULMOD(T, W, WQ, Y, U)
 
 // SETUP loads the constants of the register conventions.
 #define SETUP \
@@ -114,9 +120,9 @@ ffirst:
 	TODOUBLE(Y0)
 	TODOUBLE(Y1)
 	REDUCE(Y1, Y2)
-	FWDFULL(Y0, Y1, Y12, Y11, Y2, Y3)
+	FWDFULLT(Y0, Y1, Y12, Y11, Y2, Y3)
 	VMOVUPD Y0, (AX)
-	VMOVUPD Y1, (AX)(R13*1)
+	VMOVUPD Y2, (AX)(R13*1)
 	ADDQ    $32, AX
 	CMPQ    AX, R14
 	JB      ffirst
@@ -147,9 +153,9 @@ fgroup:
 floop:
 	VMOVUPD (AX), Y0
 	VMOVUPD (AX)(R13*1), Y1
-	FWDLAZY(Y0, Y1, Y12, Y11, Y2, Y3)
+	FWDLAZYT(Y0, Y1, Y12, Y11, Y2, Y3)
 	VMOVUPD Y0, (AX)
-	VMOVUPD Y1, (AX)(R13*1)
+	VMOVUPD Y2, (AX)(R13*1)
 	ADDQ    $32, AX
 	CMPQ    AX, R14
 	JB      floop
@@ -158,9 +164,9 @@ floop:
 floopfull:
 	VMOVUPD (AX), Y0
 	VMOVUPD (AX)(R13*1), Y1
-	FWDFULL(Y0, Y1, Y12, Y11, Y2, Y3)
+	FWDFULLT(Y0, Y1, Y12, Y11, Y2, Y3)
 	VMOVUPD Y0, (AX)
-	VMOVUPD Y1, (AX)(R13*1)
+	VMOVUPD Y2, (AX)(R13*1)
 	ADDQ    $32, AX
 	CMPQ    AX, R14
 	JB      floopfull
@@ -322,9 +328,9 @@ igroup:
 iloop:
 	VMOVUPD (AX), Y0
 	VMOVUPD (AX)(R13*1), Y1
-	INV(Y0, Y1, Y12, Y11, Y2, Y3)
+	INVT(Y0, Y1, Y12, Y11, Y2, Y3)
 	VMOVUPD Y0, (AX)
-	VMOVUPD Y1, (AX)(R13*1)
+	VMOVUPD Y2, (AX)(R13*1)
 	ADDQ    $32, AX
 	CMPQ    AX, R14
 	JB      iloop
@@ -333,9 +339,9 @@ iloop:
 iloopLazy:
 	VMOVUPD (AX), Y0
 	VMOVUPD (AX)(R13*1), Y1
-	INVLAZY(Y0, Y1, Y12, Y11, Y2, Y3)
+	INVLAZYT(Y0, Y1, Y12, Y11, Y2, Y3)
 	VMOVUPD Y0, (AX)
-	VMOVUPD Y1, (AX)(R13*1)
+	VMOVUPD Y2, (AX)(R13*1)
 	ADDQ    $32, AX
 	CMPQ    AX, R14
 	JB      iloopLazy
