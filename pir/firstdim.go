@@ -69,15 +69,23 @@ type firstDimAcc struct {
 	x0s, x1s, ws [][]uint32
 }
 
-// scanBatch is the most leaves accumulated in one pass over the
-// accumulators. A pass loads and stores every accumulator word once
-// (32 bytes per slot for acc0 and acc1), so a batch of b leaves moves
-// 32/b bytes of accumulator per 4-byte plaintext word: 8 with 4 leaves.
-// Larger batches did not pay on the 1M-key shape (BenchmarkScanShape in
-// package bfv: 8 leaves were slower than 4 at every level): their leaves
-// (b × 64 KiB as uint32 words, re-read for each of the d1 columns) and
-// b + 2 plaintext and accumulator streams crowd the core's caches.
-const scanBatch = 4
+// The narrow scan's blocking (BenchmarkScanShape in package bfv measures
+// it on a 1M-key table). A flush takes scanBatch leaves, so every
+// accumulator word is loaded and stored once per 16 leaves (2 bytes of
+// accumulator traffic per 4-byte plaintext word, against 8 with the 4
+// leaves of one kernel call). It runs over the slots in tiles of scanTile:
+// a column's accumulator tile (2 rows × 1024 slots × 8 bytes = 16 KiB)
+// stays in L1 while the batch adds into it scanLeavesPerCall leaves at a
+// time, and the batch's leaf tiles (16 × 2 × 4 KiB) stay in L2 for all d1
+// columns. Calls of more leaves read more rows at once and were slower
+// (8: about 4.3 instead of 6.9-7.2 GB/cpu-s with AVX2), as were 4 leaves
+// per flush without tiles (5.1-6.2), 8 or 24 per flush (6.7-7.1 AVX2,
+// 7.4-7.9 AVX-512 against 7.9 with 16), and tiles of 256 or 2048 slots.
+const (
+	scanBatch         = 16
+	scanTile          = 1024
+	scanLeavesPerCall = 4
+)
 
 func newFirstDimAcc(db *Database, moduli []modq.Modulus, n, l int) *firstDimAcc {
 	p := db.params
@@ -122,7 +130,8 @@ func (a *firstDimAcc) add(k, r int, leaf *bfv.Ciphertext) {
 	}
 }
 
-// flush accumulates the pending leaves of table k into every column.
+// flush accumulates the pending leaves of table k into every column, one
+// slot tile at a time (see scanBatch).
 func (a *firstDimAcc) flush(k int) {
 	rs := a.pending[k]
 	if len(rs) == 0 {
@@ -137,23 +146,33 @@ func (a *firstDimAcc) flush(k int) {
 	d0, d1 := p.Dimensions[0], p.Dimensions[1]
 	n, l := a.n, a.l
 	base := k * lay.plaintextCount()
-	for c := range lay.chunkCount() {
-		for col := range d1 {
-			buf := a.acc[k][c*d1+col]
-			for i := range l {
-				a.x0s, a.x1s, a.ws = a.x0s[:0], a.x1s[:0], a.ws[:0]
-				for b, r := range rs {
-					w := a.db.pt32[base+c*lay.perChunk()+col*d0+r]
-					if w == nil {
-						continue
+	// Tiles are multiples of bfv.ScanBlock (n is a power of two), so the
+	// scan order of a tile is that of the whole row.
+	tile := min(scanTile, n)
+	for t0 := 0; t0 < n; t0 += tile {
+		t1 := min(t0+tile, n)
+		for c := range lay.chunkCount() {
+			for col := range d1 {
+				buf := a.acc[k][c*d1+col]
+				pts := a.db.pt32[base+c*lay.perChunk()+col*d0:]
+				for i := range l {
+					acc0, acc1 := buf[i*n+t0:i*n+t1], buf[(l+i)*n+t0:(l+i)*n+t1]
+					for u0 := 0; u0 < len(rs); u0 += scanLeavesPerCall {
+						a.x0s, a.x1s, a.ws = a.x0s[:0], a.x1s[:0], a.ws[:0]
+						for b := u0; b < min(u0+scanLeavesPerCall, len(rs)); b++ {
+							w := pts[rs[b]]
+							if w == nil {
+								continue
+							}
+							x := a.leaves[k][b*2*l*n:]
+							a.x0s = append(a.x0s, x[i*n+t0:i*n+t1])
+							a.x1s = append(a.x1s, x[(l+i)*n+t0:(l+i)*n+t1])
+							a.ws = append(a.ws, w[i*n+t0:i*n+t1])
+						}
+						if len(a.ws) > 0 {
+							bfv.MulAccScan(acc0, acc1, a.x0s, a.x1s, a.ws)
+						}
 					}
-					x := a.leaves[k][b*2*l*n:]
-					a.x0s = append(a.x0s, x[i*n:(i+1)*n])
-					a.x1s = append(a.x1s, x[(l+i)*n:(l+i+1)*n])
-					a.ws = append(a.ws, w[i*n:(i+1)*n])
-				}
-				if len(a.ws) > 0 {
-					bfv.MulAccScan(buf[i*n:(i+1)*n], buf[(l+i)*n:(l+i+1)*n], a.x0s, a.x1s, a.ws)
 				}
 			}
 		}

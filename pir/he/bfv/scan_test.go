@@ -158,10 +158,13 @@ func BenchmarkMulAccScan(b *testing.B) {
 // BenchmarkScanShape runs the first-dimension scan of a one-shard,
 // 1M-key database table (n_4096_logq_27_28_28_logt_5: 97 rows × 31
 // columns of plaintexts, 2 RNS rows, 98 MB of uint32 plaintext words, 31
-// accumulators of 128 KiB) as package pir does: the leaves (the expanded
-// query rows, kept as uint32 words) of a batch of rows in one buffer, each
-// column's accumulators loaded and stored once per batch. It reports
-// plaintext bytes per CPU second (the machine may be shared).
+// accumulators of 128 KiB). The leaves (the expanded query rows, uint32
+// words) of a batch of rows sit in one buffer; the slots are scanned in
+// tiles, and each MulAccScan call adds a few leaves of the batch to a
+// column's accumulator tile. batch=16/tile=1024/call=4 is what package pir
+// does (firstdim.go); batch=4/tile=4096/call=4 is the untiled scan before
+// it. It reports plaintext bytes per CPU second (the machine may be
+// shared).
 func BenchmarkScanShape(b *testing.B) {
 	const n, l, rows, cols = 4096, 2, 97, 31
 	pts := make([][]uint32, rows*cols)
@@ -176,29 +179,34 @@ func BenchmarkScanShape(b *testing.B) {
 		accs[c] = make([]uint64, 2*l*n)
 	}
 	bytes := int64(4 * l * n * rows * cols)
-	for _, batch := range []int{2, 4, 8, 16} {
-		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
+	for _, cf := range []struct{ batch, tile, call int }{{4, 4096, 4}, {16, 1024, 4}} {
+		b.Run(fmt.Sprintf("batch=%d/tile=%d/call=%d", cf.batch, cf.tile, cf.call), func(b *testing.B) {
 			b.SetBytes(bytes)
-			leaves := make([]uint32, batch*2*l*n) // batch × 2 polys × l rows × n
+			leaves := make([]uint32, cf.batch*2*l*n) // batch × 2 polys × l rows × n
 			for j := range leaves {
 				leaves[j] = uint32(j) & (1<<28 - 1)
 			}
 			var x0s, x1s, ws [][]uint32
 			cpu0 := cputime.Process()
 			for b.Loop() {
-				for r0 := 0; r0 < rows; r0 += batch {
-					r1 := min(r0+batch, rows)
-					for c := range cols {
-						acc := accs[c]
-						for i := range l {
-							x0s, x1s, ws = x0s[:0], x1s[:0], ws[:0]
-							for r := r0; r < r1; r++ {
-								x := leaves[(r-r0)*2*l*n:]
-								x0s = append(x0s, x[i*n:(i+1)*n])
-								x1s = append(x1s, x[(l+i)*n:(l+i+1)*n])
-								ws = append(ws, pts[r*cols+c][i*n:(i+1)*n])
+				for r0 := 0; r0 < rows; r0 += cf.batch {
+					r1 := min(r0+cf.batch, rows)
+					for t0 := 0; t0 < n; t0 += cf.tile {
+						t1 := t0 + cf.tile
+						for c := range cols {
+							acc := accs[c]
+							for i := range l {
+								for u0 := r0; u0 < r1; u0 += cf.call {
+									x0s, x1s, ws = x0s[:0], x1s[:0], ws[:0]
+									for r := u0; r < min(u0+cf.call, r1); r++ {
+										x := leaves[(r-r0)*2*l*n:]
+										x0s = append(x0s, x[i*n+t0:i*n+t1])
+										x1s = append(x1s, x[(l+i)*n+t0:(l+i)*n+t1])
+										ws = append(ws, pts[r*cols+c][i*n+t0:i*n+t1])
+									}
+									MulAccScan(acc[i*n+t0:i*n+t1], acc[(l+i)*n+t0:(l+i)*n+t1], x0s, x1s, ws)
+								}
 							}
-							MulAccScan(acc[i*n:(i+1)*n], acc[(l+i)*n:(l+i+1)*n], x0s, x1s, ws)
 						}
 					}
 				}
