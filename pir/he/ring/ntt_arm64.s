@@ -82,8 +82,66 @@ TEXT ·forward32NEON(SB), NOSPLIT, $0-80
 	MOVD $1, R5                                   // m: groups in this stage
 	LSR  $1, R1, R6                               // h: half-distance
 
-	// Single stages while h >= 4: group i has x = a[2ih : 2ih+h] and
-	// y = a[2ih+h : 2ih+2h], twiddle w[m+i]; four butterflies per step.
+	// Two stages per pass (radix 4) while h >= 8: stage (m, h) on the
+	// pairs (a0, a2), (a1, a3) with w[m+i], then stage (2m, h/2) on
+	// (a0, a1) with w[2m+2i] and (a2, a3) with w[2m+2i+1], where
+	// a_k = a[2ih + k·h/2 + j], j < h/2; the same butterflies as two single
+	// stages, each value loaded and stored once instead of twice.
+fstage4:
+	CMP  $8, R6
+	BLO  fstage
+	MOVD $0, R7                                   // group i
+	MOVD R0, R8                                   // &a0 of group i
+	LSL  $2, R6, R9                               // h/2 values in bytes
+
+fgroup4:
+	ADD   R5, R7, R10
+	LSL   $2, R10, R10
+	ADD   R2, R10, R11
+	VLD1R (R11), [V20.S4]                         // w[m+i]
+	ADD   R3, R10, R11
+	VLD1R (R11), [V21.S4]
+	ADD   R10, R10, R10                           // 4·(2m+2i)
+	ADD   R2, R10, R11
+	VLD1R (R11), [V16.S4]                         // w[2m+2i]
+	ADD   $4, R11, R11
+	VLD1R (R11), [V18.S4]                         // w[2m+2i+1]
+	ADD   R3, R10, R11
+	VLD1R (R11), [V17.S4]
+	ADD   $4, R11, R11
+	VLD1R (R11), [V19.S4]
+	MOVD  R8, R11                                 // &a0
+	ADD   R9, R11, R12                            // &a1
+	ADD   R9, R12, R13                            // &a2
+	ADD   R9, R13, R14                            // &a3
+	LSR   $1, R6, R15                             // h/2 values per quarter
+
+floop4:
+	VLD2   (R11), [V0.S4, V1.S4]
+	VLD2   (R12), [V2.S4, V3.S4]
+	VLD2   (R13), [V4.S4, V5.S4]
+	VLD2   (R14), [V6.S4, V7.S4]
+	FWD(V0.S4, V4.S4, 4, 20, 21)                  // (a0, a2), w[m+i]
+	FWD(V2.S4, V6.S4, 6, 20, 21)                  // (a1, a3), w[m+i]
+	FWD(V0.S4, V2.S4, 2, 16, 17)                  // (a0, a1), w[2m+2i]
+	FWD(V4.S4, V6.S4, 6, 18, 19)                  // (a2, a3), w[2m+2i+1]
+	VST2.P [V0.S4, V1.S4], 32(R11)
+	VST2.P [V2.S4, V3.S4], 32(R12)
+	VST2.P [V4.S4, V5.S4], 32(R13)
+	VST2.P [V6.S4, V7.S4], 32(R14)
+	SUBS   $4, R15, R15
+	BNE    floop4
+	MOVD   R14, R8                                // next group: base + 2h
+	ADD    $1, R7, R7
+	CMP    R5, R7
+	BLO    fgroup4
+	LSL    $2, R5, R5
+	LSR    $2, R6, R6
+	B      fstage4
+
+	// One single stage when h = 4 remains (an odd number of stages above
+	// the last two): group i has x = a[2ih : 2ih+h] and y = a[2ih+h :
+	// 2ih+2h], twiddle w[m+i]; four butterflies per step.
 fstage:
 	CMP  $4, R6
 	BLO  flast
@@ -199,11 +257,71 @@ ifirst8:
 	SUBS   $1, R15, R15
 	BNE    ifirst8
 
-	// Middle stages h = 4, 8, ... while m >= 2: group i has x = a[2ih :
-	// 2ih+h] and y = a[2ih+h : 2ih+2h], twiddle wi[m+i].
+	// Middle stages h = 4, 8, ... while m >= 2, two per pass (radix 4)
+	// while m >= 4: stage (m, h) on (a0, a1) with wi[m+2i] and (a2, a3)
+	// with wi[m+2i+1], then stage (m/2, 2h) on (a0, a2), (a1, a3) with
+	// wi[m/2+i], where a_k = a[4ih + k·h + j], j < h, block i < m/2.
 	LSR  $3, R1, R5                               // m = N/8
 	MOVD $4, R6                                   // h
 
+istage4:
+	CMP  $4, R5
+	BLO  istage
+	MOVD $0, R7                                   // block i
+	MOVD R0, R8                                   // &a0 of block i
+	LSL  $3, R6, R9                               // h values in bytes
+
+igroup4:
+	ADD   R7, R7, R10
+	ADD   R5, R10, R10
+	LSL   $2, R10, R10                            // 4·(m+2i)
+	ADD   R2, R10, R11
+	VLD1R (R11), [V16.S4]                         // wi[m+2i]
+	ADD   $4, R11, R11
+	VLD1R (R11), [V18.S4]                         // wi[m+2i+1]
+	ADD   R3, R10, R11
+	VLD1R (R11), [V17.S4]
+	ADD   $4, R11, R11
+	VLD1R (R11), [V19.S4]
+	LSR   $1, R5, R10
+	ADD   R7, R10, R10
+	LSL   $2, R10, R10                            // 4·(m/2+i)
+	ADD   R2, R10, R11
+	VLD1R (R11), [V20.S4]                         // wi[m/2+i]
+	ADD   R3, R10, R11
+	VLD1R (R11), [V21.S4]
+	MOVD  R8, R11                                 // &a0
+	ADD   R9, R11, R12                            // &a1
+	ADD   R9, R12, R13                            // &a2
+	ADD   R9, R13, R14                            // &a3
+	MOVD  R6, R15                                 // h values per quarter
+
+iloop4:
+	VLD2   (R11), [V0.S4, V1.S4]
+	VLD2   (R12), [V2.S4, V3.S4]
+	VLD2   (R13), [V4.S4, V5.S4]
+	VLD2   (R14), [V6.S4, V7.S4]
+	INV(V0.S4, V2.S4, 2, 16, 17)                  // (a0, a1), wi[m+2i]
+	INV(V4.S4, V6.S4, 6, 18, 19)                  // (a2, a3), wi[m+2i+1]
+	INV(V0.S4, V4.S4, 4, 20, 21)                  // (a0, a2), wi[m/2+i]
+	INV(V2.S4, V6.S4, 6, 20, 21)                  // (a1, a3), wi[m/2+i]
+	VST2.P [V0.S4, V1.S4], 32(R11)
+	VST2.P [V2.S4, V3.S4], 32(R12)
+	VST2.P [V4.S4, V5.S4], 32(R13)
+	VST2.P [V6.S4, V7.S4], 32(R14)
+	SUBS   $4, R15, R15
+	BNE    iloop4
+	MOVD   R14, R8                                // next block: base + 4h
+	ADD    $1, R7, R7
+	LSR    $1, R5, R10
+	CMP    R10, R7
+	BLO    igroup4
+	LSR    $2, R5, R5
+	LSL    $2, R6, R6
+	B      istage4
+
+	// One single stage when m = 2 remains: group i has x = a[2ih : 2ih+h]
+	// and y = a[2ih+h : 2ih+2h], twiddle wi[m+i].
 istage:
 	CMP  $2, R5
 	BLO  ilast
