@@ -58,8 +58,9 @@ var nttKernels = []kernel{
 // kernelModuli returns every NTT-friendly modulus of the Apple presets
 // (he-spec §1.2, §2.2) for degree n, plus the largest primes ≡ 1 mod 2n
 // below 2^30 (the 32-bit kernels' limit), 2^31, 2^52/(4 + 2·log2(n))
-// (the lazy forward IFMA kernel's limit), 2^50 (the IFMA kernels' limit)
-// and 2^62.
+// (the lazy forward IFMA kernel's limit), at most 2^52/(2n) (the lazy
+// inverse IFMA kernel's limit, invLazyFits), 2^50 (the IFMA kernels'
+// limit) and 2^62.
 func kernelModuli(n int) []uint64 {
 	presets := []uint64{
 		40961, 65537, 134176769, 268369921, 268361729, 8589852673, 8589844481, // N = 4096
@@ -74,7 +75,8 @@ func kernelModuli(n int) []uint64 {
 		}
 	}
 	lazyMax := uint64(1<<52) / uint64(4+2*(bits.Len(uint(n))-1))
-	for _, bound := range []uint64{lane32Max, 2 * lane32Max, lazyMax, ifmaMax, modq.MaxModulus} {
+	invLazyMax := uint64(1<<52)/(2*uint64(n)) + 1 // q < invLazyMax ⇔ 2nq <= 2^52
+	for _, bound := range []uint64{lane32Max, 2 * lane32Max, lazyMax, invLazyMax, ifmaMax, modq.MaxModulus} {
 		for q := bound - bound%(2*uint64(n)) + 1; ; q -= 2 * uint64(n) {
 			if q < bound && modq.IsPrime(q) {
 				qs = append(qs, q)
@@ -151,6 +153,18 @@ func TestNTTKernels(t *testing.T) {
 					}
 				}
 			}
+		}
+	}
+}
+
+// TestInvLazyFits checks the lazy inverse IFMA kernel's bound at its
+// edge: 2·N·q <= 2^52 is accepted, one more is not.
+func TestInvLazyFits(t *testing.T) {
+	for _, n := range []int{16, 4096, 8192} {
+		q := uint64(1<<52) / (2 * uint64(n))
+		if !invLazyFits(q, n) || invLazyFits(q+1, n) {
+			t.Errorf("N=%d: invLazyFits(%d) = %v, invLazyFits(%d) = %v, want true, false",
+				n, q, invLazyFits(q, n), q+1, invLazyFits(q+1, n))
 		}
 	}
 }
