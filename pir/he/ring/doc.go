@@ -40,10 +40,9 @@
 // NTT (ntt_wide.go, ntt_wide_amd64.s: residues as exact float64 integers,
 // products exact by FMA, four lanes; bounds derived in ntt_wide.go), and
 // their slot-wise products (MulCoeffs) the same arithmetic at every level.
-// The 64-bit
-// Harvey NTT serves every other modulus and is the reference every fast
-// kernel is tested against on the same inputs (ntt_kernel_test.go,
-// poly_ref_test.go). Row additions, subtractions, negations and Galois
+// The 64-bit Harvey NTT serves every other modulus and is the reference
+// every fast kernel is tested against on the same inputs
+// (ntt_kernel_test.go, poly_ref_test.go, ntt_wide_test.go). Row additions, subtractions, negations and Galois
 // gathers for moduli from 2^31 on run on eight 64-bit lanes with AVX-512F
 // (rows_avx512_amd64.s), additions, subtractions and negations on four
 // with AVX2 (rows_wide_amd64.s).
