@@ -35,6 +35,9 @@ func (c *Config) writeSpilled(ctx context.Context, dir string, r *Result, sk *bl
 	if err != nil {
 		return fmt.Errorf("generation: %w", err)
 	}
+	if err := sk.Remove(); err != nil { // the runs are merged: free their disk before the PIR stage
+		return fmt.Errorf("generation: removing spill files: %w", err)
+	}
 	merged := time.Since(start)
 	seed, derived := uint32(0), c.Seed == nil
 	if derived {
