@@ -102,11 +102,37 @@ func be32(n int) string { return string([]byte{byte(n >> 24), byte(n >> 16), byt
 // ones nothing.
 func lookupAll(t *testing.T, dir string, present, absent []string) {
 	t.Helper()
-	ctx := context.Background()
-	dbs, err := pir.LoadShards(ctx, cur(t, dir), "url")
+	dbs, err := pir.LoadShards(context.Background(), cur(t, dir), "url")
 	if err != nil {
 		t.Fatal(err)
 	}
+	lookupIn(t, dbs, present, absent)
+}
+
+// lookupServed is lookupAll on the shards as serve opens them: from their
+// memory-mapped serve-ready files.
+func lookupServed(t *testing.T, dir string, shards int, present, absent []string) {
+	t.Helper()
+	var dbs []*pir.Database
+	for i := range shards {
+		bin, params := pir.ShardPaths(cur(t, dir), "url", i)
+		db, err := pir.OpenDatabase(bin, params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !db.Mapped() {
+			t.Fatalf("shard %d is not served from its .serve file", i)
+		}
+		dbs = append(dbs, db)
+	}
+	lookupIn(t, dbs, present, absent)
+}
+
+// lookupIn serves dbs in process and queries every keyword with the Go
+// client.
+func lookupIn(t *testing.T, dbs []*pir.Database, present, absent []string) {
+	t.Helper()
+	ctx := context.Background()
 	s, err := pir.NewServer(dbs, pir.ServerOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -282,6 +308,7 @@ func TestBuildPIRUpdateInPlace(t *testing.T) {
 	present := append(sample, added...)
 	absent := append(slices.Clone(removed), "absent.example.net")
 	lookupAll(t, out, present, absent)
+	lookupServed(t, out, shards, present, absent)
 	fresh := filepath.Join(tmp, "fresh")
 	buildOK(t, "--source", "domains:"+src, "--out", fresh, "--shards", "3")
 	lookupAll(t, fresh, present, absent)
@@ -310,6 +337,7 @@ func TestBuildPIRUpdateInPlace(t *testing.T) {
 	}
 	checkPIRManifest(t, out, shards)
 	lookupAll(t, out, append(present, next, "later2.example.org"), absent)
+	lookupServed(t, out, shards, append(present, next, "later2.example.org"), absent)
 }
 
 // TestBuildPIRRebuilds covers the cases that reprocess more than the
