@@ -98,10 +98,11 @@ func TestApplyGaloisEvalMatchesCoeff(t *testing.T) {
 	}
 }
 
-// TestMulPowerOfXEvalMonomials multiplies Eval ciphertexts by more
-// distinct powers of X than the evaluator keeps (maxMonomials), visiting
-// them in an order that brings evicted ones back, and compares each
-// result with the NTT of the Coeff rotation.
+// TestMulPowerOfXEvalMonomials multiplies Eval ciphertexts (2 or 3
+// polynomials; moduli below 2^30, below 2^50 and above) by more distinct
+// powers of X than the evaluator keeps (maxMonomials), visiting them in an
+// order that brings evicted ones back, and compares each result with the
+// NTT of the Coeff rotation.
 func TestMulPowerOfXEvalMonomials(t *testing.T) {
 	rng := rand.New(rand.NewPCG(33, 34))
 	ps := fastPathParams(t)
@@ -109,10 +110,16 @@ func TestMulPowerOfXEvalMonomials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range append(ps, p64) {
+	ps = append(append(ps, word52Params(t)...), p64)
+	for pi, p := range ps {
 		ev := NewEvaluator(p)
 		l := p.MaxLevel()
+		// Two polynomials, or three (an odd one out for the paired
+		// 52-bit rows), with edge residues.
 		ct := &Ciphertext{Polys: []*ring.Poly{randomCoeffPoly(p, l, rng), randomCoeffPoly(p, l, rng)}, Format: Coeff, CorrectionFactor: 1}
+		if pi%2 == 1 {
+			ct.Polys = append(ct.Polys, randomCoeffPoly(p, l, rng))
+		}
 		ctE := ct.Clone()
 		if err := ev.ToEval(ctE); err != nil {
 			t.Fatal(err)
@@ -132,7 +139,7 @@ func TestMulPowerOfXEvalMonomials(t *testing.T) {
 			if err := ev.MulPowerOfX(got, ctE, k); err != nil {
 				t.Fatal(err)
 			}
-			for i := range 2 {
+			for i := range ct.Polys {
 				if !slices.Equal(got.Polys[i].Coeffs, want.Polys[i].Coeffs) {
 					t.Fatalf("moduli %v, k=%d: Eval MulPowerOfX poly %d differs from the NTT of the Coeff one", p.moduli, k, i)
 				}

@@ -36,12 +36,13 @@ type Evaluator struct {
 	digits [][]uint64
 }
 
-// monomialEval is X^k in Eval form over the first l moduli, with its
-// 32-bit Shoup companions when every one of them is below 2^30 (else s is
-// nil).
+// monomialEval is X^k in Eval form over the first l moduli (m), with its
+// 32-bit Shoup companions when every one of them is below 2^30 (s), else
+// its Montgomery form m·2^52 mod q when every one is below 2^50 (mont).
 type monomialEval struct {
 	k, l int
 	m, s *ring.Poly
+	mont *ring.Poly
 }
 
 // galoisTables are σ_g's gather tables for degree N: coefficient map
@@ -197,16 +198,21 @@ func (e *Evaluator) MulPowerOfX(out, ct *Ciphertext, k int) error {
 	in := ct.Polys
 	e.shape(out, len(in), l, ct.Format)
 	if ct.Format == Eval {
-		m, ms := e.monomial(k, l)
-		for i, p := range in {
-			if ms == nil {
-				b.MulCoeffs(out.Polys[i], p, m)
-				continue
+		mono := e.monomial(k, l)
+		switch {
+		case mono.s != nil:
+			for i, p := range in {
+				for r, t := range b {
+					o := out.Polys[i].Row(r)
+					shoupRow(o, p.Row(r), mono.m.Row(r), mono.s.Row(r), t.M.Q, false)
+					csub2Row(o, t.M.Q)
+				}
 			}
-			for r, t := range b {
-				o := out.Polys[i].Row(r)
-				shoupRow(o, p.Row(r), m.Row(r), ms.Row(r), t.M.Q, false)
-				csub2Row(o, t.M.Q)
+		case mono.mont != nil:
+			e.mulMonomial52(out, ct, mono)
+		default:
+			for i, p := range in {
+				b.MulCoeffs(out.Polys[i], p, mono.m)
 			}
 		}
 		return nil
@@ -217,13 +223,13 @@ func (e *Evaluator) MulPowerOfX(out, ct *Ciphertext, k int) error {
 	return nil
 }
 
-// monomial returns X^k in Eval form over the first l moduli and, when
-// they are all below 2^30, its 32-bit Shoup companions (else nil). The
-// last maxMonomials are kept in the evaluator.
-func (e *Evaluator) monomial(k, l int) (*ring.Poly, *ring.Poly) {
-	for _, c := range e.monos {
-		if c.k == k && c.l == l {
-			return c.m, c.s
+// monomial returns X^k in Eval form over the first l moduli with the
+// companion table its products need (monomialEval). The last maxMonomials
+// are kept in the evaluator.
+func (e *Evaluator) monomial(k, l int) *monomialEval {
+	for i := range e.monos {
+		if c := &e.monos[i]; c.k == k && c.l == l {
+			return c
 		}
 	}
 	b := e.p.basis(l)
@@ -235,23 +241,60 @@ func (e *Evaluator) monomial(k, l int) (*ring.Poly, *ring.Poly) {
 	b.MulPowerOfX(m, one, k)
 	b.NTT(m)
 	c := monomialEval{k: k, l: l, m: m}
-	word32 := true
+	word32, word52 := true, true
 	for _, t := range b {
 		word32 = word32 && t.M.Q < word32Max
+		word52 = word52 && t.M.Q < word52Max
 	}
-	if word32 {
+	switch {
+	case word32:
 		c.s = ring.NewPoly(e.p.n, l)
 		for r, t := range b {
 			shoupCompanions(c.s.Row(r), m.Row(r), t.M)
 		}
+	case word52:
+		c.mont = ring.NewPoly(e.p.n, l)
+		for r, t := range b {
+			montgomery52(c.mont.Row(r), m.Row(r), t.M)
+		}
 	}
 	if len(e.monos) < maxMonomials {
 		e.monos = append(e.monos, c)
-	} else {
-		e.monos[e.monoNext] = c
-		e.monoNext = (e.monoNext + 1) % maxMonomials
+		return &e.monos[len(e.monos)-1]
 	}
-	return c.m, c.s
+	i := e.monoNext
+	e.monos[i] = c
+	e.monoNext = (e.monoNext + 1) % maxMonomials
+	return &e.monos[i]
+}
+
+// mulMonomial52 sets out = ct ⊙ X^k for an Eval ct and moduli below 2^50
+// with the ct×ct tensor rows (tensor52: the IFMA or wide kernels where the
+// CPU has them): two polynomials at a time as (x0, x1) against
+// (y0, y1) = (X^k·2^52, 0), whose d0 = x0·X^k and d1 = x1·X^k are the
+// products (the Montgomery factor 2^-52 cancels the table's 2^52), fully
+// reduced; d2 = x1·0 goes to a scratch row. An odd last polynomial is
+// paired with a zero row. out is shaped by the caller.
+func (e *Evaluator) mulMonomial52(out, ct *Ciphertext, mono *monomialEval) {
+	b := e.p.basis(ct.Level())
+	sc := e.scratch(7, 3)
+	zero, sink, x1z := sc.Row(0), sc.Row(1), sc.Row(2)
+	clear(zero)
+	for i := 0; i < len(ct.Polys); i += 2 {
+		for r, t := range b {
+			q := t.M.Q
+			x0, d0 := ct.Polys[i].Row(r), out.Polys[i].Row(r)
+			x1, d1 := x1z, sink
+			if i+1 < len(ct.Polys) {
+				x1, d1 = ct.Polys[i+1].Row(r), out.Polys[i+1].Row(r)
+			} else {
+				clear(x1z)
+			}
+			clear(d0)
+			clear(d1)
+			tensor52(d0, d1, sink, x0, x1, mono.mont.Row(r), zero, q, inv52(q))
+		}
+	}
 }
 
 // ToEval converts ct to Eval form in place (no-op when already Eval). The
