@@ -163,35 +163,54 @@ func DefaultMemoryBudget() int64 {
 	return int64(min(max(physicalMemory()/48, 256<<20), 2<<30))
 }
 
+// spillPrefix starts the temporary directory of a compile's spill files
+// inside the output directory; removeLeftovers removes those whose build
+// is gone (their .lock is free).
+const spillPrefix = ".compile-spill-"
+
 // compile reads the sources and normalises them into keys, spilling to
-// disk beyond the memory budget.
-func (c *Config) compile(ctx context.Context, out string) (*blocklist.Result, error) {
+// disk beyond the memory budget. It returns the function that removes the
+// spill directory it made (a no-op when there is none).
+func (c *Config) compile(ctx context.Context, out string) (*blocklist.Result, func(), error) {
 	block := c.Block
 	if len(block) == 0 {
-		return nil, errors.New("generation: no block list source")
+		return nil, nil, errors.New("generation: no block list source")
 	}
 	if c.ReadTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, c.ReadTimeout)
 		defer cancel()
 	}
-	opts := c.Compile
+	opts, done := c.Compile, func() {}
 	if c.MemoryBudget >= 0 && opts.SpillDir == "" {
-		opts.SpillDir, opts.SpillBudget = c.TempDir, c.MemoryBudget
-		if opts.SpillBudget == 0 {
-			opts.SpillBudget = DefaultMemoryBudget()
-		}
+		opts.SpillDir, opts.SpillBudget = c.TempDir, c.budget()
 		if opts.SpillDir == "" {
-			opts.SpillDir = out
+			// Inside the output directory, locked while in use, so a later
+			// build removes it if this process dies (removeLeftovers).
 			if err := os.MkdirAll(out, 0o755); err != nil {
-				return nil, fmt.Errorf("generation: %w", err)
+				return nil, nil, fmt.Errorf("generation: %w", err)
 			}
+			dir, err := os.MkdirTemp(out, spillPrefix)
+			if err != nil {
+				return nil, nil, fmt.Errorf("generation: creating spill directory: %w", err)
+			}
+			unlock, err := lock(dir)
+			if err != nil {
+				os.RemoveAll(dir)
+				return nil, nil, err
+			}
+			opts.SpillDir, done = dir, func() { os.RemoveAll(dir); unlock() }
 		}
 		if opts.Stagef == nil {
 			opts.Stagef = c.Progressf
 		}
 	}
-	return blocklist.Compile(ctx, block, c.Allow, opts)
+	res, err := blocklist.Compile(ctx, block, c.Allow, opts)
+	if err != nil {
+		done()
+		return nil, nil, err
+	}
+	return res, done, nil
 }
 
 // Build reads the sources, compiles them into keys and writes into out
@@ -206,22 +225,22 @@ func Build(ctx context.Context, out string, c Config) (*Result, error) {
 		return nil, err
 	}
 	start := time.Now()
-	res, err := c.compile(ctx, out)
+	res, cleanup, err := c.compile(ctx, out)
 	if err != nil {
 		return nil, err
 	}
+	defer cleanup()
 	r := &Result{Keys: res.Keys, KeyCount: res.Len(), Report: res.Report}
 	if res.Spilled != nil {
 		defer res.Spilled.Remove()
-		c.logf("compile: %d keys from %d entries, out of memory (budget %d MiB), in %.1f s",
-			r.KeyCount, res.Report.Entries, c.budget()>>20, time.Since(start).Seconds())
 	}
 	if r.KeyCount == 0 {
 		return r, ErrNoKeys
 	}
 	var write func(dir string) error
 	if res.Spilled != nil {
-		write = func(dir string) error { return c.writeSpilled(ctx, dir, r, res.Spilled) }
+		compiled := time.Since(start)
+		write = func(dir string) error { return c.writeSpilled(ctx, dir, r, res.Spilled, compiled) }
 	} else {
 		if write, err = c.writeInMemory(r, res.Provenance); err != nil {
 			return nil, err
@@ -238,7 +257,7 @@ func Build(ctx context.Context, out string, c Config) (*Result, error) {
 	return r, nil
 }
 
-// budget is the compile stage's memory budget in effect.
+// budget is the compile stage's memory budget in effect (negative: none).
 func (c *Config) budget() int64 {
 	if c.MemoryBudget == 0 {
 		return DefaultMemoryBudget()

@@ -23,7 +23,8 @@ import (
 
 // writeSpilled writes the prefilter stage's files of a spilled compile
 // into dir and sets r.Filter and r.Manifest.
-func (c *Config) writeSpilled(ctx context.Context, dir string, r *Result, sk *blocklist.SpilledKeys) error {
+// compiled is the compile's duration, for the one summary line.
+func (c *Config) writeSpilled(ctx context.Context, dir string, r *Result, sk *blocklist.SpilledKeys, compiled time.Duration) error {
 	start := time.Now()
 	keysPath := filepath.Join(dir, KeysFile)
 	h := sha256.New() // SeedFromKeys: SHA-256 over the keys, one per line, is SHA-256 of keys.txt
@@ -70,7 +71,8 @@ func (c *Config) writeSpilled(ctx context.Context, dir string, r *Result, sk *bl
 	if err := f.WriteDir(dir); err != nil {
 		return err
 	}
-	c.logf("keys merged and written in %.1f s, prefilter and key database in %.1f s",
-		merged.Seconds(), (time.Since(start) - merged).Seconds())
+	c.logf("compile: %d keys from %d entries out of memory (budget %d MiB): compiled in %.1f s, merged into %s and %s in %.1f s, prefilter and %s in %.1f s",
+		r.KeyCount, r.Report.Entries, c.budget()>>20, compiled.Seconds(), KeysFile, ProvenanceFile, merged.Seconds(),
+		KeywordDBFile, (time.Since(start) - merged).Seconds())
 	return writeFileAtomic(filepath.Join(dir, ManifestFile), append(mj, '\n'))
 }

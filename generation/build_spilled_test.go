@@ -152,3 +152,32 @@ func TestBuildSpilledMatchesMemory(t *testing.T) {
 		})
 	}
 }
+
+// TestBuildRemovesStaleSpillDirs checks that a build removes the spill
+// directory of a build that died (its lock is free) and keeps one whose
+// build is still running (its lock is held), and removes its own.
+func TestBuildRemovesStaleSpillDirs(t *testing.T) {
+	out := t.TempDir()
+	dead, live := filepath.Join(out, spillPrefix+"dead"), filepath.Join(out, spillPrefix+"live")
+	for _, d := range []string{dead, live} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(d, "in-0"), []byte("x"), 0o600)
+	}
+	os.WriteFile(filepath.Join(dead, lockFile), nil, 0o644)
+	unlock, err := lock(live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unlock()
+	cfg := testConfig(writeList(t, t.TempDir(), "a.txt", "a", 50), 1)
+	cfg.PIR.Disabled, cfg.MemoryBudget = true, 1
+	if _, err := Build(context.Background(), out, cfg); err != nil {
+		t.Fatal(err)
+	}
+	left, _ := filepath.Glob(filepath.Join(out, spillPrefix+"*"))
+	if len(left) != 1 || left[0] != live {
+		t.Errorf("spill directories after the build: %v, want only %s", left, live)
+	}
+}

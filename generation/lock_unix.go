@@ -33,3 +33,16 @@ func lock(root string) (unlock func(), err error) {
 	}
 	return func() { f.Close() }, nil
 }
+
+// unused reports whether no process holds the lock of dir (dir/.lock
+// exists and an exclusive flock on it succeeds at once): the directory's
+// owner is gone. A missing lock file counts as in use (its owner may be
+// about to create it).
+func unused(dir string) bool {
+	f, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_RDWR, 0)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	return syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) == nil
+}

@@ -154,6 +154,12 @@ func (c *Config) removeLeftovers(root string) {
 			c.logf("removed %s left by an interrupted build", filepath.Join(GenerationsDir, filepath.Base(d)))
 		}
 	}
+	spills, _ := filepath.Glob(filepath.Join(root, spillPrefix+"*"))
+	for _, d := range spills {
+		if unused(d) && os.RemoveAll(d) == nil {
+			c.logf("removed %s left by an interrupted build", filepath.Base(d))
+		}
+	}
 	links, _ := filepath.Glob(filepath.Join(root, ".current-*"))
 	for _, l := range links {
 		os.Remove(l)
