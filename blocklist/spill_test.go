@@ -243,7 +243,7 @@ func TestCompileSpillMemoryBound(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "hosts.txt")
 	var b bytes.Buffer
 	for i := range 600_000 {
-		fmt.Fprintf(&b, "0.0.0.0 h%d-%x.example%d.com\n", i, i*2654435761%1000000007, i%251)
+		fmt.Fprintf(&b, "0.0.0.0 h%d-%x.example%d.com\n", i, uint64(i)*2654435761%1000000007, i%251)
 	}
 	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
 		t.Fatal(err)

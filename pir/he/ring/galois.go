@@ -72,7 +72,7 @@ func (b Basis) GaloisEval(out, x *Poly, perm []int) {
 // negations: bit 31 is never set), for [Basis.GaloisEvalTab]. g must be a
 // valid Galois element ([ValidGaloisElement]); n <= 2^31.
 func GaloisEvalTable(tab []uint32, g uint64, n int) {
-	if !ValidGaloisElement(g, n) || len(tab) != n || n > 1<<31 {
+	if !ValidGaloisElement(g, n) || len(tab) != n || uint64(n) > 1<<31 {
 		panic(fmt.Sprintf("ring: internal error: Galois table for g=%d, N=%d, len %d", g, n, len(tab)))
 	}
 	for i, p := range GaloisEvalPermutation(g, n) {
@@ -129,10 +129,10 @@ func (b Basis) GaloisCoeffTab(out, x *Poly, tab []uint32) {
 // N = 4096: 2.62 against 2.97 us CPU on an AMD EPYC, issue 17).
 func galoisTabRow(o, xs []uint64, tab []uint32, q uint64) {
 	tab = tab[:len(o)]
-	if v := len(o) &^ 7; v > 0 && haveAVX512 && len(xs) < 1<<31 {
+	if v := len(o) &^ 7; v > 0 && haveAVX512 && uint64(len(xs)) < 1<<31 {
 		galoisGather64AVX512(o[:v], xs, tab[:v], q)
 		o, tab = o[v:], tab[v:]
-	} else if v := len(o) &^ 3; v > 0 && rowsSIMD(q) && len(xs) < 1<<31 {
+	} else if v := len(o) &^ 3; v > 0 && rowsSIMD(q) && uint64(len(xs)) < 1<<31 {
 		galoisGatherAVX2(o[:v], xs, tab[:v], q)
 		o, tab = o[v:], tab[v:]
 	}
