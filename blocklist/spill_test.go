@@ -277,7 +277,7 @@ func TestCompileSpillMemoryBound(t *testing.T) {
 	if limit := uint64(budget + 40<<20); spillPeak > limit {
 		t.Errorf("spilled compile: peak live heap %d bytes, want under %d", spillPeak, limit)
 	}
-	if memPeak < 2*spillPeak {
+	if 2*memPeak < 3*spillPeak { // measured 49-59 MiB against 14-23 MiB
 		t.Errorf("in-memory compile peaked at %d bytes, spilled at %d: the list is too small to show the bound", memPeak, spillPeak)
 	}
 }
