@@ -197,14 +197,13 @@ func (a *firstDimAcc) reduce(k int) {
 }
 
 // sumFirstDim returns R[k][c][col], the Eval ciphertexts Σ over workers of
-// their reduced accumulators, back in slot order.
+// their accumulators, reduced and back in slot order (bfv.AddScanRow).
 func sumFirstDim(bp *bfv.Params, accs []*firstDimAcc, b, chunks, d1 int) [][][]*bfv.Ciphertext {
 	a0 := accs[0]
 	n, l := a0.n, a0.l
 	for _, a := range accs {
 		for k := range b {
-			a.flush(k)
-			a.reduce(k)
+			a.flush(k) // reduced below, while summing
 		}
 	}
 	R := make([][][]*bfv.Ciphertext, b)
@@ -216,13 +215,9 @@ func sumFirstDim(bp *bfv.Params, accs []*firstDimAcc, b, chunks, d1 int) [][][]*
 				ct := bp.NewCiphertext(2, l, bfv.Eval)
 				for pi := range 2 {
 					for i := range l {
-						m := &a0.moduli[i]
 						o := ct.Polys[pi].Row(i)
 						for _, a := range accs {
-							row := a.acc[k][c*d1+col][(pi*l+i)*n : (pi*l+i+1)*n]
-							for j := range o {
-								o[j] = m.Add(o[j], row[bfv.ScanIndex(j, n)])
-							}
+							bfv.AddScanRow(o, a.acc[k][c*d1+col][(pi*l+i)*n:(pi*l+i+1)*n], &a0.moduli[i])
 						}
 					}
 				}

@@ -1,5 +1,7 @@
 package bfv
 
+import "github.com/blindlist/blindlist/pir/he/modq"
+
 // The database scan of the first PIR dimension (package pir, firstdim.go):
 // every expanded ciphertext row is multiplied slot-wise by the narrow
 // (uint32) database plaintexts of its row and added, unreduced, to one
@@ -98,6 +100,27 @@ func mulAccScanGo(acc0, acc1 []uint64, x0, x1, w []uint32) {
 	for j := full; j < n; j++ {
 		acc0[j] += uint64(x0[j]) * uint64(w[j])
 		acc1[j] += uint64(x1[j]) * uint64(w[j])
+	}
+}
+
+// AddScanRow adds the accumulators acc (unreduced, in scan order, as
+// [MulAccScan] leaves them) reduced modulo q to o, in slot order:
+// o[j] = o[j] + (acc[ScanIndex(j, n)] mod q) mod q for every j < n =
+// len(o), with o below q. One pass reads acc in order and writes each
+// block of o once.
+func AddScanRow(o, acc []uint64, m *modq.Modulus) {
+	n := len(o)
+	acc = acc[:n]
+	full := n &^ (ScanBlock - 1)
+	for g := 0; g < full; g += ScanBlock {
+		ob, ab := (*[ScanBlock]uint64)(o[g:]), (*[ScanBlock]uint64)(acc[g:])
+		for t := range ScanBlock / 2 {
+			ob[2*t] = m.Add(ob[2*t], m.Reduce(ab[t]))
+			ob[2*t+1] = m.Add(ob[2*t+1], m.Reduce(ab[ScanBlock/2+t]))
+		}
+	}
+	for j := full; j < n; j++ {
+		o[j] = m.Add(o[j], m.Reduce(acc[j]))
 	}
 }
 

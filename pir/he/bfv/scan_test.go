@@ -9,6 +9,7 @@ import (
 
 	"github.com/blindlist/blindlist/internal/cputime"
 	"github.com/blindlist/blindlist/pir/he/kernels"
+	"github.com/blindlist/blindlist/pir/he/modq"
 	"github.com/blindlist/blindlist/pir/he/ring"
 )
 
@@ -101,6 +102,33 @@ func TestScanIndex(t *testing.T) {
 	for j, p := range want {
 		if got := ScanIndex(16+j, 48); got != 16+p {
 			t.Errorf("ScanIndex(%d, 48) = %d, want %d", 16+j, got, 16+p)
+		}
+	}
+}
+
+// TestAddScanRow checks AddScanRow against ScanIndex and plain %: random
+// and maximal accumulators, outputs from 0 to q−1, lengths with and
+// without a tail.
+func TestAddScanRow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 1))
+	for _, q := range []uint64{65537, 268369921, 1<<32 - 5} {
+		m := modq.MustNew(q)
+		for _, n := range []int{8, 16, 40, 4096} {
+			acc, o := make([]uint64, n), make([]uint64, n)
+			for j := range n {
+				acc[j], o[j] = rng.Uint64(), rng.Uint64N(q)
+				if j%5 == 0 {
+					acc[j], o[j] = ^uint64(0), q-1
+				}
+			}
+			want := make([]uint64, n)
+			for j := range n {
+				want[j] = (o[j] + acc[ScanIndex(j, n)]%q) % q
+			}
+			AddScanRow(o, acc, &m)
+			if !slices.Equal(o, want) {
+				t.Fatalf("q=%d n=%d: AddScanRow differs from the ScanIndex reference", q, n)
+			}
 		}
 	}
 }
