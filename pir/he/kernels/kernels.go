@@ -41,7 +41,7 @@ type Level int
 const (
 	Portable Level = iota // portable Go (every architecture, -tags purego)
 	NEON                  // arm64 Advanced SIMD (the database scan and the NTT for moduli below 2^30)
-	AVX2                  // x86-64 AVX2 (VPMULUDQ kernels for moduli below 2^30, float64 FMA kernels below 2^50, the database scan)
+	AVX2                  // x86-64 AVX2 and FMA (VPMULUDQ kernels for moduli below 2^30, float64 FMA kernels below 2^50, the database scan)
 	AVX512                // AVX-512F on top of AVX2 (wide NTT passes, 64-bit rows)
 	IFMA                  // AVX-512 IFMA (52-bit kernels for moduli below 2^50)
 )
