@@ -3,6 +3,7 @@ package bfv
 import (
 	"fmt"
 	"math/bits"
+	"sync"
 
 	"github.com/blindlist/blindlist/pir/he/modq"
 	"github.com/blindlist/blindlist/pir/he/ring"
@@ -59,10 +60,9 @@ type galoisTables struct {
 // Each table is 4N bytes.
 const maxGaloisTables = 16
 
-// maxMonomials bounds the monomials an evaluator keeps: query expansion
-// multiplies by X^(−2^(ℓ−1)) at each tree level ℓ, at most log2(N) <= 16
-// distinct ones, visited depth first (each level's k recurs between the
-// others'). Each takes 2·l·N words (l·N with 64-bit moduli).
+// maxMonomials bounds the monomials other than X^(±2^a) an evaluator
+// keeps (those are shared, Params.monoOnces). Each takes 2·l·N words (l·N
+// with 64-bit moduli).
 const maxMonomials = 16
 
 // digitRows returns a reused slice of l rows for the key switch's digits.
@@ -224,20 +224,52 @@ func (e *Evaluator) MulPowerOfX(out, ct *Ciphertext, k int) error {
 }
 
 // monomial returns X^k in Eval form over the first l moduli with the
-// companion table its products need (monomialEval). The last maxMonomials
-// are kept in the evaluator.
+// companion table its products need (monomialEval). X^(±2^a) (query
+// expansion's) are built once per Params and shared; of the others the
+// evaluator keeps the last maxMonomials.
 func (e *Evaluator) monomial(k, l int) *monomialEval {
+	if a := bits.TrailingZeros(uint(abs(k))); k != 0 && abs(k) == 1<<a && abs(k) <= e.p.n {
+		sign := 0
+		if k < 0 {
+			sign = 1
+		}
+		o := &e.p.monoOnces[l][sign][a]
+		o.once.Do(func() { o.m = newMonomial(e.p, k, l) })
+		return o.m
+	}
 	for i := range e.monos {
 		if c := &e.monos[i]; c.k == k && c.l == l {
 			return c
 		}
 	}
-	b := e.p.basis(l)
-	one := ring.NewPoly(e.p.n, l)
+	c := *newMonomial(e.p, k, l)
+	if len(e.monos) < maxMonomials {
+		e.monos = append(e.monos, c)
+		return &e.monos[len(e.monos)-1]
+	}
+	i := e.monoNext
+	e.monos[i] = c
+	e.monoNext = (e.monoNext + 1) % maxMonomials
+	return &e.monos[i]
+}
+
+// monoOnce guards one shared monomial of Params.monoOnces.
+type monoOnce struct {
+	once sync.Once
+	m    *monomialEval
+}
+
+func abs(k int) int { return max(k, -k) }
+
+// newMonomial returns X^k in Eval form over p's first l moduli with its
+// companion table (monomialEval).
+func newMonomial(p *Params, k, l int) *monomialEval {
+	b := p.basis(l)
+	one := ring.NewPoly(p.n, l)
 	for r := range l {
 		one.Row(r)[0] = 1
 	}
-	m := ring.NewPoly(e.p.n, l)
+	m := ring.NewPoly(p.n, l)
 	b.MulPowerOfX(m, one, k)
 	b.NTT(m)
 	c := monomialEval{k: k, l: l, m: m}
@@ -248,24 +280,17 @@ func (e *Evaluator) monomial(k, l int) *monomialEval {
 	}
 	switch {
 	case word32:
-		c.s = ring.NewPoly(e.p.n, l)
+		c.s = ring.NewPoly(p.n, l)
 		for r, t := range b {
 			shoupCompanions(c.s.Row(r), m.Row(r), t.M)
 		}
 	case word52:
-		c.mont = ring.NewPoly(e.p.n, l)
+		c.mont = ring.NewPoly(p.n, l)
 		for r, t := range b {
 			montgomery52(c.mont.Row(r), m.Row(r), t.M)
 		}
 	}
-	if len(e.monos) < maxMonomials {
-		e.monos = append(e.monos, c)
-		return &e.monos[len(e.monos)-1]
-	}
-	i := e.monoNext
-	e.monos[i] = c
-	e.monoNext = (e.monoNext + 1) % maxMonomials
-	return &e.monos[i]
+	return &c
 }
 
 // mulMonomial52 sets out = ct ⊙ X^k for an Eval ct and moduli below 2^50

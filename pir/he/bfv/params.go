@@ -67,6 +67,10 @@ type Params struct {
 	bits     []int                     // ceilLog2 of each modulus
 	levels   []*level                  // levels[l] for l = 1..ctModuli (index 0 unused)
 	mulOnces [][mulPairClasses]mulOnce // ct×ct tables per level and pair class, built on first use
+	// monoOnces are the Eval monomials X^(±2^a), a = 0..log2(N), per level
+	// ([l][sign][a]), built on first use and shared by all evaluators
+	// (Evaluator.monomial): query expansion multiplies by X^(−2^(ℓ−1)).
+	monoOnces [][2][]monoOnce
 }
 
 type preset struct {

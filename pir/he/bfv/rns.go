@@ -3,6 +3,7 @@ package bfv
 import (
 	"fmt"
 	"math/big"
+	"math/bits"
 
 	"github.com/blindlist/blindlist/pir/he/modq"
 	"github.com/blindlist/blindlist/pir/he/ring"
@@ -217,6 +218,12 @@ func (p *Params) precompute() error {
 	maxL := p.MaxLevel()
 	p.levels = make([]*level, maxL+1)
 	p.mulOnces = make([][mulPairClasses]mulOnce, maxL+1)
+	p.monoOnces = make([][2][]monoOnce, maxL+1)
+	for l := range p.monoOnces {
+		for sign := range 2 {
+			p.monoOnces[l][sign] = make([]monoOnce, bits.Len(uint(p.n)))
+		}
+	}
 	bt := new(big.Int).SetUint64(p.t)
 	for l := 1; l <= maxL; l++ {
 		lv := &level{l: l, basis: p.keyB[:l], bigQ: big.NewInt(1)}
