@@ -14,8 +14,10 @@ package generation
 // does not change.
 //
 // The change of each shard comes from comparing the previous generation's
-// sorted keys.txt with the new sorted keys (a merge, no hashing), then
-// routing only the added and removed keys. An updated shard may differ
+// sorted keys.txt with the new sorted keys (a merge), then
+// routing only the added and removed keys; that list must be the one the
+// previous generation recorded (size and SHA-256 in its generation.json),
+// else no shard is updated in place. An updated shard may differ
 // byte-wise from a fresh build of the same keys: its bytes are a function
 // of the previous generation's shard and the change (pir.UpdateShard seeds
 // its evictions from the change), so builds from the same previous
@@ -26,6 +28,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -93,13 +98,29 @@ func (b *pirBuilder) planUpdates(ctx context.Context, keys keySource, jobs []*pi
 // (sorted, distinct) and routes the added and removed keys to their
 // shards. When the previous list cannot be used it returns a reason
 // instead.
+//
+// The previous list must be the one its generation recorded (size and
+// SHA-256 in GenerationFile, hashed while it is merged): the delta is
+// trusted as the difference between the previous shards and the new
+// keys, so a list that differs from the one the shards were built from
+// (a key replaced by another, the count unchanged) would let an update
+// skip a new key that the list already (wrongly) held, and keep a
+// removed one the list lacked.
 func (b *pirBuilder) keyDelta(ctx context.Context, keys keySource, shardCount, prevKeys int) (map[int]*shardDelta, string, error) {
+	rec, why := b.prevKeysRecord()
+	if why != "" {
+		return nil, why, nil
+	}
 	f, err := os.Open(filepath.Join(b.prev, KeysFile))
 	if err != nil {
 		return nil, fmt.Sprintf("previous key list: %v", err), nil
 	}
 	defer f.Close()
-	r := bufio.NewReaderSize(f, 1<<20)
+	if fi, err := f.Stat(); err != nil || fi.Size() != rec.Bytes {
+		return nil, fmt.Sprintf("previous key list differs from its record in %s (size)", GenerationFile), nil
+	}
+	h := sha256.New()
+	r := bufio.NewReaderSize(io.TeeReader(f, h), 1<<20)
 	deltas := map[int]*shardDelta{}
 	route := func(k string, removed bool) error {
 		s, err := pir.ShardingFunction{}.ShardIndex([]byte(k), shardCount)
@@ -122,7 +143,6 @@ func (b *pirBuilder) keyDelta(ctx context.Context, keys keySource, shardCount, p
 	// before it, and how many lines were read.
 	var line, last []byte
 	more, old := true, 0
-	why := ""
 	advance := func() {
 		last = append(last[:0], line...)
 		l, err := r.ReadSlice('\n')
@@ -174,10 +194,31 @@ func (b *pirBuilder) keyDelta(ctx context.Context, keys keySource, shardCount, p
 		return nil, why, nil
 	case err != nil:
 		return nil, "", err
+	case hex.EncodeToString(h.Sum(nil)) != rec.SHA256: // read to its end above
+		return nil, fmt.Sprintf("previous key list differs from its record in %s", GenerationFile), nil
 	case old != prevKeys:
 		return nil, fmt.Sprintf("previous key list holds %d keys, its PIR manifest %d", old, prevKeys), nil
 	}
 	return deltas, "", nil
+}
+
+// prevKeysRecord returns the previous generation's record of its key list
+// in its GenerationFile, or why there is none.
+func (b *pirBuilder) prevKeysRecord() (FileInfo, string) {
+	raw, err := os.ReadFile(filepath.Join(b.prev, GenerationFile))
+	if err != nil {
+		return FileInfo{}, fmt.Sprintf("previous %s: %v", GenerationFile, err)
+	}
+	var m GenerationManifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return FileInfo{}, fmt.Sprintf("previous %s is unreadable (%v)", GenerationFile, err)
+	}
+	for _, f := range m.Files {
+		if f.Name == KeysFile {
+			return f, ""
+		}
+	}
+	return FileInfo{}, fmt.Sprintf("previous %s does not list %s", GenerationFile, KeysFile)
 }
 
 // compareKey compares a key read from a file with one in memory, as

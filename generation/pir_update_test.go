@@ -1,7 +1,11 @@
 package generation
 
 import (
+	"cmp"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,15 +25,24 @@ func TestKeyDelta(t *testing.T) {
 		next      []string
 		wantWhy   string // "" : a delta
 		wantTotal [2]int // added, removed
+		// recorded is the key list generation.json records when it is
+		// not prev ("-": no generation.json).
+		recorded string
 	}{
-		{"same", "a\nb\nc\n", 3, []string{"a", "b", "c"}, "", [2]int{0, 0}},
-		{"add and remove", "a\nc\ne\n", 3, []string{"b", "c", "d", "f"}, "", [2]int{3, 2}},
-		{"all new", "a\n", 1, []string{"b", "c"}, "", [2]int{2, 1}},
-		{"empty next", "a\nb\n", 2, []string{}, "", [2]int{0, 2}},
-		{"no final newline", "a\nb", 2, []string{"b", "c"}, "", [2]int{1, 1}},
-		{"unsorted", "b\na\n", 2, []string{"a", "b"}, "not sorted", [2]int{}},
-		{"repeated", "a\na\n", 2, []string{"a"}, "not sorted", [2]int{}},
-		{"count mismatch", "a\nb\n", 3, []string{"a"}, "holds 2 keys", [2]int{}},
+		{"same", "a\nb\nc\n", 3, []string{"a", "b", "c"}, "", [2]int{0, 0}, ""},
+		{"add and remove", "a\nc\ne\n", 3, []string{"b", "c", "d", "f"}, "", [2]int{3, 2}, ""},
+		{"all new", "a\n", 1, []string{"b", "c"}, "", [2]int{2, 1}, ""},
+		{"empty next", "a\nb\n", 2, []string{}, "", [2]int{0, 2}, ""},
+		{"no final newline", "a\nb", 2, []string{"b", "c"}, "", [2]int{1, 1}, ""},
+		{"unsorted", "b\na\n", 2, []string{"a", "b"}, "not sorted", [2]int{}, ""},
+		{"repeated", "a\na\n", 2, []string{"a"}, "not sorted", [2]int{}, ""},
+		{"count mismatch", "a\nb\n", 3, []string{"a"}, "holds 2 keys", [2]int{}, ""},
+		// A list that is not the one its shards were built from (b
+		// replaced by c, same size and count): its delta would add d
+		// only, leaving c out of the shards and b in them.
+		{"not the recorded list", "a\nc\ne\n", 3, []string{"a", "c", "d", "e"}, "differs from its record", [2]int{}, "a\nb\ne\n"},
+		{"not the recorded size", "a\nc\ne\n", 3, []string{"a", "c", "d", "e"}, "differs from its record", [2]int{}, "a\nbb\ne\n"},
+		{"no generation.json", "a\nb\n", 2, []string{"a"}, "previous generation.json", [2]int{}, "-"},
 	}
 	for _, tc := range tests {
 		for _, fromFile := range []bool{false, true} {
@@ -41,6 +54,9 @@ func TestKeyDelta(t *testing.T) {
 				dir := t.TempDir()
 				if err := os.WriteFile(filepath.Join(dir, KeysFile), []byte(tc.prev), 0o644); err != nil {
 					t.Fatal(err)
+				}
+				if tc.recorded != "-" {
+					writeKeysRecord(t, dir, cmp.Or(tc.recorded, tc.prev))
 				}
 				keys := memoryKeys(tc.next)
 				if fromFile {
@@ -93,5 +109,20 @@ func TestKeyDelta(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// writeKeysRecord writes a generation.json into dir that records keys as
+// its key list.
+func writeKeysRecord(t *testing.T, dir, keys string) {
+	t.Helper()
+	sum := sha256.Sum256([]byte(keys))
+	m := GenerationManifest{Format: GenerationFormat, Files: []FileInfo{{Name: KeysFile, Bytes: int64(len(keys)), SHA256: hex.EncodeToString(sum[:])}}}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, GenerationFile), raw, 0o644); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -541,3 +541,40 @@ func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
+
+// TestBuildPIRUpdateMismatchedKeys: the previous generation's keys.txt is
+// not the list its shards were built from (one key replaced by another,
+// sorted, same count). An in-place update trusting it would add only the
+// key the list lacks, leaving out the one it wrongly holds (a listed URL
+// answered "allow") and keeping the removed one; the list is checked
+// against its record in generation.json, and the changed shard is
+// reprocessed.
+func TestBuildPIRUpdateMismatchedKeys(t *testing.T) {
+	tmp := t.TempDir()
+	src, out := filepath.Join(tmp, "list.txt"), filepath.Join(tmp, "out")
+	var domains []string
+	for i := range 300 {
+		domains = append(domains, fmt.Sprintf("host%03d.example.com", i))
+	}
+	writeDomains(t, src, domains)
+	buildOK(t, "--source", "domains:"+src, "--out", out, "--shards", "1")
+	removed, held, added := domains[5], "cee.example.org", "dee.example.org"
+	keysPath := filepath.Join(cur(t, out), "keys.txt")
+	keys := readKeys(t, out)
+	keys[slices.Index(keys, removed)] = held
+	slices.Sort(keys)
+	if err := os.Remove(keysPath); err != nil { // a new file, not the linked one
+		t.Fatal(err)
+	}
+	writeDomains(t, keysPath, keys)
+	domains = slices.DeleteFunc(domains, func(d string) bool { return d == removed })
+	domains = append(domains, held, added)
+	writeDomains(t, src, domains)
+	errs := buildOK(t, "--source", "domains:"+src, "--out", out, "--shards", "1")
+	for _, want := range []string{"no in-place shard updates: previous key list differs from its record", "(1 processed, 0 unchanged)"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
+		}
+	}
+	lookupAll(t, out, []string{held, added, domains[0]}, []string{removed})
+}
