@@ -126,18 +126,30 @@ func zeroConfigShards(ctx context.Context, o ZeroConfigOptions) (dir string, sha
 	src := o.DB
 	if generation.IsRoot(o.DB) {
 		// Served from the root: OpenUsecase follows current, verifies
-		// the generation and checks this count against it.
-		g, err := generation.Open(o.DB)
+		// the generation and checks this count against it, so the count
+		// is read here without verifying (hashing the files twice would
+		// double the start-up time of a large generation).
+		id, err := generation.CurrentID(o.DB)
 		if err != nil {
 			return "", 0, fmt.Errorf("api: zero config: %w", err)
 		}
-		if n := g.Manifest.ShardCount; n > 0 {
-			if g.Manifest.Stem != o.Stem {
-				return "", 0, fmt.Errorf("api: zero config: generation %s of %s names its shards %q, not %q (--stem)", g.ID(), o.DB, g.Manifest.Stem, o.Stem)
+		m, err := generation.ReadManifest(o.DB, id)
+		if err != nil {
+			return "", 0, fmt.Errorf("api: zero config: %w", err)
+		}
+		if n := m.ShardCount; n > 0 {
+			if m.Stem != o.Stem {
+				return "", 0, fmt.Errorf("api: zero config: generation %s of %s names its shards %q, not %q (--stem)", id, o.DB, m.Stem, o.Stem)
 			}
 			return o.DB, n, nil
 		}
-		src = g.Dir // built with --no-pir: process its keys.txt
+		// Built with --no-pir: its keys.txt is processed here, so the
+		// generation is verified first.
+		g, err := generation.OpenID(o.DB, id)
+		if err != nil {
+			return "", 0, fmt.Errorf("api: zero config: %w", err)
+		}
+		src = g.Dir
 	} else if n := countShards(o.DB, o.Stem); n > 0 {
 		return o.DB, n, nil
 	}

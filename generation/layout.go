@@ -83,6 +83,11 @@ type Generation struct {
 	// Root is the output directory; Dir the generation's own directory.
 	Root, Dir string
 	Manifest  GenerationManifest
+	// Hashed is how many bytes the open read to check their SHA-256; the
+	// files trusted by their verification stamp (see stamp.go) are not.
+	Hashed int64
+	// hashedFiles counts the files hashed (not trusted by their stamp).
+	hashedFiles int
 }
 
 // ID returns the generation's id.
@@ -175,7 +180,43 @@ func Open(root string) (*Generation, error) {
 // readable, every file listed must be there with its size and SHA-256, the
 // shard files must be exactly ShardCount, and the PIR manifest must agree
 // on the shard count and settings. A generation that fails is never served.
+//
+// A file whose verification stamp still matches its stat (size, device,
+// inode, mtime, ctime) is trusted without being read again: the SHA-256
+// is paid once per file version (see the package documentation); the
+// others are hashed and the stamp is rewritten.
 func OpenID(root, id string) (*Generation, error) {
+	return openID(root, id, false)
+}
+
+// OpenIDFull is OpenID that hashes every file, stamped or not: the check
+// for what stamps cannot see (a change that bypassed the file system, such
+// as media bit rot). It rewrites the stamp.
+func OpenIDFull(root, id string) (*Generation, error) {
+	return openID(root, id, true)
+}
+
+// ReadManifest returns the manifest of generation id of root without
+// verifying the generation (see OpenID).
+func ReadManifest(root, id string) (*GenerationManifest, error) {
+	if !validID(id) {
+		return nil, fmt.Errorf("generation: %q is not a generation id", id)
+	}
+	var m GenerationManifest
+	raw, err := os.ReadFile(filepath.Join(root, GenerationsDir, id, GenerationFile))
+	if err != nil {
+		return nil, fmt.Errorf("generation %s: %w", id, err)
+	}
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, fmt.Errorf("generation %s: %s is unreadable: %w", id, GenerationFile, err)
+	}
+	if m.ID != id {
+		return nil, fmt.Errorf("generation %s: %s names generation %q", id, GenerationFile, m.ID)
+	}
+	return &m, nil
+}
+
+func openID(root, id string, full bool) (*Generation, error) {
 	if !validID(id) {
 		return nil, fmt.Errorf("generation: %q is not a generation id", id)
 	}
@@ -188,80 +229,106 @@ func OpenID(root, id string) (*Generation, error) {
 	if err := json.Unmarshal(raw, &g.Manifest); err != nil {
 		return nil, fmt.Errorf("generation %s: %s is unreadable: %w", id, GenerationFile, err)
 	}
-	if err := g.verify(id); err != nil {
+	var stamps map[string]stampEntry
+	if !full {
+		stamps = readStamp(root, id)
+	}
+	entries, err := g.verify(id, stamps)
+	if err != nil {
 		return nil, fmt.Errorf("generation %s (%s): %w", id, dir, err)
+	}
+	if g.hashedFiles > 0 || len(entries) != len(stamps) {
+		writeStamp(root, id, entries)
 	}
 	return g, nil
 }
 
-// verify checks the generation against its manifest.
-func (g *Generation) verify(id string) error {
+// verify checks the generation against its manifest, trusting the files
+// whose stamp entry in stamps still holds, and returns the stamp entries
+// of the files it can vouch for.
+func (g *Generation) verify(id string, stamps map[string]stampEntry) ([]stampEntry, error) {
 	m := &g.Manifest
 	switch {
 	case m.Format != GenerationFormat:
-		return fmt.Errorf("%s has format %d, want %d", GenerationFile, m.Format, GenerationFormat)
+		return nil, fmt.Errorf("%s has format %d, want %d", GenerationFile, m.Format, GenerationFormat)
 	case m.ID != id:
-		return fmt.Errorf("%s names generation %q", GenerationFile, m.ID)
+		return nil, fmt.Errorf("%s names generation %q", GenerationFile, m.ID)
 	case m.ShardCount < 0 || m.ShardCount > 1<<16:
-		return fmt.Errorf("%s: shard count %d", GenerationFile, m.ShardCount)
+		return nil, fmt.Errorf("%s: shard count %d", GenerationFile, m.ShardCount)
 	}
 	listed := map[string]bool{GenerationFile: true}
+	var entries []stampEntry
 	for _, f := range m.Files {
 		if f.Name != filepath.Base(f.Name) || f.Name == "." || f.Name == ".." || strings.HasPrefix(f.Name, ".") {
-			return fmt.Errorf("%s lists %q, not a plain file name", GenerationFile, f.Name)
+			return nil, fmt.Errorf("%s lists %q, not a plain file name", GenerationFile, f.Name)
 		}
-		got, err := describeFile(filepath.Join(g.Dir, f.Name), f.Name, false)
-		if err != nil {
-			return fmt.Errorf("missing or unreadable file: %w", err)
-		}
-		if got != f {
-			return fmt.Errorf("%s: %d bytes, SHA-256 %.16s…; the manifest says %d bytes, %.16s…", f.Name, got.Bytes, got.SHA256, f.Bytes, f.SHA256)
+		if listed[f.Name] {
+			return nil, fmt.Errorf("%s lists %s twice", GenerationFile, f.Name)
 		}
 		listed[f.Name] = true
+		path := filepath.Join(g.Dir, f.Name)
+		if e, ok := stamps[f.Name]; ok {
+			if now, ok := pathID(path); e.trusts(f, now, ok) {
+				entries = append(entries, e)
+				continue
+			}
+		}
+		got, e, stampable, err := checkFile(path, f.Name, false)
+		if err != nil {
+			return nil, fmt.Errorf("missing or unreadable file: %w", err)
+		}
+		g.Hashed += got.Bytes
+		g.hashedFiles++
+		if got != f {
+			return nil, fmt.Errorf("%s: %d bytes, SHA-256 %.16s…; the manifest says %d bytes, %.16s…", f.Name, got.Bytes, got.SHA256, f.Bytes, f.SHA256)
+		}
+		if stampable {
+			entries = append(entries, e)
+		}
 	}
 	for _, must := range []string{bloom.BitsFile, KeysFile} {
 		if !listed[must] {
-			return fmt.Errorf("%s does not list %s", GenerationFile, must)
+			return nil, fmt.Errorf("%s does not list %s", GenerationFile, must)
 		}
 	}
 	ents, err := os.ReadDir(g.Dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, e := range ents {
 		if !listed[e.Name()] {
-			return fmt.Errorf("%s is not in %s", e.Name(), GenerationFile)
+			return nil, fmt.Errorf("%s is not in %s", e.Name(), GenerationFile)
 		}
 	}
 	if m.ShardCount == 0 {
-		return nil
+		return entries, nil
 	}
 	for i := range m.ShardCount {
 		bin, params := pir.ShardPaths("", m.Stem, i)
 		if !listed[bin] || !listed[params] {
-			return fmt.Errorf("shard %d of %d (%s) is not listed", i, m.ShardCount, bin)
+			return nil, fmt.Errorf("shard %d of %d (%s) is not listed", i, m.ShardCount, bin)
 		}
 	}
 	if bin, _ := pir.ShardPaths("", m.Stem, m.ShardCount); listed[bin] {
-		return fmt.Errorf("holds more than its %d shards", m.ShardCount)
+		return nil, fmt.Errorf("holds more than its %d shards", m.ShardCount)
 	}
 	var pm PIRManifest
 	raw, err := os.ReadFile(filepath.Join(g.Dir, PIRManifestFile))
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if err := json.Unmarshal(raw, &pm); err != nil {
-		return fmt.Errorf("%s is unreadable: %w", PIRManifestFile, err)
+		return nil, fmt.Errorf("%s is unreadable: %w", PIRManifestFile, err)
 	}
 	switch {
 	case pm.ShardCount != m.ShardCount || len(pm.Shards) != m.ShardCount:
-		return fmt.Errorf("%s has %d shards, %s %d", PIRManifestFile, pm.ShardCount, GenerationFile, m.ShardCount)
+		return nil, fmt.Errorf("%s has %d shards, %s %d", PIRManifestFile, pm.ShardCount, GenerationFile, m.ShardCount)
 	case m.Settings == nil || pm.Settings != *m.Settings:
-		return fmt.Errorf("%s and %s disagree on the PIR settings", PIRManifestFile, GenerationFile)
+		return nil, fmt.Errorf("%s and %s disagree on the PIR settings", PIRManifestFile, GenerationFile)
 	case pm.ConfigID != m.ConfigID:
-		return fmt.Errorf("%s and %s disagree on the config id", PIRManifestFile, GenerationFile)
+		return nil, fmt.Errorf("%s and %s disagree on the config id", PIRManifestFile, GenerationFile)
 	}
-	return nil
+	return entries, nil
 }
 
 // List returns the manifests of the generations in root, oldest first,

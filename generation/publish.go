@@ -104,7 +104,8 @@ func (c *Config) publish(ctx context.Context, root string, r *Result, write func
 	} else {
 		man.Added = r.KeyCount
 	}
-	if err := writeGenerationFile(staging, &man, r.PIR.fileDigests()); err != nil {
+	stamp, err := writeGenerationFile(staging, &man, r.PIR.fileDigests())
+	if err != nil {
 		return err
 	}
 	if err := c.crash("staged"); err != nil {
@@ -118,6 +119,10 @@ func (c *Config) publish(ctx context.Context, root string, r *Result, write func
 	if err := atomicfile.SyncDir(gens); err != nil {
 		return fmt.Errorf("generation: %w", err)
 	}
+	// The files were hashed as they were written: the first serve need
+	// not read them again (stamp.go). Renaming the directory changed no
+	// file's identity.
+	writeStamp(root, id, stamp)
 	if err := c.crash("renamed"); err != nil {
 		return err
 	}
@@ -158,6 +163,12 @@ func (c *Config) removeLeftovers(root string) {
 	for _, d := range spills {
 		if unused(d) && os.RemoveAll(d) == nil {
 			c.logf("removed %s left by an interrupted build", filepath.Base(d))
+		}
+	}
+	stamps, _ := filepath.Glob(filepath.Join(gens, "*"+stampSuffix))
+	for _, st := range stamps {
+		if _, err := os.Stat(strings.TrimSuffix(st, stampSuffix)); errors.Is(err, os.ErrNotExist) {
+			os.Remove(st) // its generation is gone
 		}
 	}
 	links, _ := filepath.Glob(filepath.Join(root, ".current-*"))
@@ -236,45 +247,48 @@ func nextID(root string) (string, error) {
 }
 
 // writeGenerationFile lists every file of dir in m (size and SHA-256,
-// fsyncing each), writes GenerationFile and fsyncs the directory. Files in
+// fsyncing each), writes GenerationFile and fsyncs the directory. It
+// returns the verification stamp entries of the files (stamp.go). Files in
 // known (the PIR shards, hashed and flushed as they were staged, or
 // verified and hard-linked from the previous generation) are taken from
 // it after a size check instead of read again: at 2,000 shards that is
 // some 30 GB not hashed a second time.
-func writeGenerationFile(dir string, m *GenerationManifest, known map[string]FileInfo) error {
+func writeGenerationFile(dir string, m *GenerationManifest, known map[string]FileInfo) ([]stampEntry, error) {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return fmt.Errorf("generation: %w", err)
+		return nil, fmt.Errorf("generation: %w", err)
 	}
+	var stamp []stampEntry
 	m.Files = m.Files[:0]
 	for _, e := range ents {
 		if e.Name() == GenerationFile {
 			continue
 		}
+		path := filepath.Join(dir, e.Name())
 		fi, ok := known[e.Name()]
+		var se stampEntry
 		if ok {
-			st, err := os.Stat(filepath.Join(dir, e.Name()))
-			if err != nil {
-				return fmt.Errorf("generation: %w", err)
-			}
-			ok = st.Size() == fi.Bytes
+			se, ok = identify(path, fi)
 		}
 		if !ok {
 			var err error
-			if fi, err = describeFile(filepath.Join(dir, e.Name()), e.Name(), true); err != nil {
-				return fmt.Errorf("generation: %w", err)
+			if fi, se, ok, err = checkFile(path, e.Name(), true); err != nil {
+				return nil, fmt.Errorf("generation: %w", err)
 			}
 		}
 		m.Files = append(m.Files, fi)
+		if ok {
+			stamp = append(stamp, se)
+		}
 	}
 	mj, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
-		return fmt.Errorf("generation: %w", err)
+		return nil, fmt.Errorf("generation: %w", err)
 	}
 	if err := writeFileAtomic(filepath.Join(dir, GenerationFile), append(mj, '\n')); err != nil {
-		return fmt.Errorf("generation: %w", err)
+		return nil, fmt.Errorf("generation: %w", err)
 	}
-	return atomicfile.SyncDir(dir)
+	return stamp, atomicfile.SyncDir(dir)
 }
 
 // prune removes the oldest generations so that keep remain (the current
@@ -298,6 +312,7 @@ func prune(root, current string, keep int) ([]string, error) {
 		if err := os.RemoveAll(filepath.Join(root, GenerationsDir, id)); err != nil {
 			return removed, fmt.Errorf("generation: pruning %s: %w", id, err)
 		}
+		os.Remove(stampPath(root, id))
 		removed = append(removed, id)
 	}
 	return removed, nil

@@ -11,6 +11,7 @@ import (
 
 const generationsUsage = `Usage: blindlist generations list [--db DIR] [--json]
        blindlist generations rollback [--db DIR] ID
+       blindlist generations verify [--db DIR] [ID]
 
 'blindlist build --out DIR' writes each build as an immutable generation,
 DIR/generations/<ID>/, and publishes it by switching DIR/current in one
@@ -20,6 +21,10 @@ generations (versionCount).
 
   list        the kept generations, oldest first; * marks the current one
   rollback ID verify generation ID against its manifest and make it current
+  verify [ID] hash every file of generation ID (default: the current one)
+              against its manifest, ignoring the verification stamps that
+              let 'serve' skip unchanged files: catches what a stamp cannot
+              see, such as media bit rot (see docs/deploy.md)
 
 Flags:
   --db DIR    the build's output directory (default "out")
@@ -28,6 +33,7 @@ Flags:
 Examples:
   blindlist generations list --db out/
   blindlist generations rollback --db out/ 000003
+  blindlist generations verify --db out/
 `
 
 func runGenerations(_ context.Context, e *env, args []string) int {
@@ -70,6 +76,23 @@ func runGenerations(_ context.Context, e *env, args []string) int {
 			return e.errorf("%v", err)
 		}
 		fmt.Fprintf(e.stdout, "generation %s is current in %s\n", pos[1], *db)
+		return 0
+	}
+	if len(pos) >= 1 && len(pos) <= 2 && pos[0] == "verify" {
+		id := ""
+		if len(pos) == 2 {
+			id = pos[1]
+		} else {
+			var err error
+			if id, err = generation.CurrentID(*db); err != nil {
+				return e.errorf("%v", err)
+			}
+		}
+		g, err := generation.OpenIDFull(*db, id)
+		if err != nil {
+			return e.errorf("%v", err)
+		}
+		fmt.Fprintf(e.stdout, "generation %s of %s verified: %d files, %d bytes hashed\n", id, *db, len(g.Manifest.Files), g.Hashed)
 		return 0
 	}
 	fmt.Fprint(e.stderr, generationsUsage)
