@@ -15,6 +15,16 @@
 // settings and shard count reprocesses only the shards whose keys changed
 // (see PIRManifest). A failure anywhere leaves the directory as it was.
 //
+// A generation is verified against its manifest (the size and SHA-256 of
+// every file) before it is served (OpenID). Hashing is paid once per file
+// version: the build, and any full check, record each file's identity (size,
+// device, inode, mtime, ctime) in a verification stamp beside the
+// generation directory, and a later open trusts a file only while all of
+// it still matches (stamp.go). The stamp catches truncation, replacement
+// and any write through the file system; it cannot see a change that
+// bypasses the file system (media bit rot), which OpenIDFull ('blindlist
+// generations verify') checks by hashing every file.
+//
 // The CLI ('blindlist build') and the refresh loop of 'blindlist serve' both
 // call this package; it sits above bloom, blocklist and pir and below api
 // and cmd (shared/style.md §2.1).
