@@ -83,7 +83,7 @@ func OpenUsecase(ctx context.Context, uc UsecaseConfig) (Usecase, error) {
 		return nil, fmt.Errorf("api: usecase %q: shardCount is %d in the configuration but %s holds %d shards (%s-0 … %s-%d)",
 			uc.Name, uc.ShardCount, dir, n, uc.FileStem, uc.FileStem, max(n-1, 0))
 	}
-	return openShards(ctx, uc, dir)
+	return openShards(ctx, uc, dir, pir.OpenDatabase)
 }
 
 // openGeneration opens the shards of a verified generation.
@@ -99,7 +99,10 @@ func openGeneration(ctx context.Context, uc UsecaseConfig, g *generation.Generat
 		return nil, fmt.Errorf("api: usecase %q: fileStem is %q in the configuration but generation %s of %s names its shards %q",
 			uc.Name, uc.FileStem, m.ID, g.Root, m.Stem)
 	}
-	u, err := openShards(ctx, uc, g.Dir)
+	// Every file was just checked against the manifest the build wrote
+	// (or trusted by its verification stamp): the residues need not be
+	// read again (pir.OpenVerifiedDatabase).
+	u, err := openShards(ctx, uc, g.Dir, pir.OpenVerifiedDatabase)
 	if err != nil {
 		return nil, err
 	}
@@ -107,15 +110,16 @@ func openGeneration(ctx context.Context, uc UsecaseConfig, g *generation.Generat
 	return u, nil
 }
 
-// openShards loads uc.ShardCount shards from dir.
-func openShards(ctx context.Context, uc UsecaseConfig, dir string) (Usecase, error) {
+// openShards loads uc.ShardCount shards from dir with open
+// (pir.OpenDatabase, or pir.OpenVerifiedDatabase for a verified generation).
+func openShards(ctx context.Context, uc UsecaseConfig, dir string, open func(bin, params string) (*pir.Database, error)) (Usecase, error) {
 	shards := make([]*pir.Database, uc.ShardCount)
 	for i := range shards {
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("api: usecase %q: %w", uc.Name, err)
 		}
 		bin, pf := pir.ShardPaths(dir, uc.FileStem, i)
-		db, err := pir.OpenDatabase(bin, pf)
+		db, err := open(bin, pf)
 		if err != nil {
 			return nil, fmt.Errorf("api: usecase %q: shard %d: %w", uc.Name, i, err)
 		}
@@ -205,7 +209,7 @@ func openPrevious(ctx context.Context, uc UsecaseConfig) []Usecase {
 		}
 		prev := uc
 		prev.ShardCount = g.Manifest.ShardCount
-		u, err := openShards(ctx, prev, g.Dir)
+		u, err := openShards(ctx, prev, g.Dir, pir.OpenVerifiedDatabase)
 		if err != nil {
 			continue
 		}

@@ -9,7 +9,7 @@ import (
 
 // openServeFile reads a serve-ready file into memory where memory mapping
 // is not available.
-func openServeFile(path string, p *Params) (*Database, error) {
+func openServeFile(path string, p *Params, checkRes bool) (*Database, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return nil, fmt.Errorf("pir: %w", err)
@@ -21,7 +21,7 @@ func openServeFile(path string, p *Params) (*Database, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pir: %w", err)
 	}
-	return databaseFromServe(b, p)
+	return databaseFromServe(b, p, checkRes)
 }
 
 // ShardHeapBytes estimates what [OpenDatabase] puts in the Go heap for the

@@ -44,11 +44,15 @@ func serveCopy(t testing.TB, set string) (dir string, shards int) {
 }
 
 func openServed(t testing.TB, dir string, shards int) []*Database {
+	return openServedWith(t, dir, shards, OpenDatabase)
+}
+
+func openServedWith(t testing.TB, dir string, shards int, open func(bin, params string) (*Database, error)) []*Database {
 	t.Helper()
 	dbs := make([]*Database, shards)
 	for i := range dbs {
 		bin, params := ShardPaths(dir, "url", i)
-		db, err := OpenDatabase(bin, params)
+		db, err := open(bin, params)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,29 +74,33 @@ func TestServeFileAnswersApple(t *testing.T) {
 				t.Skip("large set in -short")
 			}
 			dir, n := serveCopy(t, set)
-			srv, err := NewServer(openServed(t, dir, n), ServerOptions{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			keys, reqs, want := &apipb.EvaluationKeys{}, &apipb.Requests{}, &apipb.Responses{}
-			for name, m := range map[string]proto.Message{"evaluation_keys.binpb": keys, "requests.binpb": reqs, "responses.binpb": want} {
-				if err := proto.Unmarshal(testvec.Read(t, "pir", set, name), m); err != nil {
+			// Checked residues and verified files (not read at open) answer
+			// the same.
+			for _, open := range []func(bin, params string) (*Database, error){OpenDatabase, OpenVerifiedDatabase} {
+				srv, err := NewServer(openServedWith(t, dir, n, open), ServerOptions{})
+				if err != nil {
 					t.Fatal(err)
 				}
-			}
-			key, err := srv.ParseEvaluationKey(keys.GetKeys()[0].GetEvaluationKey())
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i, r := range reqs.GetRequests() {
-				resp, err := srv.Answer(context.Background(), r.GetPirRequest(), key)
-				if err != nil {
-					t.Fatalf("request %d: %v", i, err)
+				keys, reqs, want := &apipb.EvaluationKeys{}, &apipb.Requests{}, &apipb.Responses{}
+				for name, m := range map[string]proto.Message{"evaluation_keys.binpb": keys, "requests.binpb": reqs, "responses.binpb": want} {
+					if err := proto.Unmarshal(testvec.Read(t, "pir", set, name), m); err != nil {
+						t.Fatal(err)
+					}
 				}
-				got, _ := deterministic.Marshal(resp)
-				w, _ := deterministic.Marshal(want.GetResponses()[i].GetPirResponse())
-				if !bytes.Equal(got, w) {
-					t.Errorf("request %d: response from the mapped shard differs from Apple's", i)
+				key, err := srv.ParseEvaluationKey(keys.GetKeys()[0].GetEvaluationKey())
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, r := range reqs.GetRequests() {
+					resp, err := srv.Answer(context.Background(), r.GetPirRequest(), key)
+					if err != nil {
+						t.Fatalf("request %d: %v", i, err)
+					}
+					got, _ := deterministic.Marshal(resp)
+					w, _ := deterministic.Marshal(want.GetResponses()[i].GetPirResponse())
+					if !bytes.Equal(got, w) {
+						t.Errorf("request %d: response from the mapped shard differs from Apple's", i)
+					}
 				}
 			}
 		})
@@ -195,6 +203,18 @@ func TestServeFileRefused(t *testing.T) {
 			_, err := OpenDatabase(bin, params)
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("got %v, want an error containing %q", err, c.want)
+			}
+			// A verified file skips only the residue check: every
+			// structural check, the size against the header first, stays.
+			_, err = OpenVerifiedDatabase(bin, params)
+			if c.name == "residue" {
+				if err != nil {
+					t.Fatalf("OpenVerifiedDatabase: %v; it does not read residues", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("OpenVerifiedDatabase: got %v, want an error containing %q", err, c.want)
 			}
 		})
 	}

@@ -15,7 +15,7 @@ import (
 // unreachable (answers hold their Database while they read it). Pages are
 // the page cache's: shared by every process and generation that maps the
 // same file, and dropped under memory pressure instead of swapped.
-func openServeFile(path string, p *Params) (*Database, error) {
+func openServeFile(path string, p *Params, checkRes bool) (*Database, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("pir: %w", err)
@@ -33,7 +33,7 @@ func openServeFile(path string, p *Params) (*Database, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pir: mapping serve-ready file: %w", err)
 	}
-	db, err := databaseFromServe(b, p)
+	db, err := databaseFromServe(b, p, checkRes)
 	if err != nil {
 		unix.Munmap(b)
 		return nil, err
