@@ -47,12 +47,13 @@
 // 64-bit code remains for other moduli and as the reference the fast
 // paths are tested against (fastpath_test.go). On CPUs with AVX-512 IFMA,
 // moduli below 2^50 (the 33-bit presets) take 52-bit paths the same way
-// (keyswitch52.go, rns52.go, mul52.go, ops52.go; kernels in
-// ifma_amd64.s): key products as Montgomery products with the keys
-// cached in Montgomery form, Shoup products with 52-bit companions for
-// constants, auxiliary primes below 2^50, and inner products split into
-// 52-bit halves. Without IFMA, inner products for moduli from 2^30 to 2^50
-// split residues into 26-bit digits for AVX2 (ops26.go), and key switching
+// (keyswitch52.go, rns52.go, mul52.go; kernels in ifma_amd64.s): key
+// products as Montgomery products with the keys cached in Montgomery
+// form, Shoup products with 52-bit companions for constants, and
+// auxiliary primes below 2^50. Inner products for moduli from 2^30 to
+// 2^50 split residues into 26-bit digits at every SIMD level, IFMA
+// included (ops26.go: faster than 52-bit IFMA halves on the IFMA EPYC of
+// BENCHMARKS.md, set B 7.6 -> 7.4 ms CPU per answer), and key switching
 // (keySwitchWide, on the raw keys), divide-and-round and the 52-bit ct×ct
 // rows run as float64 AVX2 kernels with products exact by FMA (wide.go,
 // wide_amd64.s; bounds derived in wide.go). [MulAccScan]

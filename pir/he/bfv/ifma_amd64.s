@@ -288,31 +288,3 @@ tloop:
 	JB        tloop
 	VZEROUPPER
 	RET
-
-// func mulAcc52IFMA(lo, hi, x, y []uint64)
-//
-// mulAcc52 (ops52.go): lo += x·y mod β, hi += floor(x·y/β), accumulated
-// in place by VPMADD52LUQ and VPMADD52HUQ. len(lo) is a multiple of 8
-// and at least 8.
-TEXT ·mulAcc52IFMA(SB), NOSPLIT, $0-96
-	MOVQ lo_base+0(FP), DI
-	MOVQ lo_len+8(FP), CX
-	MOVQ hi_base+24(FP), SI
-	MOVQ x_base+48(FP), DX
-	MOVQ y_base+72(FP), R8
-	XORQ AX, AX
-
-aloop:
-	VMOVDQU64   (DX)(AX*8), Z0
-	VMOVDQU64   (R8)(AX*8), Z1
-	VMOVDQU64   (DI)(AX*8), Z2
-	VMOVDQU64   (SI)(AX*8), Z3
-	VPMADD52LUQ Z1, Z0, Z2
-	VPMADD52HUQ Z1, Z0, Z3
-	VMOVDQU64   Z2, (DI)(AX*8)
-	VMOVDQU64   Z3, (SI)(AX*8)
-	ADDQ        $8, AX
-	CMPQ        AX, CX
-	JB          aloop
-	VZEROUPPER
-	RET

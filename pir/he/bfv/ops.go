@@ -418,10 +418,8 @@ func (e *Evaluator) innerProductSlots(out *Ciphertext, cts []*Ciphertext, pts []
 	switch q := e.p.keyB[r].M.Q; {
 	case q < word32Max:
 		e.innerProductRow32(out, cts, pts, r, s0, s1)
-	case q < word52Max && haveIFMA:
-		e.innerProductRow52(out, cts, pts, r, maxTerms52, s0, s1)
 	case q < word52Max && haveSIMD:
-		e.innerProductRow26(out, cts, pts, r, maxTerms52, s0, s1)
+		e.innerProductRow26(out, cts, pts, r, maxTermsWide, s0, s1)
 	default:
 		e.innerProductRow64(out, cts, pts, r, s0, s1)
 	}

@@ -14,15 +14,19 @@ import (
 //
 // is summed as three 64-bit columns: a += x0·y0 (< 2^52 per term),
 // b += x0·y1 + x1·y0 (< 2^51), c += x1·y1 (< 2^48). Starting from a < q <
-// 2^50 and b = c = 0, maxTerms52 = 4095 terms keep a below
+// 2^50 and b = c = 0, maxTermsWide = 4095 terms keep a below
 // 2^50 + 4095·2^52 < 2^64, b below 2^63 and c below 2^60; then
 // a + b·2^26 + c·2^52 < 2^113 is reduced once (fold26).
+
+// maxTermsWide is how many products innerProductRow26 sums before folding
+// (derived above: 4095 terms keep each 64-bit column from wrapping).
+const maxTermsWide = 1<<12 - 1
 
 // innerProductRow26 is row r, slots [s0, s1), of InnerProduct for 2^30 <= q < 2^50 with the
 // 26-bit digit columns; the AVX2 kernel keeps the columns of eight slots in
 // registers across every term of a batch, so they are loaded and stored
 // once per batch. It computes the same residues as innerProductRow64, the
-// reference. maxTerms (<= maxTerms52) is the batch size.
+// reference. maxTerms (<= maxTermsWide) is the batch size.
 func (e *Evaluator) innerProductRow26(out *Ciphertext, cts []*Ciphertext, pts []*Plaintext, r int, maxTerms int, s0, s1 int) {
 	n := s1 - s0
 	if cap(e.acc64) < 3*n {
@@ -73,7 +77,7 @@ func fold26(dst, a, b, c []uint64, m modq.Modulus) {
 
 // mulAcc26 adds Σ_t xs[t]·ys[t] to the digit columns a, b, c slot-wise
 // (see the top of this file), for residues below 2^50; the caller bounds
-// the number of terms since the columns were last folded by maxTerms52.
+// the number of terms since the columns were last folded by maxTermsWide.
 // Every row of xs and ys holds at least len(a) values.
 func mulAcc26(a, b, c []uint64, xs, ys [][]uint64) {
 	n, nt := len(a), len(xs)

@@ -14,7 +14,7 @@ import (
 // TestInnerProduct26MatchesReference runs the 26-bit-digit and the
 // 128-bit inner product rows on the same Eval ciphertexts and plaintexts
 // (nil plaintexts included; every row has runs of q−1 and 0), folding
-// after every 1, 2 or maxTerms52 terms, for Apple's 33-bit moduli and
+// after every 1, 2 or maxTermsWide terms, for Apple's 33-bit moduli and
 // primes just below 2^50 and 2^40.
 func TestInnerProduct26MatchesReference(t *testing.T) {
 	rng := rand.New(rand.NewPCG(26, 50))
@@ -36,7 +36,7 @@ func TestInnerProduct26MatchesReference(t *testing.T) {
 		for r := 0; r < l; r++ {
 			ev.innerProductRow64(want, cts, pts, r, 0, ev.p.n)
 		}
-		for _, maxTerms := range []int{1, 2, 3, maxTerms52} {
+		for _, maxTerms := range []int{1, 2, 3, maxTermsWide} {
 			t.Run(fmt.Sprintf("moduli=%v/fold=%d", p.moduli, maxTerms), func(t *testing.T) {
 				got := &Ciphertext{}
 				ev.shape(got, 2, l, Eval)
@@ -88,14 +88,14 @@ func TestMulAcc26MatchesPortable(t *testing.T) {
 	}
 }
 
-// TestMulAcc26Bound checks the bound behind maxTerms52: maxTerms52
+// TestMulAcc26Bound checks the bound behind maxTermsWide: maxTermsWide
 // products of the largest residues, added to columns starting at q − 1,
 // fold to the exact sum modulo q (math/big), for primes just below 2^50.
 func TestMulAcc26Bound(t *testing.T) {
 	for _, q := range primesBelow(word52Max, 4096, 2) {
 		m := modq.MustNew(q)
 		const n = 8
-		xs, ys := make([][]uint64, maxTerms52), make([][]uint64, maxTerms52)
+		xs, ys := make([][]uint64, maxTermsWide), make([][]uint64, maxTermsWide)
 		row := make([]uint64, n)
 		for j := range row {
 			row[j] = q - 1
@@ -110,12 +110,12 @@ func TestMulAcc26Bound(t *testing.T) {
 		bq := new(big.Int).SetUint64(q)
 		qm1 := new(big.Int).SetUint64(q - 1)
 		want := new(big.Int).Mul(qm1, qm1)
-		want.Mul(want, big.NewInt(maxTerms52))
+		want.Mul(want, big.NewInt(maxTermsWide))
 		want.Add(want, qm1)
 		want.Mod(want, bq)
 		for j := range got {
 			if got[j] != want.Uint64() {
-				t.Fatalf("q=%d: %d terms of (q−1)² + (q−1) folds to %d, want %d", q, maxTerms52, got[j], want.Uint64())
+				t.Fatalf("q=%d: %d terms of (q−1)² + (q−1) folds to %d, want %d", q, maxTermsWide, got[j], want.Uint64())
 			}
 		}
 	}

@@ -49,7 +49,4 @@ func signedAddRow52IFMA(dst, acc, s, neg []uint64, e, es, q uint64)
 func tensorMont52IFMA(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64)
 
 //go:noescape
-func mulAcc52IFMA(lo, hi, x, y []uint64)
-
-//go:noescape
 func mulAcc26AVX2(a, b, c []uint64, xs, ys [][]uint64)

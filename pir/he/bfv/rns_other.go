@@ -51,6 +51,4 @@ func tensorMont52IFMA(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64) {
 	panic("bfv: internal error: no IFMA kernels")
 }
 
-func mulAcc52IFMA(lo, hi, x, y []uint64) { panic("bfv: internal error: no IFMA kernels") }
-
 func mulAcc26AVX2(a, b, c []uint64, xs, ys [][]uint64) { panic("bfv: internal error: no SIMD kernels") }
