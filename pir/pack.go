@@ -95,21 +95,13 @@ func unpackTable(he heParams, basis ring.Basis, l layout, pts [][]uint64) [][]by
 	for e := range entries {
 		entries[e] = make([]byte, l.entrySize)
 	}
+	coeffs := make([]uint64, he.n)
 	plainBytes := func(pt []uint64) []byte {
 		out := make([]byte, B)
-		if pt == nil {
-			return out
+		if pt != nil {
+			decodePlaintext(he, basis, pt, coeffs, out)
 		}
-		coeffs := make([]uint64, he.n)
-		copy(coeffs, pt[:he.n])
-		basis[0].Inverse(coeffs)
-		q := he.moduli[0]
-		for j, v := range coeffs {
-			if v > q/2 {
-				coeffs[j] = he.t - (q - v)
-			}
-		}
-		return packBits(out[:0], coeffs, he.plaintextBits())[:B]
+		return out
 	}
 	if l.chunkCount() == 1 {
 		epp := l.entriesPerPlaintext()
