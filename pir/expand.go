@@ -34,6 +34,7 @@ type expander struct {
 	logN     int
 	budget   *budget   // helper goroutines for subtrees
 	evs      *evalPool // where workers take their evaluators (nil: new ones)
+	spare    *spares   // where workers take their free lists (nil: new ones)
 	// sink, if set, may consume a finished leaf (Eval form) at absolute
 	// position p (returning true); consumed leaves are not kept in the
 	// output and their storage is reused.
@@ -50,10 +51,11 @@ const maxParallelLevel = 3
 
 // worker is one goroutine's evaluator with a free list of ciphertexts whose
 // storage can be reused, which keeps an expansion's garbage near the size
-// of its output.
+// of its output; the free list comes from the server's spares and goes
+// back to them on release, so the next answer reuses it too.
 type worker struct {
 	ev   *bfv.Evaluator
-	free []*bfv.Ciphertext
+	free *ctStock
 	acc  *firstDimAcc // the sink's per-worker state, if any
 }
 
@@ -76,6 +78,11 @@ func (x *expander) newWorker() *worker {
 		ev = bfv.NewEvaluator(x.bp)
 	}
 	w := &worker{ev: ev}
+	if x.spare != nil {
+		w.free = x.spare.take()
+	} else {
+		w.free = &ctStock{}
+	}
 	x.mu.Lock()
 	x.workers = append(x.workers, w)
 	x.mu.Unlock()
@@ -89,8 +96,9 @@ func (x *expander) doneWorker(w *worker) {
 	x.mu.Unlock()
 }
 
-// release returns the workers' evaluators to the pool. Call it once the
-// expansion (and any sink) is done with them.
+// release returns the workers' evaluators and free lists to their pools.
+// Call it once the expansion (and any sink) is done with them; later calls
+// do nothing.
 func (x *expander) release() {
 	x.mu.Lock()
 	defer x.mu.Unlock()
@@ -99,19 +107,16 @@ func (x *expander) release() {
 			x.evs.put(w.ev)
 		}
 		w.ev = nil
+		if x.spare != nil && w.free != nil {
+			x.spare.give(w.free)
+		}
+		w.free = nil
 	}
 }
 
-func (w *worker) get() *bfv.Ciphertext {
-	if n := len(w.free); n > 0 {
-		c := w.free[n-1]
-		w.free = w.free[:n-1]
-		return c
-	}
-	return &bfv.Ciphertext{}
-}
+func (w *worker) get() *bfv.Ciphertext { return w.free.pop() }
 
-func (w *worker) put(c *bfv.Ciphertext) { w.free = append(w.free, c) }
+func (w *worker) put(c *bfv.Ciphertext) { w.free.push(c) }
 
 // expand expands the query ciphertexts (Coeff form) to outputCount
 // ciphertexts in Eval form, in order; positions consumed by the sink are

@@ -1,6 +1,8 @@
 package pir
 
 import (
+	"slices"
+
 	"github.com/blindlist/blindlist/pir/he/bfv"
 	"github.com/blindlist/blindlist/pir/he/modq"
 	"github.com/blindlist/blindlist/pir/he/ring"
@@ -196,9 +198,40 @@ func (a *firstDimAcc) reduce(k int) {
 	a.terms[k] = 0
 }
 
+// takeFirstDimAcc returns a cleared accumulator for db, from db's pool when
+// one of the same shape is there (see spare.go), else a new one.
+func (db *Database) takeFirstDimAcc(moduli []modq.Modulus, n, l int) *firstDimAcc {
+	for {
+		a, ok := db.accs.Get().(*firstDimAcc)
+		if !ok {
+			return newFirstDimAcc(db, moduli, n, l)
+		}
+		if a.n == n && a.l == l && slices.Equal(a.moduli, moduli) {
+			a.reset()
+			return a
+		}
+	}
+}
+
+// giveFirstDimAcc returns a to db's pool; the caller must not use it
+// afterwards.
+func (db *Database) giveFirstDimAcc(a *firstDimAcc) { db.accs.Put(a) }
+
+// reset clears the sums and forgets pending leaves (their buffers stay).
+func (a *firstDimAcc) reset() {
+	for k := range a.acc {
+		for _, buf := range a.acc[k] {
+			clear(buf)
+		}
+		a.terms[k] = 0
+		a.pending[k] = a.pending[k][:0]
+	}
+}
+
 // sumFirstDim returns R[k][c][col], the Eval ciphertexts Σ over workers of
-// their accumulators, reduced and back in slot order (bfv.AddScanRow).
-func sumFirstDim(bp *bfv.Params, accs []*firstDimAcc, b, chunks, d1 int) [][][]*bfv.Ciphertext {
+// their accumulators, reduced and back in slot order (bfv.AddScanRow); their
+// storage comes from st when it has spare ciphertexts.
+func sumFirstDim(accs []*firstDimAcc, st *ctStock, b, chunks, d1 int) [][][]*bfv.Ciphertext {
 	a0 := accs[0]
 	n, l := a0.n, a0.l
 	for _, a := range accs {
@@ -212,7 +245,7 @@ func sumFirstDim(bp *bfv.Params, accs []*firstDimAcc, b, chunks, d1 int) [][][]*
 		for c := range chunks {
 			R[k][c] = make([]*bfv.Ciphertext, d1)
 			for col := range d1 {
-				ct := bp.NewCiphertext(2, l, bfv.Eval)
+				ct := zeroCiphertext(st.pop(), n, l)
 				for pi := range 2 {
 					for i := range l {
 						o := ct.Polys[pi].Row(i)

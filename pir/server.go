@@ -54,6 +54,7 @@ type Server struct {
 	workers int
 	budget  *budget
 	evs     *evalPool        // idle evaluators, at most workers of them
+	spare   spares           // ciphertext storage answers hand on (spare.go)
 	oprfKey *oprf.PrivateKey // symmetric-PIR key, or nil
 }
 
@@ -168,7 +169,7 @@ func (s *Server) AnswerQuery(ctx context.Context, shardIndex int, query *pirpb.E
 	}
 	total := p.expandedCount()
 	n := s.he.n
-	x := &expander{bp: s.bp, key: key, elements: p.KeyConfig.GaloisElements, logN: bits.Len(uint(n)) - 1, budget: s.budget, evs: s.evs}
+	x := &expander{bp: s.bp, key: key, elements: p.KeyConfig.GaloisElements, logN: bits.Len(uint(n)) - 1, budget: s.budget, evs: s.evs, spare: &s.spare}
 	defer x.release()
 	if err := x.checkKey(total); err != nil {
 		return nil, err
@@ -235,11 +236,15 @@ func (s *Server) respond(ctx context.Context, db *Database, expanded []*bfv.Ciph
 
 	// R[k][c][col] = Σ_r Q0[r] ⊙ P[col·d0 + r], left in Eval form: the ct × ct
 	// product takes it so and skips the forward NTT of its q-rows.
+	st := s.spare.take()
 	R := make([][][]*bfv.Ciphertext, b)
 	for k := range b {
 		R[k] = make([][]*bfv.Ciphertext, chunks)
 		for c := range chunks {
 			R[k][c] = make([]*bfv.Ciphertext, d1)
+			for col := range d1 {
+				R[k][c][col] = st.pop() // shaped by dotColumns
+			}
 		}
 	}
 	// Columns in groups of scanColumns per task: a task reads the table's
@@ -250,17 +255,35 @@ func (s *Server) respond(ctx context.Context, db *Database, expanded []*bfv.Ciph
 	err = s.evs.forEach(s.budget, ctx, b*chunks*groups, func(ev *bfv.Evaluator, i int) error {
 		k, c, g := i/(chunks*groups), i/groups%chunks, i%groups
 		col0, col1 := g*scanColumns, min((g+1)*scanColumns, d1)
-		for col := col0; col < col1; col++ {
-			R[k][c][col] = &bfv.Ciphertext{}
-		}
 		base := k*perTable + c*l.perChunk()
 		return db.dotColumns(ev, s.bp, R[k][c][col0:col1], q0[k], base, col0)
 	})
 	if err != nil {
+		s.spare.give(st)
 		return nil, err
 	}
+	resp, err := s.secondDimension(ctx, db, expanded, R, key)
+	s.recycle(st, expanded, R)
+	return resp, err
+}
 
-	return s.secondDimension(ctx, db, expanded, R, key)
+// recycle hands the storage of an answer's expanded query and
+// first-dimension results, dead once its second dimension is done, to the
+// next answer through st.
+func (s *Server) recycle(st *ctStock, expanded []*bfv.Ciphertext, R [][][]*bfv.Ciphertext) {
+	for _, c := range expanded {
+		if c != nil {
+			st.push(c)
+		}
+	}
+	for _, byChunk := range R {
+		for _, cols := range byChunk {
+			for _, c := range cols {
+				st.push(c)
+			}
+		}
+	}
+	s.spare.give(st)
 }
 
 // secondDimension finishes an answer from the first-dimension results R:
@@ -316,7 +339,7 @@ func (s *Server) respondStreaming(ctx context.Context, db *Database, x *expander
 			return false, nil
 		}
 		if w.acc == nil {
-			w.acc = newFirstDimAcc(db, s.moduli, s.he.n, l)
+			w.acc = db.takeFirstDimAcc(s.moduli, s.he.n, l)
 		}
 		w.acc.add(pos/sd, pos%sd, leaf)
 		return true, nil
@@ -336,6 +359,12 @@ func (s *Server) respondStreaming(ctx context.Context, db *Database, x *expander
 		}
 	}
 	// R stays in Eval form (see respond).
-	R := sumFirstDim(s.bp, accs, p.HashFunctionCount, p.ChunkCount(), d1)
-	return s.secondDimension(ctx, db, expanded, R, key)
+	st := s.spare.take()
+	R := sumFirstDim(accs, st, p.HashFunctionCount, p.ChunkCount(), d1)
+	for _, a := range accs {
+		db.giveFirstDimAcc(a)
+	}
+	resp, err := s.secondDimension(ctx, db, expanded, R, key)
+	s.recycle(st, expanded, R)
+	return resp, err
 }
