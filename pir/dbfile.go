@@ -41,9 +41,6 @@ type Database struct {
 	// mapped: pt32/pt64 are views of a read-only memory-mapped serve-ready
 	// file (servefile.go), never written.
 	mapped bool
-	// accs pools the first-dimension accumulators of answers on this shard
-	// (*firstDimAcc, shaped by its parameters; see spare.go).
-	accs sync.Pool
 }
 
 // materialize packs a fresh shard's plaintexts into memory for serving.

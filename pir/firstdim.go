@@ -198,24 +198,29 @@ func (a *firstDimAcc) reduce(k int) {
 	a.terms[k] = 0
 }
 
-// takeFirstDimAcc returns a cleared accumulator for db, from db's pool when
-// one of the same shape is there (see spare.go), else a new one.
-func (db *Database) takeFirstDimAcc(moduli []modq.Modulus, n, l int) *firstDimAcc {
-	for {
-		a, ok := db.accs.Get().(*firstDimAcc)
-		if !ok {
-			return newFirstDimAcc(db, moduli, n, l)
-		}
-		if a.n == n && a.l == l && slices.Equal(a.moduli, moduli) {
-			a.reset()
-			return a
-		}
+// takeFirstDimAcc returns a cleared accumulator for db: a pooled one when
+// it has db's shape (see spare.go), else a new one. One pool serves every
+// shard of the server, so what it keeps is bounded by the answers running
+// at once, not by the number of shards.
+func (s *Server) takeFirstDimAcc(db *Database, l int) *firstDimAcc {
+	if a, ok := s.accs.Get().(*firstDimAcc); ok && a.fits(db, s.moduli, s.he.n, l) {
+		a.db = db
+		a.reset()
+		return a
 	}
+	return newFirstDimAcc(db, s.moduli, s.he.n, l)
 }
 
-// giveFirstDimAcc returns a to db's pool; the caller must not use it
+// giveFirstDimAcc returns a to the pool; the caller must not use it
 // afterwards.
-func (db *Database) giveFirstDimAcc(a *firstDimAcc) { db.accs.Put(a) }
+func (s *Server) giveFirstDimAcc(a *firstDimAcc) { s.accs.Put(a) }
+
+// fits reports whether a has the shape an accumulator for db would have.
+func (a *firstDimAcc) fits(db *Database, moduli []modq.Modulus, n, l int) bool {
+	p := db.params
+	return a.n == n && a.l == l && slices.Equal(a.moduli, moduli) &&
+		len(a.acc) == p.HashFunctionCount && len(a.acc[0]) == p.ChunkCount()*p.Dimensions[1]
+}
 
 // reset clears the sums and forgets pending leaves (their buffers stay).
 func (a *firstDimAcc) reset() {

@@ -7,6 +7,7 @@ import (
 	"math/bits"
 	"runtime"
 	"slices"
+	"sync"
 
 	"github.com/blindlist/blindlist/pir/he/bfv"
 	"github.com/blindlist/blindlist/pir/he/modq"
@@ -55,6 +56,7 @@ type Server struct {
 	budget  *budget
 	evs     *evalPool        // idle evaluators, at most workers of them
 	spare   spares           // ciphertext storage answers hand on (spare.go)
+	accs    sync.Pool        // idle first-dimension accumulators (*firstDimAcc)
 	oprfKey *oprf.PrivateKey // symmetric-PIR key, or nil
 }
 
@@ -339,7 +341,7 @@ func (s *Server) respondStreaming(ctx context.Context, db *Database, x *expander
 			return false, nil
 		}
 		if w.acc == nil {
-			w.acc = db.takeFirstDimAcc(s.moduli, s.he.n, l)
+			w.acc = s.takeFirstDimAcc(db, l)
 		}
 		w.acc.add(pos/sd, pos%sd, leaf)
 		return true, nil
@@ -362,7 +364,7 @@ func (s *Server) respondStreaming(ctx context.Context, db *Database, x *expander
 	st := s.spare.take()
 	R := sumFirstDim(accs, st, p.HashFunctionCount, p.ChunkCount(), d1)
 	for _, a := range accs {
-		db.giveFirstDimAcc(a)
+		s.giveFirstDimAcc(a)
 	}
 	resp, err := s.secondDimension(ctx, db, expanded, R, key)
 	s.recycle(st, expanded, R)

@@ -12,7 +12,10 @@ import (
 // intermediates, the first-dimension accumulators and their leaf batches,
 // the first-dimension results); allocating it afresh for every answer
 // makes a busy server clear and collect that much memory per query. The
-// pools below hand it from one answer to the next instead. Nothing in them
+// pools below (ciphertexts) and the server's accumulator pool
+// (Server.takeFirstDimAcc) hand it from one answer to the next instead;
+// both are shared by all shards, so they keep about what the answers
+// running at once use, and the collector empties them when idle. Nothing in them
 // is secret to the server (they hold encrypted query material and sums of
 // it), and every user overwrites or clears what it takes before reading.
 
