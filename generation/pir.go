@@ -44,6 +44,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -314,6 +315,14 @@ type pirBuilder struct {
 	values map[string]string
 	// spill holds each shard's keys while the shards are processed.
 	spill *shardSpill
+	// prevStamps are the verification stamp entries of the previous
+	// generation (stamp.go), read once by prevStamp; prevTrusted and
+	// prevHashed count the previous shard files an in-place update took on
+	// their stamp, and the bytes of those it hashed instead.
+	prevStampOnce sync.Once
+	prevStamps    map[string]stampEntry
+	prevTrusted   atomic.Int64
+	prevHashed    atomic.Int64
 }
 
 // pirShardJob is one shard of a build.
@@ -433,6 +442,9 @@ func (b *pirBuilder) run(ctx context.Context, keys keySource, shardCount int) (*
 	upNote := ""
 	if updated > 0 {
 		upNote = fmt.Sprintf(", %d updated in place (%d plaintexts rewritten, the rest copied)", updated, rewritten)
+	}
+	if t, h := b.prevTrusted.Load(), b.prevHashed.Load(); t+h > 0 {
+		upNote += fmt.Sprintf("; previous shard files reused: %d trusted by their verification stamp, %d bytes hashed", t, h)
 	}
 	b.logf("%d shards (%d processed, %d unchanged)%s, config_id %.16s… %s, in %.1f s",
 		shardCount, processed, shardCount-processed-updated, upNote, man.ConfigID, idNote, time.Since(start).Seconds())
@@ -598,16 +610,40 @@ func (b *pirBuilder) matches(s *ShardInfo) error {
 	if s.Serve.Name == "" {
 		return fmt.Errorf("no serve-ready file recorded (built by an earlier version)")
 	}
+	stamps := b.prevStamp()
 	for _, f := range s.files() {
-		got, err := describeFile(filepath.Join(b.prev, f.Name), f.Name, false)
+		path := filepath.Join(b.prev, f.Name)
+		if e, ok := stamps[f.Name]; ok {
+			if now, ok := pathID(path); e.trusts(f, now, ok) {
+				b.prevTrusted.Add(1)
+				continue
+			}
+		}
+		got, err := describeFile(path, f.Name, false)
 		if err != nil {
 			return err
 		}
+		b.prevHashed.Add(got.Bytes)
 		if got != f {
 			return fmt.Errorf("%s differs from %s", f.Name, PIRManifestFile)
 		}
 	}
 	return nil
+}
+
+// prevStamp returns the previous generation's verification stamp entries
+// by file name: the files its build hashed as it wrote them, or a start
+// verified since, with their identity then (stamp.go). An in-place update
+// trusts a previous shard file on them under the same rule as a start
+// (OpenID), so a large update does not hash the previous generation again.
+// A previous flat directory (an earlier version's layout) has no stamp.
+func (b *pirBuilder) prevStamp() map[string]stampEntry {
+	b.prevStampOnce.Do(func() {
+		if gens := filepath.Dir(b.prev); b.prev != "" && filepath.Base(gens) == GenerationsDir {
+			b.prevStamps = readStamp(filepath.Dir(gens), filepath.Base(b.prev))
+		}
+	})
+	return b.prevStamps
 }
 
 // processAll processes the shards not kept into staging, in parallel.

@@ -5,6 +5,7 @@ package generation
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -287,5 +288,49 @@ func TestStampWrittenByBuild(t *testing.T) {
 	}
 	if _, err := os.Stat(stampPath(root, res.Generation.ID())); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestUpdateTrustsPreviousStamp: an in-place shard update reads the
+// previous generation's shard files without hashing them again when their
+// verification stamp holds, and hashes them when it does not (here: a
+// chmod, which changes ctime, on every previous file).
+func TestUpdateTrustsPreviousStamp(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		touch bool
+		want  string
+	}{
+		// 3 shards × (.bin, .serve, params): the updated one and the two
+		// kept ones are all checked before reuse.
+		{"stamped", false, "9 trusted by their verification stamp, 0 bytes hashed"},
+		{"touched", true, "0 trusted by their verification stamp, "},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root, id := stampedRoot(t)
+			if tc.touch {
+				g, err := OpenIDFull(root, id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, f := range g.Manifest.Files {
+					if err := os.Chmod(filepath.Join(g.Dir, f.Name), 0o640); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			var logs strings.Builder
+			c := testConfig(writeList(t, t.TempDir(), "a.txt", "k", 41), 3) // one key more
+			c.Logf = func(format string, args ...any) { fmt.Fprintf(&logs, format+"\n", args...) }
+			if _, err := Build(context.Background(), root, c); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(logs.String(), "1 updated in place") || !strings.Contains(logs.String(), tc.want) {
+				t.Fatalf("log does not say %q:\n%s", tc.want, logs.String())
+			}
+			if tc.touch && strings.Contains(logs.String(), ", 0 bytes hashed") {
+				t.Fatalf("touched files were not hashed:\n%s", logs.String())
+			}
+		})
 	}
 }
