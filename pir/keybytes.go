@@ -52,7 +52,7 @@ func EvaluationKeyHeapBytes(kc *hepb.EvaluationKeyConfig) int64 {
 		return 0
 	}
 	perKey := 2 * (L - 1) * L * n * keyWordBytes
-	if bfv.CachesKeyResidues(moduli) {
+	if bfv.CachesKeyResidues(int(n), moduli) {
 		perKey *= 2
 	}
 	return keys * (perKey + keySwitchKeyOverhead)

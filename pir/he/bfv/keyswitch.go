@@ -312,15 +312,16 @@ func (e *Evaluator) Relinearize(out, ct *Ciphertext, evk *EvaluationKey) error {
 	return nil
 }
 
-// CachesKeyResidues reports whether a key-switching key over moduli (the
-// ciphertext moduli, then the special modulus P) gets, on its first use on
-// this CPU, a cached second copy of its residues beside it: 52-bit
-// Montgomery forms where AVX-512 IFMA serves every modulus (below 2^50),
-// else 32-bit Shoup companions where every modulus is below 2^30. The copy
-// is as large as the key, so a used key then holds twice its coefficients.
-// It answers for key switching at the top level, which every Galois and
-// relinearization key of a PIR query serves.
-func CachesKeyResidues(moduli []uint64) bool {
+// CachesKeyResidues reports whether a key-switching key of ring degree n
+// over moduli (the ciphertext moduli, then the special modulus P) gets, on its first use on
+// this CPU, a cached second copy of its residues beside it. It follows
+// keySwitch's choice at the top level, which every Galois and
+// relinearization key of a PIR query serves: 52-bit Montgomery forms where
+// AVX-512 IFMA serves every modulus (below 2^50); no copy where the wide
+// AVX2 kernels take the key switch (they read the keys as they are); else
+// 32-bit Shoup companions where every modulus is below 2^30. The copy is as
+// large as the key, so a used key then holds twice its coefficients.
+func CachesKeyResidues(n int, moduli []uint64) bool {
 	l := len(moduli) - 1
 	if l < 1 {
 		return false
@@ -331,5 +332,6 @@ func CachesKeyResidues(moduli []uint64) bool {
 		word52 = word52 && q < word52Max
 		word32 = word32 && q < word32Max
 	}
-	return word52 || word32
+	wide := haveWide && n >= 16 && wideFits(moduli, l)
+	return word52 || (word32 && !wide)
 }

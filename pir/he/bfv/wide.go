@@ -48,12 +48,19 @@ const (
 // the l products of a slot (each |·| < 0.88q) sum below 2^52, so the sum
 // is exact and REDUCE's bound holds: l·q < 2^52 for every q.
 func wideKeySwitchFits(ext ring.Basis, l, n int) bool {
-	if n < 16 {
-		return false
+	moduli := make([]uint64, len(ext))
+	for i, t := range ext {
+		moduli[i] = t.M.Q
 	}
-	for _, t := range ext {
-		hi, lo := bits.Mul64(uint64(l), t.M.Q)
-		if t.M.Q >= word52Max || hi != 0 || lo >= 1<<52 {
+	return n >= 16 && wideFits(moduli, l) // the kernels take 16 slots at a time
+}
+
+// wideFits reports whether the wide key switch's bounds hold for l digits
+// over moduli: each below 2^50 and l·q < 2^52.
+func wideFits(moduli []uint64, l int) bool {
+	for _, q := range moduli {
+		hi, lo := bits.Mul64(uint64(l), q)
+		if q >= word52Max || hi != 0 || lo >= 1<<52 {
 			return false
 		}
 	}
