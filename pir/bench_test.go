@@ -26,10 +26,7 @@ func cpuTime() time.Duration {
 func BenchmarkAnswer(b *testing.B) {
 	for _, set := range []string{"bench100k", "A", "B", "F"} {
 		v := loadVectorSet(b, set)
-		key, err := v.server.ParseEvaluationKey(v.keys.GetKeys()[0].GetEvaluationKey())
-		if err != nil {
-			b.Fatal(err)
-		}
+		key := v.firstKey(b)
 		req := v.requests.GetRequests()[0].GetPirRequest()
 		for _, workers := range []int{1, runtime.GOMAXPROCS(0)} {
 			s, err := NewServer(v.server.shards, ServerOptions{Workers: workers})

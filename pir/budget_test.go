@@ -50,10 +50,7 @@ func TestBudgetForEach(t *testing.T) {
 // its helper budget) and checks each is Apple's response.
 func TestConcurrentAnswers(t *testing.T) {
 	v := loadVectorSet(t, "E")
-	key, err := v.server.ParseEvaluationKey(v.keys.GetKeys()[0].GetEvaluationKey())
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := v.firstKey(t)
 	var wg sync.WaitGroup
 	reqs := v.requests.GetRequests()
 	errs := make([]error, len(reqs))
@@ -79,17 +76,16 @@ func TestConcurrentAnswers(t *testing.T) {
 // TestManyConcurrentAnswers runs 16 answers at once on 2 cores, on a
 // narrow (uint32) shard (set A) and a wide one (set B, 33-bit moduli),
 // sharing each server's helper budget: every answer must finish, within a
-// deadline (no deadlock), and equal Apple's. Run it with -race.
+// deadline (no deadlock), and equal Apple's; the answers share the
+// server's pooled ciphertexts and accumulators (spare.go). Run it with
+// -race.
 func TestManyConcurrentAnswers(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2))
 	const answers = 16
 	for _, set := range []string{"A", "B"} {
 		t.Run(set, func(t *testing.T) {
 			v := loadVectorSet(t, set)
-			key, err := v.server.ParseEvaluationKey(v.keys.GetKeys()[0].GetEvaluationKey())
-			if err != nil {
-				t.Fatal(err)
-			}
+			key := v.firstKey(t)
 			reqs := v.requests.GetRequests()
 			errs := make(chan error, answers)
 			for i := range answers {

@@ -244,10 +244,7 @@ func TestOpenDatabaseWithoutServeFile(t *testing.T) {
 func BenchmarkAnswerMapped(b *testing.B) {
 	for _, set := range []string{"bench100k", "B"} {
 		v := loadVectorSet(b, set)
-		key, err := v.server.ParseEvaluationKey(v.keys.GetKeys()[0].GetEvaluationKey())
-		if err != nil {
-			b.Fatal(err)
-		}
+		key := v.firstKey(b)
 		req := v.requests.GetRequests()[0].GetPirRequest()
 		dir, n := serveCopy(b, set)
 		for _, src := range []string{"heap", "mapped"} {

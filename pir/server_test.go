@@ -40,16 +40,47 @@ func loadVectorSet(t testing.TB, set string) *vectorSet {
 	return v
 }
 
+// firstKey parses the set's first evaluation key for its server.
+func (v *vectorSet) firstKey(t testing.TB) *EvaluationKey {
+	t.Helper()
+	key, err := v.server.ParseEvaluationKey(v.keys.GetKeys()[0].GetEvaluationKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return key
+}
+
+// checkAnswer answers request i with key and reports an error on t when
+// the response is not Apple's, byte for byte.
+func (v *vectorSet) checkAnswer(t *testing.T, key *EvaluationKey, i int) {
+	t.Helper()
+	resp, err := v.server.Answer(context.Background(), v.requests.GetRequests()[i].GetPirRequest(), key)
+	if err != nil {
+		t.Errorf("request %d: %v", i, err)
+		return
+	}
+	got, err := deterministic.Marshal(resp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := deterministic.Marshal(v.want.GetResponses()[i].GetPirResponse())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Errorf("request %d: response %d bytes, want %d", i, len(got), len(want))
+	} else if !bytes.Equal(got, want) {
+		t.Errorf("request %d: response differs from Apple's", i)
+	}
+}
+
 // TestExpandApple compares our oblivious expansion of the first request of
 // sets A and D (compressed key) with Apple's.
 func TestExpandApple(t *testing.T) {
 	for _, set := range []string{"A", "D"} {
 		t.Run(set, func(t *testing.T) {
 			v := loadVectorSet(t, set)
-			key, err := v.server.ParseEvaluationKey(v.keys.GetKeys()[0].GetEvaluationKey())
-			if err != nil {
-				t.Fatal(err)
-			}
+			key := v.firstKey(t)
 			s := v.server
 			p := s.shards[0].params
 			level := len(s.he.moduli) - 1
@@ -96,29 +127,9 @@ func TestAnswerApple(t *testing.T) {
 				t.Skip("large set in -short")
 			}
 			v := loadVectorSet(t, set)
-			key, err := v.server.ParseEvaluationKey(v.keys.GetKeys()[0].GetEvaluationKey())
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i, r := range v.requests.GetRequests() {
-				resp, err := v.server.Answer(context.Background(), r.GetPirRequest(), key)
-				if err != nil {
-					t.Fatalf("request %d: %v", i, err)
-				}
-				got, err := deterministic.Marshal(resp)
-				if err != nil {
-					t.Fatal(err)
-				}
-				want, err := deterministic.Marshal(v.want.GetResponses()[i].GetPirResponse())
-				if err != nil {
-					t.Fatal(err)
-				}
-				if len(got) != len(want) {
-					t.Fatalf("request %d: response %d bytes, want %d", i, len(got), len(want))
-				}
-				if !bytes.Equal(got, want) {
-					t.Errorf("request %d: response differs from Apple's", i)
-				}
+			key := v.firstKey(t)
+			for i := range v.requests.GetRequests() {
+				v.checkAnswer(t, key, i)
 			}
 		})
 	}
@@ -127,10 +138,7 @@ func TestAnswerApple(t *testing.T) {
 // TestAnswerErrors checks the sentinel errors callers map to statuses.
 func TestAnswerErrors(t *testing.T) {
 	v := loadVectorSet(t, "A")
-	key, err := v.server.ParseEvaluationKey(v.keys.GetKeys()[0].GetEvaluationKey())
-	if err != nil {
-		t.Fatal(err)
-	}
+	key := v.firstKey(t)
 	good := v.requests.GetRequests()[0].GetPirRequest()
 	mutate := func(f func(r *apipb.PIRRequest)) *apipb.PIRRequest {
 		r := proto.Clone(good).(*apipb.PIRRequest)
