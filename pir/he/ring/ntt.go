@@ -44,6 +44,10 @@ type Table struct {
 	// wi32, wis32u (the NEON kernel of ntt_arm64.s too).
 	simd                     bool
 	w32, ws32u, wi32, wis32u []uint32
+	// wl32 holds the forward twiddles of the last three stages (h = 4, 2,
+	// 1) in the lanes the packed kernel's last pass uses them in
+	// (lastStageTwiddles), so that pass reads them as whole vectors.
+	wl32 []uint32
 	// ifma selects the AVX-512 IFMA kernels (q < ifmaMax on a CPU with
 	// AVX512IFMA, N >= 16), with the 52-bit Shoup companions
 	// w' = floor(w·2^52/q) in ws52, wis52, nInvS52, nInvWS52. They take
@@ -176,6 +180,9 @@ func NewTable(q uint64, n int) (*Table, error) {
 		if t.simd {
 			t.w32, t.ws32u = narrow32(t.w), narrow32(t.ws32)
 			t.wi32, t.wis32u = narrow32(t.wi), narrow32(t.wis32)
+			if packedLastStages {
+				t.wl32 = lastStageTwiddles(t.w32, t.ws32u)
+			}
 		}
 	}
 	if q < ifmaMax && haveIFMA && n >= 16 {
@@ -246,6 +253,41 @@ func MinPrimitiveRoot(q, degree uint64) (uint64, error) {
 func shoup52(w, q uint64) uint64 {
 	s, _ := bits.Div64(w>>12, w<<52, q)
 	return s
+}
+
+// lastStageLanes are, per stage h = 4, 2, 1 of a pair of eight-value
+// blocks, the twiddle index (from the stage's first twiddle of the pair)
+// each of the eight 32-bit lanes takes; the same placement as the packed
+// forward kernel's twid4, twid2 and twid1 (ntt_packed_amd64.s).
+var lastStageLanes = [3][8]int{
+	{0, 0, 0, 0, 1, 1, 1, 1},
+	{0, 0, 1, 1, 2, 2, 3, 3},
+	{0, 2, 1, 3, 4, 6, 5, 7},
+}
+
+// lastStageWords is the number of uint32 per pair in lastStageTwiddles:
+// three stages, a twiddle vector and a companion vector of eight lanes each.
+const lastStageWords = 3 * 2 * 8
+
+// lastStageTwiddles lays out the twiddles w and companions ws of the
+// forward transform's last three stages for the packed kernel: for pair p
+// of blocks (values 16p..16p+15), lastStageWords words, per stage h = 4, 2,
+// 1 the eight lane twiddles then their eight companions; the stage's first
+// twiddle of the pair is w[N/8+2p], w[N/4+4p], w[N/2+8p].
+func lastStageTwiddles(w, ws []uint32) []uint32 {
+	n := len(w)
+	out := make([]uint32, 0, n/16*lastStageWords)
+	for p := range n / 16 {
+		for s, base := range [3]int{n/8 + 2*p, n/4 + 4*p, n/2 + 8*p} {
+			for _, k := range lastStageLanes[s] {
+				out = append(out, w[base+k])
+			}
+			for _, k := range lastStageLanes[s] {
+				out = append(out, ws[base+k])
+			}
+		}
+	}
+	return out
 }
 
 // narrow32 returns x as uint32s; every value must be below 2^32 (twiddles

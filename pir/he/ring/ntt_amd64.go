@@ -9,6 +9,10 @@ import "github.com/blindlist/blindlist/pir/he/kernels"
 // ([kernels.Selected]); fixed at program start.
 var haveSIMD = kernels.Selected() >= kernels.AVX2
 
+// packedLastStages: the packed forward kernel reads its last three
+// stages' twiddles from Table.wl32.
+const packedLastStages = true
+
 // haveAVX512 reports that the AVX-512F kernels (64-bit rows of
 // rows_avx512_amd64.s, the sixteen-lane passes of the packed NTT, see
 // packedZMM) are selected; fixed at program start.
@@ -89,7 +93,9 @@ var packedZMM = func() uint64 {
 
 // forward32Vec is the vector [Table.Forward] for q < 2^30 (t.simd): the
 // packed AVX2 kernel on amd64.
-func (t *Table) forward32Vec(a []uint64) { forward32PackedAVX2(a, t.w32, t.ws32u, t.M.Q, packedZMM) }
+func (t *Table) forward32Vec(a []uint64) {
+	forward32PackedAVX2(a, t.w32, t.ws32u, t.wl32, t.M.Q, packedZMM)
+}
 
 // inverse32Vec is the vector [Table.Inverse] for q < 2^30 (t.simd).
 func (t *Table) inverse32Vec(a []uint64) {
@@ -98,10 +104,11 @@ func (t *Table) inverse32Vec(a []uint64) {
 
 // forward32PackedAVX2 is [Table.Forward] for q < 2^30 on packed 32-bit
 // lanes (ntt_packed_amd64.s): len(a) = N >= 16, a power of two; w and ws
-// are the twiddles and their 32-bit Shoup companions as uint32, length N.
+// are the twiddles and their 32-bit Shoup companions as uint32, length N;
+// wl the last three stages' twiddles in lane order (lastStageTwiddles).
 //
 //go:noescape
-func forward32PackedAVX2(a []uint64, w, ws []uint32, q, zmm uint64)
+func forward32PackedAVX2(a []uint64, w, ws, wl []uint32, q, zmm uint64)
 
 // inverse32PackedAVX2 is [Table.Inverse] for q < 2^30 on packed 32-bit
 // lanes; same shapes as forward32PackedAVX2, nInvS and nInvWS the 32-bit

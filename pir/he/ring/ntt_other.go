@@ -40,10 +40,13 @@ func inverse52LazyIFMA(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS, nq ui
 	panic("ring: internal error: no IFMA NTT")
 }
 
-func forward32PackedAVX2(a []uint64, w, ws []uint32, q, zmm uint64) {
+func forward32PackedAVX2(a []uint64, w, ws, wl []uint32, q, zmm uint64) {
 	panic("ring: internal error: no SIMD NTT")
 }
 
 func inverse32PackedAVX2(a []uint64, wi, wis []uint32, q, nInv, nInvS, nInvW, nInvWS, zmm uint64) {
 	panic("ring: internal error: no SIMD NTT")
 }
+
+// packedLastStages is false: only the amd64 packed kernel reads Table.wl32.
+const packedLastStages = false

@@ -128,11 +128,11 @@ GLOBL twid1<>(SB), RODATA|NOPTR, $32
 	VPMINUD X, T, X              \
 	SHOUPZP(Y, W, WS, T, U)
 
-// ZSETUP broadcasts q and 2q to Z15, Z14 and sets K1 = 0xAAAA (AVX-512F;
-// run only when the caller asked for the sixteen-lane passes). AX is
-// clobbered.
+// ZSETUP broadcasts q (from Y15) and 2q to Z15, Z14 and sets K1 = 0xAAAA
+// (AVX-512F; run only when the caller asked for the sixteen-lane passes).
+// AX is clobbered.
 #define ZSETUP \
-	VPBROADCASTD q+72(FP), Z15 \
+	VPBROADCASTD X15, Z15      \
 	VPADDD       Z15, Z15, Z14 \
 	MOVL         $0xAAAA, AX   \
 	KMOVW        AX, K1
@@ -142,18 +142,18 @@ GLOBL twid1<>(SB), RODATA|NOPTR, $32
 	VPSUBD  C, X, T \
 	VPMINUD T, X, X
 
-// func forward32PackedAVX2(a []uint64, w, ws []uint32, q, zmm uint64)
+// func forward32PackedAVX2(a []uint64, w, ws, wl []uint32, q, zmm uint64)
 //
 // [Table.Forward] for q < 2^30; len(a) = N >= 16 a power of two, w and ws
 // the uint32 twiddles and 32-bit Shoup companions of length N. With
 // zmm != 0 (AVX-512F selected) the radix-4 passes with h >= 32 (quarters
 // of at least 16 values) run on sixteen lanes.
-TEXT ·forward32PackedAVX2(SB), NOSPLIT, $0-88
+TEXT ·forward32PackedAVX2(SB), NOSPLIT, $0-112
 	MOVQ         a_base+0(FP), DI
 	MOVQ         a_len+8(FP), CX
 	MOVQ         w_base+24(FP), SI
 	MOVQ         ws_base+48(FP), R8
-	VPBROADCASTD q+72(FP), Y15
+	VPBROADCASTD q+96(FP), Y15
 	VPADDD       Y15, Y15, Y14
 
 	// Pack in place, eight values per iteration (inputs below 4q < 2^32).
@@ -191,7 +191,7 @@ fstage4:
 	LEAQ (R13)(R13*2), R15         // 3h/2 values in bytes
 	CMPQ R10, $32
 	JB   fgroup4
-	MOVQ zmm+80(FP), R14
+	MOVQ zmm+104(FP), R14
 	TESTQ R14, R14
 	JNZ  zfpass4
 
@@ -297,18 +297,115 @@ fgroup:
 	// reduction to [0, q) and the uint64 stores. The pairs run from the
 	// last to the first: pair p writes bytes 128p..128p+127, the packed
 	// values of pairs 2p and 2p+1, which are done (or, for p = 0, loaded).
-	// The twiddles of pair p are w[N/8+2p+k] (k < 2), w[N/4+4p+k] (k < 4)
-	// and w[N/2+8p+k] (k < 8); VPERMD reads eight of them (in bounds: the
-	// largest index read is N/2+8p+7 <= N-1) and places each in the lanes
-	// of its pairs.
+	// Two pairs, p and p−1, go through each iteration of flast2, their
+	// steps interleaved: each pair's steps form one long dependent chain
+	// (shuffle, butterfly, shuffle, ...), so a second, independent chain
+	// keeps the vector units busy. Both pairs are loaded before either is
+	// stored; pair p−1 writes the packed values of pairs 2p−2 and 2p−1,
+	// which are p−1 and p themselves or done. Their twiddles come whole
+	// from wl (lastStageTwiddles: per pair, per stage, eight lane twiddles
+	// and their companions; VPSHUFD $0xF5 gives the odd lanes' companions
+	// in the even dwords, as the per-lane SHOUPP wants). A last single
+	// pair (N/16 odd) takes flast16, with the twiddles placed by VPERMD.
 flast:
+	MOVQ    wl_base+72(FP), R11
+	MOVQ    CX, R9
+	SHRQ    $4, R9
+	DECQ    R9                     // p
+	CMPQ    R9, $1
+	JB      flast1
+
+flast2:
+	MOVQ       R9, BX
+	SHLQ       $6, BX
+	ADDQ       DI, BX              // packed pair p; pair p−1 at −64
+	IMUL3Q     $192, R9, R12
+	ADDQ       R11, R12            // wl record of pair p; p−1 at −192
+	VMOVDQU    (BX), Y0            // p: c0
+	VMOVDQU    32(BX), Y1          // p: c1
+	VMOVDQU    -64(BX), Y6         // p−1: c0
+	VMOVDQU    -32(BX), Y7         // p−1: c1
+
+	// h = 4 (as in flast16).
+	VPERM2I128 $0x20, Y1, Y0, Y2
+	VPERM2I128 $0x31, Y1, Y0, Y3
+	VPERM2I128 $0x20, Y7, Y6, Y8
+	VPERM2I128 $0x31, Y7, Y6, Y9
+	VPSHUFD    $0xF5, 32(R12), Y10
+	VPSHUFD    $0xF5, -160(R12), Y11
+	FWDP(Y2, Y3, (R12), 32(R12), Y10, Y4, Y5)
+	FWDP(Y8, Y9, -192(R12), -160(R12), Y11, Y4, Y5)
+
+	// h = 2.
+	VPUNPCKLQDQ Y3, Y2, Y0
+	VPUNPCKHQDQ Y3, Y2, Y1
+	VPUNPCKLQDQ Y9, Y8, Y6
+	VPUNPCKHQDQ Y9, Y8, Y7
+	VPSHUFD     $0xF5, 96(R12), Y10
+	VPSHUFD     $0xF5, -96(R12), Y11
+	FWDP(Y0, Y1, 64(R12), 96(R12), Y10, Y4, Y5)
+	FWDP(Y6, Y7, -128(R12), -96(R12), Y11, Y4, Y5)
+
+	// h = 1.
+	VSHUFPS $0x88, Y1, Y0, Y2
+	VSHUFPS $0xDD, Y1, Y0, Y3
+	VSHUFPS $0x88, Y7, Y6, Y8
+	VSHUFPS $0xDD, Y7, Y6, Y9
+	VPSHUFD $0xF5, 160(R12), Y10
+	VPSHUFD $0xF5, -32(R12), Y11
+	FWDP(Y2, Y3, 128(R12), 160(R12), Y10, Y4, Y5)
+	FWDP(Y8, Y9, -64(R12), -32(R12), Y11, Y4, Y5)
+	CSUBP(Y2, Y14, Y4)
+	CSUBP(Y3, Y14, Y5)
+	CSUBP(Y8, Y14, Y10)
+	CSUBP(Y9, Y14, Y11)
+	CSUBP(Y2, Y15, Y4)
+	CSUBP(Y3, Y15, Y5)
+	CSUBP(Y8, Y15, Y10)
+	CSUBP(Y9, Y15, Y11)
+
+	// Back to order and widened, pair p to bytes 128p.., p−1 to 128p−128...
+	VPUNPCKLDQ   Y3, Y2, Y0
+	VPUNPCKHDQ   Y3, Y2, Y1
+	VPUNPCKLDQ   Y9, Y8, Y6
+	VPUNPCKHDQ   Y9, Y8, Y7
+	VPUNPCKLQDQ  Y1, Y0, Y2
+	VPUNPCKHQDQ  Y1, Y0, Y3
+	VPUNPCKLQDQ  Y7, Y6, Y8
+	VPUNPCKHQDQ  Y7, Y6, Y9
+	MOVQ         R9, BX
+	SHLQ         $7, BX
+	ADDQ         DI, BX
+	VPMOVZXDQ    X2, Y4
+	VPMOVZXDQ    X3, Y5
+	VPMOVZXDQ    X8, Y10
+	VPMOVZXDQ    X9, Y11
+	VEXTRACTI128 $1, Y2, X2
+	VEXTRACTI128 $1, Y3, X3
+	VEXTRACTI128 $1, Y8, X8
+	VEXTRACTI128 $1, Y9, X9
+	VPMOVZXDQ    X2, Y12
+	VPMOVZXDQ    X3, Y13
+	VPMOVZXDQ    X8, Y0
+	VPMOVZXDQ    X9, Y1
+	VMOVDQU      Y4, (BX)
+	VMOVDQU      Y5, 32(BX)
+	VMOVDQU      Y12, 64(BX)
+	VMOVDQU      Y13, 96(BX)
+	VMOVDQU      Y10, -128(BX)
+	VMOVDQU      Y11, -96(BX)
+	VMOVDQU      Y0, -64(BX)
+	VMOVDQU      Y1, -32(BX)
+	SUBQ         $2, R9
+	CMPQ         R9, $1
+	JGE          flast2
+
+flast1:
+	CMPQ    R9, $0
+	JL      fdone
 	VMOVDQU twid4<>(SB), Y13
 	VMOVDQU twid2<>(SB), Y12
 	VMOVDQU twid1<>(SB), Y11
-	MOVQ    CX, AX
-	SHRQ    $4, AX                 // N/16 pairs
-	MOVQ    AX, R9
-	DECQ    R9                     // p
 	MOVQ    CX, R10
 	SHRQ    $3, R10                // N/8
 
@@ -374,6 +471,8 @@ flast16:
 	VMOVDQU     Y7, 96(BX)
 	DECQ        R9
 	JGE         flast16
+
+fdone:
 	VZEROUPPER
 	RET
 
