@@ -44,10 +44,11 @@ type Table struct {
 	// wi32, wis32u (the NEON kernel of ntt_arm64.s too).
 	simd                     bool
 	w32, ws32u, wi32, wis32u []uint32
-	// wl32 holds the forward twiddles of the last three stages (h = 4, 2,
-	// 1) in the lanes the packed kernel's last pass uses them in
-	// (lastStageTwiddles), so that pass reads them as whole vectors.
-	wl32 []uint32
+	// wl32 and wil32 hold the twiddles of the forward's last three stages
+	// and of the inverse's first three (h = 4, 2, 1) in the lanes the packed
+	// kernels' fused passes use them in (lastStageTwiddles), so those passes
+	// read them as whole vectors.
+	wl32, wil32 []uint32
 	// ifma selects the AVX-512 IFMA kernels (q < ifmaMax on a CPU with
 	// AVX512IFMA, N >= 16), with the 52-bit Shoup companions
 	// w' = floor(w·2^52/q) in ws52, wis52, nInvS52, nInvWS52. They take
@@ -182,6 +183,7 @@ func NewTable(q uint64, n int) (*Table, error) {
 			t.wi32, t.wis32u = narrow32(t.wi), narrow32(t.wis32)
 			if packedLastStages {
 				t.wl32 = lastStageTwiddles(t.w32, t.ws32u)
+				t.wil32 = lastStageTwiddles(t.wi32, t.wis32u)
 			}
 		}
 	}

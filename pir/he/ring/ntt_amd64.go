@@ -99,7 +99,7 @@ func (t *Table) forward32Vec(a []uint64) {
 
 // inverse32Vec is the vector [Table.Inverse] for q < 2^30 (t.simd).
 func (t *Table) inverse32Vec(a []uint64) {
-	inverse32PackedAVX2(a, t.wi32, t.wis32u, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32, packedZMM)
+	inverse32PackedAVX2(a, t.wi32, t.wis32u, t.wil32, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32, packedZMM)
 }
 
 // forward32PackedAVX2 is [Table.Forward] for q < 2^30 on packed 32-bit
@@ -111,8 +111,8 @@ func (t *Table) inverse32Vec(a []uint64) {
 func forward32PackedAVX2(a []uint64, w, ws, wl []uint32, q, zmm uint64)
 
 // inverse32PackedAVX2 is [Table.Inverse] for q < 2^30 on packed 32-bit
-// lanes; same shapes as forward32PackedAVX2, nInvS and nInvWS the 32-bit
-// companions.
+// lanes; same shapes as forward32PackedAVX2 (wl: the first three stages'
+// inverse twiddles in lane order), nInvS and nInvWS the 32-bit companions.
 //
 //go:noescape
-func inverse32PackedAVX2(a []uint64, wi, wis []uint32, q, nInv, nInvS, nInvW, nInvWS, zmm uint64)
+func inverse32PackedAVX2(a []uint64, wi, wis, wl []uint32, q, nInv, nInvS, nInvW, nInvWS, zmm uint64)

@@ -30,12 +30,12 @@ var nttKernels = []kernel{
 	// lanes (amd64).
 	{"avx2-ymm", func(t *Table, a []uint64) { forward32PackedAVX2(a, t.w32, t.ws32u, t.wl32, t.M.Q, 0) },
 		func(t *Table, a []uint64) {
-			inverse32PackedAVX2(a, t.wi32, t.wis32u, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32, 0)
+			inverse32PackedAVX2(a, t.wi32, t.wis32u, t.wil32, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32, 0)
 		},
 		func(t *Table) bool { return t.simd && runtime.GOARCH == "amd64" }},
 	{"avx2-zmm", func(t *Table, a []uint64) { forward32PackedAVX2(a, t.w32, t.ws32u, t.wl32, t.M.Q, 1) },
 		func(t *Table, a []uint64) {
-			inverse32PackedAVX2(a, t.wi32, t.wis32u, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32, 1)
+			inverse32PackedAVX2(a, t.wi32, t.wis32u, t.wil32, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32, 1)
 		},
 		func(t *Table) bool { return t.simd && haveAVX512 }},
 	{"ifma", func(t *Table, a []uint64) { forward52IFMA(a, t.w, t.ws52, t.M.Q) },

@@ -44,7 +44,7 @@ func forward32PackedAVX2(a []uint64, w, ws, wl []uint32, q, zmm uint64) {
 	panic("ring: internal error: no SIMD NTT")
 }
 
-func inverse32PackedAVX2(a []uint64, wi, wis []uint32, q, nInv, nInvS, nInvW, nInvWS, zmm uint64) {
+func inverse32PackedAVX2(a []uint64, wi, wis, wl []uint32, q, nInv, nInvS, nInvW, nInvWS, zmm uint64) {
 	panic("ring: internal error: no SIMD NTT")
 }
 

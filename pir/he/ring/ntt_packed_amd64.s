@@ -476,25 +476,107 @@ fdone:
 	VZEROUPPER
 	RET
 
-// func inverse32PackedAVX2(a []uint64, wi, wis []uint32, q, nInv, nInvS, nInvW, nInvWS, zmm uint64)
+// func inverse32PackedAVX2(a []uint64, wi, wis, wl []uint32, q, nInv, nInvS, nInvW, nInvWS, zmm uint64)
 //
 // [Table.Inverse] for q < 2^30; len(a) = N >= 16 a power of two, wi and
 // wis the uint32 inverse twiddles and companions of length N. With
 // zmm != 0 (AVX-512F selected) the radix-4 passes with h >= 16 run on
 // sixteen lanes.
-TEXT ·inverse32PackedAVX2(SB), NOSPLIT, $0-120
+TEXT ·inverse32PackedAVX2(SB), NOSPLIT, $0-144
 	MOVQ         a_base+0(FP), DI
 	MOVQ         a_len+8(FP), CX
 	MOVQ         wi_base+24(FP), SI
 	MOVQ         wis_base+48(FP), R8
-	VPBROADCASTD q+72(FP), Y15
+	VPBROADCASTD q+96(FP), Y15
 	VPADDD       Y15, Y15, Y14
 
 	// The first three stages (h = 1, 2, 4 with m = N/2, N/4, N/8), fused,
 	// on pairs p of blocks c0 = 2p, c1 = 2p+1 of eight values read as
 	// uint64 and written packed (bytes 64p..64p+63, already read): the
 	// forward's last three in reverse, same lane layouts and twiddles.
+	// With an even pair count, ifirst2 takes two pairs, p and p+1, per
+	// iteration, interleaved (as the forward's flast2), with the twiddles
+	// read whole from wl (lastStageTwiddles of the inverse twiddles); both
+	// are loaded before either is stored, and their packed bytes
+	// (64p..64p+127) are uint64 values of pairs up to p+1, all read. N = 16
+	// (one pair) takes ifirst16.
 	VMOVDQU packPick<>(SB), Y13
+	MOVQ    CX, AX
+	SHRQ    $4, AX                 // N/16 pairs
+	TESTQ   $1, AX
+	JNZ     ifirst1
+	MOVQ    wl_base+72(FP), R12
+	MOVQ    DI, BX                 // uint64 pair p
+	MOVQ    DI, R9                 // packed pair p
+
+ifirst2:
+	VPERMD      (BX), Y13, Y0
+	VPERMD      32(BX), Y13, Y1
+	VINSERTI128 $1, X1, Y0, Y0     // p: c0
+	VPERMD      64(BX), Y13, Y1
+	VPERMD      96(BX), Y13, Y2
+	VINSERTI128 $1, X2, Y1, Y1     // p: c1
+	VPERMD      128(BX), Y13, Y6
+	VPERMD      160(BX), Y13, Y7
+	VINSERTI128 $1, X7, Y6, Y6     // p+1: c0
+	VPERMD      192(BX), Y13, Y7
+	VPERMD      224(BX), Y13, Y8
+	VINSERTI128 $1, X8, Y7, Y7     // p+1: c1
+
+	// h = 1.
+	VPERM2I128  $0x20, Y1, Y0, Y2
+	VPERM2I128  $0x31, Y1, Y0, Y3
+	VPERM2I128  $0x20, Y7, Y6, Y8
+	VPERM2I128  $0x31, Y7, Y6, Y9
+	VPUNPCKLQDQ Y3, Y2, Y0
+	VPUNPCKHQDQ Y3, Y2, Y1
+	VPUNPCKLQDQ Y9, Y8, Y6
+	VPUNPCKHQDQ Y9, Y8, Y7
+	VSHUFPS     $0x88, Y1, Y0, Y2
+	VSHUFPS     $0xDD, Y1, Y0, Y3
+	VSHUFPS     $0x88, Y7, Y6, Y8
+	VSHUFPS     $0xDD, Y7, Y6, Y9
+	VPSHUFD     $0xF5, 160(R12), Y10
+	VPSHUFD     $0xF5, 352(R12), Y11
+	INVP(Y2, Y3, 128(R12), 160(R12), Y10, Y4, Y5)
+	INVP(Y8, Y9, 320(R12), 352(R12), Y11, Y4, Y5)
+
+	// h = 2.
+	VPUNPCKLDQ Y3, Y2, Y0
+	VPUNPCKHDQ Y3, Y2, Y1
+	VPUNPCKLDQ Y9, Y8, Y6
+	VPUNPCKHDQ Y9, Y8, Y7
+	VPSHUFD    $0xF5, 96(R12), Y10
+	VPSHUFD    $0xF5, 288(R12), Y11
+	INVP(Y0, Y1, 64(R12), 96(R12), Y10, Y4, Y5)
+	INVP(Y6, Y7, 256(R12), 288(R12), Y11, Y4, Y5)
+
+	// h = 4.
+	VPUNPCKLQDQ Y1, Y0, Y2
+	VPUNPCKHQDQ Y1, Y0, Y3
+	VPUNPCKLQDQ Y7, Y6, Y8
+	VPUNPCKHQDQ Y7, Y6, Y9
+	VPSHUFD     $0xF5, 32(R12), Y10
+	VPSHUFD     $0xF5, 224(R12), Y11
+	INVP(Y2, Y3, (R12), 32(R12), Y10, Y4, Y5)
+	INVP(Y8, Y9, 192(R12), 224(R12), Y11, Y4, Y5)
+
+	VPERM2I128 $0x20, Y3, Y2, Y0   // p: c0
+	VPERM2I128 $0x31, Y3, Y2, Y1   // p: c1
+	VPERM2I128 $0x20, Y9, Y8, Y6   // p+1: c0
+	VPERM2I128 $0x31, Y9, Y8, Y7   // p+1: c1
+	VMOVDQU    Y0, (R9)
+	VMOVDQU    Y1, 32(R9)
+	VMOVDQU    Y6, 64(R9)
+	VMOVDQU    Y7, 96(R9)
+	ADDQ       $256, BX
+	ADDQ       $128, R9
+	ADDQ       $384, R12
+	SUBQ       $2, AX
+	JNZ        ifirst2
+	JMP        imiddle
+
+ifirst1:
 	VMOVDQU twid1<>(SB), Y12
 	VMOVDQU twid2<>(SB), Y11
 	VMOVDQU twid4<>(SB), Y10
@@ -569,6 +651,7 @@ ifirst16:
 	// while m >= 4: stage (m, h) on (a0, a1) with wi[m+2i] and (a2, a3)
 	// with wi[m+2i+1], then stage (m/2, 2h) on (a0, a2), (a1, a3) with
 	// wi[m/2+i], where a_k = a32[4ih + k·h + j], j a multiple of 8.
+imiddle:
 	MOVQ CX, R9
 	SHRQ $4, R9                    // m = N/16
 	MOVQ $8, R10                   // h
@@ -585,7 +668,7 @@ istage4:
 	SHRQ $1, R14                   // m/2 blocks
 	CMPQ R10, $16
 	JB   igroup4
-	MOVQ zmm+112(FP), DX
+	MOVQ zmm+136(FP), DX
 	TESTQ DX, DX
 	JNZ  zipass4
 
@@ -701,10 +784,10 @@ iloop:
 	// a[N/2:] (bytes 4N.., outside the packed values); x' stays packed in
 	// place and is widened afterwards.
 ilast:
-	VPBROADCASTD nInv+80(FP), Y13
-	VPBROADCASTD nInvS+88(FP), Y12
-	VPBROADCASTD nInvW+96(FP), Y11
-	VPBROADCASTD nInvWS+104(FP), Y10
+	VPBROADCASTD nInv+104(FP), Y13
+	VPBROADCASTD nInvS+112(FP), Y12
+	VPBROADCASTD nInvW+120(FP), Y11
+	VPBROADCASTD nInvWS+128(FP), Y10
 	MOVQ         CX, R13
 	SHRQ         $1, R13           // N/2
 	MOVQ         DI, BX            // packed x
