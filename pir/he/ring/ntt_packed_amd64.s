@@ -128,11 +128,11 @@ GLOBL twid1<>(SB), RODATA|NOPTR, $32
 	VPMINUD X, T, X              \
 	SHOUPZP(Y, W, WS, T, U)
 
-// ZSETUP broadcasts q (from Y15) and 2q to Z15, Z14 and sets K1 = 0xAAAA
-// (AVX-512F; run only when the caller asked for the sixteen-lane passes).
-// AX is clobbered.
+// ZSETUP broadcasts q and 2q to Z15, Z14 and sets K1 = 0xAAAA (AVX-512F;
+// run only when the caller asked for the sixteen-lane passes); both
+// kernels have q at the same frame offset. AX is clobbered.
 #define ZSETUP \
-	VPBROADCASTD X15, Z15      \
+	VPBROADCASTD q+96(FP), Z15 \
 	VPADDD       Z15, Z15, Z14 \
 	MOVL         $0xAAAA, AX   \
 	KMOVW        AX, K1
