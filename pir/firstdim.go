@@ -66,28 +66,44 @@ type firstDimAcc struct {
 	acc      [][][]uint64 // [k][c·d1+col] → 2 polys × l rows × n
 	terms    []uint64     // products added to acc[k] since its last reduction
 	pending  [][]int      // [k] rows r of the leaves copied but not yet accumulated
-	leaves   [][]uint32   // [k] the pending leaves, batch × 2 polys × l rows × n
+	leaves   [][]uint32   // [k] the pending leaves, batch × 2 polys × l rows (leafRow)
 	// scratch of flush: one batch's rows and plaintexts
 	x0s, x1s, ws [][]uint32
 }
 
 // The narrow scan's blocking (BenchmarkScanShape in package bfv measures
 // it on a 1M-key table). A flush takes scanBatch leaves, so every
-// accumulator word is loaded and stored once per 16 leaves (2 bytes of
+// accumulator word is loaded and stored once per 8 leaves (2 bytes of
 // accumulator traffic per 4-byte plaintext word, against 8 with the 4
-// leaves of one kernel call). It runs over the slots in tiles of scanTile:
-// a column's accumulator tile (2 rows × 1024 slots × 8 bytes = 16 KiB)
-// stays in L1 while the batch adds into it scanLeavesPerCall leaves at a
-// time, and the batch's leaf tiles (16 × 2 × 4 KiB) stay in L2 for all d1
-// columns. Calls of more leaves read more rows at once and were slower
-// (8: about 4.3 instead of 6.9-7.2 GB/cpu-s with AVX2), as were 4 leaves
-// per flush without tiles (5.1-6.2), 8 or 24 per flush (6.7-7.1 AVX2,
-// 7.4-7.9 AVX-512 against 7.9 with 16), and tiles of 256 or 2048 slots.
+// leaves of one kernel call), and runs over the slots in tiles of
+// scanTile, scanLeavesPerCall leaves per kernel call.
+//
+// The rows of the pending leaves sit scanRowPad words apart beyond their
+// n words (leafRow): with n a multiple of 1024, unpadded rows would start
+// at multiples of 4 KiB, so a kernel call's eight leaf rows (and its four
+// plaintexts, 32 KiB apart in the shard file) would all map to the same
+// L1 sets, and the eight ways of a set cannot hold them: a 4-leaf call over
+// whole rows ran at 5.7-8.7 GB/s of plaintext with unpadded rows and
+// 11.8-16.3 GB/s with rows 64 bytes (one L1 set) further apart each
+// (BenchmarkMulAccScanRows in package bfv, three runs, AVX2-only Zen 3).
+// With padded rows, whole-row tiles and batches of 8 scanned a 1M-key table
+// at 9.7-10.0 GB/cpu-s against 8.2-8.7 for the former tiles of 1024 slots
+// and batches of 16 (which, unpadded, had been the best at 6.7-7.1), and a
+// 1M-key shard's answer took 92-97 ms against 95-106 ms (four interleaved
+// rounds, same machine).
 const (
-	scanBatch         = 16
-	scanTile          = 1024
+	scanBatch         = 8
+	scanTile          = 4096
 	scanLeavesPerCall = 4
+	scanRowPad        = 16 // uint32 words: one 64-byte cache line
 )
+
+// leafRow returns row i of polynomial pi of pending leaf b of table k
+// (n words; rows scanRowPad words apart beyond their length).
+func (a *firstDimAcc) leafRow(k, b, pi, i int) []uint32 {
+	off := ((b*2+pi)*a.l + i) * (a.n + scanRowPad)
+	return a.leaves[k][off : off+a.n]
+}
 
 func newFirstDimAcc(db *Database, moduli []modq.Modulus, n, l int) *firstDimAcc {
 	p := db.params
@@ -115,12 +131,12 @@ func newFirstDimAcc(db *Database, moduli []modq.Modulus, n, l int) *firstDimAcc 
 func (a *firstDimAcc) add(k, r int, leaf *bfv.Ciphertext) {
 	n, l := a.n, a.l
 	if a.leaves[k] == nil {
-		a.leaves[k] = make([]uint32, a.batch*2*l*n)
+		a.leaves[k] = make([]uint32, a.batch*2*l*(n+scanRowPad))
 	}
-	dst := a.leaves[k][len(a.pending[k])*2*l*n:]
+	b := len(a.pending[k])
 	for pi := range 2 {
 		for i := range l {
-			d := dst[(pi*l+i)*n : (pi*l+i+1)*n]
+			d := a.leafRow(k, b, pi, i)
 			for j, v := range leaf.Polys[pi].Row(i)[:n] {
 				d[j] = uint32(v) // a residue below q < 2^32
 			}
@@ -166,9 +182,8 @@ func (a *firstDimAcc) flush(k int) {
 							if w == nil {
 								continue
 							}
-							x := a.leaves[k][b*2*l*n:]
-							a.x0s = append(a.x0s, x[i*n+t0:i*n+t1])
-							a.x1s = append(a.x1s, x[(l+i)*n+t0:(l+i)*n+t1])
+							a.x0s = append(a.x0s, a.leafRow(k, b, 0, i)[t0:t1])
+							a.x1s = append(a.x1s, a.leafRow(k, b, 1, i)[t0:t1])
 							a.ws = append(a.ws, w[i*n+t0:i*n+t1])
 						}
 						if len(a.ws) > 0 {

@@ -183,16 +183,50 @@ func BenchmarkMulAccScan(b *testing.B) {
 	}
 }
 
+// BenchmarkMulAccScanRows measures one 4-leaf MulAccScan call over whole
+// rows (n = 4096) laid out as package pir lays them out: the plaintexts
+// contiguous, 2 rows each (32 KiB apart, as in a shard file), the leaves'
+// rows in one buffer, either back to back (pad=0: every row starts at a
+// multiple of 4 KiB, so all of a call's rows share L1 sets) or pad words
+// further apart each (firstDimAcc.leafRow's 16 words: one set further per
+// row). It reports plaintext bytes per second.
+func BenchmarkMulAccScanRows(b *testing.B) {
+	const n, l, leaves = 4096, 2, 4
+	for _, pad := range []int{0, 16} {
+		acc0, acc1 := make([]uint64, n), make([]uint64, n)
+		plain := make([]uint32, leaves*l*n)
+		stride := n + pad
+		buf := make([]uint32, leaves*2*l*stride)
+		x0s, x1s, ws := make([][]uint32, leaves), make([][]uint32, leaves), make([][]uint32, leaves)
+		for r := range leaves {
+			ws[r] = plain[r*l*n : r*l*n+n]
+			x0s[r] = buf[(r*2*l)*stride : (r*2*l)*stride+n]
+			x1s[r] = buf[(r*2*l+l)*stride : (r*2*l+l)*stride+n]
+			for j := range n {
+				x0s[r][j], x1s[r][j], ws[r][j] = uint32(j+r), uint32(3*j), uint32(j)
+			}
+		}
+		b.Run(fmt.Sprintf("pad=%d", pad), func(b *testing.B) {
+			b.SetBytes(int64(4 * n * leaves))
+			for b.Loop() {
+				MulAccScan(acc0, acc1, x0s, x1s, ws)
+			}
+		})
+	}
+}
+
 // BenchmarkScanShape runs the first-dimension scan of a one-shard,
 // 1M-key database table (n_4096_logq_27_28_28_logt_5: 97 rows × 31
 // columns of plaintexts, 2 RNS rows, 98 MB of uint32 plaintext words, 31
 // accumulators of 128 KiB). The leaves (the expanded query rows, uint32
 // words) of a batch of rows sit in one buffer; the slots are scanned in
 // tiles, and each MulAccScan call adds a few leaves of the batch to a
-// column's accumulator tile. batch=16/tile=1024/call=4 is what package pir
-// does (firstdim.go); batch=4/tile=4096/call=4 is the untiled scan before
-// it. It reports plaintext bytes per CPU second (the machine may be
-// shared).
+// column's accumulator tile; pad is the distance in words between leaf
+// rows beyond their length. batch=8/tile=4096/call=4/pad=16 is what package
+// pir does (firstdim.go: firstDimAcc.leafRow); batch=16/tile=1024/call=4/
+// pad=0 what it did before, with rows that shared L1 sets, and
+// batch=4/tile=4096/call=4/pad=0 the untiled scan before that. It reports
+// plaintext bytes per CPU second (the machine may be shared).
 func BenchmarkScanShape(b *testing.B) {
 	const n, l, rows, cols = 4096, 2, 97, 31
 	pts := make([][]uint32, rows*cols)
@@ -207,12 +241,21 @@ func BenchmarkScanShape(b *testing.B) {
 		accs[c] = make([]uint64, 2*l*n)
 	}
 	bytes := int64(4 * l * n * rows * cols)
-	for _, cf := range []struct{ batch, tile, call int }{{4, 4096, 4}, {16, 1024, 4}} {
-		b.Run(fmt.Sprintf("batch=%d/tile=%d/call=%d", cf.batch, cf.tile, cf.call), func(b *testing.B) {
+	for _, cf := range []struct{ batch, tile, call, pad int }{
+		{4, 4096, 4, 0}, {16, 1024, 4, 0}, {16, 1024, 4, 16}, {8, 4096, 4, 16},
+	} {
+		b.Run(fmt.Sprintf("batch=%d/tile=%d/call=%d/pad=%d", cf.batch, cf.tile, cf.call, cf.pad), func(b *testing.B) {
 			b.SetBytes(bytes)
-			leaves := make([]uint32, cf.batch*2*l*n) // batch × 2 polys × l rows × n
+			// batch × 2 polys × l rows of n words, cf.pad words apart
+			// (package pir's firstDimAcc.leafRow uses 16)
+			stride := n + cf.pad
+			leaves := make([]uint32, cf.batch*2*l*stride)
 			for j := range leaves {
 				leaves[j] = uint32(j) & (1<<28 - 1)
+			}
+			row := func(r, pi, i int) []uint32 {
+				off := (r*2*l + pi*l + i) * stride
+				return leaves[off : off+n]
 			}
 			var x0s, x1s, ws [][]uint32
 			cpu0 := cputime.Process()
@@ -227,9 +270,8 @@ func BenchmarkScanShape(b *testing.B) {
 								for u0 := r0; u0 < r1; u0 += cf.call {
 									x0s, x1s, ws = x0s[:0], x1s[:0], ws[:0]
 									for r := u0; r < min(u0+cf.call, r1); r++ {
-										x := leaves[(r-r0)*2*l*n:]
-										x0s = append(x0s, x[i*n+t0:i*n+t1])
-										x1s = append(x1s, x[(l+i)*n+t0:(l+i)*n+t1])
+										x0s = append(x0s, row(r-r0, 0, i)[t0:t1])
+										x1s = append(x1s, row(r-r0, 1, i)[t0:t1])
 										ws = append(ws, pts[r*cols+c][i*n+t0:i*n+t1])
 									}
 									MulAccScan(acc[i*n+t0:i*n+t1], acc[(l+i)*n+t0:(l+i)*n+t1], x0s, x1s, ws)
