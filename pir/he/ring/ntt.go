@@ -38,8 +38,8 @@ type Table struct {
 	lane32            bool
 	ws32, wis32       []uint64
 	nInvS32, nInvWS32 uint64
-	// simd selects the AVX2 kernels (lane32 tables on a CPU with AVX2 and
-	// N >= 16); see ntt_amd64.go. The packed kernels (ntt_packed_amd64.s)
+	// simd selects the vector kernels (lane32 tables on a CPU with AVX2 or
+	// NEON and N >= simdMinN); see ntt_amd64.go. The packed kernels (ntt_packed_amd64.s)
 	// read the twiddles and their 32-bit companions as uint32: w32, ws32u,
 	// wi32, wis32u (the NEON kernel of ntt_arm64.s too).
 	simd                     bool
@@ -177,7 +177,7 @@ func NewTable(q uint64, n int) (*Table, error) {
 		}
 		t.nInvS32 = shoup32(t.nInv, q)
 		t.nInvWS32 = shoup32(t.nInvW, q)
-		t.simd = haveSIMD && n >= 16
+		t.simd = haveSIMD && n >= simdMinN
 		if t.simd {
 			t.w32, t.ws32u = narrow32(t.w), narrow32(t.ws32)
 			t.wi32, t.wis32u = narrow32(t.wi), narrow32(t.wis32)

@@ -9,9 +9,13 @@ import "github.com/blindlist/blindlist/pir/he/kernels"
 // ([kernels.Selected]); fixed at program start.
 var haveSIMD = kernels.Selected() >= kernels.AVX2
 
-// packedLastStages: the packed forward kernel reads its last three
-// stages' twiddles from Table.wl32.
+// packedLastStages: the packed kernels read the twiddles of their fused
+// three-stage passes from Table.wl32 and Table.wil32.
 const packedLastStages = true
+
+// simdMinN is the smallest N the packed kernels take: their fused passes
+// run two pairs of eight-value blocks at a time, so N/16 must be even.
+const simdMinN = 32
 
 // haveAVX512 reports that the AVX-512F kernels (64-bit rows of
 // rows_avx512_amd64.s, the sixteen-lane passes of the packed NTT, see
@@ -103,7 +107,7 @@ func (t *Table) inverse32Vec(a []uint64) {
 }
 
 // forward32PackedAVX2 is [Table.Forward] for q < 2^30 on packed 32-bit
-// lanes (ntt_packed_amd64.s): len(a) = N >= 16, a power of two; w and ws
+// lanes (ntt_packed_amd64.s): len(a) = N >= 32, a power of two; w and ws
 // are the twiddles and their 32-bit Shoup companions as uint32, length N;
 // wl the last three stages' twiddles in lane order (lastStageTwiddles).
 //

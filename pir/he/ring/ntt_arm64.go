@@ -59,3 +59,6 @@ func forward31NEON(a []uint64, w, ws []uint32, q uint64)
 //
 //go:noescape
 func inverse31NEON(a []uint64, wi, wis []uint32, q, nInv, nInvS, nInvW, nInvWS uint64)
+
+// simdMinN is the smallest N the vector kernels take.
+const simdMinN = 16

@@ -21,9 +21,7 @@
 // sixteen-lane passes).
 
 // Dword indices: packPick takes the low dword of each uint64 (the value)
-// into the low 128 bits; twid4, twid2, twid1 place the twiddles of the
-// short stages (h = 4, 2, 1) in the lanes of their pairs (see the
-// comments at their use).
+// into the low 128 bits.
 DATA packPick<>+0x00(SB)/4, $0
 DATA packPick<>+0x04(SB)/4, $2
 DATA packPick<>+0x08(SB)/4, $4
@@ -34,35 +32,6 @@ DATA packPick<>+0x18(SB)/4, $4
 DATA packPick<>+0x1c(SB)/4, $6
 GLOBL packPick<>(SB), RODATA|NOPTR, $32
 
-DATA twid4<>+0x00(SB)/4, $0
-DATA twid4<>+0x04(SB)/4, $0
-DATA twid4<>+0x08(SB)/4, $0
-DATA twid4<>+0x0c(SB)/4, $0
-DATA twid4<>+0x10(SB)/4, $1
-DATA twid4<>+0x14(SB)/4, $1
-DATA twid4<>+0x18(SB)/4, $1
-DATA twid4<>+0x1c(SB)/4, $1
-GLOBL twid4<>(SB), RODATA|NOPTR, $32
-
-DATA twid2<>+0x00(SB)/4, $0
-DATA twid2<>+0x04(SB)/4, $0
-DATA twid2<>+0x08(SB)/4, $1
-DATA twid2<>+0x0c(SB)/4, $1
-DATA twid2<>+0x10(SB)/4, $2
-DATA twid2<>+0x14(SB)/4, $2
-DATA twid2<>+0x18(SB)/4, $3
-DATA twid2<>+0x1c(SB)/4, $3
-GLOBL twid2<>(SB), RODATA|NOPTR, $32
-
-DATA twid1<>+0x00(SB)/4, $0
-DATA twid1<>+0x04(SB)/4, $2
-DATA twid1<>+0x08(SB)/4, $1
-DATA twid1<>+0x0c(SB)/4, $3
-DATA twid1<>+0x10(SB)/4, $4
-DATA twid1<>+0x14(SB)/4, $6
-DATA twid1<>+0x18(SB)/4, $5
-DATA twid1<>+0x1c(SB)/4, $7
-GLOBL twid1<>(SB), RODATA|NOPTR, $32
 
 // SHOUPP sets Y = Y·W − floor(Y·WS/2^32)·q ∈ [0, 2q) in every dword, for
 // W (value) and WS (its 32-bit Shoup companion) broadcast to every dword;
@@ -305,15 +274,13 @@ fgroup:
 	// which are p−1 and p themselves or done. Their twiddles come whole
 	// from wl (lastStageTwiddles: per pair, per stage, eight lane twiddles
 	// and their companions; VPSHUFD $0xF5 gives the odd lanes' companions
-	// in the even dwords, as the per-lane SHOUPP wants). A last single
-	// pair (N/16 odd) takes flast16, with the twiddles placed by VPERMD.
+	// in the even dwords, as the per-lane SHOUPP wants). N >= 32, so the
+	// pair count N/16 is even.
 flast:
 	MOVQ    wl_base+72(FP), R11
 	MOVQ    CX, R9
 	SHRQ    $4, R9
 	DECQ    R9                     // p
-	CMPQ    R9, $1
-	JB      flast1
 
 flast2:
 	MOVQ       R9, BX
@@ -326,7 +293,7 @@ flast2:
 	VMOVDQU    -64(BX), Y6         // p−1: c0
 	VMOVDQU    -32(BX), Y7         // p−1: c1
 
-	// h = 4 (as in flast16).
+	// h = 4: X = c0 v0..v3 | c1 v0..v3, Y = c0 v4..v7 | c1 v4..v7.
 	VPERM2I128 $0x20, Y1, Y0, Y2
 	VPERM2I128 $0x31, Y1, Y0, Y3
 	VPERM2I128 $0x20, Y7, Y6, Y8
@@ -336,7 +303,7 @@ flast2:
 	FWDP(Y2, Y3, (R12), 32(R12), Y10, Y4, Y5)
 	FWDP(Y8, Y9, -192(R12), -160(R12), Y11, Y4, Y5)
 
-	// h = 2.
+	// h = 2: X = v0 v1 v4 v5, Y = v2 v3 v6 v7 (each 128-bit half).
 	VPUNPCKLQDQ Y3, Y2, Y0
 	VPUNPCKHQDQ Y3, Y2, Y1
 	VPUNPCKLQDQ Y9, Y8, Y6
@@ -346,7 +313,7 @@ flast2:
 	FWDP(Y0, Y1, 64(R12), 96(R12), Y10, Y4, Y5)
 	FWDP(Y6, Y7, -128(R12), -96(R12), Y11, Y4, Y5)
 
-	// h = 1.
+	// h = 1: X = v0 v4 v2 v6, Y = v1 v5 v3 v7.
 	VSHUFPS $0x88, Y1, Y0, Y2
 	VSHUFPS $0xDD, Y1, Y0, Y3
 	VSHUFPS $0x88, Y7, Y6, Y8
@@ -400,78 +367,6 @@ flast2:
 	CMPQ         R9, $1
 	JGE          flast2
 
-flast1:
-	CMPQ    R9, $0
-	JL      fdone
-	VMOVDQU twid4<>(SB), Y13
-	VMOVDQU twid2<>(SB), Y12
-	VMOVDQU twid1<>(SB), Y11
-	MOVQ    CX, R10
-	SHRQ    $3, R10                // N/8
-
-flast16:
-	MOVQ R9, BX
-	SHLQ $6, BX
-	ADDQ DI, BX                    // packed pair p
-	LEAQ (R10)(R9*2), R12          // N/8 + 2p
-
-	VMOVDQU (BX), Y0               // c0: v0 .. v7
-	VMOVDQU 32(BX), Y1             // c1: v0 .. v7
-
-	// h = 4: X = c0 v0..v3 | c1 v0..v3, Y = c0 v4..v7 | c1 v4..v7.
-	VPERM2I128 $0x20, Y1, Y0, Y2
-	VPERM2I128 $0x31, Y1, Y0, Y3
-	VPERMD     (SI)(R12*4), Y13, Y8 // w[N/8+2p] ×4, w[N/8+2p+1] ×4
-	VPERMD     (R8)(R12*4), Y13, Y9
-	VPSRLQ     $32, Y9, Y10
-	FWDP(Y2, Y3, Y8, Y9, Y10, Y4, Y5)
-
-	// h = 2: X = v0 v1 v4 v5, Y = v2 v3 v6 v7 (each 128-bit half);
-	// groups 4p + 0, 0, 1, 1, 2, 2, 3, 3.
-	VPUNPCKLQDQ Y3, Y2, Y0
-	VPUNPCKHQDQ Y3, Y2, Y1
-	LEAQ        (R12)(R12*1), R12  // N/4 + 4p
-	VPERMD      (SI)(R12*4), Y12, Y8
-	VPERMD      (R8)(R12*4), Y12, Y9
-	VPSRLQ      $32, Y9, Y10
-	FWDP(Y0, Y1, Y8, Y9, Y10, Y4, Y5)
-
-	// h = 1: X = v0 v4 v2 v6, Y = v1 v5 v3 v7; groups 8p + 0, 2, 1, 3,
-	// 4, 6, 5, 7.
-	VSHUFPS $0x88, Y1, Y0, Y2
-	VSHUFPS $0xDD, Y1, Y0, Y3
-	LEAQ    (R12)(R12*1), R12      // N/2 + 8p
-	VPERMD  (SI)(R12*4), Y11, Y8
-	VPERMD  (R8)(R12*4), Y11, Y9
-	VPSRLQ  $32, Y9, Y10
-	FWDP(Y2, Y3, Y8, Y9, Y10, Y4, Y5)
-	CSUBP(Y2, Y14, Y4)
-	CSUBP(Y2, Y15, Y4)
-	CSUBP(Y3, Y14, Y5)
-	CSUBP(Y3, Y15, Y5)
-
-	// Back to order: v0 v1 v4 v5 and v2 v3 v6 v7, then v0..v3 and
-	// v4..v7 (c0 in the low halves, c1 in the high), widened to uint64.
-	VPUNPCKLDQ  Y3, Y2, Y0
-	VPUNPCKHDQ  Y3, Y2, Y1
-	VPUNPCKLQDQ Y1, Y0, Y2         // v0..v3
-	VPUNPCKHQDQ Y1, Y0, Y3         // v4..v7
-	MOVQ        R9, BX
-	SHLQ        $7, BX
-	ADDQ        DI, BX             // uint64 pair p
-	VPMOVZXDQ   X2, Y4
-	VPMOVZXDQ   X3, Y5
-	VEXTRACTI128 $1, Y2, X2
-	VEXTRACTI128 $1, Y3, X3
-	VPMOVZXDQ   X2, Y6
-	VPMOVZXDQ   X3, Y7
-	VMOVDQU     Y4, (BX)
-	VMOVDQU     Y5, 32(BX)
-	VMOVDQU     Y6, 64(BX)
-	VMOVDQU     Y7, 96(BX)
-	DECQ        R9
-	JGE         flast16
-
 fdone:
 	VZEROUPPER
 	RET
@@ -498,13 +393,11 @@ TEXT ·inverse32PackedAVX2(SB), NOSPLIT, $0-144
 	// iteration, interleaved (as the forward's flast2), with the twiddles
 	// read whole from wl (lastStageTwiddles of the inverse twiddles); both
 	// are loaded before either is stored, and their packed bytes
-	// (64p..64p+127) are uint64 values of pairs up to p+1, all read. N = 16
-	// (one pair) takes ifirst16.
+	// (64p..64p+127) are uint64 values of pairs up to p+1, all read. N >=
+	// 32, so the pair count N/16 is even.
 	VMOVDQU packPick<>(SB), Y13
 	MOVQ    CX, AX
 	SHRQ    $4, AX                 // N/16 pairs
-	TESTQ   $1, AX
-	JNZ     ifirst1
 	MOVQ    wl_base+72(FP), R12
 	MOVQ    DI, BX                 // uint64 pair p
 	MOVQ    DI, R9                 // packed pair p
@@ -574,84 +467,11 @@ ifirst2:
 	ADDQ       $384, R12
 	SUBQ       $2, AX
 	JNZ        ifirst2
-	JMP        imiddle
-
-ifirst1:
-	VMOVDQU twid1<>(SB), Y12
-	VMOVDQU twid2<>(SB), Y11
-	VMOVDQU twid4<>(SB), Y10
-	MOVQ    CX, R9
-	SHRQ    $3, R9                 // N/8
-	LEAQ    (SI)(R9*4), R11        // &wi[N/8]
-	LEAQ    (R8)(R9*4), R12
-	LEAQ    (R9)(R9*1), AX         // N/4
-	LEAQ    (SI)(AX*4), R13        // &wi[N/4]
-	LEAQ    (R8)(AX*4), R14
-	SHLQ    $1, AX                 // N/2
-	LEAQ    (SI)(AX*4), R15        // &wi[N/2]
-	LEAQ    (R8)(AX*4), DX
-	MOVQ    CX, AX
-	SHRQ    $4, AX                 // N/16 pairs
-	MOVQ    DI, BX                 // uint64 pair p
-	MOVQ    DI, R9                 // packed pair p
-
-ifirst16:
-	VPERMD      (BX), Y13, Y0
-	VPERMD      32(BX), Y13, Y1
-	VINSERTI128 $1, X1, Y0, Y0     // c0: v0 .. v7
-	VPERMD      64(BX), Y13, Y1
-	VPERMD      96(BX), Y13, Y2
-	VINSERTI128 $1, X2, Y1, Y1     // c1: v0 .. v7
-
-	// h = 1: X = v0 v4 v2 v6, Y = v1 v5 v3 v7 (each 128-bit half: c0,
-	// c1), via c0 v0..v3 | c1 v0..v3 and c0 v4..v7 | c1 v4..v7.
-	VPERM2I128  $0x20, Y1, Y0, Y2
-	VPERM2I128  $0x31, Y1, Y0, Y3
-	VPUNPCKLQDQ Y3, Y2, Y0         // v0 v1 v4 v5
-	VPUNPCKHQDQ Y3, Y2, Y1         // v2 v3 v6 v7
-	VSHUFPS     $0x88, Y1, Y0, Y2
-	VSHUFPS     $0xDD, Y1, Y0, Y3
-	VPERMD      (R15), Y12, Y8
-	VPERMD      (DX), Y12, Y9
-	VPSRLQ      $32, Y9, Y7
-	INVP(Y2, Y3, Y8, Y9, Y7, Y4, Y5)
-
-	// h = 2: X = v0 v1 v4 v5, Y = v2 v3 v6 v7.
-	VPUNPCKLDQ Y3, Y2, Y0
-	VPUNPCKHDQ Y3, Y2, Y1
-	VPERMD     (R13), Y11, Y8
-	VPERMD     (R14), Y11, Y9
-	VPSRLQ     $32, Y9, Y7
-	INVP(Y0, Y1, Y8, Y9, Y7, Y4, Y5)
-
-	// h = 4: X = v0..v3, Y = v4..v7.
-	VPUNPCKLQDQ Y1, Y0, Y2
-	VPUNPCKHQDQ Y1, Y0, Y3
-	VPERMD      (R11), Y10, Y8
-	VPERMD      (R12), Y10, Y9
-	VPSRLQ      $32, Y9, Y7
-	INVP(Y2, Y3, Y8, Y9, Y7, Y4, Y5)
-
-	VPERM2I128 $0x20, Y3, Y2, Y0   // c0: v0 .. v7
-	VPERM2I128 $0x31, Y3, Y2, Y1   // c1: v0 .. v7
-	VMOVDQU    Y0, (R9)
-	VMOVDQU    Y1, 32(R9)
-	ADDQ       $128, BX
-	ADDQ       $64, R9
-	ADDQ       $8, R11
-	ADDQ       $8, R12
-	ADDQ       $16, R13
-	ADDQ       $16, R14
-	ADDQ       $32, R15
-	ADDQ       $32, DX
-	DECQ       AX
-	JNZ        ifirst16
 
 	// Middle stages h = 8, 16, ... while m >= 2, two per pass (radix 4)
 	// while m >= 4: stage (m, h) on (a0, a1) with wi[m+2i] and (a2, a3)
 	// with wi[m+2i+1], then stage (m/2, 2h) on (a0, a2), (a1, a3) with
 	// wi[m/2+i], where a_k = a32[4ih + k·h + j], j a multiple of 8.
-imiddle:
 	MOVQ CX, R9
 	SHRQ $4, R9                    // m = N/16
 	MOVQ $8, R10                   // h
