@@ -23,9 +23,11 @@
 // needs only 64-bit multiplies. On amd64 with AVX2 the NTT runs as Go
 // assembly on packed 32-bit lanes (ntt_packed_amd64.s: the uint64 row is
 // packed in place, eight residues per register, VPMULLD and VPMULUDQ form
-// the Shoup product, two stages per pass, the last three fused with
-// in-register shuffles; with AVX-512F the wide passes take sixteen
-// residues per register) and the rows on 64-bit lanes
+// the Shoup product, two stages per pass, the last three (forward) and
+// first three (inverse) fused with in-register shuffles on two pairs of
+// blocks at a time, whose dependent chains interleave, with twiddles laid
+// out in lane order (lastStageTwiddles); N >= 32; with AVX-512F the wide
+// passes take sixteen residues per register) and the rows on 64-bit lanes
 // (rows_amd64.s), selected once at program start by package kernels (the
 // CPU's best level, or a lower one forced with BLINDLIST_KERNELS); the
 // portable Go kernels remain (build tag purego forces them). On CPUs
