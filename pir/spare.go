@@ -13,11 +13,13 @@ import (
 // the first-dimension results); allocating it afresh for every answer
 // makes a busy server clear and collect that much memory per query. The
 // pools below (ciphertexts) and the server's accumulator pool
-// (Server.takeFirstDimAcc) hand it from one answer to the next instead;
-// both are shared by all shards, so they keep about what the answers
-// running at once use, and the collector empties them when idle. Nothing in them
-// is secret to the server (they hold encrypted query material and sums of
-// it), and every user overwrites or clears what it takes before reading.
+// (Server.takeFirstDimAcc) hand it from one answer to the next instead.
+// Both are shared by all shards, so they keep about what the answers
+// running at once use; they are sync.Pools, emptied over two collections
+// (Go forces one every two minutes on an idle process: BENCHMARKS.md
+// measures the decay). Nothing in them is secret to the server (they hold
+// encrypted query material and sums of it), and every user overwrites or
+// clears what it takes before reading.
 
 // maxSpare is the most ciphertexts one stock keeps: enough for the free
 // list of an expansion worker (a few per tree level) and the
