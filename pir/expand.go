@@ -231,15 +231,8 @@ func (x *expander) split(w *worker, ct *bfv.Ciphertext, l int) (*bfv.Ciphertext,
 		w.put(c1)
 		c1 = next
 	}
-	diff, p1 := w.get(), w.get()
-	if err := w.ev.Sub(diff, ct, c1); err != nil {
-		return nil, nil, err
-	}
-	if err := w.ev.MulPowerOfX(p1, diff, -(1 << (l - 1))); err != nil {
-		return nil, nil, err
-	}
-	w.put(diff)
-	if err := w.ev.Add(c1, ct, c1); err != nil {
+	p1 := w.get()
+	if err := w.ev.AddSubMulPowerOfX(c1, p1, ct, c1, -(1 << (l - 1))); err != nil {
 		return nil, nil, err
 	}
 	return c1, p1, nil

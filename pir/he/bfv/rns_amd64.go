@@ -50,3 +50,8 @@ func tensorMont52IFMA(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64)
 
 //go:noescape
 func mulAcc26AVX2(a, b, c []uint64, xs, ys [][]uint64)
+
+// splitRowAVX2 is splitRow (split.go) for len(s) a multiple of 4.
+//
+//go:noescape
+func splitRowAVX2(s, p, a, b, m, ms []uint64, q uint64)

@@ -277,3 +277,47 @@ tloop:
 	JB      tloop
 	VZEROUPPER
 	RET
+
+// func splitRowAVX2(s, p, a, b, m, ms []uint64, q uint64)
+//
+// splitRow (split.go), four slots at a time: s = (a + b) mod q and
+// p = (a − b)·m mod q with the Shoup companion ms, for q < 2^30. Every
+// value fits the low dword of its lane (the high dword is 0, as in q's
+// broadcast), so the conditional subtractions work on 32-bit halves
+// (VPSUBD, VPMINUD), and a − b + q, computed in 64 bits, is in (0, 2q).
+// The loads of a slot come before its stores, so s may alias a or b.
+TEXT ·splitRowAVX2(SB), NOSPLIT, $0-152
+	MOVQ         s_base+0(FP), DI
+	MOVQ         s_len+8(FP), CX
+	MOVQ         p_base+24(FP), R9
+	MOVQ         a_base+48(FP), SI
+	MOVQ         b_base+72(FP), DX
+	MOVQ         m_base+96(FP), R8
+	MOVQ         ms_base+120(FP), R10
+	VPBROADCASTQ q+144(FP), Y15
+	XORQ         AX, AX
+
+splitloop:
+	VMOVDQU  (SI)(AX*8), Y0       // a
+	VMOVDQU  (DX)(AX*8), Y1       // b
+	VPSUBQ   Y1, Y0, Y3
+	VPADDQ   Y15, Y3, Y3          // a − b + q in (0, 2q)
+	VPSUBD   Y15, Y3, Y4
+	VPMINUD  Y4, Y3, Y3           // d = (a − b) mod q
+	VPADDQ   Y1, Y0, Y0           // a + b < 2q
+	VPSUBD   Y15, Y0, Y1
+	VPMINUD  Y1, Y0, Y0
+	VMOVDQU  Y0, (DI)(AX*8)
+	VPMULUDQ (R10)(AX*8), Y3, Y4
+	VPSRLQ   $32, Y4, Y4
+	VPMULUDQ Y15, Y4, Y4
+	VPMULUDQ (R8)(AX*8), Y3, Y3
+	VPSUBQ   Y4, Y3, Y3           // d·m mod q in [0, 2q)
+	VPSUBD   Y15, Y3, Y4
+	VPMINUD  Y4, Y3, Y3
+	VMOVDQU  Y3, (R9)(AX*8)
+	ADDQ     $4, AX
+	CMPQ     AX, CX
+	JB       splitloop
+	VZEROUPPER
+	RET

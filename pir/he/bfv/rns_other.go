@@ -52,3 +52,7 @@ func tensorMont52IFMA(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64) {
 }
 
 func mulAcc26AVX2(a, b, c []uint64, xs, ys [][]uint64) { panic("bfv: internal error: no SIMD kernels") }
+
+func splitRowAVX2(s, p, a, b, m, ms []uint64, q uint64) {
+	panic("bfv: internal error: no SIMD kernels")
+}
