@@ -35,6 +35,8 @@ type Evaluator struct {
 	monoNext int
 	// digits holds the l digit rows of one key-switching row (digitRows).
 	digits [][]uint64
+	// splitDiff holds the difference of AddSubMulPowerOfX's unfused path.
+	splitDiff *Ciphertext
 }
 
 // monomialEval is X^k in Eval form over the first l moduli (m), with its

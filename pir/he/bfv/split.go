@@ -40,12 +40,14 @@ func (e *Evaluator) AddSubMulPowerOfX(sum, prod, a, b *Ciphertext, k int) error 
 	return nil
 }
 
-// addSubMulPowerOfX is AddSubMulPowerOfX by its three operations; the
-// difference goes through prod (MulPowerOfX may not work in place, so it
-// reads the difference from a copy in the sum when that aliases neither
-// operand, else from a scratch ciphertext).
+// addSubMulPowerOfX is AddSubMulPowerOfX by its three operations, the
+// difference in a ciphertext the evaluator keeps for it (its storage
+// reused from call to call).
 func (e *Evaluator) addSubMulPowerOfX(sum, prod, a, b *Ciphertext, k int) error {
-	diff := &Ciphertext{}
+	if e.splitDiff == nil {
+		e.splitDiff = &Ciphertext{}
+	}
+	diff := e.splitDiff
 	if err := e.Sub(diff, a, b); err != nil {
 		return err
 	}
