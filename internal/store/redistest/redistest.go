@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/blindlist/blindlist/internal/store/testport"
 )
 
 // Server is a running redis-server owned by one test.
@@ -140,17 +142,10 @@ func (s *Server) start() error {
 	return nil
 }
 
-// freePort asks the kernel for an unused loopback port.
+// freePort returns an unused loopback port below the kernel's ephemeral
+// range (package testport), so that a restart can bind it again.
 func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	if err := l.Close(); err != nil {
-		return 0, fmt.Errorf("finding a free port: %w", err)
-	}
-	return port, nil
+	return testport.Free()
 }
 
 // Client returns a go-redis client for s, closed in t's cleanup.

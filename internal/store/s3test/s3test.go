@@ -11,10 +11,7 @@ package s3test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"math/rand/v2"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -24,6 +21,7 @@ import (
 	"time"
 
 	"github.com/blindlist/blindlist/internal/store/s3"
+	"github.com/blindlist/blindlist/internal/store/testport"
 )
 
 // Credentials and bucket of every test server.
@@ -110,31 +108,20 @@ func Start(t testing.TB) *Server {
 const identities = `{"identities":[{"name":"blindlist","credentials":[{"accessKey":"` + AccessKey +
 	`","secretKey":"` + SecretKey + `"}],"actions":["Admin","Read","Write","List","Tagging"]}]}`
 
+// pickPorts chooses the server's ports below the kernel's ephemeral range
+// (package testport), so that a restart can bind them again.
 func (s *Server) pickPorts() error {
-	seen := map[int]bool{}
+	var taken []int
 	for i := range s.ports {
-		for try := 0; ; try++ {
-			p := 20000 + rand.IntN(25000)
-			if !seen[p] && free(p) {
-				s.ports[i], seen[p] = p, true
-				break
-			}
-			if try == 100 {
-				return errors.New("s3test: no free port")
-			}
+		p, err := testport.Free(taken...)
+		if err != nil {
+			return fmt.Errorf("s3test: %w", err)
 		}
+		s.ports[i] = p
+		taken = append(taken, p)
 	}
 	s.Endpoint = "http://127.0.0.1:" + strconv.Itoa(s.ports[3])
 	return nil
-}
-
-func free(port int) bool {
-	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
-		return false
-	}
-	_ = l.Close()
-	return true
 }
 
 // Restart starts the server (after Kill: on the same ports and data) and
