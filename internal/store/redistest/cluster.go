@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/blindlist/blindlist/internal/store/testport"
 )
 
 // Cluster is a real Redis Cluster owned by one test: masters × (1 +
@@ -106,20 +108,11 @@ func lookPath(t testing.TB, name string) string {
 func clusterPort() (int, error) {
 	for range 100 {
 		p := 20000 + rand.IntN(20000)
-		if free(p) && free(p+10000) {
+		if testport.Available(p) && testport.Available(p+10000) {
 			return p, nil
 		}
 	}
 	return 0, fmt.Errorf("no free port pair for a cluster node")
-}
-
-func free(port int) bool {
-	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
-		return false
-	}
-	_ = l.Close()
-	return true
 }
 
 func waitPing(addr string) error {

@@ -28,7 +28,7 @@ func Free(taken ...int) (int, error) {
 	hi := EphemeralLow()
 	for range 200 {
 		p := lowest + rand.IntN(hi-lowest)
-		if !contains(taken, p) && free(p) {
+		if !contains(taken, p) && Available(p) {
 			return p, nil
 		}
 	}
@@ -59,7 +59,9 @@ func contains(ps []int, p int) bool {
 	return false
 }
 
-func free(port int) bool {
+// Available reports whether a loopback TCP listener could bind port just
+// now.
+func Available(port int) bool {
 	l, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
 	if err != nil {
 		return false
