@@ -289,7 +289,11 @@ func countShards(dir, stem string) int {
 			return n
 		}
 		if _, err := os.Stat(bin); err != nil {
-			return n
+			// An updated shard of a generation has its serve-ready file
+			// without a .bin (pir.OpenDatabase reads either).
+			if _, err := os.Stat(pir.ServePath(bin)); err != nil {
+				return n
+			}
 		}
 		n++
 	}

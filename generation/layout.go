@@ -305,7 +305,9 @@ func (g *Generation) verify(id string, stamps map[string]stampEntry) ([]stampEnt
 	}
 	for i := range m.ShardCount {
 		bin, params := pir.ShardPaths("", m.Stem, i)
-		if !listed[bin] || !listed[params] {
+		// An updated shard has its serve-ready file (whole, or a patch
+		// with its base) without a .bin.
+		if !listed[params] || (!listed[bin] && !listed[pir.ServePath(bin)]) {
 			return nil, fmt.Errorf("shard %d of %d (%s) is not listed", i, m.ShardCount, bin)
 		}
 	}

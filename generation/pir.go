@@ -255,16 +255,23 @@ type ShardInfo struct {
 	Keys  int `json:"keys"`
 	// KeysSHA256 is SHA-256 over the shard's rows in keyword byte order,
 	// each as u32be len(keyword) || keyword || u32be len(value) || value.
-	KeysSHA256 string   `json:"keys_sha256"`
-	EntryCount int      `json:"entry_count"` // buckets per cuckoo table
-	EntrySize  int      `json:"entry_size"`
-	Dimensions [2]int   `json:"dimensions"`
-	Bin        FileInfo `json:"bin"`
-	Params     FileInfo `json:"params"`
+	KeysSHA256 string `json:"keys_sha256"`
+	EntryCount int    `json:"entry_count"` // buckets per cuckoo table
+	EntrySize  int    `json:"entry_size"`
+	Dimensions [2]int `json:"dimensions"`
+	// Bin is the shard in Apple's PIRProcessDatabase layout, written when
+	// the shard is processed in full; absent for a shard updated in place
+	// (servers read Serve).
+	Bin    FileInfo `json:"bin,omitzero"`
+	Params FileInfo `json:"params"`
 	// Serve is the serve-ready file (pir.ServePath of Bin) that servers
 	// memory-map instead of unpacking Bin into their heap. Absent in
 	// generations built before it existed: such a shard is reprocessed.
 	Serve FileInfo `json:"serve,omitzero"`
+	// ServeBase, when set, is the base of a Serve in patch form
+	// (pir.ServeBasePath): a hard link to the whole serve-ready file of an
+	// earlier generation, which the patch's changed plaintexts override.
+	ServeBase FileInfo `json:"serve_base,omitzero"`
 }
 
 // fileDigests returns the recorded digest of every shard file by name; nil
@@ -282,12 +289,15 @@ func (m *PIRManifest) fileDigests() map[string]FileInfo {
 	return out
 }
 
-// files returns the files of the shard, the serve-ready one when recorded.
+// files returns the files the shard records.
 func (s *ShardInfo) files() []FileInfo {
-	if s.Serve.Name == "" {
-		return []FileInfo{s.Bin, s.Params}
+	var out []FileInfo
+	for _, f := range []FileInfo{s.Bin, s.Params, s.Serve, s.ServeBase} {
+		if f.Name != "" {
+			out = append(out, f)
+		}
 	}
-	return []FileInfo{s.Bin, s.Params, s.Serve}
+	return out
 }
 
 // FileInfo names a file in the output directory and its digest.
@@ -572,7 +582,7 @@ func (b *pirBuilder) previous(shardCount int) (*PIRManifest, string) {
 	}
 	for i, s := range m.Shards {
 		bin, params := b.shardNames(i)
-		if s.Index != i || s.Bin.Name != bin || s.Params.Name != params {
+		if s.Index != i || (s.Bin.Name != bin && (s.Bin.Name != "" || s.Serve.Name == "")) || s.Params.Name != params {
 			return nil, fmt.Sprintf("%s shard %d names other files", PIRManifestFile, i)
 		}
 	}
@@ -774,33 +784,38 @@ func (b *pirBuilder) processShard(ctx context.Context, i int, j *pirShardJob, st
 		return err
 	}
 	j.params = db.Params()
-	return b.recordShard(i, j, staging)
+	return b.recordShard(i, j, staging, FileInfo{})
 }
 
 // recordShard records the staged files of shard i (processed or updated)
-// in j.info, flushing them to stable storage.
-func (b *pirBuilder) recordShard(i int, j *pirShardJob, staging string) error {
+// in j.info, flushing them to stable storage. An updated shard has no .bin
+// and, in patch form, the base recorded as base (a link whose digest is
+// the previous generation's record).
+func (b *pirBuilder) recordShard(i int, j *pirShardJob, staging string, base FileInfo) error {
 	binName, paramsName := b.shardNames(i)
 	serveName := pir.ServePath(binName)
 	j.info = ShardInfo{
 		Index: i, Keys: j.count, KeysSHA256: j.digest,
 		EntryCount: j.params.EntryCount, EntrySize: j.params.EntrySize, Dimensions: j.params.Dimensions,
+		ServeBase: base,
 	}
-	for _, name := range []string{binName, paramsName, serveName} {
+	for _, f := range []struct {
+		name     string
+		info     *FileInfo
+		optional bool
+	}{{binName, &j.info.Bin, true}, {paramsName, &j.info.Params, false}, {serveName, &j.info.Serve, false}} {
+		path := filepath.Join(staging, f.name)
+		if f.optional && !fileExists(path) {
+			continue
+		}
 		// Public files, readable like the prefilter (the temp files are 0600).
-		if err := os.Chmod(filepath.Join(staging, name), 0o644); err != nil {
+		if err := os.Chmod(path, 0o644); err != nil {
 			return err
 		}
-	}
-	var err error
-	if j.info.Bin, err = describeFile(filepath.Join(staging, binName), binName, true); err != nil {
-		return err
-	}
-	if j.info.Params, err = describeFile(filepath.Join(staging, paramsName), paramsName, true); err != nil {
-		return err
-	}
-	if j.info.Serve, err = describeFile(filepath.Join(staging, serveName), serveName, true); err != nil {
-		return err
+		var err error
+		if *f.info, err = describeFile(path, f.name, true); err != nil {
+			return err
+		}
 	}
 	return nil
 }

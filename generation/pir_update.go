@@ -267,16 +267,33 @@ func (b *pirBuilder) updateShard(ctx context.Context, i int, j *pirShardJob, sta
 	if err != nil {
 		return err
 	}
-	if err := u.WriteServe(filepath.Join(staging, serveName), filepath.Join(b.prev, serveName)); err != nil {
+	// The serve-ready file in patch form where the change is small: the
+	// changed plaintexts only, over a hard link to the previous whole
+	// file (pir.WriteServeUpdate). Apple's .bin is not written for an
+	// updated shard: composing it would copy the whole shard again.
+	servePath := filepath.Join(staging, serveName)
+	base, err := u.WriteServeUpdate(servePath, filepath.Join(b.prev, serveName), j.prev.Serve.SHA256)
+	if err != nil {
 		return err
 	}
-	if err := u.WriteBin(filepath.Join(staging, binName), prevBin); err != nil {
-		return err
+	var baseInfo FileInfo
+	if base != "" {
+		baseName := pir.ServeBasePath(serveName)
+		if baseInfo = j.prev.Serve; base != filepath.Join(b.prev, serveName) {
+			baseInfo = j.prev.ServeBase // the previous shard was a patch: same base
+			if baseInfo.Name == "" {
+				return fmt.Errorf("%s is a patch but %s records no base for it", serveName, PIRManifestFile)
+			}
+		}
+		baseInfo.Name = baseName
+		if err := linkOrCopy(base, filepath.Join(staging, baseName)); err != nil {
+			return err
+		}
 	}
 	if err := linkOrCopy(prevParams, filepath.Join(staging, paramsName)); err != nil {
 		return err
 	}
 	j.params = u.Params()
 	j.rewritten = u.ChangedPlaintexts
-	return b.recordShard(i, j, staging)
+	return b.recordShard(i, j, staging, baseInfo)
 }

@@ -310,7 +310,8 @@ func LoadDatabase(binPath, paramsPath string) (*Database, error) {
 }
 
 // LoadShards loads shards 0, 1, … of stem from dir until the next index has
-// no params file. It fails when shard 0 is missing, when shards disagree on
+// no params file, each with [OpenDatabase] (its serve-ready file when
+// there is one, which an updated shard may have without a `.bin`). It fails when shard 0 is missing, when shards disagree on
 // encryption parameters or sharding, or when ctx is done.
 func LoadShards(ctx context.Context, dir, stem string) ([]*Database, error) {
 	var dbs []*Database
@@ -328,7 +329,7 @@ func LoadShards(ctx context.Context, dir, stem string) ([]*Database, error) {
 			}
 			break
 		}
-		db, err := LoadDatabase(bin, params)
+		db, err := OpenDatabase(bin, params)
 		if err != nil {
 			return nil, fmt.Errorf("pir: loading shard %d: %w", i, err)
 		}

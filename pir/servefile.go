@@ -138,26 +138,12 @@ func parseServeHeader(b []byte, size int64, p *Params) (serveLayout, []byte, err
 	if len(b) < serveHeaderSize || string(b[:8]) != serveMagic {
 		return serveLayout{}, nil, fmt.Errorf("pir: not a serve-ready shard file (magic)")
 	}
-	he := p.he
-	wantWidth := 8
-	if he.narrow() {
-		wantWidth = 4
-	}
 	width := int(binary.LittleEndian.Uint32(b[8:]))
 	count := int(binary.LittleEndian.Uint32(b[12:]))
 	rowLen := int(binary.LittleEndian.Uint32(b[16:]))
 	stored := int(binary.LittleEndian.Uint32(b[20:]))
-	wantCount := p.HashFunctionCount * p.layout().plaintextCount()
-	wantRow := len(he.ctModuli()) * he.n
-	switch {
-	case width != wantWidth:
-		return serveLayout{}, nil, fmt.Errorf("pir: serve-ready file has %d-byte residues, parameters need %d", width, wantWidth)
-	case count != wantCount:
-		return serveLayout{}, nil, fmt.Errorf("pir: serve-ready file has %d plaintexts, parameters need %d", count, wantCount)
-	case rowLen != wantRow:
-		return serveLayout{}, nil, fmt.Errorf("pir: serve-ready file has %d residues per plaintext, parameters need %d", rowLen, wantRow)
-	case stored > count:
-		return serveLayout{}, nil, fmt.Errorf("pir: serve-ready file stores %d of %d plaintexts", stored, count)
+	if err := checkServeShape(width, count, rowLen, stored, p); err != nil {
+		return serveLayout{}, nil, err
 	}
 	l := newServeLayout(width, count, rowLen, stored)
 	if size != l.size() {
@@ -178,6 +164,29 @@ func parseServeHeader(b []byte, size int64, p *Params) (serveLayout, []byte, err
 		return serveLayout{}, nil, fmt.Errorf("pir: serve-ready file: index names %d stored plaintexts, header %d", next-1, stored)
 	}
 	return l, idx, nil
+}
+
+// checkServeShape checks the shape a serve-ready file's header (whole or
+// patch) gives against the parameters p.
+func checkServeShape(width, count, rowLen, stored int, p *Params) error {
+	he := p.he
+	wantWidth := 8
+	if he.narrow() {
+		wantWidth = 4
+	}
+	wantCount := p.HashFunctionCount * p.layout().plaintextCount()
+	wantRow := len(he.ctModuli()) * he.n
+	switch {
+	case width != wantWidth:
+		return fmt.Errorf("pir: serve-ready file has %d-byte residues, parameters need %d", width, wantWidth)
+	case count != wantCount:
+		return fmt.Errorf("pir: serve-ready file has %d plaintexts, parameters need %d", count, wantCount)
+	case rowLen != wantRow:
+		return fmt.Errorf("pir: serve-ready file has %d residues per plaintext, parameters need %d", rowLen, wantRow)
+	case stored > count:
+		return fmt.Errorf("pir: serve-ready file stores %d of %d plaintexts", stored, count)
+	}
+	return nil
 }
 
 // checkResidues fails when a stored residue is not below its modulus.
@@ -259,27 +268,8 @@ func databaseFromServe(b []byte, p *Params, checkRes bool) (*Database, error) {
 		if s == 0 {
 			continue
 		}
-		raw := data[int(s-1)*rowBytes : int(s)*rowBytes]
-		if l.width == 4 {
-			pt := residues32(raw)
-			if !checkRes {
-				db.pt32[k] = pt
-				continue
-			}
-			if err := checkResidues(pt, moduli, he.n, k); err != nil {
-				return nil, err
-			}
-			db.pt32[k] = pt
-		} else {
-			pt := residues64(raw)
-			if !checkRes {
-				db.pt64[k] = pt
-				continue
-			}
-			if err := checkResidues(pt, moduli, he.n, k); err != nil {
-				return nil, err
-			}
-			db.pt64[k] = pt
+		if err := db.setRaw(k, data[int(s-1)*rowBytes:int(s)*rowBytes], l.width, moduli, he.n, checkRes); err != nil {
+			return nil, err
 		}
 	}
 	return db, nil

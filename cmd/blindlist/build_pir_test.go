@@ -85,7 +85,13 @@ func checkPIRManifest(t *testing.T, dir string, shards int) *pirManifest {
 		if s.Keys != len(perShard[i]) || s.KeysSHA256 != hex.EncodeToString(want[:]) {
 			t.Errorf("shard %d: %d keys, digest %s; want %d keys, %x", i, s.Keys, s.KeysSHA256, len(perShard[i]), want)
 		}
-		for _, f := range []generation.FileInfo{s.Bin, s.Params, m.EvaluationKeyConfig} {
+		for _, f := range []generation.FileInfo{s.Bin, s.Params, s.Serve, s.ServeBase, m.EvaluationKeyConfig} {
+			if f.Name == "" {
+				if f == s.Params || f == s.Serve {
+					t.Errorf("shard %d: no params or serve-ready file recorded", i)
+				}
+				continue // no .bin (an updated shard), no base (a whole serve-ready file)
+			}
 			b := mustRead(t, filepath.Join(cur(t, dir), f.Name))
 			if sum := sha256.Sum256(b); int64(len(b)) != f.Bytes || hex.EncodeToString(sum[:]) != f.SHA256 {
 				t.Errorf("%s: %d bytes, sha256 %x; manifest says %d, %s", f.Name, len(b), sum, f.Bytes, f.SHA256)
@@ -287,9 +293,14 @@ func TestBuildPIRUpdateInPlace(t *testing.T) {
 	for i := range shards {
 		bin, params := pir.ShardPaths(cur(t, out), "url", i)
 		prevBin, prevParams := pir.ShardPaths(prevGen, "url", i)
-		sameBin := bytes.Equal(mustRead(t, bin), mustRead(t, prevBin))
-		if sameBin == touched[i] {
-			t.Errorf("shard %d: .bin unchanged %v, touched %v", i, sameBin, touched[i])
+		sameServe := bytes.Equal(mustRead(t, pir.ServePath(bin)), mustRead(t, pir.ServePath(prevBin)))
+		if sameServe == touched[i] {
+			t.Errorf("shard %d: .serve unchanged %v, touched %v", i, sameServe, touched[i])
+		}
+		// An updated shard has no .bin (Apple's layout would be the whole
+		// shard again); a kept one keeps its own.
+		if _, err := os.Stat(bin); (err == nil) == touched[i] || (after.Shards[i].Bin.Name == "") != touched[i] {
+			t.Errorf("shard %d: .bin present %v, touched %v", i, err == nil, touched[i])
 		}
 		a, errA := os.Stat(params)
 		b, errB := os.Stat(prevParams)
