@@ -435,12 +435,15 @@ func (b *pirBuilder) run(ctx context.Context, keys keySource, shardCount int) (*
 	if err := b.writeManifest(man); err != nil {
 		return nil, err
 	}
-	processed, updated, rewritten := 0, 0, 0
+	processed, updated, rewritten, patches := 0, 0, 0, 0
 	for _, j := range jobs {
 		switch {
 		case j.updated:
 			updated++
 			rewritten += j.rewritten
+			if j.info.ServeBase.Name != "" {
+				patches++
+			}
 		case !j.keep:
 			processed++
 		}
@@ -451,7 +454,7 @@ func (b *pirBuilder) run(ctx context.Context, keys keySource, shardCount int) (*
 	}
 	upNote := ""
 	if updated > 0 {
-		upNote = fmt.Sprintf(", %d updated in place (%d plaintexts rewritten, the rest copied)", updated, rewritten)
+		upNote = fmt.Sprintf(", %d updated in place (%d plaintexts rewritten; %d as patches over the previous file, %d whole)", updated, rewritten, patches, updated-patches)
 	}
 	if t, h := b.prevTrusted.Load(), b.prevHashed.Load(); t+h > 0 {
 		upNote += fmt.Sprintf("; previous shard files reused: %d trusted by their verification stamp, %d bytes hashed", t, h)

@@ -3,6 +3,8 @@ package pir_test
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log"
 	"os"
@@ -97,4 +99,72 @@ func ExampleUpdateShard() {
 	// new.example: found=true
 	// host7.example: found=false
 	// host8.example: found=true
+}
+
+// Writing an update in patch form: only the changed plaintexts go to the
+// new serve-ready file, over a hard link to the previous whole file (its
+// base), as `blindlist build` does for each shard a small change touches.
+func ExampleShardUpdate_WriteServeUpdate() {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "pir-patch-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	var rows []pir.Row
+	for i := range 20000 {
+		rows = append(rows, pir.Row{Keyword: fmt.Appendf(nil, "host%d.example", i), Value: []byte("1")})
+	}
+	shard, err := pir.ProcessShard(ctx, rows, 0, pir.ProcessConfig{Preset: "n_4096_logq_27_28_28_logt_5"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	prevBin, params := pir.ShardPaths(dir, "v1", 0)
+	prevServe := pir.ServePath(prevBin)
+	if err := pir.WriteServeFile(prevServe, shard); err != nil {
+		log.Fatal(err)
+	}
+	if err := pir.WriteShardFiles(prevBin, params, shard); err != nil {
+		log.Fatal(err)
+	}
+	raw, err := os.ReadFile(prevServe)
+	if err != nil {
+		log.Fatal(err)
+	}
+	sum := sha256.Sum256(raw) // a build takes it from its manifest
+
+	prev, err := pir.OpenDatabase(prevBin, params)
+	if err != nil {
+		log.Fatal(err)
+	}
+	u, err := pir.UpdateShard(ctx, prev, pir.ShardChange{Add: []pir.Row{{Keyword: []byte("new.example"), Value: []byte("1")}}}, pir.UpdateOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	bin := filepath.Join(dir, "v2-0.bin") // only its .serve (and the base) are written
+	base, err := u.WriteServeUpdate(pir.ServePath(bin), prevServe, hex.EncodeToString(sum[:]))
+	if err != nil {
+		log.Fatal(err)
+	}
+	if base != "" { // "" : written whole, no base needed
+		if err := os.Link(base, pir.ServeBasePath(pir.ServePath(bin))); err != nil {
+			log.Fatal(err)
+		}
+	}
+	patch, err := os.Stat(pir.ServePath(bin))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("patch over the previous file: %v, %d plaintext(s), %.0f%% of its size\n",
+		base == prevServe, u.ChangedPlaintexts, 100*float64(patch.Size())/float64(len(raw)))
+
+	next, err := pir.OpenDatabase(bin, params) // maps the patch and its base
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("served from mapped files:", next.Mapped())
+	// Output:
+	// patch over the previous file: true, 1 plaintext(s), 1% of its size
+	// served from mapped files: true
 }
