@@ -37,7 +37,7 @@ Flags:
   --bits-out FILE                    also write the raw bit array (NEURLFilterPrefilter data)
   --seed N                           Murmur3 seed (default: random from crypto/rand; always printed)
   --workers N                        goroutines (default: all cores; the bits do not depend on it)
-  --max-bytes N                      refuse input larger than N bytes, after gzip (default 1 GiB)
+  --max-bytes SIZE                   refuse larger input, after gzip (e.g. 2GiB; default 1GiB)
   --json                             print a JSON summary (counts, seed, SHA-256 of the bits)
   -v, --verbose                      print file names to stderr
 
@@ -58,7 +58,7 @@ func runBloom(ctx context.Context, e *env, args []string) int {
 	bitsOut := fs.String("bits-out", "", "")
 	seedFlag := fs.String("seed", "", "")
 	workers := fs.Int("workers", 0, "")
-	maxBytes := fs.Int64("max-bytes", 1<<30, "")
+	maxBytes := newSizeFlag(fs, "max-bytes", 1<<30)
 	asJSON := fs.Bool("json", false, "")
 	var verbose bool
 	fs.BoolVar(&verbose, "v", false, "")

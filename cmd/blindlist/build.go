@@ -92,7 +92,7 @@ Flags:
   --abp-block-types        block the domain of whole-domain AdBlock rules limited to resource
                            types or popups (||google-analytics.com^$script, ||d^$popup), which
                            are dropped by default
-  --max-bytes N            size cap per source after decompression (default 1 GiB)
+  --max-bytes SIZE         size cap per source after decompression (e.g. 8GiB; default 1GiB)
   --timeout D              overall time limit for reading sources (default 10m)
   --workers N              goroutines for the Bloom build and PIR shards (default: all cores)
   --memory-budget SIZE     memory for the compile stage's key set (e.g. 512MiB, 2GiB; default 1/48
@@ -152,7 +152,7 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 	noTestID := fs.Bool("no-test-identity", false, "")
 	abpDropParty := fs.Bool("abp-drop-party", false, "")
 	abpBlockTypes := fs.Bool("abp-block-types", false, "")
-	maxBytes := fs.Int64("max-bytes", blocklist.DefaultMaxBytes, "")
+	maxBytes := newSizeFlag(fs, "max-bytes", blocklist.DefaultMaxBytes)
 	timeout := fs.Duration("timeout", 10*time.Minute, "")
 	workers := fs.Int("workers", 0, "")
 	progress := fs.Bool("progress", false, "")
@@ -262,6 +262,9 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 	}
 	if errors.Is(err, generation.ErrNoKeys) {
 		return e.errorf("the sources gave no keys")
+	}
+	if errors.Is(err, blocklist.ErrTooLarge) {
+		return e.errorf("%v (raise the cap with --max-bytes, e.g. --max-bytes 8GiB)", err)
 	}
 	if err != nil {
 		return e.errorf("%v", err)
@@ -406,13 +409,22 @@ func progressPrinter(w io.Writer) func(doc string, lines int, n int64) {
 	}
 }
 
-// parseMemoryBudget reads --memory-budget: a byte count with an optional
-// KiB, MiB, GiB (or KB, MB, GB: also powers of 1024) suffix, 0 for the
+// parseMemoryBudget reads --memory-budget: a size ([parseSize]), 0 for the
 // default, or "unlimited" (-1: never spill).
 func parseMemoryBudget(s string) (int64, error) {
 	if s == "unlimited" {
 		return -1, nil
 	}
+	n, err := parseSize(s)
+	if err != nil {
+		return 0, fmt.Errorf("--memory-budget %q: want a size such as 512MiB or 2GiB, 0 for the default, or unlimited", s)
+	}
+	return n, nil
+}
+
+// parseSize reads a byte count with an optional KiB, MiB, GiB (or KB, MB,
+// GB: also powers of 1024) or B suffix.
+func parseSize(s string) (int64, error) {
 	num, mult := strings.TrimSpace(s), int64(1)
 	for _, u := range []struct {
 		suffix string
@@ -425,7 +437,29 @@ func parseMemoryBudget(s string) (int64, error) {
 	}
 	n, err := strconv.ParseInt(num, 10, 64)
 	if err != nil || n < 0 || n > (1<<62)/mult {
-		return 0, fmt.Errorf("--memory-budget %q: want a size such as 512MiB or 2GiB, 0 for the default, or unlimited", s)
+		return 0, fmt.Errorf("%q is not a size (a byte count, or with KiB, MiB or GiB)", s)
 	}
 	return n * mult, nil
+}
+
+// sizeFlag is a flag.Value holding a byte count given as [parseSize]
+// reads it (--max-bytes 8GiB, or a plain byte count).
+type sizeFlag int64
+
+func (f *sizeFlag) String() string { return strconv.FormatInt(int64(*f), 10) }
+
+func (f *sizeFlag) Set(s string) error {
+	n, err := parseSize(s)
+	if err != nil {
+		return err
+	}
+	*f = sizeFlag(n)
+	return nil
+}
+
+// newSizeFlag defines a size flag with default def.
+func newSizeFlag(fs *flag.FlagSet, name string, def int64) *int64 {
+	f := sizeFlag(def)
+	fs.Var(&f, name, "")
+	return (*int64)(&f)
 }

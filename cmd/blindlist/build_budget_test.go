@@ -54,3 +54,36 @@ func TestBuildMemoryBudget(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxBytes: --max-bytes takes a size as --memory-budget does; a source
+// over it fails with one line naming the flag, and a bad size is a usage
+// error.
+func TestMaxBytes(t *testing.T) {
+	dir := t.TempDir()
+	block := filepath.Join(dir, "block.txt")
+	os.WriteFile(block, []byte(strings.Repeat("ads.example.com\n", 200)), 0o644) // 3,200 bytes
+	tests := []struct {
+		size string
+		code int
+		want string // in stderr
+	}{
+		{"2KiB", 1, "raise the cap with --max-bytes"},
+		{"2048", 1, "raise the cap with --max-bytes"},
+		{"4KiB", 0, ""},
+		{"8GiB", 0, ""},
+		{"lots", 2, "--max-bytes"},
+		{"-5", 2, "--max-bytes"},
+	}
+	for _, tc := range tests {
+		code, _, stderr := runCLI(t, "", "build", "--source", block, "--no-pir", "--max-bytes", tc.size, "--out", filepath.Join(dir, "out-"+tc.size))
+		if code != tc.code || !strings.Contains(stderr, tc.want) {
+			t.Errorf("--max-bytes %s: exit %d, stderr %q; want exit %d with %q", tc.size, code, stderr, tc.code, tc.want)
+		}
+		if tc.code == 1 && strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+			t.Errorf("--max-bytes %s: more than one line: %q", tc.size, stderr)
+		}
+	}
+	if code, _, stderr := runCLI(t, "", "bloom", "--max-bytes", "1KiB", block); code != 1 || !strings.Contains(stderr, "--max-bytes 1024") {
+		t.Errorf("bloom --max-bytes 1KiB: exit %d, stderr %q", code, stderr)
+	}
+}
