@@ -251,7 +251,11 @@ func (b *pirBuilder) updateShard(ctx context.Context, i int, j *pirShardJob, sta
 	binName, paramsName := b.shardNames(i)
 	serveName := pir.ServePath(binName)
 	prevBin, prevParams := filepath.Join(b.prev, binName), filepath.Join(b.prev, paramsName)
-	prevDB, err := pir.OpenDatabase(prevBin, prevParams)
+	// matches just checked the previous files against their record (on
+	// their stamp or by hashing them), so they are opened as verified:
+	// only the pages of the changed buckets are read, not the whole shard
+	// (at 10^8 keys the previous generation does not fit the page cache).
+	prevDB, err := pir.OpenVerifiedDatabase(prevBin, prevParams)
 	if err != nil {
 		return err
 	}
