@@ -5,13 +5,16 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/blindlist/blindlist/blocklist"
@@ -118,6 +121,9 @@ type Result struct {
 	Migrated bool
 	// Pruned lists the generations removed (beyond Config.Keep).
 	Pruned []string
+	// written are the prefilter stage's files as written (for the
+	// generation manifest).
+	written fileRecords
 }
 
 // Manifest is ManifestFile.
@@ -288,10 +294,10 @@ func (c *Config) writeInMemory(r *Result, prov *blocklist.Provenance) (func(dir 
 		if err := f.WriteDir(dir); err != nil {
 			return err
 		}
-		if err := writeKeyFiles(dir, r.Keys); err != nil {
+		if err := writeKeyFiles(&r.written, dir, r.Keys); err != nil {
 			return err
 		}
-		if err := writeWith(filepath.Join(dir, ProvenanceFile), func(w io.Writer) error {
+		if err := writeRecorded(&r.written, filepath.Join(dir, ProvenanceFile), func(w io.Writer) error {
 			_, err := prov.WriteTo(w)
 			return err
 		}); err != nil {
@@ -341,11 +347,11 @@ func SeedFromKeys(keys []string) uint32 {
 // buffered writer, so neither file is ever held whole in memory (at 1M keys
 // keys.txt is about 30 MB, and building it in memory then copying it set the
 // build's peak RSS).
-func writeKeyFiles(dir string, keys []string) error {
-	if err := writeWith(filepath.Join(dir, KeysFile), func(w io.Writer) error { return writeKeyList(w, keys) }); err != nil {
+func writeKeyFiles(rec *fileRecords, dir string, keys []string) error {
+	if err := writeRecorded(rec, filepath.Join(dir, KeysFile), func(w io.Writer) error { return writeKeyList(w, keys) }); err != nil {
 		return err
 	}
-	return writeWith(filepath.Join(dir, KeywordDBFile), func(w io.Writer) error { return WriteKeywordDB(w, keys) })
+	return writeRecorded(rec, filepath.Join(dir, KeywordDBFile), func(w io.Writer) error { return WriteKeywordDB(w, keys) })
 }
 
 // writeKeyList writes keys one per line, each ended by a newline.
@@ -381,6 +387,60 @@ const outputFileMode = 0o644
 // path with it atomically and durably, mode 0644.
 func writeWith(path string, fn func(io.Writer) error) error {
 	return atomicfile.WriteFile(path, outputFileMode, fn)
+}
+
+// fileRecords are the size and SHA-256 of files a build wrote, hashed as
+// they were written, so that the generation manifest need not read them
+// again (keys.txt, input.txtpb and provenance.txt.gz are some 10 GB at
+// 10^8 keys).
+type fileRecords struct {
+	mu sync.Mutex
+	m  map[string]FileInfo
+}
+
+func (fr *fileRecords) add(fi FileInfo) {
+	fr.mu.Lock()
+	defer fr.mu.Unlock()
+	if fr.m == nil {
+		fr.m = map[string]FileInfo{}
+	}
+	fr.m[fi.Name] = fi
+}
+
+// all returns the records by file name.
+func (fr *fileRecords) all() map[string]FileInfo {
+	fr.mu.Lock()
+	defer fr.mu.Unlock()
+	return maps.Clone(fr.m)
+}
+
+// writeRecorded is writeWith that records the file's size and SHA-256 in
+// rec under its base name.
+func writeRecorded(rec *fileRecords, path string, fn func(io.Writer) error) error {
+	h := sha256.New()
+	var n int64
+	err := writeWith(path, func(w io.Writer) error {
+		cw := &countingWriter{w: io.MultiWriter(w, h)}
+		err := fn(cw)
+		n = cw.n
+		return err
+	})
+	if err == nil {
+		rec.add(FileInfo{Name: filepath.Base(path), Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil))})
+	}
+	return err
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // writeFileAtomic replaces path with data atomically and durably, mode 0644.

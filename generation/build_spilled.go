@@ -28,8 +28,8 @@ func (c *Config) writeSpilled(ctx context.Context, dir string, r *Result, sk *bl
 	start := time.Now()
 	keysPath := filepath.Join(dir, KeysFile)
 	h := sha256.New() // SeedFromKeys: SHA-256 over the keys, one per line, is SHA-256 of keys.txt
-	err := writeWith(keysPath, func(kw io.Writer) error {
-		return writeWith(filepath.Join(dir, ProvenanceFile), func(pw io.Writer) error {
+	err := writeRecorded(&r.written, keysPath, func(kw io.Writer) error {
+		return writeRecorded(&r.written, filepath.Join(dir, ProvenanceFile), func(pw io.Writer) error {
 			return sk.Write(ctx, io.MultiWriter(kw, h), pw)
 		})
 	})
@@ -51,7 +51,7 @@ func (c *Config) writeSpilled(ctx context.Context, dir string, r *Result, sk *bl
 		return fmt.Errorf("generation: %w", err)
 	}
 	src := keySource{path: keysPath, n: r.KeyCount}
-	err = writeWith(filepath.Join(dir, KeywordDBFile), func(w io.Writer) error {
+	err = writeRecorded(&r.written, filepath.Join(dir, KeywordDBFile), func(w io.Writer) error {
 		return src.batches(ctx, func(batch []string) error {
 			if c.Workers == 1 {
 				for _, k := range batch {

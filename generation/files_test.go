@@ -1,6 +1,8 @@
 package generation
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"path/filepath"
 	"runtime"
@@ -23,12 +25,21 @@ func TestWriteKeyFilesStreams(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	if err := writeKeyFiles(dir, keys); err != nil {
+	var rec fileRecords
+	if err := writeKeyFiles(&rec, dir, keys); err != nil {
 		t.Fatal(err)
 	}
 	runtime.ReadMemStats(&after)
 	if got, want := string(mustRead(t, filepath.Join(dir, "keys.txt"))), strings.Join(keys, "\n")+"\n"; got != want {
 		t.Errorf("keys.txt: %d bytes, want %d (the keys, one per line)", len(got), len(want))
+	}
+	// The records are the files' own size and SHA-256.
+	for _, name := range []string{KeysFile, KeywordDBFile} {
+		b := mustRead(t, filepath.Join(dir, name))
+		sum := sha256.Sum256(b)
+		if got := rec.all()[name]; got != (FileInfo{Name: name, Bytes: int64(len(b)), SHA256: hex.EncodeToString(sum[:])}) {
+			t.Errorf("%s recorded as %+v, the file has %d bytes, SHA-256 %x", name, got, len(b), sum)
+		}
 	}
 	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > uint64(size/4) {
 		t.Errorf("writeKeyFiles allocated %d bytes for %d bytes of keys.txt, want < %d (streamed)", alloc, size, size/4)

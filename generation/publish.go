@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -104,7 +105,12 @@ func (c *Config) publish(ctx context.Context, root string, r *Result, write func
 	} else {
 		man.Added = r.KeyCount
 	}
-	stamp, err := writeGenerationFile(staging, &man, r.PIR.fileDigests())
+	known := r.written.all()
+	if known == nil {
+		known = map[string]FileInfo{}
+	}
+	maps.Copy(known, r.PIR.fileDigests())
+	stamp, err := writeGenerationFile(staging, &man, known)
 	if err != nil {
 		return err
 	}
