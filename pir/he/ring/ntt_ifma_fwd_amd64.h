@@ -188,6 +188,84 @@ flast:
 	SHRQ      $4, AX               // N/16 blocks
 	MOVQ      DI, BX
 
+	// Two blocks per iteration, their steps interleaved: each block is
+	// one dependent chain (shuffle, butterfly, shuffle, ...), so one
+	// block alone leaves the multipliers idle. The second block's
+	// registers are Z6..Z11, Z14, Z15, its twiddles 16, 32 and 64 bytes
+	// further on.
+flast32:
+	CMPQ AX, $2
+	JB   flast1
+
+	VMOVDQU64 (BX), Z0
+	VMOVDQU64 64(BX), Z1
+	VMOVDQU64 128(BX), Z6
+	VMOVDQU64 192(BX), Z7
+
+	VSHUFI64X2 $0x44, Z1, Z0, Z2
+	VSHUFI64X2 $0xEE, Z1, Z0, Z3
+	VSHUFI64X2 $0x44, Z7, Z6, Z8
+	VSHUFI64X2 $0xEE, Z7, Z6, Z9
+	VPERMQ     (R11), Z27, Z13
+	VPERMQ     (R12), Z27, Z12
+	VPERMQ     16(R11), Z27, Z15
+	VPERMQ     16(R12), Z27, Z14
+	FWDBF(Z2, Z3, Z13, Z12, Z4, Z5)
+	FWDBF(Z8, Z9, Z15, Z14, Z10, Z11)
+
+	VSHUFI64X2 $0x88, Z3, Z2, Z0
+	VSHUFI64X2 $0xDD, Z3, Z2, Z1
+	VSHUFI64X2 $0x88, Z9, Z8, Z6
+	VSHUFI64X2 $0xDD, Z9, Z8, Z7
+	VPERMQ     (R13), Z26, Z13
+	VPERMQ     (R14), Z26, Z12
+	VPERMQ     32(R13), Z26, Z15
+	VPERMQ     32(R14), Z26, Z14
+	FWDBF(Z0, Z1, Z13, Z12, Z4, Z5)
+	FWDBF(Z6, Z7, Z15, Z14, Z10, Z11)
+
+	VPUNPCKLQDQ Z1, Z0, Z2
+	VPUNPCKHQDQ Z1, Z0, Z3
+	VPUNPCKLQDQ Z7, Z6, Z8
+	VPUNPCKHQDQ Z7, Z6, Z9
+	VPERMQ      (R15), Z25, Z13
+	VPERMQ      (DX), Z25, Z12
+	VPERMQ      64(R15), Z25, Z15
+	VPERMQ      64(DX), Z25, Z14
+	FWDBF(Z2, Z3, Z13, Z12, Z4, Z5)
+	FWDBF(Z8, Z9, Z15, Z14, Z10, Z11)
+	FWDFINAL(Z2, Z4)
+	FWDFINAL(Z3, Z5)
+	FWDFINAL(Z8, Z10)
+	FWDFINAL(Z9, Z11)
+
+	VMOVDQA64 Z24, Z0
+	VPERMI2Q  Z3, Z2, Z0
+	VMOVDQA64 Z23, Z1
+	VPERMI2Q  Z3, Z2, Z1
+	VMOVDQA64 Z24, Z6
+	VPERMI2Q  Z9, Z8, Z6
+	VMOVDQA64 Z23, Z7
+	VPERMI2Q  Z9, Z8, Z7
+	VMOVDQU64 Z0, (BX)
+	VMOVDQU64 Z1, 64(BX)
+	VMOVDQU64 Z6, 128(BX)
+	VMOVDQU64 Z7, 192(BX)
+	ADDQ      $256, BX
+	ADDQ      $32, R11
+	ADDQ      $32, R12
+	ADDQ      $64, R13
+	ADDQ      $64, R14
+	ADDQ      $128, R15
+	ADDQ      $128, DX
+	SUBQ      $2, AX
+	JMP       flast32
+
+	// One block left (N/16 odd: N = 16).
+flast1:
+	TESTQ AX, AX
+	JZ    fdone
+
 flast16:
 	VMOVDQU64 (BX), Z0             // a0 .. a7
 	VMOVDQU64 64(BX), Z1           // a8 .. a15
@@ -235,5 +313,7 @@ flast16:
 	ADDQ      $64, DX
 	DECQ      AX
 	JNZ       flast16
+
+fdone:
 	VZEROUPPER
 	RET

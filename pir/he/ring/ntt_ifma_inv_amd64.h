@@ -33,6 +33,81 @@
 	SHRQ      $4, AX
 	MOVQ      DI, BX
 
+	// Two blocks per iteration, interleaved (see the forward's flast32):
+	// the second block's registers are Z6..Z11, Z14, Z15.
+ifirst32:
+	CMPQ AX, $2
+	JB   ifirst1
+
+	VMOVDQU64 (BX), Z0
+	VMOVDQU64 64(BX), Z1
+	VMOVDQU64 128(BX), Z6
+	VMOVDQU64 192(BX), Z7
+
+	VMOVDQA64 Z24, Z2
+	VPERMI2Q  Z1, Z0, Z2
+	VMOVDQA64 Z23, Z3
+	VPERMI2Q  Z1, Z0, Z3
+	VMOVDQA64 Z24, Z8
+	VPERMI2Q  Z7, Z6, Z8
+	VMOVDQA64 Z23, Z9
+	VPERMI2Q  Z7, Z6, Z9
+	VPERMQ    (R15), Z25, Z13
+	VPERMQ    (DX), Z25, Z12
+	VPERMQ    64(R15), Z25, Z15
+	VPERMQ    64(DX), Z25, Z14
+	INVBF(Z2, Z3, Z13, Z12, Z4, Z5)
+	INVBF(Z8, Z9, Z15, Z14, Z10, Z11)
+
+	VPUNPCKLQDQ Z3, Z2, Z0
+	VPUNPCKHQDQ Z3, Z2, Z1
+	VPUNPCKLQDQ Z9, Z8, Z6
+	VPUNPCKHQDQ Z9, Z8, Z7
+	VPERMQ      (R13), Z26, Z13
+	VPERMQ      (R14), Z26, Z12
+	VPERMQ      32(R13), Z26, Z15
+	VPERMQ      32(R14), Z26, Z14
+	INVBF(Z0, Z1, Z13, Z12, Z4, Z5)
+	INVBF(Z6, Z7, Z15, Z14, Z10, Z11)
+
+	VMOVDQA64 Z22, Z2
+	VPERMI2Q  Z1, Z0, Z2
+	VMOVDQA64 Z21, Z3
+	VPERMI2Q  Z1, Z0, Z3
+	VMOVDQA64 Z22, Z8
+	VPERMI2Q  Z7, Z6, Z8
+	VMOVDQA64 Z21, Z9
+	VPERMI2Q  Z7, Z6, Z9
+	VPERMQ    (R11), Z27, Z13
+	VPERMQ    (R12), Z27, Z12
+	VPERMQ    16(R11), Z27, Z15
+	VPERMQ    16(R12), Z27, Z14
+	INVBF(Z2, Z3, Z13, Z12, Z4, Z5)
+	INVBF(Z8, Z9, Z15, Z14, Z10, Z11)
+
+	VSHUFI64X2 $0x44, Z3, Z2, Z0
+	VSHUFI64X2 $0xEE, Z3, Z2, Z1
+	VSHUFI64X2 $0x44, Z9, Z8, Z6
+	VSHUFI64X2 $0xEE, Z9, Z8, Z7
+	VMOVDQU64  Z0, (BX)
+	VMOVDQU64  Z1, 64(BX)
+	VMOVDQU64  Z6, 128(BX)
+	VMOVDQU64  Z7, 192(BX)
+	ADDQ       $256, BX
+	ADDQ       $32, R11
+	ADDQ       $32, R12
+	ADDQ       $64, R13
+	ADDQ       $64, R14
+	ADDQ       $128, R15
+	ADDQ       $128, DX
+	SUBQ       $2, AX
+	JMP        ifirst32
+
+	// One block left (N = 16).
+ifirst1:
+	TESTQ AX, AX
+	JZ    imiddle
+
 ifirst16:
 	VMOVDQU64 (BX), Z0             // a0 .. a7
 	VMOVDQU64 64(BX), Z1           // a8 .. a15
@@ -75,6 +150,8 @@ ifirst16:
 	ADDQ       $64, DX
 	DECQ       AX
 	JNZ        ifirst16
+
+imiddle:
 
 	// Middle stages h = 8, 16, ... while m >= 2: three per pass (radix 8)
 	// while m >= 8, so that each value is loaded and stored once per
