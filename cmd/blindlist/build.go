@@ -11,6 +11,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -103,6 +104,7 @@ Flags:
                            removed after the build); needs about 50 bytes per list entry
   --progress               print progress to stderr (default: only on a terminal)
   --json                   print the manifest summary as JSON on stdout
+  --cpuprofile FILE        write a CPU profile of the build to FILE ('go tool pprof FILE')
   --keep N                 generations to keep, the new one included (default 5); see
                            'blindlist generations'
 
@@ -156,6 +158,7 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 	timeout := fs.Duration("timeout", 10*time.Minute, "")
 	workers := fs.Int("workers", 0, "")
 	progress := fs.Bool("progress", false, "")
+	cpuProfile := fs.String("cpuprofile", "", "")
 	asJSON := fs.Bool("json", false, "")
 	keep := fs.Int("keep", generation.DefaultKeep, "")
 	memBudget := fs.String("memory-budget", "0", "")
@@ -247,6 +250,13 @@ func runBuild(ctx context.Context, e *env, args []string) int {
 			return e.errorf("%v", err)
 		}
 		cfg.Seed = &seed
+	}
+	if *cpuProfile != "" {
+		stop, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			return e.errorf("%v", err)
+		}
+		defer stop()
 	}
 	res, err := generation.Build(ctx, *out, cfg)
 	if res != nil && res.Report != nil {
@@ -407,6 +417,23 @@ func progressPrinter(w io.Writer) func(doc string, lines int, n int64) {
 			fmt.Fprintf(w, "blindlist: reading %s: %d lines, %.1f MB\n", doc, lines, float64(n)/1e6)
 		}
 	}
+}
+
+// startCPUProfile writes a CPU profile to path until the returned function
+// is called.
+func startCPUProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // parseMemoryBudget reads --memory-budget: a size ([parseSize]), 0 for the

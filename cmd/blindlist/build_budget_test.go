@@ -87,3 +87,23 @@ func TestMaxBytes(t *testing.T) {
 		t.Errorf("bloom --max-bytes 1KiB: exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestBuildCPUProfile: --cpuprofile writes a profile pprof can read (gzip
+// of a protobuf), and a path that cannot be created is one error line.
+func TestBuildCPUProfile(t *testing.T) {
+	dir := t.TempDir()
+	block := filepath.Join(dir, "block.txt")
+	os.WriteFile(block, []byte("ads.example.com\n"), 0o644)
+	prof := filepath.Join(dir, "build.prof")
+	if code, _, stderr := runCLI(t, "", "build", "--source", block, "--no-pir", "--cpuprofile", prof, "--out", filepath.Join(dir, "out")); code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	b, err := os.ReadFile(prof)
+	if err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+		t.Fatalf("profile %d bytes (%v), want a gzip stream", len(b), err)
+	}
+	code, _, stderr := runCLI(t, "", "build", "--source", block, "--no-pir", "--cpuprofile", filepath.Join(dir, "missing", "p"), "--out", filepath.Join(dir, "out"))
+	if code != 1 || !strings.Contains(stderr, "--cpuprofile") || strings.Count(strings.TrimSpace(stderr), "\n") != 0 {
+		t.Errorf("unwritable profile: exit %d, stderr %q", code, stderr)
+	}
+}
