@@ -142,8 +142,9 @@ func (c PIRConfig) Check() error {
 func (c PIRConfig) buildPIR(ctx context.Context, keys keySource, outDir, prevDir string, workers int, logf, progressf func(string, ...any), testingOnlyShardDone func(int) error) (*PIRManifest, error) {
 	c = c.withDefaults()
 	b := &pirBuilder{
-		dir:  outDir,
-		prev: prevDir,
+		dir:   outDir,
+		prev:  prevDir,
+		bases: storeOf(outDir),
 		settings: PIRSettings{
 			Preset: c.Preset, HashFunctions: c.HashFunctions, Stem: c.Stem, Value: PIRValue,
 			Sharding: pir.ShardingFunction{}.String(), KeyCompression: pir.NoCompression.String(),
@@ -309,8 +310,9 @@ type FileInfo struct {
 
 // pirBuilder writes the PIR output of one build into dir.
 type pirBuilder struct {
-	dir       string // the new generation's directory
-	prev      string // the previous generation's directory; "" for none
+	dir       string    // the new generation's directory
+	prev      string    // the previous generation's directory; "" for none
+	bases     baseStore // where whole serve-ready files go (bases.go)
 	settings  PIRSettings
 	workers   int
 	rebuild   bool                             // ignore the previous output
@@ -787,7 +789,10 @@ func (b *pirBuilder) processShard(ctx context.Context, i int, j *pirShardJob, st
 		return err
 	}
 	j.params = db.Params()
-	return b.recordShard(i, j, staging, FileInfo{})
+	if err := b.recordShard(i, j, staging, FileInfo{}); err != nil {
+		return err
+	}
+	return b.bases.place(filepath.Join(staging, serveName), j.info.Serve.SHA256)
 }
 
 // recordShard records the staged files of shard i (processed or updated)
@@ -824,11 +829,12 @@ func (b *pirBuilder) recordShard(i int, j *pirShardJob, staging string, base Fil
 }
 
 // linkPrevious puts the files of an unchanged shard of the previous
-// generation into the new one: a hard link, or a durable copy where the
-// file system refuses links.
+// generation into the new one: the same link into the base store for a
+// serve-ready file that is one, else a hard link, or a durable copy where
+// the file system refuses links.
 func (b *pirBuilder) linkPrevious(s *ShardInfo) error {
 	for _, f := range s.files() {
-		if err := linkOrCopy(filepath.Join(b.prev, f.Name), filepath.Join(b.dir, f.Name)); err != nil {
+		if err := linkShardFile(filepath.Join(b.prev, f.Name), filepath.Join(b.dir, f.Name)); err != nil {
 			return err
 		}
 	}

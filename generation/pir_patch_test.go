@@ -40,6 +40,17 @@ func TestUpdateWritesPatches(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The whole file lives in the base store, named by its content; the
+	// generation links to it.
+	target, err := os.Readlink(serve1)
+	if err != nil || target != filepath.Join("..", "..", BasesDir, g1.PIR.Shards[0].Serve.SHA256+".serve") {
+		t.Fatalf("url-0.serve links to %q (%v), want the base store's file named by its SHA-256", target, err)
+	}
+	baseFile := filepath.Join(root, BasesDir, g1.PIR.Shards[0].Serve.SHA256+".serve")
+	id1, ok := pathID(baseFile)
+	if !ok {
+		t.Fatal("no identity for the base file")
+	}
 	var prevPatch int64
 	for step, n := range []int{base + 5, base + 9} {
 		res := build(n)
@@ -82,6 +93,12 @@ func TestUpdateWritesPatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	lookupGeneration(t, g.Dir, []string{"k20008.example.com", "k12345.example.com"}, []string{"k20009.example.com"})
+	// Linking the base into two more generations and pruning the one that
+	// wrote it left the base's identity (so its stamp entries) as it was:
+	// a hard link would have set its ctime each time.
+	if id, ok := pathID(baseFile); !ok || id != id1 {
+		t.Errorf("the base's identity changed from %+v to %+v (%v)", id1, id, ok)
+	}
 
 	// A list that is mostly new rewrites the shard whole, with its .bin.
 	res := build(base / 2)
@@ -89,6 +106,19 @@ func TestUpdateWritesPatches(t *testing.T) {
 		t.Errorf("after a large change the shard is %+v, want whole with a .bin", s)
 	}
 	lookupGeneration(t, res.Generation.Dir, []string{"k9999.example.com"}, []string{"k10000.example.com"})
+	// The old base is still linked by the kept generation before; once
+	// that one is pruned too, nothing links it and it is removed.
+	if _, err := os.Stat(baseFile); err != nil {
+		t.Fatalf("a base a kept generation links was removed: %v", err)
+	}
+	build(base/2 + 1)
+	if _, err := os.Stat(baseFile); !os.IsNotExist(err) {
+		t.Errorf("a base no generation links is still in the store (%v)", err)
+	}
+	ents, err := os.ReadDir(filepath.Join(root, BasesDir))
+	if err != nil || len(ents) != 1 {
+		t.Errorf("base store holds %d files (%v), want one: the whole file of the list's half, which the newest generation patches", len(ents), err)
+	}
 }
 
 // lookupGeneration serves the shards of the generation in dir in process

@@ -290,7 +290,9 @@ func (b *pirBuilder) updateShard(ctx context.Context, i int, j *pirShardJob, sta
 			}
 		}
 		baseInfo.Name = baseName
-		if err := linkOrCopy(base, filepath.Join(staging, baseName)); err != nil {
+		// Through the base store (bases.go): linking it never changes
+		// the base's own identity, so its stamp entries keep holding.
+		if err := b.bases.adopt(base, filepath.Join(staging, baseName), baseInfo.SHA256); err != nil {
 			return err
 		}
 	}
@@ -299,5 +301,11 @@ func (b *pirBuilder) updateShard(ctx context.Context, i int, j *pirShardJob, sta
 	}
 	j.params = u.Params()
 	j.rewritten = u.ChangedPlaintexts
-	return b.recordShard(i, j, staging, baseInfo)
+	if err := b.recordShard(i, j, staging, baseInfo); err != nil {
+		return err
+	}
+	if base == "" { // written whole: a new base
+		return b.bases.place(servePath, j.info.Serve.SHA256)
+	}
+	return nil
 }

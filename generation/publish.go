@@ -150,6 +150,7 @@ func (c *Config) publish(ctx context.Context, root string, r *Result, write func
 		for _, p := range r.Pruned {
 			c.logf("removed generation %s (keeping %d)", p, max(c.Keep, 0))
 		}
+		_, err = storeOf(final).removeUnused(root)
 	}
 	return err
 }
@@ -176,6 +177,11 @@ func (c *Config) removeLeftovers(root string) {
 		if _, err := os.Stat(strings.TrimSuffix(st, stampSuffix)); errors.Is(err, os.ErrNotExist) {
 			os.Remove(st) // its generation is gone
 		}
+	}
+	// Bases of a build that died before publishing (no generation links
+	// them). The caller holds the lock: no other build is placing any.
+	if n, err := (baseStore{dir: filepath.Join(root, BasesDir)}).removeUnused(root); err == nil && n > 0 {
+		c.logf("removed %d unused base files from %s", n, BasesDir)
 	}
 	links, _ := filepath.Glob(filepath.Join(root, ".current-*"))
 	for _, l := range links {

@@ -39,9 +39,10 @@ generation served whole. Unchanged shards are hard-linked from the previous gene
   GEN/url-N.bin, GEN/url-N.params.txtpb
                            the keyword-PIR shards of the same keys, value "1", in the layout of
                            Apple's PIRProcessDatabase ('blindlist serve --db DIR' serves them)
-  GEN/url-N.serve          the same shard as the server memory-maps it; a shard updated in place
-                           has only this, as a patch over GEN/url-N.base.serve (a hard link to an
-                           earlier generation's whole file), and no .bin (--pir-rebuild writes all)
+  GEN/url-N.serve          the same shard as the server memory-maps it: a link to its whole file,
+                           kept once in DIR/bases/; a shard updated in place has only this, as a
+                           patch over GEN/url-N.base.serve (a link to an earlier whole file), and
+                           no .bin (--pir-rebuild writes them all)
   GEN/evaluation_key_config.txtpb
                            the evaluation-key config devices generate keys for
   GEN/pir-manifest.json    settings, config_id, per shard its key count, key digest and file SHA-256
