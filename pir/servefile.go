@@ -85,13 +85,8 @@ func WriteServeFile(path string, db *Database) error {
 // writeServe writes the serve-ready encoding of db to w.
 func (db *Database) writeServe(w io.Writer) error {
 	db.materialize() // two passes below: compute each plaintext once
-	he := db.params.he
-	width := 8
-	if he.narrow() {
-		width = 4
-	}
+	width, _, rowLen := serveShape(db.params)
 	count := db.count()
-	rowLen := len(he.ctModuli()) * he.n
 	scratch := make([]uint64, rowLen)
 	slots := make([]uint32, count)
 	stored := 0
@@ -102,34 +97,65 @@ func (db *Database) writeServe(w io.Writer) error {
 		}
 	}
 	l := newServeLayout(width, count, rowLen, stored)
+	return writeWholeServe(w, l, slots, func(k int) []uint64 { return db.plaintextInto(k, scratch) })
+}
+
+// writeWholeServe writes a whole serve-ready file of layout l to w: the
+// header and slot index, then plaintext(k) for every k with a slot, in
+// order (slots are 1, 2, … in plaintext order, 0 for the zero plaintext).
+func writeWholeServe(w io.Writer, l serveLayout, slots []uint32, plaintext func(k int) []uint64) error {
 	bw := bufio.NewWriterSize(w, 1<<16)
-	var hdr [serveHeaderSize]byte
-	copy(hdr[:], serveMagic)
-	binary.LittleEndian.PutUint32(hdr[8:], uint32(width))
-	binary.LittleEndian.PutUint32(hdr[12:], uint32(count))
-	binary.LittleEndian.PutUint32(hdr[16:], uint32(rowLen))
-	binary.LittleEndian.PutUint32(hdr[20:], uint32(stored))
-	bw.Write(hdr[:])
-	for _, s := range slots {
-		bw.Write(binary.LittleEndian.AppendUint32(nil, s))
-	}
-	bw.Write(make([]byte, l.dataOff-serveHeaderSize-4*int64(count)))
-	row := make([]byte, rowLen*width)
-	for k := range count {
-		if slots[k] == 0 {
-			continue
+	bw.Write(appendServeHead(nil, serveMagic, l, slots))
+	row := make([]byte, l.rowLen*l.width)
+	for k, s := range slots {
+		if s != 0 {
+			bw.Write(encodeResidues(row, plaintext(k), l.width))
 		}
-		pt := db.plaintextInto(k, scratch)
-		for i, v := range pt {
-			if width == 4 {
-				binary.LittleEndian.PutUint32(row[4*i:], uint32(v))
-			} else {
-				binary.LittleEndian.PutUint64(row[8*i:], v)
-			}
-		}
-		bw.Write(row)
 	}
 	return bw.Flush()
+}
+
+// appendServeHead appends to b the first l.dataOff bytes of a serve-ready
+// file of layout l: magic, width, count, residues per plaintext and stored
+// count (the rest of the header zero), then the slot index, zero-padded.
+func appendServeHead(b []byte, magic string, l serveLayout, slots []uint32) []byte {
+	var hdr [serveHeaderSize]byte
+	copy(hdr[:], magic)
+	binary.LittleEndian.PutUint32(hdr[8:], uint32(l.width))
+	binary.LittleEndian.PutUint32(hdr[12:], uint32(l.count))
+	binary.LittleEndian.PutUint32(hdr[16:], uint32(l.rowLen))
+	binary.LittleEndian.PutUint32(hdr[20:], uint32(l.stored))
+	b = append(b, hdr[:]...)
+	for _, s := range slots {
+		b = binary.LittleEndian.AppendUint32(b, s)
+	}
+	return append(b, make([]byte, l.dataOff-serveHeaderSize-4*int64(len(slots)))...)
+}
+
+// encodeResidues writes pt into row, width bytes per residue, little
+// endian, and returns row.
+func encodeResidues(row []byte, pt []uint64, width int) []byte {
+	for i, v := range pt {
+		if width == 4 {
+			binary.LittleEndian.PutUint32(row[4*i:], uint32(v))
+		} else {
+			binary.LittleEndian.PutUint64(row[8*i:], v)
+		}
+	}
+	return row
+}
+
+// readServeShape reads the shape a serve-ready header (whole or patch)
+// gives, checks it against p and returns its layout.
+func readServeShape(b []byte, p *Params) (serveLayout, error) {
+	width := int(binary.LittleEndian.Uint32(b[8:]))
+	count := int(binary.LittleEndian.Uint32(b[12:]))
+	rowLen := int(binary.LittleEndian.Uint32(b[16:]))
+	stored := int(binary.LittleEndian.Uint32(b[20:]))
+	if err := checkServeShape(width, count, rowLen, stored, p); err != nil {
+		return serveLayout{}, err
+	}
+	return newServeLayout(width, count, rowLen, stored), nil
 }
 
 // parseServeHeader checks the header and index of a serve-ready file of
@@ -138,14 +164,11 @@ func parseServeHeader(b []byte, size int64, p *Params) (serveLayout, []byte, err
 	if len(b) < serveHeaderSize || string(b[:8]) != serveMagic {
 		return serveLayout{}, nil, fmt.Errorf("pir: not a serve-ready shard file (magic)")
 	}
-	width := int(binary.LittleEndian.Uint32(b[8:]))
-	count := int(binary.LittleEndian.Uint32(b[12:]))
-	rowLen := int(binary.LittleEndian.Uint32(b[16:]))
-	stored := int(binary.LittleEndian.Uint32(b[20:]))
-	if err := checkServeShape(width, count, rowLen, stored, p); err != nil {
+	l, err := readServeShape(b, p)
+	if err != nil {
 		return serveLayout{}, nil, err
 	}
-	l := newServeLayout(width, count, rowLen, stored)
+	count, stored := l.count, l.stored
 	if size != l.size() {
 		return serveLayout{}, nil, fmt.Errorf("pir: serve-ready file is %d bytes, its header implies %d (truncated or corrupt)", size, l.size())
 	}
@@ -166,16 +189,21 @@ func parseServeHeader(b []byte, size int64, p *Params) (serveLayout, []byte, err
 	return l, idx, nil
 }
 
+// serveShape returns the shape of a serve-ready file for the parameters
+// p: bytes per residue (4 when every ciphertext modulus is below 2^32, as
+// the heap keeps them, else 8), plaintext count, residues per plaintext.
+func serveShape(p *Params) (width, count, rowLen int) {
+	width = 8
+	if p.he.narrow() {
+		width = 4
+	}
+	return width, p.HashFunctionCount * p.layout().plaintextCount(), len(p.he.ctModuli()) * p.he.n
+}
+
 // checkServeShape checks the shape a serve-ready file's header (whole or
 // patch) gives against the parameters p.
 func checkServeShape(width, count, rowLen, stored int, p *Params) error {
-	he := p.he
-	wantWidth := 8
-	if he.narrow() {
-		wantWidth = 4
-	}
-	wantCount := p.HashFunctionCount * p.layout().plaintextCount()
-	wantRow := len(he.ctModuli()) * he.n
+	wantWidth, wantCount, wantRow := serveShape(p)
 	switch {
 	case width != wantWidth:
 		return fmt.Errorf("pir: serve-ready file has %d-byte residues, parameters need %d", width, wantWidth)

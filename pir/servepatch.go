@@ -84,18 +84,15 @@ func parsePatchHeader(b []byte, size int64, p *Params) (patchHeader, []byte, err
 	if len(b) < serveHeaderSize || !isPatch(b) {
 		return patchHeader{}, nil, fmt.Errorf("pir: not a serve-ready patch (magic)")
 	}
-	width := int(binary.LittleEndian.Uint32(b[8:]))
-	count := int(binary.LittleEndian.Uint32(b[12:]))
-	rowLen := int(binary.LittleEndian.Uint32(b[16:]))
-	stored := int(binary.LittleEndian.Uint32(b[20:]))
-	baseStored := int(binary.LittleEndian.Uint32(b[24:]))
-	if err := checkServeShape(width, count, rowLen, stored, p); err != nil {
+	l, err := readServeShape(b, p)
+	if err != nil {
 		return patchHeader{}, nil, err
 	}
+	count, stored := l.count, l.stored
+	baseStored := int(binary.LittleEndian.Uint32(b[24:]))
 	if baseStored > count || binary.LittleEndian.Uint32(b[28:]) != 0 {
 		return patchHeader{}, nil, fmt.Errorf("pir: serve-ready patch names a base of %d of %d plaintexts (corrupt)", baseStored, count)
 	}
-	l := newServeLayout(width, count, rowLen, stored)
 	if size != l.size() {
 		return patchHeader{}, nil, fmt.Errorf("pir: serve-ready patch is %d bytes, its header implies %d (truncated or corrupt)", size, l.size())
 	}
@@ -275,22 +272,10 @@ func (u *ShardUpdate) WriteServeUpdate(path, prevPath, prevSHA256 string) (base 
 	rowBytes := int64(prev.rowLen * prev.width)
 	return base, writeFileAtomicFile(path, func(f *os.File) error {
 		w := &segmentWriter{dst: f, src: src}
-		var hdr [serveHeaderSize]byte
-		copy(hdr[:], patchMagic)
-		binary.LittleEndian.PutUint32(hdr[8:], uint32(prev.width))
-		binary.LittleEndian.PutUint32(hdr[12:], uint32(count))
-		binary.LittleEndian.PutUint32(hdr[16:], uint32(prev.rowLen))
-		binary.LittleEndian.PutUint32(hdr[20:], uint32(stored))
-		binary.LittleEndian.PutUint32(hdr[24:], uint32(baseStored))
-		copy(hdr[32:], baseSum[:])
-		if err := w.write(hdr[:]); err != nil {
-			return err
-		}
-		ib := make([]byte, l.dataOff-serveHeaderSize)
-		for k, s := range slots {
-			binary.LittleEndian.PutUint32(ib[4*k:], s)
-		}
-		if err := w.write(ib); err != nil {
+		head := appendServeHead(nil, patchMagic, l, slots)
+		binary.LittleEndian.PutUint32(head[24:], uint32(baseStored))
+		copy(head[32:serveHeaderSize], baseSum[:])
+		if err := w.write(head); err != nil {
 			return err
 		}
 		row := make([]byte, rowBytes)
@@ -319,14 +304,7 @@ func (u *ShardUpdate) WriteServeUpdate(path, prevPath, prevSHA256 string) (base 
 // the previous shard's plaintexts as opened (a patched previous shard has
 // no single file to copy ranges from).
 func (u *ShardUpdate) writeServeWhole(path string) error {
-	p := u.prev.params
-	he := p.he
-	width := 8
-	if he.narrow() {
-		width = 4
-	}
-	count := p.HashFunctionCount * p.layout().plaintextCount()
-	rowLen := len(he.ctModuli()) * he.n
+	width, count, rowLen := serveShape(u.prev.params)
 	slots := make([]uint32, count)
 	stored := 0
 	for k := range count {
@@ -336,47 +314,13 @@ func (u *ShardUpdate) writeServeWhole(path string) error {
 		}
 	}
 	l := newServeLayout(width, count, rowLen, stored)
+	prev := make([]uint64, rowLen)
 	return writeFileAtomic(path, func(w io.Writer) error {
-		var hdr [serveHeaderSize]byte
-		copy(hdr[:], serveMagic)
-		binary.LittleEndian.PutUint32(hdr[8:], uint32(width))
-		binary.LittleEndian.PutUint32(hdr[12:], uint32(count))
-		binary.LittleEndian.PutUint32(hdr[16:], uint32(rowLen))
-		binary.LittleEndian.PutUint32(hdr[20:], uint32(stored))
-		ib := make([]byte, l.dataOff-serveHeaderSize)
-		for k, s := range slots {
-			binary.LittleEndian.PutUint32(ib[4*k:], s)
-		}
-		if _, err := w.Write(append(hdr[:], ib...)); err != nil {
-			return err
-		}
-		row := make([]byte, rowLen*width)
-		prev := make([]uint64, rowLen)
-		for k := range count {
-			s, changed, pt := u.nonZero(k)
-			if !s {
-				continue
+		return writeWholeServe(w, l, slots, func(k int) []uint64 {
+			if _, changed, pt := u.nonZero(k); changed {
+				return pt
 			}
-			if !changed {
-				pt = u.prev.plaintextInto(k, prev)
-			}
-			if _, err := w.Write(encodeResidues(row, pt, width)); err != nil {
-				return err
-			}
-		}
-		return nil
+			return u.prev.plaintextInto(k, prev)
+		})
 	})
-}
-
-// encodeResidues writes pt into row, width bytes per residue, little
-// endian, and returns row.
-func encodeResidues(row []byte, pt []uint64, width int) []byte {
-	for i, v := range pt {
-		if width == 4 {
-			binary.LittleEndian.PutUint32(row[4*i:], uint32(v))
-		} else {
-			binary.LittleEndian.PutUint64(row[8*i:], v)
-		}
-	}
-	return row
 }

@@ -134,17 +134,7 @@ func (u *ShardUpdate) WriteServe(path, prevPath string) error {
 	rowBytes := int64(old.rowLen * old.width)
 	return writeFileAtomicFile(path, func(f *os.File) error {
 		w := &segmentWriter{dst: f, src: src}
-		var hdr [serveHeaderSize]byte
-		copy(hdr[:], head[:serveHeaderSize])
-		binary.LittleEndian.PutUint32(hdr[20:], uint32(stored))
-		if err := w.write(hdr[:]); err != nil {
-			return err
-		}
-		ib := make([]byte, l.dataOff-serveHeaderSize)
-		for k, s := range slots {
-			binary.LittleEndian.PutUint32(ib[4*k:], s)
-		}
-		if err := w.write(ib); err != nil {
+		if err := w.write(appendServeHead(nil, serveMagic, l, slots)); err != nil {
 			return err
 		}
 		row := make([]byte, rowBytes)
@@ -153,14 +143,7 @@ func (u *ShardUpdate) WriteServe(path, prevPath string) error {
 			switch {
 			case !s:
 			case changed:
-				for i, v := range pt {
-					if old.width == 4 {
-						binary.LittleEndian.PutUint32(row[4*i:], uint32(v))
-					} else {
-						binary.LittleEndian.PutUint64(row[8*i:], v)
-					}
-				}
-				if err := w.write(row); err != nil {
+				if err := w.write(encodeResidues(row, pt, old.width)); err != nil {
 					return err
 				}
 			default:
