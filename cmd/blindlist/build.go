@@ -28,7 +28,7 @@ const buildUsage = `Usage: blindlist build [--source [FORMAT:]LOCATION]... [--al
 Compile blocklists into the key set Apple's NEURLFilter looks up, then write in one pass a
 new generation, DIR/generations/<ID>/ (below, GEN), published by switching the link
 DIR/current to it in one atomic step; a build killed at any point leaves the previous
-generation served whole. Unchanged shards are hard-linked from the previous generation.
+generation served whole. Unchanged shards are linked from the previous generation.
   GEN/prefilter.bin        the Bloom prefilter bits (NEURLFilterPrefilter data)
   GEN/bloom_filter.plist   the same filter as the SimpleURLFilter sample's plist
   GEN/prefilter.json       bit count, hash count, seed, tag (SHA-256 of the bits)
