@@ -16,7 +16,7 @@ package generation
 // symbolic link is an inode of its own; creating and removing links never
 // touches the base, so its stamp entries hold for as long as it exists.
 // Bases no kept generation refers to are removed after each prune
-// (removeUnusedBases) and at the start of a build (those of a build that
+// (removeUnused) and at the start of a build (those of a build that
 // died before publishing).
 //
 // Where the file system refuses symbolic links, the whole files stay in
@@ -78,22 +78,38 @@ func (s baseStore) place(path, sum string) error {
 	} else if err := os.Remove(path); err != nil {
 		return fmt.Errorf("generation: %w", err)
 	}
+	return linkToStore(name, path, dst)
+}
+
+// linkToStore puts at path a relative symbolic link to the store's file
+// name; where the file system refuses symbolic links, path becomes fallback
+// itself (a hard link or a durable copy), as before the store existed.
+func linkToStore(name, path, fallback string) error {
 	if err := os.Symlink(baseLinkPrefix+name, path); err != nil {
-		// No symbolic links here: the generation holds the file itself.
-		return linkOrCopy(dst, path)
+		return linkOrCopy(fallback, path)
 	}
 	return nil
+}
+
+// storeName returns the name of the store's file that path links to, if
+// path is a link into the store.
+func storeName(path string) (string, bool) {
+	t, err := os.Readlink(path)
+	if err != nil || !strings.HasPrefix(t, baseLinkPrefix) {
+		return "", false
+	}
+	return strings.TrimPrefix(t, baseLinkPrefix), true
 }
 
 // linkTo gives dst the link src has when src is a link into a base store
 // (the same relative target: both are in generation directories of one
 // root), and reports whether it was one.
 func linkTo(src, dst string) (bool, error) {
-	target, err := os.Readlink(src)
-	if err != nil || !strings.HasPrefix(target, baseLinkPrefix) {
+	name, ok := storeName(src)
+	if !ok {
 		return false, nil
 	}
-	if err := os.Symlink(target, dst); err != nil {
+	if err := os.Symlink(baseLinkPrefix+name, dst); err != nil {
 		return false, fmt.Errorf("generation: %w", err)
 	}
 	return true, nil
@@ -124,10 +140,7 @@ func (s baseStore) adopt(src, dst, sum string) error {
 	if err := os.Link(src, filepath.Join(s.dir, name)); err != nil && !errors.Is(err, fs.ErrExist) {
 		return linkOrCopy(src, dst) // no links at all here: a copy, as before
 	}
-	if err := os.Symlink(baseLinkPrefix+name, dst); err != nil {
-		return linkOrCopy(src, dst)
-	}
-	return nil
+	return linkToStore(name, dst, src)
 }
 
 // removeUnused removes the files of the store that no generation directory
@@ -157,8 +170,8 @@ func (s baseStore) removeUnused(root string) (int, error) {
 			if f.Type()&fs.ModeSymlink == 0 {
 				continue
 			}
-			if t, err := os.Readlink(filepath.Join(root, GenerationsDir, g.Name(), f.Name())); err == nil && strings.HasPrefix(t, baseLinkPrefix) {
-				used[strings.TrimPrefix(t, baseLinkPrefix)] = true
+			if name, ok := storeName(filepath.Join(root, GenerationsDir, g.Name(), f.Name())); ok {
+				used[name] = true
 			}
 		}
 	}

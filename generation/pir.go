@@ -270,8 +270,9 @@ type ShardInfo struct {
 	// generations built before it existed: such a shard is reprocessed.
 	Serve FileInfo `json:"serve,omitzero"`
 	// ServeBase, when set, is the base of a Serve in patch form
-	// (pir.ServeBasePath): a hard link to the whole serve-ready file of an
-	// earlier generation, which the patch's changed plaintexts override.
+	// (pir.ServeBasePath): a link to the whole serve-ready file of an
+	// earlier generation (in the base store, bases.go), which the patch's
+	// changed plaintexts override.
 	ServeBase FileInfo `json:"serve_base,omitzero"`
 }
 

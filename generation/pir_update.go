@@ -272,8 +272,8 @@ func (b *pirBuilder) updateShard(ctx context.Context, i int, j *pirShardJob, sta
 		return err
 	}
 	// The serve-ready file in patch form where the change is small: the
-	// changed plaintexts only, over a hard link to the previous whole
-	// file (pir.WriteServeUpdate). Apple's .bin is not written for an
+	// changed plaintexts only, over the previous whole file, linked
+	// through the base store (pir.WriteServeUpdate, bases.go). Apple's .bin is not written for an
 	// updated shard: composing it would copy the whole shard again.
 	servePath := filepath.Join(staging, serveName)
 	base, err := u.WriteServeUpdate(servePath, filepath.Join(b.prev, serveName), j.prev.Serve.SHA256)

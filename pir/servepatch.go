@@ -8,9 +8,9 @@ package pir
 // each shard's hundreds of plaintexts. Rewriting every updated shard whole
 // is bound by writing the generation again (some 20 GB of serve-ready
 // files at 10^8 keys); in patch form an update writes the changed
-// plaintexts only, and the new generation hard-links the previous one's
-// whole file as its base, sharing its disk blocks and, in a server, its
-// page-cache pages.
+// plaintexts only, and the new generation links the previous one's whole
+// file as its base (package generation keeps it once, in its base store),
+// sharing its disk blocks and, in a server, its page-cache pages.
 //
 // The base is always a whole serve-ready file: a patch of a patched shard
 // carries the previous patch's plaintexts over and keeps the same base, so
