@@ -9,6 +9,8 @@ import (
 	"io"
 	"strconv"
 	"strings"
+
+	"github.com/blindlist/blindlist/internal/pipewriter"
 )
 
 // Origin is where a key came from: the first line of a block source that
@@ -276,14 +278,14 @@ func (p *Provenance) WriteTo(w io.Writer) (int64, error) {
 type provWriter struct {
 	cw *countWriter
 	zw *gzip.Writer
-	bw *bufio.Writer
+	bw *pipewriter.Writer // gzip runs on its goroutine
 }
 
 // newProvWriter writes the header: magic, key count, source documents.
 func newProvWriter(w io.Writer, docs []string, keys int) *provWriter {
 	cw := &countWriter{w: w}
 	zw, _ := gzip.NewWriterLevel(cw, gzip.BestSpeed)
-	bw := bufio.NewWriterSize(zw, 1<<16)
+	bw := pipewriter.New(zw, 1<<20)
 	fmt.Fprintf(bw, "%s\n%d\n", provenanceMagic, keys)
 	for _, d := range docs {
 		bw.WriteString("S ")
@@ -311,7 +313,7 @@ func appendProvRecord(dst []byte, loc uint64, text func(dst []byte) []byte) []by
 
 // close flushes and ends the gzip stream.
 func (pw *provWriter) close() (int64, error) {
-	if err := pw.bw.Flush(); err != nil {
+	if err := pw.bw.Close(); err != nil {
 		return pw.cw.n, fmt.Errorf("blocklist: writing provenance: %w", err)
 	}
 	if err := pw.zw.Close(); err != nil {

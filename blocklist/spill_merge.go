@@ -12,6 +12,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/blindlist/blindlist/internal/pipewriter"
 )
 
 // SpilledKeys are the keys of a [Compile] that spilled: sorted runs in a
@@ -63,8 +65,12 @@ func (s *SpilledKeys) Write(ctx context.Context, keys, prov io.Writer) error {
 		}
 	}
 	heap.Init(&h)
-	kw := bufio.NewWriterSize(keys, 1<<16)
+	// The keys' writer (the caller hashes them) and the provenance's gzip
+	// each run on a goroutine of their own beside this merge loop.
+	kw := pipewriter.New(keys, 1<<20)
+	defer kw.Close()
 	pw := newProvWriter(prov, s.docs, s.count)
+	defer pw.bw.Close()
 	var rec []byte
 	start, n := time.Now(), 0
 	for len(h) > 0 {
@@ -96,7 +102,7 @@ func (s *SpilledKeys) Write(ctx context.Context, keys, prov io.Writer) error {
 	if n != s.count {
 		return fmt.Errorf("blocklist: the spill runs hold %d keys, %d were resolved", n, s.count)
 	}
-	if err := kw.Flush(); err != nil {
+	if err := kw.Close(); err != nil {
 		return fmt.Errorf("blocklist: writing keys: %w", err)
 	}
 	_, err := pw.close()

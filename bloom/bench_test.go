@@ -100,3 +100,48 @@ func BenchmarkTest(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkLargeFilter measures adding keys to the filter of a 10^8-key
+// list (p = 1e-3: 1,437,758,786 bits, 180 MB, k = 10), far larger than any
+// cache: key by key (AddString, one core) against a Loader on one core
+// and on all. The 2^20 distinct keys are added eight times per op, with
+// the same cache behaviour as 8·2^20 distinct keys (their ~10^7 probes
+// spread over the whole array).
+func BenchmarkLargeFilter(b *testing.B) {
+	const rounds = 8
+	keys := benchKeys(1 << 20)
+	m, k, err := Size(100_000_000, 1e-3)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := FromBits(Params{BitCount: m, HashCount: k, Seed: 42}, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("AddString/workers=1", func(b *testing.B) {
+		cpu0 := cputime.Process()
+		for b.Loop() {
+			for range rounds {
+				for _, key := range keys {
+					f.AddString(key)
+				}
+			}
+		}
+		reportRates(b, rounds*len(keys), cputime.Process()-cpu0)
+	})
+	for _, workers := range []int{1, runtime.GOMAXPROCS(0)} {
+		b.Run(fmt.Sprintf("Loader/workers=%d", workers), func(b *testing.B) {
+			l := f.NewLoader(workers)
+			cpu0 := cputime.Process()
+			for b.Loop() {
+				for range rounds {
+					for i := 0; i < len(keys); i += 1 << 16 { // generation's batches
+						l.AddStrings(keys[i : i+1<<16])
+					}
+				}
+				l.Flush()
+			}
+			reportRates(b, rounds*len(keys), cputime.Process()-cpu0)
+		})
+	}
+}
