@@ -49,29 +49,47 @@ func (s keySource) batches(ctx context.Context, fn func(batch []string) error) e
 	defer f.Close()
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 1<<16), 1<<24)
+	// A batch's keys are substrings of one string (one allocation per
+	// batch, not one per key: 10^8 keys would be 10^8 objects for the
+	// garbage collector); a consumer that keeps a key past its call
+	// clones it, or it keeps the whole batch's text alive.
 	batch := make([]string, 0, keyBatch)
+	ends := make([]int, 0, keyBatch)
+	var text []byte
 	n := 0
+	flush := func() error {
+		all := string(text)
+		start := 0
+		for _, end := range ends {
+			batch = append(batch, all[start:end])
+			start = end
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if err := fn(batch); err != nil {
+			return err
+		}
+		n += len(batch)
+		batch, ends, text = batch[:0], ends[:0], text[:0]
+		return nil
+	}
 	for sc.Scan() {
-		batch = append(batch, sc.Text())
-		if len(batch) == keyBatch {
-			if err := ctx.Err(); err != nil {
+		text = append(text, sc.Bytes()...)
+		ends = append(ends, len(text))
+		if len(ends) == keyBatch {
+			if err := flush(); err != nil {
 				return err
 			}
-			if err := fn(batch); err != nil {
-				return err
-			}
-			n += len(batch)
-			batch = batch[:0]
 		}
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("generation: reading keys: %w", err)
 	}
-	if len(batch) > 0 {
-		if err := fn(batch); err != nil {
+	if len(ends) > 0 {
+		if err := flush(); err != nil {
 			return err
 		}
-		n += len(batch)
 	}
 	if n != s.n {
 		return fmt.Errorf("generation: %s holds %d keys, want %d", s.path, n, s.n)

@@ -248,6 +248,11 @@ type PIRManifest struct {
 	EvaluationKeyConfigHash string      `json:"evaluation_key_config_hash"`
 	EvaluationKeyConfig     FileInfo    `json:"evaluation_key_config"`
 	Shards                  []ShardInfo `json:"shards"`
+
+	// keyDiff is the build's key delta against the previous generation's
+	// verified key list, when one was merged (not written): the counts
+	// generation.json records, so publish need not merge the lists again.
+	keyDiff *[2]int
 }
 
 // ShardInfo records one shard.
@@ -364,18 +369,30 @@ func (b *pirBuilder) run(ctx context.Context, keys keySource, shardCount int) (*
 		return nil, err
 	}
 	defer sp.remove()
-	jobs, err := b.route(ctx, keys, shardCount, sp)
+	prev, reason := b.previous(shardCount)
+	if b.rebuild && prev != nil {
+		prev, reason = nil, "every shard asked for"
+	}
+	// The key delta against the previous generation is merged in the same
+	// pass over the keys as the routing, on a goroutine of its own.
+	var delta *keyDelta
+	if prev != nil && b.symKey == nil {
+		delta = b.newKeyDelta(shardCount, prev.Keys)
+		defer delta.close()
+	}
+	jobs, err := b.route(ctx, keys, shardCount, sp, delta)
 	if err != nil {
 		return nil, err
+	}
+	if delta != nil {
+		if err := delta.finish(); err != nil {
+			return nil, fmt.Errorf("pir output: %w", err)
+		}
 	}
 	if b.progressf != nil {
 		b.progressf("%d keys routed to %d shards and digested in %.1f s", keys.Len(), shardCount, time.Since(start).Seconds())
 	}
 	b.spill = sp
-	prev, reason := b.previous(shardCount)
-	if b.rebuild && prev != nil {
-		prev, reason = nil, "every shard asked for"
-	}
 	if reason != "" {
 		b.logf("%s: full rebuild", reason)
 	}
@@ -393,11 +410,7 @@ func (b *pirBuilder) run(ctx context.Context, keys keySource, shardCount int) (*
 		}
 		j.keep = true
 	}
-	if prev != nil {
-		if err := b.planUpdates(ctx, keys, jobs, prev); err != nil {
-			return nil, err
-		}
-	}
+	b.planUpdates(jobs, delta)
 	if err := b.processAll(ctx, jobs, b.dir); err != nil {
 		return nil, err
 	}
@@ -431,6 +444,9 @@ func (b *pirBuilder) run(ctx context.Context, keys keySource, shardCount int) (*
 	}
 	for _, j := range jobs {
 		man.Shards = append(man.Shards, j.info)
+	}
+	if delta != nil && delta.why == "" {
+		man.keyDiff = &[2]int{delta.added, delta.removed}
 	}
 	if man.EvaluationKeyConfig, err = b.writeKeyConfig(cfg); err != nil {
 		return nil, err
@@ -470,12 +486,23 @@ func (b *pirBuilder) run(ctx context.Context, keys keySource, shardCount int) (*
 // route sends keys to their shards with the sharding function, through
 // per-shard spill files (shardSpill), and computes each shard's key digest
 // from its file, one shard per core at a time: the routing holds two bytes
-// per key besides keys, never a second list of all keys.
-func (b *pirBuilder) route(ctx context.Context, keys keySource, shardCount int, sp *shardSpill) ([]*pirShardJob, error) {
+// per key besides keys, never a second list of all keys. A non-nil delta
+// merges each batch on another goroutine meanwhile.
+func (b *pirBuilder) route(ctx context.Context, keys keySource, shardCount int, sp *shardSpill, delta *keyDelta) ([]*pirShardJob, error) {
 	if shardCount < 1 || shardCount > 1<<16 {
 		return nil, fmt.Errorf("pir output: %d shards, want 1 to 65536", shardCount)
 	}
 	err := keys.batches(ctx, func(batch []string) error {
+		merged := make(chan struct{})
+		if delta != nil {
+			go func() {
+				defer close(merged)
+				delta.add(batch)
+			}()
+		} else {
+			close(merged)
+		}
+		defer func() { <-merged }()
 		idx, err := shardIndices(batch, shardCount)
 		if err != nil {
 			return err

@@ -33,9 +33,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/blindlist/blindlist/pir"
 )
@@ -48,6 +50,11 @@ import (
 // gives the table a fresh, evenly loaded placement.
 const updateMaxChangeDivisor = 10
 
+// deltaSlack is how many changed keys a key delta holds beyond a tenth of
+// the previous list, so that small lists are not refused for a change of
+// a few keys (65,536 keys are a few megabytes).
+const deltaSlack = 1 << 16
+
 // shardDelta is what changed in one shard since the previous generation.
 type shardDelta struct {
 	add, remove []string
@@ -55,11 +62,12 @@ type shardDelta struct {
 
 // planUpdates marks the changed shards of jobs whose change is small
 // enough for an in-place update of the previous generation's shard (prev
-// is its manifest). Symmetric builds are always reprocessed (their keys
-// are transformed, and keys.txt holds the plain ones).
-func (b *pirBuilder) planUpdates(ctx context.Context, keys keySource, jobs []*pirShardJob, prev *PIRManifest) error {
-	if b.symKey != nil {
-		return nil
+// is its manifest). delta is the key delta computed beside the routing
+// (nil for symmetric builds, which are always reprocessed: their keys are
+// transformed, and keys.txt holds the plain ones).
+func (b *pirBuilder) planUpdates(jobs []*pirShardJob, delta *keyDelta) {
+	if delta == nil {
+		return
 	}
 	changed := 0
 	for _, j := range jobs {
@@ -68,18 +76,14 @@ func (b *pirBuilder) planUpdates(ctx context.Context, keys keySource, jobs []*pi
 		}
 	}
 	if changed == 0 {
-		return nil
+		return
 	}
-	deltas, why, err := b.keyDelta(ctx, keys, len(jobs), prev.Keys)
-	if err != nil {
-		return err
-	}
-	if why != "" {
-		b.logf("no in-place shard updates: %s", why)
-		return nil
+	if delta.why != "" {
+		b.logf("no in-place shard updates: %s", delta.why)
+		return
 	}
 	for i, j := range jobs {
-		d := deltas[i]
+		d := delta.shards[i]
 		if d == nil || j.prev == nil || j.keep || j.prev.Serve.Name == "" {
 			continue
 		}
@@ -91,13 +95,12 @@ func (b *pirBuilder) planUpdates(ctx context.Context, keys keySource, jobs []*pi
 			j.delta = d
 		}
 	}
-	return nil
 }
 
-// keyDelta merges the previous generation's sorted key list with keys
-// (sorted, distinct) and routes the added and removed keys to their
-// shards. When the previous list cannot be used it returns a reason
-// instead.
+// keyDelta merges the previous generation's sorted key list with the new
+// keys (sorted, distinct), batch by batch as the routing reads them, and
+// routes the added and removed keys to their shards. When the previous
+// list cannot be used, why says so and the delta is not used.
 //
 // The previous list must be the one its generation recorded (size and
 // SHA-256 in GenerationFile, hashed while it is merged): the delta is
@@ -106,100 +109,165 @@ func (b *pirBuilder) planUpdates(ctx context.Context, keys keySource, jobs []*pi
 // (a key replaced by another, the count unchanged) would let an update
 // skip a new key that the list already (wrongly) held, and keep a
 // removed one the list lacked.
-func (b *pirBuilder) keyDelta(ctx context.Context, keys keySource, shardCount, prevKeys int) (map[int]*shardDelta, string, error) {
+//
+// Only the changed keys are held, up to a tenth of the previous list
+// (updateMaxChangeDivisor) plus deltaSlack: a larger change could not
+// update most shards in place anyway, and holding it would hold a
+// list-sized set in memory.
+type keyDelta struct {
+	shards     map[int]*shardDelta
+	why        string // why the delta is not usable; "" when it is
+	shardCount int
+	limit      int // most changed keys held
+	changed    int
+	added      int
+	removed    int
+
+	f        *os.File
+	h        hash.Hash
+	r        *bufio.Reader
+	rec      FileInfo
+	prevKeys int
+	line     []byte // the previous list's current line, without its newline
+	last     []byte // the line before it
+	more     bool
+	old      int // lines read
+	sharding pir.ShardingFunction
+	routeErr error
+}
+
+// newKeyDelta opens the previous generation's key list; prevKeys is the
+// key count its PIR manifest records. It returns nil when there is no
+// previous generation to compare with.
+func (b *pirBuilder) newKeyDelta(shardCount, prevKeys int) *keyDelta {
+	d := &keyDelta{shards: map[int]*shardDelta{}, shardCount: shardCount, prevKeys: prevKeys,
+		limit: prevKeys/updateMaxChangeDivisor + deltaSlack}
 	rec, why := b.prevKeysRecord()
 	if why != "" {
-		return nil, why, nil
+		d.why = why
+		return d
 	}
 	f, err := os.Open(filepath.Join(b.prev, KeysFile))
 	if err != nil {
-		return nil, fmt.Sprintf("previous key list: %v", err), nil
+		d.why = fmt.Sprintf("previous key list: %v", err)
+		return d
 	}
-	defer f.Close()
 	if fi, err := f.Stat(); err != nil || fi.Size() != rec.Bytes {
-		return nil, fmt.Sprintf("previous key list differs from its record in %s (size)", GenerationFile), nil
+		f.Close()
+		d.why = fmt.Sprintf("previous key list differs from its record in %s (size)", GenerationFile)
+		return d
 	}
-	h := sha256.New()
-	r := bufio.NewReaderSize(io.TeeReader(f, h), 1<<20)
-	deltas := map[int]*shardDelta{}
-	route := func(k string, removed bool) error {
-		s, err := pir.ShardingFunction{}.ShardIndex([]byte(k), shardCount)
-		if err != nil {
-			return err
-		}
-		d := deltas[s]
-		if d == nil {
-			d = &shardDelta{}
-			deltas[s] = d
-		}
-		if removed {
-			d.remove = append(d.remove, k)
-		} else {
-			d.add = append(d.add, k)
-		}
-		return nil
+	d.f, d.rec, d.h = f, rec, sha256.New()
+	d.r = bufio.NewReaderSize(io.TeeReader(f, d.h), 1<<20)
+	d.more = true
+	d.advance()
+	return d
+}
+
+// close releases the previous key list.
+func (d *keyDelta) close() {
+	if d.f != nil {
+		d.f.Close()
+		d.f = nil
 	}
-	// The previous list's current line (without its newline), the one
-	// before it, and how many lines were read.
-	var line, last []byte
-	more, old := true, 0
-	advance := func() {
-		last = append(last[:0], line...)
-		l, err := r.ReadSlice('\n')
-		switch {
-		case errors.Is(err, io.EOF) && len(l) == 0:
-			more = false
+}
+
+// fail marks the delta unusable and stops reading.
+func (d *keyDelta) fail(why string) {
+	if d.why == "" {
+		d.why = why
+	}
+	d.more = false
+	d.close()
+}
+
+// advance reads the previous list's next line, checking the order.
+func (d *keyDelta) advance() {
+	d.last = append(d.last[:0], d.line...)
+	l, err := d.r.ReadSlice('\n')
+	switch {
+	case errors.Is(err, io.EOF) && len(l) == 0:
+		d.more = false
+		return
+	case err != nil && !errors.Is(err, io.EOF):
+		d.fail(fmt.Sprintf("previous key list: %v", err))
+		return
+	}
+	d.line = bytes.TrimSuffix(l, []byte{'\n'})
+	d.old++
+	if d.old > 1 && compareKey(d.line, string(d.last)) <= 0 {
+		d.fail(fmt.Sprintf("previous key list is not sorted at line %d", d.old))
+	}
+}
+
+// route records key as added or removed in its shard. The key is copied:
+// batches are valid only during their call.
+func (d *keyDelta) route(k string, removed bool) {
+	if d.changed++; d.changed > d.limit {
+		d.fail(fmt.Sprintf("more than %d keys changed, too many to update shards in place", d.limit))
+		d.shards = nil
+		return
+	}
+	s, err := d.sharding.ShardIndex([]byte(k), d.shardCount)
+	if err != nil {
+		d.routeErr = err
+		d.fail(err.Error())
+		return
+	}
+	sd := d.shards[s]
+	if sd == nil {
+		sd = &shardDelta{}
+		d.shards[s] = sd
+	}
+	if removed {
+		d.removed++
+		sd.remove = append(sd.remove, strings.Clone(k))
+	} else {
+		d.added++
+		sd.add = append(sd.add, strings.Clone(k))
+	}
+}
+
+// add merges the next batch of new keys.
+func (d *keyDelta) add(batch []string) {
+	if d.why != "" {
+		return
+	}
+	for _, k := range batch {
+		for d.more && compareKey(d.line, k) < 0 {
+			d.route(string(d.line), true)
+			d.advance()
+		}
+		if d.why != "" {
 			return
-		case err != nil && !errors.Is(err, io.EOF):
-			more, why = false, fmt.Sprintf("previous key list: %v", err)
-			return
 		}
-		line = bytes.TrimSuffix(l, []byte{'\n'})
-		old++
-		if old > 1 && compareKey(line, string(last)) <= 0 {
-			more, why = false, fmt.Sprintf("previous key list is not sorted at line %d", old)
+		if d.more && compareKey(d.line, k) == 0 {
+			d.advance()
+			continue
 		}
+		d.route(k, false)
 	}
-	advance()
-	errStop := errors.New("stop")
-	err = keys.batches(ctx, func(batch []string) error {
-		for _, k := range batch {
-			for more && compareKey(line, k) < 0 {
-				if err := route(string(line), true); err != nil {
-					return err
-				}
-				advance()
-			}
-			if why != "" {
-				return errStop
-			}
-			if more && compareKey(line, k) == 0 {
-				advance()
-				continue
-			}
-			if err := route(k, false); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	for err == nil && more {
-		err = route(string(line), true)
-		advance()
+}
+
+// finish routes the previous keys past the last new one and checks the
+// previous list against its record. It returns an error only for a
+// failure of the sharding function; an unusable list sets why.
+func (d *keyDelta) finish() error {
+	defer d.close()
+	for d.why == "" && d.more {
+		d.route(string(d.line), true)
+		d.advance()
 	}
 	switch {
-	case why != "":
-		return nil, why, nil
-	case errors.Is(err, errStop):
-		return nil, why, nil
-	case err != nil:
-		return nil, "", err
-	case hex.EncodeToString(h.Sum(nil)) != rec.SHA256: // read to its end above
-		return nil, fmt.Sprintf("previous key list differs from its record in %s", GenerationFile), nil
-	case old != prevKeys:
-		return nil, fmt.Sprintf("previous key list holds %d keys, its PIR manifest %d", old, prevKeys), nil
+	case d.routeErr != nil:
+		return d.routeErr
+	case d.why != "":
+	case hex.EncodeToString(d.h.Sum(nil)) != d.rec.SHA256: // read to its end above
+		d.fail(fmt.Sprintf("previous key list differs from its record in %s", GenerationFile))
+	case d.old != d.prevKeys:
+		d.fail(fmt.Sprintf("previous key list holds %d keys, its PIR manifest %d", d.old, d.prevKeys))
 	}
-	return deltas, "", nil
+	return nil
 }
 
 // prevKeysRecord returns the previous generation's record of its key list

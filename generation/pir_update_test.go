@@ -28,21 +28,25 @@ func TestKeyDelta(t *testing.T) {
 		// recorded is the key list generation.json records when it is
 		// not prev ("-": no generation.json).
 		recorded string
+		limit    int // changed keys held, when not the default
 	}{
-		{"same", "a\nb\nc\n", 3, []string{"a", "b", "c"}, "", [2]int{0, 0}, ""},
-		{"add and remove", "a\nc\ne\n", 3, []string{"b", "c", "d", "f"}, "", [2]int{3, 2}, ""},
-		{"all new", "a\n", 1, []string{"b", "c"}, "", [2]int{2, 1}, ""},
-		{"empty next", "a\nb\n", 2, []string{}, "", [2]int{0, 2}, ""},
-		{"no final newline", "a\nb", 2, []string{"b", "c"}, "", [2]int{1, 1}, ""},
-		{"unsorted", "b\na\n", 2, []string{"a", "b"}, "not sorted", [2]int{}, ""},
-		{"repeated", "a\na\n", 2, []string{"a"}, "not sorted", [2]int{}, ""},
-		{"count mismatch", "a\nb\n", 3, []string{"a"}, "holds 2 keys", [2]int{}, ""},
+		{"same", "a\nb\nc\n", 3, []string{"a", "b", "c"}, "", [2]int{0, 0}, "", 0},
+		{"add and remove", "a\nc\ne\n", 3, []string{"b", "c", "d", "f"}, "", [2]int{3, 2}, "", 0},
+		{"all new", "a\n", 1, []string{"b", "c"}, "", [2]int{2, 1}, "", 0},
+		{"empty next", "a\nb\n", 2, []string{}, "", [2]int{0, 2}, "", 0},
+		{"no final newline", "a\nb", 2, []string{"b", "c"}, "", [2]int{1, 1}, "", 0},
+		{"unsorted", "b\na\n", 2, []string{"a", "b"}, "not sorted", [2]int{}, "", 0},
+		{"repeated", "a\na\n", 2, []string{"a"}, "not sorted", [2]int{}, "", 0},
+		{"count mismatch", "a\nb\n", 3, []string{"a"}, "holds 2 keys", [2]int{}, "", 0},
 		// A list that is not the one its shards were built from (b
 		// replaced by c, same size and count): its delta would add d
 		// only, leaving c out of the shards and b in them.
-		{"not the recorded list", "a\nc\ne\n", 3, []string{"a", "c", "d", "e"}, "differs from its record", [2]int{}, "a\nb\ne\n"},
-		{"not the recorded size", "a\nc\ne\n", 3, []string{"a", "c", "d", "e"}, "differs from its record", [2]int{}, "a\nbb\ne\n"},
-		{"no generation.json", "a\nb\n", 2, []string{"a"}, "previous generation.json", [2]int{}, "-"},
+		{"not the recorded list", "a\nc\ne\n", 3, []string{"a", "c", "d", "e"}, "differs from its record", [2]int{}, "a\nb\ne\n", 0},
+		{"not the recorded size", "a\nc\ne\n", 3, []string{"a", "c", "d", "e"}, "differs from its record", [2]int{}, "a\nbb\ne\n", 0},
+		{"no generation.json", "a\nb\n", 2, []string{"a"}, "previous generation.json", [2]int{}, "-", 0},
+		{"change at the limit", "a\nb\n", 2, []string{"b", "c", "d"}, "", [2]int{2, 1}, "", 3},
+		{"change over the limit", "a\nb\n", 2, []string{"c", "d", "e"}, "too many", [2]int{}, "", 4},
+		{"removals over the limit", "a\nb\nc\nd\n", 4, []string{}, "too many", [2]int{}, "", 3},
 	}
 	for _, tc := range tests {
 		for _, fromFile := range []bool{false, true} {
@@ -72,10 +76,21 @@ func TestKeyDelta(t *testing.T) {
 				}
 				b := &pirBuilder{prev: dir}
 				const shards = 3
-				deltas, why, err := b.keyDelta(context.Background(), keys, shards, tc.prevKeys)
+				d := b.newKeyDelta(shards, tc.prevKeys)
+				if tc.limit > 0 {
+					d.limit = tc.limit
+				}
+				err := keys.batches(context.Background(), func(batch []string) error {
+					d.add(batch)
+					return nil
+				})
+				if err == nil {
+					err = d.finish()
+				}
 				if err != nil {
 					t.Fatal(err)
 				}
+				deltas, why := d.shards, d.why
 				if tc.wantWhy != "" || why != "" {
 					if tc.wantWhy == "" || !strings.Contains(why, tc.wantWhy) {
 						t.Fatalf("reason %q, want %q", why, tc.wantWhy)

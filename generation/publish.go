@@ -100,9 +100,12 @@ func (c *Config) publish(ctx context.Context, root string, r *Result, write func
 	if err := c.crash("shards-written"); err != nil {
 		return err
 	}
-	if prevDir != "" {
+	switch {
+	case r.PIR != nil && r.PIR.keyDiff != nil: // merged beside the PIR routing
+		man.Added, man.Removed = r.PIR.keyDiff[0], r.PIR.keyDiff[1]
+	case prevDir != "":
 		man.Added, man.Removed = diffKeys(ctx, filepath.Join(prevDir, KeysFile), keys)
-	} else {
+	default:
 		man.Added = r.KeyCount
 	}
 	known := r.written.all()
