@@ -124,6 +124,10 @@ type Result struct {
 	// written are the prefilter stage's files as written (for the
 	// generation manifest).
 	written fileRecords
+	// keysWritten is closed by a spilled build's prefilter stage once
+	// keys.txt is complete, so the PIR stage can read it beside the
+	// Bloom pass (publish's writeBesidePIR); nil for in-memory builds.
+	keysWritten chan struct{}
 }
 
 // Manifest is ManifestFile.
@@ -246,6 +250,7 @@ func Build(ctx context.Context, out string, c Config) (*Result, error) {
 	var write func(dir string) error
 	if res.Spilled != nil {
 		compiled := time.Since(start)
+		r.keysWritten = make(chan struct{})
 		write = func(dir string) error { return c.writeSpilled(ctx, dir, r, res.Spilled, compiled) }
 	} else {
 		if write, err = c.writeInMemory(r, res.Provenance); err != nil {

@@ -40,6 +40,9 @@ func (c *Config) writeSpilled(ctx context.Context, dir string, r *Result, sk *bl
 		return fmt.Errorf("generation: removing spill files: %w", err)
 	}
 	merged := time.Since(start)
+	if r.keysWritten != nil {
+		close(r.keysWritten) // the PIR stage may read keys.txt now
+	}
 	seed, derived := uint32(0), c.Seed == nil
 	if derived {
 		// SeedFromKeys: SHA-256 over the keys, one per line, is the

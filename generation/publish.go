@@ -75,24 +75,36 @@ func (c *Config) publish(ctx context.Context, root string, r *Result, write func
 			os.RemoveAll(staging)
 		}
 	}()
-	if err := write(staging); err != nil {
-		return err
-	}
-	if err := c.crash("prefilter-written"); err != nil {
-		return err
-	}
 	man := GenerationManifest{
-		Format: GenerationFormat, ID: id, Created: time.Now().UTC().Format(time.RFC3339),
-		Previous: prevID, Keys: r.KeyCount, Prefilter: r.Manifest.Prefilter,
+		Format: GenerationFormat, ID: id, Previous: prevID, Keys: r.KeyCount,
 	}
 	keys := memoryKeys(r.Keys)
 	if r.Keys == nil { // a spilled compile: the keys are only in the staged keys file
 		keys = keySource{path: filepath.Join(staging, KeysFile), n: r.KeyCount}
 	}
-	if !c.PIR.Disabled {
-		if r.PIR, err = c.PIR.buildPIR(ctx, keys, staging, prevDir, c.Workers, c.logf, c.Progressf, c.testingOnlyShardDone); err != nil {
+	buildPIR := func(ctx context.Context) error {
+		if c.PIR.Disabled {
+			return nil
+		}
+		var err error
+		r.PIR, err = c.PIR.buildPIR(ctx, keys, staging, prevDir, c.Workers, c.logf, c.Progressf, c.testingOnlyShardDone)
+		return err
+	}
+	if r.keysWritten == nil || c.PIR.Disabled || c.Workers == 1 {
+		if err := write(staging); err != nil {
 			return err
 		}
+		if err := c.crash("prefilter-written"); err != nil {
+			return err
+		}
+		if err := buildPIR(ctx); err != nil {
+			return err
+		}
+	} else if err := c.writeBesidePIR(ctx, staging, r, write, buildPIR); err != nil {
+		return err
+	}
+	man.Created, man.Prefilter = time.Now().UTC().Format(time.RFC3339), r.Manifest.Prefilter
+	if r.PIR != nil {
 		man.ShardCount, man.Stem, man.ConfigID = r.PIR.ShardCount, r.PIR.Settings.Stem, r.PIR.ConfigID
 		settings := r.PIR.Settings
 		man.Settings = &settings
@@ -331,6 +343,40 @@ func prune(root, current string, keep int) ([]string, error) {
 		removed = append(removed, id)
 	}
 	return removed, nil
+}
+
+// writeBesidePIR runs write (a spilled build's prefilter stage) and, once
+// it has written keys.txt, the PIR stage beside it: the Bloom filter and
+// input.txtpb take one pass over the keys file and the PIR routing
+// another, independent one, so on two or more cores they overlap (at
+// 10^8 keys some 20 s each). A failed write cancels the PIR stage.
+func (c *Config) writeBesidePIR(ctx context.Context, staging string, r *Result, write func(string) error, buildPIR func(context.Context) error) error {
+	pctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var writeErr error
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		if writeErr = write(staging); writeErr != nil {
+			cancel()
+		}
+	}()
+	select {
+	case <-r.keysWritten:
+	case <-written:
+		if writeErr != nil {
+			return writeErr
+		}
+	}
+	pirErr := buildPIR(pctx)
+	<-written
+	if writeErr != nil {
+		return writeErr
+	}
+	if err := c.crash("prefilter-written"); err != nil {
+		return err
+	}
+	return pirErr
 }
 
 // diffKeys counts the keys of next (sorted, distinct) that the sorted key

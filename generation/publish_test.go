@@ -61,57 +61,72 @@ func TestPublishCrashKeepsPrevious(t *testing.T) {
 		{step: "link-renamed", servesB: true},
 		{step: "published", servesB: true},
 	}
+	// Spilled: the compile goes through its spill files and the PIR stage
+	// runs beside the prefilter pass (writeBesidePIR).
 	for _, tt := range steps {
-		t.Run(tt.step, func(t *testing.T) {
-			root := filepath.Join(t.TempDir(), "db")
-			if _, err := Build(ctx, root, testConfig(a, 3)); err != nil {
-				t.Fatal(err)
+		for _, spilled := range []bool{false, true} {
+			name := tt.step
+			config := func(path blocklist.Source) Config {
+				c := testConfig(path, 3)
+				if spilled {
+					c.MemoryBudget, c.Workers = 1, 2
+				}
+				return c
 			}
-			before, g0 := servedKeys(t, root)
-			c := testConfig(b, 3)
-			kill := errors.New("killed")
-			if tt.shard {
-				c.testingOnlyShardDone = func(s int) error {
-					if s == 1 {
-						return kill
+			if spilled {
+				name += "/spilled"
+			}
+			t.Run(name, func(t *testing.T) {
+				root := filepath.Join(t.TempDir(), "db")
+				if _, err := Build(ctx, root, config(a)); err != nil {
+					t.Fatal(err)
+				}
+				before, g0 := servedKeys(t, root)
+				c := config(b)
+				kill := errors.New("killed")
+				if tt.shard {
+					c.testingOnlyShardDone = func(s int) error {
+						if s == 1 {
+							return kill
+						}
+						return nil
 					}
-					return nil
-				}
-			} else {
-				c.testingOnlyCrash = func(step string) error {
-					if step == tt.step {
-						return kill
+				} else {
+					c.testingOnlyCrash = func(step string) error {
+						if step == tt.step {
+							return kill
+						}
+						return nil
 					}
-					return nil
 				}
-			}
-			if _, err := Build(ctx, root, c); !errors.Is(err, kill) {
-				t.Fatalf("Build: %v, want the kill", err)
-			}
-			got, g := servedKeys(t, root)
-			if tt.servesB {
-				if !strings.Contains(got, "new00.example.com") || strings.Contains(got, "old00.example.com") {
-					t.Errorf("after the switch, served keys:\n%s", got)
+				if _, err := Build(ctx, root, c); !errors.Is(err, kill) {
+					t.Fatalf("Build: %v, want the kill", err)
 				}
-			} else if got != before || g.ID() != g0.ID() {
-				t.Errorf("before the switch, generation %s -> %s, keys changed", g0.ID(), g.ID())
-			}
-			res, err := Build(ctx, root, testConfig(b, 3))
-			if err != nil {
-				t.Fatalf("build after the crash: %v", err)
-			}
-			if got, _ := servedKeys(t, root); !strings.Contains(got, "new00.example.com") {
-				t.Errorf("build after the crash serves:\n%s", got)
-			}
-			left, _ := filepath.Glob(filepath.Join(root, GenerationsDir, stagingPrefix+"*"))
-			links, _ := filepath.Glob(filepath.Join(root, ".current-*"))
-			if len(left)+len(links) != 0 {
-				t.Errorf("leftovers after the next build: %v %v", left, links)
-			}
-			if res.Generation.Manifest.Added != 0 && tt.servesB {
-				t.Errorf("rebuilding the same keys added %d", res.Generation.Manifest.Added)
-			}
-		})
+				got, g := servedKeys(t, root)
+				if tt.servesB {
+					if !strings.Contains(got, "new00.example.com") || strings.Contains(got, "old00.example.com") {
+						t.Errorf("after the switch, served keys:\n%s", got)
+					}
+				} else if got != before || g.ID() != g0.ID() {
+					t.Errorf("before the switch, generation %s -> %s, keys changed", g0.ID(), g.ID())
+				}
+				res, err := Build(ctx, root, config(b))
+				if err != nil {
+					t.Fatalf("build after the crash: %v", err)
+				}
+				if got, _ := servedKeys(t, root); !strings.Contains(got, "new00.example.com") {
+					t.Errorf("build after the crash serves:\n%s", got)
+				}
+				left, _ := filepath.Glob(filepath.Join(root, GenerationsDir, stagingPrefix+"*"))
+				links, _ := filepath.Glob(filepath.Join(root, ".current-*"))
+				if len(left)+len(links) != 0 {
+					t.Errorf("leftovers after the next build: %v %v", left, links)
+				}
+				if res.Generation.Manifest.Added != 0 && tt.servesB {
+					t.Errorf("rebuilding the same keys added %d", res.Generation.Manifest.Added)
+				}
+			})
+		}
 	}
 }
 
