@@ -67,6 +67,10 @@ type Options struct {
 	// it spills (an estimate: spillKeyBytes a key plus its bytes). Zero
 	// means DefaultSpillBudget.
 	SpillBudget int64
+
+	// testingOnlySequentialLines reads documents on one goroutine, for
+	// tests that compare it with the parallel reader.
+	testingOnlySequentialLines bool
 	// Stagef, if set, receives one line per step of a spilled compile
 	// (spill started, partitions resolved with an ETA, keys merged).
 	Stagef func(format string, args ...any)
@@ -254,9 +258,12 @@ type Conflict struct {
 }
 
 type compiler struct {
-	opts   Options
-	client *http.Client
-	rep    *Report
+	opts Options
+	// sequentialLines reads every document on the compiler's goroutine
+	// (Options.testingOnlySequentialLines).
+	sequentialLines bool
+	client          *http.Client
+	rep             *Report
 	// exceptions holds the entries of AdBlock exception rules in block
 	// sources; badfilters the rule texts $badfilter rules disable.
 	exceptions *keySet
@@ -279,7 +286,8 @@ func newCompiler(opts Options) *compiler {
 	c := &compiler{opts: opts, client: opts.HTTPClient, rep: &Report{
 		Rewritten: map[string]int{}, Dropped: map[string]int{}, AllowDropped: map[string]int{}, Examples: map[string][]string{},
 		Rules: RuleTally{Dropped: map[string]int{}, Converted: map[string]int{}},
-	}, exceptions: newKeySet(), originSeed: maphash.MakeSeed(), bufs: newReadBuffers()}
+	}, exceptions: newKeySet(), originSeed: maphash.MakeSeed(), bufs: newReadBuffers(),
+		sequentialLines: opts.testingOnlySequentialLines}
 	if c.client == nil {
 		c.client = &http.Client{Timeout: 10 * time.Minute}
 	}
@@ -463,49 +471,11 @@ func (c *compiler) readLines(name string, format Format, in *bufio.Reader, bufs 
 		c.doc = c.prov.addDoc(name)
 	}
 	lines := 0
-	namesBuf := make([][]byte, 0, 16) // reused by the fast path
-	err = eachLine(lr, func(raw []byte, n int) {
-		lines = n
-		raw = bytes.TrimSpace(raw)
-		if len(raw) == 0 {
-			return
-		}
-		if isBlock {
-			c.rep.Rules.Lines++
-		}
-		if c.opts.Progress != nil && n%(1<<18) == 0 {
-			defer c.opts.Progress(name, n, capped.read)
-		}
-		if names := p.fast(raw, namesBuf[:0]); len(names) > 0 {
-			namesBuf = names[:0]
-			origin := lineOrigin(c.originSeed, raw)
-			if isBlock {
-				c.rep.Rules.WithEntries++
-			}
-			for _, name := range names {
-				sr.Entries++
-				switch {
-				case isBlock && c.spill != nil:
-					spillAdd(c, name, origin, n, raw)
-				case set.AddBytes(name, origin):
-					if isBlock {
-						addOrigin(&c.prov, c.doc, n, raw, name)
-						c.maybeSpill(set)
-					}
-				case isBlock:
-					c.dropped("duplicate", 1)
-				}
-			}
-			return
-		}
-		c.parseLine(p.parse, string(raw), name, n, set, sr, isBlock)
-	}, func(n int) {
-		if isBlock {
-			c.rep.Rules.Lines++
-		}
-		c.ruleDropped(isBlock, "line_too_long")
-		c.problem(Problem{name, n, "line_too_long", fmt.Sprintf("line longer than %d bytes", maxLineBytes)})
-	})
+	if p.format != FormatRPZ && runtime.GOMAXPROCS(0) > 1 && !c.sequentialLines {
+		lines, err = c.readLinesParallel(name, lr, capped, p, set, sr, isBlock)
+	} else {
+		lines, err = c.readLinesSequential(name, lr, capped, p, set, sr, isBlock)
+	}
 	sr.Lines += lines
 	sr.Bytes += capped.read
 	if c.spillErr != nil {
@@ -521,6 +491,61 @@ func (c *compiler) readLines(name string, format Format, in *bufio.Reader, bufs 
 		return fmt.Errorf("blocklist: reading %s: %w", name, err)
 	}
 	return nil
+}
+
+// readLinesSequential reads the lines of a document on the compiler's
+// goroutine and returns the number of the last line read.
+func (c *compiler) readLinesSequential(name string, lr *bufio.Reader, capped *cappedReader, p *docParser, set *keySet, sr *SourceReport, isBlock bool) (int, error) {
+	lines := 0
+	namesBuf := make([][]byte, 0, 16) // reused by the fast path
+	err := eachLine(lr, func(raw []byte, n int) {
+		lines = n
+		raw = bytes.TrimSpace(raw)
+		if len(raw) == 0 {
+			return
+		}
+		if isBlock {
+			c.rep.Rules.Lines++
+		}
+		if c.opts.Progress != nil && n%(1<<18) == 0 {
+			defer c.opts.Progress(name, n, capped.read)
+		}
+		if names := p.fast(raw, namesBuf[:0]); len(names) > 0 {
+			namesBuf = names[:0]
+			c.addFast(names, lineOrigin(c.originSeed, raw), raw, n, set, sr, isBlock)
+			return
+		}
+		c.parseLine(p.parse, string(raw), name, n, set, sr, isBlock)
+	}, func(n int) {
+		if isBlock {
+			c.rep.Rules.Lines++
+		}
+		c.ruleDropped(isBlock, "line_too_long")
+		c.problem(Problem{name, n, "line_too_long", fmt.Sprintf("line longer than %d bytes", maxLineBytes)})
+	})
+	return lines, err
+}
+
+// addFast adds the keys of a line the fast path read (names, which alias
+// raw; origin is lineOrigin of raw) to set, or to the spill files.
+func (c *compiler) addFast(names [][]byte, origin uint32, raw []byte, n int, set *keySet, sr *SourceReport, isBlock bool) {
+	if isBlock {
+		c.rep.Rules.WithEntries++
+	}
+	for _, name := range names {
+		sr.Entries++
+		switch {
+		case isBlock && c.spill != nil:
+			spillAdd(c, name, origin, n, raw)
+		case set.AddBytes(name, origin):
+			if isBlock {
+				addOrigin(&c.prov, c.doc, n, raw, name)
+				c.maybeSpill(set)
+			}
+		case isBlock:
+			c.dropped("duplicate", 1)
+		}
+	}
 }
 
 // parseLine is the general path for one trimmed, non-empty line: the

@@ -261,6 +261,9 @@ type ShardInfo struct {
 	Keys  int `json:"keys"`
 	// KeysSHA256 is SHA-256 over the shard's rows in keyword byte order,
 	// each as u32be len(keyword) || keyword || u32be len(value) || value.
+	// It is empty for a shard updated in place from the key delta, whose
+	// full key list the build never read: a later build that has no
+	// usable delta processes such a shard whole.
 	KeysSHA256 string `json:"keys_sha256"`
 	EntryCount int    `json:"entry_count"` // buckets per cuckoo table
 	EntrySize  int    `json:"entry_size"`
@@ -331,8 +334,17 @@ type pirBuilder struct {
 	// value of each oblivious keyword. Nil for plain keyword PIR.
 	symKey *oprf.PrivateKey
 	values map[string]string
-	// spill holds each shard's keys while the shards are processed.
-	spill *shardSpill
+	// keys and shardCount are the build's; routeOnce routes them into
+	// spill (each shard's keys while the shards are processed) when the
+	// first shard needs its keys, routes and routeErr are the result.
+	// keysDelta is set when the build works from a key delta.
+	keys       keySource
+	shardCount int
+	keysDelta  bool
+	routeOnce  sync.Once
+	routes     []shardRoute
+	routeErr   error
+	spill      *shardSpill
 	// prevStamps are the verification stamp entries of the previous
 	// generation (stamp.go), read once by prevStamp; prevTrusted and
 	// prevHashed count the previous shard files an in-place update took on
@@ -345,8 +357,8 @@ type pirBuilder struct {
 
 // pirShardJob is one shard of a build.
 type pirShardJob struct {
-	count  int // keys routed to the shard (in its spill file)
-	digest string
+	count  int        // keys of the shard
+	digest string     // KeysSHA256; "" for a shard updated from a key delta
 	prev   *ShardInfo // previous record: reuse it, or pin its sizes
 	keep   bool
 	// delta, when set, is the shard's change since the previous
@@ -364,58 +376,79 @@ type pirShardJob struct {
 // wrote. keys must be distinct.
 func (b *pirBuilder) run(ctx context.Context, keys keySource, shardCount int) (*PIRManifest, error) {
 	start := time.Now()
-	sp, err := newShardSpill(b.dir, shardCount)
-	if err != nil {
-		return nil, err
+	if shardCount < 1 || shardCount > 1<<16 {
+		return nil, fmt.Errorf("pir output: %d shards, want 1 to 65536", shardCount)
 	}
-	defer sp.remove()
+	b.keys, b.shardCount = keys, shardCount
+	defer func() {
+		if b.spill != nil {
+			b.spill.remove()
+		}
+	}()
 	prev, reason := b.previous(shardCount)
 	if b.rebuild && prev != nil {
 		prev, reason = nil, "every shard asked for"
 	}
-	// The key delta against the previous generation is merged in the same
-	// pass over the keys as the routing, on a goroutine of its own.
-	var delta *keyDelta
-	if prev != nil && b.symKey == nil {
-		delta = b.newKeyDelta(shardCount, prev.Keys)
-		defer delta.close()
-	}
-	jobs, err := b.route(ctx, keys, shardCount, sp, delta)
-	if err != nil {
-		return nil, err
-	}
-	if delta != nil {
-		if err := delta.finish(); err != nil {
-			return nil, fmt.Errorf("pir output: %w", err)
-		}
-	}
-	if b.progressf != nil {
-		b.progressf("%d keys routed to %d shards and digested in %.1f s", keys.Len(), shardCount, time.Since(start).Seconds())
-	}
-	b.spill = sp
 	if reason != "" {
 		b.logf("%s: full rebuild", reason)
 	}
-	for i, j := range jobs {
-		if prev == nil {
-			continue
+	// With a previous generation, the key delta first (one merge of the
+	// two sorted key files, no hashing but of the changed keys): it says
+	// which shards changed and how. Only when it cannot be used, or a
+	// shard must be processed whole, are all keys routed to their shards.
+	var delta *keyDelta
+	if prev != nil && b.symKey == nil {
+		d, err := b.mergeDelta(ctx, keys, shardCount, prev.Keys)
+		if err != nil {
+			return nil, err
 		}
-		j.prev = &prev.Shards[i]
-		if j.prev.KeysSHA256 != j.digest {
-			continue
+		if d.why != "" {
+			b.logf("no in-place shard updates: %s", d.why)
+		} else {
+			delta = d
 		}
-		if err := b.matches(j.prev); err != nil {
-			b.logf("shard %d: %v: reprocessing it", i, err)
-			continue
-		}
-		j.keep = true
 	}
-	b.planUpdates(jobs, delta)
+	var jobs []*pirShardJob
+	if delta != nil {
+		jobs = b.planFromDelta(prev, delta)
+		if b.progressf != nil {
+			b.progressf("key delta merged (+%d -%d keys) in %.1f s", delta.added, delta.removed, time.Since(start).Seconds())
+		}
+	} else {
+		routed, err := b.routed(ctx)
+		if err != nil {
+			return nil, err
+		}
+		jobs = make([]*pirShardJob, shardCount)
+		for i := range jobs {
+			jobs[i] = &pirShardJob{count: routed[i].count, digest: routed[i].digest}
+		}
+		if b.progressf != nil {
+			b.progressf("%d keys routed to %d shards and digested in %.1f s", keys.Len(), shardCount, time.Since(start).Seconds())
+		}
+		for i, j := range jobs {
+			if prev == nil {
+				continue
+			}
+			j.prev = &prev.Shards[i]
+			if j.prev.KeysSHA256 != j.digest { // never equal when none is recorded
+				continue
+			}
+			if err := b.matches(j.prev); err != nil {
+				b.logf("shard %d: %v: reprocessing it", i, err)
+				continue
+			}
+			j.keep = true
+		}
+	}
 	if err := b.processAll(ctx, jobs, b.dir); err != nil {
 		return nil, err
 	}
-	if err := sp.remove(); err != nil { // before the directory's files are listed
-		return nil, fmt.Errorf("pir output: removing spill files: %w", err)
+	if b.spill != nil { // before the directory's files are listed
+		if err := b.spill.remove(); err != nil {
+			return nil, fmt.Errorf("pir output: removing spill files: %w", err)
+		}
+		b.spill = nil
 	}
 	for i, j := range jobs {
 		if j.keep {
@@ -424,6 +457,7 @@ func (b *pirBuilder) run(ctx context.Context, keys keySource, shardCount int) (*
 				return nil, fmt.Errorf("pir output: shard %d: %w", i, err)
 			}
 			_, params := pir.ShardPaths(b.dir, b.settings.Stem, i)
+			var err error
 			if j.params, err = pir.ReadParamsFile(params); err != nil {
 				return nil, fmt.Errorf("pir output: shard %d: %w", i, err)
 			}
@@ -483,26 +517,38 @@ func (b *pirBuilder) run(ctx context.Context, keys keySource, shardCount int) (*
 	return man, nil
 }
 
+// shardRoute is what routing found for one shard.
+type shardRoute struct {
+	count  int
+	digest string
+}
+
+// routed routes every key to its shard, once per build (route), and
+// returns each shard's key count and digest. A build from a key delta
+// calls it only when a shard must be processed whole.
+func (b *pirBuilder) routed(ctx context.Context) ([]shardRoute, error) {
+	b.routeOnce.Do(func() {
+		sp, err := newShardSpill(b.dir, b.shardCount)
+		if err != nil {
+			b.routeErr = err
+			return
+		}
+		b.spill = sp
+		start := time.Now()
+		b.routes, b.routeErr = b.route(ctx, b.keys, b.shardCount, sp)
+		if b.routeErr == nil && b.keysDelta {
+			b.logf("%d keys routed to %d shards for the shards processed whole, in %.1f s", b.keys.Len(), b.shardCount, time.Since(start).Seconds())
+		}
+	})
+	return b.routes, b.routeErr
+}
+
 // route sends keys to their shards with the sharding function, through
 // per-shard spill files (shardSpill), and computes each shard's key digest
 // from its file, one shard per core at a time: the routing holds two bytes
-// per key besides keys, never a second list of all keys. A non-nil delta
-// merges each batch on another goroutine meanwhile.
-func (b *pirBuilder) route(ctx context.Context, keys keySource, shardCount int, sp *shardSpill, delta *keyDelta) ([]*pirShardJob, error) {
-	if shardCount < 1 || shardCount > 1<<16 {
-		return nil, fmt.Errorf("pir output: %d shards, want 1 to 65536", shardCount)
-	}
+// per key besides keys, never a second list of all keys.
+func (b *pirBuilder) route(ctx context.Context, keys keySource, shardCount int, sp *shardSpill) ([]shardRoute, error) {
 	err := keys.batches(ctx, func(batch []string) error {
-		merged := make(chan struct{})
-		if delta != nil {
-			go func() {
-				defer close(merged)
-				delta.add(batch)
-			}()
-		} else {
-			close(merged)
-		}
-		defer func() { <-merged }()
 		idx, err := shardIndices(batch, shardCount)
 		if err != nil {
 			return err
@@ -520,11 +566,11 @@ func (b *pirBuilder) route(ctx context.Context, keys keySource, shardCount int, 
 	if err := sp.flushAll(); err != nil {
 		return nil, err
 	}
-	jobs := make([]*pirShardJob, shardCount)
+	routes := make([]shardRoute, shardCount)
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(runtime.GOMAXPROCS(0))
-	for s := range jobs {
-		jobs[s] = &pirShardJob{count: sp.counts[s]}
+	for s := range routes {
+		routes[s].count = sp.counts[s]
 		g.Go(func() error {
 			if err := gctx.Err(); err != nil {
 				return err
@@ -533,11 +579,11 @@ func (b *pirBuilder) route(ctx context.Context, keys keySource, shardCount int, 
 			if err != nil {
 				return err
 			}
-			jobs[s].digest = keysDigest(keys, b.valueOf)
+			routes[s].digest = keysDigest(keys, b.valueOf)
 			return nil
 		})
 	}
-	return jobs, g.Wait()
+	return routes, g.Wait()
 }
 
 // shardIndices returns the shard of every key, spreading the hashing over
@@ -762,10 +808,15 @@ func (b *pirBuilder) processShard(ctx context.Context, i int, j *pirShardJob, st
 		}
 		b.logf("shard %d: not updated in place (%v): reprocessing it", i, err)
 	}
+	routes, err := b.routed(ctx)
+	if err != nil {
+		return err
+	}
 	keys, err := b.spill.load(i)
 	if err != nil {
 		return err
 	}
+	j.count, j.digest = routes[i].count, routes[i].digest
 	rows := make([]pir.Row, len(keys))
 	value := []byte(PIRValue)
 	for r, k := range keys {

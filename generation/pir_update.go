@@ -60,41 +60,55 @@ type shardDelta struct {
 	add, remove []string
 }
 
-// planUpdates marks the changed shards of jobs whose change is small
-// enough for an in-place update of the previous generation's shard (prev
-// is its manifest). delta is the key delta computed beside the routing
-// (nil for symmetric builds, which are always reprocessed: their keys are
-// transformed, and keys.txt holds the plain ones).
-func (b *pirBuilder) planUpdates(jobs []*pirShardJob, delta *keyDelta) {
-	if delta == nil {
-		return
+// mergeDelta merges the previous generation's key list with keys: one
+// pass over both sorted files, hashing only the keys that changed.
+func (b *pirBuilder) mergeDelta(ctx context.Context, keys keySource, shardCount, prevKeys int) (*keyDelta, error) {
+	d := b.newKeyDelta(shardCount, prevKeys)
+	defer d.close()
+	err := keys.batches(ctx, func(batch []string) error {
+		d.add(batch)
+		return nil
+	})
+	if err == nil {
+		err = d.finish()
 	}
-	changed := 0
-	for _, j := range jobs {
-		if j.prev != nil && !j.keep && j.prev.KeysSHA256 != j.digest && j.prev.Serve.Name != "" {
-			changed++
-		}
+	if err != nil {
+		return nil, fmt.Errorf("pir output: %w", err)
 	}
-	if changed == 0 {
-		return
-	}
-	if delta.why != "" {
-		b.logf("no in-place shard updates: %s", delta.why)
-		return
-	}
-	for i, j := range jobs {
+	return d, nil
+}
+
+// planFromDelta makes the jobs of a build from a usable key delta against
+// the previous generation (prev is its manifest): a shard without change
+// is kept (once its files are found as recorded), a shard whose change is
+// small is updated in place, any other is processed whole (its keys
+// routed then). An updated shard's KeysSHA256 is left empty: its full
+// key list is never read, and a later build without a usable delta
+// therefore processes it whole rather than trust a digest it cannot
+// recompute.
+func (b *pirBuilder) planFromDelta(prev *PIRManifest, delta *keyDelta) []*pirShardJob {
+	b.keysDelta = true
+	jobs := make([]*pirShardJob, len(prev.Shards))
+	for i := range jobs {
+		p := &prev.Shards[i]
+		j := &pirShardJob{prev: p, count: p.Keys}
+		jobs[i] = j
 		d := delta.shards[i]
-		if d == nil || j.prev == nil || j.keep || j.prev.Serve.Name == "" {
-			continue
+		if d != nil {
+			j.count += len(d.add) - len(d.remove)
 		}
-		if j.prev.Keys+len(d.add)-len(d.remove) != j.count {
-			b.logf("shard %d: %d keys before, +%d -%d, but %d now: reprocessing it", i, j.prev.Keys, len(d.add), len(d.remove), j.count)
-			continue
-		}
-		if len(d.add)+len(d.remove) <= j.prev.Keys/updateMaxChangeDivisor {
+		switch {
+		case d == nil:
+			if err := b.matches(p); err != nil {
+				b.logf("shard %d: %v: reprocessing it", i, err)
+				continue
+			}
+			j.keep, j.digest = true, p.KeysSHA256
+		case p.Serve.Name != "" && len(d.add)+len(d.remove) <= p.Keys/updateMaxChangeDivisor:
 			j.delta = d
 		}
 	}
+	return jobs
 }
 
 // keyDelta merges the previous generation's sorted key list with the new

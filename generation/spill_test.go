@@ -59,7 +59,7 @@ func TestRouteSpillMatchesMemory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			jobs, err := b.route(context.Background(), memoryKeys(keys), tc.shards, sp, nil)
+			jobs, err := b.route(context.Background(), memoryKeys(keys), tc.shards, sp)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -88,7 +88,7 @@ func TestRouteSpillDuplicate(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sp.remove()
-	_, err = b.route(context.Background(), memoryKeys([]string{"a.example", "b.example", "a.example"}), 3, sp, nil)
+	_, err = b.route(context.Background(), memoryKeys([]string{"a.example", "b.example", "a.example"}), 3, sp)
 	if err == nil || !strings.Contains(err.Error(), `"a.example" appears twice`) {
 		t.Fatalf("got %v, want the duplicate named", err)
 	}

@@ -82,7 +82,10 @@ func checkPIRManifest(t *testing.T, dir string, shards int) *pirManifest {
 			fmt.Fprintf(&rows, "%s%s%s%s", be32(len(k)), k, be32(1), "1")
 		}
 		want := sha256.Sum256(rows.Bytes())
-		if s.Keys != len(perShard[i]) || s.KeysSHA256 != hex.EncodeToString(want[:]) {
+		// A shard updated in place from the key delta (no .bin) records
+		// no digest: its full key list was never read.
+		updated := s.KeysSHA256 == "" && s.Bin.Name == ""
+		if s.Keys != len(perShard[i]) || (!updated && s.KeysSHA256 != hex.EncodeToString(want[:])) {
 			t.Errorf("shard %d: %d keys, digest %s; want %d keys, %x", i, s.Keys, s.KeysSHA256, len(perShard[i]), want)
 		}
 		for _, f := range []generation.FileInfo{s.Bin, s.Params, s.Serve, s.ServeBase, m.EvaluationKeyConfig} {
