@@ -397,10 +397,14 @@ func writeWith(path string, fn func(io.Writer) error) error {
 // fileRecords are the size and SHA-256 of files a build wrote, hashed as
 // they were written, so that the generation manifest need not read them
 // again (keys.txt, input.txtpb and provenance.txt.gz are some 10 GB at
-// 10^8 keys).
+// 10^8 keys). They are flushed to stable storage on goroutines of their
+// own (syncLater) while the build goes on; publish waits for that
+// (waitSynced) before it lists the generation.
 type fileRecords struct {
-	mu sync.Mutex
-	m  map[string]FileInfo
+	mu      sync.Mutex
+	m       map[string]FileInfo
+	syncs   sync.WaitGroup
+	syncErr error
 }
 
 func (fr *fileRecords) add(fi FileInfo) {
@@ -419,21 +423,61 @@ func (fr *fileRecords) all() map[string]FileInfo {
 	return maps.Clone(fr.m)
 }
 
-// writeRecorded is writeWith that records the file's size and SHA-256 in
-// rec under its base name.
+// syncLater fsyncs the file at path on a goroutine of its own.
+func (fr *fileRecords) syncLater(path string) {
+	fr.syncs.Go(func() {
+		err := syncFile(path)
+		fr.mu.Lock()
+		defer fr.mu.Unlock()
+		if err != nil && fr.syncErr == nil {
+			fr.syncErr = err
+		}
+	})
+}
+
+// waitSynced waits for every syncLater and returns the first error.
+func (fr *fileRecords) waitSynced() error {
+	fr.syncs.Wait()
+	fr.mu.Lock()
+	defer fr.mu.Unlock()
+	return fr.syncErr
+}
+
+// syncFile flushes the file at path to stable storage.
+func syncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("generation: fsync: %w", err)
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("generation: fsync %s: %w", path, err)
+	}
+	return nil
+}
+
+// writeRecorded writes path whole (tmp file and rename) and records its
+// size and SHA-256 in rec under its base name. Its fsync runs later, on
+// another goroutine (fileRecords.syncLater): the writer goes on while
+// gigabytes are flushed, and publish waits for them.
 func writeRecorded(rec *fileRecords, path string, fn func(io.Writer) error) error {
 	h := sha256.New()
 	var n int64
-	err := writeWith(path, func(w io.Writer) error {
+	err := atomicfile.WriteFileUnsynced(path, outputFileMode, func(w io.Writer) error {
 		cw := &countingWriter{w: io.MultiWriter(w, h)}
 		err := fn(cw)
 		n = cw.n
 		return err
 	})
-	if err == nil {
-		rec.add(FileInfo{Name: filepath.Base(path), Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil))})
+	if err != nil {
+		return err
 	}
-	return err
+	rec.add(FileInfo{Name: filepath.Base(path), Bytes: n, SHA256: hex.EncodeToString(h.Sum(nil))})
+	rec.syncLater(path)
+	return nil
 }
 
 // countingWriter counts the bytes written through it.

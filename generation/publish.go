@@ -120,6 +120,11 @@ func (c *Config) publish(ctx context.Context, root string, r *Result, write func
 	default:
 		man.Added = r.KeyCount
 	}
+	// The key files were flushed on goroutines of their own (writeRecorded):
+	// they must be on stable storage before the generation lists them.
+	if err := r.written.waitSynced(); err != nil {
+		return err
+	}
 	known := r.written.all()
 	if known == nil {
 		known = map[string]FileInfo{}

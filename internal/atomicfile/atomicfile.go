@@ -36,6 +36,20 @@ const bufferBytes = 64 << 10
 // it after returning; if it returns an error, path is left untouched and the
 // error is returned wrapped.
 func WriteFile(path string, perm os.FileMode, write func(io.Writer) error) (err error) {
+	return writeFile(path, perm, write, true)
+}
+
+// WriteFileUnsynced is WriteFile without its two fsyncs (file and
+// directory): the file replaces path whole, but neither its contents nor
+// the rename are durable until the caller fsyncs them. It is for files
+// that are made durable together later (a build's staging directory is
+// fsynced file by file before it is published), so that flushing several
+// gigabytes need not stop the writer.
+func WriteFileUnsynced(path string, perm os.FileMode, write func(io.Writer) error) error {
+	return writeFile(path, perm, write, false)
+}
+
+func writeFile(path string, perm os.FileMode, write func(io.Writer) error, sync bool) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
 	if err != nil {
@@ -59,8 +73,10 @@ func WriteFile(path string, perm os.FileMode, write func(io.Writer) error) (err 
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("atomicfile: writing %s: %w", path, err)
 	}
-	if err := f.Sync(); err != nil {
-		return fmt.Errorf("atomicfile: writing %s: fsync: %w", path, err)
+	if sync {
+		if err := f.Sync(); err != nil {
+			return fmt.Errorf("atomicfile: writing %s: fsync: %w", path, err)
+		}
 	}
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("atomicfile: writing %s: %w", path, err)
@@ -69,6 +85,9 @@ func WriteFile(path string, perm os.FileMode, write func(io.Writer) error) (err 
 		return fmt.Errorf("atomicfile: writing %s: %w", path, err)
 	}
 	renamed = true
+	if !sync {
+		return nil
+	}
 	if err := SyncDir(dir); err != nil {
 		return fmt.Errorf("atomicfile: writing %s: %w", path, err)
 	}

@@ -31,12 +31,13 @@ var rules = []rule{
 	{pkg: "pir/pb", mayImport: []string{"pir/pb"}},
 	{pkg: "pir/heproto", mayImport: []string{"pir/he", "pir/pb", "internal/testvec"}, forbidExts: []string{"net/http"}},
 	{pkg: "bloom", mayImport: []string{"internal/testvec", "internal/atomicfile"}},
-	{pkg: "blocklist", mayImport: []string{"internal/testvec", "internal/atomicfile", "internal/pipewriter"}},
+	{pkg: "blocklist", mayImport: []string{"internal/testvec", "internal/atomicfile", "internal/pipewriter", "internal/pargzip"}},
 	{pkg: "ohttp", mayImport: []string{"ohttp"}},
 	{pkg: "internal/store", mayImport: []string{"internal/store"}},
 	// A leaf: the durable file writer shared by bloom, blocklist, pir and api.
 	{pkg: "internal/atomicfile", mayImport: nil},
 	{pkg: "internal/pipewriter", mayImport: nil},
+	{pkg: "internal/pargzip", mayImport: nil},
 	// A leaf: the redacting error log of every http.Server we run.
 	{pkg: "internal/httplog", mayImport: nil},
 	{pkg: "api/privacypass", mayImport: []string{"api/privacypass", "internal/store", "internal/testvec"}},
