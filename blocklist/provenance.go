@@ -250,70 +250,154 @@ func (c *chunked[T]) add(v T) {
 
 func (c *chunked[T]) at(i int) T { return c.chunks[i>>chunkedBits][i&(1<<chunkedBits-1)] }
 
-// provenanceMagic starts a provenance file.
-const provenanceMagic = "blindlist-provenance 1"
+// provenanceMagic starts a provenance file; provenanceMagicV1 started
+// the files of earlier versions, which LookupOrigin still reads.
+const (
+	provenanceMagic   = "blindlist-provenance 2"
+	provenanceMagicV1 = "blindlist-provenance 1"
+)
 
 // WriteTo writes the provenance as gzip-compressed text (a series of gzip
 // members of 1 MiB of text each, compressed on all cores): a header line,
 // the key count, one "S name" line per source document, then one line per
-// key in key order (the order of keys.txt): "DOC LINE RULE", where RULE is
-// empty when the rule is the key itself, and "- 0" for keys the compiler
-// added. [LookupOrigin] reads it.
+// key in key order (the order of keys.txt): "DOC LINE" when the rule is
+// the key itself, "DOC LINE @P" when it is affix pair P around the key,
+// "DOC LINE =RULE" for any other rule, and "- 0" for keys the compiler
+// added. Pair P is defined, before its first use, by a line
+// "P LEN PREFIXSUFFIX" (LEN the prefix's length in bytes); pairs are
+// numbered from 0 in the order of first use. A hosts file thus costs
+// "0 123 @0" a key instead of the whole line ("0.0.0.0 " + key) that the
+// first version stored. [LookupOrigin] reads both versions.
 func (p *Provenance) WriteTo(w io.Writer) (int64, error) {
-	pw := newProvWriter(w, p.b.docs, len(p.keys))
-	var rec []byte
+	pw := newProvWriter(w, p.b.docs, p.b.texts.pairs, len(p.keys))
+	var text, key []byte
 	for i := range p.keys {
 		loc, ref := p.b.loc.at(int(p.order[i])), p.b.text.at(int(p.order[i]))
-		rec = appendProvRecord(rec[:0], loc, func(dst []byte) []byte {
-			if ref == 0 {
-				return nil
-			}
-			return p.b.texts.appendText(dst, ref, p.keys[i])
-		})
-		pw.bw.Write(rec)
+		switch {
+		case loc == builtIn:
+			pw.builtIn()
+		case ref == 0:
+			pw.key(loc)
+		case ref&affixRef != 0:
+			pw.affix(loc, ref&^affixRef)
+		default:
+			text = p.b.texts.appendText(text[:0], ref, p.keys[i])
+			key = append(key[:0], p.keys[i]...)
+			pw.inline(loc, text, key)
+		}
 	}
 	return pw.close()
 }
 
 // provWriter writes a provenance file: [Provenance.WriteTo] and
-// [SpilledKeys.Write] give the same bytes for the same keys.
+// [SpilledKeys.Write] give the same bytes for the same keys. A record's
+// form depends only on its rule text and key (how the compile stored the
+// text does not show): the key itself, else the pair around the first
+// occurrence of the key in the text, else the text.
 type provWriter struct {
-	cw *countWriter
-	bw *pargzip.Writer
+	cw     *countWriter
+	bw     *pargzip.Writer
+	pairs  [][2]string       // the compile's affix pairs
+	byID   []int32           // compile pair -> number in the file, -1 while unused
+	byText map[string]uint32 // uvarint len(prefix), prefix, suffix -> number in the file
+	rec    []byte
+	pkey   []byte
 }
 
 // provBlockBytes is the input of one gzip member of a provenance file: the
 // members are compressed on all cores (a 10^8-key provenance text is some
-// 5 GB), and at 1 MiB the members cost well under 0.1 % of the size.
+// gigabytes), and at 1 MiB the members cost well under 0.1 % of the size.
 const provBlockBytes = 1 << 20
 
 // newProvWriter writes the header: magic, key count, source documents.
-func newProvWriter(w io.Writer, docs []string, keys int) *provWriter {
+// pairs are the compile's affix pairs, which records refer to.
+func newProvWriter(w io.Writer, docs []string, pairs [][2]string, keys int) *provWriter {
 	cw := &countWriter{w: w}
 	bw, _ := pargzip.NewWriter(cw, gzip.BestSpeed, provBlockBytes, runtime.GOMAXPROCS(0)) // a valid level
 	fmt.Fprintf(bw, "%s\n%d\n", provenanceMagic, keys)
 	for _, d := range docs {
 		io.WriteString(bw, "S ")
-		io.WriteString(bw, strings.NewReplacer("\n", " ", "\r", " ").Replace(d))
+		io.WriteString(bw, oneLine(d))
 		bw.Write([]byte{'\n'})
 	}
-	return &provWriter{cw: cw, bw: bw}
+	return &provWriter{cw: cw, bw: bw, pairs: pairs, byText: map[string]uint32{}}
 }
 
-// appendProvRecord appends the line of one key: "- 0" for a built-in key,
-// else "DOC LINE" and, when text appends a rule other than the key
-// itself, a space and that rule.
-func appendProvRecord(dst []byte, loc uint64, text func(dst []byte) []byte) []byte {
-	if loc == builtIn {
-		return append(dst, "- 0\n"...)
+// oneLine replaces line breaks by spaces.
+func oneLine(s string) string { return strings.NewReplacer("\n", " ", "\r", " ").Replace(s) }
+
+// location appends "DOC LINE".
+func (pw *provWriter) location(loc uint64) {
+	pw.rec = strconv.AppendUint(pw.rec[:0], loc>>locLineBits, 10)
+	pw.rec = append(pw.rec, ' ')
+	pw.rec = strconv.AppendUint(pw.rec, loc&(1<<locLineBits-1), 10)
+}
+
+func (pw *provWriter) end() {
+	pw.rec = append(pw.rec, '\n')
+	pw.bw.Write(pw.rec)
+}
+
+// builtIn writes the line of a key the compiler added.
+func (pw *provWriter) builtIn() { pw.bw.Write([]byte("- 0\n")) }
+
+// key writes the line of a key whose rule is the key itself.
+func (pw *provWriter) key(loc uint64) {
+	pw.location(loc)
+	pw.end()
+}
+
+// affix writes the line of a key whose rule is the compile's pair id
+// around it.
+func (pw *provWriter) affix(loc uint64, id uint32) {
+	for int(id) >= len(pw.byID) {
+		pw.byID = append(pw.byID, -1)
 	}
-	dst = strconv.AppendUint(dst, loc>>locLineBits, 10)
-	dst = append(dst, ' ')
-	dst = strconv.AppendUint(dst, loc&(1<<locLineBits-1), 10)
-	if t := text(append(dst, ' ')); len(t) > len(dst)+1 {
-		dst = t
+	n := pw.byID[id]
+	if n < 0 {
+		p := pw.pairs[id]
+		n = int32(pw.pairNumber(p[0], p[1]))
+		pw.byID[id] = n
 	}
-	return append(dst, '\n')
+	pw.affixRecord(loc, uint32(n))
+}
+
+// pairNumber returns the file's number for the pair (prefix, suffix),
+// writing its definition line first when it is new.
+func pairNumber[T ~string | ~[]byte](pw *provWriter, prefix, suffix T) uint32 {
+	pw.pkey = binary.AppendUvarint(pw.pkey[:0], uint64(len(prefix)))
+	pw.pkey = append(append(pw.pkey, prefix...), suffix...)
+	if n, ok := pw.byText[string(pw.pkey)]; ok {
+		return n
+	}
+	n := uint32(len(pw.byText))
+	pw.byText[string(pw.pkey)] = n
+	pw.rec = strconv.AppendInt(append(pw.rec[:0], "P "...), int64(len(prefix)), 10)
+	pw.rec = append(append(append(pw.rec, ' '), prefix...), suffix...)
+	pw.end()
+	return n
+}
+
+func (pw *provWriter) pairNumber(prefix, suffix string) uint32 { return pairNumber(pw, prefix, suffix) }
+
+func (pw *provWriter) affixRecord(loc uint64, n uint32) {
+	pw.location(loc)
+	pw.rec = strconv.AppendUint(append(pw.rec, " @"...), uint64(n), 10)
+	pw.end()
+}
+
+// inline writes the line of key, whose rule is text.
+func (pw *provWriter) inline(loc uint64, text []byte, key []byte) {
+	switch i := indexOf(text, key); {
+	case len(text) == len(key) && i == 0:
+		pw.key(loc)
+	case i >= 0:
+		pw.affixRecord(loc, pairNumber(pw, text[:i], text[i+len(key):]))
+	default:
+		pw.location(loc)
+		pw.rec = append(append(pw.rec, " ="...), text...)
+		pw.end()
+	}
 }
 
 // close flushes and ends the gzip stream.
@@ -364,9 +448,11 @@ func LookupOrigin(r io.Reader, index, keyCount int, key string) (Origin, error) 
 		}
 		return Origin{}, fmt.Errorf("blocklist: provenance file: %s", what)
 	}
-	if h, ok := line(); !ok || h != provenanceMagic {
-		return bad("not a blindlist provenance file (version 1)")
+	h, ok := line()
+	if !ok || (h != provenanceMagic && h != provenanceMagicV1) {
+		return bad("not a blindlist provenance file (version 1 or 2)")
 	}
+	v2 := h == provenanceMagic
 	cnt, ok := line()
 	n, err := strconv.Atoi(cnt)
 	if !ok || err != nil || n < 0 {
@@ -383,11 +469,18 @@ func LookupOrigin(r io.Reader, index, keyCount int, key string) (Origin, error) 
 	for ; ok && strings.HasPrefix(l, "S "); l, ok = line() {
 		docs = append(docs, l[2:])
 	}
-	for i := 0; ok; i, ok = i+1, sc.Scan() {
-		if i > 0 {
-			l = sc.Text()
+	var pairs [][2]string // version 2: the affix pairs defined so far
+	for i := 0; ok; l, ok = line() {
+		if v2 && strings.HasPrefix(l, "P ") {
+			lenField, text, _ := strings.Cut(l[2:], " ")
+			k, err := strconv.Atoi(lenField)
+			if err != nil || k < 0 || k > len(text) {
+				return bad("bad affix pair")
+			}
+			pairs = append(pairs, [2]string{text[:k], text[k:]})
+			continue
 		}
-		if i < index {
+		if i++; i <= index {
 			continue
 		}
 		if l == "- 0" {
@@ -400,8 +493,20 @@ func LookupOrigin(r io.Reader, index, keyCount int, key string) (Origin, error) 
 		if err1 != nil || err2 != nil || d < 0 || d >= len(docs) {
 			return bad(fmt.Sprintf("bad record for key %d", index))
 		}
-		if rule == "" {
+		switch {
+		case rule == "":
 			rule = key
+		case !v2:
+		case rule[0] == '=':
+			rule = rule[1:]
+		case rule[0] == '@':
+			p, err := strconv.Atoi(rule[1:])
+			if err != nil || p < 0 || p >= len(pairs) {
+				return bad(fmt.Sprintf("bad affix pair for key %d", index))
+			}
+			rule = pairs[p][0] + key + pairs[p][1]
+		default:
+			return bad(fmt.Sprintf("bad record for key %d", index))
 		}
 		return Origin{Source: docs[d], Line: ln, Rule: rule}, nil
 	}

@@ -2,9 +2,11 @@ package blocklist
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strings"
@@ -48,6 +50,21 @@ func TestProvenance(t *testing.T) {
 		got, err := LookupOrigin(bytes.NewReader(file.Bytes()), i, len(r.Keys), k)
 		if err != nil || got != want[k] {
 			t.Errorf("file: origin of %s = %+v, %v; want %+v", k, got, err, want[k])
+		}
+	}
+	zr, err := gzip.NewReader(bytes.NewReader(file.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Version 2: a rule around its key is a pair defined once ("P 2 ||^",
+	// then "@N"), a rule that does not hold the key is written whole.
+	for _, line := range []string{"blindlist-provenance 2\n8\n", "\nP 2 ||^\n0 3 @", "\n1 2 @0\n", "\n0 4 =||Upper.Example.com/Path/\n"} {
+		if !bytes.Contains(text, []byte(line)) {
+			t.Errorf("provenance text lacks %q:\n%s", line, text)
 		}
 	}
 	if got := fmt.Sprint(want["taboola.com"]); got != "easyprivacy.txt:2 '||taboola.com^$third-party'" {
@@ -195,4 +212,52 @@ func FuzzCompileBalance(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestLookupOriginVersions reads hand-written provenance texts of both
+// versions: version 1 (the rule in full, as earlier builds wrote it) and
+// version 2 (the key itself, an affix pair defined before its first use,
+// an inline rule), and refuses malformed pairs and records.
+func TestLookupOriginVersions(t *testing.T) {
+	gz := func(text string) []byte {
+		var b bytes.Buffer
+		zw := gzip.NewWriter(&b)
+		zw.Write([]byte(text))
+		zw.Close()
+		return b.Bytes()
+	}
+	v1 := "blindlist-provenance 1\n3\nS hosts\nS abp\n0 2 0.0.0.0 a.example\n- 0\n1 7\n"
+	v2 := "blindlist-provenance 2\n4\nS hosts\nS abp\nP 8 0.0.0.0 \n0 2 @0\nP 2 ||^$third-party\n1 3 @1\n1 4 =||B.Example^\n0 9 @0\n"
+	for _, tc := range []struct {
+		name, text string
+		index, n   int
+		key        string
+		want       Origin
+		wantErr    string
+	}{
+		{"v1 rule", v1, 0, 3, "a.example", Origin{"hosts", 2, "0.0.0.0 a.example"}, ""},
+		{"v1 built in", v1, 1, 3, "apple.com/url-filter-test", Origin{}, ""},
+		{"v1 key", v1, 2, 3, "c.example", Origin{"abp", 7, "c.example"}, ""},
+		{"v2 pair", v2, 0, 4, "a.example", Origin{"hosts", 2, "0.0.0.0 a.example"}, ""},
+		{"v2 second pair", v2, 1, 4, "t.example", Origin{"abp", 3, "||t.example^$third-party"}, ""},
+		{"v2 inline", v2, 2, 4, "b.example", Origin{"abp", 4, "||B.Example^"}, ""},
+		{"v2 pair used again", v2, 3, 4, "z.example", Origin{"hosts", 9, "0.0.0.0 z.example"}, ""},
+		{"v2 undefined pair", "blindlist-provenance 2\n1\nS h\n0 1 @0\n", 0, 1, "k", Origin{}, "bad affix pair"},
+		{"v2 bad pair length", "blindlist-provenance 2\n1\nS h\nP 9 ab\n0 1 @0\n", 0, 1, "k", Origin{}, "bad affix pair"},
+		{"v2 unknown rule form", "blindlist-provenance 2\n1\nS h\n0 1 rule\n", 0, 1, "k", Origin{}, "bad record"},
+		{"version 3", "blindlist-provenance 3\n1\nS h\n0 1\n", 0, 1, "k", Origin{}, "not a blindlist provenance file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := LookupOrigin(bytes.NewReader(gz(tc.text)), tc.index, tc.n, tc.key)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("got %+v, %v; want an error with %q", got, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("got %+v, %v; want %+v", got, err, tc.want)
+			}
+		})
+	}
 }

@@ -69,16 +69,23 @@ func (s *SpilledKeys) Write(ctx context.Context, keys, prov io.Writer) error {
 	// each run on a goroutine of their own beside this merge loop.
 	kw := pipewriter.New(keys, 1<<20)
 	defer kw.Close()
-	pw := newProvWriter(prov, s.docs, s.count)
+	pw := newProvWriter(prov, s.docs, s.pairs, s.count)
 	defer pw.bw.Close()
-	var rec []byte
 	start, n := time.Now(), 0
 	for len(h) > 0 {
 		r := h[0]
 		kw.Write(r.key)
 		kw.WriteByte('\n')
-		rec = appendProvRecord(rec[:0], r.loc, func(dst []byte) []byte { return s.appendText(dst, r) })
-		pw.bw.Write(rec)
+		switch {
+		case r.loc == builtIn:
+			pw.builtIn()
+		case r.mode == spillTextKey:
+			pw.key(r.loc)
+		case r.mode == spillTextInline:
+			pw.inline(r.loc, r.text, r.key)
+		default:
+			pw.affix(r.loc, uint32(r.mode-spillTextAffix))
+		}
 		if n++; n&(1<<22-1) == 0 {
 			if err := ctx.Err(); err != nil {
 				return fmt.Errorf("blocklist: %w", err)
@@ -107,19 +114,6 @@ func (s *SpilledKeys) Write(ctx context.Context, keys, prov io.Writer) error {
 	}
 	_, err := pw.close()
 	return err
-}
-
-// appendText appends the rule of the run's current key, or nothing when
-// the rule is the key.
-func (s *SpilledKeys) appendText(dst []byte, r *runReader) []byte {
-	switch {
-	case r.loc == builtIn || r.mode == spillTextKey:
-		return nil
-	case r.mode == spillTextInline:
-		return append(dst, r.text...)
-	}
-	p := s.pairs[r.mode-spillTextAffix]
-	return append(append(append(dst, p[0]...), r.key...), p[1]...)
 }
 
 // runReader reads one sorted run.
