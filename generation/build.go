@@ -72,7 +72,9 @@ type Config struct {
 	// Logf receives one line per notable event (shards reused or
 	// reprocessed, leftovers removed); nil: quiet.
 	Logf func(format string, args ...any)
-	// Progressf, if set, receives per-shard progress lines.
+	// Progressf, if set, receives progress lines of the long phases
+	// (partitions, keys merged, keys added to the prefilter, the key
+	// delta, shards).
 	Progressf func(format string, args ...any)
 
 	// Keep is how many generations to keep, the new one included; older

@@ -64,8 +64,12 @@ func (c *Config) writeSpilled(ctx context.Context, dir string, r *Result, sk *bl
 	// 180 MB array at 10^8 keys, not a cache miss each) and the text
 	// proto of each batch beside it, on another goroutine.
 	loader := f.NewLoader(c.Workers)
+	passStart, passed := time.Now(), 0
 	err = writeRecorded(&r.written, filepath.Join(dir, KeywordDBFile), func(w io.Writer) error {
 		return src.batches(ctx, func(batch []string) error {
+			if passed += len(batch); c.Progressf != nil && passed%(1<<22) < len(batch) {
+				c.Progressf("prefilter: %d of %d keys added, %s", passed, r.KeyCount, eta(time.Since(passStart), passed, r.KeyCount))
+			}
 			if c.Workers == 1 {
 				loader.AddStrings(batch)
 				return WriteKeywordDB(w, batch)

@@ -38,6 +38,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/blindlist/blindlist/pir"
 )
@@ -65,8 +66,12 @@ type shardDelta struct {
 func (b *pirBuilder) mergeDelta(ctx context.Context, keys keySource, shardCount, prevKeys int) (*keyDelta, error) {
 	d := b.newKeyDelta(shardCount, prevKeys)
 	defer d.close()
+	start, done := time.Now(), 0
 	err := keys.batches(ctx, func(batch []string) error {
 		d.add(batch)
+		if done += len(batch); b.progressf != nil && done%(1<<22) < len(batch) {
+			b.progressf("%d of %d keys compared with the previous key list, %s", done, keys.Len(), eta(time.Since(start), done, keys.Len()))
+		}
 		return nil
 	})
 	if err == nil {
