@@ -133,10 +133,40 @@ func (n *nginx) setUpstreams(upstreams []string) error {
 	if err := n.writeConf(upstreams); err != nil {
 		return err
 	}
+	old := n.workers()
 	if err := n.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		return fmt.Errorf("e2e: reloading nginx: %w", err)
 	}
-	return n.waitGeneration()
+	if err := n.waitGeneration(); err != nil {
+		return err
+	}
+	// One answer from a new worker does not mean the old ones stopped
+	// accepting: until they exit, a new connection may still reach an
+	// old worker and its old upstreams (a 502 once one of them is gone).
+	deadline := time.Now().Add(20 * time.Second)
+	for pid := range old {
+		for syscall.Kill(pid, 0) == nil {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("e2e: nginx worker %d still running after the reload", pid)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+// workers returns the process ids of the master's children (its worker
+// processes), from /proc.
+func (n *nginx) workers() map[int]bool {
+	pid := n.cmd.Process.Pid
+	raw, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	ids := map[int]bool{}
+	for _, f := range strings.Fields(string(raw)) {
+		if id, err := strconv.Atoi(f); err == nil {
+			ids[id] = true
+		}
+	}
+	return ids
 }
 
 // waitGeneration waits until nginx answers with the current generation.
