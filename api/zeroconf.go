@@ -252,16 +252,8 @@ func syncTree(dir string) error {
 
 // syncFile fsyncs the existing regular file at path.
 func syncFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
+	if err := atomicfile.SyncFile(path); err != nil {
 		return err
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("fsync %s: %w", path, err)
 	}
 	if testingOnlySynced != nil {
 		testingOnlySynced(path)

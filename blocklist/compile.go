@@ -516,14 +516,18 @@ func (c *compiler) readLinesSequential(name string, lr *bufio.Reader, capped *ca
 			return
 		}
 		c.parseLine(p.parse, string(raw), name, n, set, sr, isBlock)
-	}, func(n int) {
-		if isBlock {
-			c.rep.Rules.Lines++
-		}
-		c.ruleDropped(isBlock, "line_too_long")
-		c.problem(Problem{name, n, "line_too_long", fmt.Sprintf("line longer than %d bytes", maxLineBytes)})
-	})
+	}, func(n int) { c.lineTooLong(name, n, isBlock) })
 	return lines, err
+}
+
+// lineTooLong counts and reports line n of document name, longer than
+// maxLineBytes (both line readers).
+func (c *compiler) lineTooLong(name string, n int, isBlock bool) {
+	if isBlock {
+		c.rep.Rules.Lines++
+	}
+	c.ruleDropped(isBlock, "line_too_long")
+	c.problem(Problem{name, n, "line_too_long", fmt.Sprintf("line longer than %d bytes", maxLineBytes)})
 }
 
 // addFast adds the keys of a line the fast path read (names, which alias

@@ -22,7 +22,6 @@ package blocklist
 import (
 	"bufio"
 	"bytes"
-	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -161,11 +160,7 @@ func (c *compiler) readLinesParallel(name string, lr *bufio.Reader, capped *capp
 		for i := range ch.lines {
 			l := &ch.lines[i]
 			if l.tooLong {
-				if isBlock {
-					c.rep.Rules.Lines++
-				}
-				c.ruleDropped(isBlock, "line_too_long")
-				c.problem(Problem{name, l.n, "line_too_long", fmt.Sprintf("line longer than %d bytes", maxLineBytes)})
+				c.lineTooLong(name, l.n, isBlock)
 				continue
 			}
 			raw := ch.text[l.start:l.end]

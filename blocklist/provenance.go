@@ -356,7 +356,7 @@ func (pw *provWriter) affix(loc uint64, id uint32) {
 	n := pw.byID[id]
 	if n < 0 {
 		p := pw.pairs[id]
-		n = int32(pw.pairNumber(p[0], p[1]))
+		n = int32(pairNumber(pw, p[0], p[1]))
 		pw.byID[id] = n
 	}
 	pw.affixRecord(loc, uint32(n))
@@ -377,8 +377,6 @@ func pairNumber[T ~string | ~[]byte](pw *provWriter, prefix, suffix T) uint32 {
 	pw.end()
 	return n
 }
-
-func (pw *provWriter) pairNumber(prefix, suffix string) uint32 { return pairNumber(pw, prefix, suffix) }
 
 func (pw *provWriter) affixRecord(loc uint64, n uint32) {
 	pw.location(loc)

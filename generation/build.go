@@ -428,7 +428,7 @@ func (fr *fileRecords) all() map[string]FileInfo {
 // syncLater fsyncs the file at path on a goroutine of its own.
 func (fr *fileRecords) syncLater(path string) {
 	fr.syncs.Go(func() {
-		err := syncFile(path)
+		err := atomicfile.SyncFile(path)
 		fr.mu.Lock()
 		defer fr.mu.Unlock()
 		if err != nil && fr.syncErr == nil {
@@ -443,22 +443,6 @@ func (fr *fileRecords) waitSynced() error {
 	fr.mu.Lock()
 	defer fr.mu.Unlock()
 	return fr.syncErr
-}
-
-// syncFile flushes the file at path to stable storage.
-func syncFile(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return fmt.Errorf("generation: fsync: %w", err)
-	}
-	err = f.Sync()
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("generation: fsync %s: %w", path, err)
-	}
-	return nil
 }
 
 // writeRecorded writes path whole (tmp file and rename) and records its

@@ -102,6 +102,23 @@ func WriteBytes(path string, perm os.FileMode, data []byte) error {
 	})
 }
 
+// SyncFile fsyncs the existing file at path: its contents and size become
+// durable (the name needs SyncDir of its directory).
+func SyncFile(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("atomicfile: fsync: %w", err)
+	}
+	err = f.Sync()
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("atomicfile: fsync %s: %w", path, err)
+	}
+	return nil
+}
+
 // SyncDir fsyncs the directory dir, making the renames, creations and
 // removals of its entries durable. Where the platform cannot fsync a
 // directory (errors.ErrUnsupported) it returns nil: there is nothing more a
