@@ -136,10 +136,7 @@ func (a *firstDimAcc) add(k, r int, leaf *bfv.Ciphertext) {
 	b := len(a.pending[k])
 	for pi := range 2 {
 		for i := range l {
-			d := a.leafRow(k, b, pi, i)
-			for j, v := range leaf.Polys[pi].Row(i)[:n] {
-				d[j] = uint32(v) // a residue below q < 2^32
-			}
+			bfv.NarrowRow(a.leafRow(k, b, pi, i), leaf.Polys[pi].Row(i)) // residues below q < 2^32
 		}
 	}
 	a.pending[k] = append(a.pending[k], r)

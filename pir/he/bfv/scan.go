@@ -124,6 +124,30 @@ func AddScanRow(o, acc []uint64, m *modq.Modulus) {
 	}
 }
 
+// NarrowRow sets dst[j] = uint32(src[j]) for every j < len(dst): an Eval
+// row (residues below q < 2^32) as the uint32 words [MulAccScan] takes.
+// src holds at least len(dst) values. With AVX2 it runs eight slots per
+// iteration and gives exactly what the portable loop does.
+func NarrowRow(dst []uint32, src []uint64) {
+	src = src[:len(dst)]
+	v := 0
+	if haveNarrowAVX2 {
+		v = len(dst) &^ 7
+		if v > 0 {
+			narrowRowAVX2(dst[:v], src[:v])
+		}
+	}
+	narrowRowGo(dst[v:], src[v:])
+}
+
+// narrowRowGo is NarrowRow in portable Go, the reference of the kernel.
+func narrowRowGo(dst []uint32, src []uint64) {
+	src = src[:len(dst)]
+	for j, v := range src {
+		dst[j] = uint32(v)
+	}
+}
+
 // MaxNarrowTerms returns how many products of values below q can be added
 // to a value below q in 64 bits: floor((2^64 − 1 − (q−1)) / (q−1)²), for
 // 2 <= q < 2^32.

@@ -13,6 +13,13 @@ var haveScanSIMD = haveSIMD
 // VPMULUDQ, so IFMA adds nothing to it); fixed at program start.
 var haveScanAVX512 = kernels.Selected() >= kernels.AVX512
 
+// haveNarrowAVX2 reports that [NarrowRow] runs narrowRowAVX2; fixed at
+// program start.
+var haveNarrowAVX2 = haveSIMD
+
+//go:noescape
+func narrowRowAVX2(dst []uint32, src []uint64)
+
 // mulAccScanSIMD is the vector kernel behind [MulAccScan] below AVX-512:
 // AVX2 here.
 func mulAccScanSIMD(acc0, acc1 []uint64, x0s, x1s, ws [][]uint32) {

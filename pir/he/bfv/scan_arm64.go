@@ -29,3 +29,10 @@ func mulAccRowsAVX2(acc []uint64, xs, ys [][]uint64) { panic("bfv: internal erro
 func mulAccRowsAVX512(acc []uint64, xs, ys [][]uint64) {
 	panic("bfv: internal error: no AVX-512 on arm64")
 }
+
+// haveNarrowAVX2 is false: [NarrowRow] runs its portable loop here.
+const haveNarrowAVX2 = false
+
+func narrowRowAVX2(dst []uint32, src []uint64) {
+	panic("bfv: internal error: no AVX2 narrowing kernel")
+}

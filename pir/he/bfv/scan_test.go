@@ -19,6 +19,34 @@ import (
 // every length around the 16-slot blocks (tails included), batches of 1
 // to 17 rows, and accumulators that wrap modulo 2^64 (both must wrap
 // alike).
+func TestNarrowRowMatchesPortable(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 5))
+	for _, n := range []int{0, 1, 7, 8, 9, 15, 16, 24, 31, 4096, 4100, 4103} {
+		src := make([]uint64, n+3) // longer than dst: only the first n count
+		for j := range src {
+			switch j % 3 {
+			case 0:
+				src[j] = rng.Uint64() // high bits set: both truncate
+			case 1:
+				src[j] = uint64(rng.Uint32())
+			default:
+				src[j] = 1<<32 - 1
+			}
+		}
+		got, want := make([]uint32, n), make([]uint32, n)
+		NarrowRow(got, src)
+		narrowRowGo(want, src)
+		if !slices.Equal(got, want) {
+			t.Fatalf("n=%d: NarrowRow (%s) differs from the portable loop", n, kernels.Selected())
+		}
+		for j, v := range want {
+			if v != uint32(src[j]) {
+				t.Fatalf("n=%d: portable NarrowRow slot %d = %d, want %d", n, j, v, uint32(src[j]))
+			}
+		}
+	}
+}
+
 func TestMulAccScanMatchesPortable(t *testing.T) {
 	rng := rand.New(rand.NewPCG(17, 4))
 	edges := []uint32{0, 1, 268369920, 1<<30 - 36, 1<<31 - 2, 1<<32 - 1}

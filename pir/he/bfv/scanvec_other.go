@@ -24,3 +24,10 @@ func mulAccRowsAVX2(acc []uint64, xs, ys [][]uint64) {
 func mulAccRowsAVX512(acc []uint64, xs, ys [][]uint64) {
 	panic("bfv: internal error: no SIMD scan kernels")
 }
+
+// haveNarrowAVX2 is false: [NarrowRow] runs its portable loop here.
+const haveNarrowAVX2 = false
+
+func narrowRowAVX2(dst []uint32, src []uint64) {
+	panic("bfv: internal error: no AVX2 narrowing kernel")
+}
