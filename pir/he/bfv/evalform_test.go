@@ -171,9 +171,17 @@ func TestGaloisTablesCache(t *testing.T) {
 				t.Fatalf("request %d: coefficient table of %d differs", i, g)
 			}
 		}
-		ring.GaloisEvalTable(want, g, n)
-		if got := ev.galoisPerm(g); !slices.Equal(got, want) {
-			t.Fatalf("request %d: slot table of %d differs", i, g)
+		// The slot plan, by what it does to a row.
+		b := p.basis(1)
+		x := ring.NewPoly(n, len(b))
+		for j := range x.Coeffs {
+			x.Coeffs[j] = uint64(j)
+		}
+		got, wantRow := ring.NewPoly(n, len(b)), ring.NewPoly(n, len(b))
+		b.GaloisEvalPermute(got, x, ev.galoisPerm(g))
+		b.GaloisEval(wantRow, x, ring.GaloisEvalPermutation(g, n))
+		if !slices.Equal(got.Coeffs, wantRow.Coeffs) {
+			t.Fatalf("request %d: slot permutation of %d differs", i, g)
 		}
 		if len(ev.gals) > maxGaloisTables {
 			t.Fatalf("evaluator keeps %d Galois tables, at most %d", len(ev.gals), maxGaloisTables)

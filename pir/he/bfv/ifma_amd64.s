@@ -164,6 +164,33 @@ mloop:
 	VZEROUPPER
 	RET
 
+// func addMulConst52IFMA(dst, x, t []uint64, w, ws, q uint64)
+//
+// dst = (x + t)·w mod q for x + t < β, ws = floor(w·β/q): the lazy
+// product is below 2q. len(dst) is a multiple of 8 and at least 8.
+TEXT ·addMulConst52IFMA(SB), NOSPLIT, $0-96
+	MOVQ         dst_base+0(FP), DI
+	MOVQ         dst_len+8(FP), CX
+	MOVQ         x_base+24(FP), SI
+	MOVQ         t_base+48(FP), DX
+	MOVQ         q+88(FP), AX
+	SETUP52
+	VPBROADCASTQ w+72(FP), Z24
+	VPBROADCASTQ ws+80(FP), Z23
+	XORQ         AX, AX
+
+amloop:
+	VMOVDQU64 (SI)(AX*8), Z0
+	VPADDQ    (DX)(AX*8), Z0, Z0
+	SHOUP52(Z0, Z24, Z23, Z1, Z2)
+	CSUB64(Z0, Z31, Z1)
+	VMOVDQU64 Z0, (DI)(AX*8)
+	ADDQ      $8, AX
+	CMPQ      AX, CX
+	JB        amloop
+	VZEROUPPER
+	RET
+
 // func shoupConstRow52IFMA(o, x []uint64, w, ws, q, mode uint64)
 //
 // shoupConstRow52 (mul52.go): p = x·w − floor(x·ws/β)·q ∈ [0, 2q); mode 0:

@@ -203,14 +203,14 @@ func (e *Evaluator) ApplyGaloisEval(out, ct *Ciphertext, g uint64, evk *Evaluati
 		if err := e.ToEval(ct); err != nil {
 			return err
 		}
-		b.GaloisEvalTab(dE, ct.Polys[1], perm)
+		b.GaloisEvalPermute(dE, ct.Polys[1], perm)
 	} else {
-		b.GaloisEvalTab(dE, ct.Polys[1], perm)
+		b.GaloisEvalPermute(dE, ct.Polys[1], perm)
 		copy(d.Coeffs, dE.Coeffs)
 		b.INTT(d)
 	}
 	c0 := e.scratch(3, l)
-	b.GaloisEvalTab(c0, ct.Polys[0], perm)
+	b.GaloisEvalPermute(c0, ct.Polys[0], perm)
 	e.shape(out, 2, l, Eval)
 	e.keySwitch(out.Polys[0], out.Polys[1], d, dE, k, l, true)
 	b.Add(out.Polys[0], out.Polys[0], c0)
@@ -242,13 +242,12 @@ func (e *Evaluator) galoisKey(ct *Ciphertext, g uint64, evk *EvaluationKey, anyF
 	return k, nil
 }
 
-// galoisPerm returns σ_g's slot permutation in the gather form of
-// [ring.GaloisEvalTable], kept in the evaluator (galoisTablesOf).
-func (e *Evaluator) galoisPerm(g uint64) []uint32 {
+// galoisPerm returns σ_g's slot permutation as a [ring.GaloisEvalPlan],
+// kept in the evaluator (galoisTablesOf).
+func (e *Evaluator) galoisPerm(g uint64) *ring.GaloisEvalPlan {
 	t := e.galoisTablesOf(g)
 	if t.eval == nil {
-		t.eval = make([]uint32, e.p.n)
-		ring.GaloisEvalTable(t.eval, g, e.p.n)
+		t.eval = ring.NewGaloisEvalPlan(g, e.p.n)
 	}
 	return t.eval
 }

@@ -48,18 +48,20 @@ type monomialEval struct {
 	mont *ring.Poly
 }
 
-// galoisTables are σ_g's gather tables for degree N: coefficient map
-// (ring.GaloisCoeffTable) and slot permutation (ring.GaloisEvalTable),
-// each made on first use.
+// galoisTables are σ_g's tables for degree N: the coefficient map's
+// gather table (ring.GaloisCoeffTable) and the slot permutation's plan
+// (ring.NewGaloisEvalPlan), each made on first use.
 type galoisTables struct {
-	g           uint64
-	coeff, eval []uint32
+	g     uint64
+	coeff []uint32
+	eval  *ring.GaloisEvalPlan
 }
 
 // maxGaloisTables bounds the Galois elements whose tables an evaluator
 // keeps: query expansion uses one element per tree level (at most
 // log2(N) <= 16), visited depth first, so each recurs between the others.
-// Each table is 4N bytes.
+// Each takes about 10N bytes (a 4N coefficient table, a plan of about
+// 6N: its 4N gather table and the group moves).
 const maxGaloisTables = 16
 
 // maxMonomials bounds the monomials other than X^(±2^a) an evaluator

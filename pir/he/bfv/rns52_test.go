@@ -55,6 +55,7 @@ func TestRow52Kernels(t *testing.T) {
 	rng := rand.New(rand.NewPCG(57, 58))
 	for _, c := range []struct{ q, qLast uint64 }{
 		{40961, 8589844481}, {8589852673, 8589844481}, {8589844481, 40961},
+		{134176769, 268361729}, {268369921, 268361729}, // 27-28-28: K = 3q and K = q
 		{primesBelow(word52Max, 4096, 2)[1], primesBelow(word52Max, 4096, 1)[0]},
 	} {
 		q, qLast := c.q, c.qLast
@@ -83,6 +84,39 @@ func TestRow52Kernels(t *testing.T) {
 					e := m.Mul(m.Sub(m.Add(src[j], m.Reduce(half)), m.Reduce(r)), inv)
 					if got[j] != e {
 						t.Fatalf("drop slot %d = %d, want %d", j, got[j], e)
+					}
+				}
+				if k := (qLast + q - 1) / q; k <= 3 {
+					// The fused Eval drop's rounding term: unreduced, in (0, 4q).
+					roundDiff(got, last, qLast, half, hmK)
+					roundDiffGo(want, last, qLast, half, hmK)
+					if !slices.Equal(got, want) {
+						t.Fatal("AVX2 rounding term differs from the portable one")
+					}
+					for j, v := range got {
+						r := (last[j] + half) % qLast
+						if v == 0 || v >= 4*q || v%q != m.Sub(m.Reduce(half), m.Reduce(r)) {
+							t.Fatalf("rounding term slot %d = %d, want ≡ h − r in (0, 4q)", j, v)
+						}
+					}
+				}
+				// src (residues) with src + the large values below 2^51: the
+				// kernels' whole input range.
+				big := make([]uint64, n)
+				for j := range big {
+					big[j] = rng.Uint64N(1<<51 - q)
+				}
+				big[0] = 1<<51 - q
+				for _, x := range [][]uint64{src, big} {
+					addMulConst52(got, x, tv, inv, invS, q)
+					addMulConst52Go(want, x, tv, inv, invS, q)
+					if !slices.Equal(got, want) {
+						t.Fatal("add-multiply differs from the portable one")
+					}
+					for j := range got {
+						if e := m.Mul(m.Add(m.Reduce(x[j]), tv[j]), inv); got[j] != e {
+							t.Fatalf("add-multiply slot %d = %d, want %d", j, got[j], e)
+						}
 					}
 				}
 				mulAddConst52(got, src, tv, inv, invS, q)

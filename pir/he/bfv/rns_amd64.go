@@ -12,6 +12,9 @@ var haveSIMD = kernels.Selected() >= kernels.AVX2
 func drop32AVX2(dst, src, last []uint64, qLast, half, q, hmK, inv, invS32 uint64)
 
 //go:noescape
+func roundDiffAVX2(dst, last []uint64, qLast, half, hmK uint64)
+
+//go:noescape
 func shoupRowAVX2(o, x, k, ks []uint64, q, acc uint64)
 
 //go:noescape
@@ -38,6 +41,9 @@ func drop52IFMA(dst, src, last []uint64, qLast, half, q, hmK, inv, invS uint64)
 
 //go:noescape
 func mulAddConst52IFMA(dst, x, t []uint64, w, ws, q uint64)
+
+//go:noescape
+func addMulConst52IFMA(dst, x, t []uint64, w, ws, q uint64)
 
 //go:noescape
 func shoupConstRow52IFMA(o, x []uint64, w, ws, q, mode uint64)

@@ -321,3 +321,31 @@ splitloop:
 	JB       splitloop
 	VZEROUPPER
 	RET
+
+// func roundDiffAVX2(dst, last []uint64, qLast, half, hmK uint64)
+//
+// roundDiff (rns52.go) four slots at a time: r = (last + half) mod qLast
+// (last + half < 2·qLast < 2^63, so the sign of last + half − qLast
+// selects), dst = hmK − r. len(dst) is a multiple of 4 and at least 4.
+TEXT ·roundDiffAVX2(SB), NOSPLIT, $0-72
+	MOVQ         dst_base+0(FP), DI
+	MOVQ         dst_len+8(FP), CX
+	MOVQ         last_base+24(FP), DX
+	VPBROADCASTQ qLast+48(FP), Y12
+	VPBROADCASTQ half+56(FP), Y11
+	VPBROADCASTQ hmK+64(FP), Y10
+	XORQ         BX, BX
+	SHLQ         $3, CX
+
+rdloop:
+	VMOVDQU   (DX)(BX*1), Y0
+	VPADDQ    Y11, Y0, Y0          // last + half
+	VPSUBQ    Y12, Y0, Y1          // − qLast, negative iff last + half < qLast
+	VBLENDVPD Y1, Y0, Y1, Y0       // r
+	VPSUBQ    Y0, Y10, Y0          // hmK − r
+	VMOVDQU   Y0, (DI)(BX*1)
+	ADDQ      $32, BX
+	CMPQ      BX, CX
+	JB        rdloop
+	VZEROUPPER
+	RET

@@ -9,6 +9,10 @@ func drop32AVX2(dst, src, last []uint64, qLast, half, q, hmK, inv, invS32 uint64
 	panic("bfv: internal error: no SIMD kernels")
 }
 
+func roundDiffAVX2(dst, last []uint64, qLast, half, hmK uint64) {
+	panic("bfv: internal error: no SIMD kernels")
+}
+
 func shoupRowAVX2(o, x, k, ks []uint64, q, acc uint64) { panic("bfv: internal error: no SIMD kernels") }
 func csub2RowAVX2(o []uint64, q uint64)                { panic("bfv: internal error: no SIMD kernels") }
 
@@ -36,6 +40,10 @@ func drop52IFMA(dst, src, last []uint64, qLast, half, q, hmK, inv, invS uint64) 
 }
 
 func mulAddConst52IFMA(dst, x, t []uint64, w, ws, q uint64) {
+	panic("bfv: internal error: no IFMA kernels")
+}
+
+func addMulConst52IFMA(dst, x, t []uint64, w, ws, q uint64) {
 	panic("bfv: internal error: no IFMA kernels")
 }
 

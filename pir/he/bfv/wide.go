@@ -149,6 +149,12 @@ func dropWide(dst, src, last []uint64, qLast, half, q, hmK, inv uint64) {
 	dropWideAVX2(dst, src[:len(dst)], last[:len(dst)], qLast, half, hmK, fq, 1/fq, float64(inv), float64(inv)/fq)
 }
 
+// addMulConstWide is addMulConst52's wide rows (same output).
+func addMulConstWide(dst, x, t []uint64, w, q uint64) {
+	fq := float64(q)
+	addMulConstWideAVX2(dst, x[:len(dst)], t[:len(dst)], fq, 1/fq, float64(w), float64(w)/fq)
+}
+
 // mulAddConstWide is mulAddConst52's wide rows (same output).
 func mulAddConstWide(dst, x, t []uint64, w, q uint64) {
 	fq := float64(q)

@@ -17,6 +17,9 @@ func dropWideAVX2(dst, src, last []uint64, qLast, half, hmK uint64, q, qInv, inv
 func mulAddConstWideAVX2(dst, x, t []uint64, q, qInv, w, wq float64)
 
 //go:noescape
+func addMulConstWideAVX2(dst, x, t []uint64, q, qInv, w, wq float64)
+
+//go:noescape
 func shoupConstRowWideAVX2(o, x []uint64, q, qInv, w, wq float64, mode uint64)
 
 //go:noescape

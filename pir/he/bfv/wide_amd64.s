@@ -239,6 +239,39 @@ mloop:
 	VZEROUPPER
 	RET
 
+// func addMulConstWideAVX2(dst, x, t []uint64, q, qInv, w, wq float64)
+//
+// dst = (x + t)·w mod q for x, t < 2^52 with t < q: x is reduced first
+// (|x| < q/2 + 1), so |x + t| < 2q, MULMOD's bound.
+TEXT ·addMulConstWideAVX2(SB), NOSPLIT, $0-104
+	MOVQ         dst_base+0(FP), DI
+	MOVQ         dst_len+8(FP), CX
+	MOVQ         x_base+24(FP), SI
+	MOVQ         t_base+48(FP), DX
+	VBROADCASTSD q+72(FP), Y15
+	VBROADCASTSD qInv+80(FP), Y14
+	SETUP
+	VBROADCASTSD w+88(FP), Y12
+	VBROADCASTSD wq+96(FP), Y11
+	XORQ         BX, BX
+	SHLQ         $3, CX
+
+amloop:
+	VMOVDQU (SI)(BX*1), Y0
+	VMOVDQU (DX)(BX*1), Y1
+	TODOUBLE(Y0)
+	TODOUBLE(Y1)
+	REDUCE(Y0, Y2)
+	VADDPD  Y1, Y0, Y0              // |x + t| < 2q
+	MULMOD(Y0, Y12, Y11, Y2, Y3)
+	OUT(Y0, Y2)
+	VMOVDQU Y0, (DI)(BX*1)
+	ADDQ    $32, BX
+	CMPQ    BX, CX
+	JB      amloop
+	VZEROUPPER
+	RET
+
 // func shoupConstRowWideAVX2(o, x []uint64, q, qInv, w, wq float64, mode uint64)
 //
 // p = x·w mod q for x < 2^52; modes shoupSet and shoupReduce: o = p;

@@ -17,6 +17,10 @@ func mulAddConstWideAVX2(dst, x, t []uint64, q, qInv, w, wq float64) {
 	panic("bfv: internal error: no wide kernels")
 }
 
+func addMulConstWideAVX2(dst, x, t []uint64, q, qInv, w, wq float64) {
+	panic("bfv: internal error: no wide kernels")
+}
+
 func shoupConstRowWideAVX2(o, x []uint64, q, qInv, w, wq float64, mode uint64) {
 	panic("bfv: internal error: no wide kernels")
 }

@@ -87,6 +87,128 @@ func (b Basis) GaloisEvalTab(out, x *Poly, tab []uint32) {
 	b.GaloisCoeffTab(out, x, tab)
 }
 
+// GaloisEvalPlan is σ_g's slot permutation on Eval rows in the form of
+// group moves, for the vector kernels of [Basis.GaloisEvalPermute]. Slot i
+// holds the value at ψ^e with e = 2·brv(i)+1, and σ_g moves it to the slot
+// of g·e mod 2N, whose low k bits depend only on e's low k+1 bits, i.e. on
+// brv(i)'s low k bits, which are i's top k bits reversed. So the slots that
+// agree in all but their low s bits (an aligned group of 2^s consecutive
+// slots) take their values from one aligned group of 2^s input slots, in
+// one of a few lane orders: the permutation is a group move plus a lane
+// permutation per group, which a vector load and one VPERMD or VPERMQ do,
+// instead of 2^s gathered loads. NewGaloisEvalPlan checks the grouping
+// rather than relying on this argument, and keeps the gather table for the
+// portable path.
+type GaloisEvalPlan struct {
+	n   int
+	tab []uint32 // gather form (GaloisEvalTable)
+	// Group moves of 4 slots (AVX2) and 8 slots (AVX-512), nil if the
+	// permutation has no such form: per output group, the first slot of
+	// its source group and the index of its lane order; the lane orders
+	// as VPERMD dword indices (two per 64-bit lane) and VPERMQ qword
+	// indices.
+	src4   []uint32
+	pat4   []uint8
+	lanes4 []uint32 // 8 per order
+	src8   []uint32
+	pat8   []uint8
+	lanes8 []uint64 // 8 per order
+}
+
+// NewGaloisEvalPlan returns σ_g's plan for degree n. g must be a valid
+// Galois element ([ValidGaloisElement]); n <= 2^31.
+func NewGaloisEvalPlan(g uint64, n int) *GaloisEvalPlan {
+	p := &GaloisEvalPlan{n: n, tab: make([]uint32, n)}
+	GaloisEvalTable(p.tab, g, n)
+	var ok bool
+	if p.src4, p.pat4, p.lanes4, ok = groupMoves(p.tab, 4, 2); !ok {
+		p.src4, p.pat4, p.lanes4 = nil, nil, nil
+	}
+	if src8, pat8, lanes8, ok := groupMoves(p.tab, 8, 1); ok {
+		p.src8, p.pat8 = src8, pat8
+		p.lanes8 = make([]uint64, len(lanes8))
+		for i, v := range lanes8 {
+			p.lanes8[i] = uint64(v)
+		}
+	}
+	return p
+}
+
+// groupMoves returns the group form of the gather table tab for groups of
+// size slots: per output group the first slot of its source group and a
+// lane-order index, and the lane orders, each as size·words indices of
+// 32-bit words (words = 2: a 64-bit lane as two dwords) or, for words = 1,
+// of 64-bit lanes. ok is false if some group has sources in more than one
+// input group, or if there are more than 256 lane orders.
+func groupMoves(tab []uint32, size, words int) (src []uint32, pat []uint8, lanes []uint32, ok bool) {
+	n := len(tab)
+	if n%size != 0 || n < size {
+		return nil, nil, nil, false
+	}
+	src, pat = make([]uint32, n/size), make([]uint8, n/size)
+	orders := map[string]int{}
+	for v := range n / size {
+		base := tab[v*size] &^ uint32(size-1)
+		order := make([]uint32, size*words)
+		for k := range size {
+			e := tab[v*size+k]
+			if e&^uint32(size-1) != base {
+				return nil, nil, nil, false
+			}
+			for w := range words {
+				order[k*words+w] = (e&uint32(size-1))*uint32(words) + uint32(w)
+			}
+		}
+		key := fmt.Sprint(order)
+		id, seen := orders[key]
+		if !seen {
+			if len(orders) == 256 {
+				return nil, nil, nil, false
+			}
+			id = len(orders)
+			orders[key] = id
+			lanes = append(lanes, order...)
+		}
+		src[v], pat[v] = base, uint8(id)
+	}
+	return src, pat, lanes, true
+}
+
+// GaloisEvalPermute sets out = σ_g(x) on NTT-form rows with the plan of
+// [NewGaloisEvalPlan]; the result equals [Basis.GaloisEval]. With AVX-512
+// it moves groups of eight slots (VPERMQ), with AVX2 groups of four
+// (VPERMD), else it gathers. out must not alias x.
+func (b Basis) GaloisEvalPermute(out, x *Poly, p *GaloisEvalPlan) {
+	b.check(out, x)
+	n := x.N
+	if p.n != n {
+		panic(fmt.Sprintf("ring: internal error: Galois plan for N=%d used for N=%d", p.n, n))
+	}
+	for r, t := range b {
+		o, xs := out.Row(r), x.Row(r)[:n]
+		switch {
+		case haveAVX512 && p.src8 != nil:
+			galoisMove8AVX512(o, xs, p.src8, p.pat8, p.lanes8)
+		case haveSIMD && haveGroupMoves && p.src4 != nil:
+			galoisMove4AVX2(o, xs, p.src4, p.pat4, p.lanes4)
+		default:
+			galoisTabRow(o, xs, p.tab, t.M.Q)
+		}
+	}
+}
+
+// galoisMoveGo is the group moves of [Basis.GaloisEvalPermute] in portable
+// Go for groups of size slots (lanes as from groupMoves with words = 1),
+// the reference the kernels are tested against.
+func galoisMoveGo(o, xs []uint64, src []uint32, pat []uint8, lanes []uint32, size int) {
+	for v, s := range src {
+		order := lanes[int(pat[v])*size:][:size]
+		for k, l := range order {
+			o[v*size+k] = xs[int(s)+int(l)]
+		}
+	}
+}
+
 // GaloisCoeffTable fills tab (length n) with the coefficient map of σ_g
 // for degree n (he-spec §5.3) in gather form: output coefficient k is input
 // coefficient tab[k] & (2^31−1), negated when bit 31 of tab[k] is set.

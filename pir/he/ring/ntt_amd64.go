@@ -54,6 +54,16 @@ func galoisGather64AVX512(o, xs []uint64, tab []uint32, q uint64)
 //go:noescape
 func galoisGatherAVX2(o, xs []uint64, tab []uint32, q uint64)
 
+// haveGroupMoves: the Galois group-move kernels (galoisMove4AVX2,
+// galoisMove8AVX512 in rows_amd64.s) exist on this architecture.
+const haveGroupMoves = true
+
+//go:noescape
+func galoisMove4AVX2(o, xs []uint64, src []uint32, pat []uint8, lanes []uint32)
+
+//go:noescape
+func galoisMove8AVX512(o, xs []uint64, src []uint32, pat []uint8, lanes []uint64)
+
 // haveIFMA reports that the AVX-512 IFMA kernels (VPMADD52LUQ/VPMADD52HUQ)
 // are selected for the 52-bit NTT of ntt_ifma_amd64.s; fixed at program
 // start.

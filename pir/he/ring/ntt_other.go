@@ -50,3 +50,14 @@ func inverse32PackedAVX2(a []uint64, wi, wis, wl []uint32, q, nInv, nInvS, nInvW
 
 // packedLastStages is false: only the amd64 packed kernel reads Table.wl32.
 const packedLastStages = false
+
+// haveGroupMoves is false: no Galois group-move kernels here.
+const haveGroupMoves = false
+
+func galoisMove4AVX2(o, xs []uint64, src []uint32, pat []uint8, lanes []uint32) {
+	panic("ring: internal error: no SIMD rows")
+}
+
+func galoisMove8AVX512(o, xs []uint64, src []uint32, pat []uint8, lanes []uint64) {
+	panic("ring: internal error: no SIMD rows")
+}

@@ -104,3 +104,65 @@ gloop:
 	JB           gloop
 	VZEROUPPER
 	RET
+
+// func galoisMove4AVX2(o, xs []uint64, src []uint32, pat []uint8, lanes []uint32)
+//
+// Basis.GaloisEvalPermute (galois.go) four slots per iteration: output
+// group v (slots 4v..4v+3) is the input group at slot src[v] with its
+// 64-bit lanes in the order lanes[8·pat[v]..+7] (dword indices for
+// VPERMD, two per lane), so one VPERMD with a memory operand moves it.
+// len(o) = 4·len(src), len(pat) >= len(src), every src[v] + 3 <
+// len(xs) and every pat[v] names an order of lanes (NewGaloisEvalPlan
+// builds them so).
+TEXT ·galoisMove4AVX2(SB), NOSPLIT, $0-120
+	MOVQ o_base+0(FP), DI
+	MOVQ xs_base+24(FP), SI
+	MOVQ src_base+48(FP), R8
+	MOVQ src_len+56(FP), CX
+	MOVQ pat_base+72(FP), R9
+	MOVQ lanes_base+96(FP), R10
+	XORQ AX, AX                    // group v
+
+mloop4:
+	MOVL    (R8)(AX*4), DX         // source slot
+	MOVBQZX (R9)(AX*1), BX         // lane order
+	SHLQ    $5, BX                 // 32 bytes per order
+	VMOVDQU (R10)(BX*1), Y1
+	VPERMD  (SI)(DX*8), Y1, Y0
+	MOVQ    AX, BX
+	SHLQ    $5, BX
+	VMOVDQU Y0, (DI)(BX*1)
+	INCQ    AX
+	CMPQ    AX, CX
+	JB      mloop4
+	VZEROUPPER
+	RET
+
+// func galoisMove8AVX512(o, xs []uint64, src []uint32, pat []uint8, lanes []uint64)
+//
+// galoisMove4AVX2 for groups of eight slots: one VPERMQ with the qword
+// indices lanes[8·pat[v]..+7] moves input slots src[v]..src[v]+7 to output
+// slots 8v..8v+7. Same preconditions with 8 for 4.
+TEXT ·galoisMove8AVX512(SB), NOSPLIT, $0-120
+	MOVQ o_base+0(FP), DI
+	MOVQ xs_base+24(FP), SI
+	MOVQ src_base+48(FP), R8
+	MOVQ src_len+56(FP), CX
+	MOVQ pat_base+72(FP), R9
+	MOVQ lanes_base+96(FP), R10
+	XORQ AX, AX                    // group v
+
+mloop8:
+	MOVL      (R8)(AX*4), DX       // source slot
+	MOVBQZX   (R9)(AX*1), BX       // lane order
+	SHLQ      $6, BX               // 64 bytes per order
+	VMOVDQU64 (R10)(BX*1), Z1
+	VPERMQ    (SI)(DX*8), Z1, Z0
+	MOVQ      AX, BX
+	SHLQ      $6, BX
+	VMOVDQU64 Z0, (DI)(BX*1)
+	INCQ      AX
+	CMPQ      AX, CX
+	JB        mloop8
+	VZEROUPPER
+	RET
