@@ -138,11 +138,7 @@ func (mt *mulTables) lift32(out, c *ring.Poly, sc []uint64) {
 	}
 	// r = [−X·Q^{-1}]_m̃ from X mod 2^64 = Σ v_i·(Q/q_i mod 2^64); the lift
 	// subtracts Q when r >= m̃/2 (rAbs = m̃ − r, neg mask set).
-	mulRow(acc, row(0), mt.qHatMt[0])
-	for i := 1; i < l; i++ {
-		macRow(acc, row(i), mt.qHatMt[i])
-	}
-	liftSign(rAbs, neg, acc, mt.mTilde, mt.negQInvMt)
+	liftSignRows(rAbs, neg, acc, sc[:l*n], mt.qHatMt, mt.mTilde, mt.negQInvMt)
 	// aux row a: (Σ v_i·(Q/q_i) ± rAbs·Q)·m̃^{-1} mod a.
 	for a, tab := range mt.aux {
 		q := tab.M.Q
@@ -284,6 +280,31 @@ func macRow(dst, x []uint64, c uint64) {
 	for j, v := range x {
 		dst[j] += v * c
 	}
+}
+
+// liftSignRows sets rAbs and neg as liftSign does for X = Σ_i v_i·cs[i]
+// (mod 2^64), v_i = v[i·n : (i+1)·n] (n = len(rAbs), each value below
+// 2^32), using acc (n values) as scratch. m̃ divides 2^32, so only X mod
+// 2^32 matters: the AVX2 kernel sums the products of the low 32 bits
+// (VPMULUDQ) and finishes the sign in registers, where the portable path
+// forms X in acc (mulRow, macRow) and then calls liftSign.
+func liftSignRows(rAbs, neg, acc, v, cs []uint64, mTilde, negQInv uint64) {
+	n, l := len(rAbs), len(cs)
+	neg, acc, v = neg[:n], acc[:n], v[:l*n]
+	if w := n &^ 3; w > 0 && haveSIMD && l > 0 {
+		liftSignAVX2(rAbs[:w], neg[:w], v, cs, mTilde, negQInv, uint64(n))
+		if w == n {
+			return
+		}
+		rAbs, neg, acc, v = rAbs[w:], neg[w:], acc[w:], v[w:]
+	}
+	// v's rows are n values apart from its (possibly advanced) start.
+	row := func(i int) []uint64 { return v[i*n : i*n+len(rAbs)] }
+	mulRow(acc, row(0), cs[0])
+	for i := 1; i < l; i++ {
+		macRow(acc, row(i), cs[i])
+	}
+	liftSign(rAbs, neg, acc, mTilde, negQInv)
 }
 
 // liftSign computes, from X mod 2^64 (acc), r = [−X·Q^{-1}]_m̃ and the

@@ -28,11 +28,7 @@ func (mt *mulTables) lift52(out, c *ring.Poly, sc []uint64) {
 		shoupConstRow52(row(i), c.Row(i), k.w, k.s, tab.M.Q, shoupReduce)
 	}
 	// r = [−X·Q^{-1}]_m̃ and the lift's sign, as in lift32.
-	mulRow(acc, row(0), mt.qHatMt[0])
-	for i := 1; i < l; i++ {
-		macRow(acc, row(i), mt.qHatMt[i])
-	}
-	liftSign(rAbs, neg, acc, mt.mTilde, mt.negQInvMt)
+	liftSignRows(rAbs, neg, acc, sc[:l*n], mt.qHatMt, mt.mTilde, mt.negQInvMt)
 	// aux row a: (Σ v_i·(Q/q_i) ± rAbs·Q)·m̃^{-1} mod a.
 	for a, tab := range mt.aux {
 		q := tab.M.Q

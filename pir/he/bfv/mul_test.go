@@ -8,6 +8,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/blindlist/blindlist/pir/he/kernels"
 	"github.com/blindlist/blindlist/pir/he/ring"
 )
 
@@ -267,5 +268,39 @@ func TestMulTablesPairClasses(t *testing.T) {
 			t.Errorf("%s: 6 pairs take %d auxiliary primes, %d pairs %d", name, len(small.aux), maxMulPairs, len(large.aux))
 		}
 		t.Logf("%s: auxiliary primes for 6 pairs %d, for %d pairs %d", name, len(small.aux), maxMulPairs, len(large.aux))
+	}
+}
+
+// TestLiftSignRows compares the fused lift sign (AVX2 where selected)
+// with the row-by-row composition it replaces, for both m̃ and several
+// row counts and lengths (with tails).
+func TestLiftSignRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(61, 62))
+	for _, mTilde := range []uint64{1 << 16, 1 << 32} {
+		for l := 1; l <= 5; l++ {
+			for _, n := range []int{1, 4, 5, 8, 13, 4096} {
+				v := make([]uint64, l*n)
+				for j := range v {
+					v[j] = rng.Uint64N(1 << 32)
+				}
+				v[0] = 1<<32 - 1
+				cs := make([]uint64, l)
+				for i := range cs {
+					cs[i] = rng.Uint64()
+				}
+				negQInv := rng.Uint64N(mTilde)
+				want, wantNeg, acc := make([]uint64, n), make([]uint64, n), make([]uint64, n)
+				mulRow(acc, v[:n], cs[0])
+				for i := 1; i < l; i++ {
+					macRow(acc, v[i*n:(i+1)*n], cs[i])
+				}
+				liftSign(want, wantNeg, acc, mTilde, negQInv)
+				got, gotNeg := make([]uint64, n), make([]uint64, n)
+				liftSignRows(got, gotNeg, make([]uint64, n), v, cs, mTilde, negQInv)
+				if !slices.Equal(got, want) || !slices.Equal(gotNeg, wantNeg) {
+					t.Fatalf("m̃=%d l=%d n=%d: liftSignRows (%s) differs from the row composition", mTilde, l, n, kernels.Selected())
+				}
+			}
+		}
 	}
 }

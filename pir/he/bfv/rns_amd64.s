@@ -349,3 +349,59 @@ rdloop:
 	JB        rdloop
 	VZEROUPPER
 	RET
+
+// func liftSignAVX2(rAbs, neg, v, cs []uint64, mTilde, negQInv, stride uint64)
+//
+// liftSignRows (mul32.go) four slots at a time: X = Σ_i v_i·cs[i] mod
+// 2^32 from VPMULUDQ of the low halves (row i of v at 8·stride·i bytes,
+// every value below 2^32), r = (X·negQInv) mod m̃ (m̃ = 2^16 or 2^32,
+// negQInv < m̃), neg = all ones where r >= m̃/2, rAbs = neg ? m̃ − r : r.
+// len(rAbs) = len(neg) is a multiple of 4 and at least 4, len(cs) >= 1,
+// stride >= len(rAbs), len(v) >= (len(cs)−1)·stride + len(rAbs).
+TEXT ·liftSignAVX2(SB), NOSPLIT, $0-120
+	MOVQ         rAbs_base+0(FP), DI
+	MOVQ         rAbs_len+8(FP), CX
+	MOVQ         neg_base+24(FP), R8
+	MOVQ         v_base+48(FP), SI
+	MOVQ         cs_base+72(FP), R9
+	MOVQ         cs_len+80(FP), R10
+	MOVQ         mTilde+96(FP), AX
+	VPBROADCASTQ mTilde+96(FP), Y15
+	DECQ         AX
+	MOVQ         AX, X14
+	VPBROADCASTQ X14, Y14           // m̃ − 1
+	SHRQ         $1, AX
+	MOVQ         AX, X13
+	VPBROADCASTQ X13, Y13           // m̃/2 − 1
+	VPBROADCASTQ negQInv+104(FP), Y12
+	MOVQ         stride+112(FP), R11
+	SHLQ         $3, R11            // bytes per row
+	SHLQ         $3, CX             // end
+	XORQ         AX, AX             // byte offset of the slot
+
+lsloop:
+	VPXOR        Y0, Y0, Y0
+	LEAQ         (SI)(AX*1), BX     // &v[0][j]
+	XORQ         DX, DX
+
+lsrow:
+	VPBROADCASTQ (R9)(DX*8), Y2
+	VPMULUDQ     (BX), Y2, Y1       // v_i·cs[i], low halves: exact mod 2^32
+	VPADDQ       Y1, Y0, Y0
+	ADDQ         R11, BX
+	INCQ         DX
+	CMPQ         DX, R10
+	JB           lsrow
+
+	VPMULUDQ  Y12, Y0, Y0           // X·negQInv, low half of X
+	VPAND     Y14, Y0, Y0           // r
+	VPCMPGTQ  Y13, Y0, Y1           // neg: r > m̃/2 − 1
+	VPSUBQ    Y0, Y15, Y2           // m̃ − r
+	VPBLENDVB Y1, Y2, Y0, Y0
+	VMOVDQU   Y0, (DI)(AX*1)
+	VMOVDQU   Y1, (R8)(AX*1)
+	ADDQ      $32, AX
+	CMPQ      AX, CX
+	JB        lsloop
+	VZEROUPPER
+	RET

@@ -9,6 +9,10 @@ func drop32AVX2(dst, src, last []uint64, qLast, half, q, hmK, inv, invS32 uint64
 	panic("bfv: internal error: no SIMD kernels")
 }
 
+func liftSignAVX2(rAbs, neg, v, cs []uint64, mTilde, negQInv, stride uint64) {
+	panic("bfv: internal error: no SIMD kernels")
+}
+
 func roundDiffAVX2(dst, last []uint64, qLast, half, hmK uint64) {
 	panic("bfv: internal error: no SIMD kernels")
 }
