@@ -62,11 +62,11 @@ func (e *Evaluator) digitNTT(x []uint64, d, dEval *ring.Poly, tab *ring.Table, r
 	}
 	src, m := d.Row(j), &tab.M
 	if e.p.moduli[j] <= 4*m.Q {
-		copy(x, src)
-	} else {
-		for s, v := range src {
-			x[s] = m.Reduce(v)
-		}
+		tab.ForwardFrom(x, src) // no copy with the packed AVX2 kernel
+		return x
+	}
+	for s, v := range src {
+		x[s] = m.Reduce(v)
 	}
 	tab.Forward(x)
 	return x

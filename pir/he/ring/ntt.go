@@ -334,6 +334,22 @@ func (t *Table) Forward(a []uint64) {
 	}
 }
 
+// ForwardFrom sets dst (N values) to the NTT of src: [Table.Forward] of a
+// copy of src, src values in [0, 4q). The packed AVX2 kernel reads src
+// directly (its first pass packs the values anyway), so the copy costs
+// nothing there; other kernels copy and transform in place. dst and src
+// are the same slice or do not overlap; src is not modified unless it is
+// dst.
+func (t *Table) ForwardFrom(dst, src []uint64) {
+	dst, src = dst[:t.N], src[:t.N]
+	if t.simd && !t.ifmaLazy && !t.ifma {
+		t.forward32VecFrom(dst, src)
+		return
+	}
+	copy(dst, src)
+	t.Forward(dst)
+}
+
 // Inverse replaces a (N NTT values in [0, q), Apple order) by the
 // coefficients it came from, in [0, q): the exact inverse of [Table.Forward].
 //

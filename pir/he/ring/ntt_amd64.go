@@ -108,7 +108,13 @@ var packedZMM = func() uint64 {
 // forward32Vec is the vector [Table.Forward] for q < 2^30 (t.simd): the
 // packed AVX2 kernel on amd64.
 func (t *Table) forward32Vec(a []uint64) {
-	forward32PackedAVX2(a, t.w32, t.ws32u, t.wl32, t.M.Q, packedZMM)
+	forward32PackedAVX2(a, a, t.w32, t.ws32u, t.wl32, t.M.Q, packedZMM)
+}
+
+// forward32VecFrom is forward32Vec of src into dst (ForwardFrom): the
+// kernel packs src into dst's first half.
+func (t *Table) forward32VecFrom(dst, src []uint64) {
+	forward32PackedAVX2(dst, src, t.w32, t.ws32u, t.wl32, t.M.Q, packedZMM)
 }
 
 // inverse32Vec is the vector [Table.Inverse] for q < 2^30 (t.simd).
@@ -117,12 +123,13 @@ func (t *Table) inverse32Vec(a []uint64) {
 }
 
 // forward32PackedAVX2 is [Table.Forward] for q < 2^30 on packed 32-bit
-// lanes (ntt_packed_amd64.s): len(a) = N >= 32, a power of two; w and ws
+// lanes (ntt_packed_amd64.s) of src into a (src is a, or N values not
+// overlapping it): len(a) = N >= 32, a power of two; w and ws
 // are the twiddles and their 32-bit Shoup companions as uint32, length N;
 // wl the last three stages' twiddles in lane order (lastStageTwiddles).
 //
 //go:noescape
-func forward32PackedAVX2(a []uint64, w, ws, wl []uint32, q, zmm uint64)
+func forward32PackedAVX2(a, src []uint64, w, ws, wl []uint32, q, zmm uint64)
 
 // inverse32PackedAVX2 is [Table.Inverse] for q < 2^30 on packed 32-bit
 // lanes; same shapes as forward32PackedAVX2 (wl: the first three stages'

@@ -28,6 +28,12 @@ func (t *Table) forward32Vec(a []uint64) {
 	forward32NEON(a, t.w32, t.ws32u, t.M.Q)
 }
 
+// forward32VecFrom is forward32Vec of a copy of src in dst (ForwardFrom).
+func (t *Table) forward32VecFrom(dst, src []uint64) {
+	copy(dst, src)
+	t.forward32Vec(dst)
+}
+
 // inverse32Vec is the vector [Table.Inverse] for q < 2^30 (t.simd); values
 // below q.
 func (t *Table) inverse32Vec(a []uint64) {

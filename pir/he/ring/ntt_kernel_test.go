@@ -28,12 +28,12 @@ var nttKernels = []kernel{
 	{"simd", (*Table).forward32Vec, (*Table).inverse32Vec, func(t *Table) bool { return t.simd }},
 	// The packed AVX2 kernel with its wide passes on eight and on sixteen
 	// lanes (amd64).
-	{"avx2-ymm", func(t *Table, a []uint64) { forward32PackedAVX2(a, t.w32, t.ws32u, t.wl32, t.M.Q, 0) },
+	{"avx2-ymm", func(t *Table, a []uint64) { forward32PackedAVX2(a, a, t.w32, t.ws32u, t.wl32, t.M.Q, 0) },
 		func(t *Table, a []uint64) {
 			inverse32PackedAVX2(a, t.wi32, t.wis32u, t.wil32, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32, 0)
 		},
 		func(t *Table) bool { return t.simd && runtime.GOARCH == "amd64" }},
-	{"avx2-zmm", func(t *Table, a []uint64) { forward32PackedAVX2(a, t.w32, t.ws32u, t.wl32, t.M.Q, 1) },
+	{"avx2-zmm", func(t *Table, a []uint64) { forward32PackedAVX2(a, a, t.w32, t.ws32u, t.wl32, t.M.Q, 1) },
 		func(t *Table, a []uint64) {
 			inverse32PackedAVX2(a, t.wi32, t.wis32u, t.wil32, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32, 1)
 		},

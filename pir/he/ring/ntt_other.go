@@ -40,7 +40,7 @@ func inverse52LazyIFMA(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS, nq ui
 	panic("ring: internal error: no IFMA NTT")
 }
 
-func forward32PackedAVX2(a []uint64, w, ws, wl []uint32, q, zmm uint64) {
+func forward32PackedAVX2(a, src []uint64, w, ws, wl []uint32, q, zmm uint64) {
 	panic("ring: internal error: no SIMD NTT")
 }
 

@@ -97,11 +97,11 @@ GLOBL packPick<>(SB), RODATA|NOPTR, $32
 	VPMINUD X, T, X              \
 	SHOUPZP(Y, W, WS, T, U)
 
-// ZSETUP broadcasts q and 2q to Z15, Z14 and sets K1 = 0xAAAA (AVX-512F;
-// run only when the caller asked for the sixteen-lane passes); both
-// kernels have q at the same frame offset. AX is clobbered.
+// ZSETUP broadcasts q and 2q to Z15, Z14 (from Y15, which every kernel
+// sets to q first) and sets K1 = 0xAAAA (AVX-512F; run only when the
+// caller asked for the sixteen-lane passes). AX is clobbered.
 #define ZSETUP \
-	VPBROADCASTD q+96(FP), Z15 \
+	VPBROADCASTD X15, Z15      \
 	VPADDD       Z15, Z15, Z14 \
 	MOVL         $0xAAAA, AX   \
 	KMOVW        AX, K1
@@ -111,25 +111,27 @@ GLOBL packPick<>(SB), RODATA|NOPTR, $32
 	VPSUBD  C, X, T \
 	VPMINUD T, X, X
 
-// func forward32PackedAVX2(a []uint64, w, ws, wl []uint32, q, zmm uint64)
+// func forward32PackedAVX2(a, src []uint64, w, ws, wl []uint32, q, zmm uint64)
 //
 // [Table.Forward] for q < 2^30; len(a) = N >= 16 a power of two, w and ws
 // the uint32 twiddles and 32-bit Shoup companions of length N. With
 // zmm != 0 (AVX-512F selected) the radix-4 passes with h >= 32 (quarters
 // of at least 16 values) run on sixteen lanes.
-TEXT ·forward32PackedAVX2(SB), NOSPLIT, $0-112
+TEXT ·forward32PackedAVX2(SB), NOSPLIT, $0-136
 	MOVQ         a_base+0(FP), DI
 	MOVQ         a_len+8(FP), CX
-	MOVQ         w_base+24(FP), SI
-	MOVQ         ws_base+48(FP), R8
-	VPBROADCASTD q+96(FP), Y15
+	MOVQ         w_base+48(FP), SI
+	MOVQ         ws_base+72(FP), R8
+	VPBROADCASTD q+120(FP), Y15
 	VPADDD       Y15, Y15, Y14
 
-	// Pack in place, eight values per iteration (inputs below 4q < 2^32).
+	// Pack src into a's first half, eight values per iteration (inputs
+	// below 4q < 2^32; src may be a itself: byte 4i is written only after
+	// bytes 8i..8i+7 were read).
 	VMOVDQU packPick<>(SB), Y13
 	MOVQ    CX, AX
 	SHRQ    $3, AX
-	MOVQ    DI, BX
+	MOVQ    src_base+24(FP), BX
 	MOVQ    DI, DX
 
 fpack:
@@ -160,7 +162,7 @@ fstage4:
 	LEAQ (R13)(R13*2), R15         // 3h/2 values in bytes
 	CMPQ R10, $32
 	JB   fgroup4
-	MOVQ zmm+104(FP), R14
+	MOVQ zmm+128(FP), R14
 	TESTQ R14, R14
 	JNZ  zfpass4
 
@@ -277,7 +279,7 @@ fgroup:
 	// in the even dwords, as the per-lane SHOUPP wants). N >= 32, so the
 	// pair count N/16 is even.
 flast:
-	MOVQ    wl_base+72(FP), R11
+	MOVQ    wl_base+96(FP), R11
 	MOVQ    CX, R9
 	SHRQ    $4, R9
 	DECQ    R9                     // p

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/blindlist/blindlist/internal/cputime"
+	"github.com/blindlist/blindlist/pir/he/kernels"
 	"github.com/blindlist/blindlist/pir/he/modq"
 )
 
@@ -287,4 +288,50 @@ func BenchmarkNTT(b *testing.B) {
 // core.
 func reportCPU(b *testing.B, cpu0 time.Duration) {
 	b.ReportMetric(float64(cputime.Process()-cpu0)/float64(b.N), "cpu-ns/op")
+}
+
+// TestForwardFrom: ForwardFrom gives Forward of a copy, for moduli that
+// take every kernel (packed 32-bit, IFMA, wide, 64-bit), inputs over the
+// whole accepted range [0, 4q), into another slice and in place, and
+// leaves a separate source unchanged.
+func TestForwardFrom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(71, 72))
+	for _, c := range []struct {
+		q uint64
+		n int
+	}{
+		{134176769, 4096}, {268369921, 4096}, {268369921, 32}, {8589852673, 4096},
+		{1152921504606830593, 4096}, {17, 8},
+	} {
+		tab, err := NewTable(c.q, c.n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src := make([]uint64, c.n)
+		for j := range src {
+			src[j] = rng.Uint64N(4 * c.q)
+			if c.q >= 1<<62 {
+				src[j] = rng.Uint64N(c.q)
+			}
+		}
+		src[0] = 4*c.q - 1
+		if c.q >= 1<<62 {
+			src[0] = c.q - 1
+		}
+		want := slices.Clone(src)
+		tab.Forward(want)
+		keep := slices.Clone(src)
+		got := make([]uint64, c.n)
+		tab.ForwardFrom(got, src)
+		if !slices.Equal(got, want) {
+			t.Fatalf("q=%d N=%d: ForwardFrom (%s) differs from Forward", c.q, c.n, kernels.Selected())
+		}
+		if !slices.Equal(src, keep) {
+			t.Fatalf("q=%d N=%d: ForwardFrom modified its source", c.q, c.n)
+		}
+		tab.ForwardFrom(src, src)
+		if !slices.Equal(src, want) {
+			t.Fatalf("q=%d N=%d: ForwardFrom in place differs from Forward", c.q, c.n)
+		}
+	}
 }
