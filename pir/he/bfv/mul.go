@@ -235,10 +235,11 @@ type mulScratch struct {
 	rows32 []uint64 // scratch rows of lift32 and scale32
 }
 
-// lift writes into out (rows q ∪ aux) the closed-form lift of the Coeff
-// poly c (rows q): rows q copied, rows aux from Apple's SmMRq step. v is
-// scratch: l values, or [mulTables.scratch32Len] for word32 and word52
-// tables.
+// lift writes into the aux rows of out (rows q ∪ aux) the closed-form
+// lift of the Coeff poly c (rows q), from Apple's SmMRq step; out's q rows
+// are not written (the lift of c is c itself there: the caller copies
+// them in the form it needs). v is scratch: l values, or
+// [mulTables.scratch32Len] for word32 and word52 tables.
 func (mt *mulTables) lift(out, c *ring.Poly, v []uint64) {
 	switch {
 	case mt.word32:
@@ -253,7 +254,6 @@ func (mt *mulTables) lift(out, c *ring.Poly, v []uint64) {
 // lift64 is lift for any primes (128-bit sums); the reference for lift32.
 func (mt *mulTables) lift64(out, c *ring.Poly, v []uint64) {
 	l := len(mt.q)
-	copy(out.Coeffs[:l*c.N], c.Coeffs[:l*c.N])
 	mask := mt.mTilde - 1
 	half := mt.mTilde / 2
 	for j := 0; j < c.N; j++ {
@@ -434,10 +434,13 @@ func (e *Evaluator) MulInnerProduct(out *Ciphertext, as, bs []*Ciphertext) error
 			for k, a := range ct.Polys {
 				dst := sc.lifted[2*j+k]
 				if forms[j] == Coeff {
+					copy(dst.Coeffs[:l*n], a.Coeffs[:l*n])
 					mt.lift(dst, a, v)
 					mt.all.NTT(dst)
 					continue
 				}
+				// Eval operand: its q rows are the Eval rows as they are,
+				// the aux rows the NTT of the lift of its coefficients.
 				c := e.scratch(0, l)
 				copy(c.Coeffs, a.Coeffs[:l*n])
 				mt.q.INTT(c)

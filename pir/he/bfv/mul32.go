@@ -128,7 +128,6 @@ func (mt *mulTables) scratch32Len(n int) int { return (len(mt.q) + len(mt.aux) +
 func (mt *mulTables) lift32(out, c *ring.Poly, sc []uint64) {
 	l := len(mt.q)
 	n := c.N
-	copy(out.Coeffs[:l*n], c.Coeffs[:l*n])
 	row := func(i int) []uint64 { return sc[i*n : (i+1)*n : (i+1)*n] }
 	acc, rAbs, neg := row(l), row(l+1), row(l+2)
 	// v_i = [c_i·m̃·(Q/q_i)^{-1}]_{q_i}, so [m̃·c]_Q = Σ v_i·(Q/q_i) − α·Q.
