@@ -60,6 +60,16 @@ func tensorMont52IFMA(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64)
 //go:noescape
 func mulAcc26AVX2(a, b, c []uint64, xs, ys [][]uint64)
 
+// haveRowsAVX512 reports that the AVX-512F row kernels of rns_amd64.s
+// (splitRowAVX512) are selected: the AVX-512 and IFMA levels; fixed at
+// program start.
+var haveRowsAVX512 = kernels.Selected() >= kernels.AVX512
+
+// splitRowAVX512 is splitRow (split.go) for len(s) a multiple of 8.
+//
+//go:noescape
+func splitRowAVX512(s, p, a, b, m, ms []uint64, q uint64)
+
 // splitRowAVX2 is splitRow (split.go) for len(s) a multiple of 4.
 //
 //go:noescape

@@ -322,6 +322,47 @@ splitloop:
 	VZEROUPPER
 	RET
 
+// func splitRowAVX512(s, p, a, b, m, ms []uint64, q uint64)
+//
+// splitRowAVX2 eight slots at a time, with the 64-bit VPMINUQ of
+// AVX-512F for the conditional subtractions. Same preconditions with 8
+// for 4.
+TEXT ·splitRowAVX512(SB), NOSPLIT, $0-152
+	MOVQ         s_base+0(FP), DI
+	MOVQ         s_len+8(FP), CX
+	MOVQ         p_base+24(FP), R9
+	MOVQ         a_base+48(FP), SI
+	MOVQ         b_base+72(FP), DX
+	MOVQ         m_base+96(FP), R8
+	MOVQ         ms_base+120(FP), R10
+	VPBROADCASTQ q+144(FP), Z15
+	XORQ         AX, AX
+
+zsplitloop:
+	VMOVDQU64 (SI)(AX*8), Z0      // a
+	VMOVDQU64 (DX)(AX*8), Z1      // b
+	VPSUBQ    Z1, Z0, Z3
+	VPADDQ    Z15, Z3, Z3         // a − b + q in (0, 2q)
+	VPSUBQ    Z15, Z3, Z4
+	VPMINUQ   Z4, Z3, Z3          // d = (a − b) mod q
+	VPADDQ    Z1, Z0, Z0          // a + b < 2q
+	VPSUBQ    Z15, Z0, Z1
+	VPMINUQ   Z1, Z0, Z0
+	VMOVDQU64 Z0, (DI)(AX*8)
+	VPMULUDQ  (R10)(AX*8), Z3, Z4
+	VPSRLQ    $32, Z4, Z4
+	VPMULUDQ  Z15, Z4, Z4
+	VPMULUDQ  (R8)(AX*8), Z3, Z3
+	VPSUBQ    Z4, Z3, Z3          // d·m mod q in [0, 2q)
+	VPSUBQ    Z15, Z3, Z4
+	VPMINUQ   Z4, Z3, Z3
+	VMOVDQU64 Z3, (R9)(AX*8)
+	ADDQ      $8, AX
+	CMPQ      AX, CX
+	JB        zsplitloop
+	VZEROUPPER
+	RET
+
 // func roundDiffAVX2(dst, last []uint64, qLast, half, hmK uint64)
 //
 // roundDiff (rns52.go) four slots at a time: r = (last + half) mod qLast

@@ -68,3 +68,10 @@ func mulAcc26AVX2(a, b, c []uint64, xs, ys [][]uint64) { panic("bfv: internal er
 func splitRowAVX2(s, p, a, b, m, ms []uint64, q uint64) {
 	panic("bfv: internal error: no SIMD kernels")
 }
+
+// haveRowsAVX512 is false: no AVX-512 row kernels here.
+const haveRowsAVX512 = false
+
+func splitRowAVX512(s, p, a, b, m, ms []uint64, q uint64) {
+	panic("bfv: internal error: no AVX-512 kernels")
+}

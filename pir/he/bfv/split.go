@@ -62,6 +62,10 @@ func (e *Evaluator) addSubMulPowerOfX(sum, prod, a, b *Ciphertext, k int) error 
 // Shoup companion of m[j]; a and b in [0, q). s may alias a or b.
 func splitRow(s, p, a, b, m, ms []uint64, q uint64) {
 	a, b, m, ms, p = a[:len(s)], b[:len(s)], m[:len(s)], ms[:len(s)], p[:len(s)]
+	if v := len(s) &^ 7; v > 0 && haveRowsAVX512 {
+		splitRowAVX512(s[:v], p[:v], a[:v], b[:v], m[:v], ms[:v], q)
+		s, p, a, b, m, ms = s[v:], p[v:], a[v:], b[v:], m[v:], ms[v:]
+	}
 	if v := len(s) &^ 3; v > 0 && haveSIMD {
 		splitRowAVX2(s[:v], p[:v], a[:v], b[:v], m[:v], ms[:v], q)
 		s, p, a, b, m, ms = s[v:], p[v:], a[v:], b[v:], m[v:], ms[v:]

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/blindlist/blindlist/pir/he/kernels"
+
 	"github.com/blindlist/blindlist/pir/he/ring"
 )
 
@@ -74,16 +76,13 @@ func TestAddSubMulPowerOfX(t *testing.T) {
 	}
 }
 
-// TestSplitRowKernel runs the AVX2 split row against the portable one on
-// the same random rows, edge residues included, for the largest modulus
-// it takes.
+// TestSplitRowKernel runs the split row of the selected level (AVX-512,
+// AVX2, with a portable tail) against the portable one on the same random
+// rows, edge residues included, for the largest modulus it takes.
 func TestSplitRowKernel(t *testing.T) {
-	if !haveSIMD {
-		t.Skip("no AVX2 kernels at this level")
-	}
 	rng := rand.New(rand.NewPCG(43, 44))
 	for _, q := range []uint64{65537, 268369921, 1<<30 - 35} {
-		const n = 64
+		const n = 64 + 7
 		a, b, m, ms := make([]uint64, n), make([]uint64, n), make([]uint64, n), make([]uint64, n)
 		for j := range n {
 			a[j], b[j], m[j] = rng.Uint64N(q), rng.Uint64N(q), rng.Uint64N(q)
@@ -93,10 +92,10 @@ func TestSplitRowKernel(t *testing.T) {
 			ms[j] = (m[j] << 32) / q
 		}
 		s1, p1, s2, p2 := make([]uint64, n), make([]uint64, n), make([]uint64, n), make([]uint64, n)
-		splitRowAVX2(s1, p1, a, b, m, ms, q)
+		splitRow(s1, p1, a, b, m, ms, q)
 		splitRowGo(s2, p2, a, b, m, ms, q)
 		if !slices.Equal(s1, s2) || !slices.Equal(p1, p2) {
-			t.Fatalf("q=%d: AVX2 and portable rows differ", q)
+			t.Fatalf("q=%d: the %s and portable rows differ", q, kernels.Selected())
 		}
 		for j := range n {
 			if want := (a[j] + q - b[j]) % q * m[j] % q; p2[j] != want || s2[j] != (a[j]+b[j])%q {
