@@ -58,6 +58,10 @@ func (d *dropper) applyEval52(tab *ring.Table, dst, src, last, t []uint64, i int
 // q_last and hmK >= q_last (so the difference is positive).
 func roundDiff(dst, last []uint64, qLast, half, hmK uint64) {
 	last = last[:len(dst)]
+	if v := len(dst) &^ 7; v > 0 && haveRowsAVX512 {
+		roundDiffAVX512(dst[:v], last[:v], qLast, half, hmK)
+		dst, last = dst[v:], last[v:]
+	}
 	if v := len(dst) &^ 3; v > 0 && haveSIMD {
 		roundDiffAVX2(dst[:v], last[:v], qLast, half, hmK)
 		dst, last = dst[v:], last[v:]

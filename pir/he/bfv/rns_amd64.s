@@ -446,3 +446,32 @@ lsrow:
 	JB        lsloop
 	VZEROUPPER
 	RET
+
+// func roundDiffAVX512(dst, last []uint64, qLast, half, hmK uint64)
+//
+// roundDiffAVX2 eight slots at a time: r = min(last + half, last + half −
+// qLast) as unsigned 64-bit values (VPMINUQ; the difference wraps above
+// 2^63 when last + half < qLast), dst = hmK − r. Same preconditions with 8
+// for 4.
+TEXT ·roundDiffAVX512(SB), NOSPLIT, $0-72
+	MOVQ         dst_base+0(FP), DI
+	MOVQ         dst_len+8(FP), CX
+	MOVQ         last_base+24(FP), DX
+	VPBROADCASTQ qLast+48(FP), Z12
+	VPBROADCASTQ half+56(FP), Z11
+	VPBROADCASTQ hmK+64(FP), Z10
+	XORQ         BX, BX
+	SHLQ         $3, CX
+
+zrdloop:
+	VMOVDQU64 (DX)(BX*1), Z0
+	VPADDQ    Z11, Z0, Z0          // last + half
+	VPSUBQ    Z12, Z0, Z1
+	VPMINUQ   Z1, Z0, Z0           // r
+	VPSUBQ    Z0, Z10, Z0          // hmK − r
+	VMOVDQU64 Z0, (DI)(BX*1)
+	ADDQ      $64, BX
+	CMPQ      BX, CX
+	JB        zrdloop
+	VZEROUPPER
+	RET

@@ -126,14 +126,19 @@ func AddScanRow(o, acc []uint64, m *modq.Modulus) {
 
 // NarrowRow sets dst[j] = uint32(src[j]) for every j < len(dst): an Eval
 // row (residues below q < 2^32) as the uint32 words [MulAccScan] takes.
-// src holds at least len(dst) values. With AVX2 it runs eight slots per
-// iteration and gives exactly what the portable loop does.
+// src holds at least len(dst) values. With AVX2 or AVX-512 (VPMOVQD) it
+// runs eight slots per iteration and gives exactly what the portable loop
+// does.
 func NarrowRow(dst []uint32, src []uint64) {
 	src = src[:len(dst)]
 	v := 0
-	if haveNarrowAVX2 {
-		v = len(dst) &^ 7
-		if v > 0 {
+	switch {
+	case haveScanAVX512:
+		if v = len(dst) &^ 7; v > 0 {
+			narrowRowAVX512(dst[:v], src[:v])
+		}
+	case haveNarrowAVX2:
+		if v = len(dst) &^ 7; v > 0 {
 			narrowRowAVX2(dst[:v], src[:v])
 		}
 	}

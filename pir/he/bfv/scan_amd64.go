@@ -20,6 +20,9 @@ var haveNarrowAVX2 = haveSIMD
 //go:noescape
 func narrowRowAVX2(dst []uint32, src []uint64)
 
+//go:noescape
+func narrowRowAVX512(dst []uint32, src []uint64)
+
 // mulAccScanSIMD is the vector kernel behind [MulAccScan] below AVX-512:
 // AVX2 here.
 func mulAccScanSIMD(acc0, acc1 []uint64, x0s, x1s, ws [][]uint32) {

@@ -349,3 +349,24 @@ loop:
 	JB          loop
 	VZEROUPPER
 	RET
+
+// func narrowRowAVX512(dst []uint32, src []uint64)
+//
+// NarrowRow (scan.go) eight slots per iteration: VPMOVQD truncates the
+// eight qwords of a 64-byte load to the eight dwords of a 32-byte store.
+// Same preconditions as narrowRowAVX2.
+TEXT ·narrowRowAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), DI
+	MOVQ dst_len+8(FP), CX
+	MOVQ src_base+24(FP), SI
+	XORQ AX, AX                    // slot j
+
+zloop:
+	VMOVDQU64 (SI)(AX*8), Z0
+	VPMOVQD   Z0, Y1
+	VMOVDQU   Y1, (DI)(AX*4)
+	ADDQ      $8, AX
+	CMPQ      AX, CX
+	JB        zloop
+	VZEROUPPER
+	RET

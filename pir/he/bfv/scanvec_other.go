@@ -31,3 +31,7 @@ const haveNarrowAVX2 = false
 func narrowRowAVX2(dst []uint32, src []uint64) {
 	panic("bfv: internal error: no AVX2 narrowing kernel")
 }
+
+func narrowRowAVX512(dst []uint32, src []uint64) {
+	panic("bfv: internal error: no AVX-512 narrowing kernel")
+}
