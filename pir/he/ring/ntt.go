@@ -121,6 +121,11 @@ func invLazyFits(q uint64, n int) bool {
 // 4q < 2^52.
 const ifmaMax = 1 << 50
 
+// ifmaFromMinN is the smallest N for which the IFMA forward kernels read
+// a separate source (ForwardFrom): from N = 64 on, their first pass is a
+// radix-8 pass (h = N/2 >= 32), the one that reads src.
+const ifmaFromMinN = 64
+
 // ErrNotNTTFriendly reports a modulus that is not prime or not ≡ 1 mod 2N.
 var ErrNotNTTFriendly = errors.New("ring: modulus is not NTT-friendly")
 
@@ -320,9 +325,9 @@ func (t *Table) Forward(a []uint64) {
 	a = a[:t.N]
 	switch {
 	case t.ifmaLazy:
-		forward52LazyIFMA(a, t.w, t.ws52, t.M.Q, t.ifmaC)
+		forward52LazyIFMA(a, a, t.w, t.ws52, t.M.Q, t.ifmaC)
 	case t.ifma:
-		forward52IFMA(a, t.w, t.ws52, t.M.Q)
+		forward52IFMA(a, a, t.w, t.ws52, t.M.Q)
 	case t.simd:
 		t.forward32Vec(a)
 	case t.wide != nil:
@@ -336,18 +341,26 @@ func (t *Table) Forward(a []uint64) {
 
 // ForwardFrom sets dst (N values) to the NTT of src: [Table.Forward] of a
 // copy of src, src values in [0, 4q). The packed AVX2 kernel reads src
-// directly (its first pass packs the values anyway), so the copy costs
+// directly (its first pass packs the values anyway), and so does the IFMA
+// kernel's first radix-8 pass for N >= ifmaFromMinN, so the copy costs
 // nothing there; other kernels copy and transform in place. dst and src
 // are the same slice or do not overlap; src is not modified unless it is
 // dst.
 func (t *Table) ForwardFrom(dst, src []uint64) {
 	dst, src = dst[:t.N], src[:t.N]
-	if t.simd && !t.ifmaLazy && !t.ifma {
+	switch {
+	case (t.ifmaLazy || t.ifma) && t.N >= ifmaFromMinN:
+		if t.ifmaLazy {
+			forward52LazyIFMA(dst, src, t.w, t.ws52, t.M.Q, t.ifmaC)
+		} else {
+			forward52IFMA(dst, src, t.w, t.ws52, t.M.Q)
+		}
+	case t.simd && !t.ifmaLazy && !t.ifma:
 		t.forward32VecFrom(dst, src)
-		return
+	default:
+		copy(dst, src)
+		t.Forward(dst)
 	}
-	copy(dst, src)
-	t.Forward(dst)
 }
 
 // Inverse replaces a (N NTT values in [0, q), Apple order) by the

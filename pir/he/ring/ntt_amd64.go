@@ -74,13 +74,13 @@ var haveIFMA = kernels.Selected() >= kernels.IFMA
 // of two, w and ws of length N.
 //
 //go:noescape
-func forward52IFMA(a, w, ws []uint64, q uint64)
+func forward52IFMA(a, src, w, ws []uint64, q uint64)
 
 // forward52LazyIFMA is forward52IFMA without the per-butterfly reduction
 // of x, for moduli with ifmaLazyFits; c = floor(2^52/q).
 //
 //go:noescape
-func forward52LazyIFMA(a, w, ws []uint64, q, c uint64)
+func forward52LazyIFMA(a, src, w, ws []uint64, q, c uint64)
 
 // inverse52IFMA is [Table.Inverse] for q < ifmaMax with
 // 52-bit Shoup companions; same shapes as forward52IFMA.

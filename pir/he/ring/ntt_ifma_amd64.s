@@ -164,11 +164,11 @@ GLOBL ifmaPairHi<>(SB), RODATA|NOPTR, $64
 #define FWDFINAL(X, T) CSUB64(X, Z30, T) \
 	CSUB64(X, Z31, T)
 
-// func forward52IFMA(a, w, ws []uint64, q uint64)
+// func forward52IFMA(a, src, w, ws []uint64, q uint64)
 //
 // The whole forward NTT (body in ntt_ifma_fwd_amd64.h); len(a) = N >= 16,
 // w and ws of length N.
-TEXT ·forward52IFMA(SB), NOSPLIT, $0-80
+TEXT ·forward52IFMA(SB), NOSPLIT, $0-104
 #include "ntt_ifma_fwd_amd64.h"
 
 #undef FWDBF
@@ -207,13 +207,13 @@ TEXT ·forward52IFMA(SB), NOSPLIT, $0-80
 #define FWDBF(X, Y, W, WS, T, R) FWD52LAZY(X, Y, W, WS, T, R)
 #define FWDFINAL(X, T) REDUCE52(X, T)
 
-// func forward52LazyIFMA(a, w, ws []uint64, q, c uint64)
+// func forward52LazyIFMA(a, src, w, ws []uint64, q, c uint64)
 //
 // forward52IFMA without the per-butterfly reduction of x, for moduli with
 // (4 + 2·log2(N))·q < β (see ifmaLazy in ntt.go), and c = floor(β/q) for
 // the final reduction.
-TEXT ·forward52LazyIFMA(SB), NOSPLIT, $0-88
-	VPBROADCASTQ c+80(FP), Z22
+TEXT ·forward52LazyIFMA(SB), NOSPLIT, $0-112
+	VPBROADCASTQ c+104(FP), Z22
 #include "ntt_ifma_fwd_amd64.h"
 
 #define INVBF(X, Y, W, WS, T, R) INV52(X, Y, W, WS, T, R)

@@ -1,12 +1,17 @@
 // The body of the forward IFMA NTT kernels (ntt_ifma_amd64.s), included
 // once per variant with its butterfly FWDBF and its final reduction
-// FWDFINAL to [0, q) defined. Labels are local to each TEXT symbol.
+// FWDFINAL to [0, q) defined. Labels are local to each TEXT symbol. The
+// first radix-8 pass reads src and writes a (R14 = src − a, zero after
+// it), so src must be a itself unless N >= 64 (the first pass is then
+// radix 8); src and a are the same or do not overlap.
 
 	MOVQ a_base+0(FP), DI
 	MOVQ a_len+8(FP), CX
-	MOVQ w_base+24(FP), SI
-	MOVQ ws_base+48(FP), R8
-	MOVQ q+72(FP), AX
+	MOVQ w_base+48(FP), SI
+	MOVQ ws_base+72(FP), R8
+	MOVQ src_base+24(FP), R14
+	SUBQ DI, R14                   // src − a: the first radix-8 pass reads src
+	MOVQ q+96(FP), AX
 	SETUP
 	MOVQ $1, R9                    // m: groups in this stage
 	MOVQ CX, R10
@@ -52,14 +57,16 @@ fgroup8:
 
 floop8:
 	LEAQ      (BX)(R13*4), DX      // &a4
-	VMOVDQU64 (BX), Z0
-	VMOVDQU64 (BX)(R13*1), Z1
-	VMOVDQU64 (BX)(R13*2), Z2
-	VMOVDQU64 (BX)(R15*1), Z3
-	VMOVDQU64 (DX), Z4
-	VMOVDQU64 (DX)(R13*1), Z5
-	VMOVDQU64 (DX)(R13*2), Z6
-	VMOVDQU64 (DX)(R15*1), Z7
+	LEAQ      (BX)(R14*1), R12     // where a0..a3 are read: src in the first pass
+	VMOVDQU64 (R12), Z0
+	VMOVDQU64 (R12)(R13*1), Z1
+	VMOVDQU64 (R12)(R13*2), Z2
+	VMOVDQU64 (R12)(R15*1), Z3
+	LEAQ      (R12)(R13*4), R12    // and a4..a7
+	VMOVDQU64 (R12), Z4
+	VMOVDQU64 (R12)(R13*1), Z5
+	VMOVDQU64 (R12)(R13*2), Z6
+	VMOVDQU64 (R12)(R15*1), Z7
 	FWDBF(Z0, Z4, Z8, Z9, Z23, Z24)
 	FWDBF(Z1, Z5, Z8, Z9, Z25, Z26)
 	FWDBF(Z2, Z6, Z8, Z9, Z23, Z24)
@@ -90,6 +97,7 @@ floop8:
 	JB        fgroup8
 	SHLQ      $3, R9
 	SHRQ      $3, R10
+	XORQ      R14, R14             // later passes work in place
 	JMP       fstage8
 
 	// Two stages per pass (radix 4) while h >= 16: stage (m, h) on the

@@ -38,17 +38,17 @@ var nttKernels = []kernel{
 			inverse32PackedAVX2(a, t.wi32, t.wis32u, t.wil32, t.M.Q, t.nInv, t.nInvS32, t.nInvW, t.nInvWS32, 1)
 		},
 		func(t *Table) bool { return t.simd && haveAVX512 }},
-	{"ifma", func(t *Table, a []uint64) { forward52IFMA(a, t.w, t.ws52, t.M.Q) },
+	{"ifma", func(t *Table, a []uint64) { forward52IFMA(a, a, t.w, t.ws52, t.M.Q) },
 		func(t *Table, a []uint64) {
 			inverse52IFMA(a, t.wi, t.wis52, t.M.Q, t.nInv, t.nInvS52, t.nInvW, t.nInvWS52)
 		},
 		func(t *Table) bool { return t.ifma }},
-	{"ifma-lazy", func(t *Table, a []uint64) { forward52LazyIFMA(a, t.w, t.ws52, t.M.Q, t.ifmaC) },
+	{"ifma-lazy", func(t *Table, a []uint64) { forward52LazyIFMA(a, a, t.w, t.ws52, t.M.Q, t.ifmaC) },
 		func(t *Table, a []uint64) {
 			inverse52IFMA(a, t.wi, t.wis52, t.M.Q, t.nInv, t.nInvS52, t.nInvW, t.nInvWS52)
 		},
 		func(t *Table) bool { return t.ifmaLazy }},
-	{"ifma-lazy-inverse", func(t *Table, a []uint64) { forward52LazyIFMA(a, t.w, t.ws52, t.M.Q, t.ifmaC) },
+	{"ifma-lazy-inverse", func(t *Table, a []uint64) { forward52LazyIFMA(a, a, t.w, t.ws52, t.M.Q, t.ifmaC) },
 		func(t *Table, a []uint64) {
 			inverse52LazyIFMA(a, t.wi, t.wis52, t.M.Q, t.nInv, t.nInvS52, t.nInvW, t.nInvWS52, t.ifmaNQ)
 		},

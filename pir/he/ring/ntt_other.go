@@ -18,7 +18,7 @@ var haveAVX512 = false
 // haveIFMA is false: no IFMA kernels on this architecture.
 var haveIFMA = false
 
-func forward52IFMA(a, w, ws []uint64, q uint64) { panic("ring: internal error: no IFMA NTT") }
+func forward52IFMA(a, src, w, ws []uint64, q uint64) { panic("ring: internal error: no IFMA NTT") }
 
 func inverse52IFMA(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS uint64) {
 	panic("ring: internal error: no IFMA NTT")
@@ -34,7 +34,7 @@ func galoisGather64AVX512(o, xs []uint64, tab []uint32, q uint64) {
 	panic("ring: internal error: no SIMD rows")
 }
 
-func forward52LazyIFMA(a, w, ws []uint64, q, c uint64) { panic("ring: internal error: no IFMA NTT") }
+func forward52LazyIFMA(a, src, w, ws []uint64, q, c uint64) { panic("ring: internal error: no IFMA NTT") }
 
 func inverse52LazyIFMA(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS, nq uint64) {
 	panic("ring: internal error: no IFMA NTT")
