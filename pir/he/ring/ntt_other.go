@@ -34,7 +34,9 @@ func galoisGather64AVX512(o, xs []uint64, tab []uint32, q uint64) {
 	panic("ring: internal error: no SIMD rows")
 }
 
-func forward52LazyIFMA(a, src, w, ws []uint64, q, c uint64) { panic("ring: internal error: no IFMA NTT") }
+func forward52LazyIFMA(a, src, w, ws []uint64, q, c uint64) {
+	panic("ring: internal error: no IFMA NTT")
+}
 
 func inverse52LazyIFMA(a, wi, wis []uint64, q, nInv, nInvS, nInvW, nInvWS, nq uint64) {
 	panic("ring: internal error: no IFMA NTT")
