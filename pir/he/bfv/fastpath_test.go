@@ -206,6 +206,23 @@ func TestDrop32Kernels(t *testing.T) {
 				if !slices.Equal(got, want) {
 					t.Fatalf("moduli %v row %d n=%d: AVX2 drop differs from the portable one", p.moduli, i, n)
 				}
+				// The fused Eval drop's multiply pass: (x + t)·inv mod q.
+				tv := make([]uint64, n)
+				for j := range tv {
+					tv[j] = rng.Uint64N(q)
+				}
+				tv[0] = q - 1
+				addMulConst32(got, src, tv, d.inv[i], d.invS32[i], q)
+				addMulConst32Go(want, src, tv, d.inv[i], d.invS32[i], q)
+				if !slices.Equal(got, want) {
+					t.Fatalf("moduli %v row %d n=%d: AVX2 add-multiply differs from the portable one", p.moduli, i, n)
+				}
+				m := tab.M
+				for j, v := range want {
+					if e := m.Mul(m.Add(src[j], tv[j]), d.inv[i]); v != e {
+						t.Fatalf("moduli %v row %d slot %d: add-multiply %d, want %d", p.moduli, i, j, v, e)
+					}
+				}
 			}
 		}
 	}

@@ -193,6 +193,28 @@ func drop32Go(dst, src, last []uint64, qLast, half, q, hmK, inv, invS32 uint64) 
 	}
 }
 
+// addMulConst32 sets dst = (x + t)·w mod q slot-wise for x, t < q <
+// 2^30 and ws = floor(w·2^32/q): x + t < 2q, and the Shoup product of a
+// value below 2^32 is in [0, 2q). dst may alias x or t.
+func addMulConst32(dst, x, t []uint64, w, ws, q uint64) {
+	x, t = x[:len(dst)], t[:len(dst)]
+	if v := len(dst) &^ 3; v > 0 && haveSIMD {
+		addMulConst32AVX2(dst[:v], x[:v], t[:v], w, ws, q)
+		dst, x, t = dst[v:], x[v:], t[v:]
+	}
+	addMulConst32Go(dst, x, t, w, ws, q)
+}
+
+// addMulConst32Go is addMulConst32 in portable Go.
+func addMulConst32Go(dst, x, t []uint64, w, ws, q uint64) {
+	x, t = x[:len(dst)], t[:len(dst)]
+	for j, v := range x {
+		v += t[j]
+		p := v*w - (v*ws>>32)*q
+		dst[j] = min(p, p-q)
+	}
+}
+
 type keySwitchLevel struct {
 	ext  ring.Basis // q_0..q_{l-1}, P
 	drop *dropper

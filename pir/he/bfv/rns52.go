@@ -44,6 +44,12 @@ func (d *dropper) applyEval52(tab *ring.Table, dst, src, last, t []uint64, i int
 	if k <= 3 {
 		roundDiff(t, last, qLast, d.half, hmK)
 		tab.Forward(t)
+		if d.word32 && !haveIFMA {
+			// Moduli below 2^30 without IFMA: 32-bit Shoup products
+			// (three VPMULUDQ) instead of the wide kernels' doubles.
+			addMulConst32(dst, src, t, d.inv[i], d.invS32[i], q)
+			return
+		}
 		addMulConst52(dst, src, t, d.inv[i], d.invS52[i], q)
 		return
 	}

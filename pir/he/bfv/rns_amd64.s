@@ -475,3 +475,36 @@ zrdloop:
 	JB        zrdloop
 	VZEROUPPER
 	RET
+
+// func addMulConst32AVX2(dst, x, t []uint64, w, ws, q uint64)
+//
+// addMulConst32 (rns.go) four slots at a time: v = x + t < 2q < 2^31,
+// p = v·w − floor(v·ws/2^32)·q ∈ [0, 2q), dst = p mod q (one conditional
+// subtraction on 32-bit halves). len(dst) is a multiple of 4 and at
+// least 4.
+TEXT ·addMulConst32AVX2(SB), NOSPLIT, $0-96
+	MOVQ         dst_base+0(FP), DI
+	MOVQ         dst_len+8(FP), CX
+	MOVQ         x_base+24(FP), SI
+	MOVQ         t_base+48(FP), DX
+	VPBROADCASTQ w+72(FP), Y13
+	VPBROADCASTQ ws+80(FP), Y12
+	VPBROADCASTQ q+88(FP), Y15
+	XORQ         AX, AX
+
+am32loop:
+	VMOVDQU  (SI)(AX*8), Y0
+	VPADDQ   (DX)(AX*8), Y0, Y0   // v = x + t
+	VPMULUDQ Y12, Y0, Y1
+	VPSRLQ   $32, Y1, Y1
+	VPMULUDQ Y15, Y1, Y1
+	VPMULUDQ Y13, Y0, Y0
+	VPSUBQ   Y1, Y0, Y0           // [0, 2q)
+	VPSUBD   Y15, Y0, Y1
+	VPMINUD  Y1, Y0, Y0
+	VMOVDQU  Y0, (DI)(AX*8)
+	ADDQ     $4, AX
+	CMPQ     AX, CX
+	JB       am32loop
+	VZEROUPPER
+	RET
