@@ -45,8 +45,8 @@ func ScanIndex(j, n int) int {
 // accumulators in scan order ([ScanIndex]) and every other row in slot
 // order. Each accumulator is loaded and stored once per call, however many
 // rows the batch has: on large databases the accumulators do not fit in
-// the core's cache, and their traffic, not the plaintexts', bounds the
-// scan.
+// the core's cache. The plaintext rows, the one stream that comes from
+// memory, are prefetched ahead by the x86 kernels (scan_amd64.s).
 //
 // Bounds: every input is below 2^32 (residues modulo a q < 2^32), so every
 // product is below 2^64 and the sums are exact as long as the caller
