@@ -15,6 +15,9 @@ func drop32AVX2(dst, src, last []uint64, qLast, half, q, hmK, inv, invS32 uint64
 func liftSignAVX2(rAbs, neg, v, cs []uint64, mTilde, negQInv, stride uint64)
 
 //go:noescape
+func addScanRowAVX2(o, acc []uint64, q, qInvNeg, c32, c64 uint64)
+
+//go:noescape
 func addMulConst32AVX2(dst, x, t []uint64, w, ws, q uint64)
 
 //go:noescape

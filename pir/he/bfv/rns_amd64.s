@@ -508,3 +508,74 @@ am32loop:
 	JB       am32loop
 	VZEROUPPER
 	RET
+
+// REDC32 sets V = (V + M·q)/2^32 with M = (V mod 2^32)·qInvNeg mod 2^32
+// (Y12 = qInvNeg, Y15 = q): V·2^{-32} mod q, below 3q for V < 2q·2^32.
+// M is clobbered.
+#define REDC32(V, M) \
+	VPMULUDQ Y12, V, M \
+	VPMULUDQ Y15, M, M \
+	VPADDQ   M, V, V   \
+	VPSRLQ   $32, V, V
+
+// SCANRED sets X = acc mod q in [0, q) for a 64-bit acc in X (Y13 =
+// 2^64 mod q, Y14 = 2^32 mod q): V = (acc >> 32)·Y13 + (acc mod 2^32)·Y14
+// ≡ acc·2^32, V < 2q·2^32, then REDC32 and two conditional subtractions
+// on the low dwords (every value below 3q < 2^32). T, M are clobbered.
+#define SCANRED(X, T, M) \
+	VPSRLQ   $32, X, T  \
+	VPMULUDQ Y13, T, T  \
+	VPMULUDQ Y14, X, X  \
+	VPADDQ   T, X, X    \
+	REDC32(X, M)        \
+	VPSUBD   Y15, X, T  \
+	VPMINUD  T, X, X    \
+	VPSUBD   Y15, X, T  \
+	VPMINUD  T, X, X
+
+// func addScanRowAVX2(o, acc []uint64, q, qInvNeg, c32, c64 uint64)
+//
+// AddScanRow (scan.go) for q < 2^30 (so that V + M·q < 3q·2^32 < 2^64),
+// eight slots per iteration: the even slots' sums E = acc[p..p+3] and the
+// odd slots' O = acc[p+8..p+11] (p = (j &^ 15) + 4·((j >> 3) & 1), the
+// scan order) are reduced (SCANRED), interleaved back to slot order
+// (VPUNPCKLQDQ/VPUNPCKHQDQ, VPERM2I128) and added to o[j..j+7] mod q.
+// len(o) = len(acc) is a multiple of 16 and at least 16.
+TEXT ·addScanRowAVX2(SB), NOSPLIT, $0-80
+	MOVQ         o_base+0(FP), DI
+	MOVQ         o_len+8(FP), CX
+	MOVQ         acc_base+24(FP), SI
+	VPBROADCASTQ q+48(FP), Y15
+	VPBROADCASTQ qInvNeg+56(FP), Y12
+	VPBROADCASTQ c32+64(FP), Y14
+	VPBROADCASTQ c64+72(FP), Y13
+	XORQ         AX, AX            // slot j
+
+asloop:
+	MOVQ    AX, BX                 // p
+	ANDQ    $-16, BX
+	MOVQ    AX, DX
+	SHRQ    $1, DX
+	ANDQ    $4, DX
+	ADDQ    DX, BX
+	VMOVDQU (SI)(BX*8), Y0         // E: slots j, j+2, j+4, j+6
+	VMOVDQU 64(SI)(BX*8), Y1       // O: slots j+1, j+3, j+5, j+7
+	SCANRED(Y0, Y2, Y3)
+	SCANRED(Y1, Y2, Y3)
+	VPUNPCKLQDQ Y1, Y0, Y2         // j, j+1 | j+4, j+5
+	VPUNPCKHQDQ Y1, Y0, Y3         // j+2, j+3 | j+6, j+7
+	VPERM2I128  $0x20, Y3, Y2, Y0  // j .. j+3
+	VPERM2I128  $0x31, Y3, Y2, Y1  // j+4 .. j+7
+	VPADDQ      (DI)(AX*8), Y0, Y0
+	VPADDQ      32(DI)(AX*8), Y1, Y1
+	VPSUBD      Y15, Y0, Y2
+	VPMINUD     Y2, Y0, Y0
+	VPSUBD      Y15, Y1, Y2
+	VPMINUD     Y2, Y1, Y1
+	VMOVDQU     Y0, (DI)(AX*8)
+	VMOVDQU     Y1, 32(DI)(AX*8)
+	ADDQ        $8, AX
+	CMPQ        AX, CX
+	JB          asloop
+	VZEROUPPER
+	RET

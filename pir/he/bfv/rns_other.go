@@ -13,6 +13,10 @@ func liftSignAVX2(rAbs, neg, v, cs []uint64, mTilde, negQInv, stride uint64) {
 	panic("bfv: internal error: no SIMD kernels")
 }
 
+func addScanRowAVX2(o, acc []uint64, q, qInvNeg, c32, c64 uint64) {
+	panic("bfv: internal error: no SIMD kernels")
+}
+
 func addMulConst32AVX2(dst, x, t []uint64, w, ws, q uint64) {
 	panic("bfv: internal error: no SIMD kernels")
 }

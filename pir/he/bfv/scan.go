@@ -112,7 +112,18 @@ func AddScanRow(o, acc []uint64, m *modq.Modulus) {
 	n := len(o)
 	acc = acc[:n]
 	full := n &^ (ScanBlock - 1)
-	for g := 0; g < full; g += ScanBlock {
+	g := 0
+	if full > 0 && haveSIMD && m.Q < word32Max {
+		// v = hi·(2^64 mod q) + lo·(2^32 mod q) ≡ acc·2^32 for acc =
+		// hi·2^32 + lo, v < 2q·2^32, and one Montgomery reduction by 2^32
+		// (qInvNeg = −q^{-1} mod 2^32) gives acc mod q in [0, 3q).
+		q := m.Q
+		c32 := (1 << 32) % q
+		c64 := m.Reduce(c32 * c32)
+		addScanRowAVX2(o[:full], acc[:full], q, negInv32(q), c32, c64)
+		g = full
+	}
+	for ; g < full; g += ScanBlock {
 		ob, ab := (*[ScanBlock]uint64)(o[g:]), (*[ScanBlock]uint64)(acc[g:])
 		for t := range ScanBlock / 2 {
 			ob[2*t] = m.Add(ob[2*t], m.Reduce(ab[t]))
@@ -151,6 +162,16 @@ func narrowRowGo(dst []uint32, src []uint64) {
 	for j, v := range src {
 		dst[j] = uint32(v)
 	}
+}
+
+// negInv32 returns −q^{-1} mod 2^32 for odd q (Newton's iteration: each
+// step doubles the correct low bits, from 3 for q·q ≡ 1 mod 8).
+func negInv32(q uint64) uint64 {
+	x := uint32(q) // q^{-1} mod 2^3
+	for range 4 {  // 3 -> 6 -> 12 -> 24 -> 48 bits
+		x *= 2 - uint32(q)*x
+	}
+	return uint64(-x)
 }
 
 // MaxNarrowTerms returns how many products of values below q can be added
