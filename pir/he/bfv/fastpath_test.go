@@ -326,7 +326,7 @@ func TestConstRowKernels(t *testing.T) {
 				shoupConstRow(got, x, c.w, c.s, q, mode)
 				shoupConstRowGo(want, x, c.w, c.s, q, mode)
 				if !slices.Equal(got, want) {
-					t.Fatalf("q=%d n=%d mode %d: AVX2 constant product differs from the portable one", q, n, mode)
+					t.Fatalf("q=%d n=%d mode %d: constant product (%s) differs from the portable one", q, n, mode, kernels.Selected())
 				}
 				for i := range got {
 					p := m.Mul(m.Reduce(x[i]), c.w)
@@ -342,7 +342,7 @@ func TestConstRowKernels(t *testing.T) {
 			signedAddRow(got, acc, s, neg, c.w, c.s, q)
 			signedAddRowGo(want, acc, s, neg, c.w, c.s, q)
 			if !slices.Equal(got, want) {
-				t.Fatalf("q=%d n=%d: AVX2 signed add differs from the portable one", q, n)
+				t.Fatalf("q=%d n=%d: signed add (%s) differs from the portable one", q, n, kernels.Selected())
 			}
 			for i := range got {
 				tv := m.Mul(m.Reduce(s[i]), c.w)
@@ -382,7 +382,7 @@ func TestTensorMont(t *testing.T) {
 			tensor32(got[0], got[1], got[2], in[3], in[4], in[5], in[6], q, qInv)
 			tensor32Go(want[0], want[1], want[2], in[3], in[4], in[5], in[6], q, qInv)
 			if !(slices.Equal(got[0], want[0]) && slices.Equal(got[1], want[1]) && slices.Equal(got[2], want[2])) {
-				t.Fatalf("q=%d n=%d: AVX2 tensor differs from the portable one", q, n)
+				t.Fatalf("q=%d n=%d: tensor (%s) differs from the portable one", q, n, kernels.Selected())
 			}
 			for j := 0; j < n; j++ {
 				x0, x1, y0, y1 := in[3][j], in[4][j], in[5][j], in[6][j]

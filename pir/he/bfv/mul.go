@@ -486,7 +486,11 @@ func (e *Evaluator) MulInnerProduct(out *Ciphertext, as, bs []*Ciphertext) error
 func tensor32(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64) {
 	n := len(d0)
 	d1, d2, x0, x1, y0, y1 = d1[:n], d2[:n], x0[:n], x1[:n], y0[:n], y1[:n]
-	if v := n &^ 3; v > 0 && haveSIMD {
+	if v := n &^ 7; v > 0 && haveRowsAVX512 {
+		tensorMontAVX512(d0[:v], d1[:v], d2[:v], x0[:v], x1[:v], y0[:v], y1[:v], q, qInv)
+		d0, d1, d2, x0, x1, y0, y1 = d0[v:], d1[v:], d2[v:], x0[v:], x1[v:], y0[v:], y1[v:]
+	}
+	if v := len(d0) &^ 3; v > 0 && haveSIMD {
 		tensorMontAVX2(d0[:v], d1[:v], d2[:v], x0[:v], x1[:v], y0[:v], y1[:v], q, qInv)
 		d0, d1, d2, x0, x1, y0, y1 = d0[v:], d1[v:], d2[v:], x0[v:], x1[v:], y0[v:], y1[v:]
 	}

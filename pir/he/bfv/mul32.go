@@ -213,6 +213,10 @@ func shoupAcc(term int) uint64 {
 // w < q < 2^30 with companion ws = floor(w·2^32/q); see the modes.
 func shoupConstRow(o, x []uint64, w, ws, q, mode uint64) {
 	x = x[:len(o)]
+	if v := len(o) &^ 7; v > 0 && haveRowsAVX512 {
+		shoupConstRowAVX512(o[:v], x[:v], w, ws, q, mode)
+		o, x = o[v:], x[v:]
+	}
 	if v := len(o) &^ 3; v > 0 && haveSIMD {
 		shoupConstRowAVX2(o[:v], x[:v], w, ws, q, mode)
 		o, x = o[v:], x[v:]
@@ -243,6 +247,10 @@ func shoupConstRowGo(o, x []uint64, w, ws, q, mode uint64) {
 // with acc in [0, 2q), reduced to [0, q).
 func signedAddRow(dst, acc, s, neg []uint64, e, es, q uint64) {
 	acc, s, neg = acc[:len(dst)], s[:len(dst)], neg[:len(dst)]
+	if v := len(dst) &^ 7; v > 0 && haveRowsAVX512 {
+		signedAddRowAVX512(dst[:v], acc[:v], s[:v], neg[:v], e, es, q)
+		dst, acc, s, neg = dst[v:], acc[v:], s[v:], neg[v:]
+	}
 	if v := len(dst) &^ 3; v > 0 && haveSIMD {
 		signedAddRowAVX2(dst[:v], acc[:v], s[:v], neg[:v], e, es, q)
 		dst, acc, s, neg = dst[v:], acc[v:], s[v:], neg[v:]

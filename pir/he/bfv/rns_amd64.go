@@ -74,6 +74,15 @@ func mulAcc26AVX2(a, b, c []uint64, xs, ys [][]uint64)
 // program start.
 var haveRowsAVX512 = kernels.Selected() >= kernels.AVX512
 
+//go:noescape
+func shoupConstRowAVX512(o, x []uint64, w, ws, q, mode uint64)
+
+//go:noescape
+func signedAddRowAVX512(dst, acc, s, neg []uint64, e, es, q uint64)
+
+//go:noescape
+func tensorMontAVX512(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64)
+
 // splitRowAVX512 is splitRow (split.go) for len(s) a multiple of 8.
 //
 //go:noescape

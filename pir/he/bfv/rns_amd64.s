@@ -579,3 +579,161 @@ asloop:
 	JB          asloop
 	VZEROUPPER
 	RET
+
+// The AVX-512F versions of the 32-bit rows (shoupConstRow, signedAddRow,
+// tensor32) at the avx512 and ifma levels: eight lanes, the same Shoup and
+// Montgomery products on the low dwords (VPMULUDQ), VPMINUQ for the
+// conditional subtractions. Lengths are multiples of 8.
+
+// SHOUP32Z sets X = X·W − floor(X·WS/2^32)·q ∈ [0, 2q) for X < 2^32 (Z15 =
+// q). T is clobbered.
+#define SHOUP32Z(X, W, WS, T) \
+	VPMULUDQ WS, X, T \
+	VPSRLQ   $32, T, T \
+	VPMULUDQ Z15, T, T \
+	VPMULUDQ W, X, X  \
+	VPSUBQ   T, X, X
+
+// CSUBZ sets X = X − C if X >= C, for X < 2C. T is clobbered.
+#define CSUBZ(X, C, T) \
+	VPSUBQ  C, X, T \
+	VPMINUQ T, X, X
+
+// func shoupConstRowAVX512(o, x []uint64, w, ws, q, mode uint64)
+//
+// shoupConstRowAVX2 on eight lanes, modes 0 to 2.
+TEXT ·shoupConstRowAVX512(SB), NOSPLIT, $0-80
+	MOVQ         o_base+0(FP), DI
+	MOVQ         o_len+8(FP), CX
+	MOVQ         x_base+24(FP), SI
+	VPBROADCASTQ w+48(FP), Z13
+	VPBROADCASTQ ws+56(FP), Z12
+	VPBROADCASTQ q+64(FP), Z15
+	VPADDQ       Z15, Z15, Z14
+	MOVQ         mode+72(FP), R9
+	XORQ         AX, AX
+	CMPQ         R9, $1
+	JEQ          zcadd
+	JHI          zcred
+
+zcset:
+	VMOVDQU64 (SI)(AX*8), Z0
+	SHOUP32Z(Z0, Z13, Z12, Z1)
+	VMOVDQU64 Z0, (DI)(AX*8)
+	ADDQ      $8, AX
+	CMPQ      AX, CX
+	JB        zcset
+	VZEROUPPER
+	RET
+
+zcadd:
+	VMOVDQU64 (SI)(AX*8), Z0
+	SHOUP32Z(Z0, Z13, Z12, Z1)
+	VPADDQ    (DI)(AX*8), Z0, Z0
+	CSUBZ(Z0, Z14, Z1)
+	VMOVDQU64 Z0, (DI)(AX*8)
+	ADDQ      $8, AX
+	CMPQ      AX, CX
+	JB        zcadd
+	VZEROUPPER
+	RET
+
+zcred:
+	VMOVDQU64 (SI)(AX*8), Z0
+	SHOUP32Z(Z0, Z13, Z12, Z1)
+	CSUBZ(Z0, Z15, Z1)
+	VMOVDQU64 Z0, (DI)(AX*8)
+	ADDQ      $8, AX
+	CMPQ      AX, CX
+	JB        zcred
+	VZEROUPPER
+	RET
+
+// func signedAddRowAVX512(dst, acc, s, neg []uint64, e, es, q uint64)
+//
+// signedAddRowAVX2 on eight lanes: VPTESTMQ turns the all-ones lanes of
+// neg into a mask for a merge-masked move of q − t.
+TEXT ·signedAddRowAVX512(SB), NOSPLIT, $0-120
+	MOVQ         dst_base+0(FP), DI
+	MOVQ         dst_len+8(FP), CX
+	MOVQ         acc_base+24(FP), SI
+	MOVQ         s_base+48(FP), DX
+	MOVQ         neg_base+72(FP), R8
+	VPBROADCASTQ e+96(FP), Z13
+	VPBROADCASTQ es+104(FP), Z12
+	VPBROADCASTQ q+112(FP), Z15
+	VPADDQ       Z15, Z15, Z14
+	XORQ         AX, AX
+
+zsloop:
+	VMOVDQU64 (DX)(AX*8), Z0
+	SHOUP32Z(Z0, Z13, Z12, Z1)      // t in [0, 2q)
+	CSUBZ(Z0, Z15, Z1)              // t in [0, q)
+	VPSUBQ    Z0, Z15, Z1           // q − t
+	VMOVDQU64 (R8)(AX*8), Z2
+	VPTESTMQ  Z2, Z2, K1            // neg lanes
+	VMOVDQA64 Z1, K1, Z0            // neg ? q − t : t
+	VPADDQ    (SI)(AX*8), Z0, Z0    // < 3q
+	CSUBZ(Z0, Z14, Z1)
+	CSUBZ(Z0, Z15, Z1)
+	VMOVDQU64 Z0, (DI)(AX*8)
+	ADDQ      $8, AX
+	CMPQ      AX, CX
+	JB        zsloop
+	VZEROUPPER
+	RET
+
+// REDCZ sets T = X·Y·2^{-32} mod q in [0, 2q) (Z13 = −q^{-1} mod 2^32,
+// Z15 = q), as REDC. M is clobbered.
+#define REDCZ(X, Y, T, M) \
+	VPMULUDQ Y, X, T   \
+	VPMULUDQ Z13, T, M \
+	VPMULUDQ Z15, M, M \
+	VPADDQ   M, T, T   \
+	VPSRLQ   $32, T, T
+
+// func tensorMontAVX512(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64)
+//
+// tensorMontAVX2 on eight lanes.
+TEXT ·tensorMontAVX512(SB), NOSPLIT, $0-184
+	MOVQ         d0_base+0(FP), DI
+	MOVQ         d0_len+8(FP), CX
+	MOVQ         d1_base+24(FP), SI
+	MOVQ         d2_base+48(FP), DX
+	MOVQ         x0_base+72(FP), R8
+	MOVQ         x1_base+96(FP), R9
+	MOVQ         y0_base+120(FP), R10
+	MOVQ         y1_base+144(FP), R11
+	VPBROADCASTQ q+168(FP), Z15
+	VPBROADCASTQ qInv+176(FP), Z13
+	VPADDQ       Z15, Z15, Z14
+	XORQ         AX, AX
+
+ztloop:
+	VMOVDQU64 (R8)(AX*8), Z0     // x0
+	VMOVDQU64 (R9)(AX*8), Z1     // x1
+	VMOVDQU64 (R10)(AX*8), Z2    // y0
+	VMOVDQU64 (R11)(AX*8), Z3    // y1
+	REDCZ(Z0, Z2, Z4, Z8)        // x0·y0
+	REDCZ(Z0, Z3, Z5, Z8)        // x0·y1
+	REDCZ(Z1, Z2, Z6, Z8)        // x1·y0
+	REDCZ(Z1, Z3, Z7, Z8)        // x1·y1
+	VPADDQ    (DI)(AX*8), Z4, Z4 // < 3q
+	CSUBZ(Z4, Z14, Z8)
+	CSUBZ(Z4, Z15, Z8)
+	VMOVDQU64 Z4, (DI)(AX*8)
+	VPADDQ    Z6, Z5, Z5         // < 4q
+	CSUBZ(Z5, Z14, Z8)
+	VPADDQ    (SI)(AX*8), Z5, Z5 // < 3q
+	CSUBZ(Z5, Z14, Z8)
+	CSUBZ(Z5, Z15, Z8)
+	VMOVDQU64 Z5, (SI)(AX*8)
+	VPADDQ    (DX)(AX*8), Z7, Z7
+	CSUBZ(Z7, Z14, Z8)
+	CSUBZ(Z7, Z15, Z8)
+	VMOVDQU64 Z7, (DX)(AX*8)
+	ADDQ      $8, AX
+	CMPQ      AX, CX
+	JB        ztloop
+	VZEROUPPER
+	RET

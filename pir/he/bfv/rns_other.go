@@ -87,3 +87,15 @@ const haveRowsAVX512 = false
 func splitRowAVX512(s, p, a, b, m, ms []uint64, q uint64) {
 	panic("bfv: internal error: no AVX-512 kernels")
 }
+
+func shoupConstRowAVX512(o, x []uint64, w, ws, q, mode uint64) {
+	panic("bfv: internal error: no AVX-512 kernels")
+}
+
+func signedAddRowAVX512(dst, acc, s, neg []uint64, e, es, q uint64) {
+	panic("bfv: internal error: no AVX-512 kernels")
+}
+
+func tensorMontAVX512(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64) {
+	panic("bfv: internal error: no AVX-512 kernels")
+}
