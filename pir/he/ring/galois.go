@@ -197,18 +197,6 @@ func (b Basis) GaloisEvalPermute(out, x *Poly, p *GaloisEvalPlan) {
 	}
 }
 
-// galoisMoveGo is the group moves of [Basis.GaloisEvalPermute] in portable
-// Go for groups of size slots (lanes as from groupMoves with words = 1),
-// the reference the kernels are tested against.
-func galoisMoveGo(o, xs []uint64, src []uint32, pat []uint8, lanes []uint32, size int) {
-	for v, s := range src {
-		order := lanes[int(pat[v])*size:][:size]
-		for k, l := range order {
-			o[v*size+k] = xs[int(s)+int(l)]
-		}
-	}
-}
-
 // GaloisCoeffTable fills tab (length n) with the coefficient map of σ_g
 // for degree n (he-spec §5.3) in gather form: output coefficient k is input
 // coefficient tab[k] & (2^31−1), negated when bit 31 of tab[k] is set.

@@ -114,3 +114,15 @@ func BenchmarkGaloisEvalPermute(b *testing.B) {
 		})
 	}
 }
+
+// galoisMoveGo is the group moves of [Basis.GaloisEvalPermute] in portable
+// Go for groups of size slots (lanes as from groupMoves with words = 1),
+// the reference the kernels are tested against.
+func galoisMoveGo(o, xs []uint64, src []uint32, pat []uint8, lanes []uint32, size int) {
+	for v, s := range src {
+		order := lanes[int(pat[v])*size:][:size]
+		for k, l := range order {
+			o[v*size+k] = xs[int(s)+int(l)]
+		}
+	}
+}
