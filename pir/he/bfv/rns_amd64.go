@@ -70,8 +70,8 @@ func tensorMont52IFMA(d0, d1, d2, x0, x1, y0, y1 []uint64, q, qInv uint64)
 func mulAcc26AVX2(a, b, c []uint64, xs, ys [][]uint64)
 
 // haveRowsAVX512 reports that the AVX-512F row kernels of rns_amd64.s
-// (splitRowAVX512) are selected: the AVX-512 and IFMA levels; fixed at
-// program start.
+// (split, rounding term, the ct×ct 32-bit rows) are selected: the AVX-512
+// and IFMA levels; fixed at program start.
 var haveRowsAVX512 = kernels.Selected() >= kernels.AVX512
 
 //go:noescape

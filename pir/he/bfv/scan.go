@@ -120,7 +120,7 @@ func AddScanRow(o, acc []uint64, m *modq.Modulus) {
 		q := m.Q
 		c32 := (1 << 32) % q
 		c64 := m.Reduce(c32 * c32)
-		addScanRowAVX2(o[:full], acc[:full], q, negInv32(q), c32, c64)
+		addScanRowAVX2(o[:full], acc[:full], q, montInv32(q), c32, c64)
 		g = full
 	}
 	for ; g < full; g += ScanBlock {
@@ -162,16 +162,6 @@ func narrowRowGo(dst []uint32, src []uint64) {
 	for j, v := range src {
 		dst[j] = uint32(v)
 	}
-}
-
-// negInv32 returns −q^{-1} mod 2^32 for odd q (Newton's iteration: each
-// step doubles the correct low bits, from 3 for q·q ≡ 1 mod 8).
-func negInv32(q uint64) uint64 {
-	x := uint32(q) // q^{-1} mod 2^3
-	for range 4 {  // 3 -> 6 -> 12 -> 24 -> 48 bits
-		x *= 2 - uint32(q)*x
-	}
-	return uint64(-x)
 }
 
 // MaxNarrowTerms returns how many products of values below q can be added
