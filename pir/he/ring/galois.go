@@ -120,16 +120,12 @@ type GaloisEvalPlan struct {
 func NewGaloisEvalPlan(g uint64, n int) *GaloisEvalPlan {
 	p := &GaloisEvalPlan{n: n, tab: make([]uint32, n)}
 	GaloisEvalTable(p.tab, g, n)
-	var ok bool
-	if p.src4, p.pat4, p.lanes4, ok = groupMoves(p.tab, 4, 2); !ok {
-		p.src4, p.pat4, p.lanes4 = nil, nil, nil
-	}
-	if src8, pat8, lanes8, ok := groupMoves(p.tab, 8, 1); ok {
-		p.src8, p.pat8 = src8, pat8
-		p.lanes8 = make([]uint64, len(lanes8))
-		for i, v := range lanes8 {
-			p.lanes8[i] = uint64(v)
-		}
+	// groupMoves returns nil slices where there is no group form.
+	p.src4, p.pat4, p.lanes4, _ = groupMoves(p.tab, 4, 2)
+	var lanes8 []uint32
+	p.src8, p.pat8, lanes8, _ = groupMoves(p.tab, 8, 1)
+	for _, v := range lanes8 {
+		p.lanes8 = append(p.lanes8, uint64(v))
 	}
 	return p
 }
